@@ -1,0 +1,14 @@
+"""doit entry point: wiring only. `doit slate date=2019-10-30`, `doit list --status date=...`."""
+
+from doit import get_var
+
+from projections.doit_tasks import doit_config, generate, selected_dates
+from projections.wiring import engine_for
+
+DOIT_CONFIG = doit_config()
+
+
+def task_pipeline():
+    """every stage of the selected dates (date=YYYY-MM-DD, A..B or a comma list; default today)"""
+    dates = selected_dates(get_var("date"))
+    yield from generate(engine_for(dates), dates)

@@ -1,0 +1,158 @@
+"""The archive: season tables shipped with the project, plus parts a user ingested into the data root.
+
+    projections/data/archive/<table>/<season>.parquet        shipped (built by projections.archive_build)
+    $PROJECTIONS_HOME/refs/archive/<table>/<part>.json        ingested: names a store object + its seasons
+
+`ArchiveTable` is a source: for a slate date it pins the parts of the seasons it needs (their digests come
+from the stat cache, so resolving costs a few stat calls) and loads only the rows the stage may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from projections.contracts import Contract
+from projections.dates import season_of
+from projections.errors import SourceError
+from projections.hashing import hash_struct, is_digest, short
+from projections.pipeline import Resolved, SourceEnv
+from projections.store import LocalStore, write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SHIPPED = Path(__file__).parent / "data" / "archive"
+_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]{0,120}$")
+Window = Literal["day", "before", "asof_day", "all"]
+
+
+@dataclass(frozen=True)
+class Part:
+    table: str
+    name: str
+    seasons: tuple[str, ...]
+    path: Path
+    origin: str  # "shipped" or "ingested"
+
+
+def previous_season(season: str) -> str:
+    start = int(season[:4]) - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def ref_dir(home: Path, table: str) -> Path:
+    return home / "refs" / "archive" / table
+
+
+def parts(home: Path, table: str, *, shipped: Path = SHIPPED) -> list[Part]:
+    """Every part of `table`: the shipped ones, then the ingested ones (an ingested part with the same name
+    as a shipped one replaces it)."""
+    found: dict[str, Part] = {}
+    for path in sorted((shipped / table).glob("*.parquet")):
+        found[path.stem] = Part(table, path.stem, (path.stem,), path, "shipped")
+    store = LocalStore(home)
+    refs = ref_dir(home, table)
+    for ref in sorted(refs.glob("*.json")) if refs.is_dir() else []:
+        try:
+            info = json.loads(ref.read_bytes())
+            obj, seasons, file = info["object"], tuple(info["seasons"]), info.get("file", "data.parquet")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SourceError(f"archive ref {ref} is unreadable ({exc}); remove it and ingest the file again") \
+                from exc
+        if not is_digest(obj) or not store.has(obj):
+            raise SourceError(f"archive ref {ref} names object {short(str(obj))}, which is not in the store; "
+                              "ingest the file again")
+        found[ref.stem] = Part(table, ref.stem, seasons, store.object_dir(obj) / file, "ingested")
+    return list(found.values())
+
+
+def add_part(home: Path, table: str, name: str, obj: str, seasons: tuple[str, ...], **info: Any) -> Path:
+    """Record an ingested store object as a part of `table` (written atomically)."""
+    if not _PART.match(name):
+        raise SourceError(f"invalid archive part name {name!r}: use letters, digits, '.', '_', '=', '-'")
+    ref = ref_dir(home, table) / f"{name}.json"
+    write_atomic(ref, json.dumps({"object": obj, "seasons": list(seasons), **info}, sort_keys=True,
+                                 default=str).encode())
+    return ref
+
+
+@dataclass(frozen=True)
+class ArchiveTable:
+    """A source reading one archive table for a slate date.
+
+    window: "day" = rows of the date; "before" = rows strictly before it (no leakage); "asof_day" = rows of
+    the date known at as_of (`time_column` <= as_of); "all" = every row of the seasons read.
+    """
+
+    name: str
+    table: str
+    window: Window = "day"
+    seasons_back: int = 0
+    time_column: str = ""
+    contract: Contract | None = None
+    required: bool = True
+    fix: str = "run `projections ingest` for that season, or rebuild the shipped archive"
+
+    def _parts_for(self, env: SourceEnv, game_date: dt.date) -> list[Part]:
+        wanted = [season_of(game_date)]
+        for _ in range(self.seasons_back):
+            wanted.append(previous_season(wanted[-1]))
+        return [p for p in parts(env.home, self.table) if set(p.seasons) & set(wanted)]
+
+    def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved:
+        chosen = self._parts_for(env, game_date)
+        if not chosen and self.required:
+            raise SourceError(
+                f"source {self.name}: the archive has no {self.table!r} table for season "
+                f"{season_of(game_date)} (date {game_date}); {self.fix}"
+            )
+        if self.window == "asof_day" and as_of is None:
+            raise SourceError(f"source {self.name}: as_of is unknown for {game_date}; build the schedule first")
+        pinned = [(p.origin, p.name, env.stat_cache.digest(p.path)) for p in chosen]
+        identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned}
+        if self.window == "asof_day":
+            identity["as_of"] = as_of
+        digest = hash_struct("archive", identity)
+        describe = f"archive {self.table} " + (", ".join(f"{n} {short(d)}" for _, n, d in pinned) or "(empty)")
+        paths = [p.path for p in chosen]
+        return Resolved(
+            digest=digest,
+            describe=describe,
+            load=lambda: self._load(paths, game_date, as_of),
+            meta={"parts": [n for _, n, _ in pinned]},
+        )
+
+    def _load(self, paths: list[Path], game_date: dt.date, as_of: dt.datetime | None) -> pd.DataFrame:
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        filters: list[tuple[str, str, Any]] | None
+        if self.window in ("day", "asof_day"):
+            filters = [("game_date", "=", game_date)]
+        elif self.window == "before":
+            filters = [("game_date", "<", game_date)]
+        else:
+            filters = None
+        frames = []
+        for path in paths:
+            table = pq.read_table(path, filters=filters)
+            frames.append(table.to_pandas())
+        if not frames:
+            if self.contract is None:
+                return pd.DataFrame()
+            return pd.DataFrame({c: pd.Series(dtype=_EMPTY_DTYPES.get(k, "object"))
+                                 for c, k in self.contract.columns.items()})
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if self.window == "asof_day" and self.time_column and as_of is not None:
+            frame = frame[frame[self.time_column] <= pd.Timestamp(as_of)].reset_index(drop=True)
+        return frame
+
+
+_EMPTY_DTYPES: Mapping[str, str] = {"int": "int64", "float": "float64", "bool": "bool", "str": "object",
+                                    "timestamp": "datetime64[ns, UTC]"}

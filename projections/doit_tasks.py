@@ -1,0 +1,198 @@
+"""doit glue: one task per stage and date, whose up-to-date check asks the store, not doit's database.
+
+    <stage>:<date>   build one stage of one date (task_dep: the stage's inputs for that date)
+    <stage>          every date of that stage
+    slate            every published stage of every date: the daily and the backfill command
+
+doit decides when; the store decides what. Each check resolves the stage's upstream chain from the store
+(doit checks tasks in isolation), and returns False when the key has no action record, so a never-run task
+is never up to date. doit's own dependency file is kept in memory: it is not the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from doit.exceptions import InvalidCommand, TaskFailed
+from doit.reporter import ConsoleReporter
+
+from projections.dates import parse_dates, slate_date_today
+from projections.engine import Engine
+from projections.errors import ProjectionsError
+from projections.hashing import short
+
+SLATE = "slate"
+
+
+def doit_config() -> dict[str, Any]:
+    return {
+        "default_tasks": [SLATE],
+        "backend": "sqlite3",
+        "dep_file": ":memory:",
+        "verbosity": 2,
+        "continue": True,
+        "subtasks": True,
+        "sort": "definition",
+        "reporter": SlateReporter,
+    }
+
+
+def selected_dates(value: str | None) -> list[dt.date]:
+    """The dates named by `date=` (today's slate date when absent), or InvalidCommand for doit to print."""
+    try:
+        return parse_dates(value) if value is not None else [slate_date_today()]
+    except ProjectionsError as exc:
+        raise InvalidCommand(str(exc)) from None
+
+
+def _needs(engine: Engine, name: str) -> list[str]:
+    stage = engine.pipeline[name]
+    deps = list(stage.inputs)
+    clock = engine.clock
+    if clock and name != clock and (stage.sources or stage.uses_as_of) and clock not in deps:
+        deps.append(clock)
+    return deps
+
+
+def _build_action(engine: Engine, name: str, day: dt.date) -> Any:
+    def action() -> dict[str, Any] | TaskFailed:
+        try:
+            outcome = engine.build(name, day)
+        except ProjectionsError as exc:
+            return TaskFailed(str(exc))
+        return {"object": outcome.object, "built": outcome.built, "created": outcome.created,
+                "published": outcome.published, "seconds": round(outcome.seconds, 3)}
+
+    action.__name__ = f"build_{name}"
+    return action
+
+
+def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
+    def up_to_date() -> bool:
+        memo: dict[Any, Any] = {}
+        return all(engine.plan(name, day, memo).up_to_date for name, day in pairs)
+
+    return up_to_date
+
+
+def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
+    """Every task for `dates`: per stage and date, per stage, and the slate."""
+    try:
+        engine.preflight()
+    except ProjectionsError as exc:
+        raise InvalidCommand(str(exc)) from None
+    for name in engine.pipeline.order:
+        stage = engine.pipeline[name]
+        yield {
+            "basename": name,
+            "name": None,
+            "doc": f"{stage.doc} (every selected date)",
+            "uptodate": [_checker(engine, [(name, d) for d in dates])],
+        }
+        for day in dates:
+            yield {
+                "basename": name,
+                "name": day.isoformat(),
+                "doc": stage.doc,
+                "actions": [_build_action(engine, name, day)],
+                "task_dep": [f"{dep}:{day.isoformat()}" for dep in _needs(engine, name)],
+                "uptodate": [_checker(engine, [(name, day)])],
+                "verbosity": 2,
+            }
+    published = [s.name for s in engine.pipeline.published]
+    yield {
+        "basename": SLATE,
+        "doc": "build every stage of the selected dates and move their gold pointers",
+        "actions": None,
+        "task_dep": [f"{p}:{d.isoformat()}" for d in dates for p in published],
+        "uptodate": [_checker(engine, [(p, d) for d in dates for p in published])],
+    }
+
+
+class SlateReporter(ConsoleReporter):
+    """One line per stage and date with progress, then a one-line summary."""
+
+    desc = "projections: progress per stage and date, summary at the end"
+
+    def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+        super().__init__(outstream, options)
+        self.total = 0
+        self.done = 0
+        self.counts = {"built": 0, "up to date": 0, "failed": 0, "published": 0}
+        self.started = time.monotonic()
+        self.failed: list[str] = []
+
+    def _is_stage(self, task: Any) -> bool:
+        return bool(task.subtask_of) and task.subtask_of != SLATE
+
+    def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+        seen: set[str] = set()
+        todo = list(selected_tasks)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in tasks:
+                continue
+            seen.add(name)
+            todo.extend(tasks[name].task_dep)
+        self.total = sum(1 for n in seen if self._is_stage(tasks[n]))
+        self.started = time.monotonic()
+
+    def _line(self, task: Any, verb: str, detail: str = "") -> None:
+        self.done += 1
+        stage, _, day = task.name.partition(":")
+        elapsed = time.monotonic() - self.started
+        self.write(f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
+                   f"{stage:<10} {day}{'  ' + detail if detail else ''}\n")
+
+    def execute_task(self, task: Any) -> None:
+        pass
+
+    def add_success(self, task: Any) -> None:
+        if not self._is_stage(task):
+            return
+        values = task.values or {}
+        if values.get("built"):
+            self.counts["built"] += 1
+            verb = "built"
+        elif values.get("published"):
+            verb = "published"
+        else:
+            self.counts["up to date"] += 1
+            verb = "up to date"
+        if values.get("published"):
+            self.counts["published"] += 1
+        detail = f"{short(values.get('object'))}  {values.get('seconds', 0):.2f}s"
+        if values.get("published"):
+            detail += "  -> gold"
+        self._line(task, verb, detail)
+
+    def skip_uptodate(self, task: Any) -> None:
+        if self._is_stage(task):
+            self.counts["up to date"] += 1
+            self._line(task, "up to date")
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        if self._is_stage(task):
+            self.counts["failed"] += 1
+            message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
+            self.failed.append(f"{task.name}: {message}")
+            self._line(task, "FAILED", message.splitlines()[0] if message else "")
+        else:
+            super().add_failure(task, fail)
+
+    def complete_run(self) -> None:
+        elapsed = time.monotonic() - self.started
+        c = self.counts
+        skipped = max(self.total - self.done, 0)
+        summary = (f"{self.total} stage runs: {c['built']} built, {c['up to date']} up to date, "
+                   f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
+                   + f"; {c['published']} gold pointers moved; {elapsed:.1f}s")
+        if self.failed:
+            self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed))
+        self.write(summary + "\n")
+        for msg in self.runtime_errors:
+            sys.stderr.write(msg + "\n")

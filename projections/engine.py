@@ -1,0 +1,418 @@
+"""The build engine: plans stages from the store, builds them, publishes gold.
+
+`plan(stage, D)` resolves a stage's key from the store alone: its upstream stages' objects (through their
+action records), its sources' digests, its params and code version. A stage is up to date when its key
+has an action record whose object is intact (and, for a published stage, the gold pointer names that
+object). A stage whose upstream is not built cannot have a key yet: it is stale, blocked by that upstream.
+
+`build(stage, D)` holds the date's lock, plans again (another run may have just done the work), loads the
+inputs, calls the pure function, checks the contract, commits the object, records the action and, for a
+published stage, swaps the gold pointer - in that order, so a kill at any point leaves the previous gold
+intact. Every start, success, failure and pointer move goes to the ledger.
+
+The engine never imports `stages`; the pipeline is handed to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from projections import locks
+from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
+from projections.hashing import hash_struct, seed_from, short
+from projections.ledger import Ledger, iso
+from projections.pipeline import Pipeline, Resolved, SourceEnv, Stage, StageContext, code_version
+from projections.statcache import StatCache
+from projections.store import LocalStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from projections.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_SCHEMA = 1
+
+
+@dataclass
+class Plan:
+    """What the store says about one stage of one date."""
+
+    stage: str
+    game_date: dt.date
+    key: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    resolved: dict[str, Resolved] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    code_version: str = ""
+    as_of: dt.datetime | None = None
+    record: dict[str, Any] | None = None
+    pointer: str | None = None
+    publish: str | None = None
+    blocked_by: str | None = None
+    problem: str | None = None
+
+    @property
+    def built(self) -> bool:
+        return self.record is not None
+
+    @property
+    def object(self) -> str | None:
+        return self.record["object"] if self.record else None
+
+    @property
+    def up_to_date(self) -> bool:
+        if self.record is None:
+            return False
+        return self.publish is None or self.pointer == self.record["object"]
+
+    @property
+    def reason(self) -> str:
+        """Why the stage is stale, in a few words (empty when up to date)."""
+        if self.up_to_date:
+            return ""
+        if self.problem:
+            return self.problem
+        if self.blocked_by:
+            return f"waits for {self.blocked_by}"
+        if self.record is None:
+            return "no object for its key (new inputs, params or code)"
+        return f"gold pointer names {short(self.pointer)}, not {short(self.object)}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stage: str
+    game_date: dt.date
+    object: str
+    key: str
+    built: bool
+    created: bool
+    published: bool
+    seconds: float
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Engine:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        settings: Settings,
+        *,
+        now: dt.datetime | None = None,
+        clock: str | None = "schedule",
+        run: str | None = None,
+        notify: Callable[[str], None] = _stderr,
+    ) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.home = settings.home
+        self.now = now
+        self.clock = clock if clock in pipeline.stages else None
+        self.notify = notify
+        self.stat_cache = StatCache(self.home / "cache" / "stat.sqlite3")
+        self.store = LocalStore(self.home, stat_cache=self.stat_cache)
+        self.ledger = Ledger(self.home, run=run or uuid.uuid4().hex[:12])
+        self.source_env = SourceEnv(home=self.home, settings=settings, stat_cache=self.stat_cache)
+        self._versions: dict[str, str] = {}
+        self._params: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, dict[str, Any]] = {}
+        for stage in pipeline.stages.values():
+            if stage.uses_as_of and self.clock and self.clock not in pipeline.upstream(stage.name):
+                raise ValueError(f"stage {stage.name} uses as_of but does not depend on {self.clock}")
+
+    # ---- preflight -----------------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Fail early, changing nothing, when the data root cannot take a build."""
+        home = self.home
+        probe = home
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ConfigError(f"data root {home}: {probe} is not a directory; set PROJECTIONS_HOME to a directory")
+        for path in [home, home / "store", home / "store" / "objects", home / "store" / "tmp",
+                     home / "store" / "actions", home / "gold", home / "ledger", home / "locks", home / "cache"]:
+            if path.exists():
+                if not os.access(path, os.W_OK | os.X_OK):
+                    raise ConfigError(_not_writable(path))
+                continue
+            if not os.access(probe, os.W_OK | os.X_OK):
+                raise ConfigError(_not_writable(probe))
+            break
+
+    # ---- planning ------------------------------------------------------------------------------------
+
+    def code_version(self, name: str) -> str:
+        if name not in self._versions:
+            self._versions[name] = code_version(self.pipeline[name], self.stat_cache)
+        return self._versions[name]
+
+    def params(self, name: str) -> dict[str, Any]:
+        if name not in self._params:
+            self._params[name] = self.pipeline[name].params_json()
+        return self._params[name]
+
+    def _record(self, key: str, *, fresh: bool) -> dict[str, Any] | None:
+        if not fresh and key in self._records:
+            return self._records[key]
+        record = self.store.get_action(key)
+        if record is not None and not self.store.has(record["object"]):
+            log.warning("action %s names missing object %s; rebuilding", short(key), short(record["object"]))
+            record = None
+        if record is not None:
+            self._records[key] = record
+        return record
+
+    def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
+        """The instant whose knowledge a build of `day` may use: the lock (first tip) for a past slate,
+        `now` for a slate still open. None while the clock stage is not built."""
+        if self.clock is None:
+            return None
+        clock_plan = self.plan(self.clock, day, memo, fresh=fresh)
+        if clock_plan.record is None:
+            return None
+        lock = clock_plan.record.get("meta", {}).get("lock")
+        if not lock:
+            return None
+        lock_ts = dt.datetime.fromisoformat(lock.replace("Z", "+00:00"))
+        if self.now is not None and self.now < lock_ts:
+            return self.now
+        return lock_ts
+
+    def plan(self, name: str, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> Plan:
+        """Resolve one stage of one date from the store (recursively through its inputs)."""
+        memo = {} if memo is None else memo
+        if (name, day) in memo:
+            return memo[(name, day)]
+        stage = self.pipeline[name]
+        plan = Plan(stage=name, game_date=day, publish=stage.publish,
+                    code_version=self.code_version(name), params=self.params(name))
+        memo[(name, day)] = plan
+        for upstream in stage.inputs:
+            up = self.plan(upstream, day, memo, fresh=fresh)
+            if up.record is None:
+                plan.blocked_by = up.blocked_by or upstream
+                return plan
+            plan.inputs[upstream] = up.record["object"]
+        if stage.sources or stage.uses_as_of:
+            plan.as_of = None if name == self.clock else self.as_of(day, memo, fresh=fresh)
+        for source in stage.sources:
+            try:
+                resolved = source.resolve(self.source_env, day, plan.as_of)
+            except SourceError as exc:
+                plan.problem = str(exc)
+                return plan
+            plan.inputs[source.name] = resolved.digest
+            plan.resolved[source.name] = resolved
+        plan.key = hash_struct("action", {
+            "schema": KEY_SCHEMA,
+            "stage": name,
+            "code": plan.code_version,
+            "params": plan.params,
+            "game_date": day,
+            "inputs": sorted(plan.inputs.items()),
+            "as_of": plan.as_of if stage.uses_as_of else None,
+        })
+        plan.record = self._record(plan.key, fresh=fresh)
+        if stage.publish:
+            plan.pointer = self.store.read_pointer(stage.publish, day.isoformat())
+        return plan
+
+    def status(self, day: dt.date) -> list[Plan]:
+        memo: dict[Any, Plan] = {}
+        return [self.plan(name, day, memo) for name in self.pipeline.order]
+
+    # ---- building ------------------------------------------------------------------------------------
+
+    def build(self, name: str, day: dt.date) -> Outcome:
+        """Build one stage of one date (its inputs must be built); publish it if it is a gold stage."""
+        started = time.monotonic()
+        lock_path = self.home / "locks" / f"date={day.isoformat()}.lock"
+        with locks.hold(lock_path, what=f"slate date {day}", timeout=self.settings.lock_timeout_s,
+                        notify=self.notify), \
+                locks.hold(self.home / "locks" / "store.lock", what="the store", shared=True,
+                           timeout=self.settings.lock_timeout_s, notify=self.notify):
+            plan = self.plan(name, day, fresh=True)
+            if plan.blocked_by:
+                raise ProjectionsError(
+                    f"{name} {day}: its input {plan.blocked_by} is not built; run `doit {name} date={day}`"
+                )
+            if plan.problem or plan.key is None:
+                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(),
+                                   error=plan.problem, error_type="SourceError")
+                raise SourceError(plan.problem or f"{name} {day}: cannot resolve its inputs")
+            if plan.up_to_date:
+                assert plan.record is not None
+                self.ledger.append("stage_cached", stage=name, game_date=day.isoformat(), key=plan.key,
+                                   object=plan.record["object"])
+                return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
+                               published=False, seconds=time.monotonic() - started)
+            if plan.record is not None:  # built before, only the pointer is behind
+                self._publish(plan, plan.record["object"])
+                return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
+                               published=True, seconds=time.monotonic() - started)
+            self.ledger.append("stage_start", stage=name, game_date=day.isoformat(), key=plan.key)
+            try:
+                outcome = self._run(plan, started)
+            except BaseException as exc:
+                error = str(exc) if isinstance(exc, ProjectionsError) else (
+                    f"{type(exc).__name__}: {exc}")
+                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), key=plan.key,
+                                   error=error, error_type=type(exc).__name__,
+                                   seconds=round(time.monotonic() - started, 3))
+                if isinstance(exc, ProjectionsError | KeyboardInterrupt | SystemExit):
+                    raise
+                where = "".join(traceback.format_exception(exc)[-3:]).strip()
+                raise StageError(
+                    f"{name} {day}: the stage function raised {type(exc).__name__}: {exc}\n{where}\n"
+                    f"fix the stage in {self.pipeline[name].module_file()} (nothing was published)"
+                ) from exc
+            return outcome
+
+    def _load_inputs(self, plan: Plan) -> dict[str, pd.DataFrame]:
+        from projections.frames import read_parquet
+
+        stage = self.pipeline[plan.stage]
+        frames: dict[str, pd.DataFrame] = {}
+        for upstream in stage.inputs:
+            obj = plan.inputs[upstream]
+            self.store.check(obj)
+            up_stage = self.pipeline[upstream]
+            frame = read_parquet(self.store.path(obj, up_stage.main))
+            if up_stage.contract is not None:
+                up_stage.contract.check(
+                    frame, stage=plan.stage, role=f"input {upstream!r}", origin=f"(object {short(obj)})",
+                    fix=f"rebuild it with `doit {upstream} date={plan.game_date}` or fix "
+                        f"{up_stage.module_file().name}",
+                )
+            frames[upstream] = frame
+        for source in stage.sources:
+            resolved = plan.resolved[source.name]
+            frame = resolved.load()
+            contract = getattr(source, "contract", None)
+            if contract is not None:
+                contract.check(frame, stage=plan.stage, role=f"source {source.name!r}",
+                               origin=f"({resolved.describe})",
+                               fix=getattr(source, "fix", "re-import the source data"))
+            frames[source.name] = frame
+        return frames
+
+    def _run(self, plan: Plan, started: float) -> Outcome:
+        from projections.frames import to_parquet_bytes
+
+        stage = self.pipeline[plan.stage]
+        assert plan.key is not None
+        t0 = time.monotonic()
+        frames = self._load_inputs(plan)
+        t1 = time.monotonic()
+        ctx = StageContext(stage=stage.name, game_date=plan.game_date, seed=seed_from(plan.key), key=plan.key,
+                           _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
+        result = stage.func(**frames, params=stage.params(**plan.params), ctx=ctx)
+        t2 = time.monotonic()
+        outputs = _outputs(stage, result)
+        main = outputs.get(stage.main)
+        origin = f"(built from {', '.join(f'{k} {short(v)}' for k, v in sorted(plan.inputs.items()))})"
+        if not _is_frame(main):
+            raise ContractViolation(
+                f"{stage.name}: output {stage.main!r} is missing or not a DataFrame {origin}; "
+                f"return a DataFrame from {stage.func.__qualname__}", stage=stage.name)
+        if stage.contract is not None:
+            stage.contract.check(main, stage=stage.name, role="output", origin=origin,
+                                 fix=f"fix {stage.module_file().name} (nothing was published)")
+        meta = dict(stage.meta(main)) if stage.meta else {}
+        files = {name: to_parquet_bytes(v) if _is_frame(v) else v for name, v in outputs.items()}
+        t3 = time.monotonic()
+        timings = {"load_s": round(t1 - t0, 4), "run_s": round(t2 - t1, 4), "check_s": round(t3 - t2, 4)}
+        provenance = {
+            "schema": 1,
+            "stage": stage.name,
+            "game_date": plan.game_date.isoformat(),
+            "key": plan.key,
+            "inputs": dict(sorted(plan.inputs.items())),
+            "sources": {n: r.describe for n, r in sorted(plan.resolved.items())},
+            "params": plan.params,
+            "code_version": plan.code_version,
+            "rows": len(main),
+            "columns": [str(c) for c in main.columns],
+            "as_of": iso(plan.as_of) if plan.as_of else None,
+            "meta": meta,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "created_at": iso(dt.datetime.now(dt.UTC)),
+        }
+        commit = self.store.commit(files, {**provenance, "timings": timings})
+        timings["commit_s"] = round(time.monotonic() - t3, 4)
+        record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
+        self.store.put_action(record)
+        self._records[plan.key] = record
+        published = False
+        if stage.publish:
+            plan.record = record
+            self._publish(plan, commit.object)
+            published = True
+        seconds = time.monotonic() - started
+        self.ledger.append("stage_success", stage=stage.name, game_date=plan.game_date.isoformat(),
+                           key=plan.key, object=commit.object, created=commit.created, rows=len(main),
+                           seconds=round(seconds, 3))
+        return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,
+                       published=published, seconds=seconds)
+
+    def _publish(self, plan: Plan, obj: str) -> None:
+        stage = self.pipeline[plan.stage]
+        assert stage.publish
+        self.store.check(obj)
+        previous = self.store.read_pointer(stage.publish, plan.game_date.isoformat())
+        self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
+        self.ledger.append("publish", stage=stage.name, asset=stage.publish, game_date=plan.game_date.isoformat(),
+                           object=obj, previous=previous, key=plan.key)
+
+
+def _is_frame(value: object) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
+
+
+def _outputs(stage: Stage, result: object) -> dict[str, Any]:
+    if _is_frame(result):
+        return {stage.main: result}
+    if isinstance(result, Mapping):
+        bad = {k: type(v).__name__ for k, v in result.items()
+               if not (_is_frame(v) or isinstance(v, bytes | str))}
+        if bad:
+            raise ContractViolation(f"{stage.name}: outputs must be DataFrames, bytes or str, got {bad}",
+                                    stage=stage.name)
+        return {k: v.encode() if isinstance(v, str) else v for k, v in result.items()}
+    raise ContractViolation(
+        f"{stage.name}: {stage.func.__qualname__} returned a {type(result).__name__}; return a DataFrame "
+        "or a mapping of file name -> DataFrame/bytes", stage=stage.name)
+
+
+def _not_writable(path: os.PathLike[str]) -> str:
+    try:
+        st = os.stat(path)
+        import grp
+        import pwd
+
+        owner = pwd.getpwuid(st.st_uid).pw_name
+        group = grp.getgrgid(st.st_gid).gr_name
+        detail = f"owner {owner}:{group}, mode {st.st_mode & 0o7777:04o}"
+    except (OSError, KeyError):
+        detail = "owner unknown"
+    import getpass
+
+    return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
+            f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")

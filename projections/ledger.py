@@ -1,0 +1,74 @@
+"""The append-only ledger: one JSON line per event, never rewritten.
+
+    ledger/<YYYY-MM>.jsonl    events by the UTC month they happened in
+
+Events: run_start, run_end, stage_start, stage_success, stage_cached, stage_failure, publish, alert,
+alert_failure, gc. Each line is written with a single O_APPEND write, so concurrent writers never interleave
+inside a line and a SIGKILL leaves whole lines only. Readers skip (and count) any line they cannot parse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, for the engine's records only (stages never read it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(ts: dt.datetime) -> str:
+    return ts.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Ledger:
+    def __init__(self, root: Path, *, run: str = "") -> None:
+        self.dir = root / "ledger"
+        self.run = run
+        self._host = socket.gethostname()
+        self.skipped_lines = 0
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        now = utc_now()
+        record = {"ts": iso(now), "event": event, "host": self._host, "pid": os.getpid()}
+        if self.run:
+            record["run"] = self.run
+        record.update({k: v for k, v in fields.items() if v is not None})
+        line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / f"{now:%Y-%m}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        return record
+
+    def files(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(self.dir.glob("*.jsonl"))
+
+    def read(self, *, game_date: str | None = None, event: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every event, oldest first, optionally only those of one slate date or one kind."""
+        for path in self.files():
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    try:
+                        record = json.loads(raw)
+                    except ValueError:
+                        self.skipped_lines += 1
+                        continue
+                    if not isinstance(record, dict):
+                        self.skipped_lines += 1
+                        continue
+                    if game_date is not None and record.get("game_date") != game_date:
+                        continue
+                    if event is not None and record.get("event") != event:
+                        continue
+                    yield record

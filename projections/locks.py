@@ -1,0 +1,85 @@
+"""Locks in the data root, on flock(2): the kernel drops them when their holder dies, even by SIGKILL.
+
+    locks/date=<D>.lock   held while a stage of slate date D is checked, built, committed and published
+    locks/store.lock      shared by builds, exclusive for gc
+
+The holder writes who it is (pid, host, command, since) into the lock file, so a waiter can say who it
+waits for. That text is advisory; the flock is the truth, so a stale text left by a killed holder never
+blocks anyone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from projections.errors import LockTimeout
+from projections.ledger import iso, utc_now
+
+Notify = Callable[[str], None]
+
+
+def _describe_holder(fd: int) -> str:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        info = json.loads(raw) if raw else {}
+    except (OSError, ValueError):
+        info = {}
+    if not info:
+        return "another process"
+    cmd = " ".join(info.get("argv", []))[:120]
+    return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({cmd})"
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def hold(
+    path: Path,
+    *,
+    what: str,
+    shared: bool = False,
+    timeout: float | None = None,
+    notify: Notify = _stderr,
+    poll: float = 0.05,
+) -> Iterator[None]:
+    """Hold the lock at `path`; wait for it (saying who holds it) up to `timeout` seconds (None: forever)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    try:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify(f"waiting for the lock on {what}, held by {_describe_holder(fd)}")
+            deadline = None if timeout is None else time.monotonic() + timeout
+            delay = poll
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise LockTimeout(
+                            f"gave up after {timeout:.0f} s waiting for the lock on {what}, held by "
+                            f"{_describe_holder(fd)}; wait for it to finish, or stop it if it is stuck"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+        if not shared:
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "since": iso(utc_now()),
+                    "argv": sys.argv[:8]}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock

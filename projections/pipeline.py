@@ -1,0 +1,250 @@
+"""Stage declarations and the pipeline graph; code versions from normalised source.
+
+A `Stage` names its upstream stages (`inputs`), its external inputs (`sources`: the archive, snapshots),
+a pydantic params model, an explicit `version`, an output `Contract`, and the pure function. The function
+is called as `func(**frames, params=params, ctx=ctx)` with one DataFrame per input and source.
+
+The code version is `<version>+<digest>`, the digest taken over the normalised AST of the module that
+defines the function and every `stages.*` module it imports (transitively), plus any modules named in
+`code`. Normalised means comments, docstrings and formatting do not count: a comment-only edit keeps every
+key; a logic edit changes this stage's key and, through its output, everything downstream.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
+
+from projections.contracts import Contract
+from projections.hashing import digest_bytes, hash_struct
+from projections.statcache import StatCache
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CODE_PACKAGES = ("stages",)
+
+
+class NoParams(BaseModel):
+    """Params model for a stage that takes none."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An external input pinned for one build: its identity (enters the key) and how to load it."""
+
+    digest: str
+    describe: str
+    load: Callable[[], pd.DataFrame]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceEnv:
+    """What a source may use to resolve itself: the data root, its settings and the stat cache."""
+
+    home: Path
+    settings: Any
+    stat_cache: StatCache
+
+
+class Source(Protocol):
+    """An external input of a stage: the engine resolves it (cheap, no pandas) and loads it on a build."""
+
+    name: str
+
+    def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved: ...
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage may know besides its frames and params."""
+
+    stage: str
+    game_date: dt.date
+    seed: int
+    key: str
+    _as_of: dt.datetime | None = None
+    uses_as_of: bool = False
+
+    @property
+    def as_of(self) -> dt.datetime:
+        if not self.uses_as_of:
+            raise RuntimeError(
+                f"stage {self.stage} reads ctx.as_of but does not declare uses_as_of=True, so as_of is not "
+                "part of its key; declare it in the Stage"
+            )
+        if self._as_of is None:
+            raise RuntimeError(f"stage {self.stage}: as_of is unknown for {self.game_date}")
+        return self._as_of
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    func: Callable[..., Any]
+    doc: str
+    inputs: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+    params: type[BaseModel] = NoParams
+    version: str = "1"
+    contract: Contract | None = None
+    publish: str | None = None
+    uses_as_of: bool = False
+    code: tuple[str, ...] = ()
+    main: str = "data.parquet"
+    meta: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"stage name {self.name!r} must be an identifier")
+        names = [*self.inputs, *(s.name for s in self.sources)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage {self.name}: input names repeat: {names}")
+        sig = inspect.signature(self.func)
+        missing = [n for n in [*names, "params", "ctx"] if n not in sig.parameters]
+        if missing:
+            raise ValueError(f"stage {self.name}: {self.func.__qualname__} lacks parameters {missing}")
+
+    def default_params(self) -> BaseModel:
+        return self.params()
+
+    def params_json(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        model = self.params(**(overrides or {}))
+        return model.model_dump(mode="json")
+
+    def module_file(self) -> Path:
+        path = inspect.getsourcefile(self.func)
+        if path is None:
+            raise ValueError(f"stage {self.name}: cannot find the source of {self.func!r}")
+        return Path(path)
+
+
+def normalized_source(path: Path) -> bytes:
+    """The module's AST without docstrings, positions or comments, as bytes."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                                     ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=True, include_attributes=False).encode()
+
+
+def _ast_digest(path: Path) -> str:
+    return digest_bytes(normalized_source(path))
+
+
+def _imported_modules(path: Path, module_name: str) -> set[str]:
+    """Names of modules under CODE_PACKAGES that the module at `path` imports."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    package = module_name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{anchor}.{base}" if base else anchor
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            if name.split(".")[0] in CODE_PACKAGES and _module_file(name) is not None:
+                found.add(name)
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if file:
+        return Path(file)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    return Path(spec.origin)
+
+
+def code_files(stage: Stage) -> list[tuple[str, Path]]:
+    """(module, file) of everything whose logic makes up this stage's code version."""
+    root = stage.func.__module__
+    seen: dict[str, Path] = {}
+    todo = [root, *stage.code]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            raise ValueError(f"stage {stage.name}: cannot locate module {name!r} for its code version")
+        seen[name] = path
+        if name.split(".")[0] in CODE_PACKAGES:
+            todo.extend(_imported_modules(path, name) - seen.keys())
+    return sorted(seen.items())
+
+
+def code_version(stage: Stage, cache: StatCache) -> str:
+    parts = [(name, cache.digest(path, kind="ast", compute=_ast_digest)) for name, path in code_files(stage)]
+    return f"{stage.version}+{hash_struct('code', parts)[9:25]}"
+
+
+class Pipeline:
+    """The stages in build order, checked: unique names, known inputs, no cycles."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages: dict[str, Stage] = {}
+        for stage in stages:
+            if stage.name in self.stages:
+                raise ValueError(f"two stages are named {stage.name!r}")
+            unknown = [i for i in stage.inputs if i not in self.stages]
+            if unknown:
+                raise ValueError(f"stage {stage.name} takes {unknown}, which are not declared before it")
+            self.stages[stage.name] = stage
+        self.order = list(self.stages)
+
+    def __getitem__(self, name: str) -> Stage:
+        try:
+            return self.stages[name]
+        except KeyError:
+            raise KeyError(f"no stage named {name!r}; stages are {self.order}") from None
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages.values())
+
+    def upstream(self, name: str) -> list[str]:
+        """Every stage `name` needs (transitively), in build order, not including itself."""
+        need: set[str] = set()
+        todo = list(self[name].inputs)
+        while todo:
+            n = todo.pop()
+            if n not in need:
+                need.add(n)
+                todo.extend(self[n].inputs)
+        return [n for n in self.order if n in need]
+
+    def downstream(self, name: str) -> list[str]:
+        """Every stage that depends on `name` (transitively), in build order."""
+        return [n for n in self.order if name in self.upstream(n)]
+
+    @property
+    def published(self) -> list[Stage]:
+        return [s for s in self.stages.values() if s.publish]

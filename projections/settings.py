@@ -1,0 +1,89 @@
+"""Settings: one frozen object, read once at the edge (dodo.py, the CLI) and passed down.
+
+Sources, highest first: environment variables (`PROJECTIONS_HOME`, `PROJECTIONS_SOURCE`, nested ones as
+`PROJECTIONS_ALERTS__WEBHOOK_URL`), then a TOML file (`$PROJECTIONS_CONFIG`, else `<home>/projections.toml`
+when it exists), then the defaults below. Nothing in the library reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from projections.errors import ConfigError
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROJECTIONS_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    home: Path = Field(default=Path("outputs"), description="data root: store, gold pointers, ledger")
+    source: Literal["archive", "live"] = Field(
+        default="archive", description="archive: the shipped + ingested archive; live: HTTP sources"
+    )
+    pipeline: str = Field(default="stages:PIPELINE", description="module:attribute of the stage list")
+    lock_timeout_s: float | None = Field(
+        default=6 * 3600.0, description="how long a run waits for another run's lock on a date"
+    )
+    timezone: str = "America/New_York"
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("PROJECTIONS_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"PROJECTIONS_CONFIG={explicit} does not exist; point it at a TOML file or unset it")
+        return path
+    home = Path(os.environ.get("PROJECTIONS_HOME", "outputs")).expanduser()
+    candidate = home / "projections.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings once; a bad value becomes a ConfigError naming the setting and the fix."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings ({problems}); fix the PROJECTIONS_* environment variable or projections.toml"
+        ) from None

@@ -1,0 +1,105 @@
+"""Stat cache: (device, inode, size, mtime_ns) -> digest, so a no-op run hashes nothing.
+
+Entries live in SQLite (WAL, safe for several processes) under the data root. A file whose mtime is within
+`RACY_NS` of the moment it was hashed is hashed but not cached: a write landing in the same timestamp tick
+would otherwise go unnoticed (git's "racily clean" rule). A broken cache database is never fatal: it is
+set aside and the run carries on hashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from projections.hashing import hash_file
+
+log = logging.getLogger(__name__)
+
+RACY_NS = 1_000_000_000
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS stat (kind TEXT NOT NULL, path TEXT NOT NULL, dev INTEGER, ino INTEGER,"
+    " size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL, PRIMARY KEY (kind, path))"
+)
+
+Signature = tuple[int, int, int, int]
+
+
+def signature(st: os.stat_result) -> Signature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StatCache:
+    """Digest of a file's content, or of anything computed from it, keyed by its stat signature."""
+
+    def __init__(self, db_path: Path | None) -> None:
+        self._db_path = db_path
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._memo: dict[tuple[str, str], tuple[Signature, str]] = {}
+        self.computed = 0  # how many digests this process had to compute (benchmarks read it)
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._db_path is None:
+            return None
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        try:
+            self._db_path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._db_path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            self._set_aside(exc)
+            return None
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _set_aside(self, exc: Exception) -> None:
+        log.warning("stat cache %s is unusable (%s); hashing without it", self._db_path, exc)
+        if self._db_path is not None and self._db_path.exists():
+            with contextlib.suppress(OSError):
+                self._db_path.rename(self._db_path.with_suffix(f".broken-{os.getpid()}"))
+        self._db_path, self._conn = None, None
+
+    def digest(self, path: Path, *, kind: str = "file", compute: Callable[[Path], str] = hash_file) -> str:
+        """Digest of `path` under `kind`, computed by `compute` only when the file changed."""
+        st = os.stat(path)
+        sig = signature(st)
+        key = (kind, str(path))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        conn = self._connect()
+        if conn is not None:
+            try:
+                row = conn.execute(
+                    "SELECT dev, ino, size, mtime_ns, digest FROM stat WHERE kind=? AND path=?", key
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._set_aside(exc)
+                row, conn = None, None
+            if row is not None and tuple(row[:4]) == sig:
+                self._memo[key] = (sig, row[4])
+                return str(row[4])
+        value = compute(path)
+        self.computed += 1
+        self._memo[key] = (sig, value)
+        if conn is not None and time.time_ns() - st.st_mtime_ns > RACY_NS:
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?)", (*key, *sig, value)
+                )
+            except sqlite3.Error as exc:
+                self._set_aside(exc)
+        return value
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None

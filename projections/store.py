@@ -1,0 +1,304 @@
+"""The content-addressed store under the data root.
+
+    store/objects/ab/<hex>/   immutable: data file(s) + manifest.json, read-only once committed
+    store/tmp/                staging on the same filesystem, so a commit is one rename
+    store/actions/ab/<hex>.json   action cache: key -> object, written by rename
+    gold/<asset>/game_date=D  symlink -> ../../store/objects/ab/<hex>, swapped by rename
+
+An object's name is the hash of its data files (names and digests); manifest.json describes the run that
+first produced it and is not part of the name, so a rerun that produces the same bytes yields the same
+object (early cutoff). Commit: write into store/tmp, fsync every file, rename into place, fsync the parent,
+drop write bits. Nothing is ever modified in place; a reader either sees a complete object or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import shutil
+import socket
+import stat
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
+from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
+from projections.statcache import StatCache
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+_RO_FILE = 0o444
+_RO_DIR = 0o555
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so a reader sees the old bytes or the new ones, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    _write_file(tmp, data)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class Commit:
+    object: str
+    created: bool
+
+
+class LocalStore:
+    """Objects, action records and gold pointers on the local filesystem."""
+
+    def __init__(self, root: Path, *, stat_cache: StatCache | None = None) -> None:
+        self.root = root
+        self.objects = root / "store" / "objects"
+        self.tmp = root / "store" / "tmp"
+        self.actions = root / "store" / "actions"
+        self.gold = root / "gold"
+        self.stat_cache = stat_cache or StatCache(None)
+
+    # ---- objects -------------------------------------------------------------------------------------
+
+    def object_dir(self, obj: str) -> Path:
+        hexd = hex_of(obj)
+        return self.objects / hexd[:2] / hexd[2:]
+
+    def has(self, obj: str) -> bool:
+        return (self.object_dir(obj) / MANIFEST).is_file()
+
+    def commit(self, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> Commit:
+        """Put an object made of `files`, unless an object with the same content exists already."""
+        if not files:
+            raise StoreError("refusing to commit an object with no data files")
+        for name in files:
+            if name == MANIFEST or "/" in name or name.startswith("."):
+                raise StoreError(f"invalid object file name {name!r}")
+        digests = {name: digest_bytes(data) for name, data in files.items()}
+        obj = hash_tree(digests)
+        final = self.object_dir(obj)
+        if self.has(obj):
+            return Commit(obj, created=False)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        staging = self.tmp / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
+        try:
+            for name, data in files.items():
+                _write_file(staging / name, data)
+            record = {
+                **manifest,
+                "object": obj,
+                "files": {n: {"digest": digests[n], "size": len(files[n])} for n in sorted(files)},
+            }
+            _write_file(staging / MANIFEST, json.dumps(record, indent=1, sort_keys=True).encode())
+            for name in [*files, MANIFEST]:
+                os.chmod(staging / name, _RO_FILE)
+            _fsync_dir(staging)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staging, final)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and self.has(obj):
+                    return Commit(obj, created=False)  # a concurrent writer committed the same bytes
+                raise
+            _fsync_dir(final.parent)
+            os.chmod(final, _RO_DIR)
+            return Commit(obj, created=True)
+        finally:
+            if staging.exists():
+                _rmtree(staging)
+
+    def path(self, obj: str, name: str) -> Path:
+        if not self.has(obj):
+            raise ObjectNotFound(f"object {short(obj)} is not in the store at {self.objects}")
+        return self.object_dir(obj) / name
+
+    def manifest(self, obj: str) -> dict[str, Any]:
+        path = self.path(obj, MANIFEST)
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreCorrupted(
+                f"object {short(obj)}: unreadable manifest {path} ({exc}); "
+                "run `projections verify` and rebuild the date"
+            ) from exc
+        if not isinstance(data, dict):
+            raise StoreCorrupted(f"object {short(obj)}: manifest {path} is not a JSON object")
+        return data
+
+    def verify_object(self, obj: str, *, use_cache: bool = False) -> list[str]:
+        """Problems with one object (empty when it is intact): every data file is rehashed."""
+        where = self.object_dir(obj)
+        if not where.is_dir():
+            return [f"object {short(obj)}: missing ({where})"]
+        try:
+            manifest = self.manifest(obj)
+        except (StoreCorrupted, ObjectNotFound) as exc:
+            return [str(exc)]
+        listed = manifest.get("files")
+        if not isinstance(listed, dict) or not listed:
+            return [f"object {short(obj)}: manifest lists no files"]
+        problems = []
+        present = {p.name for p in where.iterdir()} - {MANIFEST}
+        for extra in sorted(present - set(listed)):
+            problems.append(f"object {short(obj)}: unexpected file {extra!r}")
+        actual: dict[str, str] = {}
+        for name in sorted(listed):
+            fpath = where / name
+            if not fpath.is_file():
+                problems.append(f"object {short(obj)}: file {name!r} is missing")
+                continue
+            digest = self.stat_cache.digest(fpath) if use_cache else hash_file(fpath)
+            actual[name] = digest
+            want = listed[name].get("digest") if isinstance(listed[name], dict) else None
+            if digest != want:
+                problems.append(f"object {short(obj)}: file {name!r} hashes to {short(digest)}, "
+                                f"manifest says {short(want)}")
+        if not problems and hash_tree(actual) != obj:
+            problems.append(f"object {short(obj)}: content hashes to {short(hash_tree(actual))}, "
+                            "not to its name")
+        return problems
+
+    def check(self, obj: str) -> None:
+        """Raise StoreCorrupted unless the object is intact (stat-cached: cheap when nothing changed)."""
+        problems = self.verify_object(obj, use_cache=True)
+        if problems:
+            raise StoreCorrupted("; ".join(problems) + " - the next build recreates it; "
+                                 "`projections verify` lists every damaged object")
+
+    def iter_objects(self) -> Iterator[str]:
+        if not self.objects.is_dir():
+            return
+        for prefix in sorted(self.objects.iterdir()):
+            if not prefix.is_dir() or len(prefix.name) != 2:
+                continue
+            for entry in sorted(prefix.iterdir()):
+                candidate = "xxh3-128:" + prefix.name + entry.name
+                if is_digest(candidate):
+                    yield candidate
+
+    def delete_object(self, obj: str) -> None:
+        """Remove an object (gc only)."""
+        where = self.object_dir(obj)
+        if where.exists():
+            _rmtree(where)
+
+    # ---- action cache --------------------------------------------------------------------------------
+
+    def _action_path(self, key: str) -> Path:
+        hexd = hex_of(key)
+        return self.actions / hexd[:2] / f"{hexd[2:]}.json"
+
+    def get_action(self, key: str) -> dict[str, Any] | None:
+        """The record for `key`, or None when there is none or it is unreadable (it is then rebuilt)."""
+        path = self._action_path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            log.warning("action record %s is unreadable; the stage will be rebuilt", path)
+            return None
+        if not isinstance(record, dict) or record.get("key") != key or not is_digest(record.get("object")):
+            log.warning("action record %s is malformed; the stage will be rebuilt", path)
+            return None
+        return record
+
+    def put_action(self, record: Mapping[str, Any]) -> None:
+        key = record["key"]
+        write_atomic(self._action_path(key), json.dumps(record, indent=1, sort_keys=True).encode())
+
+    def iter_action_paths(self) -> Iterator[Path]:
+        if self.actions.is_dir():
+            yield from sorted(self.actions.glob("*/*.json"))
+
+    # ---- gold pointers -------------------------------------------------------------------------------
+
+    def pointer_path(self, asset: str, game_date: str) -> Path:
+        return self.gold / asset / f"game_date={game_date}"
+
+    def read_pointer(self, asset: str, game_date: str) -> str | None:
+        """The object a gold pointer names, or None when there is no pointer."""
+        return self._pointer_target(self.pointer_path(asset, game_date))
+
+    def _pointer_target(self, link: Path) -> str | None:
+        try:
+            target = os.readlink(link)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreCorrupted(f"gold pointer {link} is not a symlink ({exc}); remove it and rerun") from exc
+        parts = Path(target).parts
+        candidate = "xxh3-128:" + "".join(parts[-2:]) if len(parts) >= 2 else ""
+        if not is_digest(candidate):
+            raise StoreCorrupted(f"gold pointer {link} -> {target} does not name a store object; "
+                                 "remove it and rerun the date")
+        return candidate
+
+    def swap_pointer(self, asset: str, game_date: str, obj: str) -> None:
+        """Point gold/<asset>/game_date=D at `obj`: symlink to a temp name, then rename over (atomic)."""
+        if not self.has(obj):
+            raise ObjectNotFound(f"cannot publish {short(obj)}: not in the store")
+        link = self.pointer_path(asset, game_date)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.relpath(self.object_dir(obj), link.parent)
+        tmp = link.with_name(f".{link.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        os.symlink(target, tmp)
+        try:
+            os.replace(tmp, link)
+        except OSError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(link.parent)
+
+    def iter_pointers(self) -> Iterator[tuple[str, str, Path]]:
+        """(asset, game_date, link path) for every gold pointer."""
+        if not self.gold.is_dir():
+            return
+        for asset_dir in sorted(self.gold.iterdir()):
+            if not asset_dir.is_dir():
+                continue
+            for link in sorted(asset_dir.glob("game_date=*")):
+                yield asset_dir.name, link.name.split("=", 1)[1], link
+
+
+def _rmtree(path: Path) -> None:
+    """Remove a tree whose write bits were dropped (objects are 0555/0444 once committed)."""
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in [dirpath, *(os.path.join(dirpath, n) for n in dirnames)]:
+            with contextlib.suppress(OSError):
+                os.chmod(d, os.stat(d).st_mode | stat.S_IRWXU)
+    shutil.rmtree(path)
+
+
+def hostname() -> str:
+    return socket.gethostname()

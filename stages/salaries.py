@@ -1,0 +1,78 @@
+"""salaries: the DraftKings classic slate of the date, one row per listed player.
+
+A real DKSalaries file for the date wins over the daily rotoguru table (it has DK ids, tip times and the
+exact player list); among several DK files of a date the main slate (most games, then most players) wins.
+Opponent and game come from the schedule, so every source yields the same columns.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from projections.archive import ArchiveTable
+from projections.contracts import Contract
+from projections.errors import SourceError
+from projections.pipeline import Stage, StageContext
+from projections.schema import SALARIES
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    prefer: tuple[str, ...] = ("dk", "rotoguru")
+
+
+OUTPUT = Contract(
+    description="one row per player on the slate",
+    columns={"game_date": "date", "slate_id": "str", "source": "str", "dk_id": "any", "player_id": "str",
+             "player_name": "str", "team": "str", "opp": "str", "home": "bool", "game_id": "str",
+             "positions": "str", "roster_positions": "str", "salary": "int", "tip_time": "timestamp"},
+    non_null=("player_id", "player_name", "team", "opp", "game_id", "positions", "salary", "tip_time"),
+    unique=("player_id",),
+    min_rows=1,
+)
+
+
+def _main_slate(rows: pd.DataFrame, prefer: tuple[str, ...]) -> pd.DataFrame:
+    for source in prefer:
+        mine = rows[rows["source"] == source]
+        if mine.empty:
+            continue
+        size = mine.groupby("slate_id").agg(teams=("team", "nunique"), players=("player_id", "size"))
+        best = size.sort_values(["teams", "players"], ascending=False).index[0]
+        return mine[mine["slate_id"] == best]
+    return rows.iloc[0:0]
+
+
+def salaries(archive: pd.DataFrame, schedule: pd.DataFrame, *, params: Params, ctx: StageContext) -> pd.DataFrame:
+    rows = _main_slate(archive[archive["game_date"] == ctx.game_date], params.prefer)
+    if rows.empty:
+        raise SourceError(
+            f"salaries: no DraftKings salaries for {ctx.game_date}; download the DKSalaries.csv of the slate "
+            "from DraftKings and run `projections ingest dk-salaries <file>` (or drop it into the inbox)"
+        )
+    games = pd.concat([
+        schedule.assign(team=schedule["home_team"], opp=schedule["away_team"], home=True),
+        schedule.assign(team=schedule["away_team"], opp=schedule["home_team"], home=False),
+    ])[["team", "opp", "home", "game_id", "tip_time"]]
+    out = rows.drop(columns=["opp", "tip_time"]).merge(games, on="team", how="inner", validate="many_to_one")
+    dropped = sorted(set(rows["team"]) - set(out["team"]))
+    if dropped:
+        raise SourceError(
+            f"salaries: slate {rows['slate_id'].iloc[0]} lists teams {dropped} that do not play on "
+            f"{ctx.game_date} per the schedule; the salary file belongs to another date or the team codes "
+            "are not normalised (see projections/identity.py)"
+        )
+    out = out[list(OUTPUT.columns)]
+    return out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+SPEC = Stage(
+    name="salaries",
+    func=salaries,
+    doc="the DraftKings slate of the date: player, DK id, positions, salary, game",
+    inputs=("schedule",),
+    sources=(ArchiveTable("archive", "salaries", window="day", contract=SALARIES),),
+    params=Params,
+    contract=OUTPUT,
+)

@@ -1,0 +1,52 @@
+"""schedule: the games of the slate date, with teams, home/away and tip times; its first tip is the lock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from projections.archive import ArchiveTable
+from projections.contracts import Contract
+from projections.errors import SourceError
+from projections.ledger import iso
+from projections.pipeline import NoParams, Stage, StageContext
+from projections.schema import SCHEDULE
+
+OUTPUT = Contract(
+    description="games of one slate date",
+    columns={"game_date": "date", "game_id": "str", "home_team": "str", "away_team": "str",
+             "tip_time": "timestamp", "tip_time_source": "str", "playoffs": "bool", "status": "str"},
+    non_null=("game_date", "game_id", "home_team", "away_team", "tip_time"),
+    unique=("game_id",),
+    min_rows=1,
+)
+
+
+def schedule(archive: pd.DataFrame, *, params: NoParams, ctx: StageContext) -> pd.DataFrame:
+    games = archive[(archive["game_date"] == ctx.game_date) & (archive["status"] != "postponed")]
+    if games.empty:
+        raise SourceError(
+            f"schedule: no NBA games on {ctx.game_date} in the archive; pick a date with games, or "
+            "`projections ingest` a schedule/game-log file that covers it"
+        )
+    out = games[list(OUTPUT.columns)].sort_values(["tip_time", "game_id"]).reset_index(drop=True)
+    out["tip_time"] = pd.to_datetime(out["tip_time"], utc=True)
+    return out
+
+
+def lock_of(games: pd.DataFrame) -> Mapping[str, Any]:
+    """The lock (first tip) of the slate, recorded in the action record: the engine's as_of."""
+    first = pd.Timestamp(games["tip_time"].min()).to_pydatetime()
+    return {"lock": iso(first), "games": len(games)}
+
+
+SPEC = Stage(
+    name="schedule",
+    func=schedule,
+    doc="games of the slate date with teams, home/away and tip times",
+    sources=(ArchiveTable("archive", "schedule", window="day", contract=SCHEDULE),),
+    contract=OUTPUT,
+    meta=lock_of,
+)
