@@ -1,0 +1,434 @@
+"""The one HTTP fetch layer every live source uses: httpx for transport, backoff for the wait schedule.
+
+`fetch` retries what time can fix (DNS failures, refused or reset connections, connect/read timeouts,
+truncated or dropped responses, 429, 5xx, and payloads that `validate` rejects with ContractViolation)
+with exponential backoff and full jitter inside a total time budget. `Retry-After` on 429/503 replaces
+the jittered wait. Any other non-2xx answer fails at once. Requests to one host are spaced by a minimum
+interval. Secrets never leave this module: URLs, headers, messages and log lines pass through `redact`.
+
+Raises:
+    FetchError: retries exhausted, budget spent, or an answer retrying cannot fix (`.url` is redacted).
+    ConfigError: a policy, URL or header that cannot work at all (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import random as _random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
+
+import backoff
+import httpx
+
+from projections.errors import ConfigError, ContractViolation, FetchError
+
+log = logging.getLogger("projections.fetch")
+
+REDACTED = "REDACTED"
+USER_AGENT = "projections/0.1 (daily NBA slate pipeline)"
+
+Validator = Callable[[bytes], None]
+
+
+# --------------------------------------------------------------------------------------------- redaction
+
+_SECRET_NAMES = frozenset(
+    {
+        "key", "apikey", "token", "accesstoken", "secret", "password", "passwd", "pwd", "sig", "signature",
+        "auth", "authorization", "proxyauthorization", "cookie", "setcookie", "sessionid", "session",
+    }
+)  # fmt: skip
+_SECRET_SUFFIXES = ("key", "token", "secret", "password", "signature")
+_PAIR = re.compile(r"(?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&\s#;'\"<>,)]+)")
+_JSON_PAIR = re.compile(r"\"(?P<name>[A-Za-z0-9_.\-]+)\"\s*:\s*\"(?P<value>[^\"]*)\"")
+_HEADER_LINE = re.compile(r"(?im)^(?P<name>[A-Za-z0-9\-]+):[ \t]*(?P<value>[^\r\n]+)$")
+_SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=\-]{8,})")
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*):(?P<value>[^@/\s]+)@")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a query key or header name whose value must never be shown (case and `-`/`_` blind)."""
+    norm = re.sub(r"[^a-z0-9]", "", name.lower())
+    return norm in _SECRET_NAMES or norm.endswith(_SECRET_SUFFIXES)
+
+
+def redact(url_or_text: str, secrets: Iterable[str] = ()) -> str:
+    """Return `url_or_text` with every secret replaced by REDACTED.
+
+    Covers secret-named query/form pairs (`api_key=`, `token=`, `sig=`... in any case), JSON pairs,
+    `Name: value` header lines with secret names, `Bearer`/`Basic` credentials, URL passwords, and any
+    literal value in `secrets` (plain and percent-encoded; values under 4 characters are only removed
+    by the structural rules so that short values do not shred the text).
+    """
+    text = url_or_text
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
+            text = text.replace(form, REDACTED)
+
+    def _pair(match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]):
+            return match[0]
+        start, end = match.span("value")
+        whole_start = match.start()
+        return match[0][: start - whole_start] + REDACTED + match[0][end - whole_start :]
+
+    text = _PAIR.sub(_pair, text)
+    text = _JSON_PAIR.sub(_pair, text)
+    text = _HEADER_LINE.sub(_pair, text)
+    text = _SCHEME_TOKEN.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
+    return _USERINFO.sub(lambda m: f"{m['head']}:{REDACTED}@", text)
+
+
+def _secrets_of(request: httpx.Request) -> tuple[str, ...]:
+    """Literal secret values this request carries, so they can be scrubbed from any text."""
+    found = [value for name, value in request.url.params.multi_items() if is_secret_name(name)]
+    for name, value in request.headers.items():
+        if is_secret_name(name):
+            found.append(value)
+            found.extend(value.split()[1:])  # the credential after "Bearer"/"Basic"
+    if request.url.password:
+        found.append(request.url.password)
+    return tuple(found)
+
+
+# ------------------------------------------------------------------------------------------------ policy
+
+
+class HostRateLimiter:
+    """Thread-safe minimum spacing between requests to one host.
+
+    Each caller reserves the next free slot under a lock and then sleeps outside it, so concurrent
+    callers queue up one interval apart instead of all waking at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_free: dict[str, float] = {}
+
+    def reserve(self, host: str, interval_s: float, now: float) -> float:
+        """Book the next slot for `host`; return how long to wait before sending (0 when free)."""
+        if interval_s <= 0:
+            return 0.0
+        with self._lock:
+            start = max(now, self._next_free.get(host, now))
+            self._next_free[host] = start + interval_s
+        return start - now
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Timeouts, retry schedule, time budget and per-host spacing for `fetch`.
+
+    `sleep`, `random` and `clock` are injected so tests run without waiting and can record the waits.
+    The rate limiter is state shared by every fetch using this policy (and by copies made with
+    `dataclasses.replace`), so give one policy to all sources that hit the same host.
+    """
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    write_timeout: float = 20.0
+    pool_timeout: float = 5.0
+    max_attempts: int = 6
+    total_budget_s: float = 120.0
+    base_wait_s: float = 1.0
+    max_wait_s: float = 30.0
+    min_interval_s: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = _random.random
+    clock: Callable[[], float] = time.monotonic
+    limiter: HostRateLimiter = field(default_factory=HostRateLimiter, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be > 0 (got {getattr(self, name)!r})"
+            for name in ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout", "total_budget_s")
+            if not getattr(self, name) > 0
+        ]
+        if self.max_attempts < 1:
+            problems.append(f"max_attempts must be >= 1 (got {self.max_attempts!r})")
+        if not 0 <= self.base_wait_s <= self.max_wait_s:
+            problems.append(f"need 0 <= base_wait_s <= max_wait_s (got {self.base_wait_s!r}, {self.max_wait_s!r})")
+        if self.min_interval_s < 0:
+            problems.append(f"min_interval_s must be >= 0 (got {self.min_interval_s!r})")
+        if problems:
+            raise ConfigError("invalid FetchPolicy: " + "; ".join(problems) + " - fix the fetch settings")
+
+    def timeout(self, left_s: float | None = None) -> httpx.Timeout:
+        """The httpx timeouts, each shortened to `left_s` so one attempt cannot outlive the budget."""
+        cap = math.inf if left_s is None else max(left_s, 0.001)
+        return httpx.Timeout(
+            connect=min(self.connect_timeout, cap),
+            read=min(self.read_timeout, cap),
+            write=min(self.write_timeout, cap),
+            pool=min(self.pool_timeout, cap),
+        )
+
+    def jittered_waits(self) -> Iterator[float]:
+        """backoff's exponential ceilings (base_wait_s * 2**n, capped at max_wait_s) with full jitter.
+
+        Same formula as `backoff.full_jitter` (uniform in [0, ceiling]), but drawn from the injected
+        `random`, because backoff's jitter uses the global `random` module and cannot be seeded per call.
+        """
+        ceilings = backoff.expo(base=2, factor=self.base_wait_s, max_value=self.max_wait_s)
+        next(ceilings)  # backoff generators yield once before the first value (its decorators prime them)
+        for ceiling in ceilings:
+            yield ceiling * self.random()
+
+
+def make_client(policy: FetchPolicy, *, base_headers: Mapping[str, str] | None = None) -> httpx.Client:
+    """One shared client with explicit timeouts that follows redirects; close it (or use `with`)."""
+    headers = {"User-Agent": USER_AGENT, **(base_headers or {})}
+    return httpx.Client(timeout=policy.timeout(), headers=headers, follow_redirects=True)
+
+
+# ----------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A successful fetch. Nothing here is secret: the URL is redacted and secret headers are dropped."""
+
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str]
+    attempts: int
+    elapsed_s: float
+    waits: tuple[float, ...]
+    throttled_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: str  # dns | connect | timeout | protocol | http | payload
+    short: str
+    retryable: bool
+    cause: BaseException | None = None
+    status: int | None = None
+    retry_after: float | None = None
+
+
+_DNS_MARKERS = ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo")
+
+
+def _is_dns(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) or any(m in str(seen).lower() for m in _DNS_MARKERS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _transport_failure(exc: httpx.HTTPError, host: str) -> _Failure:
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and _is_dns(exc):
+        return _Failure("dns", f"DNS lookup of {host} failed ({detail})", True, exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return _Failure("timeout", detail, True, exc)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
+        return _Failure("protocol", f"dropped or truncated response ({detail})", True, exc)
+    return _Failure("connect", detail, True, exc)
+
+
+def _parse_http_date(value: str) -> datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def retry_after_s(headers: httpx.Headers) -> float | None:
+    """Seconds asked for by `Retry-After` (delta-seconds or HTTP-date), or None if absent or unreadable.
+
+    An HTTP-date is measured against the response's own `Date` header when present, so the two
+    machines' clock skew does not matter.
+    """
+    raw = headers.get("retry-after", "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        when = _parse_http_date(raw)
+        if when is None:
+            return None
+        reference = _parse_http_date(headers.get("date", "")) or datetime.now(UTC)
+        seconds = (when - reference).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _status_failure(response: httpx.Response, secrets: tuple[str, ...]) -> _Failure:
+    code = response.status_code
+    short = f"HTTP {code} {response.reason_phrase}".rstrip()
+    if code == 429 or 500 <= code <= 599:
+        wait = retry_after_s(response.headers) if code in (429, 503) else None
+        if wait is not None:
+            short += f" (Retry-After {wait:g} s)"
+        return _Failure("http", short, True, status=code, retry_after=wait)
+    snippet = " ".join(response.content[:160].decode("utf-8", "replace").split())
+    if snippet:
+        short += f": {redact(snippet, secrets)}"
+    return _Failure("http", short, False, status=code)
+
+
+def _attempt(
+    client: httpx.Client, request: httpx.Request, validate: Validator | None, secrets: tuple[str, ...]
+) -> httpx.Response | _Failure:
+    host = request.url.host
+    try:
+        response = client.send(request)
+    except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+        raise ConfigError(
+            f"cannot request {redact(str(request.url), secrets)}: {redact(str(exc), secrets)} - "
+            "fix the endpoint URL or headers in the settings"
+        ) from exc
+    except httpx.TooManyRedirects as exc:
+        return _Failure("http", f"TooManyRedirects: {exc}", False, exc)
+    except (httpx.TransportError, httpx.DecodingError) as exc:
+        return _transport_failure(exc, host)
+    if not 200 <= response.status_code <= 299:
+        return _status_failure(response, secrets)
+    if validate is not None:
+        try:
+            validate(response.content)
+        except ContractViolation as exc:
+            return _Failure("payload", f"payload rejected ({len(response.content)} bytes): {exc}", True, exc)
+    return response
+
+
+# ------------------------------------------------------------------------------------------------- fetch
+
+
+def _advice(failure: _Failure, host: str, settings_key: str) -> str:
+    where = f" (setting {settings_key})" if settings_key else ""
+    if failure.kind == "dns":
+        advice = f"check the network and DNS on this machine (can it resolve {host}?) and the endpoint host{where}"
+    elif failure.kind == "connect":
+        advice = f"check the network, any proxy, and that {host} is up and serving; check the endpoint{where}"
+    elif failure.kind == "timeout":
+        advice = f"{host} is slow or unreachable: check the network, or raise the fetch timeouts"
+    elif failure.kind == "protocol":
+        advice = f"{host} keeps dropping or truncating responses: retry later or check the endpoint{where}"
+    elif failure.kind == "payload":
+        advice = (
+            "the endpoint answered with an empty or implausible payload: check that the date and parameters "
+            "really have data, or import a recorded archive for it instead"
+        )
+    elif failure.status in (401, 403, 407):
+        advice = f"the server refused our credentials: check the API key/token{where}"
+    elif failure.status is not None and (failure.status == 429 or failure.status >= 500):
+        advice = f"{host} is failing or rate-limiting us: retry later, or raise min_interval_s/total_budget_s"
+    else:
+        advice = f"check the endpoint URL and its parameters{where}"
+    return advice
+
+
+def _next_wait(
+    failure: _Failure, attempt: int, policy: FetchPolicy, left_s: float, waits: Iterator[float]
+) -> tuple[float, str]:
+    """(seconds to wait, "") to retry, or (0, why not) to give up.
+
+    A wait that would reach the end of the budget is not taken: sleeping only to run out of time helps
+    nobody, and a server's Retry-After beyond our budget means it will not serve us in time.
+    """
+    if not failure.retryable:
+        return 0.0, "not retryable"
+    if attempt >= policy.max_attempts:
+        return 0.0, f"max_attempts={policy.max_attempts} reached"
+    honoured = failure.retry_after is not None
+    wait = failure.retry_after if failure.retry_after is not None else next(waits)
+    if wait >= left_s:
+        asked = "Retry-After" if honoured else "next backoff wait"
+        return 0.0, (
+            f"{asked} of {wait:.2f} s would overrun the {policy.total_budget_s:g} s budget "
+            f"({max(left_s, 0.0):.2f} s left)"
+        )
+    return wait, ""
+
+
+def _give_up(
+    shown: str, source: str, reason: str, errors: list[str], elapsed: float, failure: _Failure, host: str,
+    settings_key: str,
+) -> FetchError:  # fmt: skip
+    label = f"{source}: " if source else ""
+    listed = "; ".join(f"{n}) {error}" for n, error in enumerate(errors, start=1))
+    message = (
+        f"{label}GET {shown} failed after {len(errors)} attempt{'s' if len(errors) != 1 else ''} "
+        f"in {elapsed:.2f} s ({reason}): {listed} - {_advice(failure, host, settings_key)}"
+    )
+    return FetchError(message, url=shown, attempts=len(errors))
+
+
+def fetch(
+    url: str | httpx.URL,
+    *,
+    client: httpx.Client,
+    policy: FetchPolicy,
+    params: Mapping[str, str | int | float] | None = None,
+    headers: Mapping[str, str] | None = None,
+    validate: Validator | None = None,
+    source: str = "",
+    settings_key: str = "",
+) -> FetchResult:
+    """GET `url` through `client` under `policy`; return the first good answer.
+
+    `validate(content)` may raise ContractViolation for an empty or implausible payload; that attempt is
+    retried like a transient error. `source` and `settings_key` only label the error message (e.g.
+    "odds", "PROJECTIONS_ODDS_URL").
+
+    Raises FetchError when it gives up (message: redacted URL, attempts, each attempt's error, advice;
+    chained to the last underlying exception) and ConfigError for a URL or header that can never work.
+    """
+    try:
+        # httpx 0.28 replaces a URL's own query with `params`; merge instead, so `?api_key=` survives.
+        target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
+        probe = client.build_request("GET", target, headers=headers)
+    except httpx.InvalidURL as exc:
+        raise ConfigError(f"invalid URL {redact(str(url))!r}: {exc} - fix the endpoint in the settings") from exc
+    secrets = _secrets_of(probe)
+    shown = redact(str(probe.url), secrets)
+    host = probe.url.host.lower()
+    waits = policy.jittered_waits()
+    errors: list[str] = []
+    taken: list[float] = []
+    throttled = 0.0
+    start = policy.clock()
+    while True:
+        attempt = len(errors) + 1
+        pause = policy.limiter.reserve(host, policy.min_interval_s, policy.clock())
+        if pause > 0:
+            log.debug("rate limit: waiting %.3f s before %s", pause, shown)
+            policy.sleep(pause)
+            throttled += pause
+        left = policy.total_budget_s - (policy.clock() - start)
+        request = client.build_request("GET", target, headers=headers, timeout=policy.timeout(left))
+        log.debug("GET %s attempt %d/%d", shown, attempt, policy.max_attempts)
+        outcome = _attempt(client, request, validate, secrets)
+        elapsed = policy.clock() - start
+        if isinstance(outcome, httpx.Response):
+            if errors:
+                log.info("GET %s succeeded on attempt %d after %.2f s", shown, attempt, elapsed)
+            kept = {name: redact(value, secrets) for name, value in outcome.headers.items() if not is_secret_name(name)}
+            return FetchResult(
+                shown, outcome.status_code, outcome.content, kept, attempt, elapsed, tuple(taken), throttled
+            )
+        errors.append(redact(outcome.short, secrets))
+        wait, reason = _next_wait(outcome, attempt, policy, policy.total_budget_s - elapsed, waits)
+        if reason:
+            log.warning("GET %s attempt %d failed: %s; giving up (%s)", shown, attempt, errors[-1], reason)
+            error = _give_up(shown, source, reason, errors, elapsed, outcome, host, settings_key)
+            raise error from outcome.cause
+        log.warning("GET %s attempt %d failed: %s; retrying in %.2f s", shown, attempt, errors[-1], wait)
+        policy.sleep(wait)
+        taken.append(wait)

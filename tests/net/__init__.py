@@ -1,0 +1,1 @@
+"""Network test helpers: a real loopback HTTP server with scripted faults (see faultserver.py)."""
