@@ -35,7 +35,7 @@ def _kind_of(series: pd.Series) -> str:
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         sample = series.dropna()
         if len(sample) == 0:
-            return "str"
+            return "empty"  # an all-null object column fits any kind
         first = sample.iloc[0]
         import datetime as _dt
 
@@ -52,7 +52,7 @@ def _kind_of(series: pd.Series) -> str:
 
 
 def _compatible(actual: str, wanted: str) -> bool:
-    if wanted == "any" or actual == wanted:
+    if wanted == "any" or actual in (wanted, "empty"):
         return True
     # an all-integer float column and an integer column are interchangeable only one way:
     # ints may stand where floats are wanted (pandas upcasts on the first NaN anyway).

@@ -15,6 +15,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from doit.exceptions import InvalidCommand, TaskFailed
@@ -24,6 +25,7 @@ from projections.dates import parse_dates, slate_date_today
 from projections.engine import Engine
 from projections.errors import ProjectionsError
 from projections.hashing import short
+from projections.ledger import Ledger
 
 SLATE = "slate"
 
@@ -85,6 +87,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.preflight()
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}
     for name in engine.pipeline.order:
         stage = engine.pipeline[name]
         yield {
@@ -102,6 +105,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
                 "task_dep": [f"{dep}:{day.isoformat()}" for dep in _needs(engine, name)],
                 "uptodate": [_checker(engine, [(name, day)])],
                 "verbosity": 2,
+                "meta": meta,
             }
     published = [s.name for s in engine.pipeline.published]
     yield {
@@ -110,6 +114,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         "actions": None,
         "task_dep": [f"{p}:{d.isoformat()}" for d in dates for p in published],
         "uptodate": [_checker(engine, [(p, d) for d in dates for p in published])],
+        "meta": meta,
     }
 
 
@@ -125,6 +130,7 @@ class SlateReporter(ConsoleReporter):
         self.counts = {"built": 0, "up to date": 0, "failed": 0, "published": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
+        self.ledger: Ledger | None = None
 
     def _is_stage(self, task: Any) -> bool:
         return bool(task.subtask_of) and task.subtask_of != SLATE
@@ -140,6 +146,11 @@ class SlateReporter(ConsoleReporter):
             todo.extend(tasks[name].task_dep)
         self.total = sum(1 for n in seen if self._is_stage(tasks[n]))
         self.started = time.monotonic()
+        meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
+        if meta:
+            self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
+            self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
+                               stage_runs=self.total, argv=sys.argv[1:])
 
     def _line(self, task: Any, verb: str, detail: str = "") -> None:
         self.done += 1
@@ -194,5 +205,10 @@ class SlateReporter(ConsoleReporter):
         if self.failed:
             self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed))
         self.write(summary + "\n")
+        if self.ledger is not None:
+            self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
+                               built=c["built"], up_to_date=c["up to date"], failed=c["failed"],
+                               not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
+                               failures=self.failed[:20] or None)
         for msg in self.runtime_errors:
             sys.stderr.write(msg + "\n")

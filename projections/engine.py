@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from projections import locks
+from projections import failpoints, locks
 from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
@@ -359,6 +359,7 @@ class Engine:
         timings["commit_s"] = round(time.monotonic() - t3, 4)
         record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
         self.store.put_action(record)
+        failpoints.hit("action.written")
         self._records[plan.key] = record
         published = False
         if stage.publish:

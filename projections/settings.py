@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,47 @@ from projections.errors import ConfigError
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AlertSettings(Frozen):
+    """Where alerts go: a Slack-compatible webhook and/or SMTP email. Unset channels are skipped."""
+
+    webhook_url: SecretStr | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "projections@localhost"
+    smtp_to: tuple[str, ...] = ()
+    timeout_s: float = 10.0
+    attempts: int = 3
+
+
+class ScheduleSettings(Frozen):
+    """When the generated systemd timer runs the slate (local times in `timezone`)."""
+
+    times: tuple[str, ...] = ("10:00", "17:30")
+    timezone: str = "America/New_York"
+    unit: str = "projections-slate"
+
+
+class DoctorSettings(Frozen):
+    """What `projections doctor` inspects; tests point these at a fake layout."""
+
+    system_unit_dirs: tuple[Path, ...] = (Path("/etc/systemd/system"), Path("/lib/systemd/system"))
+    user_unit_dirs: tuple[Path, ...] = (Path("~/.config/systemd/user"),)
+    crontab_files: tuple[Path, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
+    crontab_command: tuple[str, ...] = ("crontab", "-l")
+    match: tuple[str, ...] = ("projections", "doit slate", "dodo.py")
+
+
+class PermissionSettings(Frozen):
+    """The data root's mode policy, applied on creation and checked before a run."""
+
+    dir_mode: int = 0o2775
+    file_mode: int = 0o664
+    group: str | None = None
 
 
 class Settings(BaseSettings):
@@ -40,6 +81,12 @@ class Settings(BaseSettings):
         default=6 * 3600.0, description="how long a run waits for another run's lock on a date"
     )
     timezone: str = "America/New_York"
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8765
+    alerts: AlertSettings = AlertSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    doctor: DoctorSettings = DoctorSettings()
+    permissions: PermissionSettings = PermissionSettings()
 
     @field_validator("home", mode="after")
     @classmethod

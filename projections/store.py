@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from projections import failpoints
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
 from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
 from projections.statcache import StatCache
@@ -120,6 +121,7 @@ class LocalStore:
             for name in [*files, MANIFEST]:
                 os.chmod(staging / name, _RO_FILE)
             _fsync_dir(staging)
+            failpoints.hit("commit.staged")
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.rename(staging, final)
@@ -128,6 +130,7 @@ class LocalStore:
                     return Commit(obj, created=False)  # a concurrent writer committed the same bytes
                 raise
             _fsync_dir(final.parent)
+            failpoints.hit("commit.renamed")
             os.chmod(final, _RO_DIR)
             return Commit(obj, created=True)
         finally:
@@ -272,6 +275,7 @@ class LocalStore:
         target = os.path.relpath(self.object_dir(obj), link.parent)
         tmp = link.with_name(f".{link.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         os.symlink(target, tmp)
+        failpoints.hit("pointer.symlinked")
         try:
             os.replace(tmp, link)
         except OSError:
@@ -279,6 +283,7 @@ class LocalStore:
                 os.unlink(tmp)
             raise
         _fsync_dir(link.parent)
+        failpoints.hit("pointer.swapped")
 
     def iter_pointers(self) -> Iterator[tuple[str, str, Path]]:
         """(asset, game_date, link path) for every gold pointer."""

@@ -1,0 +1,40 @@
+"""Failpoints: named places in the commit and publish paths where a crash test can stop a real process.
+
+`PROJECTIONS_FAILPOINTS="commit.staged=pause"` makes the process write `<name>` to the file named by
+`PROJECTIONS_FAILPOINT_MARK` when it reaches that point and then sleep, so the test can SIGKILL it exactly
+there. `=crash` kills the process on the spot (os._exit, no cleanup). Unset (the normal case), `hit()` is a
+dictionary lookup. Read once, at import: tests set the variables for the child process they start.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_SPEC = os.environ.get("PROJECTIONS_FAILPOINTS", "")
+_MARK = os.environ.get("PROJECTIONS_FAILPOINT_MARK", "")
+ACTIVE: dict[str, str] = dict(
+    item.split("=", 1) for item in _SPEC.split(",") if "=" in item
+)
+
+POINTS = (
+    "commit.staged",       # object files written and fsynced in store/tmp, not yet renamed into place
+    "commit.renamed",      # object renamed into place, write bits not yet dropped
+    "action.written",      # action record written, gold pointer not yet moved
+    "pointer.symlinked",   # new symlink made under a temp name, not yet renamed over the pointer
+    "pointer.swapped",     # pointer renamed over, ledger not yet written
+)
+
+
+def hit(name: str) -> None:
+    action = ACTIVE.get(name)
+    if action is None:
+        return
+    if _MARK:
+        with open(_MARK, "a", encoding="utf-8") as fh:
+            fh.write(f"{name} {os.getpid()}\n")
+    if action == "crash":
+        os._exit(137)
+    if action == "pause":
+        while True:
+            time.sleep(0.05)

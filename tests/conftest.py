@@ -1,0 +1,91 @@
+"""Shared fixtures: a fresh data root per test and real `doit` processes against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO.parent / "shared" / "data" / "nba").resolve()
+FIXTURE_DATE = "2019-10-30"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # exit 5 ("no tests ran") must never pass for success or be ignored: it is a failure here
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def project_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTIONS_")}
+    env["PROJECTIONS_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def doit_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), *args]
+
+
+def run_doit(home: Path, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run `doit ARGS` in a real process against the data root `home`."""
+    return subprocess.run(doit_argv(*args), env=project_env(home, **extra), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def run_cli(home: Path, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "projections.cli", *args], env=project_env(home, **extra),
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def ledger_events(home: Path) -> list[dict]:
+    events = []
+    for path in sorted((home / "ledger").glob("*.jsonl")):
+        events.extend(json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return events
+
+
+def gold_object(home: Path, day: str = FIXTURE_DATE) -> str | None:
+    link = home / "gold" / "projections" / f"game_date={day}"
+    if not link.is_symlink():
+        return None
+    target = Path(os.readlink(link))
+    return "xxh3-128:" + target.parent.name + target.name
+
+
+def tree_snapshot(home: Path) -> dict[str, str]:
+    """Every path under the data root with its kind and (for links) target: 'nothing changed' checks."""
+    out = {}
+    if not home.exists():
+        return out
+    for path in sorted(home.rglob("*")):
+        rel = str(path.relative_to(home))
+        if rel.startswith("cache"):
+            continue
+        if path.is_symlink():
+            out[rel] = "-> " + os.readlink(path)
+        elif path.is_file():
+            out[rel] = f"file {path.stat().st_size}"
+        else:
+            out[rel] = "dir"
+    return out
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data root where `doit slate date=2019-10-30` has run once (read-only for tests that use it)."""
+    home = tmp_path_factory.mktemp("built") / "home"
+    result = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield home

@@ -1,0 +1,224 @@
+"""DESIGN.md invariants 1, 2, 4, 6 and 8 with real processes: kills, concurrency, code edits, bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from projections.store import LocalStore
+from tests.conftest import (
+    FIXTURE_DATE,
+    REPO,
+    doit_argv,
+    gold_object,
+    ledger_events,
+    project_env,
+    run_cli,
+    run_doit,
+    tree_snapshot,
+)
+from tests.integration.test_slate import stage_names, status_lines
+
+OTHER_DATE = "2019-11-01"
+
+
+def _gold_is_complete(home: Path, day: str = FIXTURE_DATE) -> str:
+    """The gold object for `day`, after checking that a reader sees a complete, verified object."""
+    import pandas as pd
+
+    obj = gold_object(home, day)
+    assert obj is not None
+    store = LocalStore(home)
+    assert store.verify_object(obj) == []
+    link = home / "gold" / "projections" / f"game_date={day}"
+    assert len(pd.read_parquet(link / "projections.parquet")) > 0
+    return obj
+
+
+def _copy_stages(tmp_path: Path) -> Path:
+    """A private copy of the stages package that a child process imports instead of the real one."""
+    root = tmp_path / "code"
+    shutil.copytree(REPO / "stages", root / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _wait_for(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended ({proc.returncode}) before reaching {text}: "
+                                 f"{proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for failpoint {text}")
+
+
+@pytest.mark.parametrize("point", ["commit.staged", "commit.renamed", "action.written", "pointer.symlinked",
+                                   "pointer.swapped"])
+def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_path: Path, point: str):
+    """Invariant 2: build gold once; change the gold stage's logic; SIGKILL the rebuild exactly at a
+    commit/publish step; the pointer still resolves to a complete verified object (old or new), and a
+    rerun finishes to the same gold as a clean build."""
+    home = tmp_path / "home"
+    code = _copy_stages(tmp_path)
+    env_code = {"PYTHONPATH": str(code)}
+    first = run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code)
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = _gold_is_complete(home)
+
+    gold_py = code / "stages" / "gold.py"
+    gold_py.write_text(gold_py.read_text().replace('fillna(0.0)\n    slate["dk_sd"]', 'fillna(0.5)\n    slate["dk_sd"]'))
+    mark = tmp_path / "mark"
+    env = project_env(home, PYTHONPATH=str(code), PROJECTIONS_FAILPOINTS=f"{point}=pause",
+                      PROJECTIONS_FAILPOINT_MARK=str(mark))
+    proc = subprocess.Popen(doit_argv("slate", f"date={FIXTURE_DATE}"), env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(mark, point, proc)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    after_kill = _gold_is_complete(home)
+    if point == "pointer.swapped":
+        assert after_kill != old  # the rename had happened: the new object, complete
+    else:
+        assert after_kill == old  # the pointer had not moved yet
+    report = run_cli(home, "verify")
+    assert report.returncode == 0, report.stdout
+
+    resumed = run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    new = _gold_is_complete(home)
+    clean = tmp_path / "clean"
+    reference = run_doit(clean, "slate", f"date={FIXTURE_DATE}", **env_code)
+    assert reference.returncode == 0
+    assert new == gold_object(clean) != old
+
+
+def test_two_concurrent_runs_do_the_work_once_and_agree(tmp_path: Path):
+    """Invariant 8: two schedulers fire at once; nothing is built twice, both exit 0 with the same gold."""
+    home = tmp_path / "home"
+    procs = [subprocess.Popen(doit_argv("slate", f"date={FIXTURE_DATE},{OTHER_DATE}"), env=project_env(home),
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out + err
+    starts = [(e["stage"], e["game_date"]) for e in ledger_events(home) if e["event"] == "stage_start"]
+    assert len(starts) == len(set(starts)) == 2 * len(stage_names())
+    assert run_cli(home, "verify").returncode == 0
+    for day in (FIXTURE_DATE, OTHER_DATE):
+        _gold_is_complete(home, day)
+    waited = "".join(err for _, err in outputs)
+    assert "waiting for the lock on slate date" in waited and "pid" in waited
+
+
+def test_comment_edit_keeps_everything_U_logic_edit_turns_exactly_downstream_R(tmp_path: Path):
+    home = tmp_path / "home"
+    code = _copy_stages(tmp_path)
+    env_code = {"PYTHONPATH": str(code)}
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code).returncode == 0
+
+    salaries_py = code / "stages" / "salaries.py"
+    original = salaries_py.read_text()
+    salaries_py.write_text(original.replace("def _main_slate(", "# a new comment\n\n\ndef _main_slate(")
+                           .replace('"""salaries: the DraftKings', '"""salaries (reworded): the DraftKings'))
+    status = _status_with(home, env_code)
+    assert set(status.values()) == {"U"}, status
+
+    salaries_py.write_text(original.replace('ascending=[False, True]', 'ascending=[False, False]'))
+    status = _status_with(home, env_code)
+    from stages import PIPELINE
+
+    stale = {"salaries", *PIPELINE.downstream("salaries")}
+    for name in PIPELINE.order:
+        assert status[f"{name}:{FIXTURE_DATE}"] == ("R" if name in stale else "U"), (name, status)
+
+
+def _status_with(home: Path, extra: dict[str, str]) -> dict[str, str]:
+    result = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}", **extra)
+    assert result.returncode == 0, result.stderr
+    return {line.split()[1]: line.split()[0] for line in result.stdout.splitlines() if line[:2] in ("R ", "U ")}
+
+
+@pytest.mark.parametrize("bad", ["2019-13-45", "../../etc", "2019-10-30..2019-10-01", "yesterday"])
+def test_invalid_dates_are_refused_and_change_nothing(built_home: Path, bad: str):
+    before = tree_snapshot(built_home)
+    for args in (["slate", f"date={bad}"], ["list", "--status", f"date={bad}"]):
+        result = run_doit(built_home, *args)
+        assert result.returncode != 0
+        assert "ERROR: " in result.stderr and "YYYY-MM-DD" in result.stderr or "ends before" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert tree_snapshot(built_home) == before
+
+
+def test_unwritable_data_root_is_refused_and_changes_nothing(tmp_path: Path):
+    home = tmp_path / "readonly"
+    home.mkdir()
+    (home / "keep.txt").write_text("x")
+    os.chmod(home, 0o555)
+    extra: dict[str, object] = {}
+    if os.geteuid() == 0:  # root ignores modes: run the child as nobody, who cannot write a root-owned 0555 dir
+        extra = {"user": 65534, "group": 65534}
+        os.chmod(tmp_path, 0o755)
+        for parent in tmp_path.parents:
+            if parent == Path("/"):
+                break
+            os.chmod(parent, os.stat(parent).st_mode | 0o005)
+    try:
+        before = tree_snapshot(home)
+        result = subprocess.run(doit_argv("slate", f"date={FIXTURE_DATE}"), env=project_env(home), cwd=REPO,
+                                capture_output=True, text=True, timeout=120, **extra)  # type: ignore[call-overload]
+        assert result.returncode != 0
+        assert "is not writable" in result.stderr and str(home) in result.stderr, result.stderr
+        assert "PROJECTIONS_HOME" in result.stderr and "Traceback" not in result.stderr
+        assert tree_snapshot(home) == before
+    finally:
+        os.chmod(home, 0o755)
+
+
+def test_corrupted_object_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path):
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    gold_before = gold_object(home)
+    salaries_obj = next(e["object"] for e in ledger_events(home) if e["event"] == "stage_success"
+                        and e["stage"] == "salaries")
+    store = LocalStore(home)
+    path = store.object_dir(salaries_obj) / "data.parquet"
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    report = run_cli(home, "verify")
+    assert report.returncode == 1
+    assert salaries_obj.split(":")[1][:10] in report.stdout and "data.parquet" in report.stdout
+
+    rebuilt = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert store.verify_object(salaries_obj) == []  # recreated in place of the damaged copy
+    assert gold_object(home) == gold_before
+    assert run_cli(home, "verify").returncode == 0
+
+
+def test_failed_stage_is_recorded_and_gold_untouched(built_home: Path, tmp_path: Path):
+    """A date with no games fails with a clear message; the ledger records it; other gold stays."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    gold_before = gold_object(home)
+    result = run_doit(home, "slate", "date=2019-08-01")
+    assert result.returncode != 0
+    assert "no NBA games on 2019-08-01" in result.stdout + result.stderr
+    failures = [e for e in ledger_events(home) if e["event"] == "stage_failure"]
+    assert failures and failures[-1]["game_date"] == "2019-08-01"
+    assert gold_object(home) == gold_before
+    assert gold_object(home, "2019-08-01") is None

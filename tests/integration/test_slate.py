@@ -1,0 +1,115 @@
+"""`doit slate` end to end on the real fixture date, in real processes: build, no-op, status, manifests."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import FIXTURE_DATE, gold_object, ledger_events, run_cli, run_doit
+
+STAGES_OF_DATE = None  # filled lazily from the pipeline
+
+
+def stage_names() -> list[str]:
+    from stages import PIPELINE
+
+    return PIPELINE.order
+
+
+def status_lines(home: Path, dates: str = FIXTURE_DATE) -> dict[str, str]:
+    result = run_doit(home, "list", "--status", f"date={dates}")
+    assert result.returncode == 0, result.stderr
+    out = {}
+    for line in result.stdout.splitlines():
+        m = re.match(r"^([RU]) (\S+)", line)
+        if m:
+            out[m.group(2)] = m.group(1)
+    return out
+
+
+def test_slate_publishes_every_dk_player_of_the_real_slate(built_home: Path):
+    obj = gold_object(built_home)
+    assert obj is not None
+    link = built_home / "gold" / "projections" / f"game_date={FIXTURE_DATE}"
+    slate = pd.read_parquet(link / "projections.parquet")
+    dk = pd.read_csv(Path(__file__).resolve().parents[2].parent / "shared/data/nba/salaries/dk/"
+                     "2019-10-30__bradical1379__DKSalaries__cda50cde.csv") \
+        if (Path(__file__).resolve().parents[2].parent / "shared").exists() else None
+    assert len(slate) == 367 and slate["player_id"].is_unique
+    if dk is not None:
+        assert set(slate["dk_id"].astype("int64")) == set(dk["ID"])
+    stars = slate.set_index("player_name")
+    assert stars.loc["Giannis Antetokounmpo", "dk_mean"] > 40 > slate["dk_mean"].median()
+    manifest = json.loads((link / "manifest.json").read_text())
+    for field in ("stage", "key", "inputs", "params", "code_version", "rows", "timings", "host", "as_of"):
+        assert manifest.get(field) is not None, field
+    assert manifest["rows"] == 367 and manifest["object"] == obj
+    assert (link / "dk_projections.csv").read_text().startswith("Position,Name + ID,Name,ID,")
+
+
+def test_second_run_runs_no_stage_and_says_everything_is_up_to_date(built_home: Path):
+    before = len(ledger_events(built_home))
+    gold_before = gold_object(built_home)
+    result = run_doit(built_home, "slate", f"date={FIXTURE_DATE}")
+    assert result.returncode == 0, result.stderr
+    for name in stage_names():
+        assert re.search(rf"up to date\s+{name}\s+{FIXTURE_DATE}", result.stdout), (name, result.stdout)
+    assert "0 built" in result.stdout and "0 failed" in result.stdout
+    new = ledger_events(built_home)[before:]
+    assert [e for e in new if e["event"] in ("stage_start", "stage_success", "publish")] == []
+    assert gold_object(built_home) == gold_before
+
+
+def test_list_status_is_U_for_every_stage_after_a_build(built_home: Path):
+    status = status_lines(built_home)
+    for name in stage_names():
+        assert status[f"{name}:{FIXTURE_DATE}"] == "U", status
+        assert status[name] == "U"
+    assert status["slate"] == "U"
+
+
+def test_list_status_on_an_empty_root_is_R_everywhere(home: Path):
+    status = status_lines(home)
+    assert {v for k, v in status.items()} == {"R"}
+    assert f"gold:{FIXTURE_DATE}" in status
+    assert not (home / "store" / "objects").exists() or not any((home / "store" / "objects").iterdir())
+
+
+def test_every_stage_run_is_in_the_ledger_with_a_manifest(built_home: Path):
+    events = [e for e in ledger_events(built_home) if e.get("game_date") == FIXTURE_DATE]
+    successes = {e["stage"]: e for e in events if e["event"] == "stage_success"}
+    assert set(successes) == set(stage_names())
+    starts = [e["stage"] for e in events if e["event"] == "stage_start"]
+    assert sorted(starts) == sorted(stage_names())  # each stage ran exactly once
+    assert [e["event"] for e in events].count("publish") == 1
+    for event in successes.values():
+        obj = event["object"].split(":")[1]
+        manifest = json.loads((built_home / "store" / "objects" / obj[:2] / obj[2:] / "manifest.json").read_text())
+        assert manifest["stage"] == event["stage"] and manifest["key"] == event["key"]
+        assert set(manifest["timings"]) >= {"load_s", "run_s", "check_s"}
+    runs = {e["event"] for e in ledger_events(built_home)}
+    assert {"run_start", "run_end"} <= runs
+
+
+def test_verify_is_clean_after_a_build(built_home: Path):
+    result = run_cli(built_home, "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": ok" in result.stdout
+
+
+def test_same_inputs_same_bytes_in_another_data_root(built_home: Path, home: Path):
+    result = run_doit(home, "gold", f"date={FIXTURE_DATE}")
+    assert result.returncode == 0, result.stderr
+    assert gold_object(home) == gold_object(built_home)
+
+
+def test_one_stage_builds_only_what_it_needs(home: Path):
+    result = run_doit(home, "salaries", f"date={FIXTURE_DATE}")
+    assert result.returncode == 0, result.stderr
+    status = status_lines(home)
+    assert status[f"schedule:{FIXTURE_DATE}"] == "U" and status[f"salaries:{FIXTURE_DATE}"] == "U"
+    assert status[f"game_logs:{FIXTURE_DATE}"] == "R" and status[f"gold:{FIXTURE_DATE}"] == "R"
+    assert gold_object(home) is None

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from projections.dates import parse_dates, season_of, slate_date_today
+from projections.errors import InvalidDate
+
+
+def test_single_range_and_list():
+    d = dt.date
+    assert parse_dates("2019-10-30") == [d(2019, 10, 30)]
+    assert parse_dates("2019-10-30..2019-11-01") == [d(2019, 10, 30), d(2019, 10, 31), d(2019, 11, 1)]
+    assert parse_dates("2019-11-01, 2019-10-30,2019-10-30") == [d(2019, 10, 30), d(2019, 11, 1)]
+
+
+@pytest.mark.parametrize("bad", ["2019-13-45", "../../etc", "2019-10-3", "", "2019-11-01..2019-10-30",
+                                 "2019-10-30/../x", "today", "2019-02-30"])
+def test_bad_dates_name_the_value_and_the_forms(bad):
+    with pytest.raises(InvalidDate) as info:
+        parse_dates(bad)
+    assert "YYYY-MM-DD" in str(info.value) or "ends before" in str(info.value)
+
+
+def test_today_is_the_eastern_calendar_date():
+    late_utc = dt.datetime(2019, 10, 31, 3, 30, tzinfo=dt.UTC)  # 23:30 ET on the 30th
+    assert slate_date_today(late_utc) == dt.date(2019, 10, 30)
+
+
+def test_seasons_including_the_bubble():
+    assert season_of(dt.date(2019, 10, 30)) == "2019-20"
+    assert season_of(dt.date(2020, 3, 11)) == "2019-20"
+    assert season_of(dt.date(2020, 8, 6)) == "2019-20"
+    assert season_of(dt.date(2020, 10, 11)) == "2019-20"
+    assert season_of(dt.date(2020, 12, 22)) == "2020-21"
+    assert season_of(dt.date(2019, 4, 10)) == "2018-19"

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+
+import pytest
+
+from projections.pipeline import Pipeline, Stage, code_version, normalized_source
+from projections.statcache import StatCache
+
+BASE = '''
+"""A stage module."""
+import math
+
+
+def run(frame, *, params, ctx):
+    """Docstring."""
+    # a comment
+    return frame * 2
+'''
+
+
+def _version(tmp_path, name, source):
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return normalized_source(path)
+
+
+def test_comments_docstrings_and_formatting_do_not_count(tmp_path):
+    base = _version(tmp_path, "m0", BASE)
+    assert _version(tmp_path, "m1", BASE.replace("# a comment", "# another comment\n# and more")) == base
+    assert _version(tmp_path, "m2", BASE.replace('"""Docstring."""', '"""Totally new words."""')) == base
+    assert _version(tmp_path, "m3", BASE.replace("frame * 2", "frame   *   2")) == base
+
+
+def test_logic_edits_count(tmp_path):
+    base = _version(tmp_path, "m0", BASE)
+    assert _version(tmp_path, "m1", BASE.replace("frame * 2", "frame * 3")) != base
+    assert _version(tmp_path, "m2", BASE.replace("import math", "import math, os")) != base
+
+
+def test_code_version_combines_explicit_version_and_source(tmp_path):
+    path = tmp_path / "stagemod.py"
+    path.write_text(BASE)
+    spec = importlib.util.spec_from_file_location("stagemod", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["stagemod"] = module
+    spec.loader.exec_module(module)
+    stage = Stage(name="demo", func=module.run, doc="d")
+    v1 = code_version(stage, StatCache(None))
+    bumped = Stage(name="demo", func=module.run, doc="d", version="2")
+    v2 = code_version(bumped, StatCache(None))
+    assert v1.startswith("1+") and v2.startswith("2+") and v1[2:] == v2[2:]
+    path.write_text(BASE.replace("frame * 2", "frame * 5"))
+    assert code_version(stage, StatCache(None)) != v1
+
+
+def test_stage_declaration_is_checked():
+    def f(a, *, params, ctx):
+        return a
+
+    with pytest.raises(ValueError, match="lacks parameters"):
+        Stage(name="s", func=f, doc="", inputs=("b",))
+    with pytest.raises(ValueError, match="identifier"):
+        Stage(name="a-b", func=f, doc="", inputs=("a",))
+    s1 = Stage(name="a", func=lambda *, params, ctx: None, doc="")
+    s2 = Stage(name="b", func=lambda a, *, params, ctx: None, doc="", inputs=("a",))
+    s3 = Stage(name="c", func=lambda b, *, params, ctx: None, doc="", inputs=("b",))
+    pipe = Pipeline([s1, s2, s3])
+    assert pipe.upstream("c") == ["a", "b"] and pipe.downstream("a") == ["b", "c"]
+    with pytest.raises(ValueError, match="not declared before"):
+        Pipeline([s2, s1])
+    with pytest.raises(ValueError, match="two stages"):
+        Pipeline([s1, s1])

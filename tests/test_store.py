@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
+from projections.store import MANIFEST, LocalStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return LocalStore(tmp_path / "home")
+
+
+def test_commit_names_object_by_content_and_drops_write_bits(store):
+    c = store.commit({"data.parquet": b"abc"}, {"stage": "x"})
+    assert c.created
+    where = store.object_dir(c.object)
+    assert where.parent.name == c.object.split(":")[1][:2]
+    assert (where / "data.parquet").read_bytes() == b"abc"
+    for p in [where / "data.parquet", where / MANIFEST]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o444
+    assert stat.S_IMODE(where.stat().st_mode) == 0o555
+    assert store.manifest(c.object)["stage"] == "x"
+    assert list(store.tmp.iterdir()) == []
+
+
+def test_same_bytes_same_object_whatever_the_manifest(store):
+    a = store.commit({"data.parquet": b"abc"}, {"run": 1})
+    b = store.commit({"data.parquet": b"abc"}, {"run": 2})
+    assert a.object == b.object and not b.created
+    assert store.manifest(a.object)["run"] == 1  # never rewritten
+    assert store.commit({"data.parquet": b"abd"}, {}).object != a.object
+
+
+def test_verify_names_a_flipped_byte(store):
+    obj = store.commit({"data.parquet": b"abcdef"}, {}).object
+    assert store.verify_object(obj) == []
+    path = store.object_dir(obj) / "data.parquet"
+    os.chmod(path, 0o644)
+    path.write_bytes(b"abcdeF")
+    problems = store.verify_object(obj)
+    assert problems and "data.parquet" in problems[0] and obj.split(":")[1][:10] in problems[0]
+    with pytest.raises(StoreCorrupted, match="next build recreates it"):
+        store.check(obj)
+
+
+def test_verify_names_a_truncated_or_missing_file(store):
+    obj = store.commit({"a.parquet": b"123456", "b.csv": b"x"}, {}).object
+    d = store.object_dir(obj)
+    os.chmod(d, 0o755)
+    os.chmod(d / "a.parquet", 0o644)
+    (d / "a.parquet").write_bytes(b"123")
+    (d / "b.csv").unlink()
+    problems = " ".join(store.verify_object(obj))
+    assert "'a.parquet' hashes to" in problems and "'b.csv' is missing" in problems
+
+
+def test_refuses_bad_file_names_and_empty_objects(store):
+    with pytest.raises(StoreError):
+        store.commit({}, {})
+    for bad in ["../x", MANIFEST, ".hidden"]:
+        with pytest.raises(StoreError, match="invalid object file name"):
+            store.commit({bad: b"x"}, {})
+
+
+def test_action_records_roundtrip_and_unreadable_ones_count_as_missing(store):
+    obj = store.commit({"d": b"1"}, {}).object
+    key = "xxh3-128:" + "ab" * 16
+    assert store.get_action(key) is None
+    store.put_action({"key": key, "object": obj})
+    assert store.get_action(key)["object"] == obj
+    path = next(store.iter_action_paths())
+    path.write_text('{"key": "xxh3-128:ab')  # half-written
+    assert store.get_action(key) is None
+
+
+def test_pointer_swap_is_a_relative_symlink_replaced_by_rename(store):
+    a = store.commit({"d": b"1"}, {}).object
+    b = store.commit({"d": b"2"}, {}).object
+    assert store.read_pointer("projections", "2019-10-30") is None
+    store.swap_pointer("projections", "2019-10-30", a)
+    link = store.pointer_path("projections", "2019-10-30")
+    assert link.is_symlink() and not os.readlink(link).startswith("/")
+    assert (link / "d").read_bytes() == b"1"
+    store.swap_pointer("projections", "2019-10-30", b)
+    assert store.read_pointer("projections", "2019-10-30") == b
+    assert (link / "d").read_bytes() == b"2"
+    assert [p.name for p in link.parent.iterdir()] == ["game_date=2019-10-30"]  # no temp names left
+    with pytest.raises(ObjectNotFound):
+        store.swap_pointer("projections", "2019-10-31", "xxh3-128:" + "0" * 32)
+
+
+def test_pointer_that_names_no_object_is_reported(store):
+    link = store.pointer_path("projections", "2019-10-30")
+    link.parent.mkdir(parents=True)
+    os.symlink("../../somewhere/else", link)
+    with pytest.raises(StoreCorrupted, match="does not name a store object"):
+        store.read_pointer("projections", "2019-10-30")
