@@ -221,7 +221,7 @@ def _join_logs(src: Path, report: Report) -> tuple[pd.DataFrame, dict[str, str]]
         pairs, by_line = _pair_rows(bbref, nba)
         window = bbref["game_date"] <= nba["game_date"].max()
         matched = bbref.merge(pairs, on="_b", how="left").merge(
-            nba[["_n", "nba_id", "nba_name", "game_id", "plus_minus", *STATS, "minutes"]],
+            nba[["_n", "nba_id", "nba_name", "game_id", "plus_minus", "home", *STATS, "minutes"]],
             on="_n", how="left", suffixes=("", "_nba"))
         for slug, nba_id in matched.dropna(subset=["nba_id"])[["slug", "nba_id"]].itertuples(index=False):
             votes[slug][nba_id] += 1
@@ -232,7 +232,7 @@ def _join_logs(src: Path, report: Report) -> tuple[pd.DataFrame, dict[str, str]]
             f"window, {by_line} of them by identical stat line because the names differ); "
             f"{int(window.sum()) - len(pairs)} bbref rows and {len(nba) - len(pairs)} nba.com rows unpaired"))
         both = matched.dropna(subset=["_n"])
-        diffs = {c: int((both[c] != both[f"{c}_nba"]).sum()) for c in (*STATS, "minutes")}
+        diffs = {c: int((both[c] != both[f"{c}_nba"]).sum()) for c in (*STATS, "minutes", "home")}
         diffs = {c: n for c, n in diffs.items() if n}
         gap = (both["minutes"] - both["minutes_nba"]).abs().max()
         report.note("player_logs", f"{season}: stat differences bbref vs nba.com on paired rows: "
@@ -478,6 +478,15 @@ def build_salaries(src: Path, slates: list[DkSlate], schedule: pd.DataFrame, peo
     out = pd.concat([rg, *dk], ignore_index=True)
     out["player_id"] = [people.resolve(n, s) for n, s in zip(out["player_name"], out["source"], strict=True)]
     out["season"] = out["game_date"].map(season_of)
+    played = set(zip(sides["game_date"], sides["team"], strict=True))
+    dk_rows = out[out["source"] == "dk"]
+    unscheduled = sorted({sid for sid, d, t in zip(dk_rows["slate_id"], dk_rows["game_date"], dk_rows["team"],
+                                                   strict=True) if (d, t) not in played})
+    report.note("salaries", f"DK slates with games outside the schedule: {', '.join(unscheduled) or 'none'} "
+                "(2019-10-13 is a preseason slate: no box scores; its AvgPointsPerGame are 2018-19 averages)")
+    for source, part in out.groupby("source"):
+        kinds = part["player_id"].str.extract(r"^(name:|bbref:)?")[0].fillna("nba.com id").value_counts()
+        report.note("salaries", f"{source}: {len(part)} rows, player_id kinds {dict(sorted(kinds.items()))}")
     out["dk_id"] = out["dk_id"].astype("Int64")
     out["starter"] = out["starter"].astype("boolean")
     return out
@@ -794,6 +803,44 @@ _ABOUT = {
 }
 
 
+_QUIRKS = {
+    "player_logs": [
+        "Basketball-Reference names carry diacritics (`Luka Dončić`), nba.com names do not; nba.com now shows "
+        "Enes Kanter as `Enes Freedom` (the name he took in 2021); ten more players go by a different first name "
+        "in the two sources (see NAME_ALIASES in projections/identity.py).",
+        "The 2020-08-15 MEM@POR play-in game is missing from the Basketball-Reference export, so it has a "
+        "schedule and odds row but no box scores.",
+        "Both sources give whole minutes; `minutes` is a float for the day a source gives seconds.",
+    ],
+    "schedule": [
+        "Bubble games (2020-07-30 .. 10-11) were at a neutral site; `home_team` is the designated home team.",
+        "`default` tip times (19:00 ET) are placeholders: most bubble games tipped at other times.",
+        "Postponed games (2020-03-11 UTA@OKC, NOP@SAC) are not in the schedule; rotoguru still lists them.",
+    ],
+    "salaries": [
+        "rotoguru `position` is the DK roster-slot list (`G/PG/SG/UTIL`); `positions` keeps the primary ones in "
+        "DK order (`PG/SG`) and `roster_positions` is rebuilt in DK's format (`PG/SG/G/UTIL`).",
+        "The DK file named `DKSalaries-july29` holds the 2020-07-30 slate (its Game Info says 07/30/2020).",
+        "Two DK files on the same day can be different slates (2020-08-10 early and main): each keeps its own "
+        "`slate_id`; copies that differ only in team spellings (NY vs NYK) or line endings are dropped.",
+    ],
+    "odds": [
+        "The Kaggle file gives an unsigned `spread` plus `whos_favored`; moneylines are present for every game "
+        "in this range (the file lacks them only from 2023-01-17 on).",
+    ],
+    "injuries": [
+        "Blank cells repeat the value above (Game Date, Game Time, Matchup, Team are forward-filled within a "
+        "report); `Player Name` is `Last, First` and is flipped; `Game Time` is printed without AM/PM.",
+        "Teams that had not submitted their report appear as `NOT YET SUBMITTED` lines without a player.",
+    ],
+    "players": [
+        "misc/player_map.csv carries a third party's fuzzy matches; entries that contradict the box scores are "
+        "rejected (listed above). Player ids for names no box score knows come from stats.nba.com "
+        "commonallplayers (careers touching 2015-2024, unique names only).",
+    ],
+}
+
+
 def _provenance(src: Path) -> dict[str, list[dict[str, str]]]:
     rows = pd.read_csv(src / "PROVENANCE.csv", dtype=str).fillna("")
     found: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -832,6 +879,7 @@ def render_sources(src: Path, out: Path, counts: dict[str, dict[str, int]], repo
                          + "; ".join(f"`{r}`" for r in shown))
         lines += ["", "Build notes (join rates, gaps, quirks):", ""]
         lines += [f"- {note}" for note in report.notes.get(table, [])]
+        lines += [f"- {quirk}" for quirk in _QUIRKS[table]]
         lines.append("")
     return "\n".join(lines)
 
