@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -89,9 +90,9 @@ def _note_spellings(report: Report, table: str, source: str, values: Iterable[st
 
 
 # --------------------------------------------------------------------------------------------- loaders
-def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, **kwargs)  # type: ignore[call-overload]
+        return pd.read_csv(path, **kwargs)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}; check --src points at shared/data/nba") from exc
 
@@ -214,7 +215,8 @@ def _pair_rows(bbref: pd.DataFrame, nba: pd.DataFrame) -> tuple[pd.DataFrame, in
 
 def _join_logs(src: Path, report: Report) -> tuple[pd.DataFrame, dict[str, str]]:
     """Both seasons of bbref logs with nba.com ids attached, and the slug -> nba id map the join found."""
-    frames, votes = [], defaultdict(Counter)
+    frames: list[pd.DataFrame] = []
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
     for season in SEASONS:
         bbref, nba = _load_bbref(src, season, report), _load_nbacom(src, season, report)
         bbref["_b"], nba["_n"] = range(len(bbref)), range(len(nba))
@@ -766,8 +768,9 @@ def build(src: Path, out: Path, tables: tuple[str, ...] = TABLE_NAMES) -> Report
               "injuries": injuries}
     for table in tables:
         if table == "players":
-            write_part(build_players(people, used), "players", "all", out, origin)
-            counts["players"] = {"all": len(build_players(people, used))}
+            players = build_players(people, used)
+            write_part(players, "players", "all", out, origin)
+            counts["players"] = {"all": len(players)}
         else:
             counts[table] = _write_by_season(frames[table], table, out, origin)
         written = {f"{part}.parquet" for part in counts[table]}
