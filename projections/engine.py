@@ -171,9 +171,11 @@ class Engine:
         if not fresh and key in self._records:
             return self._records[key]
         record = self.store.get_action(key)
-        if record is not None and not self.store.has(record["object"]):
-            log.warning("action %s names missing object %s; rebuilding", short(key), short(record["object"]))
-            record = None
+        if record is not None:
+            problems = self.store.verify_object(record["object"], use_cache=True)
+            if problems:
+                self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; rebuilding it")
+                record = None
         if record is not None:
             self._records[key] = record
         return record
@@ -317,6 +319,7 @@ class Engine:
 
         stage = self.pipeline[plan.stage]
         assert plan.key is not None
+        as_of = plan.as_of or (None if stage.name == self.clock else self.as_of(plan.game_date, fresh=True))
         t0 = time.monotonic()
         frames = self._load_inputs(plan)
         t1 = time.monotonic()
@@ -349,7 +352,7 @@ class Engine:
             "code_version": plan.code_version,
             "rows": len(main),
             "columns": [str(c) for c in main.columns],
-            "as_of": iso(plan.as_of) if plan.as_of else None,
+            "as_of": iso(as_of) if as_of else None,
             "meta": meta,
             "host": socket.gethostname(),
             "pid": os.getpid(),

@@ -105,7 +105,10 @@ class LocalStore:
         obj = hash_tree(digests)
         final = self.object_dir(obj)
         if self.has(obj):
-            return Commit(obj, created=False)
+            if not self.verify_object(obj, use_cache=True):
+                return Commit(obj, created=False)
+            self.quarantine(obj)  # damaged on disk: set it aside and write it again
+
         self.tmp.mkdir(parents=True, exist_ok=True)
         staging = self.tmp / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
@@ -194,6 +197,16 @@ class LocalStore:
         if problems:
             raise StoreCorrupted("; ".join(problems) + " - the next build recreates it; "
                                  "`projections verify` lists every damaged object")
+
+    def quarantine(self, obj: str) -> Path:
+        """Move a damaged object out of the way (kept for inspection, never read again)."""
+        where = self.object_dir(obj)
+        dest = self.root / "store" / "quarantine" / f"{hex_of(obj)}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(where, 0o755)  # a directory moved to a new parent must be writable to update '..'
+        os.rename(where, dest)
+        log.warning("object %s was damaged; moved to %s", short(obj), dest)
+        return dest
 
     def iter_objects(self) -> Iterator[str]:
         if not self.objects.is_dir():

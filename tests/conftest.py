@@ -29,14 +29,16 @@ def project_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def doit_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), *args]
+def doit_argv(*args: str, code: Path = REPO) -> list[str]:
+    """`doit ARGS` on the dodo.py in `code` (the repo, or a private copy whose `stages` a test edits)."""
+    return [sys.executable, "-m", "doit", "-f", str(code / "dodo.py"), *args]
 
 
-def run_doit(home: Path, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+def run_doit(home: Path, *args: str, timeout: float = 300, code: Path = REPO,
+             **extra: str) -> subprocess.CompletedProcess[str]:
     """Run `doit ARGS` in a real process against the data root `home`."""
-    return subprocess.run(doit_argv(*args), env=project_env(home, **extra), capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+    return subprocess.run(doit_argv(*args, code=code), env=project_env(home, **extra), capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO)
 
 
 def run_cli(home: Path, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:

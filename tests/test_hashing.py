@@ -4,7 +4,16 @@ import datetime as dt
 
 import pytest
 
-from projections.hashing import canonical_json, digest_bytes, hash_file, hash_struct, hash_tree, hex_of, is_digest, seed_from
+from projections.hashing import (
+    canonical_json,
+    digest_bytes,
+    hash_file,
+    hash_struct,
+    hash_tree,
+    hex_of,
+    is_digest,
+    seed_from,
+)
 
 
 def test_canonical_json_is_order_free_and_compact():

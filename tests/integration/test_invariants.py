@@ -23,7 +23,7 @@ from tests.conftest import (
     run_doit,
     tree_snapshot,
 )
-from tests.integration.test_slate import stage_names, status_lines
+from tests.integration.test_slate import stage_names
 
 OTHER_DATE = "2019-11-01"
 
@@ -42,10 +42,35 @@ def _gold_is_complete(home: Path, day: str = FIXTURE_DATE) -> str:
 
 
 def _copy_stages(tmp_path: Path) -> Path:
-    """A private copy of the stages package that a child process imports instead of the real one."""
+    """A private copy of dodo.py and the stages package; doit puts the dodo's folder first on sys.path, so
+    a child run on that dodo imports these stages (and the real `projections`)."""
     root = tmp_path / "code"
     shutil.copytree(REPO / "stages", root / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "dodo.py", root / "dodo.py")
     return root
+
+
+GOLD_TWEAK = """
+
+import dataclasses as _dc
+import functools as _ft
+
+
+@_ft.wraps(SPEC.func)
+def _tweaked(*args, **kwargs):
+    out = _tweaked.__wrapped__(*args, **kwargs)
+    out[SPEC.main]["dk_mean"] = out[SPEC.main]["dk_mean"] + 0.25
+    return out
+
+
+SPEC = _dc.replace(SPEC, func=_tweaked)
+"""
+
+
+def _edit_gold_logic(code: Path) -> None:
+    """A logic edit of the gold stage (in the private copy): every dk_mean moves by 0.25."""
+    gold_py = code / "stages" / "gold.py"
+    gold_py.write_text(gold_py.read_text() + GOLD_TWEAK)
 
 
 def _wait_for(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -68,17 +93,14 @@ def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_pat
     rerun finishes to the same gold as a clean build."""
     home = tmp_path / "home"
     code = _copy_stages(tmp_path)
-    env_code = {"PYTHONPATH": str(code)}
-    first = run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code)
+    first = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
     assert first.returncode == 0, first.stdout + first.stderr
     old = _gold_is_complete(home)
 
-    gold_py = code / "stages" / "gold.py"
-    gold_py.write_text(gold_py.read_text().replace('fillna(0.0)\n    slate["dk_sd"]', 'fillna(0.5)\n    slate["dk_sd"]'))
+    _edit_gold_logic(code)
     mark = tmp_path / "mark"
-    env = project_env(home, PYTHONPATH=str(code), PROJECTIONS_FAILPOINTS=f"{point}=pause",
-                      PROJECTIONS_FAILPOINT_MARK=str(mark))
-    proc = subprocess.Popen(doit_argv("slate", f"date={FIXTURE_DATE}"), env=env, cwd=REPO,
+    env = project_env(home, PROJECTIONS_FAILPOINTS=f"{point}=pause", PROJECTIONS_FAILPOINT_MARK=str(mark))
+    proc = subprocess.Popen(doit_argv("slate", f"date={FIXTURE_DATE}", code=code), env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(mark, point, proc)
@@ -95,11 +117,11 @@ def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_pat
     report = run_cli(home, "verify")
     assert report.returncode == 0, report.stdout
 
-    resumed = run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code)
+    resumed = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     new = _gold_is_complete(home)
     clean = tmp_path / "clean"
-    reference = run_doit(clean, "slate", f"date={FIXTURE_DATE}", **env_code)
+    reference = run_doit(clean, "slate", f"date={FIXTURE_DATE}", code=code)
     assert reference.returncode == 0
     assert new == gold_object(clean) != old
 
@@ -125,18 +147,17 @@ def test_two_concurrent_runs_do_the_work_once_and_agree(tmp_path: Path):
 def test_comment_edit_keeps_everything_U_logic_edit_turns_exactly_downstream_R(tmp_path: Path):
     home = tmp_path / "home"
     code = _copy_stages(tmp_path)
-    env_code = {"PYTHONPATH": str(code)}
-    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", **env_code).returncode == 0
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code).returncode == 0
 
     salaries_py = code / "stages" / "salaries.py"
     original = salaries_py.read_text()
     salaries_py.write_text(original.replace("def _main_slate(", "# a new comment\n\n\ndef _main_slate(")
                            .replace('"""salaries: the DraftKings', '"""salaries (reworded): the DraftKings'))
-    status = _status_with(home, env_code)
+    status = _status_with(home, code)
     assert set(status.values()) == {"U"}, status
 
     salaries_py.write_text(original.replace('ascending=[False, True]', 'ascending=[False, False]'))
-    status = _status_with(home, env_code)
+    status = _status_with(home, code)
     from stages import PIPELINE
 
     stale = {"salaries", *PIPELINE.downstream("salaries")}
@@ -144,8 +165,8 @@ def test_comment_edit_keeps_everything_U_logic_edit_turns_exactly_downstream_R(t
         assert status[f"{name}:{FIXTURE_DATE}"] == ("R" if name in stale else "U"), (name, status)
 
 
-def _status_with(home: Path, extra: dict[str, str]) -> dict[str, str]:
-    result = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}", **extra)
+def _status_with(home: Path, code: Path) -> dict[str, str]:
+    result = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}", code=code)
     assert result.returncode == 0, result.stderr
     return {line.split()[1]: line.split()[0] for line in result.stdout.splitlines() if line[:2] in ("R ", "U ")}
 
@@ -156,7 +177,8 @@ def test_invalid_dates_are_refused_and_change_nothing(built_home: Path, bad: str
     for args in (["slate", f"date={bad}"], ["list", "--status", f"date={bad}"]):
         result = run_doit(built_home, *args)
         assert result.returncode != 0
-        assert "ERROR: " in result.stderr and "YYYY-MM-DD" in result.stderr or "ends before" in result.stderr
+        assert result.stderr.startswith("ERROR: ") and bad in result.stderr
+        assert "YYYY-MM-DD" in result.stderr or "ends before" in result.stderr
         assert "Traceback" not in result.stderr
     assert tree_snapshot(built_home) == before
 
@@ -166,18 +188,17 @@ def test_unwritable_data_root_is_refused_and_changes_nothing(tmp_path: Path):
     home.mkdir()
     (home / "keep.txt").write_text("x")
     os.chmod(home, 0o555)
-    extra: dict[str, object] = {}
-    if os.geteuid() == 0:  # root ignores modes: run the child as nobody, who cannot write a root-owned 0555 dir
-        extra = {"user": 65534, "group": 65534}
-        os.chmod(tmp_path, 0o755)
-        for parent in tmp_path.parents:
-            if parent == Path("/"):
-                break
-            os.chmod(parent, os.stat(parent).st_mode | 0o005)
+    argv = doit_argv("slate", f"date={FIXTURE_DATE}")
+    if os.geteuid() == 0:
+        # root ignores modes; drop the capabilities that let it, so the child obeys 0555 like any user
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
+        drop = "-dac_override,-dac_read_search"
+        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
     try:
         before = tree_snapshot(home)
-        result = subprocess.run(doit_argv("slate", f"date={FIXTURE_DATE}"), env=project_env(home), cwd=REPO,
-                                capture_output=True, text=True, timeout=120, **extra)  # type: ignore[call-overload]
+        result = subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=120)
         assert result.returncode != 0
         assert "is not writable" in result.stderr and str(home) in result.stderr, result.stderr
         assert "PROJECTIONS_HOME" in result.stderr and "Traceback" not in result.stderr
