@@ -1,0 +1,24 @@
+"""The README's two commands stay true: CI runs the test command verbatim, and both use real entry points."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import REPO
+
+
+def _commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    return re.findall(r"```sh\n(.+?)\n```", text)
+
+
+def test_readme_has_the_two_commands():
+    run, test = _commands()[:2]
+    assert run.startswith("python3 -m venv .venv") and "doit slate date=2019-10-30" in run
+    assert test.startswith("python3 -m venv .venv") and test.endswith("pytest")
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    test = _commands()[1]
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert test in ci
