@@ -88,34 +88,45 @@ class ArchiveTable:
 
     window: "day" = rows of the date; "before" = rows strictly before it (no leakage); "asof_day" = rows of
     the date known at as_of (`time_column` <= as_of); "all" = every row of the seasons read.
+    seasons: which seasons, as offsets from the date's season (0 = its own, 1 = the one before).
+    columns: load only these columns (e.g. the starter flag of the date's games, never their stats).
     """
 
     name: str
     table: str
     window: Window = "day"
-    seasons_back: int = 0
+    seasons: tuple[int, ...] = (0,)
+    columns: tuple[str, ...] | None = None
     time_column: str = ""
     contract: Contract | None = None
     required: bool = True
     fix: str = "run `projections ingest` for that season, or rebuild the shipped archive"
 
+    def __post_init__(self) -> None:
+        if self.columns and self.contract is not None:
+            object.__setattr__(self, "contract", self.contract.restricted(self.columns))
+
     def _parts_for(self, env: SourceEnv, game_date: dt.date) -> list[Part]:
-        wanted = [season_of(game_date)]
-        for _ in range(self.seasons_back):
-            wanted.append(previous_season(wanted[-1]))
+        wanted = []
+        for offset in self.seasons:
+            season = season_of(game_date)
+            for _ in range(offset):
+                season = previous_season(season)
+            wanted.append(season)
         return [p for p in parts(env.home, self.table) if set(p.seasons) & set(wanted)]
 
     def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved:
         chosen = self._parts_for(env, game_date)
         if not chosen and self.required:
             raise SourceError(
-                f"source {self.name}: the archive has no {self.table!r} table for season "
-                f"{season_of(game_date)} (date {game_date}); {self.fix}"
+                f"source {self.name}: the archive has no {self.table!r} table for the season(s) this stage reads "
+                f"for {game_date} (offsets {list(self.seasons)} from {season_of(game_date)}); {self.fix}"
             )
         if self.window == "asof_day" and as_of is None:
             raise SourceError(f"source {self.name}: as_of is unknown for {game_date}; build the schedule first")
         pinned = [(p.origin, p.name, env.stat_cache.digest(p.path)) for p in chosen]
-        identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned}
+        identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned,
+                                    "columns": list(self.columns) if self.columns else None}
         if self.window == "asof_day":
             identity["as_of"] = as_of
         digest = hash_struct("archive", identity)
@@ -141,13 +152,14 @@ class ArchiveTable:
             filters = None
         frames = []
         for path in paths:
-            table = pq.read_table(path, filters=filters)
+            table = pq.read_table(path, filters=filters, columns=list(self.columns) if self.columns else None)
             frames.append(table.to_pandas())
         if not frames:
             if self.contract is None:
                 return pd.DataFrame()
-            return pd.DataFrame({c: pd.Series(dtype=_EMPTY_DTYPES.get(k, "object"))
-                                 for c, k in self.contract.columns.items()})
+            wanted = self.columns or tuple(self.contract.columns)
+            return pd.DataFrame({c: pd.Series(dtype=_EMPTY_DTYPES.get(self.contract.columns.get(c, ""), "object"))
+                                 for c in wanted})
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         if self.window == "asof_day" and self.time_column and as_of is not None:
             frame = frame[frame[self.time_column] <= pd.Timestamp(as_of)].reset_index(drop=True)

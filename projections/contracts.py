@@ -24,6 +24,14 @@ def _kind_of(series: pd.Series) -> str:
     import pandas as pd
 
     dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_date(arrow):
+            return "date"
+        if pa.types.is_timestamp(arrow):
+            return "timestamp"
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
     if pd.api.types.is_integer_dtype(dtype):
@@ -77,6 +85,18 @@ class Contract:
         for col in (*self.non_null, *self.unique):
             if col not in self.columns:
                 raise ValueError(f"contract names column {col!r} that is not declared in columns")
+
+    def restricted(self, columns: tuple[str, ...]) -> Contract:
+        """This contract over a subset of its columns (for a source that loads only those)."""
+        unknown = [c for c in columns if c not in self.columns]
+        if unknown:
+            raise ValueError(f"columns {unknown} are not in the contract ({list(self.columns)})")
+        keep = set(columns)
+        return Contract(columns={c: k for c, k in self.columns.items() if c in keep},
+                        non_null=tuple(c for c in self.non_null if c in keep),
+                        unique=self.unique if set(self.unique) <= keep else (),
+                        min_rows=self.min_rows, description=self.description,
+                        extra_columns_ok=self.extra_columns_ok)
 
     def check(self, frame: Any, *, stage: str, role: str, origin: str, fix: str) -> None:
         """Raise ContractViolation unless `frame` keeps this contract.

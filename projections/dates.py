@@ -38,7 +38,10 @@ def parse_dates(text: str) -> list[dt.date]:
         part = part.strip()
         if ".." in part:
             first, _, last = part.partition("..")
-            start, end = parse_one(first), parse_one(last)
+            try:
+                start, end = parse_one(first), parse_one(last)
+            except InvalidDate:
+                raise InvalidDate(f"invalid date range {part!r}: expected {FORMS}") from None
             if end < start:
                 raise InvalidDate(f"range {part!r} ends before it starts; write it as {end}..{start}")
             span = (end - start).days + 1

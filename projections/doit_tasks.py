@@ -55,7 +55,8 @@ def _needs(engine: Engine, name: str) -> list[str]:
     stage = engine.pipeline[name]
     deps = list(stage.inputs)
     clock = engine.clock
-    if clock and name != clock and (stage.sources or stage.uses_as_of) and clock not in deps:
+    if clock and name != clock and (stage.sources or stage.uses_as_of) and stage.scope == "date" \
+            and clock not in deps:
         deps.append(clock)
     return deps
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
+from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
@@ -211,8 +212,11 @@ class Engine:
                 plan.blocked_by = up.blocked_by or upstream
                 return plan
             plan.inputs[upstream] = up.record["object"]
-        if stage.sources or stage.uses_as_of:
-            plan.as_of = None if name == self.clock else self.as_of(day, memo, fresh=fresh)
+        if (stage.sources or stage.uses_as_of) and name != self.clock and stage.scope == "date":
+            plan.as_of = self.as_of(day, memo, fresh=fresh)
+            if plan.as_of is None and self.clock:
+                plan.blocked_by = self.clock
+                return plan
         for source in stage.sources:
             try:
                 resolved = source.resolve(self.source_env, day, plan.as_of)
@@ -226,7 +230,7 @@ class Engine:
             "stage": name,
             "code": plan.code_version,
             "params": plan.params,
-            "game_date": day,
+            **({"game_date": day} if stage.scope == "date" else {"season": season_of(day)}),
             "inputs": sorted(plan.inputs.items()),
             "as_of": plan.as_of if stage.uses_as_of else None,
         })
@@ -244,8 +248,11 @@ class Engine:
     def build(self, name: str, day: dt.date) -> Outcome:
         """Build one stage of one date (its inputs must be built); publish it if it is a gold stage."""
         started = time.monotonic()
-        lock_path = self.home / "locks" / f"date={day.isoformat()}.lock"
-        with locks.hold(lock_path, what=f"slate date {day}", timeout=self.settings.lock_timeout_s,
+        if self.pipeline[name].scope == "season":
+            lock_name, what = f"season={season_of(day)}", f"season {season_of(day)} ({name})"
+        else:
+            lock_name, what = f"date={day.isoformat()}", f"slate date {day}"
+        with locks.hold(self.home / "locks" / f"{lock_name}.lock", what=what, timeout=self.settings.lock_timeout_s,
                         notify=self.notify), \
                 locks.hold(self.home / "locks" / "store.lock", what="the store", shared=True,
                            timeout=self.settings.lock_timeout_s, notify=self.notify):
@@ -319,11 +326,14 @@ class Engine:
 
         stage = self.pipeline[plan.stage]
         assert plan.key is not None
-        as_of = plan.as_of or (None if stage.name == self.clock else self.as_of(plan.game_date, fresh=True))
+        as_of = plan.as_of
+        if as_of is None and stage.name != self.clock and stage.scope == "date":
+            as_of = self.as_of(plan.game_date, fresh=True)
         t0 = time.monotonic()
         frames = self._load_inputs(plan)
         t1 = time.monotonic()
-        ctx = StageContext(stage=stage.name, game_date=plan.game_date, seed=seed_from(plan.key), key=plan.key,
+        ctx = StageContext(stage=stage.name, seed=seed_from(plan.key), key=plan.key,
+                           season=season_of(plan.game_date), scope=stage.scope, _game_date=plan.game_date,
                            _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
         result = stage.func(**frames, params=stage.params(**plan.params), ctx=ctx)
         t2 = time.monotonic()
@@ -344,7 +354,8 @@ class Engine:
         provenance = {
             "schema": 1,
             "stage": stage.name,
-            "game_date": plan.game_date.isoformat(),
+            "game_date": plan.game_date.isoformat() if stage.scope == "date" else None,
+            "season": season_of(plan.game_date),
             "key": plan.key,
             "inputs": dict(sorted(plan.inputs.items())),
             "sources": {n: r.describe for n, r in sorted(plan.resolved.items())},

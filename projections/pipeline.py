@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -67,16 +67,31 @@ class Source(Protocol):
     def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved: ...
 
 
+Scope = Literal["date", "season"]
+
+
 @dataclass(frozen=True)
 class StageContext:
-    """What a stage may know besides its frames and params."""
+    """What a stage may know besides its frames and params.
+
+    A season-scoped stage (one object per season, e.g. a calibration fitted on the prior season) may not
+    read `game_date`: its key holds the season only, so its output must not depend on the date."""
 
     stage: str
-    game_date: dt.date
     seed: int
     key: str
+    season: str
+    scope: Scope = "date"
+    _game_date: dt.date | None = None
     _as_of: dt.datetime | None = None
     uses_as_of: bool = False
+
+    @property
+    def game_date(self) -> dt.date:
+        if self.scope != "date" or self._game_date is None:
+            raise RuntimeError(f"stage {self.stage} is {self.scope}-scoped: its key does not hold a date, so it "
+                               "may not read ctx.game_date")
+        return self._game_date
 
     @property
     def as_of(self) -> dt.datetime:
@@ -105,10 +120,13 @@ class Stage:
     code: tuple[str, ...] = ()
     main: str = "data.parquet"
     meta: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None
+    scope: Scope = "date"
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"stage name {self.name!r} must be an identifier")
+        if self.scope == "season" and (self.uses_as_of or self.publish):
+            raise ValueError(f"stage {self.name}: a season-scoped stage cannot use as_of or publish gold")
         names = [*self.inputs, *(s.name for s in self.sources)]
         if len(set(names)) != len(names):
             raise ValueError(f"stage {self.name}: input names repeat: {names}")

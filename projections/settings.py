@@ -39,6 +39,10 @@ class AlertSettings(Frozen):
     smtp_to: tuple[str, ...] = ()
     timeout_s: float = 10.0
     attempts: int = 3
+    details_command: str = Field(
+        default="projections status {date}", description="the command an alert names for details; {date} is filled"
+    )
+    max_per_run: int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
 
 
 class ScheduleSettings(Frozen):
@@ -47,6 +51,8 @@ class ScheduleSettings(Frozen):
     times: tuple[str, ...] = ("10:00", "17:30")
     timezone: str = "America/New_York"
     unit: str = "projections-slate"
+    timeout_s: int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
+    user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
 
 
 class DoctorSettings(Frozen):
@@ -57,6 +63,13 @@ class DoctorSettings(Frozen):
     crontab_files: tuple[Path, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
     crontab_command: tuple[str, ...] = ("crontab", "-l")
     match: tuple[str, ...] = ("projections", "doit slate", "dodo.py")
+    exclude: tuple[str, ...] = Field(
+        default=("projections.cli alert", "projections alert", "projections.cli serve", "projections serve"),
+        description="commands that mention the project but do not run the pipeline (the alert unit, serve)",
+    )
+    linger_dir: Path = Field(
+        default=Path("/var/lib/systemd/linger"), description="where logind marks users whose timers run logged out"
+    )
 
 
 class PermissionSettings(Frozen):
@@ -65,6 +78,7 @@ class PermissionSettings(Frozen):
     dir_mode: int = 0o2775
     file_mode: int = 0o664
     group: str | None = None
+    owner: str | None = Field(default=None, description="expected owner of the data root (default: its top dir's)")
 
 
 class Settings(BaseSettings):

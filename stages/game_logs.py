@@ -29,6 +29,6 @@ SPEC = Stage(
     name="game_logs",
     func=game_logs,
     doc="every player game before the slate date (no leakage from the date or later)",
-    sources=(ArchiveTable("archive", "player_logs", window="before", seasons_back=1, contract=PLAYER_LOGS),),
+    sources=(ArchiveTable("archive", "player_logs", window="before", seasons=(0, 1), contract=PLAYER_LOGS),),
     contract=OUTPUT,
 )

@@ -1,0 +1,296 @@
+"""The data root's permission policy: directory and file modes, a shared group, an expected owner.
+
+Two schedulers (or a person and a timer) running as different users must both be able to write the data
+root. The policy makes that a property of the tree instead of luck:
+
+- `ensure_dir` / `ensure_tree` create directories with `dir_mode` (setgid by default, so everything below
+  inherits the group) and `group`; `apply_umask` makes the process create group-writable files and dirs.
+- `check_tree` lists every mutable directory (and appended-to file) whose owner, group or mode breaks the
+  policy; `preflight` does the same for the fixed top-level layout and raises ConfigError before a run.
+- `repair_tree` applies the policy to what this process may change.
+
+Immutable store objects (`store/objects/<shard>/<hash>/`, read-only by design) are never checked or changed.
+
+Raises:
+    ConfigError: a policy naming a user or group that does not exist, a directory this process cannot
+        create or fix, or (from `preflight`) a data root that breaks the policy.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from projections.errors import ConfigError
+from projections.settings import PermissionSettings
+
+# The fixed top-level layout a run writes into (DESIGN.md "Data root").
+LAYOUT: tuple[str, ...] = (
+    "", "store", "store/objects", "store/tmp", "store/actions", "refs", "gold", "ledger", "locks", "cache",
+)  # fmt: skip
+# Files appended to or rewritten in place by more than one run: these need the file mode, not just the dir.
+_SHARED_FILE_DIRS = ("ledger", "locks", "cache")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One path that breaks the policy: what it is, what the policy wants, the command that fixes it."""
+
+    path: Path
+    owner: str
+    group: str
+    mode: int
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class _Expect:
+    uid: int
+    gid: int | None
+    dir_mode: int
+    file_mode: int
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _gid(policy: PermissionSettings) -> int | None:
+    if policy.group is None:
+        return None
+    try:
+        return grp.getgrnam(policy.group).gr_gid
+    except KeyError:
+        raise ConfigError(
+            f"permissions.group={policy.group!r} is not a group on this machine; create it "
+            f"(`sudo groupadd {policy.group}` and add the users that run the pipeline) or unset "
+            "PROJECTIONS_PERMISSIONS__GROUP"
+        ) from None
+
+
+def _expect(home: Path, policy: PermissionSettings) -> _Expect:
+    if policy.owner is not None:
+        try:
+            uid = pwd.getpwnam(policy.owner).pw_uid
+        except KeyError:
+            raise ConfigError(
+                f"permissions.owner={policy.owner!r} is not a user on this machine; fix "
+                "PROJECTIONS_PERMISSIONS__OWNER or unset it (the data root's own owner is then expected)"
+            ) from None
+    else:
+        uid = home.stat().st_uid if home.exists() else os.geteuid()
+    return _Expect(uid, _gid(policy), policy.dir_mode & 0o7777, policy.file_mode & 0o7777)
+
+
+def umask_for(policy: PermissionSettings) -> int:
+    """The umask that lets plain mkdir/open produce the policy's permission bits (0o002 for 2775/664)."""
+    return 0o777 & ~((policy.dir_mode | policy.file_mode) & 0o777)
+
+
+def apply_umask(policy: PermissionSettings) -> int:
+    """Set this process's umask from the policy; returns the previous one. Call once, at the edge."""
+    return os.umask(umask_for(policy))
+
+
+def _apply(path: Path, mode: int, gid: int | None) -> None:
+    try:
+        if gid is not None and path.stat().st_gid != gid:
+            os.chown(path, -1, gid)
+        os.chmod(path, mode)  # after chown: chown may clear the setgid bit
+    except PermissionError as exc:
+        raise ConfigError(
+            f"cannot apply the data-root policy to {path} ({_describe(path)}): {exc.strerror}; run as its owner "
+            f"or root, or fix it by hand: {_fix(path, None, gid, mode)}"
+        ) from exc
+
+
+def ensure_dir(path: Path, policy: PermissionSettings) -> list[Path]:
+    """Create `path` and any missing parents with the policy's mode and group; return what was created.
+
+    An existing directory is left as it is (the preflight reports it if it is wrong).
+    """
+    gid = _gid(policy)
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{probe} is not a directory, so {path} cannot be created; move it away or fix the path")
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue  # another run created it at the same moment: fine, it applies the same policy
+        except PermissionError as exc:
+            raise ConfigError(
+                f"cannot create {directory}: {directory.parent} is {_describe(directory.parent)} and not writable by "
+                f"{user_name(os.geteuid())}; fix its owner or mode, or set PROJECTIONS_HOME elsewhere"
+            ) from exc
+        _apply(directory, policy.dir_mode & 0o7777, gid)
+    return list(reversed(missing))
+
+
+def ensure_file(path: Path, policy: PermissionSettings) -> None:
+    """Give a file this process just created the policy's file mode and group."""
+    _apply(path, policy.file_mode & 0o7777, _gid(policy))
+
+
+def ensure_tree(home: Path, policy: PermissionSettings) -> list[Path]:
+    """Create the data root's fixed layout under the policy; return the directories created."""
+    created: list[Path] = []
+    for rel in LAYOUT:
+        created.extend(ensure_dir(home / rel if rel else home, policy))
+    return created
+
+
+def _describe(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    return f"owner {user_name(st.st_uid)}:{group_name(st.st_gid)}, mode {stat.S_IMODE(st.st_mode):04o}"
+
+
+def _fix(path: Path, uid: int | None, gid: int | None, mode: int) -> str:
+    steps = []
+    if uid is not None or gid is not None:
+        who = (user_name(uid) if uid is not None else "") + (f":{group_name(gid)}" if gid is not None else "")
+        steps.append(f"sudo chown {who} {path}")
+    steps.append(f"sudo chmod {mode:04o} {path}")
+    return " && ".join(steps)
+
+
+def _check(path: Path, st: os.stat_result, want: _Expect, *, is_dir: bool) -> Problem | None:
+    mode = stat.S_IMODE(st.st_mode)
+    required = want.dir_mode if is_dir else want.file_mode
+    wrong: list[str] = []
+    if mode & required != required:
+        wrong.append(f"mode {mode:04o} lacks {required & ~mode:04o} of the policy's {required:04o}")
+    if want.gid is not None and st.st_gid != want.gid:
+        wrong.append(f"group {group_name(st.st_gid)}, policy group {group_name(want.gid)}")
+    shared = want.gid is not None and st.st_gid == want.gid and mode & stat.S_IWGRP
+    if st.st_uid != want.uid and not shared:
+        wrong.append(f"owned by {user_name(st.st_uid)}, expected {user_name(want.uid)}")
+    if not wrong:
+        return None
+    kind = "directory" if is_dir else "file"
+    uid = want.uid if st.st_uid != want.uid and not shared else None
+    gid = want.gid if want.gid is not None and st.st_gid != want.gid else None
+    return Problem(
+        path=path,
+        owner=user_name(st.st_uid),
+        group=group_name(st.st_gid),
+        mode=mode,
+        message=(f"{kind} {path} (owner {user_name(st.st_uid)}:{group_name(st.st_gid)}, mode {mode:04o}): "
+                 + "; ".join(wrong) + " - another user or scheduler cannot write here"),
+        fix=_fix(path, uid, gid, mode | required),
+    )
+
+
+def _is_object(rel: tuple[str, ...]) -> bool:
+    # store/objects/<shard>/<hash>/... is immutable and read-only on purpose
+    return len(rel) >= 4 and rel[0] == "store" and rel[1] == "objects"
+
+
+def _walk(home: Path) -> Iterator[tuple[Path, os.stat_result, bool]]:
+    """Every mutable directory under `home` (home included) and every shared file, without following links."""
+    stack = [home]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = directory.lstat()
+        except OSError:
+            continue
+        yield directory, st, True
+        rel = directory.relative_to(home).parts
+        if rel[:2] == ("store", "tmp"):
+            continue  # staging areas belong to the run that made them
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            child = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if not _is_object((*rel, entry.name)):
+                    stack.append(child)
+            elif entry.is_file(follow_symlinks=False) and rel[:1] and rel[0] in _SHARED_FILE_DIRS:
+                yield child, entry.stat(follow_symlinks=False), False
+
+
+def check_tree(home: Path, policy: PermissionSettings) -> list[Problem]:
+    """Every mutable directory (and ledger/lock/cache file) under `home` that breaks the policy."""
+    if not home.is_dir():
+        return []
+    want = _expect(home, policy)
+    problems = [_check(path, st, want, is_dir=is_dir) for path, st, is_dir in _walk(home)]
+    return [p for p in problems if p is not None]
+
+
+def preflight(home: Path, policy: PermissionSettings) -> None:
+    """Fail before a run, changing nothing, when the top-level layout breaks the policy or is not writable.
+
+    Raises ConfigError naming every offending path with its owner, mode and the command that fixes it.
+    """
+    want = _expect(home, policy)
+    found: list[str] = []
+    me = user_name(os.geteuid())
+    for rel in LAYOUT:
+        path = home / rel if rel else home
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            found.append(f"{path} is not a directory; move it away")
+            continue
+        problem = _check(path, st, want, is_dir=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            found.append(f"{path} ({_describe(path)}) is not writable by {me}; fix: "
+                         + (problem.fix if problem else f"sudo chown {me} {path}"))
+        elif problem is not None:
+            found.append(f"{problem.message}; fix: {problem.fix}")
+    if found:
+        raise ConfigError(
+            f"data root {home} breaks the permission policy (dir mode {want.dir_mode:04o}"
+            + (f", group {policy.group}" if policy.group else "") + "): " + " | ".join(found)
+            + " - or run `projections doctor` for the whole tree"
+        )
+
+
+def repair_tree(home: Path, policy: PermissionSettings) -> tuple[list[Path], list[Problem]]:
+    """Apply the policy to every offending path this process may change; return (fixed, still broken)."""
+    want = _expect(home, policy)
+    fixed: list[Path] = []
+    left: list[Problem] = []
+    for problem in check_tree(home, policy):
+        is_dir = problem.path.is_dir()
+        try:
+            if problem.owner != user_name(want.uid) and os.geteuid() == 0:
+                os.chown(problem.path, want.uid, -1)
+            _apply(problem.path, problem.mode | (want.dir_mode if is_dir else want.file_mode), want.gid)
+        except (ConfigError, OSError):
+            left.append(problem)
+            continue
+        if _check(problem.path, problem.path.stat(), want, is_dir=is_dir) is None:
+            fixed.append(problem.path)
+        else:
+            left.append(problem)
+    return fixed, left
