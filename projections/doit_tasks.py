@@ -86,6 +86,8 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     """Every task for `dates`: per stage and date, per stage, and the slate."""
     try:
         engine.preflight()
+        for name in engine.pipeline.order:
+            engine.params(name)  # a bad override is a clean error now, not a traceback inside a check
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}

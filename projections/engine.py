@@ -132,6 +132,10 @@ class Engine:
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
+        unknown = sorted(set(settings.params) - set(pipeline.stages))
+        if unknown:
+            raise ConfigError(f"settings override parameters of unknown stages {unknown}; stages are "
+                              f"{pipeline.order}")
         for stage in pipeline.stages.values():
             if stage.uses_as_of and self.clock and self.clock not in pipeline.upstream(stage.name):
                 raise ValueError(f"stage {stage.name} uses as_of but does not depend on {self.clock}")
@@ -164,8 +168,18 @@ class Engine:
         return self._versions[name]
 
     def params(self, name: str) -> dict[str, Any]:
+        """The stage's parameters: its model's defaults with the settings' overrides (validated)."""
         if name not in self._params:
-            self._params[name] = self.pipeline[name].params_json()
+            from pydantic import ValidationError
+
+            overrides = self.settings.params.get(name, {})
+            try:
+                self._params[name] = self.pipeline[name].params_json(overrides)
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix "
+                                  f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in projections.toml") \
+                    from None
         return self._params[name]
 
     def _record(self, key: str, *, fresh: bool) -> dict[str, Any] | None:

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
         default=6 * 3600.0, description="how long a run waits for another run's lock on a date"
     )
     timezone: str = "America/New_York"
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-stage parameter overrides, e.g. PROJECTIONS_PARAMS__LINEUPS__MODE=none; they enter the key",
+    )
     serve_host: str = "127.0.0.1"
     serve_port: int = 8765
     alerts: AlertSettings = AlertSettings()
