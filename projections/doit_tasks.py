@@ -130,7 +130,7 @@ class SlateReporter(ConsoleReporter):
         super().__init__(outstream, options)
         self.total = 0
         self.done = 0
-        self.counts = {"built": 0, "up to date": 0, "failed": 0, "published": 0}
+        self.counts = {"built": 0, "up to date": 0, "failed": 0, "not run": 0, "published": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
@@ -190,6 +190,11 @@ class SlateReporter(ConsoleReporter):
             self._line(task, "up to date")
 
     def add_failure(self, task: Any, fail: Any) -> None:
+        if type(fail).__name__ == "UnmetDependency":  # an input failed: this one never ran
+            if self._is_stage(task):
+                self.counts["not run"] += 1
+                self._line(task, "skipped", "an input failed: " + fail.get_msg().strip().replace("\n", " "))
+            return
         if self._is_stage(task):
             self.counts["failed"] += 1
             message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
@@ -201,7 +206,7 @@ class SlateReporter(ConsoleReporter):
     def complete_run(self) -> None:
         elapsed = time.monotonic() - self.started
         c = self.counts
-        skipped = max(self.total - self.done, 0)
+        skipped = c["not run"] + max(self.total - self.done, 0)
         summary = (f"{self.total} stage runs: {c['built']} built, {c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
                    + f"; {c['published']} gold pointers moved; {elapsed:.1f}s")
