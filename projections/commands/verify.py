@@ -1,0 +1,37 @@
+"""`projections verify`: rehash every object; check every gold pointer and action record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("verify", help="rehash every object; check every gold pointer and action record",
+                       description=__doc__)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from projections.settings import load_settings
+    from projections.statcache import StatCache
+    from projections.store import LocalStore
+    from projections.verify import verify
+
+    settings = load_settings()
+    store = LocalStore(settings.home, stat_cache=StatCache(None))
+    report = verify(store)
+    if args.json:
+        print(json.dumps({"ok": report.ok, "objects": report.objects, "pointers": report.pointers,
+                          "actions": report.actions, "problems": report.problems, "notes": report.notes}))
+    else:
+        for problem in report.problems:
+            print(f"PROBLEM  {problem}")
+        for note in report.notes:
+            print(f"note     {note}")
+        verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        print(f"verified {report.objects} objects, {report.pointers} gold pointers, {report.actions} action "
+              f"records in {settings.home}: {verdict}")
+    return 0 if report.ok else 1
