@@ -51,9 +51,16 @@ def selected_dates(value: str | None) -> list[dt.date]:
         raise InvalidCommand(str(exc)) from None
 
 
+def _fetch_tasks_of(engine: Engine, name: str) -> list[str]:
+    """The fetch tasks (live mode only) whose snapshots this stage reads."""
+    if engine.settings.source != "live":
+        return []
+    return [f"fetch_{key}" for key, (_, readers) in engine.pipeline.fetchers().items() if name in readers]
+
+
 def _needs(engine: Engine, name: str) -> list[str]:
     stage = engine.pipeline[name]
-    deps = list(stage.inputs)
+    deps = list(stage.inputs) + _fetch_tasks_of(engine, name)
     clock = engine.clock
     if clock and name != clock and (stage.sources or stage.uses_as_of) and stage.scope == "date" \
             and clock not in deps:
@@ -74,6 +81,38 @@ def _build_action(engine: Engine, name: str, day: dt.date) -> Any:
     return action
 
 
+def _fetch_action(engine: Engine, key: str, day: dt.date) -> Any:
+    def action() -> dict[str, Any] | TaskFailed:
+        try:
+            return {"fetched": True, **engine.fetch(key, day)}
+        except ProjectionsError as exc:
+            return TaskFailed(str(exc))
+
+    action.__name__ = f"fetch_{key}"
+    return action
+
+
+def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Live mode: one fetch task per source and date, ahead of the stages that read it. A fetch is up to
+    date once the slate is locked and a snapshot at or before the lock exists."""
+    if engine.settings.source != "live":
+        return
+    for key, (_, readers) in engine.pipeline.fetchers().items():
+        yield {"basename": f"fetch_{key}", "name": None, "doc": f"fetch the live {key} source (every date)"}
+        for day in dates:
+            before_clock = engine.clock in readers
+            yield {
+                "basename": f"fetch_{key}",
+                "name": day.isoformat(),
+                "doc": f"fetch a {key} snapshot for the slate (read by {', '.join(readers)})",
+                "actions": [_fetch_action(engine, key, day)],
+                "task_dep": [] if before_clock or not engine.clock else [f"{engine.clock}:{day.isoformat()}"],
+                "uptodate": [lambda key=key, day=day: not engine.needs_fetch(key, day)],
+                "verbosity": 2,
+                "meta": meta,
+            }
+
+
 def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
     def up_to_date() -> bool:
         memo: dict[Any, Any] = {}
@@ -91,6 +130,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}
+    yield from _fetch_tasks(engine, dates, meta)
     for name in engine.pipeline.order:
         stage = engine.pipeline[name]
         yield {
@@ -169,6 +209,9 @@ class SlateReporter(ConsoleReporter):
         if not self._is_stage(task):
             return
         values = task.values or {}
+        if values.get("fetched"):
+            self._line(task, "fetched", str(values.get("describe", "")))
+            return
         if values.get("built"):
             self.counts["built"] += 1
             verb = "built"

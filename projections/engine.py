@@ -307,6 +307,32 @@ class Engine:
                 ) from exc
             return outcome
 
+    # ---- live sources --------------------------------------------------------------------------------
+
+    def needs_fetch(self, key: str, day: dt.date) -> bool:
+        source, _ = self.pipeline.fetchers()[key]
+        now = self.now or dt.datetime.now(dt.UTC)
+        return source.needs_fetch(self.source_env, day, now, self.as_of(day))
+
+    def fetch(self, key: str, day: dt.date) -> Mapping[str, Any]:
+        """Fetch one live source for one date into a snapshot (recorded in the ledger, failures included)."""
+        source, readers = self.pipeline.fetchers()[key]
+        now = self.now or dt.datetime.now(dt.UTC)
+        started = time.monotonic()
+        self.ledger.append("fetch_start", source=key, game_date=day.isoformat())
+        try:
+            with locks.hold(self.home / "locks" / "store.lock", what="the store", shared=True,
+                            timeout=self.settings.lock_timeout_s, notify=self.notify):
+                summary = dict(source.fetch(self.source_env, day, now))
+        except BaseException as exc:
+            self.ledger.append("fetch_failure", source=key, game_date=day.isoformat(), error=str(exc),
+                               error_type=type(exc).__name__, readers=readers,
+                               seconds=round(time.monotonic() - started, 3))
+            raise
+        self.ledger.append("fetch_success", source=key, game_date=day.isoformat(),
+                           seconds=round(time.monotonic() - started, 3), **summary)
+        return summary
+
     def _load_inputs(self, plan: Plan) -> dict[str, pd.DataFrame]:
         from projections.frames import read_parquet
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -68,6 +68,22 @@ class Source(Protocol):
 
 
 Scope = Literal["date", "season"]
+
+
+@runtime_checkable
+class FetchingSource(Source, Protocol):
+    """A source with a live backend: the engine fetches a snapshot before the stages that read it.
+
+    Several stages may read one table; `fetch_key` names the fetch so it happens once per date.
+    `needs_fetch` is cheap (no network): False in archive mode, or once the slate is locked and a snapshot
+    captured at or before the lock exists (later snapshots are ignored, so a locked slate never changes).
+    """
+
+    fetch_key: str
+
+    def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool: ...
+
+    def fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -266,3 +282,12 @@ class Pipeline:
     @property
     def published(self) -> list[Stage]:
         return [s for s in self.stages.values() if s.publish]
+
+    def fetchers(self) -> dict[str, tuple[FetchingSource, list[str]]]:
+        """fetch_key -> (one source with that key, the stages that read it), in build order."""
+        found: dict[str, tuple[FetchingSource, list[str]]] = {}
+        for stage in self.stages.values():
+            for source in stage.sources:
+                if isinstance(source, FetchingSource):
+                    found.setdefault(source.fetch_key, (source, []))[1].append(stage.name)
+        return found
