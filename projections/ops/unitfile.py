@@ -14,7 +14,7 @@ manager is not running. Type-wide drop-ins (`service.d/`) and `-` prefix drop-in
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -201,9 +201,6 @@ class UnitSet:
         template = self.template_of(name)
         return template is not None and template in self.units
 
-    def __iter__(self) -> Iterable[Unit]:  # type: ignore[override]
-        return iter(self.units.values())
-
 
 def _is_masked(path: Path) -> bool:
     try:
@@ -259,7 +256,8 @@ def scan(dirs: Sequence[Path], scope: Scope) -> UnitSet:
                 layers.append(Layer(conf, parse(conf.read_text(errors="replace"), conf)))
             except OSError as exc:
                 found.unreadable.append((conf, exc.strerror or str(exc)))
-        enabled_by = tuple(found.enabled.get(name, ()))
+        enabled_by = tuple(link for link_name, links in found.enabled.items() for link in links
+                           if link_name == name or found.template_of(link_name) == name)
         found.units[name] = Unit(name, scope, tuple(layers), enabled_by)
     return found
 

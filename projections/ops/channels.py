@@ -1,0 +1,267 @@
+"""Deliver one message through each configured alert channel, with retries; never raise.
+
+    webhook   POST {"text": ...} (Slack-compatible) through an httpx client made by projections.fetch
+    email     stdlib smtplib: optional STARTTLS and login
+
+Retries follow a projections.fetch.FetchPolicy (attempts, jittered backoff, Retry-After, time budget; tests
+inject a zero-wait one). What the retry can fix - refused or dropped connections, timeouts, HTTP 429/5xx,
+SMTP 4xx - is retried; anything else fails at once. Every outcome is a Delivery; the webhook URL (its path
+is the secret) and the SMTP password never appear in one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import smtplib
+import ssl
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Literal
+
+import httpx
+
+from projections.fetch import FetchPolicy, make_client, redact, retry_after_s
+from projections.settings import AlertSettings
+
+Channel = Literal["webhook", "email"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message on one channel (for a probe: whether the channel answered)."""
+
+    channel: Channel
+    target: str
+    ok: bool
+    attempts: int
+    detail: str
+
+
+def alert_policy(alerts: AlertSettings) -> FetchPolicy:
+    """Timeouts and retries for alerts: `attempts` tries of `timeout_s` each, short jittered waits."""
+    t = max(alerts.timeout_s, 0.001)
+    return FetchPolicy(connect_timeout=t, read_timeout=t, write_timeout=t, pool_timeout=t,
+                       max_attempts=max(alerts.attempts, 1), total_budget_s=t * max(alerts.attempts, 1) + 30.0,
+                       base_wait_s=1.0, max_wait_s=10.0, min_interval_s=0.0)
+
+
+def webhook_target(url: str) -> str:
+    """The webhook as it may be shown: scheme, host and port only (the path carries the token)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "webhook (unparseable URL)"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/…"
+
+
+def email_target(alerts: AlertSettings) -> str:
+    return f"smtp://{alerts.smtp_host}:{alerts.smtp_port} -> {', '.join(alerts.smtp_to) or '(no recipients)'}"
+
+
+def _secrets(alerts: AlertSettings) -> list[str]:
+    found = []
+    if alerts.webhook_url is not None:
+        url = alerts.webhook_url.get_secret_value()
+        found.append(url)
+        with contextlib.suppress(httpx.InvalidURL):
+            found.append(httpx.URL(url).raw_path.decode(errors="replace"))
+    if alerts.smtp_password is not None:
+        found.append(alerts.smtp_password.get_secret_value())
+    return found
+
+
+class _Retry:
+    """Attempt bookkeeping shared by both channels: when to try again, and how long to wait first."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self.start = policy.clock()
+        self.errors: list[str] = []
+        self._waits: Iterator[float] = policy.jittered_waits()
+
+    def left(self) -> float:
+        return self.policy.total_budget_s - (self.policy.clock() - self.start)
+
+    def again(self, error: str, *, retryable: bool, retry_after: float | None = None) -> bool:
+        """Record a failed attempt; sleep and return True when another attempt is worth making."""
+        self.errors.append(error)
+        if not retryable or len(self.errors) >= self.policy.max_attempts:
+            return False
+        wait = retry_after if retry_after is not None else next(self._waits)
+        if wait >= self.left():
+            return False
+        self.policy.sleep(wait)
+        return True
+
+    def failed(self, channel: Channel, target: str, advice: str, secrets: list[str]) -> Delivery:
+        listed = "; ".join(f"{n}) {e}" for n, e in enumerate(self.errors, start=1))
+        detail = f"failed after {len(self.errors)} attempt{'s' * (len(self.errors) != 1)}: {listed} - {advice}"
+        return Delivery(channel, target, False, len(self.errors), redact(detail, secrets))
+
+
+def send_webhook(
+    alerts: AlertSettings, payload: Mapping[str, Any], *, client: httpx.Client, policy: FetchPolicy
+) -> Delivery:
+    """POST `payload` as JSON to the webhook until it answers 2xx or the policy gives up."""
+    assert alerts.webhook_url is not None
+    url = alerts.webhook_url.get_secret_value()
+    target, secrets = webhook_target(url), _secrets(alerts)
+    retry = _Retry(policy)
+    advice = "check alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL), the network, and that the receiver is up"
+    while True:
+        try:
+            response = client.post(url, json=payload, timeout=policy.timeout(retry.left()))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            retry.errors.append(f"{type(exc).__name__}: {exc}")
+            return retry.failed("webhook", target, "fix alerts.webhook_url: it is not a usable http(s) URL", secrets)
+        except httpx.HTTPError as exc:
+            if retry.again(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, retryable=True):
+                continue
+            return retry.failed("webhook", target, advice, secrets)
+        code = response.status_code
+        if 200 <= code <= 299:
+            return Delivery("webhook", target, True, len(retry.errors) + 1, f"HTTP {code}")
+        body = " ".join(response.text[:160].split())
+        error = f"HTTP {code} {response.reason_phrase}".rstrip() + (f": {body}" if body else "")
+        wait = retry_after_s(response.headers) if code in (429, 503) else None
+        if retry.again(error, retryable=code == 429 or code >= 500, retry_after=wait):
+            continue
+        if code in (401, 403, 404, 410):
+            advice = "the receiver refused the webhook URL: it was revoked or mistyped - fix alerts.webhook_url"
+        return retry.failed("webhook", target, advice, secrets)
+
+
+def _email(alerts: AlertSettings, subject: str, text: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = alerts.smtp_from
+    message["To"] = ", ".join(alerts.smtp_to)
+    message["Date"] = email.utils.formatdate(localtime=True)
+    message["Message-ID"] = email.utils.make_msgid(domain=alerts.smtp_from.rpartition("@")[2] or None)
+    message.set_content(text)
+    return message
+
+
+def _session(alerts: AlertSettings) -> smtplib.SMTP:
+    """An open, greeted (and, as configured, encrypted and logged-in) SMTP session; the caller closes it."""
+    assert alerts.smtp_host is not None
+    smtp = smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=alerts.timeout_s)
+    try:
+        smtp.ehlo()
+        if alerts.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if alerts.smtp_user:
+            password = alerts.smtp_password.get_secret_value() if alerts.smtp_password else ""
+            smtp.login(alerts.smtp_user, password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _smtp_error(exc: Exception) -> tuple[str, bool]:
+    """(what went wrong, whether retrying can help)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"login refused ({exc.smtp_code}); fix alerts.smtp_user / smtp_password", False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"every recipient was refused: {sorted(exc.recipients)}; fix alerts.smtp_to", False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"SMTP {exc.smtp_code} {message}", 400 <= exc.smtp_code < 500
+    if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
+        return f"{type(exc).__name__}: {exc}; check alerts.smtp_starttls and smtp_port", False
+    return f"{type(exc).__name__}: {exc}", True
+
+
+def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchPolicy) -> Delivery:
+    """Send one mail to every alerts.smtp_to until the server accepts it or the policy gives up."""
+    target, secrets = email_target(alerts), _secrets(alerts)
+    retry = _Retry(policy)
+    if not alerts.smtp_to:
+        retry.errors.append("no recipients")
+        return retry.failed("email", target, "set alerts.smtp_to (PROJECTIONS_ALERTS__SMTP_TO)", secrets)
+    message = _email(alerts, subject, text)
+    while True:
+        try:
+            smtp = _session(alerts)
+            try:
+                refused = smtp.send_message(message)
+            finally:
+                smtp.close()
+        except (smtplib.SMTPException, OSError) as exc:
+            error, retryable = _smtp_error(exc)
+            if retry.again(error, retryable=retryable):
+                continue
+            return retry.failed("email", target, f"check alerts.smtp_host/smtp_port ({target}) and that the mail "
+                                "server is up and accepts mail from this host", secrets)
+        detail = "accepted" + (f"; refused for {sorted(refused)}" if refused else "")
+        return Delivery("email", target, True, len(retry.errors) + 1, detail)
+
+
+def configured(alerts: AlertSettings) -> list[Channel]:
+    out: list[Channel] = []
+    if alerts.webhook_url is not None and alerts.webhook_url.get_secret_value():
+        out.append("webhook")
+    if alerts.smtp_host:
+        out.append("email")
+    return out
+
+
+def deliver(
+    alerts: AlertSettings, subject: str, text: str, *, policy: FetchPolicy | None = None,
+    client: httpx.Client | None = None,
+) -> list[Delivery]:  # fmt: skip
+    """Send through every configured channel; one Delivery each (none when nothing is configured)."""
+    policy = policy or alert_policy(alerts)
+    out: list[Delivery] = []
+    for channel in configured(alerts):
+        if channel == "webhook":
+            payload = {"text": f"*{subject}*\n{text}"}
+            if client is not None:
+                out.append(send_webhook(alerts, payload, client=client, policy=policy))
+            else:
+                with make_client(policy) as own:
+                    out.append(send_webhook(alerts, payload, client=own, policy=policy))
+        else:
+            out.append(send_email(alerts, subject, text, policy=policy))
+    return out
+
+
+def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[Delivery]:
+    """Whether each configured channel answers, without sending a message (one attempt each).
+
+    webhook: any HTTP answer to a HEAD request counts; email: greeting, STARTTLS and login as configured.
+    """
+    out: list[Delivery] = []
+    secrets = _secrets(alerts)
+    policy = alert_policy(alerts)
+    if "webhook" in configured(alerts):
+        assert alerts.webhook_url is not None
+        url = alerts.webhook_url.get_secret_value()
+        target = webhook_target(url)
+        try:
+            if client is not None:
+                response = client.head(url, timeout=policy.timeout())
+            else:
+                with make_client(policy) as own:
+                    response = own.head(url)
+            out.append(Delivery("webhook", target, True, 1, f"answers (HTTP {response.status_code} to HEAD)"))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            out.append(Delivery("webhook", target, False, 1, redact(f"{type(exc).__name__}: {exc}", secrets)))
+    if "email" in configured(alerts):
+        target = email_target(alerts)
+        try:
+            smtp = _session(alerts)
+            try:
+                code, _ = smtp.noop()
+                smtp.quit()
+            finally:
+                smtp.close()
+            out.append(Delivery("email", target, True, 1, f"answers (NOOP {code})"))
+        except (smtplib.SMTPException, OSError) as exc:
+            out.append(Delivery("email", target, False, 1, redact(_smtp_error(exc)[0], secrets)))
+    return out

@@ -1,0 +1,253 @@
+"""Alerts against real loopback receivers: what arrives, what is retried, and what a dead channel leaves behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from projections.fetch import FetchPolicy
+from projections.ledger import Ledger
+from projections.ops import alerts
+from projections.ops.alerts import Alert
+from tests.ops.conftest import FakeTime, MakeSettings
+from tests.ops.receivers import SmtpReceiver, WebhookReceiver, closed_port
+
+FAILURE = Alert(
+    date="2019-10-30",
+    stage="minutes",
+    error="minutes: missing columns ['min_l10'] in object 3f2a… - re-import the game logs",
+    command="projections status 2019-10-30",
+    run="run0001",
+)
+
+
+def ledger_lines(home: Path) -> list[dict]:
+    return [json.loads(line) for p in sorted((home / "ledger").glob("*.jsonl")) for line in p.read_text().splitlines()]
+
+
+def test_stage_failure_arrives_by_webhook_and_email(
+    make_settings: MakeSettings, webhook: WebhookReceiver, smtp: SmtpReceiver, zero_wait: FetchPolicy, tmp_path: Path
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org"], "smtp_from": "nba@example.org"})
+    ledger = Ledger(settings.home, run="run0001")
+    deliveries = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait)
+
+    assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("webhook", True, 1), ("email", True, 1)]
+    [post] = webhook.posts
+    text = post["text"]
+    assert text.startswith("*projections: minutes failed for slate 2019-10-30*")
+    for part in ("date: 2019-10-30", "stage: minutes", "missing columns ['min_l10']",
+                 "details: projections status 2019-10-30", "run: run0001"):
+        assert part in text
+    [mail] = smtp.messages
+    assert mail["Subject"] == "projections: minutes failed for slate 2019-10-30"
+    assert mail["From"] == "nba@example.org"
+    assert smtp.recipients == [["ops@example.org"]]
+    body = mail.get_content()
+    assert "stage: minutes" in body and "details: projections status 2019-10-30" in body
+    events = ledger_lines(settings.home)
+    assert [(e["event"], e["channel"], e["game_date"], e["stage"]) for e in events] == [
+        ("alert", "webhook", "2019-10-30", "minutes"), ("alert", "email", "2019-10-30", "minutes")]
+    assert all(e["run"] == "run0001" for e in events)
+    # the webhook's path is its secret: it must not be in the ledger
+    assert not any("s3cr3tWebhookToken" in json.dumps(e) for e in events)
+
+
+def test_webhook_retries_5xx_and_429_honouring_retry_after(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    webhook.script((503, {}), (429, {"Retry-After": "3"}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=print)
+    assert delivery.ok and delivery.attempts == 3
+    assert fake_time.sleeps == [0.5, 3.0]  # jittered backoff, then the server's Retry-After
+    assert len(webhook.posts) == 3
+
+
+def test_revoked_webhook_is_not_retried_and_is_recorded(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    webhook.script((404, {}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    printed: list[str] = []
+    ledger = Ledger(settings.home, run="run0001")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait, echo=printed.append)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == []
+    assert "HTTP 404" in delivery.detail and "revoked or mistyped" in delivery.detail
+    [event] = ledger_lines(settings.home)
+    assert event["event"] == "alert_failure" and event["channel"] == "webhook"
+    assert "s3cr3tWebhookToken" not in json.dumps(event) + printed[0]
+
+
+def test_receivers_down_are_recorded_and_printed_not_raised(
+    make_settings: MakeSettings, zero_wait: FetchPolicy, fake_time: FakeTime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with closed_port() as http_sock, closed_port() as smtp_sock:
+        settings = make_settings(alerts={
+            "webhook_url": f"http://127.0.0.1:{http_sock.getsockname()[1]}/hooks/s3cr3tWebhookToken",
+            "smtp_host": "127.0.0.1", "smtp_port": smtp_sock.getsockname()[1], "smtp_to": ["ops@example.org"],
+            "smtp_user": "nba", "smtp_password": "hunter2-smtp-password",
+        })
+        ledger = Ledger(settings.home, run="run0001")
+        deliveries = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait)
+
+    assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("webhook", False, 3), ("email", False, 3)]
+    assert fake_time.sleeps == [0.5, 1.0, 0.5, 1.0]  # both channels retried with backoff before giving up
+    failures = ledger_lines(settings.home)
+    assert [(e["event"], e["channel"]) for e in failures] == [("alert_failure", "webhook"), ("alert_failure", "email")]
+    assert all(e["game_date"] == "2019-10-30" and e["stage"] == "minutes" for e in failures)
+    assert "Connection refused" in failures[0]["error"] and "Connection refused" in failures[1]["error"]
+    printed = capsys.readouterr().err
+    assert printed.count("ALERT NOT DELIVERED") == 2
+    assert "via webhook to http://127.0.0.1:" in printed and "via email to smtp://127.0.0.1:" in printed
+    everything = printed + json.dumps(failures)
+    assert "s3cr3tWebhookToken" not in everything and "hunter2-smtp-password" not in everything
+
+
+def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings()
+    ledger = Ledger(settings.home, run="run0001")
+    assert alerts.send_alert(settings, FAILURE, ledger=ledger) == []
+    [event] = ledger_lines(settings.home)
+    assert event["event"] == "alert_failure" and event["channel"] == "none"
+    assert "PROJECTIONS_ALERTS__WEBHOOK_URL" in capsys.readouterr().err
+
+
+def test_unwritable_ledger_does_not_crash_the_alert(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the ledger directory should be")
+    settings = make_settings(home=blocker, alerts={"webhook_url": webhook.url()})
+    printed: list[str] = []
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=Ledger(blocker), policy=zero_wait, echo=printed.append)
+    assert delivery.ok
+    assert any("could not record `alert`" in line for line in printed)
+
+
+def test_test_alert_goes_through_every_channel(
+    make_settings: MakeSettings, webhook: WebhookReceiver, smtp: SmtpReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["a@example.org", "b@example.org"]})
+    deliveries = alerts.send_test_alert(settings, ledger=None, policy=zero_wait, today=dt.date(2019, 10, 30))
+    assert alerts.exit_code(deliveries) == 0
+    assert "test alert" in webhook.posts[0]["text"] and "nothing failed" in webhook.posts[0]["text"]
+    assert smtp.messages[0]["Subject"].startswith("projections: test alert")
+    assert smtp.recipients == [["a@example.org", "b@example.org"]]
+    assert alerts.exit_code([]) == 1
+
+
+# ------------------------------------------------------------------------------------------ run alerts
+
+
+def _run_events() -> list[dict]:
+    return [
+        {"event": "run_start", "run": "r1", "dates": ["2019-10-30"], "ts": "2019-10-30T14:00:00.000Z"},
+        {"event": "stage_failure", "run": "r1", "game_date": "2019-10-30", "stage": "odds",
+         "error": "odds: GET https://api/odds failed after 6 attempts"},
+        {"event": "stage_failure", "run": "r1", "game_date": "2019-10-30", "stage": "minutes", "error": "blocked"},
+        {"event": "stage_failure", "run": "other", "game_date": "2019-10-29", "stage": "odds", "error": "old"},
+        {"event": "run_end", "run": "r1", "ok": False, "failed": 2, "not_run": 5},
+    ]
+
+
+def test_alerts_for_run_one_per_failed_date_naming_the_first_failure() -> None:
+    [alert] = alerts.alerts_for_run(_run_events(), run="r1")
+    assert (alert.date, alert.stage, alert.kind, alert.run) == ("2019-10-30", "odds", "stage_failure", "r1")
+    assert alert.error.startswith("odds: GET https://api/odds failed") and "(also failed: minutes)" in alert.error
+    assert alert.command == "projections status 2019-10-30"
+
+
+def test_alerts_for_run_stale_and_run_level_and_cap() -> None:
+    ok_run: list[dict[str, Any]] = [{"event": "run_start", "run": "r2", "dates": ["2019-10-30"]},
+              {"event": "run_end", "run": "r2", "ok": True, "failed": 0, "not_run": 0}]
+    assert alerts.alerts_for_run(ok_run, run="r2") == []
+    [stale] = alerts.alerts_for_run(ok_run, run="r2", stale=[("2019-10-30", "gold"), ("2019-10-30", "ownership")])
+    assert (stale.kind, stale.stage) == ("stale", "gold, ownership")
+    killed: list[dict[str, Any]] = [{"event": "run_start", "run": "r3", "dates": ["2019-10-30", "2019-10-31"]},
+              {"event": "run_end", "run": "r3", "ok": False, "failed": 0, "not_run": 3, "failures": None}]
+    [run_level] = alerts.alerts_for_run(killed, run="r3")
+    assert run_level.date == "2019-10-30..2019-10-31" and "not_run=3" in run_level.error
+    many = [{"event": "stage_failure", "run": "r4", "game_date": f"2019-11-{d:02d}", "stage": "odds", "error": "x"}
+            for d in range(1, 11)]
+    capped = alerts.alerts_for_run(many, run="r4", limit=3)
+    assert [a.kind for a in capped] == ["stage_failure", "stage_failure", "summary"]
+    assert capped[-1].stage == "8 more failed or stale dates" and capped[-1].date == "2019-11-03..2019-11-10"
+
+
+def test_notify_run_reads_the_ledger_and_sends(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    ledger = Ledger(settings.home, run="r1")
+    for event in _run_events():
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        Ledger(settings.home, run=fields.pop("run")).append(event["event"], **fields)
+    deliveries = alerts.notify_run(settings, ledger, policy=zero_wait)
+    assert [d.ok for d in deliveries] == [True]
+    assert "odds failed for slate 2019-10-30" in webhook.posts[0]["text"]
+    assert alerts.notify_run(settings, Ledger(settings.home, run="nothing-failed"), policy=zero_wait) == []
+
+
+# ---------------------------------------------------------------------------------- OnFailure handler
+
+NOW = dt.datetime(2019, 10, 30, 15, 0, tzinfo=dt.UTC)
+
+
+def test_unit_failure_names_the_failed_stage_of_its_run(make_settings: MakeSettings) -> None:
+    events = [{**_run_events()[0], "invocation": "abc123"}, *_run_events()[1:]]
+    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
+                                          scope="user", monitor={"MONITOR_INVOCATION_ID": "abc123",
+                                                                 "MONITOR_SERVICE_RESULT": "exit-code"}, now=NOW)
+    assert alert is not None
+    assert (alert.date, alert.stage, alert.kind, alert.run) == ("2019-10-30", "odds", "unit_failed", "r1")
+    assert alert.command.startswith("journalctl --user -u projections-slate.service")
+    assert "service_result=exit-code" in alert.error
+
+
+def test_unit_failure_after_delivered_run_alert_is_not_sent_twice(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    run_ledger = Ledger(settings.home, run="r1")
+    run_ledger.append("run_start", dates=["2019-10-30"])
+    run_ledger.append("stage_failure", game_date="2019-10-30", stage="odds", error="boom")
+    run_ledger.append("run_end", ok=False, failed=1, not_run=0)
+    alerts.notify_run(settings, run_ledger, policy=zero_wait)
+    assert len(webhook.posts) == 1
+    code = alerts.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
+                              monitor={}, policy=zero_wait, echo=print)
+    assert code == 0 and len(webhook.posts) == 1
+
+
+def test_unit_failure_without_run_or_cut_off(make_settings: MakeSettings) -> None:
+    settings = make_settings()
+    none = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=[], scope="system",
+                                         monitor={"MONITOR_EXIT_STATUS": "1"}, now=NOW)
+    assert none is not None and none.date == "2019-10-30" and "before the pipeline recorded a run" in none.error
+    assert "exit_status=1" in none.error and none.command.startswith("journalctl -u projections-slate.service")
+    started = [{"event": "run_start", "run": "r9", "dates": ["2019-10-30"], "ts": "2019-10-30T14:30:00.000Z"}]
+    cut = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=started, scope="system",
+                                        monitor={}, now=NOW)
+    assert cut is not None and "cut off" in cut.error and cut.run == "r9"
+    old = [{**started[0], "ts": "2019-10-28T14:30:00.000Z"}]  # yesterday's run is not this failure
+    stale = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=old, scope="system",
+                                          monitor={}, now=NOW)
+    assert stale is not None and stale.run == "" and "before the pipeline recorded a run" in stale.error
+
+
+def test_unit_failed_exit_code_reflects_delivery(make_settings: MakeSettings, zero_wait: FetchPolicy) -> None:
+    with closed_port() as sock:
+        settings = make_settings(alerts={"webhook_url": f"http://127.0.0.1:{sock.getsockname()[1]}/x"})
+        code = alerts.unit_failed(settings, "projections-slate.service", scope="system",
+                                  ledger=Ledger(settings.home), monitor={}, now=NOW, policy=zero_wait,
+                                  echo=lambda _: None)
+    assert code == 1
+    [event] = ledger_lines(settings.home)
+    assert event["event"] == "alert_failure" and event["kind"] == "unit_failed"

@@ -1,0 +1,206 @@
+"""`projections doctor` on the incident's machine (real files under tmp_path) and on a clean generated one."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from projections.ops import doctor, permissions, systemd
+from projections.ops.crontab import inline_env, parse
+from projections.ops.doctor import Finding
+from projections.ops.unitfile import scan
+from projections.settings import Settings
+from tests.ops.conftest import REPO, MakeSettings
+from tests.ops.layouts import Incident, build_incident, write
+from tests.ops.receivers import WebhookReceiver, closed_port
+
+
+@pytest.fixture
+def listening() -> Iterator[socket.socket]:
+    """Another process's server, holding a port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def having(findings: list[Finding], severity: str, check: str, *parts: str) -> list[Finding]:
+    """The findings of `severity` and `check` whose where+message+fix contain every part."""
+    return [f for f in findings if f.severity == severity and f.check == check
+            and all(p in f"{f.where} {f.message} {f.fix}" for p in parts)]
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Incident:
+    return build_incident(tmp_path)
+
+
+@pytest.fixture
+def incident_settings(make_settings: MakeSettings, incident: Incident, listening: socket.socket) -> Settings:
+    perms = {"owner": incident.owner} if incident.owner else {}
+    return make_settings(home=incident.home, serve_port=listening.getsockname()[1], permissions=perms)
+
+
+def test_doctor_reports_every_part_of_the_incident(incident: Incident, incident_settings: Settings) -> None:
+    findings = doctor.run_doctor(incident_settings, python=sys.executable, project_dir=REPO)
+    text = doctor.format_findings(findings, width=400)
+
+    def one(severity: str, check: str, *parts: str) -> Finding:
+        found = having(findings, severity, check, *parts)
+        assert found, f"no {severity} {check} finding with {parts} in:\n{text}"
+        return found[0]
+
+    # every scheduler that runs the job: the first is kept, the rest are duplicates
+    one("ok", "schedule", "system:nba-live.service runs the pipeline", "timer nba-live.timer")
+    dup_user = one("error", "duplicate", "user:nba-live.service also runs the pipeline", "4 schedulers")
+    assert dup_user.fix.startswith("systemctl --user disable --now nba-live.timer && rm ")
+    one("error", "duplicate", "cron", f"{incident.crontab}:5", "as alice", "delete line 5")
+    one("error", "duplicate", "system:nba-rebuild.service also runs the pipeline", "enabled at boot")
+    # the drifted environment between the duplicates
+    one("error", "drift", "LIVE_DISABLE_TIP_WINDOW differs", "0 in system:nba-live.service",
+        "1 in user:nba-live.service", f"1 in cron {incident.crontab}:5")
+    # the OnFailure= handler that does not exist
+    one("error", "onfailure", f"{incident.system}/nba-live.service:3",
+        "OnFailure=notify-failure@%n.service names notify-failure@nba-live.service.service, which does not exist")
+    one("warning", "onfailure", "user:nba-live.service runs the pipeline with no OnFailure=")
+    # the enabled legacy units
+    one("error", "legacy", "system:nba-rebuild.service is enabled (multi-user.target.wants)",
+        "systemctl disable --now nba-rebuild.service")
+    one("error", "legacy", "user:nba-live.timer is enabled (timers.target.wants)")
+    # what the drop-ins change
+    one("error", "override", "nba-live.service.d/override.conf",
+        "clears Environment, dropping LIVE_USE_CONFIRMED_LINEUPS=1")
+    one("error", "override", "10-lineups.conf", "flips LIVE_USE_CONFIRMED_LINEUPS=1 -> 0")
+    one("error", "override", "10-lineups.conf", "clears OnFailure= (was notify-failure@%n.service)")
+    one("warning", "override", "exec.conf", "changes ExecStart=", "--server.headless true")
+    # two units on one port, and a process already holding serve_port
+    one("error", "port", "port 8501 is wanted by system:nba-dashboard.service and user:nba-dashboard-dev.service")
+    one("warning", "port", f"serve_port {incident_settings.serve_port} is already taken")
+    # the directory another scheduler created
+    root_owned = one("error", "data-root", str(incident.foreign_dir), "mode 0755 lacks 2020 of the policy's 2775")
+    if incident.owner is None:
+        assert "owned by nobody, expected root" in root_owned.message
+    # the generated units are missing, and no alert would reach anyone
+    one("warning", "generated", "projections-slate.timer is not installed")
+    one("warning", "alerts", "no alert channel is configured")
+
+    assert doctor.exit_code(findings) == 1
+    assert findings == sorted(findings, key=lambda f: ["error", "warning", "ok"].index(f.severity))
+    for needle in ("ERROR", "duplicate", "LIVE_DISABLE_TIP_WINDOW differs", "port 8501", "error(s)"):
+        assert needle in text
+
+
+def test_an_alert_channel_that_does_not_answer_is_an_error(incident_settings: Settings) -> None:
+    with closed_port() as sock:
+        settings = incident_settings.model_copy(update={"alerts": incident_settings.alerts.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": sock.getsockname()[1], "smtp_to": ("ops@example.org",)})})
+        findings = doctor.run_doctor(settings)
+    [down] = having(findings, "error", "alerts", "email does not answer", "Connection refused")
+    assert down.fix.endswith("projections alert --test")
+
+
+def install_clean(make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver, scope: str) -> Settings:
+    settings = make_settings(serve_port=free_port(), alerts={"webhook_url": webhook.url()})
+    systemd.install_units(settings, scope=scope, python=sys.executable, project_dir=REPO)  # type: ignore[arg-type]
+    permissions.ensure_tree(settings.home, settings.permissions)
+    write(tmp_path / "etc/crontab", "SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n")
+    write(tmp_path / "lib/systemd/system/cron.service", "[Service]\nExecStart=/usr/sbin/cron -f\n")
+    return settings
+
+
+@pytest.mark.parametrize("scope", ["system", "user"])
+def test_clean_generated_layout_has_nothing_to_report(
+    make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver, scope: str
+) -> None:
+    settings = install_clean(make_settings, tmp_path, webhook, scope)
+    if scope == "user":
+        write(settings.doctor.linger_dir / permissions.user_name(__import__("os").geteuid()), "")
+    findings = doctor.run_doctor(settings, python=sys.executable, project_dir=REPO)
+    text = doctor.format_findings(findings)
+    assert [f for f in findings if f.severity != "ok"] == [], text
+    assert doctor.exit_code(findings) == 0
+    assert having(findings, "ok", "schedule", f"{scope}:projections-slate.service runs the pipeline")
+    assert having(findings, "ok", "alerts", "webhook answers")
+    assert webhook.posts == []  # probing the channel sends no message
+
+
+def test_doctor_notices_drift_from_the_generated_units(
+    make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    settings = install_clean(make_settings, tmp_path, webhook, "system")
+    service = tmp_path / "etc/systemd/system/projections-slate.service"
+    service.write_text(service.read_text().replace(sys.executable, "/opt/old-venv/bin/python"))
+    write(tmp_path / "var/lib/systemd/linger/nobody", "")
+    findings = doctor.run_doctor(settings, python=sys.executable, project_dir=REPO)
+    assert having(findings, "error", "generated", "runs /opt/old-venv/bin/python, which does not exist")
+    assert having(findings, "warning", "generated", "differs from what `projections systemd --system` generates")
+    (tmp_path / "etc/systemd/system/timers.target.wants/projections-slate.timer").unlink()
+    findings = doctor.run_doctor(settings)
+    assert having(findings, "warning", "generated", "installed but not enabled", "systemctl enable --now")
+    assert having(findings, "warning", "schedule", "nothing schedules the pipeline")
+
+
+def test_user_timer_without_linger_is_a_warning(make_settings: MakeSettings, tmp_path: Path,
+                                                 webhook: WebhookReceiver) -> None:
+    settings = install_clean(make_settings, tmp_path, webhook, "user")
+    findings = doctor.run_doctor(settings)
+    assert having(findings, "warning", "generated", "lingering is off", "loginctl enable-linger")
+    assert doctor.exit_code(findings) == 0
+
+
+def test_the_same_generated_timer_in_both_scopes_is_a_duplicate(
+    make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    settings = install_clean(make_settings, tmp_path, webhook, "system")
+    systemd.install_units(settings, scope="user", python=sys.executable, project_dir=REPO)
+    findings = doctor.run_doctor(settings)
+    assert having(findings, "error", "duplicate", "user:projections-slate.service also runs the pipeline",
+                  "system:projections-slate.service already does")
+    assert doctor.exit_code(findings) == 1
+
+
+# --------------------------------------------------------------------------------- readers underneath
+
+
+def test_unit_reader_resets_masks_and_priorities(tmp_path: Path) -> None:
+    etc, lib = tmp_path / "etc", tmp_path / "lib"
+    write(lib / "a.service", "[Service]\nEnvironment=X=lib\nExecStart=/bin/lib\n")
+    write(etc / "a.service", "[Service]\nEnvironment=X=1 \"Y=two words\"\nExecStart=/bin/true \\\n  --flag\n")
+    write(lib / "a.service.d/20-b.conf", "[Service]\nEnvironment=Z=lib\n")
+    write(etc / "a.service.d/20-b.conf", "[Service]\nEnvironment=Z=etc\n")  # same name: /etc hides /lib
+    write(lib / "a.service.d/10-a.conf", "[Service]\n# comment\nEnvironment=\nEnvironment=Y=reset\n")
+    write(lib / "masked.service", "[Service]\nExecStart=/bin/x\n")
+    (etc / "masked.service").symlink_to("/dev/null")
+    write(lib / "t@.service", "[Service]\nExecStart=/bin/echo %i\n")
+    units = scan([etc, lib], "system")
+    a = units.units["a.service"]
+    assert a.path == etc / "a.service"
+    assert [layer.path.name for layer in a.dropins] == ["10-a.conf", "20-b.conf"]
+    assert a.dropins[1].path == etc / "a.service.d/20-b.conf"
+    assert a.environment(layers=1) == {"X": "1", "Y": "two words"}
+    assert a.environment() == {"Y": "reset", "Z": "etc"}
+    assert a.commands() == ["/bin/true  --flag"]
+    assert "masked.service" in units.masked and "masked.service" not in units.units
+    assert units.exists("t@foo.service") and not units.exists("u@foo.service")
+    assert a.expand("x@%n-%p-%i%%") == "x@a.service-a-%"
+
+
+def test_crontab_reader_system_user_formats_and_env() -> None:
+    system = parse("MAILTO=ops\nFOO = 'bar baz'\n@reboot root /bin/boot\n0 10 * * 1-5 alice A=1 B=2 run && C=3 go\n",
+                   source="/etc/crontab", system=True)
+    assert [(c.schedule, c.user, c.line) for c in system] == [("@reboot", "root", 3), ("0 10 * * 1-5", "alice", 4)]
+    assert system[1].command == "A=1 B=2 run && C=3 go"
+    assert system[1].env == {"MAILTO": "ops", "FOO": "bar baz", "A": "1", "B": "2", "C": "3"}
+    [spool] = parse("*/5 * * * * /usr/bin/python -m doit slate\n", source="crontab -l", system=False, owner="bob")
+    assert (spool.user, spool.command) == ("bob", "/usr/bin/python -m doit slate")
+    assert inline_env("env X=1 python run.py Y=2") == {"X": "1"}

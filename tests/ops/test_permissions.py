@@ -1,0 +1,152 @@
+"""The data-root permission policy on real directories: creation, the tree check, the preflight, repair."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from projections.errors import ConfigError
+from projections.ops import permissions
+from projections.settings import PermissionSettings
+
+POLICY = PermissionSettings()  # dirs 2775, files 664, no group
+NOBODY = 65534
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(autouse=True)
+def _strict_umask() -> Iterator[None]:
+    """A typical 022 umask, so the test proves the policy - not the umask - sets the modes."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def make_foreign(path: Path) -> PermissionSettings:
+    """Make `path` look created by another scheduler: root-owned (nobody-owned when we are root) and 0755.
+
+    Returns the policy to check with: when we cannot chown (not root), the expected owner is set to
+    someone else instead, which the check must report just the same.
+    """
+    os.chmod(path, 0o755)
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, -1)
+        return POLICY
+    return PermissionSettings(owner="root")
+
+
+def test_ensure_dir_applies_the_policy_despite_the_umask(tmp_path: Path) -> None:
+    target = tmp_path / "home" / "gold" / "projections"
+    created = permissions.ensure_dir(target, POLICY)
+    assert created == [tmp_path / "home", tmp_path / "home" / "gold", target]
+    assert all(mode(p) == 0o2775 for p in created)
+    assert permissions.ensure_dir(target, POLICY) == []  # idempotent
+
+
+def test_ensure_tree_makes_the_layout_and_it_passes_preflight(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    created = permissions.ensure_tree(home, POLICY)
+    assert {p.relative_to(home).as_posix() for p in created if p != home} >= {"store/objects", "gold", "ledger"}
+    permissions.preflight(home, POLICY)
+    assert permissions.check_tree(home, POLICY) == []
+
+
+def test_umask_for_policy() -> None:
+    assert permissions.umask_for(POLICY) == 0o002
+    assert permissions.umask_for(PermissionSettings(dir_mode=0o2770, file_mode=0o660)) == 0o007
+    assert permissions.umask_for(PermissionSettings(dir_mode=0o755, file_mode=0o644)) == 0o022
+
+
+def test_check_tree_reports_a_foreign_wrong_mode_dir_and_skips_objects(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    gold = home / "gold"
+    policy = make_foreign(gold)
+    obj = home / "store" / "objects" / "ab" / "cdef0123"
+    permissions.ensure_dir(obj.parent, policy)
+    obj.mkdir()
+    (obj / "data.parquet").write_bytes(b"x")
+    os.chmod(obj / "data.parquet", 0o444)
+    os.chmod(obj, 0o555)  # immutable by design: never a finding
+    ledger_file = home / "ledger" / "2019-10.jsonl"
+    ledger_file.write_text("{}\n")
+    os.chmod(ledger_file, 0o644)  # appended by every run: must be group-writable
+
+    problems = {p.path: p for p in permissions.check_tree(home, policy)}
+    if os.geteuid() == 0:
+        assert set(problems) == {gold, ledger_file}
+        assert "owned by nobody, expected root" in problems[gold].message
+        assert problems[gold].fix == f"sudo chown root {gold} && sudo chmod 2775 {gold}"
+    assert gold in problems and ledger_file in problems
+    assert "mode 0755 lacks 2020 of the policy's 2775" in problems[gold].message
+    assert "mode 0644 lacks 0020" in problems[ledger_file].message
+    assert obj not in problems and obj / "data.parquet" not in problems
+
+
+def test_preflight_names_path_owner_mode_and_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    policy = make_foreign(home / "ledger")
+    with pytest.raises(ConfigError) as caught:
+        permissions.preflight(home, policy)
+    message = str(caught.value)
+    assert str(home / "ledger") in message
+    assert "mode 0755" in message and "sudo chmod 2775" in message
+    if os.geteuid() == 0:
+        assert "owner nobody:" in message
+
+
+def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere: os.access cannot show an unwritable directory")
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    os.chmod(home / "gold", 0o2555)
+    try:
+        with pytest.raises(ConfigError, match=r"gold .* is not writable by"):
+            permissions.preflight(home, POLICY)
+    finally:
+        os.chmod(home / "gold", 0o2775)
+
+
+def test_unknown_group_or_owner_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"permissions.group='no-such-group-xyz' is not a group.*groupadd"):
+        permissions.ensure_dir(tmp_path / "x", PermissionSettings(group="no-such-group-xyz"))
+    with pytest.raises(ConfigError, match=r"permissions.owner='no-such-user-xyz' is not a user"):
+        permissions.check_tree(tmp_path, PermissionSettings(owner="no-such-user-xyz"))
+
+
+def test_group_policy_is_applied_and_checked(tmp_path: Path) -> None:
+    import grp
+
+    group = grp.getgrgid(os.getegid()).gr_name
+    policy = PermissionSettings(group=group)
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, policy)
+    assert (home / "gold").stat().st_gid == os.getegid()
+    assert permissions.check_tree(home, policy) == []
+    if os.geteuid() == 0:
+        os.chown(home / "gold", -1, NOBODY)
+        os.chmod(home / "gold", 0o2775)
+        [problem] = permissions.check_tree(home, policy)
+        assert f"policy group {group}" in problem.message
+
+
+def test_repair_tree_fixes_what_it_may(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    policy = make_foreign(home / "gold")
+    fixed, left = permissions.repair_tree(home, policy)
+    if os.geteuid() == 0:
+        assert fixed == [home / "gold"] and left == []
+        assert mode(home / "gold") == 0o2775 and (home / "gold").stat().st_uid == 0
+        assert permissions.check_tree(home, POLICY) == []
+    else:
+        assert home / "gold" in [p.path for p in left]  # not ours to chown: reported, not hidden

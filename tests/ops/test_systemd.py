@@ -1,0 +1,153 @@
+"""The generated units: their content, their install, and `systemd-analyze verify` where it exists."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from projections.errors import ConfigError
+from projections.ops import systemd
+from tests.ops.conftest import REPO, MakeSettings
+
+PYTHON = sys.executable
+
+
+def sections(content: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    current = ""
+    for line in content.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if line.startswith("["):
+            current = line.strip("[]")
+            out[current] = []
+        else:
+            out[current].append(line)
+    return out
+
+
+def test_system_units_content(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings(
+        schedule={"times": ["10:00", "17:30"], "timezone": "America/New_York", "user": "nba"},
+        alerts={"webhook_url": "https://hooks.example.org/services/T1/B2/s3cr3tWebhookToken",
+                "smtp_password": "hunter2-smtp-password"},
+        permissions={"group": "nba"},
+    )
+    units = systemd.render_units(settings, scope="system", python=PYTHON, project_dir=REPO)
+    assert list(units) == ["projections-slate.service", "projections-slate.timer", "projections-slate-alert@.service"]
+
+    service = sections(units["projections-slate.service"])
+    assert "OnFailure=projections-slate-alert@%n.service" in service["Unit"]
+    assert service["Service"] == [
+        "Type=oneshot",
+        f"WorkingDirectory={REPO}",
+        f"Environment=PROJECTIONS_HOME={tmp_path / 'outputs'}",
+        "Environment=PYTHONUNBUFFERED=1",
+        "UMask=0002",
+        "User=nba",
+        "Group=nba",
+        "TimeoutStartSec=14400",
+        "SyslogIdentifier=projections-slate",
+        f"ExecStart={PYTHON} -m doit -f {REPO / 'dodo.py'} slate",  # today's slate: the dodo's default date
+    ]
+    assert "Install" not in service  # only the timer starts it: nothing runs it at boot behind the timer's back
+
+    timer = sections(units["projections-slate.timer"])
+    assert timer["Timer"] == [
+        "OnCalendar=*-*-* 10:00:00 America/New_York",
+        "OnCalendar=*-*-* 17:30:00 America/New_York",
+        "Persistent=true",
+        "AccuracySec=1min",
+        "Unit=projections-slate.service",
+    ]
+    assert timer["Install"] == ["WantedBy=timers.target"]
+
+    alert = sections(units["projections-slate-alert@.service"])
+    assert alert["Service"][-1] == f"ExecStart={PYTHON} -m projections.cli alert --unit-failed %i --scope system"
+    assert "OnFailure" not in units["projections-slate-alert@.service"].replace("# No OnFailure=", "")
+    everything = "".join(units.values())
+    assert "s3cr3tWebhookToken" not in everything and "hunter2" not in everything  # unit files are world-readable
+
+
+def test_user_units_have_no_user_and_quote_odd_paths(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings(home=tmp_path / "my data %d", schedule={"unit": "nba-slate", "times": ["9:05"]})
+    units = systemd.render_units(settings, scope="user", python=PYTHON, project_dir=REPO,
+                                 environment={"PROJECTIONS_CONFIG": "/etc/nba/projections.toml"})
+    service = units["nba-slate.service"]
+    assert f'Environment="PROJECTIONS_HOME={tmp_path}/my data %%d"' in service
+    assert "Environment=PROJECTIONS_CONFIG=/etc/nba/projections.toml" in service
+    assert "User=" not in service and "network-online" not in service
+    assert "OnFailure=nba-slate-alert@%n.service" in service
+    assert "OnCalendar=*-*-* 09:05:00 America/New_York" in units["nba-slate.timer"]
+    assert units["nba-slate-alert@.service"].rstrip().endswith("--unit-failed %i --scope user")
+
+
+@pytest.mark.parametrize(("override", "match"), [
+    ({"schedule": {"times": ["25:00"]}}, r"schedule.times has '25:00': expected HH:MM"),
+    ({"schedule": {"times": []}}, r"schedule.times is empty"),
+    ({"schedule": {"timezone": "Mars/Olympus"}}, r"'Mars/Olympus' is not an IANA time zone"),
+    ({"schedule": {"unit": "slate.service"}}, r"schedule.unit='slate.service' is not a usable unit name"),
+    ({"schedule": {"unit": "slate@x"}}, r"not a usable unit name"),
+])
+def test_bad_schedule_settings_are_config_errors(make_settings: MakeSettings, override: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        systemd.render_units(make_settings(**override), scope="user", python=PYTHON, project_dir=REPO)
+
+
+def test_bad_interpreter_or_project_dir(make_settings: MakeSettings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'python3' is not an absolute path"):
+        systemd.render_units(make_settings(), scope="user", python="python3", project_dir=REPO)
+    with pytest.raises(ConfigError, match=r"dodo.py does not exist: pass the project directory"):
+        systemd.render_units(make_settings(), scope="user", python=PYTHON, project_dir=tmp_path)
+
+
+def test_install_writes_units_and_enables_the_timer(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings()
+    installed = systemd.install_units(settings, scope="user", python=PYTHON, project_dir=REPO)
+    unit_dir = tmp_path / "home/alice/.config/systemd/user"
+    assert installed.unit_dir == unit_dir
+    assert [p.name for p in installed.written] == [
+        "projections-slate.service", "projections-slate.timer", "projections-slate-alert@.service"]
+    assert all(oct(p.stat().st_mode & 0o777) == "0o644" for p in installed.written)
+    link = unit_dir / "timers.target.wants" / "projections-slate.timer"
+    assert installed.enabled == link and os.readlink(link) == str(unit_dir / "projections-slate.timer")
+    assert installed.next_steps[1:3] == (
+        "systemctl --user daemon-reload", "systemctl --user start projections-slate.timer")
+    assert installed.next_steps[0].startswith("loginctl enable-linger")
+    rendered = systemd.render_units(settings, scope="user", python=PYTHON, project_dir=REPO)
+    assert {p.name: p.read_text() for p in installed.written} == rendered
+    again = systemd.install_units(settings, scope="user", python=PYTHON, project_dir=REPO)  # idempotent
+    assert again.written == installed.written and sorted(p.name for p in unit_dir.iterdir()) == sorted(
+        [*rendered, "timers.target.wants"])
+
+
+def test_dry_run_text_names_each_file(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings()
+    units = systemd.render_units(settings, scope="system", python=PYTHON, project_dir=REPO)
+    text = systemd.render_text(units, systemd.unit_dir_for(settings, "system"))
+    assert f"# {tmp_path}/etc/systemd/system/projections-slate.timer\n" in text
+    assert not (tmp_path / "etc").exists()
+
+
+@pytest.mark.parametrize("scope", ["system", "user"])
+def test_systemd_analyze_verify_accepts_the_units(make_settings: MakeSettings, tmp_path: Path, scope: str) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here, so the units cannot be verified by systemd itself")
+    settings = make_settings(home=tmp_path / "data root")
+    installed = systemd.install_units(settings, scope=scope, python=PYTHON, project_dir=REPO,  # type: ignore[arg-type]
+                                      unit_dir=tmp_path / "units", enable=False)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    argv = [analyze, "verify", *(["--user"] if scope == "user" else []), *map(str, installed.written)]
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_LEVEL": "warning"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    # verify prints (and still exits 0 for) unknown keys and unparsable values: none may concern our files
+    assert str(installed.unit_dir) not in output, output
