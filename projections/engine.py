@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from projections import failpoints, locks
 from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
+from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
 from projections.pipeline import Pipeline, Resolved, SourceEnv, Stage, StageContext, code_version
@@ -268,8 +269,7 @@ class Engine:
             lock_name, what = f"date={day.isoformat()}", f"slate date {day}"
         with locks.hold(self.home / "locks" / f"{lock_name}.lock", what=what, timeout=self.settings.lock_timeout_s,
                         notify=self.notify), \
-                locks.hold(self.home / "locks" / "store.lock", what="the store", shared=True,
-                           timeout=self.settings.lock_timeout_s, notify=self.notify):
+                build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
             plan = self.plan(name, day, fresh=True)
             if plan.blocked_by:
                 raise ProjectionsError(
@@ -321,8 +321,7 @@ class Engine:
         started = time.monotonic()
         self.ledger.append("fetch_start", source=key, game_date=day.isoformat())
         try:
-            with locks.hold(self.home / "locks" / "store.lock", what="the store", shared=True,
-                            timeout=self.settings.lock_timeout_s, notify=self.notify):
+            with build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
                 summary = dict(source.fetch(self.source_env, day, now))
         except BaseException as exc:
             self.ledger.append("fetch_failure", source=key, game_date=day.isoformat(), error=str(exc),

@@ -16,6 +16,20 @@ SHARED = (REPO.parent / "shared" / "data" / "nba").resolve()
 FIXTURE_DATE = "2019-10-30"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the long soak variants of the reliability tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="soak variant: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # exit 5 ("no tests ran") must never pass for success or be ignored: it is a failure here
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -1,0 +1,47 @@
+"""`projections gc`: delete objects unreachable from gold pointers and refs, keeping the newest N per
+stage and date; safe while builds run (it waits for running stages and goes before new ones)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("gc", help="delete objects nothing needs (keeps gold, refs and the newest N per stage/date)",
+                       description=__doc__)
+    p.add_argument("--keep", type=int, default=3, help="action records (and objects) to keep per stage and date")
+    p.add_argument("--grace", type=float, default=3600.0, metavar="SECONDS",
+                   help="never delete objects younger than this (default 3600)")
+    p.add_argument("--dry-run", action="store_true", help="say what would go, delete nothing")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from projections.errors import ConfigError
+    from projections.gc import collect
+    from projections.hashing import short
+    from projections.ledger import Ledger
+    from projections.settings import load_settings
+    from projections.store import LocalStore
+
+    if args.keep < 1:
+        raise ConfigError(f"--keep {args.keep}: keep at least 1 record per stage and date")
+    if args.grace < 0:
+        raise ConfigError(f"--grace {args.grace}: a grace period cannot be negative")
+    settings = load_settings()
+    store = LocalStore(settings.home)
+    report = collect(store, keep=args.keep, grace_s=args.grace, dry_run=args.dry_run,
+                     ledger=Ledger(settings.home), timeout=settings.lock_timeout_s,
+                     notify=lambda m: print(m, file=sys.stderr, flush=True))
+    verb = "would delete" if args.dry_run else "deleted"
+    for obj in report.deleted[:20]:
+        print(f"{verb} {short(obj)}")
+    more = len(report.deleted) - 20
+    if more > 0:
+        print(f"... and {more} more")
+    print(f"gc: {verb} {len(report.deleted)} objects ({report.bytes_freed / 1e6:.1f} MB), "
+          f"{report.records_deleted} action records, {report.tmp_deleted} unfinished commits; kept {report.kept}")
+    return 0

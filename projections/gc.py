@@ -1,0 +1,174 @@
+"""Garbage collection: delete objects nothing needs any more, never one a build is using.
+
+Kept: every object a gold pointer names, every object named by a ref (archive parts, snapshots), the
+objects of the newest `keep` action records of each (stage, date) - and, for safety, anything younger than
+`grace_s`. Action records whose object is deleted go too, so the action cache never points at nothing.
+Unfinished commits in store/tmp are removed when their writer is dead.
+
+gc holds `locks/store.lock` exclusively while it decides and deletes. Builds hold it shared for each stage
+(see Engine.build), so gc waits for running stages and no stage starts while gc works; the gate lock lets
+a waiting gc in ahead of stages that arrive later, so a busy machine cannot starve it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from projections import locks
+from projections.hashing import is_digest, short
+from projections.ledger import Ledger
+from projections.store import LocalStore, _rmtree
+
+
+@dataclass
+class GcReport:
+    kept: int = 0
+    deleted: list[str] = field(default_factory=list)
+    records_deleted: int = 0
+    tmp_deleted: int = 0
+    bytes_freed: int = 0
+    dry_run: bool = False
+
+
+def store_lock_path(home: Path) -> Path:
+    return home / "locks" / "store.lock"
+
+
+def gate_path(home: Path) -> Path:
+    return home / "locks" / "gc-gate.lock"
+
+
+@contextlib.contextmanager
+def build_guard(home: Path, *, timeout: float | None, notify: Callable[[str], None]) -> Iterator[None]:
+    """What a stage build holds: a pass through the gate (so a waiting gc goes first), then the store
+    lock shared."""
+    with locks.hold(gate_path(home), what="the gc gate", shared=True, timeout=timeout, notify=notify):
+        pass
+    with locks.hold(store_lock_path(home), what="the store", shared=True, timeout=timeout, notify=notify):
+        yield
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _ref_objects(home: Path) -> set[str]:
+    """Every digest named anywhere under refs/ (archive parts, snapshot indexes): kept unconditionally."""
+    found: set[str] = set()
+    refs = home / "refs"
+    if not refs.is_dir():
+        return found
+    for path in refs.rglob("*"):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines() or [text]:
+            with contextlib.suppress(ValueError):
+                _collect_digests(json.loads(line), found)
+    return found
+
+
+def _collect_digests(value: Any, found: set[str]) -> None:
+    if isinstance(value, str) and is_digest(value):
+        found.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_digests(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_digests(v, found)
+
+
+def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_run: bool = False,
+            ledger: Ledger | None = None, timeout: float | None = 600.0,
+            notify: Callable[[str], None] = lambda m: None) -> GcReport:
+    """Delete what nothing needs (see the module docstring). `dry_run` reports without deleting."""
+    home = store.root
+    report = GcReport(dry_run=dry_run)
+    with locks.hold(gate_path(home), what="the gc gate", timeout=timeout, notify=notify), \
+            locks.hold(store_lock_path(home), what="the store (running builds)", timeout=timeout, notify=notify):
+        live: set[str] = set()
+        for _, _, link in store.iter_pointers():
+            with contextlib.suppress(Exception):
+                target = store._pointer_target(link)
+                if target:
+                    live.add(target)
+        live |= _ref_objects(home)
+
+        records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
+        for path in store.iter_action_paths():
+            try:
+                record = json.loads(path.read_bytes())
+                obj = record["object"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable records are verify's business; the next build replaces them
+            scope = record.get("game_date") or record.get("season") or "-"
+            records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
+        doomed_records: list[tuple[str, Path]] = []
+        for group in records.values():
+            group.sort(key=lambda r: r[0], reverse=True)
+            for _, obj, _ in group[:keep]:
+                live.add(obj)
+            doomed_records.extend((obj, path) for _, obj, path in group[keep:])
+
+        now = time.time()
+        for obj in list(store.iter_objects()):
+            where = store.object_dir(obj)
+            try:
+                young = now - where.stat().st_mtime < grace_s
+            except OSError:
+                continue
+            if obj in live or young:
+                report.kept += 1
+                continue
+            report.deleted.append(obj)
+            report.bytes_freed += _size(where)
+            if not dry_run:
+                store.delete_object(obj)
+        gone = set(report.deleted)
+        for obj, path in doomed_records:
+            if obj in gone:
+                report.records_deleted += 1
+                if not dry_run:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+
+        if store.tmp.is_dir():
+            for staging in store.tmp.iterdir():
+                pid_text = staging.name.split("-", 1)[0]
+                if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                    continue
+                report.tmp_deleted += 1
+                if not dry_run:
+                    _rmtree(staging)
+    if ledger is not None and not dry_run:
+        ledger.append("gc", deleted=len(report.deleted), records_deleted=report.records_deleted,
+                      tmp_deleted=report.tmp_deleted, bytes_freed=report.bytes_freed, kept=report.kept,
+                      keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted[:50]] or None)
+    return report

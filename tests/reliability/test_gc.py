@@ -1,0 +1,69 @@
+"""gc keeps what gold and refs need and the newest N per stage and date; deletes the rest; verify stays clean."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from projections.gc import collect
+from projections.ledger import Ledger
+from projections.store import LocalStore
+from tests.conftest import FIXTURE_DATE, gold_object, ledger_events, run_cli, run_doit
+from tests.integration.test_invariants import _copy_stages, _edit_gold_logic
+
+
+def test_gc_deletes_superseded_objects_and_keeps_gold(tmp_path: Path):
+    home = tmp_path / "home"
+    code = _copy_stages(tmp_path)
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code).returncode == 0
+    old_gold = gold_object(home)
+    _edit_gold_logic(code)
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code).returncode == 0
+    new_gold = gold_object(home)
+    assert new_gold != old_gold
+
+    store = LocalStore(home)
+    dry = collect(store, keep=1, grace_s=0, dry_run=True)
+    assert dry.deleted == [old_gold] and store.has(old_gold)  # a dry run deletes nothing
+
+    report = collect(store, keep=1, grace_s=0, ledger=Ledger(home))
+    assert report.deleted == [old_gold] and report.records_deleted == 1
+    assert not store.object_dir(old_gold).exists() and store.has(new_gold)
+    assert run_cli(home, "verify").returncode == 0
+    again = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
+    assert again.returncode == 0 and "0 built" in again.stdout  # nothing the build needs was collected
+    assert [e for e in ledger_events(home) if e["event"] == "gc"]
+
+
+def test_gc_grace_period_and_unfinished_commits(tmp_path: Path):
+    home = tmp_path / "home"
+    assert run_doit(home, "salaries", f"date={FIXTURE_DATE}").returncode == 0
+    store = LocalStore(home)
+    orphan = store.commit({"data.parquet": b"nobody points here"}, {"stage": "orphan"}).object
+    dead_tmp = store.tmp / "999999999-deadbeef"
+    dead_tmp.mkdir(parents=True)
+    (dead_tmp / "data.parquet").write_bytes(b"half")
+    live_tmp = store.tmp / f"{os.getpid()}-alive"
+    live_tmp.mkdir()
+
+    young = collect(store, keep=3, grace_s=3600)
+    assert orphan not in young.deleted and store.has(orphan)  # too young to go
+    assert young.tmp_deleted == 1 and not dead_tmp.exists() and live_tmp.exists()
+
+    old = time.time() - 7200
+    os.utime(store.object_dir(orphan), (old, old))
+    report = collect(store, keep=3, grace_s=3600)
+    assert report.deleted == [orphan]
+    shutil.rmtree(live_tmp)
+    assert run_cli(home, "verify").returncode == 0
+
+
+def test_gc_cli_dry_run_and_bad_arguments(tmp_path: Path):
+    home = tmp_path / "home"
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0
+    dry = run_cli(home, "gc", "--dry-run")
+    assert dry.returncode == 0 and "would delete 0 objects" in dry.stdout
+    bad = run_cli(home, "gc", "--keep", "0")
+    assert bad.returncode == 2 and "keep at least 1" in bad.stderr
