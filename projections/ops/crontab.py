@@ -127,6 +127,8 @@ def collect(files: Sequence[Path], command: Sequence[str], *, timeout_s: float =
     if command:
         try:
             done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout_s, check=False)
+        except FileNotFoundError:
+            pass  # no crontab program: cron is not installed, so nothing is scheduled by it
         except (OSError, subprocess.TimeoutExpired) as exc:
             notes.append(f"cannot run {' '.join(command)}: {exc}")
         else:

@@ -34,7 +34,9 @@ LAYOUT: tuple[str, ...] = (
     "", "store", "store/objects", "store/tmp", "store/actions", "refs", "gold", "ledger", "locks", "cache",
 )  # fmt: skip
 # Files appended to or rewritten in place by more than one run: these need the file mode, not just the dir.
-_SHARED_FILE_DIRS = ("ledger", "locks", "cache")
+# (cache/ is left out: SQLite creates its files 0644 whatever the umask, and the stat cache sets an unusable
+# database aside and hashes without it, so a foreign cache file costs speed, never a run.)
+_SHARED_FILE_DIRS = ("ledger", "locks")
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,19 @@ def _exec(*argv: str) -> str:
     return " ".join(_arg(a) for a in argv)
 
 
-def _default_user() -> str:
-    return pwd.getpwuid(os.geteuid()).pw_name
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _default_user(settings: Settings | None = None) -> str:
+    """Who a --system service runs as when settings do not say: the data root's owner when it exists (so a
+    `sudo projections systemd --system` does not make root write the data root), else whoever installs."""
+    if settings is not None and settings.home.exists():
+        return _user_name(settings.home.stat().st_uid)
+    return _user_name(os.geteuid())
 
 
 def _common(
@@ -122,7 +133,7 @@ def _common(
         f"UMask={umask_for(settings.permissions):04o}",
     ]
     if scope == "system":
-        lines.append(f"User={user or settings.schedule.user or _default_user()}")
+        lines.append(f"User={user or settings.schedule.user or _default_user(settings)}")
         if settings.permissions.group:
             lines.append(f"Group={settings.permissions.group}")
     return lines

@@ -204,3 +204,33 @@ def test_crontab_reader_system_user_formats_and_env() -> None:
     [spool] = parse("*/5 * * * * /usr/bin/python -m doit slate\n", source="crontab -l", system=False, owner="bob")
     assert (spool.user, spool.command) == ("bob", "/usr/bin/python -m doit slate")
     assert inline_env("env X=1 python run.py Y=2") == {"X": "1"}
+
+
+def test_crontab_collect_reads_dirs_spools_and_the_command(tmp_path: Path) -> None:
+    from projections.ops.crontab import collect
+
+    write(tmp_path / "etc/cron.d/nba", "0 10 * * * nba /opt/nba/.venv/bin/python -m doit slate\n")
+    write(tmp_path / "spool/crontabs/bob", "5 4 * * * /home/bob/run.sh\n")
+    listing = [sys.executable, "-c", "print('15 9 * * * python -m doit -f /x/dodo.py slate')"]
+    lines, notes = collect([tmp_path / "etc/cron.d", tmp_path / "spool/crontabs", tmp_path / "missing"], listing)
+    assert [(c.source, c.user, c.schedule) for c in lines] == [
+        (str(tmp_path / "etc/cron.d/nba"), "nba", "0 10 * * *"),
+        (str(tmp_path / "spool/crontabs/bob"), "bob", "5 4 * * *"),
+        (" ".join(listing), None, "15 9 * * *"),
+    ]
+    assert notes == []
+    assert collect([], ["/nonexistent/crontab", "-l"]) == ([], [])  # no cron installed: nothing to report
+    failing = [sys.executable, "-c", "import sys; sys.exit('crontab: permission denied')"]
+    assert collect([], failing)[1][0].endswith("exited 1: crontab: permission denied")
+    none_yet = [sys.executable, "-c", "import sys; sys.exit('no crontab for alice')"]
+    assert collect([], none_yet) == ([], [])
+
+
+def test_doctor_runs_against_this_machine_without_raising(make_settings: MakeSettings, tmp_path: Path) -> None:
+    """The real /etc/systemd/system, /lib/systemd/system and crontabs: whatever they hold, doctor reports it."""
+    from projections.settings import DoctorSettings
+
+    settings = make_settings(doctor=DoctorSettings().model_dump())
+    findings = doctor.run_doctor(settings, probe_alerts=False)
+    assert findings and doctor.exit_code(findings) in (0, 1)
+    assert doctor.format_findings(findings).rstrip().endswith(" ok")

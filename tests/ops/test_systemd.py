@@ -87,6 +87,20 @@ def test_user_units_have_no_user_and_quote_odd_paths(make_settings: MakeSettings
     assert units["nba-slate-alert@.service"].rstrip().endswith("--unit-failed %i --scope user")
 
 
+def test_system_service_runs_as_the_data_root_owner_by_default(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings()
+    me = systemd._user_name(os.geteuid())
+    assert f"User={me}\n" in systemd.render_units(settings, scope="system", python=PYTHON, project_dir=REPO)[
+        "projections-slate.service"]
+    settings.home.mkdir()
+    if os.geteuid() == 0:  # `sudo projections systemd --system` must not make the run root's
+        os.chown(settings.home, 65534, 65534)
+        service = systemd.render_units(settings, scope="system", python=PYTHON, project_dir=REPO)
+        assert f"User={systemd._user_name(65534)}\n" in service["projections-slate.service"]
+    explicit = systemd.render_units(settings, scope="system", python=PYTHON, project_dir=REPO, user="alice")
+    assert "User=alice\n" in explicit["projections-slate.service"]
+
+
 @pytest.mark.parametrize(("override", "match"), [
     ({"schedule": {"times": ["25:00"]}}, r"schedule.times has '25:00': expected HH:MM"),
     ({"schedule": {"times": []}}, r"schedule.times is empty"),
