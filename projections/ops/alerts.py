@@ -22,10 +22,12 @@ from typing import Any, Literal
 import httpx
 
 from projections.dates import slate_date_today
+from projections.errors import ConfigError
 from projections.fetch import FetchPolicy, redact
 from projections.ledger import Ledger
 from projections.ops.channels import Delivery, configured, deliver
-from projections.settings import Settings
+from projections.ops.permissions import ensure_dir
+from projections.settings import PermissionSettings, Settings
 
 Kind = Literal["stage_failure", "stale", "unit_failed", "test", "summary"]
 Echo = Callable[[str], None]
@@ -77,6 +79,16 @@ def _record(ledger: Ledger | None, event: str, echo: Echo, **fields: Any) -> Non
         echo(f"could not record `{event}` in the ledger {ledger.dir}: {exc}")
 
 
+def _prepare(ledger: Ledger | None, policy: PermissionSettings, echo: Echo) -> None:
+    """Create a missing ledger directory under the data-root policy (an alert may be the first write)."""
+    if ledger is None or ledger.dir.exists():
+        return
+    try:
+        ensure_dir(ledger.dir, policy)
+    except ConfigError as exc:
+        echo(f"cannot create the ledger directory: {exc}")
+
+
 def send_alert(
     settings: Settings,
     alert: Alert,
@@ -88,6 +100,7 @@ def send_alert(
 ) -> list[Delivery]:
     """Send `alert` through every configured channel; record and print each failure. Never raises."""
     alerts = settings.alerts
+    _prepare(ledger, settings.permissions, echo)
     common = {"kind": alert.kind, "game_date": alert.date, "stage": alert.stage, "run": alert.run or None}
     if not configured(alerts):
         why = ("no alert channel is configured - set PROJECTIONS_ALERTS__WEBHOOK_URL or "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,8 @@ def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: 
     [event] = ledger_lines(settings.home)
     assert event["event"] == "alert_failure" and event["channel"] == "none"
     assert "PROJECTIONS_ALERTS__WEBHOOK_URL" in capsys.readouterr().err
+    # the alert was the data root's first write: it created it under the permission policy
+    assert stat.S_IMODE(settings.home.stat().st_mode) == stat.S_IMODE(ledger.dir.stat().st_mode) == 0o2775
 
 
 def test_unwritable_ledger_does_not_crash_the_alert(
