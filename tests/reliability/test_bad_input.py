@@ -1,0 +1,131 @@
+"""Bad input gets a clear error naming the thing and the fix, and leaves the store and gold as they were."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from projections.archive import SHIPPED, add_part
+from projections.frames import to_parquet_bytes
+from projections.store import LocalStore
+from tests.conftest import FIXTURE_DATE, gold_object, run_cli, run_doit, tree_snapshot
+
+Drift = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def _missing(col: str) -> Drift:
+    return lambda f: f.drop(columns=[col])
+
+
+def _renamed(col: str, to: str) -> Drift:
+    return lambda f: f.rename(columns={col: to})
+
+
+def _as_text(col: str) -> Drift:
+    return lambda f: f.assign(**{col: f[col].astype(str)})
+
+
+def _duplicated(f: pd.DataFrame) -> pd.DataFrame:
+    import datetime as dt
+
+    day = dt.date.fromisoformat(FIXTURE_DATE)
+    return pd.concat([f, f[f["game_date"] == day].head(5)], ignore_index=True)
+
+
+def _nan_salaries(f: pd.DataFrame) -> pd.DataFrame:
+    out = f.copy()
+    out["salary"] = out["salary"].astype("float64")
+    out.loc[out.index[:3], "salary"] = np.nan
+    return out
+
+
+DRIFTS = [
+    ("salaries", "missing column", _missing("salary"), ["salary"]),
+    ("salaries", "renamed column", _renamed("player_id", "playerId"), ["player_id"]),
+    ("salaries", "wrong dtype", _as_text("salary"), ["salary"]),
+    ("salaries", "duplicated rows", _duplicated, ["slate_id", "player_id"]),
+    ("salaries", "NaN salaries", _nan_salaries, ["salary"]),
+    ("schedule", "missing column", _missing("tip_time"), ["tip_time"]),
+    ("schedule", "duplicated rows", _duplicated, ["game_id"]),
+    ("player_logs", "renamed column", _renamed("pts", "points"), ["pts"]),
+    ("player_logs", "wrong dtype", _as_text("minutes"), ["minutes"]),
+]
+STAGE_OF = {"salaries": "salaries", "schedule": "schedule", "player_logs": "game_logs"}
+
+
+def _plant_drift(home: Path, table: str, drift: Drift) -> None:
+    """Ingest a drifted copy of the shipped 2019-20 part of `table` into the data root (it replaces it)."""
+    frame = pd.read_parquet(SHIPPED / table / "2019-20.parquet")
+    obj = LocalStore(home).commit({"data.parquet": to_parquet_bytes(drift(frame))}, {"stage": "ingest-test"}).object
+    add_part(home, table, "2019-20", obj, ("2019-20",), origin="test drift")
+
+
+def _stable(home: Path) -> dict[str, str]:
+    return {k: v for k, v in tree_snapshot(home).items() if not k.startswith(("ledger", "locks"))}
+
+
+@pytest.mark.parametrize(("table", "kind", "drift", "columns"), DRIFTS, ids=[f"{t}-{k}" for t, k, _, _ in DRIFTS])
+def test_schema_drift_in_a_source_is_refused_and_changes_nothing(built_home: Path, tmp_path: Path, table: str,
+                                                                 kind: str, drift: Drift, columns: list[str]):
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    gold_before = gold_object(home)
+    _plant_drift(home, table, drift)
+    before = _stable(home)
+
+    result = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    text = result.stdout + result.stderr
+    assert result.returncode != 0, text
+    stage = STAGE_OF[table]
+    assert f"{stage}:" in text and "source 'archive'" in text, text
+    assert any(c in text for c in columns), (columns, text)
+    assert "ingest" in text  # the fix
+    assert "Traceback" not in text
+    assert gold_object(home) == gold_before
+    assert _stable(home) == before
+    assert run_cli(home, "verify").returncode == 0
+
+
+@pytest.mark.parametrize(("day", "why"), [("2019-08-01", "no NBA games on 2019-08-01"),
+                                          ("2020-08-26", "no NBA games on 2020-08-26")])
+def test_dates_without_games_fail_clearly(built_home: Path, tmp_path: Path, day: str, why: str):
+    """2019-08-01 is the off-season; on 2020-08-26 the games were postponed (players' strike)."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    before = _stable(home)
+    result = run_doit(home, "slate", f"date={day}")
+    assert result.returncode != 0
+    assert why in result.stdout + result.stderr
+    assert gold_object(home, day) is None and gold_object(home) == gold_object(built_home)
+    assert _stable(home) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["status", "2019-13-45"],
+    ["status", "../../etc"],
+    ["gc", "--keep", "zero"],
+    ["gc", "--grace", "-5"],
+    ["no-such-command"],
+])
+def test_malformed_cli_arguments(built_home: Path, argv: list[str]):
+    before = tree_snapshot(built_home)
+    result = run_cli(built_home, *argv)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() and "Traceback" not in result.stderr
+    assert tree_snapshot(built_home) == before
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", ".hidden", "x" * 300])
+def test_path_traversal_in_archive_part_names(tmp_path: Path, name: str):
+    home = tmp_path / "home"
+    obj = LocalStore(home).commit({"data.parquet": b"x"}, {}).object
+    from projections.errors import SourceError
+
+    with pytest.raises(SourceError, match="invalid archive part name"):
+        add_part(home, "salaries", name, obj, ("2019-20",))
+    assert not (home / "refs").exists() or not any((home / "refs").rglob("*.json"))

@@ -1,0 +1,84 @@
+"""Corruption: each kind is named by `projections verify` and rebuilt (not used) by the next build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from projections.store import LocalStore
+from tests.conftest import FIXTURE_DATE, gold_object, ledger_events, run_cli, run_doit
+
+
+def _object_of(home: Path, stage: str) -> str:
+    return next(e["object"] for e in ledger_events(home) if e["event"] == "stage_success" and e["stage"] == stage)
+
+
+def _writable(path: Path) -> None:
+    os.chmod(path.parent, 0o755)
+    if path.exists():
+        os.chmod(path, 0o644)
+
+
+def flip_byte(home: Path) -> str:
+    obj = _object_of(home, "salaries")
+    path = LocalStore(home).object_dir(obj) / "data.parquet"
+    _writable(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    return obj.split(":")[1][:10]
+
+
+def truncate_parquet(home: Path) -> str:
+    obj = _object_of(home, "game_logs")
+    path = LocalStore(home).object_dir(obj) / "data.parquet"
+    _writable(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return obj.split(":")[1][:10]
+
+
+def dangling_pointer(home: Path) -> str:
+    obj = gold_object(home)
+    assert obj is not None
+    where = LocalStore(home).object_dir(obj)
+    os.chmod(where, 0o755)
+    shutil.rmtree(where)
+    return "dangling"
+
+
+def half_written_action(home: Path) -> str:
+    store = LocalStore(home)
+    obj = _object_of(home, "schedule")
+    for path in store.iter_action_paths():
+        if obj in path.read_text():
+            path.write_text(path.read_text()[:40])
+            return path.name[:10]
+    raise AssertionError("no action record for the schedule object")
+
+
+@pytest.mark.parametrize("damage", [flip_byte, truncate_parquet, dangling_pointer, half_written_action],
+                         ids=lambda f: f.__name__)
+def test_damage_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path, damage: Callable[[Path], str]):
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    gold_before = gold_object(home)
+    hint = damage(home)
+
+    report = run_cli(home, "verify")
+    assert report.returncode == 1, report.stdout
+    assert hint in report.stdout, report.stdout
+    assert "PROBLEM" in report.stdout
+
+    status = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}")
+    assert status.returncode == 0 and "R slate" in status.stdout
+
+    rebuilt = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "built" in rebuilt.stdout
+    assert gold_object(home) == gold_before  # the same bytes come back
+    after = run_cli(home, "verify")
+    assert after.returncode == 0, after.stdout
