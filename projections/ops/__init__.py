@@ -4,6 +4,7 @@
     systemd       render and install the one service + timer (+ the OnFailure alert unit)
     unitfile      read systemd unit files, drop-ins and enablement links as systemd would
     crontab       read crontab files and `crontab -l` lines
+    inventory     which units and crontab lines belong to the pipeline, and which of them start it
     doctor        inspect the machine: duplicate/drifted/legacy schedulers, overrides, ports, data root, alerts
     channels      deliver one message through a Slack-compatible webhook or SMTP, with retries
     alerts        what an alert says (stage failure, stale run, failed unit, test) and its delivery record
