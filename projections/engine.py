@@ -15,6 +15,7 @@ The engine never imports `stages`; the pipeline is handed to it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -24,8 +25,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from projections import failpoints, locks
 from projections.dates import season_of
@@ -105,6 +107,22 @@ class Outcome:
     seconds: float
 
 
+class RemoteCache(Protocol):
+    """A shared store behind the local one (object storage), used the way Bazel uses a remote cache:
+    a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
+    pointer moves and date locks hold across machines. The local store stays the working copy."""
+
+    def get_action(self, key: str) -> dict[str, Any] | None: ...
+
+    def fetch_object(self, obj: str, into: LocalStore) -> None: ...
+
+    def push(self, record: Mapping[str, Any], local: LocalStore) -> None: ...
+
+    def publish(self, asset: str, game_date: str, obj: str, previous: str | None) -> None: ...
+
+    def lock(self, name: str, *, timeout: float | None) -> AbstractContextManager[None]: ...
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -119,6 +137,7 @@ class Engine:
         clock: str | None = "schedule",
         run: str | None = None,
         notify: Callable[[str], None] = _stderr,
+        remote: RemoteCache | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.settings = settings
@@ -126,6 +145,7 @@ class Engine:
         self.now = now
         self.clock = clock if clock in pipeline.stages else None
         self.notify = notify
+        self.remote = remote
         self.stat_cache = StatCache(self.home / "cache" / "stat.sqlite3")
         self.store = LocalStore(self.home, stat_cache=self.stat_cache)
         self.ledger = Ledger(self.home, run=run or uuid.uuid4().hex[:12])
@@ -192,8 +212,25 @@ class Engine:
             if problems:
                 self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; rebuilding it")
                 record = None
+        if record is None and self.remote is not None:
+            record = self._fetch_remote(key)
         if record is not None:
             self._records[key] = record
+        return record
+
+    def _fetch_remote(self, key: str) -> dict[str, Any] | None:
+        """A key built elsewhere: copy its object and record from the shared store instead of recomputing."""
+        assert self.remote is not None
+        record = self.remote.get_action(key)
+        if record is None:
+            return None
+        started = time.monotonic()
+        self.remote.fetch_object(record["object"], self.store)
+        if self.store.verify_object(record["object"], use_cache=True):
+            return None
+        self.store.put_action(record)
+        self.ledger.append("stage_fetched", stage=record.get("stage"), game_date=record.get("game_date"),
+                           key=key, object=record["object"], seconds=round(time.monotonic() - started, 3))
         return record
 
     def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
@@ -267,8 +304,10 @@ class Engine:
             lock_name, what = f"season={season_of(day)}", f"season {season_of(day)} ({name})"
         else:
             lock_name, what = f"date={day.isoformat()}", f"slate date {day}"
+        remote_lock = self.remote.lock(lock_name, timeout=self.settings.lock_timeout_s) if self.remote \
+            else contextlib.nullcontext()
         with locks.hold(self.home / "locks" / f"{lock_name}.lock", what=what, timeout=self.settings.lock_timeout_s,
-                        notify=self.notify), \
+                        notify=self.notify), remote_lock, \
                 build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
             plan = self.plan(name, day, fresh=True)
             if plan.blocked_by:
@@ -413,6 +452,8 @@ class Engine:
         record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
         self.store.put_action(record)
         failpoints.hit("action.written")
+        if self.remote is not None:
+            self.remote.push(record, self.store)
         self._records[plan.key] = record
         published = False
         if stage.publish:
@@ -432,6 +473,8 @@ class Engine:
         self.store.check(obj)
         previous = self.store.read_pointer(stage.publish, plan.game_date.isoformat())
         self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
+        if self.remote is not None:
+            self.remote.publish(stage.publish, plan.game_date.isoformat(), obj, previous)
         self.ledger.append("publish", stage=stage.name, asset=stage.publish, game_date=plan.game_date.isoformat(),
                            object=obj, previous=previous, key=plan.key)
 
