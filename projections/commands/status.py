@@ -1,4 +1,8 @@
-"""`projections status [DATES]`: each stage of each date, up to date or stale, and why."""
+"""`projections status [DATES]`: each stage of each date - up to date, stale (and why) or failed (with its
+error line) - when it was built, how long it took, the object it holds, and the date's gold object.
+
+Exit status: 0 when every stage of every date is up to date, 1 when something is stale or failed.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,27 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("status", help="each stage of each date: up to date or stale, and why", description=__doc__)
-    p.add_argument("dates", nargs="?", help="YYYY-MM-DD, A..B or a comma list (default: today)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("status", help="each stage of each date: up to date, stale or failed, and why",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dates", nargs="?", help="YYYY-MM-DD, A..B or a comma list (default: today's slate date)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from projections.dates import parse_dates, slate_date_today
-    from projections.hashing import short
+    from projections.observe import status
+    from projections.observe.events import Events
     from projections.wiring import make_engine
 
-    engine = make_engine()
     dates = parse_dates(args.dates) if args.dates else [slate_date_today()]
-    rows = []
-    for day in dates:
-        for plan in engine.status(day):
-            rows.append({"game_date": day.isoformat(), "stage": plan.stage,
-                         "status": "U" if plan.up_to_date else "R", "object": plan.object,
-                         "reason": plan.reason})
+    engine = make_engine()
+    events = Events.read(engine.home)
+    found = status.collect(engine, dates, events)
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"home": str(engine.home), "dates": [d.as_json() for d in found]}, indent=1))
     else:
-        for row in rows:
-            print(f"{row['status']} {row['game_date']} {row['stage']:<10} {short(row['object'])}  {row['reason']}")
-    return 0
+        print(status.render(found))
+        if events.skipped_lines:
+            print(f"note: {events.skipped_lines} unreadable ledger line(s) skipped in {engine.home / 'ledger'}")
+    return 0 if all(d.state == "up to date" for d in found) else 1

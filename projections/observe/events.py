@@ -1,0 +1,151 @@
+"""The ledger as a person asks about it: events of a date, of a stage, of a run.
+
+The ledger is read once (every month file, oldest first) and indexed; readers never write to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from projections.ledger import Ledger
+
+Event = dict[str, Any]
+
+RUN_EVENTS = ("stage_success", "stage_failure")
+STAGE_EVENTS = ("stage_start", "stage_success", "stage_cached", "stage_failure", "publish")
+ALERT_EVENTS = ("alert", "alert_failure")
+
+
+def when(ts: str | None) -> str:
+    """A ledger timestamp for people: `2019-10-30 23:00:00Z` (UTC, seconds)."""
+    if not ts:
+        return "-"
+    return ts.replace("T", " ")[:19] + "Z"
+
+
+def parse_ts(ts: str | None) -> dt.datetime | None:
+    if not ts:
+        return None
+    try:
+        return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def first_line(text: Any, limit: int = 200) -> str:
+    line = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+@dataclass
+class Run:
+    """One invocation (`doit slate ...`) as the ledger saw it."""
+
+    run: str
+    start: Event | None = None
+    end: Event | None = None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[str]:
+        if self.start and isinstance(self.start.get("dates"), list):
+            return [str(d) for d in self.start["dates"]]
+        return sorted({str(e["game_date"]) for e in self.events if e.get("game_date")})
+
+    @property
+    def began(self) -> str | None:
+        return (self.start or (self.events[0] if self.events else {})).get("ts")
+
+    @property
+    def ended(self) -> str | None:
+        if self.end:
+            return self.end.get("ts")
+        return self.events[-1].get("ts") if self.events else None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.end and isinstance(self.end.get("seconds"), int | float):
+            return float(self.end["seconds"])
+        a, b = parse_ts(self.began), parse_ts(self.ended)
+        return (b - a).total_seconds() if a and b else None
+
+    @property
+    def outcome(self) -> str:
+        """ok, failed, or unfinished (no run_end: killed, or still running)."""
+        if self.end is None:
+            return "unfinished"
+        return "ok" if self.end.get("ok") else "failed"
+
+    def count(self, event: str) -> int:
+        return sum(1 for e in self.events if e.get("event") == event)
+
+    @property
+    def command(self) -> str:
+        argv = (self.start or {}).get("argv")
+        return "doit " + " ".join(map(str, argv)) if isinstance(argv, list) else ""
+
+
+class Events:
+    """Every ledger event, indexed by slate date, (date, stage) and run."""
+
+    def __init__(self, events: Iterable[Mapping[str, Any]]) -> None:
+        self.all: list[Event] = [dict(e) for e in events]
+        self.by_date: dict[str, list[Event]] = {}
+        self.by_stage: dict[tuple[str, str], list[Event]] = {}
+        self.runs: dict[str, Run] = {}
+        self.skipped_lines = 0
+        for e in self.all:
+            day = e.get("game_date")
+            if day:
+                self.by_date.setdefault(str(day), []).append(e)
+                if e.get("stage"):
+                    self.by_stage.setdefault((str(day), str(e["stage"])), []).append(e)
+            run_id = e.get("run")
+            if run_id:
+                run = self.runs.setdefault(str(run_id), Run(str(run_id)))
+                if e.get("event") == "run_start":
+                    run.start = e
+                elif e.get("event") == "run_end":
+                    run.end = e
+                else:
+                    run.events.append(e)
+
+    @classmethod
+    def read(cls, home: Path) -> Events:
+        ledger = Ledger(home)
+        events = cls(ledger.read())
+        events.skipped_lines = ledger.skipped_lines
+        return events
+
+    def of_stage(self, day: str, stage: str, *kinds: str) -> list[Event]:
+        found = self.by_stage.get((day, stage), [])
+        return [e for e in found if not kinds or e.get("event") in kinds]
+
+    def last(self, day: str, stage: str, *kinds: str) -> Event | None:
+        found = self.of_stage(day, stage, *kinds)
+        return found[-1] if found else None
+
+    def with_object(self, stage: str, obj: str) -> list[Event]:
+        """Events of `stage` (any date) that name `obj`: their keys are candidate producers of it."""
+        return [e for e in self.all if e.get("stage") == stage and e.get("object") == obj]
+
+    def success_of(self, key: str | None) -> Event | None:
+        """The first successful build of `key` (its timing and run)."""
+        if not key:
+            return None
+        for e in self.all:
+            if e.get("event") == "stage_success" and e.get("key") == key:
+                return e
+        return None
+
+    def publishes(self, day: str) -> list[Event]:
+        return [e for e in self.by_date.get(day, []) if e.get("event") == "publish"]
+
+    def runs_of(self, day: str) -> list[Run]:
+        """Runs that selected `day` or touched it, oldest first."""
+        out = [r for r in self.runs.values() if day in r.dates or any(e.get("game_date") == day for e in r.events)]
+        return sorted(out, key=lambda r: r.began or "")

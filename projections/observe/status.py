@@ -1,0 +1,141 @@
+"""Per date and stage: up to date, stale (and why) or failed (with its error line); when it last ran, how long
+it took, the object it holds, and the gold object of the date.
+
+The state comes from the store (the engine's plan), never from the ledger; the ledger adds the when, the how
+long and the error of a failed run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from projections.hashing import short
+from projections.observe.events import Events, first_line, when
+
+if TYPE_CHECKING:
+    from projections.engine import Engine, Plan
+
+State = Literal["up to date", "stale", "failed"]
+MARK = {"up to date": "U", "stale": "R", "failed": "F"}
+
+
+@dataclass
+class StageStatus:
+    game_date: str
+    stage: str
+    state: State
+    reason: str
+    object: str | None
+    key: str | None
+    built_at: str | None = None
+    seconds: float | None = None
+    built_by_run: str | None = None
+    last_run: str | None = None
+    last_outcome: str | None = None
+    error: str | None = None
+    publishes: str | None = None
+
+    @property
+    def mark(self) -> str:
+        return MARK[self.state]
+
+
+@dataclass
+class DateStatus:
+    game_date: str
+    stages: list[StageStatus] = field(default_factory=list)
+    gold: dict[str, str | None] = field(default_factory=dict)
+    published_at: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def state(self) -> State:
+        states = {s.state for s in self.stages}
+        if "failed" in states:
+            return "failed"
+        return "stale" if "stale" in states else "up to date"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"game_date": self.game_date, "state": self.state, "gold": self.gold,
+                "published_at": self.published_at, "stages": [asdict(s) for s in self.stages]}
+
+
+def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> StageStatus:
+    day = plan.game_date.isoformat()
+    row = StageStatus(game_date=day, stage=plan.stage, state="up to date" if plan.up_to_date else "stale",
+                      reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
+    if plan.record is not None:
+        row.built_at = plan.record.get("created_at")
+        built = events.success_of(plan.key)
+        if built is not None:
+            row.seconds = built.get("seconds")
+            row.built_by_run = built.get("run")
+        else:
+            timings = plan.record.get("timings") or {}
+            row.seconds = round(sum(v for v in timings.values() if isinstance(v, int | float)), 3) or None
+            row.built_by_run = None
+    last = events.last(day, plan.stage, "stage_success", "stage_failure")
+    if last is not None:
+        row.last_run = last.get("ts")
+        row.last_outcome = "failed" if last["event"] == "stage_failure" else "built"
+        if last["event"] == "stage_failure" and not plan.up_to_date \
+                and (not last.get("key") or not plan.key or last.get("key") == plan.key):
+            row.state = "failed"
+            row.error = first_line(last.get("error"))
+            if row.last_run and not row.seconds:
+                row.seconds = last.get("seconds")
+    if plan.blocked_by and states.get(plan.blocked_by) == "failed":
+        row.reason = f"waits for {plan.blocked_by}, which failed"
+    return row
+
+
+def date_status(engine: Engine, day: dt.date, events: Events) -> DateStatus:
+    """The status of every stage of `day`, in build order."""
+    iso = day.isoformat()
+    out = DateStatus(game_date=iso)
+    states: dict[str, State] = {}
+    for plan in engine.status(day):
+        row = _stage_status(plan, events, states)
+        states[plan.stage] = row.state
+        out.stages.append(row)
+        if plan.publish:
+            out.gold[plan.publish] = plan.pointer
+            moved = [e for e in events.publishes(iso) if e.get("object") == plan.pointer]
+            out.published_at[plan.publish] = moved[-1].get("ts") if moved else None
+    return out
+
+
+def collect(engine: Engine, dates: list[dt.date], events: Events | None = None) -> list[DateStatus]:
+    events = events or Events.read(engine.home)
+    return [date_status(engine, day, events) for day in dates]
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f}s" if isinstance(value, int | float) else "-"
+
+
+def render(statuses: list[DateStatus]) -> str:
+    """Plain text: a header line per date, one line per stage."""
+    lines: list[str] = []
+    width = max((len(s.stage) for d in statuses for s in d.stages), default=8)
+    for d in statuses:
+        golds = ", ".join(f"{asset} {short(obj)}" + (f" (published {when(d.published_at.get(asset))})"
+                                                      if d.published_at.get(asset) else "")
+                          for asset, obj in d.gold.items() if obj) or "no gold"
+        counts = {state: sum(1 for s in d.stages if s.state == state) for state in MARK}
+        summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        lines.append(f"{d.game_date}  {d.state.upper():<10}  gold: {golds}  ({summary})")
+        for s in d.stages:
+            ran = f"built {when(s.built_at)} in {_seconds(s.seconds)}" if s.built_at else (
+                f"last ran {when(s.last_run)}" if s.last_run else "never ran")
+            tail = ""
+            if s.state == "failed":
+                tail = f"  FAILED: {s.error}"
+            elif s.state == "stale":
+                tail = f"  stale: {s.reason}"
+                if s.last_outcome == "failed" and s.error is None:
+                    tail += f" (its last run, {when(s.last_run)}, failed)"
+            gold = "  -> gold" if s.publishes and s.object and d.gold.get(s.publishes) == s.object else ""
+            lines.append(f"  {s.mark} {s.stage:<{width}}  {short(s.object):<10}  {ran}{gold}{tail}")
+    return "\n".join(lines)
