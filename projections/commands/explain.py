@@ -1,0 +1,36 @@
+"""`projections explain DATE STAGE`: why a stage is stale, or why it last ran.
+
+A stale stage is compared with the build behind the date's published object (the gold pointer), an up-to-date
+one with its build before the current one. The differences - code version, parameters, input objects,
+sources, as_of - are printed as a small diff and followed upstream through every input that changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("explain", help="why a stage of a date is stale, or why it ran",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("date", help="the slate date, YYYY-MM-DD")
+    p.add_argument("stage", help="a stage name (see `projections status`)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from projections.dates import parse_one
+    from projections.observe.explain import Explainer, render
+    from projections.wiring import make_engine
+
+    day = parse_one(args.date)
+    engine = make_engine()
+    expl = Explainer(engine).explain(args.stage, day)
+    if args.json:
+        print(json.dumps(expl.as_json(), indent=1, default=str))
+    else:
+        print(render(expl))
+    return 0

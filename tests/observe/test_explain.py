@@ -1,0 +1,102 @@
+"""`projections explain`: the code edit of the gold stage, a parameter override, an upstream code edit and a
+failed run are each named, as a diff against the published build or the build before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli
+
+
+def _explain(observed: Observed, day: str, stage: str, *, code: Path | None = None, **env: str) -> dict:
+    result = cli(observed.home, code or observed.code, "explain", day, stage, "--json", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def _names(changes: list[dict]) -> set[str]:
+    out = set()
+    for c in changes:
+        out.add(f"{c['kind']}:{c['name']}")
+        out |= _names(c.get("upstream") or [])
+    return out
+
+
+def test_stale_after_a_code_change_names_the_code_version_against_the_published_object(observed: Observed):
+    day = DATES[1]
+    data = _explain(observed, day, "gold")
+    assert data["state"] == "stale" and data["mode"] == "stale"
+    assert data["reference"]["object"] == observed.first_gold[day]
+    assert f"game_date={day}" in data["against"]
+    assert _names(data["changes"]) == {"code:gold"}
+    code = data["changes"][0]
+    assert code["old"] != code["new"] and "stages/gold.py" in code["note"]
+    assert "params" in data["unchanged"] and "input salaries" in data["unchanged"]
+
+    text = cli(observed.home, observed.code, "explain", day, "gold").stdout
+    assert f"gold {day}: STALE" in text
+    assert "code version (stages/gold.py):" in text
+    assert f"    - {code['old']}" in text and f"    + {code['new']}" in text
+
+
+def test_rerun_after_a_code_change_says_why_it_ran(observed: Observed):
+    data = _explain(observed, RERUN_DATE, "gold")
+    assert data["state"] == "up to date" and data["mode"] == "ran"
+    assert data["current"]["object"] == observed.rerun_gold
+    assert data["reference"]["object"] == observed.first_gold[RERUN_DATE]
+    assert data["reference"]["run"] and data["current"]["run"] and data["reference"]["run"] != data["current"]["run"]
+    assert _names(data["changes"]) == {"code:gold"}
+    text = cli(observed.home, observed.code, "explain", RERUN_DATE, "gold").stdout
+    assert "why it ran: compared with the build before it:" in text and "code version (stages/gold.py)" in text
+
+
+def test_first_build_has_nothing_to_compare_with(observed: Observed):
+    data = _explain(observed, RERUN_DATE, "salaries")
+    assert data["state"] == "up to date" and data["reference"] is None and data["changes"] == []
+    assert "first build" in data["against"]
+
+
+def test_a_parameter_override_is_named_with_old_and_new_value(observed: Observed):
+    data = _explain(observed, RERUN_DATE, "gold", PROJECTIONS_PARAMS__GOLD__RECENT_GAMES="5")
+    assert data["state"] == "stale"
+    assert data["reference"]["object"] == observed.rerun_gold
+    assert [c for c in data["changes"] if c["kind"] == "param"] == [
+        {"kind": "param", "name": "recent_games", "old": 10, "new": 5}]
+
+
+def test_an_upstream_code_edit_is_followed_through_the_changed_input(observed: Observed, tmp_path: Path):
+    code = tmp_path / "code"
+    shutil.copytree(observed.code, code, ignore=shutil.ignore_patterns("__pycache__"))
+    salaries = code / "stages" / "salaries.py"
+    src = salaries.read_text()
+    old = 'return out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)'
+    assert old in src
+    salaries.write_text(src.replace(old, 'out = out.sort_values(["salary", "player_id"], ascending=[False, True])'
+                                         "\n    return out.reset_index(drop=True)"))
+    data = _explain(observed, RERUN_DATE, "gold", code=code)
+    assert data["state"] == "stale" and data["reason"] == "waits for salaries"
+    (change,) = [c for c in data["changes"] if c["kind"] == "input"]
+    assert change["name"] == "salaries" and change["new"] is None and change["old"]
+    assert [f"{c['kind']}:{c['name']}" for c in change["upstream"]] == ["code:salaries"]
+    assert "stages/salaries.py" in change["upstream"][0]["note"]
+    assert "input game_logs" in data["unchanged"]
+    text = cli(observed.home, code, "explain", RERUN_DATE, "gold").stdout
+    assert "input salaries:" in text and "+ (not built yet)" in text and "because salaries changed:" in text
+
+
+def test_a_failed_stage_shows_its_error_and_a_blocked_one_names_it(observed: Observed):
+    data = _explain(observed, FAILED_DATE, "schedule")
+    assert data["state"] == "failed"
+    assert data["failure"]["error"].startswith("schedule: no NBA games on 2019-08-01")
+    assert data["failure"]["run"] == observed.failed_run
+    gold = _explain(observed, FAILED_DATE, "gold")
+    assert gold["state"] == "stale" and gold["reason"].startswith("waits for schedule, whose last run failed: ")
+    text = cli(observed.home, observed.code, "explain", FAILED_DATE, "schedule").stdout
+    assert "FAILED" in text and "last run failed" in text
+
+
+def test_unknown_stage_is_a_usage_error(observed: Observed):
+    result = cli(observed.home, observed.code, "explain", RERUN_DATE, "nosuch")
+    assert result.returncode == 2 and "no stage named 'nosuch'" in result.stderr and "Traceback" not in result.stderr
