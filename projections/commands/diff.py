@@ -1,0 +1,40 @@
+"""`projections diff DATE [HASH_A HASH_B]`: what changed between two slates of a date - players added and
+removed, the biggest projection, minutes and ownership moves. Without hashes: the gold object against the
+slate it replaced. Hashes may be abbreviated (at least 4 hex digits)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("diff", help="what changed between two slates of a date (default: gold vs the previous)",
+                       description=__doc__)
+    p.add_argument("date", help="the slate date, YYYY-MM-DD")
+    p.add_argument("objects", nargs="*", metavar="HASH", help="the old and the new object (both or neither)")
+    p.add_argument("--top", type=int, default=10, help="moves to list per column (default 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from projections.dates import parse_one
+    from projections.errors import ConfigError
+    from projections.observe import slatediff
+    from projections.observe.events import Events
+    from projections.settings import load_settings
+    from projections.store import LocalStore
+
+    if len(args.objects) not in (0, 2):
+        raise ConfigError("give two objects (HASH_A HASH_B) or none (the gold object against the one before it)")
+    day = parse_one(args.date).isoformat()
+    home = load_settings().home
+    old, new = [*args.objects, None, None][:2]
+    d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)
+    if args.json:
+        print(json.dumps(d.as_json(), indent=1, default=str))
+    else:
+        print(slatediff.render(d))
+    return 0

@@ -1,0 +1,152 @@
+"""The timeline of one slate date from the ledger: every run that selected it, what each stage run did (built,
+up to date, failed), every gold pointer move, every fetch and every alert sent (or not delivered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from projections.hashing import short
+from projections.observe.events import Event, Events, Run, first_line, when
+
+
+@dataclass
+class Entry:
+    ts: str
+    kind: str
+    stage: str
+    text: str
+    event: Event
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ts": self.ts, "kind": self.kind, "stage": self.stage, "text": self.text, "event": self.event}
+
+
+@dataclass
+class Block:
+    """One run (or the events recorded outside any run) and its entries for the date."""
+
+    run: Run | None
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def began(self) -> str:
+        if self.run is not None and self.run.began:
+            return self.run.began
+        return self.entries[0].ts if self.entries else ""
+
+    def header(self) -> str:
+        if self.run is None:
+            return f"{when(self.began)}  outside any run"
+        run = self.run
+        dates = run.dates
+        span = dates[0] if len(dates) == 1 else f"{len(dates)} dates {dates[0]}..{dates[-1]}" if dates else "?"
+        head = f"{when(run.began)}  run {run.run}  {run.command or '(no run_start)'}  [{span}]"
+        end = run.end
+        if end is None:
+            return head + "  UNFINISHED: no run_end (killed, or still running)"
+        seconds = f" in {run.seconds:.1f}s" if run.seconds is not None else ""
+        counts = ", ".join(f"{end.get(k, 0)} {label}" for k, label in (
+            ("built", "built"), ("up_to_date", "up to date"), ("failed", "failed"), ("published", "published")))
+        return f"{head}  {run.outcome.upper()}{seconds}: {counts}"
+
+    def as_json(self) -> dict[str, Any]:
+        run = self.run
+        return {"run": run.run if run else None, "began": self.began, "command": run.command if run else None,
+                "outcome": run.outcome if run else None, "seconds": run.seconds if run else None,
+                "dates": run.dates if run else None, "end": run.end if run else None,
+                "entries": [e.as_json() for e in self.entries]}
+
+
+def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
+    kind = str(e.get("event"))
+    stage = str(e.get("stage") or e.get("source") or "")
+    obj = short(e.get("object")) if e.get("object") else ""
+    secs = f"{e['seconds']:.2f}s" if isinstance(e.get("seconds"), int | float) else ""
+    if kind == "stage_start":
+        if (e.get("run"), e.get("stage"), e.get("key")) in finished:
+            return None
+        text = "started, never finished (killed, or still running)"
+    elif kind == "stage_success":
+        rows = f", {e['rows']} rows" if e.get("rows") is not None else ""
+        same = "; same object as an earlier build (early cutoff)" if e.get("created") is False else ""
+        text = f"built {obj} in {secs}{rows}{same}"
+    elif kind == "stage_cached":
+        text = f"up to date {obj}"
+    elif kind == "stage_failure":
+        text = f"FAILED{' after ' + secs if secs else ''}: {first_line(e.get('error'))}"
+    elif kind == "publish":
+        prev = short(e.get("previous")) if e.get("previous") else "none"
+        text = f"gold/{e.get('asset', '?')} -> {obj} (was {prev})"
+    elif kind == "fetch_start":
+        return None
+    elif kind == "fetch_success":
+        text = f"fetched {e.get('describe') or ''} {secs}".strip()
+    elif kind == "fetch_failure":
+        text = f"fetch FAILED{' after ' + secs if secs else ''}: {first_line(e.get('error'))}"
+    elif kind == "alert":
+        text = f"alert ({e.get('kind', '?')}) sent via {e.get('channel', '?')} to {e.get('target', '?')}"
+    elif kind == "alert_failure":
+        text = (f"ALERT ({e.get('kind', '?')}) NOT DELIVERED via {e.get('channel', '?')}: "
+                f"{first_line(e.get('error'))}")
+    else:
+        extra = {k: v for k, v in e.items() if k not in ("ts", "event", "host", "pid", "run", "game_date")}
+        text = " ".join(f"{k}={v}" for k, v in sorted(extra.items()))
+    return Entry(ts=str(e.get("ts", "")), kind=kind, stage=stage, text=text, event=e)
+
+
+def timeline(events: Events, day: str) -> list[Block]:
+    """Blocks in the order they began: each run that selected `day` (or recorded an event for it)."""
+    of_day = events.by_date.get(day, [])
+    finished = {(e.get("run"), e.get("stage"), e.get("key")) for e in of_day
+                if e.get("event") in ("stage_success", "stage_failure")}
+    blocks: dict[str | None, Block] = {}
+    for run in events.runs_of(day):
+        blocks[run.run] = Block(run)
+    loose: list[Block] = []
+    for e in of_day:
+        entry = _entry(e, finished)
+        if entry is None:
+            continue
+        run_id = e.get("run")
+        if run_id and run_id in blocks:
+            blocks[run_id].entries.append(entry)
+        elif loose and loose[-1].entries and loose[-1].entries[-1].event.get("run") == run_id:
+            loose[-1].entries.append(entry)
+        else:
+            loose.append(Block(None, [entry]))
+    stages = list(dict.fromkeys(str(e["stage"]) for e in of_day if e.get("stage")))
+    for block in blocks.values():
+        ended = block.run
+        if ended is None or ended.end is None or day not in ended.dates:
+            continue
+        touched = {e.stage for e in block.entries} | {str(e.get("stage")) for e in of_day
+                                                      if e.get("run") == ended.run and e.get("stage")}
+        quiet = [s for s in stages if s not in touched]
+        failed = any(e.kind == "stage_failure" for e in block.entries)
+        if quiet:
+            verb = "not run (an input failed)" if failed else "up to date (nothing to do)"
+            block.entries.append(Entry(ts=ended.ended or "", kind="quiet", stage=", ".join(quiet), text=verb,
+                                       event={"event": "quiet", "stages": quiet}))
+    return sorted([*blocks.values(), *loose], key=lambda b: b.began)
+
+
+def render(day: str, blocks: list[Block]) -> str:
+    if not blocks:
+        return f"{day}: nothing in the ledger for this date (never selected by a run)"
+    moves = sum(1 for b in blocks for e in b.entries if e.kind == "publish")
+    failures = sum(1 for b in blocks for e in b.entries if e.kind in ("stage_failure", "fetch_failure"))
+    alerts = sum(1 for b in blocks for e in b.entries if e.kind in ("alert", "alert_failure"))
+    runs = sum(1 for b in blocks if b.run is not None)
+    lines = [f"history of {day}: {runs} run(s), {moves} pointer move(s), {failures} failure(s), {alerts} alert(s)"]
+    width = max((len(e.stage) for b in blocks for e in b.entries if e.kind != "quiet"), default=8)
+    for block in blocks:
+        lines.append(block.header())
+        if not block.entries and block.run is not None:
+            lines.append("  nothing to do for this date (every stage was up to date)")
+        for e in block.entries:
+            if e.kind == "quiet":
+                lines.append(f"  {'':<12}  {e.stage}: {e.text}")
+            else:
+                lines.append(f"  {e.ts[11:23] or '-':<12}  {e.stage:<{width}}  {e.text}")
+    return "\n".join(lines)

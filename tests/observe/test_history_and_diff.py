@@ -1,0 +1,87 @@
+"""`projections history` (runs, stage runs, pointer moves, failures, alerts) and `projections diff`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from projections.store import LocalStore
+from tests.observe.conftest import BUMP, DATES, FAILED_DATE, RERUN_DATE, Observed, cli
+
+
+def test_history_lists_both_runs_and_both_pointer_moves(observed: Observed):
+    result = cli(observed.home, observed.code, "history", RERUN_DATE, "--json")
+    assert result.returncode == 0, result.stderr
+    blocks = json.loads(result.stdout)["blocks"]
+    assert [b["outcome"] for b in blocks] == ["ok", "ok"]
+    assert blocks[0]["dates"] == list(DATES) and blocks[1]["dates"] == [RERUN_DATE]
+    moves = [e["event"] for b in blocks for e in b["entries"] if e["kind"] == "publish"]
+    assert [m["object"] for m in moves] == [observed.first_gold[RERUN_DATE], observed.rerun_gold]
+    assert moves[1]["previous"] == observed.first_gold[RERUN_DATE]
+    built = [e["stage"] for e in blocks[0]["entries"] if e["kind"] == "stage_success"]
+    assert sorted(built) == ["game_logs", "gold", "salaries", "schedule"]
+
+    text = cli(observed.home, observed.code, "history", RERUN_DATE).stdout
+    assert text.startswith(f"history of {RERUN_DATE}: 2 run(s), 2 pointer move(s), 0 failure(s), 0 alert(s)")
+    assert f"gold/projections -> {observed.rerun_gold[9:19]} (was {observed.first_gold[RERUN_DATE][9:19]})" in text
+    assert "schedule, salaries, game_logs: up to date (nothing to do)" in text
+
+
+def test_history_of_a_failed_date_shows_the_failure_and_the_alerts(observed: Observed):
+    text = cli(observed.home, observed.code, "history", FAILED_DATE).stdout
+    assert f"run {observed.failed_run}" in text and "FAILED in" in text
+    assert "schedule   FAILED after" in text or "schedule  FAILED after" in text
+    assert "no NBA games on 2019-08-01" in text
+    assert "alert (stage_failure) sent via webhook to http://127.0.0.1:9/hook" in text
+    assert "ALERT (stage_failure) NOT DELIVERED via email: SMTP connect to 127.0.0.1:2525 refused" in text
+    assert "1 failure(s), 2 alert(s)" in text
+
+
+def test_history_of_an_untouched_date(observed: Observed):
+    result = cli(observed.home, observed.code, "history", "2019-12-25")
+    assert result.returncode == 0 and "nothing in the ledger for this date" in result.stdout
+
+
+def _slate(observed: Observed, obj: str) -> pd.DataFrame:
+    return pd.read_parquet(LocalStore(observed.home).path(obj, "projections.parquet"))
+
+
+def test_diff_defaults_to_gold_against_the_slate_it_replaced(observed: Observed):
+    result = cli(observed.home, observed.code, "diff", RERUN_DATE, "--json")
+    assert result.returncode == 0, result.stderr
+    d = json.loads(result.stdout)
+    assert d["old"] == observed.first_gold[RERUN_DATE] and d["new"] == observed.rerun_gold
+    old = _slate(observed, d["old"])
+    assert d["rows"] == [len(old), len(old) - 1]
+    assert [p["player_id"] for p in d["removed"]] == [old["player_id"].iloc[0]] and d["added"] == []
+    top = d["moves"]["dk_mean"][0]
+    assert top["player_name"] == old["player_name"].iloc[5] and abs(top["delta"] - (BUMP + 0.25)) < 1e-6
+    assert d["changed"]["dk_mean"] == len(old) - 1 and d["changed"]["salary"] == 0
+    assert "ownership" in d["missing"]
+
+    text = cli(observed.home, observed.code, "diff", RERUN_DATE).stdout
+    assert "players: 0 added, 1 removed" in text and f"- {old['player_name'].iloc[0]}" in text
+    assert f"(+{BUMP + 0.25:.2f})" in text and "salary: unchanged" in text
+
+
+def test_diff_of_two_named_objects_by_prefix(observed: Observed):
+    old, new = observed.rerun_gold[9:17], observed.first_gold[RERUN_DATE][9:17]
+    d = json.loads(cli(observed.home, observed.code, "diff", RERUN_DATE, old, new, "--json").stdout)
+    assert d["old"] == observed.rerun_gold and len(d["added"]) == 1 and d["removed"] == []
+    other = json.loads(cli(observed.home, observed.code, "diff", DATES[1], observed.first_gold[DATES[1]],
+                           observed.first_gold[DATES[2]], "--json").stdout)
+    assert len(other["added"]) > 0 and len(other["removed"]) > 0
+
+
+def test_diff_errors_are_clear(observed: Observed):
+    once = cli(observed.home, observed.code, "diff", DATES[1])
+    assert once.returncode == 2 and "there is no earlier slate" in once.stderr
+    none = cli(observed.home, observed.code, "diff", FAILED_DATE)
+    assert none.returncode == 2 and "nothing published for 2019-08-01" in none.stderr
+    bad = cli(observed.home, observed.code, "diff", RERUN_DATE, "zz", "ffff")
+    assert bad.returncode == 2 and "not an object hash" in bad.stderr
+    one = cli(observed.home, observed.code, "diff", RERUN_DATE, "abcd")
+    assert one.returncode == 2 and "give two objects" in one.stderr
+    for result in (once, none, bad, one):
+        assert "Traceback" not in result.stderr
