@@ -161,8 +161,54 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     }
 
 
+class _Live:
+    """The terminal's progress bar (rich): done/total, elapsed, ETA and what is running, under the lines."""
+
+    def __init__(self, outstream: Any) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(file=outstream, highlight=False)
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                 console=self.console, transient=True)
+        self.task = self.progress.add_task("slate", total=None)
+        self.progress.start()
+
+    def update(self, *, total: int, done: int, running: list[str]) -> None:
+        what = running[0] if running else "checking"
+        if len(running) > 1:
+            what += f" (+{len(running) - 1})"
+        self.progress.update(self.task, total=total or None, completed=done, description=what)
+
+    def print(self, line: str, style: str) -> None:
+        self.console.print(line, style=style, markup=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+_STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
+          "fetched": "cyan"}
+
+
+def _on_terminal(outstream: Any) -> bool:
+    import os
+
+    isatty = getattr(outstream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
+
+
 class SlateReporter(ConsoleReporter):
-    """One line per stage and date with progress, then a one-line summary."""
+    """One line per stage and date with progress, then a one-line summary. On a terminal the lines are
+    coloured and a progress bar (done/total, elapsed, ETA, the stage running) stays under them."""
 
     desc = "projections: progress per stage and date, summary at the end"
 
@@ -174,6 +220,9 @@ class SlateReporter(ConsoleReporter):
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
+        self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
+        self.running: dict[str, float] = {}
+        self.live: _Live | None = None
 
     def _is_stage(self, task: Any) -> bool:
         return bool(task.subtask_of) and task.subtask_of != SLATE
@@ -187,23 +236,48 @@ class SlateReporter(ConsoleReporter):
                 continue
             seen.add(name)
             todo.extend(tasks[name].task_dep)
-        self.total = sum(1 for n in seen if self._is_stage(tasks[n]))
+        stages = [n for n in seen if self._is_stage(tasks[n])]
+        self.total = len(stages)
+        self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
         self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
         if meta:
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
                                stage_runs=self.total, argv=sys.argv[1:])
+        if self.total and _on_terminal(self.outstream):
+            try:
+                self.live = _Live(self.outstream)
+            except Exception:  # no usable terminal after all: plain lines
+                self.live = None
 
     def _line(self, task: Any, verb: str, detail: str = "") -> None:
         self.done += 1
+        self.running.pop(task.name, None)
         stage, _, day = task.name.partition(":")
         elapsed = time.monotonic() - self.started
-        self.write(f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
-                   f"{stage:<10} {day}{'  ' + detail if detail else ''}\n")
+        line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
+                f"{stage:<10} {day}{'  ' + detail if detail else ''}")
+        if self.live is not None:
+            self.live.print(line, _STYLE.get(verb, ""))
+            self._refresh()
+        else:
+            self.write(line + "\n")
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            running = [n.replace(":", " ") for n in sorted(self.running, key=self.running.__getitem__)]
+            self.live.update(total=self.total, done=self.done, running=running)
+
+    def _date_failed(self, task: Any) -> None:
+        day = task.name.partition(":")[2]
+        if day in self.dates:
+            self.dates[day] = "failed"
 
     def execute_task(self, task: Any) -> None:
-        pass
+        if self._is_stage(task):
+            self.running[task.name] = time.monotonic()
+            self._refresh()
 
     def add_success(self, task: Any) -> None:
         if not self._is_stage(task):
@@ -236,26 +310,47 @@ class SlateReporter(ConsoleReporter):
         if type(fail).__name__ == "UnmetDependency":  # an input failed: this one never ran
             if self._is_stage(task):
                 self.counts["not run"] += 1
+                self._date_failed(task)
                 self._line(task, "skipped", "an input failed: " + fail.get_msg().strip().replace("\n", " "))
             return
         if self._is_stage(task):
             self.counts["failed"] += 1
+            self._date_failed(task)
             message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
             self.failed.append(f"{task.name}: {message}")
             self._line(task, "FAILED", message.splitlines()[0] if message else "")
         else:
             super().add_failure(task, fail)
 
+    def _dates_summary(self) -> str:
+        if not self.dates:
+            return ""
+        bad = [d for d, state in self.dates.items() if state == "failed"]
+        if not bad:
+            return f"{len(self.dates)} date{'s' if len(self.dates) != 1 else ''} ok; "
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        return f"{len(self.dates) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); "
+
     def complete_run(self) -> None:
+        if self.live is not None:
+            self.live.stop()
         elapsed = time.monotonic() - self.started
         c = self.counts
         skipped = c["not run"] + max(self.total - self.done, 0)
         summary = (f"{self.total} stage runs: {c['built']} built, {c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
-                   + f"; {c['published']} gold pointers moved; {elapsed:.1f}s")
+                   + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
         if self.failed:
-            self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed))
-        self.write(summary + "\n")
+            stage, _, day = self.failed[0].partition(": ")[0].partition(":")
+            bad = [d for d, state in self.dates.items() if state == "failed"]
+            span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else day
+            hint = (f"details: `projections status {span}`, `projections explain {day} {stage}`, "
+                    f"`projections history {day}`\n") if day else ""
+            self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed) + hint)
+        if self.live is not None:
+            self.live.print(summary, "bold red" if self.failed else "bold")
+        else:
+            self.write(summary + "\n")
         if self.ledger is not None:
             self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
                                built=c["built"], up_to_date=c["up to date"], failed=c["failed"],

@@ -1,0 +1,76 @@
+"""`doit slate` progress lines and the summary: plain lines when piped, a rich progress bar on a terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from projections.doit_tasks import SlateReporter
+from tests.observe.conftest import DATES, FAILED_DATE, Observed
+
+LINE = re.compile(r"^\[\s*(\d+)/(\d+)\s+\d+\.\ds\] (built|up to date|FAILED|skipped)\s+(\w+)\s+(\d{4}-\d\d-\d\d)")
+
+
+def test_a_range_prints_one_progress_line_per_stage_and_date_then_a_summary(observed: Observed):
+    lines = observed.outputs["range"].splitlines()
+    progress = [m.groups() for m in map(LINE.match, lines) if m]
+    assert len(progress) == 12 and [int(p[0]) for p in progress] == list(range(1, 13))
+    assert {p[1] for p in progress} == {"12"} and {p[4] for p in progress} == set(DATES)
+    assert lines[-1].startswith("12 stage runs: 12 built, 0 up to date, 0 failed; 3 gold pointers moved; "
+                                "3 dates ok; ")
+
+
+def test_a_failed_date_is_named_in_the_summary_with_where_to_look(observed: Observed):
+    out = observed.outputs["failed"]
+    assert re.search(rf"FAILED\s+schedule\s+{FAILED_DATE}  schedule: no NBA games", out)
+    assert re.search(rf"skipped\s+gold\s+{FAILED_DATE}  an input failed", out)
+    assert f"details: `projections status {FAILED_DATE}`, `projections explain {FAILED_DATE} schedule`" in out
+    assert out.splitlines()[-1].startswith(
+        f"4 stage runs: 0 built, 0 up to date, 1 failed, 3 not run (inputs failed); 0 gold pointers moved; "
+        f"0 date(s) ok, 1 failed ({FAILED_DATE}); ")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _task(name: str, deps: list[str], values: dict | None = None) -> SimpleNamespace:
+    base, _, _ = name.partition(":")
+    return SimpleNamespace(name=name, subtask_of=base if ":" in name else None, task_dep=deps, meta=None,
+                           values=values or {})
+
+
+def test_on_a_terminal_a_progress_bar_runs_under_coloured_lines(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = _Terminal()
+    a, b = _task("schedule:2019-10-30", []), _task("gold:2019-10-30", ["schedule:2019-10-30"])
+    a.values = {"built": True, "object": "xxh3-128:" + "ab" * 16, "seconds": 0.5}
+    slate = _task("slate", ["gold:2019-10-30"])
+    reporter = SlateReporter(out, {})
+    reporter.initialize({t.name: t for t in (a, b, slate)}, ["slate"])
+    assert reporter.live is not None and reporter.total == 2
+    reporter.execute_task(a)
+    reporter.add_success(a)
+    reporter.skip_uptodate(b)
+    reporter.complete_run()
+    text = out.getvalue()
+    assert "\x1b[" in text  # coloured
+    assert re.search(r"\[1/2\s+\d+\.\ds\] built\s+schedule\s+2019-10-30  abababab", text)
+    assert "2 stage runs: 1 built, 1 up to date, 0 failed; 0 gold pointers moved; 1 date ok;" in text
+
+
+def test_piped_output_has_no_escape_codes():
+    out = io.StringIO()
+    a = _task("schedule:2019-10-30", [], {"built": True, "object": "xxh3-128:" + "cd" * 16, "seconds": 0.1})
+    reporter = SlateReporter(out, {})
+    reporter.initialize({a.name: a}, [a.name])
+    reporter.execute_task(a)
+    reporter.add_success(a)
+    reporter.complete_run()
+    assert reporter.live is None and "\x1b" not in out.getvalue()
+    assert out.getvalue().splitlines()[-1].startswith("1 stage runs: 1 built")
