@@ -11,4 +11,4 @@ DOIT_CONFIG = doit_config()
 def task_pipeline():
     """every stage of the selected dates (date=YYYY-MM-DD, A..B or a comma list; default today)"""
     dates = selected_dates(get_var("date"))
-    yield from generate(engine_for(dates), dates)
+    yield from generate(engine_for(), dates)

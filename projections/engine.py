@@ -153,6 +153,7 @@ class Engine:
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
+        self._layout_ready = False
         unknown = sorted(set(settings.params) - set(pipeline.stages))
         if unknown:
             raise ConfigError(f"settings override parameters of unknown stages {unknown}; stages are "
@@ -180,6 +181,17 @@ class Engine:
             if not os.access(probe, os.W_OK | os.X_OK):
                 raise ConfigError(_not_writable(probe))
             break
+        from projections.ops import permissions
+
+        permissions.preflight(home, self.settings.permissions)
+
+    def ensure_layout(self) -> None:
+        """Create the data root's layout under the permission policy (once per process)."""
+        if not self._layout_ready:
+            from projections.ops import permissions
+
+            permissions.ensure_tree(self.home, self.settings.permissions)
+            self._layout_ready = True
 
     # ---- planning ------------------------------------------------------------------------------------
 
@@ -300,6 +312,7 @@ class Engine:
     def build(self, name: str, day: dt.date) -> Outcome:
         """Build one stage of one date (its inputs must be built); publish it if it is a gold stage."""
         started = time.monotonic()
+        self.ensure_layout()
         if self.pipeline[name].scope == "season":
             lock_name, what = f"season={season_of(day)}", f"season {season_of(day)} ({name})"
         else:

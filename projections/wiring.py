@@ -25,11 +25,14 @@ def load_pipeline(ref: str) -> Pipeline:
 
 
 def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
+    from projections.ops.permissions import apply_umask
+
     settings = settings or load_settings()
+    apply_umask(settings.permissions)  # files and dirs this process creates follow the data-root policy
     return Engine(load_pipeline(settings.pipeline), settings, now=dt.datetime.now(dt.UTC), **kwargs)
 
 
-def engine_for(dates: list[dt.date]) -> Engine:
+def engine_for() -> Engine:
     """The engine for a doit invocation; a bad setting becomes doit's clean `ERROR:` line."""
     from doit.exceptions import InvalidCommand
 

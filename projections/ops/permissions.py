@@ -247,9 +247,12 @@ def check_tree(home: Path, policy: PermissionSettings) -> list[Problem]:
 
 
 def preflight(home: Path, policy: PermissionSettings) -> None:
-    """Fail before a run, changing nothing, when the top-level layout breaks the policy or is not writable.
+    """Fail before a run, changing nothing, when the top-level layout is not writable, belongs to another
+    user, or - when the policy names a shared group (several users run the pipeline) - breaks the policy.
 
-    Raises ConfigError naming every offending path with its owner, mode and the command that fixes it.
+    A directory of this user whose mode merely differs from the policy (e.g. an `outputs/` checked out 0755)
+    is only a doctor warning: its owner can run with it. Raises ConfigError naming every offending path with its owner,
+    mode and the command that fixes it.
     """
     want = _expect(home, policy)
     found: list[str] = []
@@ -267,13 +270,14 @@ def preflight(home: Path, policy: PermissionSettings) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             found.append(f"{path} ({_describe(path)}) is not writable by {me}; fix: "
                          + (problem.fix if problem else f"sudo chown {me} {path}"))
-        elif problem is not None:
+        elif problem is not None and (policy.group or st.st_uid != os.geteuid()):
+            # another user's directory (the incident: one scheduler's dirs, another's run) or a shared setup
             found.append(f"{problem.message}; fix: {problem.fix}")
     if found:
         raise ConfigError(
             f"data root {home} breaks the permission policy (dir mode {want.dir_mode:04o}"
             + (f", group {policy.group}" if policy.group else "") + "): " + " | ".join(found)
-            + " - or run `projections doctor` for the whole tree"
+            + "; set PROJECTIONS_HOME to a writable directory, or run `projections doctor` for the whole tree"
         )
 
 
