@@ -361,10 +361,18 @@ class Engine:
 
     # ---- live sources --------------------------------------------------------------------------------
 
+    def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None) -> dt.datetime | None:
+        """The slate's lock (first tip) from the clock stage's record; None while the clock is not built."""
+        if self.clock is None:
+            return None
+        record = self.plan(self.clock, day, memo).record
+        lock = (record or {}).get("meta", {}).get("lock")
+        return dt.datetime.fromisoformat(lock.replace("Z", "+00:00")) if lock else None
+
     def needs_fetch(self, key: str, day: dt.date) -> bool:
         source, _ = self.pipeline.fetchers()[key]
         now = self.now or dt.datetime.now(dt.UTC)
-        return source.needs_fetch(self.source_env, day, now, self.as_of(day))
+        return source.needs_fetch(self.source_env, day, now, self.lock(day))
 
     def fetch(self, key: str, day: dt.date) -> Mapping[str, Any]:
         """Fetch one live source for one date into a snapshot (recorded in the ledger, failures included)."""

@@ -7,6 +7,7 @@ when it exists), then the defaults below. Nothing in the library reads the envir
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,95 @@ class PermissionSettings(Frozen):
     owner: str | None = Field(default=None, description="expected owner of the data root (default: its top dir's)")
 
 
+_STATS_HEADERS = {
+    "Accept": "application/json, text/plain, */*",
+    "Referer": "https://www.nba.com/",
+    "Origin": "https://www.nba.com",
+    "x-nba-stats-origin": "stats",
+    "x-nba-stats-token": "true",
+}
+
+# Each live endpoint's URL template: {stats} and {cdn} are LiveSettings.stats_base / cdn_base, {date} the slate
+# date (YYYY-MM-DD), {season} its season ("2019-20"), {team_id} / {game_id} nba.com ids. The official injury
+# report is a PDF, so injuries have no default: point live.injuries.url at a service that serves its table as
+# CSV (the columns of shared/data/nba/injuries/2020/csv) to fetch it live.
+DEFAULT_URLS: dict[str, str] = {
+    "schedule": "{stats}/scoreboardv3?GameDate={date}&LeagueID=00",
+    "calendar": "{cdn}/staticData/scheduleLeagueV2.json",
+    "game_logs": "{stats}/leaguegamelog?Counter=0&DateFrom=&DateTo=&Direction=ASC&LeagueID=00&PlayerOrTeam=P"
+                 "&Season={season}&SeasonType=Regular+Season&Sorter=DATE",
+    "rosters": "{stats}/commonteamroster?LeagueID=00&Season={season}&TeamID={team_id}",
+    "odds": "{cdn}/liveData/odds/odds_todaysGames.json",
+    "lineups": "{cdn}/liveData/boxscore/boxscore_{game_id}.json",
+    "injuries": "",
+}
+
+
+class Endpoint(Frozen):
+    """One live endpoint; every field may be set alone (e.g. PROJECTIONS_LIVE__ODDS__API_KEY).
+
+    url: unset = the template in DEFAULT_URLS; "" turns the live backend off (the table then comes from the
+    archive and ingested snapshots only). headers: added to the defaults (stats.nba.com wants its own)."""
+
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    api_key: SecretStr | None = Field(default=None, description="sent as api_key_param or api_key_header")
+    api_key_param: str | None = None
+    api_key_header: str | None = None
+
+
+class LiveSettings(Frozen):
+    """Live sources (`source = "live"`): endpoints, the HTTP policy, the DraftKings inbox, the replay clock."""
+
+    stats_base: str = "https://stats.nba.com/stats"
+    cdn_base: str = "https://cdn.nba.com/static/json"
+    stats_headers: dict[str, str] = Field(default_factory=lambda: dict(_STATS_HEADERS),
+                                          description="headers sent with every {stats} request")
+    schedule: Endpoint = Endpoint()
+    calendar: Endpoint = Endpoint()
+    game_logs: Endpoint = Endpoint()
+    rosters: Endpoint = Endpoint()
+    odds: Endpoint = Endpoint()
+    lineups: Endpoint = Endpoint()
+    injuries: Endpoint = Endpoint()
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=20.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    total_budget_s: float = Field(default=120.0, gt=0, description="time one fetch may take, waits included")
+    base_wait_s: float = Field(default=1.0, ge=0, description="first backoff ceiling (doubles, full jitter)")
+    max_wait_s: float = Field(default=30.0, ge=0)
+    min_interval_s: float = Field(default=0.5, ge=0, description="spacing between requests to one host")
+    host_intervals: dict[str, float] = Field(
+        default_factory=lambda: {"stats.nba.com": 1.0}, description="per-host spacing overriding min_interval_s"
+    )
+    inbox: Path | None = Field(default=None, description="DKSalaries.csv drop folder (default <home>/inbox)")
+    now: dt.datetime | None = Field(
+        default=None, description="replay clock: the instant a run treats as now (default: the wall clock)"
+    )
+
+    @field_validator("now", mode="after")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("live.now needs a timezone, e.g. 2019-10-30T20:00:00Z")
+        return value
+
+    def endpoint(self, name: str) -> Endpoint:
+        endpoint: Endpoint = getattr(self, name)
+        return endpoint
+
+    def url_template(self, name: str) -> str:
+        """The endpoint's URL template with {stats}/{cdn} filled in; "" when the backend is off."""
+        url = self.endpoint(name).url
+        template = DEFAULT_URLS[name] if url is None else url
+        return template.replace("{stats}", self.stats_base.rstrip("/")).replace("{cdn}", self.cdn_base.rstrip("/"))
+
+    def headers(self, name: str) -> dict[str, str]:
+        on_stats = self.url_template(name).startswith(self.stats_base.rstrip("/"))
+        base = dict(self.stats_headers) if on_stats else {}
+        return {**base, **self.endpoint(name).headers}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PROJECTIONS_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -105,6 +195,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     doctor: DoctorSettings = DoctorSettings()
     permissions: PermissionSettings = PermissionSettings()
+    live: LiveSettings = LiveSettings()
 
     @field_validator("home", mode="after")
     @classmethod

@@ -29,7 +29,8 @@ def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
 
     settings = settings or load_settings()
     apply_umask(settings.permissions)  # files and dirs this process creates follow the data-root policy
-    return Engine(load_pipeline(settings.pipeline), settings, now=dt.datetime.now(dt.UTC), **kwargs)
+    now = settings.live.now or dt.datetime.now(dt.UTC)  # live.now replays a past day as if it were today
+    return Engine(load_pipeline(settings.pipeline), settings, now=now, **kwargs)
 
 
 def engine_for() -> Engine:

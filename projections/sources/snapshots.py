@@ -1,0 +1,179 @@
+"""Snapshots: what a source knew at a moment, stored once by content, found again by an as-of join.
+
+    store/objects/ab/<hash>/                 raw payload file(s) + data.parquet (the canonical table) + manifest
+    refs/snapshots/<table>/game_date=D.jsonl append-only: {"captured_at", "object", "data", "url", "rows"[, "lock"]}
+
+A capture is committed as one store object named by its bytes (raw payload and parsed table), so a refetch
+with identical bytes is the same object. The index line is appended only when the object differs from the one
+the index already names at that instant, so an unchanged refetch changes nothing at all. `select(entries,
+as_of)` is the as-of join: the newest entry captured at or before `as_of` - never a file time. A schedule
+entry also carries its slate's `lock` (first tip); with no as_of (the schedule is the clock) the newest entry
+captured at or before its own lock wins, so a refetch after the lock never moves a locked slate.
+
+Lines are written with one O_APPEND write under an flock, so two writers never interleave and a SIGKILL
+leaves whole lines; a reader skips a line it cannot parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from projections.errors import SourceError
+from projections.hashing import digest_bytes, is_digest, short
+from projections.ledger import iso
+from projections.statcache import StatCache
+from projections.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+DATA = "data.parquet"
+
+
+def _ts(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One capture of one table for one slate date."""
+
+    table: str
+    game_date: dt.date
+    captured_at: dt.datetime
+    object: str
+    data: str  # digest of data.parquet: the table itself, which is what enters stage keys
+    url: str
+    rows: int
+    lock: dt.datetime | None = None
+    line: int = 0
+
+    def line_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"captured_at": iso(self.captured_at), "object": self.object, "data": self.data,
+                               "url": self.url, "rows": self.rows}
+        if self.lock is not None:
+            out["lock"] = iso(self.lock)
+        return out
+
+    def describe(self) -> str:
+        return f"snapshot {self.table} {self.game_date} captured {iso(self.captured_at)} ({short(self.object)})"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    entry: Entry
+    created: bool  # a new store object
+    appended: bool  # a new index line: what the index names changed
+
+
+def index_dir(home: Path, table: str) -> Path:
+    return home / "refs" / "snapshots" / table
+
+
+def index_path(home: Path, table: str, day: dt.date) -> Path:
+    return index_dir(home, table) / f"game_date={day.isoformat()}.jsonl"
+
+
+def entries(home: Path, table: str, day: dt.date) -> list[Entry]:
+    """Every readable entry of the index, oldest capture first (ties: file order)."""
+    path = index_path(home, table, day)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    found = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            entry = Entry(table, day, _ts(record["captured_at"]), record["object"], record["data"],
+                          record.get("url", ""), int(record.get("rows", 0)),
+                          _ts(record["lock"]) if record.get("lock") else None, number)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("%s line %d is unreadable; skipped", path, number)
+            continue
+        if not is_digest(entry.object) or not is_digest(entry.data):
+            log.warning("%s line %d names no object; skipped", path, number)
+            continue
+        found.append(entry)
+    return sorted(found, key=lambda e: (e.captured_at, e.line))
+
+
+def select(found: list[Entry], as_of: dt.datetime | None) -> Entry | None:
+    """The as-of join: the newest entry captured at or before `as_of`.
+
+    With no as_of (the clock source itself), each entry is bounded by its own lock, so the newest entry
+    captured before its slate locked wins and later captures are ignored."""
+    if as_of is None:
+        usable = [e for e in found if e.lock is None or e.captured_at <= e.lock]
+    else:
+        usable = [e for e in found if e.captured_at <= as_of]
+    return usable[-1] if usable else None
+
+
+def dates(home: Path, table: str) -> list[dt.date]:
+    """Slate dates with an index for `table`, ascending."""
+    folder = index_dir(home, table)
+    out = []
+    for path in folder.glob("game_date=*.jsonl") if folder.is_dir() else []:
+        with contextlib.suppress(ValueError):
+            out.append(dt.date.fromisoformat(path.stem.split("=", 1)[1]))
+    return sorted(out)
+
+
+@contextlib.contextmanager
+def _appending(path: Path) -> Iterator[int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], captured_at: dt.datetime,
+           url: str, rows: int, lock: dt.datetime | None = None, meta: Mapping[str, Any] | None = None,
+           stat_cache: StatCache | None = None) -> Recorded:
+    """Commit one capture (files must include data.parquet) and index it for (table, day).
+
+    `url` must already be redacted (projections.fetch returns it so). Raises StoreError on a store failure."""
+    if DATA not in files:
+        raise SourceError(f"snapshot {table} {day}: no {DATA} among {sorted(files)}")
+    if captured_at.tzinfo is None:
+        raise ValueError("captured_at must be timezone-aware")
+    store = LocalStore(home, stat_cache=stat_cache)
+    manifest = {"kind": "snapshot", "table": table, "game_date": day.isoformat(), "captured_at": iso(captured_at),
+                "url": url, "rows": rows, "lock": iso(lock) if lock else None, **(meta or {}),
+                "host": socket.gethostname(), "created_at": iso(dt.datetime.now(dt.UTC))}
+    commit = store.commit(files, manifest)
+    entry = Entry(table, day, captured_at, commit.object, digest_bytes(files[DATA]), url, rows, lock)
+    path = index_path(home, table, day)
+    with _appending(path) as fd:
+        known = select(entries(home, table, day), captured_at)
+        if known is not None and known.object == commit.object:
+            return Recorded(known, commit.created, appended=False)
+        os.write(fd, (json.dumps(entry.line_json(), sort_keys=True) + "\n").encode())
+        os.fsync(fd)
+    return Recorded(entry, commit.created, appended=True)
+
+
+def data_path(home: Path, entry: Entry) -> Path:
+    """The parquet file of a snapshot; SourceError (with the fix) when its object is gone."""
+    store = LocalStore(home)
+    if not store.has(entry.object):
+        raise SourceError(
+            f"{entry.describe()} is indexed in {index_path(home, entry.table, entry.game_date)} but its object is "
+            "not in the store; fetch or ingest the source again (or remove that index line)"
+        )
+    return store.object_dir(entry.object) / DATA
