@@ -12,6 +12,7 @@ is never up to date. doit's own dependency file is kept in memory: it is not the
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -127,6 +128,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.preflight()
         for name in engine.pipeline.order:
             engine.params(name)  # a bad override is a clean error now, not a traceback inside a check
+        engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}
@@ -244,7 +246,8 @@ class SlateReporter(ConsoleReporter):
         if meta:
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
-                               stage_runs=self.total, argv=sys.argv[1:])
+                               stage_runs=self.total, argv=sys.argv[1:],
+                               invocation=os.environ.get("INVOCATION_ID"))  # systemd's, for the alert unit
         if self.total and _on_terminal(self.outstream):
             try:
                 self.live = _Live(self.outstream)
@@ -358,3 +361,17 @@ class SlateReporter(ConsoleReporter):
                                failures=self.failed[:20] or None)
         for msg in self.runtime_errors:
             sys.stderr.write(msg + "\n")
+        if self.ledger is not None and (self.failed or skipped or self.runtime_errors):
+            self._alert()
+
+    def _alert(self) -> None:
+        """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""
+        from projections.ops.alerts import notify_run
+        from projections.settings import load_settings
+
+        assert self.ledger is not None
+        try:
+            notify_run(load_settings(), self.ledger)
+        except Exception as exc:  # the alert path must never turn a failed run into a crash
+            self.ledger.append("alert_failure", channel="all", error=f"{type(exc).__name__}: {exc}")
+            sys.stderr.write(f"alert not sent: {exc}\n")
