@@ -1,10 +1,17 @@
-"""The archive: season tables shipped with the project, plus parts a user ingested into the data root.
+"""The archive: season tables shipped with the project, plus parts a user ingested into the data root,
+plus snapshots (live captures, DraftKings files) of single slate dates.
 
     projections/data/archive/<table>/<season>.parquet        shipped (built by projections.archive_build)
     $PROJECTIONS_HOME/refs/archive/<table>/<part>.json        ingested: names a store object + its seasons
+    $PROJECTIONS_HOME/refs/snapshots/<table>/game_date=D.jsonl  captures of the table for slate D (sources/)
 
-`ArchiveTable` is a source: for a slate date it pins the parts of the seasons it needs (their digests come
-from the stat cache, so resolving costs a few stat calls) and loads only the rows the stage may see.
+`ArchiveTable` is the source stages declare: for a slate date it pins the parts of the seasons it needs (their
+digests come from the stat cache, so resolving costs a few stat calls) and loads only the rows the stage may
+see. A snapshot of the date captured at or before as_of (an explicit as-of join over the snapshot index)
+replaces the archive for that date - for a "day" window the whole table, for "before"/"all" windows the
+date's own season - in every mode, so a past date and today resolve alike (only which snapshots exist
+differs). In live mode (`source = "live"`) an ArchiveTable whose table has a live backend is also a
+FetchingSource: the engine fetches a snapshot before the stages that read it, until the slate locks.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from projections.contracts import Contract
-from projections.dates import season_of
+from projections.dates import EASTERN, season_of
 from projections.errors import SourceError
 from projections.hashing import hash_struct, is_digest, short
 from projections.pipeline import Resolved, SourceEnv
+from projections.sources import ENDPOINTS, snapshots
 from projections.store import LocalStore, write_atomic
 
 if TYPE_CHECKING:
@@ -115,9 +123,55 @@ class ArchiveTable:
             wanted.append(season)
         return [p for p in parts(env.home, self.table) if set(p.seasons) & set(wanted)]
 
+    # ---- live side (FetchingSource) ----------------------------------------------------------------------
+
+    @property
+    def fetch_key(self) -> str:
+        """The table, when it has a live backend; otherwise there is no such attribute, so the pipeline does not
+        list this source among its fetchers."""
+        if self.table not in ENDPOINTS:
+            raise AttributeError(f"archive table {self.table!r} has no live backend")
+        return self.table
+
+    def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool:
+        """True in live mode until the slate locks (no network here). After the lock a capture could not be
+        used anyway: rebuilding a locked slate reads what was known at the lock, and fetches nothing."""
+        if getattr(env.settings, "source", "archive") != "live" or not _live_configured(self.table, env.settings):
+            return False
+        next_day = game_date + dt.timedelta(days=1)
+        if now >= dt.datetime(next_day.year, next_day.month, next_day.day, tzinfo=EASTERN):
+            return False  # every tip of D is before midnight of D (US/Eastern): long locked
+        if lock is None:  # the clock itself: its captures carry their slate's lock
+            locks = [e.lock for e in snapshots.entries(env.home, self.table, game_date) if e.lock]
+            lock = min(locks) if locks else None
+        return lock is None or now < lock
+
+    def fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime) -> Mapping[str, Any]:
+        """Capture the table for the date (raises FetchError/SourceError naming the URL, attempts and fix)."""
+        from projections.sources import backends
+
+        return backends.run(self.table, env, game_date, now)
+
+    # ---- resolving -------------------------------------------------------------------------------------
+
+    def _snapshot(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> snapshots.Entry | None:
+        if self.window == "all" or 0 not in self.seasons:
+            return None  # a snapshot holds the date's own season only
+        found = snapshots.entries(env.home, self.table, game_date)
+        if not found:
+            return None
+        entry = snapshots.select(found, as_of)
+        if entry is None and as_of is None:
+            entry = found[0]  # the clock captured only after its lock: the first capture still fixes the slate
+        return entry
+
     def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved:
+        snap = self._snapshot(env, game_date, as_of)
         chosen = self._parts_for(env, game_date)
-        if not chosen and self.required:
+        if snap is not None:
+            own = season_of(game_date)
+            chosen = [] if self.window in ("day", "asof_day") else [p for p in chosen if own not in p.seasons]
+        if not chosen and snap is None and self.required:
             raise SourceError(
                 f"source {self.name}: the archive has no {self.table!r} table for the season(s) this stage reads "
                 f"for {game_date} (offsets {list(self.seasons)} from {season_of(game_date)}); {self.fix}"
@@ -125,18 +179,29 @@ class ArchiveTable:
         if self.window == "asof_day" and as_of is None:
             raise SourceError(f"source {self.name}: as_of is unknown for {game_date}; build the schedule first")
         pinned = [(p.origin, p.name, env.stat_cache.digest(p.path)) for p in chosen]
+        paths = [p.path for p in chosen]
+        cutoff = as_of
+        if snap is not None:
+            pinned.append(("snapshot", f"game_date={game_date.isoformat()}", snap.data))
+            paths.append(snapshots.data_path(env.home, snap))
+            if as_of is not None and snap.captured_at < as_of:
+                cutoff = snap.captured_at  # nothing in a capture is newer than the capture: as_of moving on
+                # while the same capture is selected must not change the key
         identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned,
                                     "columns": list(self.columns) if self.columns else None}
         if self.window == "asof_day":
-            identity["as_of"] = as_of
+            identity["as_of"] = cutoff
         digest = hash_struct("archive", identity)
-        describe = f"archive {self.table} " + (", ".join(f"{n} {short(d)}" for _, n, d in pinned) or "(empty)")
-        paths = [p.path for p in chosen]
+        describe = f"archive {self.table} " + (", ".join(f"{n} {short(d)}" for o, n, d in pinned if o != "snapshot")
+                                               or "(no parts)")
+        if snap is not None:
+            describe += f"; {snap.describe()}"
         return Resolved(
             digest=digest,
             describe=describe,
-            load=lambda: self._load(paths, game_date, as_of),
-            meta={"parts": [n for _, n, _ in pinned]},
+            load=lambda: self._load(paths, game_date, cutoff),
+            meta={"parts": [n for o, n, _ in pinned if o != "snapshot"],
+                  "snapshot": snap.object if snap is not None else None},
         )
 
     def _load(self, paths: list[Path], game_date: dt.date, as_of: dt.datetime | None) -> pd.DataFrame:
@@ -164,6 +229,12 @@ class ArchiveTable:
         if self.window == "asof_day" and self.time_column and as_of is not None:
             frame = frame[frame[self.time_column] <= pd.Timestamp(as_of)].reset_index(drop=True)
         return frame
+
+
+def _live_configured(table: str, settings: Any) -> bool:
+    endpoint = ENDPOINTS.get(table)
+    live = getattr(settings, "live", None)
+    return endpoint is None or (live is not None and bool(live.url_template(endpoint)))
 
 
 _EMPTY_DTYPES: Mapping[str, str] = {"int": "int64", "float": "float64", "bool": "bool", "str": "object",

@@ -1,0 +1,339 @@
+"""Live backends: one per table. Each builds its requests from settings, validates every payload (an empty or
+implausible one raises ContractViolation inside projections.fetch, so it is retried and then reported), parses
+it into the canonical table and records the capture as a snapshot.
+
+    schedule     scoreboardv3 (or v2 / scheduleLeagueV2 by shape) for the date; zero games on a date the season
+                 calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible
+    player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, or fewer rows
+                 than half of the last capture, is implausible
+    odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible
+    rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
+    lineups      liveData boxscore of each game of the slate (starters, who is not playing and why)
+    injuries     the official injury report table (CSV) at live.injuries.url
+    salaries     the DraftKings inbox (projections/sources/inbox.py): no network
+
+Raises FetchError (a SourceError) naming the source, the URL, every attempt and what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projections.archive import parts
+from projections.dates import season_of
+from projections.errors import ContractViolation, FetchError, SourceError
+from projections.ledger import iso
+from projections.sources import ENDPOINTS, parsers, snapshots, tables
+from projections.sources.http import LiveHttp
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from projections.pipeline import SourceEnv
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = {table: endpoint for table, endpoint in ENDPOINTS.items() if endpoint}
+FIX = {
+    "schedule": "check the network and live.schedule.url; for a past date, `projections ingest game-logs` a "
+                "season file (its schedule comes with it)",
+    "player_logs": "retry later, or `projections ingest game-logs FILE` with the season's LeagueGameLog export",
+    "odds": "retry later (the feed only lists today's games), or `projections ingest lines FILE` with closing "
+            "lines; set PROJECTIONS_LIVE__ODDS__URL='' to run without live odds",
+    "rosters": "retry later, or set PROJECTIONS_LIVE__ROSTERS__URL='' to run without live rosters",
+    "lineups": "box scores appear shortly before tip: rerun closer to it, or set PROJECTIONS_LIVE__LINEUPS__URL=''",
+    "injuries": "check live.injuries.url; set PROJECTIONS_LIVE__INJURIES__URL='' to use the archive's reports",
+    "salaries": "drop the slate's DKSalaries.csv into the inbox, or run `projections ingest dk-salaries FILE`",
+}
+MIN_ROSTER = 8
+SHRINK = 0.5
+
+
+@dataclass
+class Context:
+    env: SourceEnv
+    http: LiveHttp
+    day: dt.date
+    now: dt.datetime
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def home(self) -> Path:
+        return self.env.home
+
+
+@dataclass(frozen=True)
+class Capture:
+    frame: pd.DataFrame
+    raw: dict[str, bytes]
+    url: str
+    attempts: int
+    lock: dt.datetime | None = None
+
+
+# ------------------------------------------------------------------------------------------ what is known
+
+
+def _archive_schedule(home: Path, day: dt.date) -> pd.DataFrame | None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    chosen = [p.path for p in parts(home, "schedule") if season_of(day) in p.seasons]
+    if not chosen:
+        return None
+    frame = pd.concat([pq.read_table(p).to_pandas() for p in chosen], ignore_index=True)
+    return frame[frame["status"] != "postponed"]
+
+
+def slate_games(home: Path, day: dt.date) -> pd.DataFrame:
+    """The games of the slate: the schedule snapshot the clock uses, else the archive's."""
+    import pyarrow.parquet as pq
+
+    entry = snapshots.select(snapshots.entries(home, "schedule", day), None)
+    if entry is not None:
+        frame = pq.read_table(snapshots.data_path(home, entry)).to_pandas()
+    else:
+        known = _archive_schedule(home, day)
+        if known is None:
+            raise SourceError(f"no schedule for {day}: neither a schedule snapshot nor an archive season; "
+                              "fetch the schedule first")
+        frame = known[known["game_date"] == day]
+    return frame[frame["status"] != "postponed"].reset_index(drop=True)
+
+
+def _calendar(ctx: Context) -> tuple[dict[dt.date, int] | None, str]:
+    """Games per date of the date's season: the archive schedule, else the scheduleLeagueV2 calendar."""
+    known = _archive_schedule(ctx.home, ctx.day)
+    if known is not None:
+        return known.groupby("game_date").size().to_dict(), "the archive schedule"
+    if not ctx.http.configured("calendar"):
+        return None, ""
+    def readable(content: bytes) -> None:
+        parsers.calendar_counts(content)
+
+    try:
+        result = ctx.http.get("calendar", {}, validate=readable, source="calendar")
+    except (FetchError, ContractViolation) as exc:
+        ctx.notes.append(f"season calendar unavailable ({str(exc)[:200]})")
+        return None, ""
+    season, counts = parsers.calendar_counts(result.content)
+    if season != season_of(ctx.day):
+        return None, ""
+    return counts, f"the season calendar ({result.url})"
+
+
+def _previous_rows(home: Path, table: str, day: dt.date, *, same_season: bool = False) -> int | None:
+    entry = snapshots.select(snapshots.entries(home, table, day), None)
+    if entry is None and same_season:
+        earlier = [d for d in snapshots.dates(home, table) if d < day and season_of(d) == season_of(day)]
+        entry = snapshots.select(snapshots.entries(home, table, earlier[-1]), None) if earlier else None
+    return entry.rows if entry is not None else None
+
+
+def _parsed(parse: Callable[[bytes], pd.DataFrame], table: str, check: Callable[[pd.DataFrame], None]
+            ) -> tuple[Callable[[bytes], None], dict[str, pd.DataFrame]]:
+    """A fetch validator that parses, checks the table contract and plausibility, and keeps the table."""
+    kept: dict[str, pd.DataFrame] = {}
+
+    def validate(content: bytes) -> None:
+        frame = parse(content)
+        tables.check(frame, table, origin="(live payload)", fix="the endpoint changed its shape; fix "
+                     "projections/sources/parsers.py")
+        check(frame)
+        kept["frame"] = frame
+
+    return validate, kept
+
+
+def _shrunk(rows: int, previous: int | None, what: str) -> None:
+    if previous and rows < SHRINK * previous:
+        raise ContractViolation(f"{what}: {rows} rows, fewer than half of the {previous} the last capture held "
+                                "- a shrunken payload", stage=what)
+
+
+# ------------------------------------------------------------------------------------------ backends
+
+
+def fetch_schedule(ctx: Context) -> Capture:
+    previous = _previous_rows(ctx.home, "schedule", ctx.day)
+
+    def plausible(frame: pd.DataFrame) -> None:
+        if frame.empty:
+            counts, where = _calendar(ctx)
+            expected = counts.get(ctx.day, 0) if counts is not None else 0
+            if expected:
+                raise ContractViolation(f"schedule: zero games on {ctx.day}, but {where} lists {expected}",
+                                        stage="schedule")
+        _shrunk(len(frame), previous, f"schedule {ctx.day}")
+
+    validate, kept = _parsed(lambda c: parsers.schedule_from_scoreboard(c, ctx.day), "schedule", plausible)
+    result = ctx.http.get("schedule", {"date": ctx.day.isoformat()}, validate=validate, source="schedule")
+    frame = kept["frame"]
+    lock = frame["tip_time"].min().to_pydatetime() if len(frame) else None
+    return Capture(frame, {"raw.json": result.content}, result.url, result.attempts, lock)
+
+
+def fetch_player_logs(ctx: Context) -> Capture:
+    previous = _previous_rows(ctx.home, "player_logs", ctx.day, same_season=True)
+
+    def plausible(frame: pd.DataFrame) -> None:
+        if frame.empty:
+            counts, where = _calendar(ctx)
+            played = sum(n for d, n in (counts or {}).items() if d < ctx.day)
+            if played:
+                raise ContractViolation(f"player_logs: no player games in {season_of(ctx.day)}, but {where} lists "
+                                        f"{played} games before {ctx.day}", stage="player_logs")
+        _shrunk(len(frame), previous, f"player_logs {season_of(ctx.day)}")
+
+    validate, kept = _parsed(parsers.player_logs_from_gamelog, "player_logs", plausible)
+    result = ctx.http.get("game_logs", {"season": season_of(ctx.day)}, validate=validate, source="player_logs")
+    return Capture(kept["frame"], {"raw.json": result.content}, result.url, result.attempts)
+
+
+def fetch_odds(ctx: Context) -> Capture:
+    games = slate_games(ctx.home, ctx.day)
+
+    def parse(content: bytes) -> pd.DataFrame:
+        frame = parsers.odds_from_todays_games(content, games)
+        if frame.empty:
+            listed = parsers.feed_game_ids(content)
+            raise ContractViolation(
+                f"odds: the feed lists {len(listed)} game(s) {listed[:6]} but none of the {len(games)} games of "
+                f"{ctx.day}" + (" (the feed only carries today's games)" if listed else ""), stage="odds")
+        return frame
+
+    validate, kept = _parsed(parse, "odds", lambda frame: None)
+    result = ctx.http.get("odds", {"date": ctx.day.isoformat()}, validate=validate, source="odds")
+    frame = kept["frame"]
+    missing = len(games) - len(frame)
+    if missing:
+        ctx.notes.append(f"{missing} of {len(games)} games have no line in the feed yet")
+    return Capture(frame, {"raw.json": result.content}, result.url, result.attempts)
+
+
+def fetch_rosters(ctx: Context) -> Capture:
+    import pandas as pd
+
+    games = slate_games(ctx.home, ctx.day)
+    teams = sorted(set(games["home_team"]) | set(games["away_team"]))
+    if not teams:
+        raise SourceError(f"rosters: no games on {ctx.day}, so no team to fetch a roster for")
+    frames, raw, attempts, url = [], {}, 0, ""
+    for team in teams:
+        def plausible(frame: pd.DataFrame, team: str = team) -> None:
+            if len(frame) < MIN_ROSTER:
+                raise ContractViolation(f"rosters: {team} lists {len(frame)} player(s); a real roster has at least "
+                                        f"{MIN_ROSTER}", stage="rosters")
+
+        validate, kept = _parsed(lambda c: parsers.roster_from_commonteamroster(c, ctx.day), "rosters", plausible)
+        result = ctx.http.get("rosters", {"season": season_of(ctx.day), "team_id": str(parsers.TEAM_ID_OF[team])},
+                              validate=validate, source=f"rosters {team}")
+        frames.append(kept["frame"])
+        raw[f"raw-{team}.json"] = result.content
+        attempts += result.attempts
+        url = url or result.url
+    return Capture(pd.concat(frames, ignore_index=True), raw, url, attempts)
+
+
+_NOT_YET = re.compile(r"HTTP (403|404)\b")
+
+
+def fetch_lineups(ctx: Context) -> Capture:
+    import pandas as pd
+
+    games = slate_games(ctx.home, ctx.day)
+    if games.empty:
+        raise SourceError(f"lineups: no games on {ctx.day}, so no box score to fetch")
+    frames, raw, attempts, url, waiting = [], {}, 0, "", []
+    for game_id in games["game_id"]:
+        def plausible(frame: pd.DataFrame, game_id: str = game_id) -> None:
+            if frame["team"].nunique() != 2:
+                raise ContractViolation(f"lineups: box score {game_id} lists players of {frame['team'].nunique()} "
+                                        "team(s), not 2", stage="lineups")
+
+        validate, kept = _parsed(lambda c: parsers.lineups_from_boxscore(c, ctx.day), "lineups", plausible)
+        try:
+            result = ctx.http.get("lineups", {"game_id": str(game_id)}, validate=validate, source=f"lineups {game_id}")
+        except FetchError as exc:
+            if not _NOT_YET.search(str(exc)):
+                raise
+            waiting.append(str(game_id))
+            attempts += exc.attempts
+            continue
+        frames.append(kept["frame"])
+        raw[f"raw-{game_id}.json"] = result.content
+        attempts += result.attempts
+        url = url or result.url
+    if not frames:
+        raise FetchError(f"lineups: no box score of {ctx.day} is published yet (games {waiting}); "
+                         f"{FIX['lineups']}", attempts=attempts)
+    if waiting:
+        ctx.notes.append(f"box scores not published yet for {waiting}")
+    return Capture(pd.concat(frames, ignore_index=True), raw, url, attempts)
+
+
+def fetch_injuries(ctx: Context) -> Capture:
+    from projections.sources.files import BadFile, injury_report
+    from projections.sources.people import People
+
+    people = People.known_at(ctx.home, ctx.day)
+    kept: dict[str, Any] = {}
+
+    def validate(content: bytes) -> None:
+        try:
+            frame = injury_report(content, "injury report", ctx.now, people.resolve)
+        except BadFile as exc:
+            raise ContractViolation(str(exc), stage="injuries") from None
+        kept["frame"] = frame
+
+    result = ctx.http.get("injuries", {"date": ctx.day.isoformat()}, validate=validate, source="injuries")
+    frame = kept["frame"]
+    stamp = result.headers.get("last-modified")
+    when = email.utils.parsedate_to_datetime(stamp) if stamp else None
+    if when is not None and when.tzinfo is not None and when <= ctx.now:
+        frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
+    tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
+    return Capture(frame, {"raw.csv": result.content}, result.url, result.attempts)
+
+
+BACKENDS: dict[str, Callable[[Context], Capture]] = {
+    "schedule": fetch_schedule, "player_logs": fetch_player_logs, "odds": fetch_odds, "rosters": fetch_rosters,
+    "lineups": fetch_lineups, "injuries": fetch_injuries,
+}
+
+
+def run(table: str, env: SourceEnv, day: dt.date, now: dt.datetime, *, http: LiveHttp | None = None
+        ) -> dict[str, Any]:
+    """Fetch `table` for `day` into a snapshot captured at `now` (the run's instant); a summary for the ledger."""
+    if table == "salaries":
+        from projections.sources.inbox import fetch_salaries
+
+        return fetch_salaries(env, day, now)
+    own = http is None
+    http = http or LiveHttp.from_settings(env.settings.live)
+    ctx = Context(env, http, day, now)
+    try:
+        capture = BACKENDS[table](ctx)
+    except FetchError as exc:
+        raise FetchError(f"{exc} | what to do: {FIX[table]}", url=exc.url, attempts=exc.attempts) from exc
+    finally:
+        if own:
+            http.close()
+    files = {**capture.raw, snapshots.DATA: tables.to_parquet(capture.frame, table)}
+    recorded = snapshots.record(env.home, table, day, files=files, captured_at=now, url=capture.url,
+                                rows=len(capture.frame), lock=capture.lock,
+                                meta={"attempts": capture.attempts, "notes": ctx.notes},
+                                stat_cache=env.stat_cache)
+    entry = recorded.entry
+    return {"describe": f"{table} {len(capture.frame)} rows ({'new' if recorded.appended else 'unchanged'} "
+                        f"{entry.object[9:19]})",
+            "object": entry.object, "data": entry.data, "rows": len(capture.frame), "url": capture.url,
+            "attempts": capture.attempts, "changed": recorded.appended, "captured_at": iso(entry.captured_at),
+            "notes": ctx.notes or None}

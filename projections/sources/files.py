@@ -1,0 +1,225 @@
+"""Files people download -> canonical tables, with errors that name the file, the column and the fix.
+
+    DKSalaries.csv             DraftKings' salary export of a classic slate (Game Info names the date)
+    player game logs CSV       stats.nba.com LeagueGameLog, player mode (shared/data/nba/logs/nbacom/*.csv)
+    lines CSV                  closing lines, one row a game (shared/data/nba/odds/nba_2008-2025_raw.csv)
+    injury report table        the official report's table as CSV (shared/data/nba/injuries/2020/csv/*.csv)
+
+Every reader takes the file's bytes and a display name and raises `BadFile` (a ConfigError: nothing was
+started or changed) for anything it cannot take, so an ingest either writes everything or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from projections.dates import season_of
+from projections.errors import ConfigError, ContractViolation
+from projections.identity import team_code
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Resolve = Callable[[str, str | None], str]  # (name, team) -> player_id
+
+DK_COLUMNS = ("Position", "Name", "ID", "Roster Position", "Salary", "Game Info", "TeamAbbrev")
+LINES_COLUMNS = ("date", "away", "home", "whos_favored", "spread", "total", "moneyline_away", "moneyline_home",
+                 "score_away", "score_home", "playoffs")
+REPORT_COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
+
+
+class BadFile(ConfigError):
+    """A file handed to ingest (or dropped into the inbox) that cannot become a table."""
+
+
+def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: str, **kwargs: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    if not content.strip():
+        raise BadFile(f"{name}: the file is empty; {fix}")
+    try:
+        frame = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", **kwargs)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise BadFile(f"{name}: not a readable CSV ({exc}); {fix}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise BadFile(f"{name}: missing column(s) {missing} of {what} (the file has {list(frame.columns)[:12]}); "
+                      f"{fix}")
+    if frame.empty:
+        raise BadFile(f"{name}: no rows; {fix}")
+    return frame
+
+
+def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callable[[Any], Any], fix: str) -> list[Any]:
+    out = []
+    for row, value in enumerate(frame[column], start=2):  # line 1 is the header
+        try:
+            out.append(convert(value))
+        except (ValueError, TypeError) as exc:
+            raise BadFile(f"{name}: line {row}, column {column!r}: {value!r} ({exc}); {fix}") from None
+    return out
+
+
+# ------------------------------------------------------------------------------------------ DraftKings
+
+DK_FIX = ("download the slate's salary CSV from DraftKings (a classic NBA contest -> 'Export to CSV' / "
+          "DKSalaries.csv) and pass that file unchanged")
+
+
+def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Resolve]
+                ) -> tuple[dt.date, pd.DataFrame]:
+    """(slate date, salaries table) of one DKSalaries.csv; the date comes from its Game Info column, never from
+    the file's name or time. `resolve_for(date)` gives the name -> player_id resolver for that slate."""
+    import pandas as pd
+
+    from projections.archive_build import _eastern_to_utc, _parse_game_info
+
+    raw = _csv(content, name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
+    slots = set("/".join(raw["Roster Position"].astype(str)).split("/"))
+    if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
+        raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
+                      "slate; only classic NBA slates (PG/SG/SF/PF/C/G/F/UTIL) are projected")
+    games = _column_values(raw, "Game Info", name, _parse_game_info,
+                           "every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'; export the file before the slate "
+                           "locks, or fix that row")
+    days = sorted({g[2] for g in games})
+    if len(days) != 1:
+        raise BadFile(f"{name}: column 'Game Info' names several dates {[str(d) for d in days]}; a classic slate "
+                      "is one date - split the file by date")
+    day = days[0]
+    resolve = resolve_for(day)
+    teams = _column_values(raw, "TeamAbbrev", name, team_code, "fix the team code or add the spelling to "
+                           "projections/identity.py")
+    salary = _column_values(raw, "Salary", name, lambda v: int(float(v)), "Salary must be a whole number")
+    dk_id = _column_values(raw, "ID", name, lambda v: int(float(v)), "ID must be DraftKings' numeric player id")
+    names = [str(n).strip() for n in raw["Name"]]
+    opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
+    for row, (team, game) in enumerate(zip(teams, games, strict=True), start=2):
+        if team not in game[:2]:
+            raise BadFile(f"{name}: line {row}: TeamAbbrev {team} is not in its Game Info game {game[0]}@{game[1]}")
+    slate_id = f"dk-{day.isoformat()}-{hashlib.sha256(content).hexdigest()[:8]}"
+    avg = pd.to_numeric(raw["AvgPointsPerGame"], errors="coerce") if "AvgPointsPerGame" in raw else None
+    frame = pd.DataFrame({
+        "season": season_of(day), "game_date": day, "slate_id": slate_id, "source": "dk",
+        "dk_id": pd.array(dk_id, dtype="Int64"),
+        "player_id": [resolve(n, t) for n, t in zip(names, teams, strict=True)],
+        "player_name": names, "team": teams, "opp": opp, "positions": raw["Position"].astype(str).str.strip(),
+        "roster_positions": raw["Roster Position"].astype(str).str.strip(), "salary": salary,
+        "starter": pd.array([None] * len(raw), dtype="boolean"),
+        "tip_time": pd.to_datetime([_eastern_to_utc(g[2], g[3], g[4]) for g in games], utc=True),
+        "avg_points": avg.astype(float) if avg is not None else float("nan"),
+    })
+    dup = frame["player_id"].duplicated(keep=False)
+    if dup.any():
+        raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} appear twice; the export is "
+                      "damaged - download it again")
+    return day, frame
+
+
+def dk_lock(frame: pd.DataFrame) -> dt.datetime:
+    """The first tip of a DraftKings slate, from its Game Info."""
+    import pandas as pd
+
+    return pd.Timestamp(frame["tip_time"].min()).to_pydatetime()
+
+
+# ------------------------------------------------------------------------------------------ game logs
+
+LOGS_FIX = ("export the season's player game logs from stats.nba.com LeagueGameLog (PlayerOrTeam=P), e.g. "
+            "shared/data/nba/logs/nbacom/player_logs_2022-23.csv")
+
+
+def game_logs(content: bytes, name: str) -> pd.DataFrame:
+    """player_logs from a LeagueGameLog export: the CSV, or the endpoint's JSON body."""
+    import pandas as pd
+
+    from projections.sources.parsers import GAMELOG_COLUMNS, player_logs_from_gamelog, player_logs_from_rows
+
+    try:
+        if content.lstrip()[:1] in (b"{", b"["):
+            return player_logs_from_gamelog(content)
+        raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
+                   dtype={"GAME_ID": str, "PLAYER_ID": str})
+        return player_logs_from_rows(pd.DataFrame(raw), name)
+    except ContractViolation as exc:
+        raise BadFile(f"{name}: {exc}; {LOGS_FIX}") from None
+
+
+# ------------------------------------------------------------------------------------------ lines
+
+LINES_FIX = "use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game)"
+
+
+def lines(content: bytes, name: str) -> pd.DataFrame:
+    """odds from a closing-lines file; `spread_home` < 0 when the home team is favoured."""
+    import pandas as pd
+
+    raw = _csv(content, name, "a closing-lines file", LINES_COLUMNS, LINES_FIX)
+    day = _column_values(raw, "date", name, lambda v: dt.date.fromisoformat(str(v).strip()[:10]),
+                         "dates are YYYY-MM-DD")
+    home = _column_values(raw, "home", name, team_code, "fix the team or add its spelling to projections/identity.py")
+    away = _column_values(raw, "away", name, team_code, "fix the team or add its spelling to projections/identity.py")
+    favoured = raw["whos_favored"].astype(str).str.strip().str.lower()
+    bad = raw.index[~favoured.isin(["home", "away"])]
+    if len(bad):
+        raise BadFile(f"{name}: line {bad[0] + 2}, column 'whos_favored': {raw['whos_favored'].iloc[bad[0]]!r}; it "
+                      "must be 'home' or 'away'")
+    numbers = {c: pd.to_numeric(raw[c], errors="coerce").astype(float) for c in
+               ("spread", "total", "moneyline_home", "moneyline_away", "score_home", "score_away")}
+    spread = numbers["spread"].abs()
+    out = pd.DataFrame({
+        "season": [season_of(d) for d in day], "game_date": day, "home_team": home, "away_team": away,
+        "spread_home": spread.where(favoured == "away", -spread), "total": numbers["total"],
+        "moneyline_home": numbers["moneyline_home"], "moneyline_away": numbers["moneyline_away"],
+        "score_home": numbers["score_home"], "score_away": numbers["score_away"],
+        "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]), "source": name,
+    })
+    dup = out.duplicated(["game_date", "home_team"], keep=False)
+    if dup.any():
+        first = out[dup].iloc[0]
+        raise BadFile(f"{name}: {int(dup.sum())} rows repeat a game (e.g. {first['game_date']} "
+                      f"{first['away_team']}@{first['home_team']}); keep one line per game")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ injury report
+
+REPORT_FIX = ("use the official NBA injury report's table (columns Game Date, Game Time, Matchup, Team, "
+              "Player Name, Current Status, Reason), as in shared/data/nba/injuries/2020/csv")
+
+
+def _month_day_year(value: str) -> dt.date:
+    month, day, year = (int(x) for x in str(value).strip().split("/"))
+    return dt.date(year, month, day)
+
+
+def injury_report(content: bytes, name: str, report_time: dt.datetime, resolve: Resolve) -> pd.DataFrame:
+    """injuries from one report table; blank cells repeat the cell above (as the PDF prints them)."""
+    import pandas as pd
+
+    from projections import schema
+    from projections.archive_build import _read_report
+
+    _csv(content, name, "an injury report table", REPORT_COLUMNS, REPORT_FIX, dtype=str)
+    rows, _, _ = _read_report(io.BytesIO(content))  # type: ignore[arg-type]
+    bad = sorted(set(rows["Current Status"].dropna()) - set(schema.INJURY_STATUSES))
+    if bad:
+        raise BadFile(f"{name}: column 'Current Status' holds {bad}; expected {schema.INJURY_STATUSES}")
+    from projections.identity import flip_last_first
+
+    game_date = _column_values(rows, "Game Date", name, _month_day_year, "dates are MM/DD/YYYY")
+    teams = _column_values(rows, "Team", name, team_code, "fix the team name")
+    names = [flip_last_first(str(n)) for n in rows["Player Name"]]
+    return pd.DataFrame({
+        "season": [season_of(d) for d in game_date],
+        "report_time": pd.Series([report_time] * len(rows), dtype="datetime64[us, UTC]"),
+        "game_date": game_date, "team": teams,
+        "player_id": [resolve(n, t) for n, t in zip(names, teams, strict=True)], "player_name": names,
+        "status": rows["Current Status"].to_numpy(), "reason": rows["Reason"].to_numpy(),
+        "matchup": rows["Matchup"].to_numpy(),
+    })

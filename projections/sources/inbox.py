@@ -1,0 +1,123 @@
+"""The DraftKings salary inbox: a DKSalaries.csv becomes the salary snapshot of the date its Game Info names.
+
+    $PROJECTIONS_HOME/inbox/*.csv        dropped by a person (or `live.inbox`); taken files move to processed/
+    projections ingest dk-salaries FILE  the same, for a file anywhere (left where it is)
+
+The date comes from the file's content (Game Info), never from its name or time. A date's snapshot holds
+every DraftKings slate seen for it (early and main slates side by side; the salaries stage picks the main
+one), so ingesting one more file makes a new snapshot that contains the old ones. Capture time: a file taken
+before its slate's first tip is known from now on; an archival file (taken after that tip) counts as known
+from the start of its slate date, so a past slate rebuilt at its lock finds it.
+
+A file that cannot be read is left in the inbox and named in the fetch summary and the error, with the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from projections.errors import SourceError
+from projections.ledger import iso
+from projections.sources import files, snapshots, tables
+
+if TYPE_CHECKING:
+    from projections.pipeline import SourceEnv
+    from projections.statcache import StatCache
+
+log = logging.getLogger(__name__)
+
+EASTERN = ZoneInfo("America/New_York")
+TABLE = "salaries"
+
+
+def inbox_dir(settings: Any) -> Path:
+    return Path(settings.live.inbox) if settings.live.inbox else settings.home / "inbox"
+
+
+def _raw_files(home: Path, entry: snapshots.Entry) -> dict[str, bytes]:
+    folder = snapshots.data_path(home, entry).parent
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("raw-")}
+
+
+def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *,
+              stat_cache: StatCache | None = None) -> tuple[dt.date, str, snapshots.Recorded]:
+    """Record one DKSalaries.csv as (part of) its date's salary snapshot: (date, slate_id, what was recorded).
+
+    Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from projections.sources.people import People
+
+    day, frame = files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+    slate_id = str(frame["slate_id"].iloc[0])
+    found = snapshots.entries(home, TABLE, day)
+    lock = files.dk_lock(frame)
+    if now < lock:
+        captured = now
+    else:  # archival: known from the start of the slate date (and after anything already recorded for it)
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=EASTERN).astimezone(dt.UTC)
+        captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
+    previous = snapshots.select(found, captured)
+    raw = {f"raw-{slate_id}.csv": content}
+    if previous is not None:
+        older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
+        older = older[older["slate_id"] != slate_id]
+        frame = pd.concat([older, frame], ignore_index=True) if len(older) else frame
+        raw = {**_raw_files(home, previous), **raw}
+    tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
+    recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
+                                captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
+                                meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
+    return day, slate_id, recorded
+
+
+def _archive_has(home: Path, day: dt.date) -> bool:
+    import pyarrow.parquet as pq
+
+    from projections.archive import parts
+    from projections.dates import season_of
+
+    for part in parts(home, TABLE):
+        if season_of(day) in part.seasons and pq.read_table(part.path, columns=["game_date"],
+                                                            filters=[("game_date", "=", day)]).num_rows:
+            return True
+    return False
+
+
+def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """Take every DKSalaries.csv in the inbox; fail unless `day` then has salaries (snapshot or archive)."""
+    inbox = inbox_dir(env.settings)
+    taken, rejected = [], []
+    for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
+            if inbox.is_dir() else []:
+        try:
+            slate_day, slate_id, _ = ingest_dk(env.home, path.read_bytes(), path.name, now,
+                                                      stat_cache=env.stat_cache)
+        except files.BadFile as exc:
+            log.warning("inbox: %s", exc)
+            rejected.append(str(exc))
+            continue
+        taken.append(f"{path.name} -> {slate_day} {slate_id}")
+        done = inbox / "processed" / path.name
+        done.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
+            os.replace(path, done)
+    entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
+    if entry is None and not _archive_has(env.home, day):
+        detail = (f"; unreadable files left there: {' | '.join(rejected)}" if rejected else
+                  f"; it holds no file for {day}" if inbox.is_dir() else "; that folder does not exist")
+        raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "
+                          f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
+                          "ingest dk-salaries FILE`")
+    summary: dict[str, Any] = {"describe": f"salaries inbox: {len(taken)} taken, {len(rejected)} rejected",
+                               "taken": taken or None, "rejected": rejected or None}
+    if entry is not None:
+        summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))
+    return summary
