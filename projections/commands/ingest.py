@@ -1,0 +1,93 @@
+"""`projections ingest`: add data a person downloaded, so another season or a new slate runs with `doit slate`.
+
+    projections ingest game-logs FILE [--season S] [--replace]   a season's stats.nba.com LeagueGameLog export
+    projections ingest lines FILE [--season S] [--replace]       closing lines (nba_2008-2025_raw.csv layout)
+    projections ingest dk-salaries FILE [FILE ...]               DKSalaries.csv: the slate of the date it names
+    projections ingest inbox                                     take every DKSalaries.csv in the inbox now
+
+A bad file is refused with the file, the column and the fix, and nothing is changed (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="add game logs, lines or DraftKings salary files to the data root",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, text in (("game-logs", "a season's player game logs (LeagueGameLog CSV or JSON)"),
+                       ("lines", "closing lines, one row a game")):
+        k = kinds.add_parser(kind, help=text, description=text)
+        k.add_argument("file", type=Path)
+        k.add_argument("--season", action="append", metavar="S",
+                       help="only this season (e.g. 2022-23); repeat for more (default: every season in the file)")
+        k.add_argument("--replace", action="store_true", help="replace seasons the archive already has")
+        k.set_defaults(handler=run)
+    k = kinds.add_parser("dk-salaries", help="DKSalaries.csv files: each becomes its date's salary snapshot")
+    k.add_argument("files", type=Path, nargs="+")
+    k.set_defaults(handler=run)
+    k = kinds.add_parser("inbox", help="take every DKSalaries.csv waiting in the inbox now")
+    k.set_defaults(handler=run)
+
+
+def _read(path: Path) -> bytes:
+    from projections.sources.files import BadFile
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadFile(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from projections import locks
+    from projections.settings import load_settings
+    from projections.sources import inbox, ingest
+
+    settings = load_settings()
+    home = settings.home
+    now = settings.live.now or dt.datetime.now(dt.UTC)
+    with locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
+        if args.kind == "dk-salaries":
+            contents = [(path, _read(path)) for path in args.files]
+            for path, content in contents:
+                day, slate_id, recorded = inbox.ingest_dk(home, content, str(path), now)
+                state = "new snapshot" if recorded.appended else "already known"
+                print(f"{path}: {day} slate {slate_id}, {recorded.entry.rows} players on the date ({state}, "
+                      f"known from {recorded.entry.captured_at.isoformat()})")
+            return 0
+        if args.kind == "inbox":
+            folder = inbox.inbox_dir(settings)
+            found = sorted(p for p in folder.glob("*.csv")) if folder.is_dir() else []
+            if not found:
+                print(f"inbox {folder}: no DKSalaries.csv waiting")
+                return 0
+            bad = 0
+            for path in found:
+                try:
+                    day, slate_id, _ = inbox.ingest_dk(home, path.read_bytes(), path.name, now)
+                except inbox.files.BadFile as exc:
+                    print(f"refused {exc}")
+                    bad += 1
+                    continue
+                done = folder / "processed" / path.name
+                done.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(done)
+                print(f"{path.name}: {day} slate {slate_id} (moved to {done})")
+            return 1 if bad else 0
+        content = _read(args.file)
+        seasons = set(args.season) if args.season else None
+        take = ingest.ingest_game_logs if args.kind == "game-logs" else ingest.ingest_lines
+        report = take(home, content, str(args.file), now=now, replace=args.replace, seasons=seasons)
+    for line in report.written:
+        print(f"wrote {line}")
+    for line in report.kept:
+        print(f"kept  {line}")
+    if not report.written:
+        print("nothing written")
+    return 0

@@ -1,0 +1,124 @@
+"""`projections ingest`: files a person downloads become archive parts (or salary snapshots) in the data root,
+so another season or a new slate runs with the same `doit slate date=...` command.
+
+    game logs  a season's stats.nba.com LeagueGameLog export (player mode, CSV or JSON) -> player_logs/<season>
+               and, unless the archive has one, schedule/<season> built from its games (tips at 19:00 ET,
+               `tip_time_source` "default": the logs carry no tip times)
+    lines      a closing-lines file (nba_2008-2025_raw.csv layout) -> odds/<season> for each season in it
+    dk         DKSalaries.csv -> the salary snapshot of the date its Game Info names (projections/sources/inbox.py)
+
+A part is a store object (data.parquet, written like the shipped archive) named by a ref under
+refs/archive/<table>/. A season the archive already has (shipped or ingested) is kept unless `replace` is
+given; what was kept is reported. Everything is read and checked before anything is written, so a bad file
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from projections.archive import add_part, parts
+from projections.errors import ContractViolation
+from projections.ledger import iso
+from projections.sources import files, tables
+from projections.statcache import StatCache
+from projections.store import LocalStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class IngestReport:
+    written: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _checked(frame: pd.DataFrame, table: str, name: str, fix: str) -> bytes:
+    try:
+        tables.check(frame, table, origin=f"(from {name})", fix=fix)
+    except ContractViolation as exc:
+        raise files.BadFile(f"{name}: {exc}") from None
+    return tables.to_parquet(frame, table)
+
+
+def _plan(home: Path, table: str, frame: pd.DataFrame, name: str, fix: str, replace: bool, report: IngestReport,
+          seasons: set[str] | None) -> list[tuple[str, bytes, int]]:
+    existing = {p.name: p.origin for p in parts(home, table)}
+    out = []
+    for season, part in sorted(frame.groupby("season"), key=lambda kv: str(kv[0])):
+        season = str(season)
+        if seasons is not None and season not in seasons:
+            continue
+        if season in existing and not replace:
+            report.kept.append(f"{table}/{season}: the archive already has it ({existing[season]}); pass --replace "
+                               "to put this file in its place")
+            continue
+        out.append((season, _checked(part.reset_index(drop=True), table, name, fix), len(part)))
+    return out
+
+
+def _write(home: Path, table: str, planned: list[tuple[str, bytes, int]], name: str, content: bytes,
+           report: IngestReport, now: dt.datetime) -> None:
+    store = LocalStore(home, stat_cache=StatCache(None))
+    sha = hashlib.sha256(content).hexdigest()
+    for season, data, rows in planned:
+        commit = store.commit({"data.parquet": data}, {"kind": "ingest", "table": table, "season": season,
+                                                       "source_file": Path(name).name, "sha256": sha, "rows": rows,
+                                                       "ingested_at": iso(now)})
+        add_part(home, table, season, commit.object, (season,), source_file=Path(name).name, sha256=sha,
+                 rows=rows, ingested_at=iso(now))
+        report.written.append(f"{table}/{season}: {rows} rows (object {commit.object[9:19]})")
+
+
+def schedule_from_logs(logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per game of the logs (home and away from the home flag); 19:00 ET tips, marked "default"."""
+    import pandas as pd
+
+    from projections.archive_build import _eastern_to_utc
+
+    sides = logs.drop_duplicates(["game_id", "team"])
+    home = sides[sides["home"]].set_index("game_id")
+    away = sides[~sides["home"]].set_index("game_id")
+    both = home.index.intersection(away.index)
+    games = pd.DataFrame({
+        "season": home.loc[both, "season"], "game_date": home.loc[both, "game_date"], "game_id": both,
+        "home_team": home.loc[both, "team"], "away_team": away.loc[both, "team"],
+        "playoffs": home.loc[both, "playoffs"].astype(bool),
+    }).reset_index(drop=True)
+    games["tip_time"] = pd.Series([_eastern_to_utc(d, 19, 0) for d in games["game_date"]],
+                                  dtype="datetime64[us, UTC]")
+    games["tip_time_source"] = "default"
+    games["status"] = "final"
+    return games
+
+
+def ingest_game_logs(home: Path, content: bytes, name: str, *, now: dt.datetime, replace: bool = False,
+                     seasons: set[str] | None = None) -> IngestReport:
+    report = IngestReport()
+    logs = files.game_logs(content, name)
+    fix = files.LOGS_FIX
+    planned = _plan(home, "player_logs", logs, name, fix, replace, report, seasons)
+    if not planned and not report.kept:
+        raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
+    games = schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})])
+    planned_games = _plan(home, "schedule", games, name, fix, replace, report, {p[0] for p in planned})
+    _write(home, "player_logs", planned, name, content, report, now)
+    _write(home, "schedule", planned_games, name, content, report, now)
+    return report
+
+
+def ingest_lines(home: Path, content: bytes, name: str, *, now: dt.datetime, replace: bool = False,
+                 seasons: set[str] | None = None) -> IngestReport:
+    report = IngestReport()
+    odds = files.lines(content, name)
+    planned = _plan(home, "odds", odds, name, files.LINES_FIX, replace, report, seasons)
+    if not planned and not report.kept:
+        raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
+    _write(home, "odds", planned, name, content, report, now)
+    return report
+
