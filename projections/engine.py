@@ -434,7 +434,7 @@ class Engine:
         ctx = StageContext(stage=stage.name, seed=seed_from(plan.key), key=plan.key,
                            season=season_of(plan.game_date), scope=stage.scope, _game_date=plan.game_date,
                            _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
-        result = stage.func(**frames, params=stage.params(**plan.params), ctx=ctx)
+        result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
         t2 = time.monotonic()
         outputs = _outputs(stage, result)
         main = outputs.get(stage.main)

@@ -22,22 +22,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel
-
 from projections.contracts import Contract
 from projections.hashing import digest_bytes, hash_struct
 from projections.statcache import StatCache
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pydantic import BaseModel
 
 CODE_PACKAGES = ("stages",)
 
 
-class NoParams(BaseModel):
-    """Params model for a stage that takes none."""
+def __getattr__(name: str) -> Any:
+    # `from projections.pipeline import NoParams` keeps working without importing pydantic up front
+    if name == "NoParams":
+        from projections.params import NoParams
 
-    model_config = {"frozen": True, "extra": "forbid"}
+        return NoParams
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Stage:
     doc: str
     inputs: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
-    params: type[BaseModel] = NoParams
+    params: type[BaseModel] | None = None
     version: str = "1"
     contract: Contract | None = None
     publish: str | None = None
@@ -151,11 +153,15 @@ class Stage:
         if missing:
             raise ValueError(f"stage {self.name}: {self.func.__qualname__} lacks parameters {missing}")
 
-    def default_params(self) -> BaseModel:
-        return self.params()
+    def params_model(self) -> type[BaseModel]:
+        if self.params is None:
+            from projections.params import NoParams
+
+            return NoParams
+        return self.params
 
     def params_json(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        model = self.params(**(overrides or {}))
+        model = self.params_model()(**(overrides or {}))
         return model.model_dump(mode="json")
 
     def module_file(self) -> Path:
@@ -220,6 +226,10 @@ def _module_file(name: str) -> Path | None:
 
 def code_files(stage: Stage) -> list[tuple[str, Path]]:
     """(module, file) of everything whose logic makes up this stage's code version."""
+    precomputed = getattr(stage, "code_files", None)
+    if callable(precomputed):  # a compiled stage (projections.fastpath) carries its list
+        files: list[tuple[str, Path]] = precomputed()
+        return files
     root = stage.func.__module__
     seen: dict[str, Path] = {}
     todo = [root, *stage.code]

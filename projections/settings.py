@@ -8,7 +8,6 @@ when it exists), then the defaults below. Nothing in the library reads the envir
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from pydantic_settings import (
 )
 
 from projections.errors import ConfigError
+from projections.settings_file import config_file
 
 
 class Frozen(BaseModel):
@@ -212,22 +212,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml = _config_file()
+        toml = config_file()
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
-
-
-def _config_file() -> Path | None:
-    explicit = os.environ.get("PROJECTIONS_CONFIG")
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"PROJECTIONS_CONFIG={explicit} does not exist; point it at a TOML file or unset it")
-        return path
-    home = Path(os.environ.get("PROJECTIONS_HOME", "outputs")).expanduser()
-    candidate = home / "projections.toml"
-    return candidate if candidate.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.engine import Engine
 from projections.errors import ConfigError, ProjectionsError
 from projections.pipeline import Pipeline
-from projections.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from projections.settings import Settings
 
 
 def load_pipeline(ref: str) -> Pipeline:
@@ -24,20 +26,27 @@ def load_pipeline(ref: str) -> Pipeline:
     return pipeline
 
 
-def make_engine(settings: Settings | None = None, **kwargs: Any) -> Engine:
+def make_engine(settings: Settings | None = None, *, pipeline: Pipeline | None = None, **kwargs: Any) -> Engine:
     from projections.ops.permissions import apply_umask
 
-    settings = settings or load_settings()
+    if settings is None:
+        from projections.settings import load_settings
+
+        settings = load_settings()
     apply_umask(settings.permissions)  # files and dirs this process creates follow the data-root policy
     now = settings.live.now or dt.datetime.now(dt.UTC)  # live.now replays a past day as if it were today
-    return Engine(load_pipeline(settings.pipeline), settings, now=now, **kwargs)
+    return Engine(pipeline or load_pipeline(settings.pipeline), settings, now=now, **kwargs)
 
 
 def engine_for() -> Engine:
-    """The engine for a doit invocation; a bad setting becomes doit's clean `ERROR:` line."""
+    """The engine for a doit invocation, through the fast path (cached settings and pipeline shape: a
+    no-op run imports neither pydantic nor pandas); a bad setting becomes doit's clean `ERROR:` line."""
     from doit.exceptions import InvalidCommand
 
+    from projections import fastpath
+
     try:
-        return make_engine()
+        settings = fastpath.settings()
+        return make_engine(settings, pipeline=fastpath.pipeline(settings.pipeline, settings.params, load_pipeline))
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None

@@ -36,9 +36,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+CACHE_DIR = Path(os.environ.get("PYTEST_PROJECTIONS_CACHE", "/tmp")) / f"projections-test-cache-{os.getuid()}"
+
+
 def project_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTIONS_")}
     env["PROJECTIONS_HOME"] = str(home)
+    env["PROJECTIONS_CACHE_DIR"] = str(CACHE_DIR)  # the fast path's caches, kept out of ~/.cache
     env.update(extra)
     return env
 

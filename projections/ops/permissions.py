@@ -25,9 +25,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from projections.errors import ConfigError
-from projections.settings import PermissionSettings
+
+if TYPE_CHECKING:
+    from projections.settings import PermissionSettings
 
 # The fixed top-level layout a run writes into (DESIGN.md "Data root").
 LAYOUT: tuple[str, ...] = (
