@@ -42,6 +42,7 @@ class StatCache:
         self._pid = 0
         self._memo: dict[tuple[str, str], tuple[Signature, str]] = {}
         self.computed = 0  # how many digests this process had to compute (benchmarks read it)
+        self.computed_bytes = 0
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db_path is None:
@@ -89,6 +90,7 @@ class StatCache:
                 return str(row[4])
         value = compute(path)
         self.computed += 1
+        self.computed_bytes += st.st_size
         self._memo[key] = (sig, value)
         if conn is not None and time.time_ns() - st.st_mtime_ns > RACY_NS:
             try:
