@@ -1,0 +1,70 @@
+"""calibration: the model's parameters, fitted once per season on the PRIOR season's logs and lines.
+
+A season-scoped stage: its key holds the season, not a date, so every slate of 2019-20 reads the same
+object, fitted on 2018-19 only (no game of the season being projected can reach it). See
+`stages.model.calibrate` for what is fitted and how; the table's groups are listed in `stages.model.table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from projections.archive import ArchiveTable
+from projections.errors import SourceError
+from projections.pipeline import Stage, StageContext
+from projections.schema import ODDS, PLAYER_LOGS
+from stages.model.calibrate import fit_season
+from stages.model.table import TABLE
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    fit_after_days: int = Field(default=30, ge=0, description="skip the season's first days (thin history)")
+    shrink_minutes: float = Field(default=60.0, gt=0, description="prior weight, in minutes, of position rates")
+    budget_strength: float = Field(default=0.3, ge=0, le=1, description="pull of team minutes toward the budget")
+    rookie_p_play: float = Field(default=0.3, ge=0, le=1, description="P(plays) of a player with no logged game")
+    rotation_minutes: float = Field(default=15.0, gt=0, description="projected minutes that make the rotation tier")
+    sample_rows: int = Field(default=5000, ge=500, description="player games simulated to fit the tiers")
+    draws: int = Field(default=400, ge=100, description="draws per player game when fitting the tiers")
+
+
+MIN_GAMES = 300
+
+
+def calibration(logs: pd.DataFrame, lines: pd.DataFrame, *, params: Params, ctx: StageContext) -> pd.DataFrame:
+    games = logs["game_id"].nunique() if len(logs) else 0
+    if games < MIN_GAMES:
+        raise SourceError(
+            f"calibration: the archive holds {games} games of the season before {ctx.season} (needs "
+            f"{MIN_GAMES}); import that season's player logs and lines with `projections ingest` so the model "
+            "can be fitted on it")
+    table = fit_season(logs, lines, fit_after_days=params.fit_after_days, shrink_minutes=params.shrink_minutes,
+                       budget_strength=params.budget_strength, rookie_p_play=params.rookie_p_play,
+                       rotation_minutes=params.rotation_minutes, sample_rows=params.sample_rows,
+                       draws=params.draws, seed=ctx.seed % (2**32))
+    return table.sort_values(["group", "name"]).reset_index(drop=True)
+
+
+def calibration_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
+    scalars = frame[frame["group"] == "scalar"].set_index("name")["value"]
+    return {"fit_rows": int(scalars.get("fit_rows", 0)),
+            "team_minutes": round(float(scalars.get("team_minutes", 0)), 2), "groups": int(frame["group"].nunique())}
+
+
+SPEC = Stage(
+    name="calibration",
+    func=calibration,
+    doc="model parameters fitted on the prior season (minutes models, residuals, pace, tiers, game factor)",
+    sources=(
+        ArchiveTable("logs", "player_logs", window="all", seasons=(1,), contract=PLAYER_LOGS, required=False),
+        ArchiveTable("lines", "odds", window="all", seasons=(1,), contract=ODDS, required=False),
+    ),
+    params=Params,
+    contract=TABLE,
+    meta=calibration_meta,
+    scope="season",
+)

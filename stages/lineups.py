@@ -1,0 +1,91 @@
+"""lineups: confirmed starters as of the lock, per team, or none (`mode`).
+
+Starters are announced before tip, so they are the one piece of the date's box score a projection may use:
+the source loads only (game_id, team, player_id, started) of the date's games and this stage keeps only the
+rows with started = True (a bench row would reveal who played). The daily salary files' `starter` column is
+the fallback for a team the box scores lack. With `mode = "none"` (a slate built before lineups are known)
+no team is confirmed and the minutes stage uses expected roles; the manifest's meta says which case applied.
+
+Output: five rows per confirmed team (one per starter) and one row with no player for each other team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from projections.archive import ArchiveTable
+from projections.contracts import Contract
+from projections.pipeline import Stage, StageContext
+from projections.schema import PLAYER_LOGS, SALARIES
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mode: Literal["confirmed", "none"] = "confirmed"
+
+
+OUTPUT = Contract(
+    description="confirmed starters per team (or one empty row for a team without a confirmed lineup)",
+    columns={"team": "str", "player_id": "any", "starter": "bool", "confirmed": "bool", "source": "str",
+             "mode": "str"},
+    non_null=("team", "starter", "confirmed", "source", "mode"),
+    unique=("team", "player_id"),
+    min_rows=2,
+)
+
+STARTERS_PER_TEAM = 5
+
+
+def lineups(box: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *, params: Params,
+            ctx: StageContext) -> pd.DataFrame:
+    teams = sorted(set(schedule["home_team"]) | set(schedule["away_team"]))
+    found: dict[str, tuple[list[str], str]] = {}
+    if params.mode == "confirmed":
+        games = set(schedule["game_id"])
+        started = box[box["started"].astype("boolean").fillna(False).astype(bool) & box["game_id"].isin(games)]
+        for team, rows in started.groupby("team"):
+            if len(rows) == STARTERS_PER_TEAM:
+                found[str(team)] = (sorted(rows["player_id"].astype(str)), "box_score")
+        dk_starters = rotoguru[rotoguru["starter"].astype("boolean").fillna(False).astype(bool)]
+        for team, rows in dk_starters.groupby("team"):
+            if str(team) not in found and len(rows) == STARTERS_PER_TEAM:
+                found[str(team)] = (sorted(rows["player_id"].astype(str)), "salary_file")
+    records: list[dict[str, Any]] = []
+    for team in teams:
+        if team in found:
+            ids, source = found[team]
+            records += [{"team": team, "player_id": pid, "starter": True, "confirmed": True, "source": source,
+                         "mode": params.mode} for pid in ids]
+        else:
+            records.append({"team": team, "player_id": None, "starter": False, "confirmed": False,
+                            "source": "none", "mode": params.mode})
+    return pd.DataFrame.from_records(records, columns=list(OUTPUT.columns))
+
+
+def lineup_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
+    """Which case applied: the mode, and how many teams had a confirmed lineup (of how many)."""
+    confirmed = frame[frame["confirmed"]]
+    return {"mode": str(frame["mode"].iloc[0]) if len(frame) else "none",
+            "teams_confirmed": int(confirmed["team"].nunique()), "teams": int(frame["team"].nunique()),
+            "sources": sorted(set(confirmed["source"]))}
+
+
+SPEC = Stage(
+    name="lineups",
+    func=lineups,
+    doc="confirmed starters as of lock (box-score GS flags / salary-file starters), or none by params.mode",
+    inputs=("schedule",),
+    sources=(
+        ArchiveTable("box", "player_logs", window="day", columns=("game_id", "team", "player_id", "started"),
+                     contract=PLAYER_LOGS, required=False),
+        ArchiveTable("rotoguru", "salaries", window="day", columns=("team", "player_id", "starter", "source"),
+                     contract=SALARIES, required=False),
+    ),
+    params=Params,
+    contract=OUTPUT,
+    meta=lineup_meta,
+)

@@ -1,0 +1,1 @@
+"""Model code shared by the model stages and the season calibration (features, fits, simulation)."""

@@ -1,0 +1,197 @@
+"""Fit every calibration parameter on one (prior) season: the daily model replayed on each of its games.
+
+Each regular-season team game becomes a small slate: its candidates are the players who appeared for the
+team in its previous 15 games plus the players who played in it (the analogue of the DraftKings player list,
+which names everyone on the roster), its lineup is the box score's starters, its line the closing odds.
+The same feature, minutes, rates and simulation code as the daily stages then runs on every slate at once,
+and the parameters are fitted so that the replay matches what happened:
+  minutes   logistic P(plays) and median regressions of minutes (lineup known / unknown)
+  budget    the mean minutes of a team game (overtime included)
+  residuals minutes residual quantiles per band of projected minutes
+  pace      elasticity of DK points to the implied team total
+  factors   sd of log(actual / closing) game total (game factor) and of the teams' split (team factor)
+  tiers     per tier (rotation / fringe) the mean correction and the dispersion of simulated points
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stages.model import history, minutes_model, rates_model, simulate
+from stages.model.fit import lad_fit, logistic_fit, ols_fit
+from stages.model.lines import team_lines
+from stages.model.table import quantile_names, rows
+
+MODES = ("confirmed", "none")
+MODE_MODELS = {"confirmed": ("p_bench", "min_starter", "min_bench"), "none": ("p_any", "min_any")}
+RECENT_TEAM_GAMES = 15
+
+
+def candidates(logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per regular-season team game and candidate: game_id, game_date, team, player_id, played,
+    minutes, started and the box score (NaN where he did not play)."""
+    regular = logs[~logs["playoffs"].astype(bool)]
+    games = history.team_games(logs)
+    games["game_date"] = games["game_date"].dt.date
+    apps = regular[["team", "player_id", "game_date"]].merge(games[["team", "game_date", "team_game", "season"]],
+                                                             on=["team", "game_date"])
+    slate = regular[["game_id", "game_date", "team"]].drop_duplicates().merge(
+        games[["team", "game_date", "team_game", "season"]], on=["team", "game_date"])
+    pairs = slate.merge(apps[["team", "season", "player_id", "team_game"]].rename(columns={"team_game": "app"}),
+                        on=["team", "season"])
+    pairs = pairs[(pairs["app"] < pairs["team_game"]) & (pairs["app"] >= pairs["team_game"] - RECENT_TEAM_GAMES)]
+    recent = pairs[["game_id", "game_date", "team", "player_id"]].drop_duplicates()
+    # drop players who have since played for another team (traded away)
+    last_any = pd.merge_asof(
+        recent.assign(_d=pd.to_datetime(recent["game_date"])).sort_values("_d"),
+        regular[["player_id", "game_date", "team"]].rename(columns={"team": "last_team"}).assign(
+            _d=lambda x: pd.to_datetime(x["game_date"])).drop(columns="game_date").sort_values("_d"),
+        on="_d", by="player_id", allow_exact_matches=False)
+    recent = last_any[last_any["last_team"] == last_any["team"]][["game_id", "game_date", "team", "player_id"]]
+    box = regular[["game_id", "game_date", "team", "player_id", "started", "minutes", "fgm", "fg3m", "ftm",
+                   "reb", "ast", "stl", "blk", "tov", "dk_points"]]
+    out = pd.concat([box, recent], ignore_index=True).drop_duplicates(["game_id", "player_id"], keep="first")
+    out["played"] = out["minutes"].fillna(0.0) > 0
+    out["started"] = out["started"].astype("boolean").fillna(False).astype("bool")
+    return out.reset_index(drop=True)
+
+
+def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, *, fit_after_days: int, shrink_minutes: float,
+               budget_strength: float, rookie_p_play: float, rotation_minutes: float, sample_rows: int,
+               draws: int, seed: int) -> pd.DataFrame:
+    """The calibration table (group, name, value) fitted on `logs` and `odds` of one season."""
+    cand = candidates(logs)
+    feats = history.history_features(logs, cand[["game_id", "game_date", "team", "player_id"]])
+    feats = feats.merge(cand.drop(columns=["game_date", "team"]), on=["game_id", "player_id"], how="left")
+    lines = team_lines(odds)
+    lines["game_date"] = pd.to_datetime(lines["game_date"]).astype("datetime64[ns]")
+    feats = feats.merge(lines[["game_date", "team", "spread", "implied_total"]], on=["game_date", "team"],
+                        how="left")
+    feats["status"] = ""
+    start = feats["game_date"].min() + pd.Timedelta(days=fit_after_days)
+    fit_rows = (feats["game_date"] >= start).to_numpy()
+    table: list[dict[str, object]] = []
+    team_minutes = float(cand[cand["played"]].groupby(["game_id", "team"])["minutes"].sum().mean())
+    league_implied = float(lines["implied_total"].mean())
+    league = rates_model.league_rates(logs[~logs["playoffs"].astype(bool)])
+    elasticity = _pace_elasticity(feats[fit_rows & feats["played"].to_numpy()], league, shrink_minutes,
+                                  league_implied)
+    sigma_game, sigma_team = _factor_sds(odds)
+    scalars = {"team_minutes": team_minutes, "league_implied": league_implied, "pace_elasticity": elasticity,
+               "sigma_game": sigma_game, "sigma_team": sigma_team, "shrink_minutes": shrink_minutes,
+               "budget_strength": budget_strength, "rookie_p_play": rookie_p_play,
+               "rotation_minutes": rotation_minutes, "fit_rows": float(fit_rows.sum())}
+    scalars.update({f"league_{s}": v for s, v in league.items()})
+    table += rows("scalar", scalars)
+    rng = np.random.default_rng(seed)
+    for mode in MODES:
+        frame = feats.assign(lineup_known=mode == "confirmed",
+                             starter=feats["started"] if mode == "confirmed" else pd.NA)
+        coefs = _fit_minutes(minutes_model.prepare(frame), fit_rows, rookie_p_play)
+        for model in MODE_MODELS[mode]:
+            table += rows(f"coef:{model}", coefs[model])
+        proj = minutes_model.project(frame, coefs, rookie=rookie_p_play, status_play={}, budget=team_minutes,
+                                     strength=budget_strength)
+        played = proj[fit_rows & proj["played"].to_numpy() & (proj["proj_minutes"].to_numpy() > 0)].copy()
+        played["band"] = simulate.minutes_band(played["proj_minutes"].to_numpy())
+        residuals = {}
+        for band in sorted(played["band"].unique()):
+            res = (played["minutes"] - played["proj_minutes"])[played["band"] == band].to_numpy()
+            residuals[band] = simulate.residual_quantiles(res)
+            table += rows(f"residual:{mode}:{band}", dict(zip(quantile_names(len(residuals[band])),
+                                                              residuals[band], strict=True)))
+        sample = played.iloc[np.sort(rng.choice(len(played), size=min(sample_rows, len(played)), replace=False))]
+        scale, dispersion = _tiers(sample, residuals, league, scalars, draws=draws,
+                                   seed=int(rng.integers(2**31)))
+        table += rows(f"scale:{mode}", scale)
+        table += rows(f"dispersion:{mode}", dispersion)
+    return pd.DataFrame(table)
+
+
+def _fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> dict[str, dict[str, float]]:
+    known = bool(frame["lineup_known"].iloc[0])
+    has_history = frame["no_history"].to_numpy() == 0.0
+    played = frame["played"].to_numpy(dtype=bool)
+    starter = frame["role_starter"].to_numpy() == 1.0
+    frame = frame.assign(played_f=played.astype("float64"))
+    coefs: dict[str, dict[str, float]] = {}
+    if known:
+        coefs["p_bench"] = logistic_fit(frame[fit_rows & has_history & ~starter], minutes_model.P_BENCH, "played_f")
+        coefs["p_any"] = coefs["p_bench"]
+    else:
+        coefs["p_any"] = logistic_fit(frame[fit_rows & has_history], minutes_model.P_ANY, "played_f")
+        coefs["p_bench"] = coefs["p_any"]
+    p = minutes_model.play_probability(frame, coefs, rookie=rookie, status_play={})
+    frame["vacated"] = minutes_model.vacated(frame, p)
+    if known:
+        coefs["min_starter"] = lad_fit(frame[fit_rows & played & starter], minutes_model.MIN_STARTER, "minutes")
+        coefs["min_bench"] = lad_fit(frame[fit_rows & played & ~starter], minutes_model.MIN_BENCH, "minutes")
+        coefs["min_any"] = coefs["min_bench"] | {"role_minutes": 0.0}
+    else:
+        coefs["min_any"] = lad_fit(frame[fit_rows & played], minutes_model.MIN_ANY, "minutes")
+        coefs["min_starter"] = coefs["min_bench"] = {
+            k: v for k, v in coefs["min_any"].items() if k in ("const", *minutes_model.MIN_BENCH)}
+    return coefs
+
+
+def _rates(frame: pd.DataFrame, league: Mapping[str, float], shrink: float, league_implied: float,
+           elasticity: float) -> pd.DataFrame:
+    prior = pd.DataFrame({s: np.full(len(frame), league[s]) for s in simulate.SIM_STATS}, index=frame.index)
+    rates = rates_model.shrunk_rates(frame, prior, shrink)
+    return rates.mul(rates_model.pace_factor(frame["implied_total"], league_implied, elasticity), axis=0)
+
+
+def _pace_elasticity(frame: pd.DataFrame, league: Mapping[str, float], shrink: float,
+                     league_implied: float) -> float:
+    """Elasticity of DK points to the implied team total at the player's actual minutes (OLS of actual on
+    expected and expected x log-ratio)."""
+    rates = _rates(frame, league, shrink, league_implied, 0.0)
+    expected = frame["minutes"].to_numpy() * rates_model.dk_per_minute(rates)
+    ratio = np.log((frame["implied_total"] / league_implied).fillna(1.0).to_numpy(dtype="float64"))
+    data = pd.DataFrame({"y": frame["dk_points"].to_numpy(dtype="float64"), "x": expected, "xr": expected * ratio})
+    coefs = ols_fit(data, ["x", "xr"], "y")
+    return float(np.clip(coefs["xr"] / max(coefs["x"], 1e-6), 0.0, 2.0))
+
+
+def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
+    """sd of log(actual total / closing total), and of each team's share of the total around its implied share."""
+    ok = odds.dropna(subset=["total", "spread_home", "score_home", "score_away"])
+    ok = ok[~ok["playoffs"].astype(bool)]
+    actual = ok["score_home"] + ok["score_away"]
+    game = np.log(actual / ok["total"])
+    implied_home = ok["total"] / 2 - ok["spread_home"] / 2
+    split = np.log(ok["score_home"] / actual) - np.log(implied_home / ok["total"])
+    return float(game.std()), float(split.std())
+
+
+def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], league: Mapping[str, float],
+           scalars: Mapping[str, float], *, draws: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Per tier: scale = mean actual / mean simulated; dispersion k so that mean + k (q - mean) puts 80% of
+    actual points inside p10-p90."""
+    rates = _rates(sample, league, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
+    players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
+    points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
+                                  sigma_team=scalars["sigma_team"], draws=draws, seed=seed)
+    tiers = np.where(sample["proj_minutes"].to_numpy() >= scalars["rotation_minutes"], "rotation", "fringe")
+    actual = sample["dk_points"].to_numpy(dtype="float64")
+    scale, dispersion = {}, {}
+    for tier in ("rotation", "fringe"):
+        sel = tiers == tier
+        if sel.sum() < 50:
+            scale[tier], dispersion[tier] = 1.0, 1.0
+            continue
+        mean = points[sel].mean(axis=1)
+        scale[tier] = float(actual[sel].mean() / mean.mean())
+        pts = points[sel] * scale[tier]
+        mean = mean * scale[tier]
+        q10, q90 = np.quantile(pts, [0.10, 0.90], axis=1)
+        lo, hi = 0.5, 2.5
+        for _ in range(40):
+            k = (lo + hi) / 2
+            inside = ((actual[sel] >= mean + k * (q10 - mean)) & (actual[sel] <= mean + k * (q90 - mean))).mean()
+            lo, hi = (k, hi) if inside < 0.80 else (lo, k)
+        dispersion[tier] = (lo + hi) / 2
+    return scale, dispersion

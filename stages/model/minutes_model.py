@@ -1,0 +1,127 @@
+"""The minutes model: who plays (p_play), how long if he plays, and the team budget that ties them together.
+
+Two cases per team, fitted separately on the prior season:
+- lineup known (confirmed starters at lock): a starter plays (p_play 1); a bench player's p_play is a logistic
+  model of his recent appearances and role; minutes if he plays are a median regression for starters and one
+  for the bench, on role-specific recent minutes;
+- lineup unknown: one logistic and one median regression for everyone, with the expected role (the recent
+  start rate) in place of the confirmed one; injury-report statuses scale p_play.
+Minutes a teammate is unlikely to play (`vacated`) enter the regressions, and each team's expected minutes
+(sum of p_play x minutes) are pulled toward the team budget (about 240, overtime included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stages.model.fit import predict, sigmoid
+
+P_BENCH = ("appear_share", "start_rate0", "log_minutes", "missed_one", "missed_three",
+           "last_minutes0")
+P_ANY = P_BENCH
+MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "returning", "start_rate0", "abs_spread", "vacated",
+               "back_to_back")
+MIN_BENCH = (*MIN_STARTER, "no_history")
+MIN_ANY = ("min_avg0", "min_short0", "min_long0", "role_minutes", "returning", "start_rate0", "abs_spread",
+           "vacated", "back_to_back", "no_history")
+MODELS: Mapping[str, tuple[str, ...]] = {
+    "p_bench": P_BENCH, "p_any": P_ANY, "min_starter": MIN_STARTER, "min_bench": MIN_BENCH, "min_any": MIN_ANY,
+}
+STATUS_PLAY = {"Out": 0.0, "Doubtful": 0.15, "Questionable": 0.6, "Probable": 0.95, "Available": 1.0}
+ROLE_PRIOR_GAMES = 2.0  # games of prior weight on role-specific minutes
+ROLE_GAP = 6.0  # starters play about this many minutes more than their all-role average, bench players fewer
+
+
+def prepare(feats: pd.DataFrame) -> pd.DataFrame:
+    """Model columns from `history.history_features` output plus `starter` (True/False, or NA when the
+    team's lineup is not known), `lineup_known` and `spread` (the team's point spread)."""
+    out = feats.copy()
+    known = out["lineup_known"].astype("bool").to_numpy()
+    starter = out["starter"].astype("boolean").fillna(False).astype("bool").to_numpy()
+    start_rate = out["start_rate"].to_numpy(dtype="float64")
+    expected = np.where(known, starter, np.nan_to_num(start_rate, nan=0.0) >= 0.5)
+    out["role_starter"] = expected.astype("float64")
+    no_hist = out["min_avg"].isna().to_numpy()
+    out["no_history"] = no_hist.astype("float64")
+    fill = np.where(out["role_starter"] == 1.0, 26.0, 6.0)
+    out["min_avg0"] = out["min_avg"].fillna(pd.Series(fill, index=out.index))
+    for col in ("min_short", "min_long", "last_minutes"):
+        out[f"{col}0"] = out[col].fillna(out["min_avg0"])
+    out["start_rate0"] = out["start_rate"].fillna(out["role_starter"])
+    w = out["w_games"].fillna(0.0)
+    w_start = out["start_rate0"] * w
+    w_bench = (1 - out["start_rate0"]) * w
+    k = ROLE_PRIOR_GAMES
+    as_starter = (out["min_start"].fillna(0) * w_start + k * (out["min_avg0"] + ROLE_GAP)) / (w_start + k)
+    as_bench = (out["min_bench"].fillna(0) * w_bench + k * (out["min_avg0"] - ROLE_GAP).clip(lower=2)) / (w_bench + k)
+    if_known = np.where(starter, as_starter, as_bench)
+    out["role_minutes"] = np.where(known, if_known, out["start_rate0"] * as_starter)
+    n = out["team_games_before"].fillna(0)
+    # before the team's first game there is no evidence of absence: count him as always there
+    out["appear_share"] = np.where(n > 0, out["played_last10"].fillna(0) / np.maximum(np.minimum(n, 10), 1), 1.0)
+    out["log_minutes"] = np.log1p(out["min_avg"].fillna(0))
+    missed = out["missed_streak"].fillna(0)
+    out["missed_one"] = (missed >= 1).astype("float64")
+    out["missed_three"] = (missed >= 3).astype("float64")
+    out["returning"] = out["missed_one"]
+    out["back_to_back"] = (out["rest_days"] == 1).astype("float64")
+    out["abs_spread"] = out["spread"].abs().fillna(0.0)
+    return out
+
+
+def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *,
+                     rookie: float, status_play: Mapping[str, float]) -> np.ndarray:
+    """P(plays) per row: 1 for a confirmed starter, a logistic model otherwise, scaled by the injury status;
+    a player with no game in the logs gets `rookie`."""
+    known = frame["lineup_known"].astype("bool").to_numpy()
+    starter = frame["starter"].astype("boolean").fillna(False).astype("bool").to_numpy()
+    p = np.where(known, sigmoid(predict(frame, coefs["p_bench"])), sigmoid(predict(frame, coefs["p_any"])))
+    p = np.where(frame["no_history"].to_numpy() == 1.0, rookie, p)
+    status = frame["status"].fillna("").astype(str) if "status" in frame else pd.Series("", index=frame.index)
+    scale = status.map(lambda s: status_play.get(s, 1.0)).to_numpy(dtype="float64")
+    p = p * scale
+    return np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
+
+
+def vacated(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
+    """Minutes (in tens) the player's teammates are likely to leave open: their recent share of team games
+    times their minutes times P(they sit), summed over the team without the player himself."""
+    own = (frame["appear_share"] * frame["min_avg"].fillna(0) * (1 - p_play)
+           * (1 - frame["no_history"])).to_numpy(dtype="float64")
+    team_total = pd.Series(own).groupby([frame["game_id"].to_numpy(), frame["team"].to_numpy()]).transform("sum")
+    return (team_total.to_numpy() - own) / 10.0
+
+
+def conditional_minutes(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]]) -> np.ndarray:
+    """Median minutes if the player plays, before the team budget."""
+    known = frame["lineup_known"].astype("bool").to_numpy()
+    starter = frame["role_starter"].to_numpy() == 1.0
+    pred = np.where(known, np.where(starter, predict(frame, coefs["min_starter"]),
+                                    predict(frame, coefs["min_bench"])), predict(frame, coefs["min_any"]))
+    return np.clip(pred, 1.0, 46.0)
+
+
+def apply_budget(frame: pd.DataFrame, minutes: np.ndarray, p_play: np.ndarray, *, budget: float,
+                 strength: float) -> np.ndarray:
+    """Scale each team's minutes by (budget / expected team minutes) ** strength, capped at 48."""
+    expected = pd.Series(minutes * p_play).groupby([frame["game_id"].to_numpy(), frame["team"].to_numpy()])
+    total = expected.transform("sum").to_numpy()
+    factor = np.where(total > 0, (budget / np.maximum(total, 1e-9)) ** strength, 1.0)
+    return np.clip(minutes * factor, 0.0, 48.0)
+
+
+def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, rookie: float,
+            status_play: Mapping[str, float], budget: float, strength: float) -> pd.DataFrame:
+    """The whole minutes model on prepared features: adds p_play, vacated, raw_minutes, proj_minutes."""
+    frame = prepare(feats)
+    frame["vacated"] = 0.0
+    p = play_probability(frame, coefs, rookie=rookie, status_play=status_play)
+    frame["vacated"] = vacated(frame, p)
+    raw = conditional_minutes(frame, coefs)
+    frame["p_play"] = p
+    frame["raw_minutes"] = raw
+    frame["proj_minutes"] = np.where(p > 0, apply_budget(frame, raw, p, budget=budget, strength=strength), 0.0)
+    return frame

@@ -1,0 +1,77 @@
+"""Per-minute production: recency-weighted rates shrunk toward a prior, adjusted for the game's scoring.
+
+rate_s = (weighted stat total + K x prior_s) / (weighted minutes + K), the weights those of
+`history.player_sequences` (recent games count more, the prior season less); prior_s is the mean rate of the
+player's position (league mean where the position is unknown). The pace factor is
+(implied team total / league mean implied total) ** elasticity, the elasticity fitted on the prior season.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stages.model.simulate import SIM_STATS
+
+POSITIONS = ("PG", "SG", "SF", "PF", "C")
+
+
+def primary_position(positions: pd.Series) -> pd.Series:
+    """"PG/SG" -> "PG"; anything that is not a DK position -> "" (unknown)."""
+    first = positions.fillna("").astype(str).str.split("/").str[0]
+    return first.where(first.isin(POSITIONS), "")
+
+
+def league_rates(logs: pd.DataFrame) -> dict[str, float]:
+    """Minutes-weighted per-minute rate of every simulated stat over the logs."""
+    minutes = float(logs["minutes"].sum())
+    totals = _stat_totals(logs)
+    return {s: float(totals[s].sum()) / minutes if minutes > 0 else 0.0 for s in SIM_STATS}
+
+
+def position_rates(logs: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
+    """Per-minute rates by primary position (rows: position, columns: SIM_STATS) over the logs of the
+    players in `positions` (player_id, position)."""
+    known = positions[positions["position"] != ""][["player_id", "position"]].drop_duplicates("player_id")
+    rows = logs.merge(known, on="player_id")
+    totals = _stat_totals(rows)
+    totals["position"] = rows["position"].to_numpy()
+    totals["minutes"] = rows["minutes"].to_numpy(dtype="float64")
+    sums = totals.groupby("position")[[*SIM_STATS, "minutes"]].sum()
+    return sums[list(SIM_STATS)].div(sums["minutes"].where(sums["minutes"] > 0), axis=0)
+
+
+def _stat_totals(logs: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=logs.index)
+    out["fg2m"] = (logs["fgm"] - logs["fg3m"]).astype("float64")
+    for s in SIM_STATS:
+        if s != "fg2m":
+            out[s] = logs[s].astype("float64")
+    return out
+
+
+def shrunk_rates(feats: pd.DataFrame, prior: pd.DataFrame, shrink_minutes: float) -> pd.DataFrame:
+    """rate_<stat> per row: the player's weighted rate shrunk toward `prior` (same index, one column per
+    stat) by `shrink_minutes` of prior weight."""
+    exposure = feats["rate_minutes"].fillna(0.0).to_numpy(dtype="float64")
+    out = pd.DataFrame(index=feats.index)
+    for s in SIM_STATS:
+        own = feats[f"per_min_{s}"].fillna(0.0).to_numpy(dtype="float64")
+        out[f"rate_{s}"] = (own * exposure + shrink_minutes * prior[s].to_numpy(dtype="float64")) \
+            / (exposure + shrink_minutes)
+    return out
+
+
+def pace_factor(implied: pd.Series, league_implied: float, elasticity: float) -> np.ndarray:
+    """(implied team total / league mean) ** elasticity; 1 where the line is unknown."""
+    ratio = (implied / league_implied).fillna(1.0).to_numpy(dtype="float64")
+    return np.power(np.clip(ratio, 0.5, 2.0), elasticity)
+
+
+def dk_per_minute(rates: pd.DataFrame) -> np.ndarray:
+    """DK points per minute implied by the rates (without bonuses): a summary for tests and reports."""
+    r: Mapping[str, np.ndarray] = {s: rates[f"rate_{s}"].to_numpy(dtype="float64") for s in SIM_STATS}
+    pts = 2 * r["fg2m"] + 3 * r["fg3m"] + r["ftm"]
+    return pts + 0.5 * r["fg3m"] + 1.25 * r["reb"] + 1.5 * r["ast"] + 2 * r["stl"] + 2 * r["blk"] - 0.5 * r["tov"]

@@ -1,0 +1,123 @@
+"""Monte Carlo of DraftKings points, vectorised: draws x players, exact Poisson counts per stat.
+
+For each draw and player who plays:
+  minutes  = clip(proj_minutes + e, 1, 48), e drawn from the prior season's minutes residuals of his tier
+  factor   = game factor (shared by both teams: pace) x team factor (shared by teammates: scoring luck)
+  count_s ~ Poisson(rate_s x minutes x factor)   for s in fg2m, fg3m, ftm, reb, ast, stl, blk, tov
+  points   = identity.dk_points(2 fg2m + 3 fg3m + ftm, fg3m, reb, ast, stl, blk, tov)  (bonuses included)
+then each tier's draws are scaled by its mean correction and spread around their mean by its dispersion (both
+fitted on the prior season: the tier's mean matches real outcomes and its p10-p90 band holds 80% of them).
+Minutes residuals come from the band of projected minutes the player is in (a 6-minute projection is skewed
+up, a 36-minute one down). The players are split into two fixed halves simulated on
+two threads with their own child generators of the stage seed, so the result never depends on the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from projections.identity import dk_points
+
+SIM_STATS = ("fg2m", "fg3m", "ftm", "reb", "ast", "stl", "blk", "tov")
+QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
+RESIDUAL_GRID = tuple(np.round(np.linspace(0.0, 1.0, 41), 3))
+BAND_EDGES = (8.0, 14.0, 20.0, 26.0, 32.0)
+
+
+def minutes_band(minutes: np.ndarray) -> np.ndarray:
+    """The residual band ("b0".."b5") of each projected minutes value."""
+    return np.array([f"b{i}" for i in np.searchsorted(np.asarray(BAND_EDGES), minutes, side="right")])
+CHUNKS = 2
+
+
+def residual_quantiles(residuals: np.ndarray) -> np.ndarray:
+    """The residual distribution stored as quantiles on RESIDUAL_GRID (what `simulate` samples from)."""
+    return np.quantile(residuals, RESIDUAL_GRID)
+
+
+def _factors(rng: np.random.Generator, keys: np.ndarray, sigma: float, draws: int) -> np.ndarray:
+    """One lognormal factor (mean 1) per distinct key and draw, returned per row of `keys`."""
+    codes, uniques = pd.factorize(keys)
+    z = rng.standard_normal((len(uniques), draws), dtype=np.float32)
+    table = np.exp(np.float32(sigma) * z - np.float32(sigma * sigma / 2))
+    return table[codes]
+
+
+def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.ndarray, rates: np.ndarray,
+                   factor: np.ndarray, draws: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    grid = np.asarray(RESIDUAL_GRID, dtype=np.float32)
+    u = rng.random((len(minutes), draws), dtype=np.float32)
+    # inverse-CDF of each row's residual quantiles (piecewise linear between grid points)
+    pos = u * np.float32(len(grid) - 1)
+    lo = np.minimum(pos.astype(np.int32), len(grid) - 2)
+    frac = pos - lo
+    rows = np.arange(len(minutes))[:, None]
+    e = resid[rows, lo] * (1 - frac) + resid[rows, lo + 1] * frac
+    played = np.clip(minutes[:, None].astype(np.float32) + e, 1.0, 48.0) * factor
+    counts = {s: rng.poisson(played * np.float32(rates[:, i])[:, None]).astype(np.float32)
+              for i, s in enumerate(SIM_STATS)}
+    pts = 2 * counts["fg2m"] + 3 * counts["fg3m"] + counts["ftm"]
+    return dk_points(pts, counts["fg3m"], counts["reb"], counts["ast"], counts["stl"], counts["blk"],
+                     counts["tov"]).astype(np.float32)
+
+
+def row_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """np.quantile(values, quantiles, axis=1).T (linear interpolation) by one partial sort: 3x faster."""
+    n = values.shape[1]
+    pos = np.asarray(quantiles) * (n - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    part = np.partition(values, np.unique(np.concatenate([lo, hi])), axis=1)
+    frac = (pos - lo).astype(values.dtype)
+    return part[:, lo] * (1 - frac) + part[:, hi] * frac
+
+
+def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Sequence[float]], sigma_game: float,
+                sigma_team: float, draws: int, seed: int) -> np.ndarray:
+    """Raw simulated DK points (rows x draws, float32) of `players` (columns game_id, team, band,
+    proj_minutes > 0 and rate_<stat> per minute for SIM_STATS)."""
+    seq = np.random.SeedSequence(seed)
+    main, *children = seq.spawn(1 + CHUNKS)
+    rng = np.random.default_rng(main)
+    factor = _factors(rng, players["game_id"].to_numpy(), sigma_game, draws) * \
+        _factors(rng, players["team"].to_numpy(), sigma_team, draws)
+    resid = np.stack([np.asarray(residuals[b], dtype=np.float32) for b in players["band"]])
+    rates = players[[f"rate_{s}" for s in SIM_STATS]].to_numpy(dtype="float64")
+    minutes = players["proj_minutes"].to_numpy(dtype="float64")
+    parts = np.array_split(np.arange(len(players)), CHUNKS)
+    with ThreadPoolExecutor(max_workers=CHUNKS) as pool:
+        results = list(pool.map(lambda job: _simulate_rows(job[0], minutes[job[1]], resid[job[1]], rates[job[1]],
+                                                           factor[job[1]], draws),
+                                zip(children, parts, strict=True)))
+    return np.concatenate(results, axis=0)
+
+
+def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Sequence[float]], scale: Mapping[str, float],
+             dispersion: Mapping[str, float], sigma_game: float, sigma_team: float, draws: int,
+             seed: int) -> pd.DataFrame:
+    """DK-points distribution of each row of `players` (columns game_id, team, tier, band, proj_minutes and
+    rate_<stat> per minute for SIM_STATS). Rows with proj_minutes 0 (ruled out) get zeros. `scale` and
+    `dispersion` are per tier.
+
+    Returns dk_mean, dk_sd and dk_p10..dk_p90, indexed like `players`."""
+    n = len(players)
+    out = np.zeros((n, 2 + len(QUANTILES)))
+    active = players["proj_minutes"].to_numpy(dtype="float64") > 0
+    if active.any() and draws > 0:
+        act = players[active]
+        points = draw_points(act, residuals=residuals, sigma_game=sigma_game, sigma_team=sigma_team, draws=draws,
+                             seed=seed)
+        tiers = act["tier"].to_numpy()
+        points *= np.array([scale.get(t, 1.0) for t in tiers], dtype=np.float32)[:, None]
+        mean = points.mean(axis=1, keepdims=True)
+        k = np.array([dispersion.get(t, 1.0) for t in tiers], dtype=np.float32)[:, None]
+        points = mean + k * (points - mean)
+        qs = row_quantiles(points, QUANTILES)
+        out[active] = np.column_stack([mean[:, 0], points.std(axis=1), qs])
+    cols = ["dk_mean", "dk_sd"] + [f"dk_p{int(q * 100)}" for q in QUANTILES]
+    return pd.DataFrame(out, columns=cols, index=players.index)

@@ -1,0 +1,68 @@
+"""ownership: projected ownership % per player on a classic slate, summing to 800% (eight roster spots).
+
+Each of the eight DK classic slots (PG, SG, SF, PF, C, G, F, UTIL) hands out 100% over the players eligible
+for it (their roster positions), in proportion to exp(utility), where utility grows with the player's value
+(expected DK points per $1,000 of salary) and his expected points; expected points are P(plays) x dk_mean,
+so a player ruled out gets nothing. Everything comes from inputs as of the lock, so a past slate is as
+complete as today's. The weights are priors (the archive holds no real ownership to fit them on).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from projections.contracts import Contract
+from projections.errors import ContractViolation
+from projections.pipeline import Stage, StageContext
+
+SLOTS = ("PG", "SG", "SF", "PF", "C", "G", "F", "UTIL")
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    value_weight: float = Field(default=1.1, ge=0, description="utility per point of value (pts per $1k)")
+    points_weight: float = Field(default=0.06, ge=0, description="utility per expected DK point")
+
+
+OUTPUT = Contract(
+    description="one row per DK player: projected ownership in percent (sums to 800)",
+    columns={"player_id": "str", "exp_points": "float", "value": "float", "ownership": "float"},
+    non_null=("player_id", "exp_points", "value", "ownership"),
+    unique=("player_id",),
+    min_rows=1,
+)
+
+
+def ownership(salaries: pd.DataFrame, minutes: pd.DataFrame, sim: pd.DataFrame, *, params: Params,
+              ctx: StageContext) -> pd.DataFrame:
+    frame = salaries[["player_id", "salary", "roster_positions"]].merge(
+        minutes[["player_id", "p_play"]], on="player_id").merge(sim[["player_id", "dk_mean"]], on="player_id")
+    frame["exp_points"] = frame["p_play"] * frame["dk_mean"]
+    frame["value"] = frame["exp_points"] / (frame["salary"] / 1000.0)
+    utility = params.value_weight * frame["value"] + params.points_weight * frame["exp_points"]
+    weight = np.where(frame["exp_points"] > 0, np.exp(utility - utility.max()), 0.0)
+    slots = frame["roster_positions"].fillna("").astype(str).str.split("/")
+    share = np.zeros(len(frame))
+    for slot in SLOTS:
+        eligible = slots.map(lambda s, slot=slot: slot in s).to_numpy() & (weight > 0)
+        if not eligible.any():
+            raise ContractViolation(
+                f"ownership: no available player on the slate is eligible for the {slot} slot (roster positions "
+                f"{sorted(set(frame['roster_positions']))[:8]}); the salary file is not a classic slate",
+                stage="ownership", columns=("roster_positions",))
+        w = np.where(eligible, weight, 0.0)
+        share += 100.0 * w / w.sum()
+    frame["ownership"] = share
+    return frame[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
+
+
+SPEC = Stage(
+    name="ownership",
+    func=ownership,
+    doc="projected ownership % per player from salary, projection and value by position (sums to 800%)",
+    inputs=("salaries", "minutes", "sim"),
+    params=Params,
+    contract=OUTPUT,
+)

@@ -1,0 +1,60 @@
+"""sim: Monte Carlo of each player's DraftKings points if he plays (see `stages.model.simulate`).
+
+Minutes uncertainty (the prior season's residuals for his band of projected minutes), a game factor shared by
+both teams and a team factor shared by teammates, exact Poisson counts per stat, DK classic scoring with the
+double-double and triple-double bonuses, then the tier's mean correction and dispersion from the calibration.
+Seeded from the stage key: a rerun is bit-identical. A player ruled out (proj_minutes 0) gets zeros.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from projections.contracts import Contract
+from projections.pipeline import Stage, StageContext
+from stages.model.simulate import QUANTILES, SIM_STATS, simulate
+from stages.model.table import Calibration
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    draws: int = Field(default=10_000, ge=100, le=200_000, description="Monte Carlo draws per player")
+
+
+DK_COLUMNS = ("dk_mean", "dk_sd", *(f"dk_p{int(q * 100)}" for q in QUANTILES))
+OUTPUT = Contract(
+    description="one row per DK player: distribution of DK points if he plays",
+    columns={"player_id": "str", "mode": "str", "tier": "str", **{c: "float" for c in DK_COLUMNS}},
+    non_null=("player_id", "mode", "tier", *DK_COLUMNS),
+    unique=("player_id",),
+    min_rows=1,
+)
+
+
+def sim(minutes: pd.DataFrame, rates: pd.DataFrame, calibration: pd.DataFrame, *, params: Params,
+        ctx: StageContext) -> pd.DataFrame:
+    cal = Calibration(calibration, stage="sim")
+    scalars = cal.group("scalar")
+    players = minutes.merge(rates[["player_id", *(f"rate_{s}" for s in SIM_STATS)]], on="player_id",
+                            how="left", validate="one_to_one")
+    modes = sorted(players["mode"].unique())
+    # one call, so both teams of a game share its game factor whatever their lineup case
+    keyed = players.assign(band=players["mode"] + ":" + players["band"], tier=players["mode"] + ":" + players["tier"])
+    residuals = {f"{m}:{b}": q for m in modes for b, q in cal.residuals(str(m)).items()}
+    scale = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"scale:{m}").items()}
+    dispersion = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"dispersion:{m}").items()}
+    out = simulate(keyed, residuals=residuals, scale=scale, dispersion=dispersion, sigma_game=scalars["sigma_game"],
+                   sigma_team=scalars["sigma_team"], draws=params.draws, seed=ctx.seed)
+    result = pd.concat([players[["player_id", "mode", "tier"]], out], axis=1)
+    return result[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
+
+
+SPEC = Stage(
+    name="sim",
+    func=sim,
+    doc="Monte Carlo of DK points per player (minutes uncertainty, shared game factor): mean, sd, p10..p90",
+    inputs=("minutes", "rates", "calibration"),
+    params=Params,
+    contract=OUTPUT,
+)
