@@ -52,38 +52,25 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     home = settings.home
     now = settings.live.now or dt.datetime.now(dt.UTC)
+    # read and check everything first: a bad file is refused before anything (even a lock file) is written
+    if args.kind == "dk-salaries":
+        read = [(path, content, inbox.read_dk(home, content, str(path)))
+                for path, content in ((p, _read(p)) for p in args.files)]
+    elif args.kind in ("game-logs", "lines"):
+        seasons = set(args.season) if args.season else None
+        prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
+        prepared = prepare(home, _read(args.file), str(args.file), replace=args.replace, seasons=seasons)
     with locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
+        if args.kind == "inbox":
+            return _take_inbox(settings, now)
         if args.kind == "dk-salaries":
-            contents = [(path, _read(path)) for path in args.files]
-            for path, content in contents:
-                day, slate_id, recorded = inbox.ingest_dk(home, content, str(path), now)
+            for path, content, parsed in read:
+                day, slate_id, recorded = inbox.ingest_dk(home, content, str(path), now, read=parsed)
                 state = "new snapshot" if recorded.appended else "already known"
                 print(f"{path}: {day} slate {slate_id}, {recorded.entry.rows} players on the date ({state}, "
                       f"known from {recorded.entry.captured_at.isoformat()})")
             return 0
-        if args.kind == "inbox":
-            folder = inbox.inbox_dir(settings)
-            found = sorted(p for p in folder.glob("*.csv")) if folder.is_dir() else []
-            if not found:
-                print(f"inbox {folder}: no DKSalaries.csv waiting")
-                return 0
-            bad = 0
-            for path in found:
-                try:
-                    day, slate_id, _ = inbox.ingest_dk(home, path.read_bytes(), path.name, now)
-                except inbox.files.BadFile as exc:
-                    print(f"refused {exc}")
-                    bad += 1
-                    continue
-                done = folder / "processed" / path.name
-                done.parent.mkdir(parents=True, exist_ok=True)
-                path.replace(done)
-                print(f"{path.name}: {day} slate {slate_id} (moved to {done})")
-            return 1 if bad else 0
-        content = _read(args.file)
-        seasons = set(args.season) if args.season else None
-        take = ingest.ingest_game_logs if args.kind == "game-logs" else ingest.ingest_lines
-        report = take(home, content, str(args.file), now=now, replace=args.replace, seasons=seasons)
+        report = prepared.write(home, now)
     for line in report.written:
         print(f"wrote {line}")
     for line in report.kept:
@@ -91,3 +78,27 @@ def run(args: argparse.Namespace) -> int:
     if not report.written:
         print("nothing written")
     return 0
+
+
+def _take_inbox(settings: Any, now: dt.datetime) -> int:
+    from projections.sources import inbox
+
+    folder = inbox.inbox_dir(settings)
+    found = sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
+        if folder.is_dir() else []
+    if not found:
+        print(f"inbox {folder}: no DKSalaries.csv waiting")
+        return 0
+    bad = 0
+    for path in found:
+        try:
+            day, slate_id, _ = inbox.ingest_dk(settings.home, path.read_bytes(), path.name, now)
+        except inbox.files.BadFile as exc:
+            print(f"refused {exc}")
+            bad += 1
+            continue
+        done = folder / "processed" / path.name
+        done.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(done)
+        print(f"{path.name}: {day} slate {slate_id} (moved to {done})")
+    return 1 if bad else 0

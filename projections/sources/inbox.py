@@ -27,6 +27,8 @@ from projections.ledger import iso
 from projections.sources import files, snapshots, tables
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from projections.pipeline import SourceEnv
     from projections.statcache import StatCache
 
@@ -45,17 +47,22 @@ def _raw_files(home: Path, entry: snapshots.Entry) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("raw-")}
 
 
-def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *,
-              stat_cache: StatCache | None = None) -> tuple[dt.date, str, snapshots.Recorded]:
+def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFrame]:
+    """(date, salaries) of one DKSalaries.csv, player ids resolved; files.BadFile for anything else."""
+    from projections.sources.people import People
+
+    return files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+
+
+def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_cache: StatCache | None = None,
+              read: tuple[dt.date, pd.DataFrame] | None = None) -> tuple[dt.date, str, snapshots.Recorded]:
     """Record one DKSalaries.csv as (part of) its date's salary snapshot: (date, slate_id, what was recorded).
 
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from projections.sources.people import People
-
-    day, frame = files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+    day, frame = read or read_dk(home, content, name)
     slate_id = str(frame["slate_id"].iloc[0])
     found = snapshots.entries(home, TABLE, day)
     lock = files.dk_lock(frame)

@@ -97,8 +97,23 @@ def schedule_from_logs(logs: pd.DataFrame) -> pd.DataFrame:
     return games
 
 
-def ingest_game_logs(home: Path, content: bytes, name: str, *, now: dt.datetime, replace: bool = False,
-                     seasons: set[str] | None = None) -> IngestReport:
+@dataclass
+class Prepared:
+    """An ingest read and checked, not yet written: `write` commits it (nothing is written before)."""
+
+    name: str
+    content: bytes
+    report: IngestReport
+    writes: list[tuple[str, list[tuple[str, bytes, int]]]]
+
+    def write(self, home: Path, now: dt.datetime) -> IngestReport:
+        for table, planned in self.writes:
+            _write(home, table, planned, self.name, self.content, self.report, now)
+        return self.report
+
+
+def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = False,
+                      seasons: set[str] | None = None) -> Prepared:
     report = IngestReport()
     logs = files.game_logs(content, name)
     fix = files.LOGS_FIX
@@ -107,18 +122,14 @@ def ingest_game_logs(home: Path, content: bytes, name: str, *, now: dt.datetime,
         raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
     games = schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})])
     planned_games = _plan(home, "schedule", games, name, fix, replace, report, {p[0] for p in planned})
-    _write(home, "player_logs", planned, name, content, report, now)
-    _write(home, "schedule", planned_games, name, content, report, now)
-    return report
+    return Prepared(name, content, report, [("player_logs", planned), ("schedule", planned_games)])
 
 
-def ingest_lines(home: Path, content: bytes, name: str, *, now: dt.datetime, replace: bool = False,
-                 seasons: set[str] | None = None) -> IngestReport:
+def prepare_lines(home: Path, content: bytes, name: str, *, replace: bool = False,
+                  seasons: set[str] | None = None) -> Prepared:
     report = IngestReport()
     odds = files.lines(content, name)
     planned = _plan(home, "odds", odds, name, files.LINES_FIX, replace, report, seasons)
     if not planned and not report.kept:
         raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
-    _write(home, "odds", planned, name, content, report, now)
-    return report
-
+    return Prepared(name, content, report, [("odds", planned)])

@@ -111,8 +111,10 @@ def _schedule_frame(rows: list[dict[str, Any]], day: dt.date) -> pd.DataFrame:
                                         "status"])
     frame.insert(0, "game_date", [day] * len(frame))
     frame.insert(0, "season", [season_of(day)] * len(frame))
-    frame["playoffs"] = [_SLATE_TYPES[_game_type(g)] for g in frame["game_id"]]
+    frame["playoffs"] = pd.Series([_SLATE_TYPES[_game_type(g)] for g in frame["game_id"]], dtype=bool)
     frame["tip_time"] = pd.to_datetime(frame["tip_time"], utc=True).astype("datetime64[us, UTC]")
+    if frame.empty:  # keep the column kinds of a day with games
+        frame = frame.astype({c: "object" for c in frame.columns if c not in ("tip_time", "playoffs")})
     return frame
 
 

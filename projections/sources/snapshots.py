@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class Entry:
     url: str
     rows: int
     lock: dt.datetime | None = None
-    line: int = 0
+    line: int = field(default=0, compare=False)
 
     def line_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"captured_at": iso(self.captured_at), "object": self.object, "data": self.data,
@@ -142,6 +142,15 @@ def _appending(path: Path) -> Iterator[int]:
         os.close(fd)  # releases the flock
 
 
+def _torn(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
 def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], captured_at: dt.datetime,
            url: str, rows: int, lock: dt.datetime | None = None, meta: Mapping[str, Any] | None = None,
            stat_cache: StatCache | None = None) -> Recorded:
@@ -163,7 +172,10 @@ def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], 
         known = select(entries(home, table, day), captured_at)
         if known is not None and known.object == commit.object:
             return Recorded(known, commit.created, appended=False)
-        os.write(fd, (json.dumps(entry.line_json(), sort_keys=True) + "\n").encode())
+        line = (json.dumps(entry.line_json(), sort_keys=True) + "\n").encode()
+        if _torn(path):
+            line = b"\n" + line  # a writer killed mid-line: end its fragment so this line stays whole
+        os.write(fd, line)
         os.fsync(fd)
     return Recorded(entry, commit.created, appended=True)
 

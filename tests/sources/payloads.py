@@ -1,0 +1,159 @@
+"""Payloads for one consistent live slate, in the verbatim endpoint shapes, DERIVED FROM REAL DATA.
+
+The recorded responses in shared/data/nba/api are for assorted dates; a live run needs every source of one
+date. So, for a slate date D, these builders take each envelope from a recorded response (the JSON keys and
+nesting of scoreboardv3, leaguegamelog, odds_todaysGames) and fill it with the real facts of D from the other
+real files - nothing here is invented:
+
+    scoreboardv3     games, game ids, teams and tip times of D from the shipped archive schedule (built from
+                     stats.nba.com game ids and DraftKings Game Info tip times); status "scheduled", scores 0,
+                     leaders and broadcasters empty (what a pre-game scoreboard carries)
+    leaguegamelog    player mode: the rows of shared/data/nba/logs/nbacom/player_logs_<season>.csv (a
+                     stats.nba.com LeagueGameLog export) dated before D - what the endpoint answers on D
+    odds_todaysGames the closing line of each game of D from shared/data/nba/odds/nba_2008-2025_raw.csv, as one
+                     book's "2way" (American moneylines converted to decimal odds) and "spread" markets; the
+                     file has no price for the spread, so spread outcomes carry no "odds" field
+    DKSalaries.csv   the real file of D from shared/data/nba/salaries/dk/, unchanged
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+from projections.identity import team_code
+from tests.net.faultserver import recorded, shared_root
+
+ARCHIVE = Path(__file__).resolve().parents[2] / "projections" / "data" / "archive"
+SCOREBOARD = "api/stats_cassettes/scenarios__test_scoreboardv3_Regular_season_game_date_-_November_5_2025.json"
+SCOREBOARD_EMPTY = "api/stats_cassettes/scenarios__test_scoreboardv3_Offseason_date_-_no_games_expected.json"
+TEAM_GAMELOG = "api/stats_cassettes/smoke__test_endpoints_LeagueGameLog.json"
+ODDS = "api/live/odds_todaysGames_first2games.json"
+DK_FILES = {dt.date(2019, 10, 30): "salaries/dk/2019-10-30__bradical1379__DKSalaries__cda50cde.csv"}
+TEAM_IDS = {"ATL": 1610612737, "BOS": 1610612738, "CLE": 1610612739, "NOP": 1610612740, "CHI": 1610612741,
+            "DAL": 1610612742, "DEN": 1610612743, "GSW": 1610612744, "HOU": 1610612745, "LAC": 1610612746,
+            "LAL": 1610612747, "MIA": 1610612748, "MIL": 1610612749, "MIN": 1610612750, "BKN": 1610612751,
+            "NYK": 1610612752, "ORL": 1610612753, "IND": 1610612754, "PHI": 1610612755, "PHX": 1610612756,
+            "POR": 1610612757, "SAC": 1610612758, "SAS": 1610612759, "OKC": 1610612760, "TOR": 1610612761,
+            "UTA": 1610612762, "MEM": 1610612763, "WAS": 1610612764, "DET": 1610612765, "CHA": 1610612766}
+
+
+def season_of(day: dt.date) -> str:
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def games_of(day: dt.date) -> list[dict]:
+    """The real games of `day` from the shipped archive schedule."""
+    import pandas as pd
+
+    frame = pd.read_parquet(ARCHIVE / "schedule" / f"{season_of(day)}.parquet")
+    frame = frame[frame["game_date"] == day].sort_values(["tip_time", "game_id"])
+    return frame.to_dict("records")
+
+
+def scoreboard(day: dt.date) -> bytes:
+    body = json.loads(recorded(SCOREBOARD))
+    template = body["scoreboard"]["games"][0]
+    games = []
+    for game in games_of(day):
+        tip = game["tip_time"].to_pydatetime().astimezone(dt.UTC)
+        eastern = game["tip_time"].tz_convert("America/New_York")
+        item = copy.deepcopy(template)
+        item.update({
+            "gameId": game["game_id"], "gameCode": f"{day:%Y%m%d}/{game['away_team']}{game['home_team']}",
+            "gameStatus": 1, "gameStatusText": eastern.strftime("%-I:%M %p ET").lower().replace("et", "ET"),
+            "period": 0, "gameClock": "", "gameTimeUTC": tip.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "gameEt": eastern.strftime("%Y-%m-%dT%H:%M:%SZ"), "gameLeaders": {}, "teamLeaders": {},
+            "broadcasters": {},
+        })
+        for side, code in (("homeTeam", game["home_team"]), ("awayTeam", game["away_team"])):
+            item[side] = {"teamId": TEAM_IDS[code], "teamName": "", "teamCity": "", "teamTricode": code,
+                          "teamSlug": "", "wins": 0, "losses": 0, "score": 0, "seed": 0, "inBonus": None,
+                          "timeoutsRemaining": 0, "periods": []}
+        games.append(item)
+    body["meta"]["request"] = f"http://nba.cloud/league/00/{day:%Y/%m/%d}/scoreboard?Format=json"
+    body["scoreboard"].update({"gameDate": day.isoformat(), "games": games})
+    return json.dumps(body).encode()
+
+
+def empty_scoreboard(day: dt.date) -> bytes:
+    """The recorded off-season answer (zero games), re-dated to `day`: what a broken feed says on a game day."""
+    body = json.loads(recorded(SCOREBOARD_EMPTY))
+    body["scoreboard"]["gameDate"] = day.isoformat()
+    return json.dumps(body).encode()
+
+
+def _number(text: str) -> int | float | None:
+    if text == "":
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def league_game_log(day: dt.date) -> bytes:
+    """Player-mode LeagueGameLog of the season of `day`, as the endpoint answers on `day` (games before it)."""
+    season = season_of(day)
+    body = json.loads(recorded(TEAM_GAMELOG))
+    path = shared_root() / "data" / "nba" / "logs" / "nbacom" / f"player_logs_{season}.csv"
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        headers = [h for h in reader.fieldnames or [] if h != "SEASON_LABEL"]
+        text = {"SEASON_ID", "PLAYER_ID", "PLAYER_NAME", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE",
+                "MATCHUP", "WL"}
+        rows = [[r[h] if h in text else _number(r[h]) for h in headers] for r in reader
+                if dt.date.fromisoformat(r["GAME_DATE"]) < day]
+    for row in rows:  # ids are numbers in the JSON body
+        row[headers.index("PLAYER_ID")] = int(row[headers.index("PLAYER_ID")])
+        row[headers.index("TEAM_ID")] = int(row[headers.index("TEAM_ID")])
+    body["parameters"].update({"Season": season, "PlayerOrTeam": "P"})
+    body["resultSets"][0].update({"headers": headers, "rowSet": rows})
+    return json.dumps(body).encode()
+
+
+def _decimal(american: float) -> str:
+    return f"{(1 + american / 100) if american > 0 else (1 + 100 / -american):.3f}"
+
+
+def odds_today(day: dt.date) -> bytes:
+    """odds_todaysGames for the games of `day`: one book carrying the real closing line of each game."""
+    lines = {}
+    with open(shared_root() / "data" / "nba" / "odds" / "nba_2008-2025_raw.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["date"] == day.isoformat():
+                lines[(team_code(r["home"]), team_code(r["away"]))] = r
+    out = []
+    for game in games_of(day):
+        line = lines[(game["home_team"], game["away_team"])]
+        spread = float(line["spread"]) * (-1 if line["whos_favored"] == "home" else 1)
+        book = {"id": "closing", "name": "closing line (nba_2008-2025_raw.csv)", "url": "", "countryCode": "US"}
+        item = {
+            "gameId": game["game_id"], "homeTeamId": str(TEAM_IDS[game["home_team"]]),
+            "awayTeamId": str(TEAM_IDS[game["away_team"]]),
+            "markets": [
+                {"name": "2way", "odds_type_id": 1, "group_name": "regular", "books": [book | {"outcomes": [
+                    {"odds_field_id": 1, "type": "home", "odds": _decimal(float(line["moneyline_home"]))},
+                    {"odds_field_id": 2, "type": "away", "odds": _decimal(float(line["moneyline_away"]))}]}]},
+                {"name": "spread", "odds_type_id": 4, "group_name": "regular", "books": [book | {"outcomes": [
+                    {"odds_field_id": 10, "type": "home", "spread": f"{spread:g}"},
+                    {"odds_field_id": 12, "type": "away", "spread": f"{-spread:g}"}]}]},
+            ],
+        }
+        out.append(item)
+    return json.dumps(out).encode()
+
+
+def dk_salaries(day: dt.date) -> bytes:
+    return recorded(DK_FILES[day])
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    sink = io.StringIO()
+    writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return sink.getvalue().encode()

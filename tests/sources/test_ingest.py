@@ -1,0 +1,122 @@
+"""`projections ingest`: another season with the same `doit slate` command; bad files change nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from projections.cli import main
+from tests.conftest import SHARED, run_cli, run_doit, tree_snapshot
+
+LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
+LINES = SHARED / "odds" / "nba_2008-2025_raw.csv"
+DK_2023 = SHARED / "salaries" / "dk" / "2023-01-16__chasebroder__DKSalaries__d62277f1.csv"
+
+
+def rows_of(path: Path, keep: callable = lambda r: True) -> list[dict]:  # type: ignore[valid-type]
+    with open(path, newline="") as fh:
+        return [r for r in csv.DictReader(fh) if keep(r)]
+
+
+def write_csv(path: Path, rows: list[dict], drop: str | None = None) -> Path:
+    fields = [f for f in rows[0] if f != drop]
+    sink = io.StringIO()
+    writer = csv.DictWriter(sink, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(sink.getvalue())
+    return path
+
+
+def built(home: Path, stage: str, day: dt.date) -> pd.DataFrame:
+    """The table a stage of `day` holds, found through the store (its action record)."""
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+
+    engine = make_engine(load_settings(home=home))
+    plan = engine.plan(stage, day)
+    assert plan.object is not None, plan.reason
+    return pd.read_parquet(engine.store.path(plan.object, engine.pipeline[stage].main))
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    home = tmp_path / "home"
+    monkeypatch.setenv("PROJECTIONS_HOME", str(home))
+    for name in ("PROJECTIONS_SOURCE", "PROJECTIONS_CONFIG", "PROJECTIONS_LIVE__NOW"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["ingest", *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    run.home = home  # type: ignore[attr-defined]
+    return run
+
+
+def test_a_new_season_runs_with_the_same_command(tmp_path: Path) -> None:
+    """2022-23 is not shipped: after ingesting its logs, lines and a real DraftKings file, the stages that read
+    those sources build 2023-01-16 with the same doit command as a shipped date. (The full slate also needs
+    the season before for calibration - 2021-22 is not in the shared data - so this runs the source stages.)"""
+    home = tmp_path / "home"
+    for args in (("game-logs", str(LOGS_2022)), ("lines", str(LINES), "--season", "2022-23"),
+                 ("dk-salaries", str(DK_2023))):
+        result = run_cli(home, "ingest", *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+    result = run_doit(home, "schedule", "salaries", "game_logs", "odds", "date=2023-01-16")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 built" in result.stdout
+    salaries, odds = (built(home, stage, dt.date(2023, 1, 16)) for stage in ("salaries", "odds"))
+    dk = pd.read_csv(DK_2023)
+    assert set(salaries["dk_id"].astype("int64")) == set(dk["ID"]) and len(salaries) == 66
+    assert salaries["player_id"].str.fullmatch(r"\d+").all()  # every DK name found in the ingested nba.com logs
+    assert len(odds) == 18 and odds["has_line"].all()  # the 9 games of the day, each with its ingested line
+    again = run_doit(home, "schedule", "salaries", "game_logs", "odds", "date=2023-01-16")
+    assert "0 built" in again.stdout
+
+
+def test_seasons_the_archive_has_are_kept_unless_replaced(cli, tmp_path: Path) -> None:
+    picked = rows_of(LINES, lambda r: r["date"] in ("2019-10-30", "2023-01-16"))
+    path = write_csv(tmp_path / "lines.csv", picked)
+    code, out, _ = cli("lines", str(path))
+    assert code == 0
+    assert "wrote odds/2022-23: 9 rows" in out
+    assert "kept  odds/2019-20: the archive already has it (shipped); pass --replace" in out
+    code, out, _ = cli("lines", str(path), "--season", "2019-20", "--replace")
+    assert code == 0 and "wrote odds/2019-20: 11 rows" in out
+
+
+def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
+    renamed = tmp_path / "2031-12-25 whatever.csv"
+    renamed.write_bytes(DK_2023.read_bytes())
+    code, out, _ = cli("dk-salaries", str(renamed))
+    assert code == 0 and ": 2023-01-16 slate dk-2023-01-16-" in out and "66 players" in out
+    assert (cli.home / "refs" / "snapshots" / "salaries" / "game_date=2023-01-16.jsonl").exists()
+
+
+@pytest.mark.parametrize("kind, make, expected", [
+    ("game-logs", lambda d: write_csv(d / "logs.csv", rows_of(LOGS_2022)[:50], drop="PTS"),
+     r"logs\.csv: missing column\(s\) \['PTS'\] of a LeagueGameLog player export .* export the season's player "
+     r"game logs from stats\.nba\.com"),
+    ("lines", lambda d: write_csv(d / "lines.csv", [dict(r, whos_favored="maybe") for r in
+                                                    rows_of(LINES, lambda r: r["date"] == "2023-01-16")]),
+     r"lines\.csv: line 2, column 'whos_favored': 'maybe'; it must be 'home' or 'away'"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, **{"Game Info": "Postponed"}) for r in
+                                                               rows_of(DK_2023)]),
+     r"DKSalaries\.csv: line 2, column 'Game Info': 'Postponed' .* every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'"),
+    ("dk-salaries", lambda d: d / "missing.csv", r"missing\.csv: cannot read it \(No such file or directory\)"),
+])
+def test_a_bad_file_is_refused_naming_file_column_and_fix_and_changes_nothing(cli, tmp_path: Path, kind, make,
+                                                                              expected) -> None:
+    path = make(tmp_path)
+    before = tree_snapshot(cli.home)
+    code, out, err = cli(kind, str(path))
+    assert code == 2 and out == ""
+    assert pytest.importorskip("re").search(expected, err), err
+    assert tree_snapshot(cli.home) == before

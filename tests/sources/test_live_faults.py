@@ -1,0 +1,280 @@
+"""Live backends against a real loopback server that replays payloads and injects faults.
+
+Time is fake (FakeTime): a backoff "sleeps" instantly and is recorded, so every wait is asserted exactly and no
+test waits for one. With random() = 0.5 and a 1 s base, the jittered waits are 0.5, 1.0, 2.0 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from projections.errors import FetchError, SourceError
+from projections.sources import backends, snapshots
+from tests.net.faultserver import FaultServer, recorded
+from tests.sources import payloads
+from tests.sources.conftest import BEFORE_LOCK, SLATE, FakeTime, env_for, http_for, live_settings
+
+SCOREBOARD = "/stats/scoreboardv3"
+GAMELOG = "/stats/leaguegamelog"
+ODDS = "/cdn/liveData/odds/odds_todaysGames.json"
+URL = "/stats/scoreboardv3?GameDate=2019-10-30&LeagueID=00"
+
+
+def serve_slate(server: FaultServer, day: dt.date = SLATE) -> None:
+    server.replay(SCOREBOARD, payloads.scoreboard(day))
+    server.replay(GAMELOG, payloads.league_game_log(day))
+    server.replay(ODDS, payloads.odds_today(day))
+
+
+def fetch(table: str, home: Path, server: FaultServer | None, fake: FakeTime, *, day: dt.date = SLATE,
+          now: dt.datetime = BEFORE_LOCK, **live: object) -> dict:
+    settings = live_settings(home, server, **live)
+    with http_for(settings, fake) as http:
+        return backends.run(table, env_for(settings), day, now, http=http)
+
+
+def no_snapshot(home: Path, table: str = "schedule", day: dt.date = SLATE) -> bool:
+    return not snapshots.index_path(home, table, day).exists()
+
+
+# ------------------------------------------------------------------------------------------ transport faults
+
+
+def test_refused_connection_is_retried_then_reported_with_url_attempts_and_fix(tmp_path: Path, fake: FakeTime):
+    with socket.socket() as bound:  # bound, never listening: every connect is refused
+        bound.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        with pytest.raises(FetchError) as caught:
+            fetch("schedule", tmp_path, None, fake, stats_base=f"{base}/stats", max_attempts=3)
+    message = str(caught.value)
+    assert message.startswith(f"schedule: GET {base}{URL} failed after 3 attempts")
+    assert message.count("Connection refused") == 3 and "what to do:" in message
+    assert caught.value.attempts == 3 and fake.sleeps == [0.5, 1.0]
+    assert no_snapshot(tmp_path)
+
+
+def test_unresolvable_host_is_reported_as_dns(tmp_path: Path, fake: FakeTime):
+    with pytest.raises(FetchError, match=r"DNS lookup of nonexistent\.invalid failed") as caught:
+        fetch("schedule", tmp_path, None, fake, stats_base="http://nonexistent.invalid/stats", max_attempts=2)
+    assert caught.value.attempts == 2 and fake.sleeps == [0.5]
+    assert "check the network and DNS" in str(caught.value)
+
+
+def test_stalled_response_times_out_then_the_retry_succeeds(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    server.script(SCOREBOARD, ("stall", 5.0))
+    started = time.monotonic()
+    summary = fetch("schedule", tmp_path, server, fake, read_timeout_s=0.2)
+    assert time.monotonic() - started < 2.0  # one 0.2 s read timeout, not the 5 s stall
+    assert summary["attempts"] == 2 and summary["rows"] == 11 and fake.sleeps == [0.5]
+
+
+def test_500s_then_success(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    server.script(SCOREBOARD, ("status", 500), ("status", 503))
+    summary = fetch("schedule", tmp_path, server, fake)
+    assert summary["attempts"] == 3 and fake.sleeps == [0.5, 1.0] and len(server.requests_to(SCOREBOARD)) == 3
+    entry = snapshots.entries(tmp_path, "schedule", SLATE)[0]
+    assert entry.rows == 11 and entry.lock == dt.datetime(2019, 10, 30, 23, 0, tzinfo=dt.UTC)
+
+
+def test_429_with_retry_after_waits_what_the_server_asked(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    server.script(GAMELOG, ("status", 429, {"Retry-After": "2"}))
+    summary = fetch("player_logs", tmp_path, server, fake)
+    assert summary["attempts"] == 2 and fake.sleeps == [2.0] and summary["rows"] > 1000
+
+
+def test_truncated_body_is_retried(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    server.script(SCOREBOARD, ("truncate", payloads.scoreboard(SLATE)[:700]))
+    assert fetch("schedule", tmp_path, server, fake)["attempts"] == 2 and fake.sleeps == [0.5]
+
+
+def test_a_truncated_json_that_closes_cleanly_is_a_payload_violation(tmp_path: Path, server: FaultServer,
+                                                                      fake: FakeTime):
+    serve_slate(server)
+    server.script(SCOREBOARD, ("body", payloads.scoreboard(SLATE)[:700]), ("body", b""))
+    assert fetch("schedule", tmp_path, server, fake)["attempts"] == 3 and fake.sleeps == [0.5, 1.0]
+
+
+# ------------------------------------------------------------------------------------------ implausible payloads
+
+
+def test_empty_schedule_on_a_game_day_is_retried_then_succeeds(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    empty = payloads.empty_scoreboard(SLATE)
+    server.script(SCOREBOARD, ("body", empty), ("body", empty))
+    summary = fetch("schedule", tmp_path, server, fake)
+    assert summary["attempts"] == 3 and summary["rows"] == 11 and fake.sleeps == [0.5, 1.0]
+
+
+def test_empty_schedule_that_stays_empty_is_reported_and_never_published(tmp_path: Path, server: FaultServer,
+                                                                         fake: FakeTime):
+    server.replay(SCOREBOARD, payloads.empty_scoreboard(SLATE))
+    with pytest.raises(FetchError, match=r"zero games on 2019-10-30, but the archive schedule lists 11") as caught:
+        fetch("schedule", tmp_path, server, fake)
+    assert caught.value.attempts == 4 and fake.sleeps == [0.5, 1.0, 2.0]
+    assert "empty or implausible payload" in str(caught.value) and no_snapshot(tmp_path)
+
+
+def test_empty_schedule_is_checked_against_the_season_calendar(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    day = dt.date(2023, 11, 1)  # a season the archive does not hold: scheduleLeagueV2 is the calendar
+    server.replay(SCOREBOARD, payloads.empty_scoreboard(day))
+    server.replay("/cdn/staticData/scheduleLeagueV2.json", recorded("api/pbpstats_fixtures/live_nba_2023.json"))
+    with pytest.raises(FetchError, match=r"zero games on 2023-11-01, but the season calendar .* lists 13"):
+        fetch("schedule", tmp_path, server, fake, day=day, max_attempts=2)
+
+
+def test_a_real_off_day_is_an_empty_schedule(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    day = dt.date(2025, 7, 15)
+    server.replay(SCOREBOARD, recorded("api/stats_cassettes/"
+                                       "scenarios__test_scoreboardv3_Offseason_date_-_no_games_expected.json"))
+    summary = fetch("schedule", tmp_path, server, fake, day=day)  # no calendar knows the date: accepted
+    assert summary["rows"] == 0 and summary["attempts"] == 1
+    assert any("season calendar unavailable" in n for n in summary["notes"])
+
+
+def test_a_roster_of_two_players_is_implausible(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    body = json.loads(recorded("api/stats_cassettes/smoke__test_endpoints_CommonTeamRoster.json"))
+    body["resultSets"][0]["rowSet"] = body["resultSets"][0]["rowSet"][:2]
+    server.replay("/stats/commonteamroster", json.dumps(body).encode())
+    with pytest.raises(FetchError, match=r"rosters: .* lists 2 player\(s\); a real roster has at least 8") as caught:
+        fetch("rosters", tmp_path, server, fake, max_attempts=2)
+    assert caught.value.attempts == 2 and no_snapshot(tmp_path, "rosters")
+
+
+def test_a_shrunken_game_log_is_implausible(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    assert fetch("player_logs", tmp_path, server, fake)["rows"] == 1173
+    body = json.loads(payloads.league_game_log(SLATE))
+    body["resultSets"][0]["rowSet"] = body["resultSets"][0]["rowSet"][:100]
+    server.replay(GAMELOG, json.dumps(body).encode())
+    with pytest.raises(FetchError, match=r"100 rows, fewer than half of the 1173 the last capture held"):
+        fetch("player_logs", tmp_path, server, fake, max_attempts=2)
+    assert len(snapshots.entries(tmp_path, "player_logs", SLATE)) == 1
+
+
+def test_odds_feed_without_the_slates_games_is_implausible(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    server.replay(ODDS, recorded("api/live/odds_todaysGames_first2games.json"))  # March 2025 games
+    with pytest.raises(FetchError, match=r"none of the 11 games of 2019-10-30 \(the feed only carries today"):
+        fetch("odds", tmp_path, server, fake, max_attempts=2)
+
+
+def test_odds_of_the_slate(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    import pandas as pd
+
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    summary = fetch("odds", tmp_path, server, fake)
+    entry = snapshots.entries(tmp_path, "odds", SLATE)[0]
+    odds = pd.read_parquet(snapshots.data_path(tmp_path, entry)).set_index("home_team")
+    assert summary["rows"] == 11 and odds.loc["ORL", "spread_home"] == -9.5 and odds.loc["BOS", "spread_home"] == 3.5
+
+
+# ------------------------------------------------------------------------------------------ lineups, injuries
+
+
+def _schedule_of_box_score(home: Path) -> dt.date:
+    """A one-game schedule snapshot for the recorded box score 0022000196 (NYK@BOS, 2021-01-17)."""
+    import pandas as pd
+
+    from projections.sources import tables
+
+    day = dt.date(2021, 1, 17)
+    frame = pd.DataFrame({"season": ["2020-21"], "game_date": [day], "game_id": ["0022000196"], "home_team": ["BOS"],
+                          "away_team": ["NYK"], "tip_time": pd.Series([dt.datetime(2021, 1, 17, 18, tzinfo=dt.UTC)],
+                                                                      dtype="datetime64[us, UTC]"),
+                          "tip_time_source": ["test"], "playoffs": [False], "status": ["scheduled"]})
+    snapshots.record(home, "schedule", day, files={snapshots.DATA: tables.to_parquet(frame, "schedule")},
+                     captured_at=dt.datetime(2021, 1, 17, 12, tzinfo=dt.UTC), url="test", rows=1)
+    return day
+
+
+def test_lineups_from_the_live_box_score(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    day = _schedule_of_box_score(tmp_path)
+    server.replay("/cdn/liveData/boxscore/boxscore_0022000196.json", recorded("api/live/boxscore_0022000196_game.json"))
+    summary = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
+    assert summary["rows"] == 34 and summary["attempts"] == 1
+
+
+def test_lineups_not_published_yet_fail_at_once_with_the_fix(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    day = _schedule_of_box_score(tmp_path)
+    with pytest.raises(FetchError, match=r"no box score of 2021-01-17 is published yet.*rerun closer to it"):
+        fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
+    assert fake.sleeps == []  # a 404 is not retried
+
+
+def test_injury_report_table(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    import pandas as pd
+
+    server.replay("/injuries/latest.csv", recorded("injuries/2020/csv/Injury-Report_2020-08-06_05PM.csv"),
+                  content_type="text/csv")
+    now = dt.datetime(2020, 8, 6, 21, 5, tzinfo=dt.UTC)
+    summary = fetch("injuries", tmp_path, server, fake, day=dt.date(2020, 8, 6), now=now,
+                    injuries={"url": server.url("/injuries/latest.csv")})
+    entry = snapshots.entries(tmp_path, "injuries", dt.date(2020, 8, 6))[0]
+    report = pd.read_parquet(snapshots.data_path(tmp_path, entry))
+    assert summary["rows"] == len(report) > 20 and set(report["report_time"]) == {pd.Timestamp(now)}
+    assert set(report["status"]) <= {"Out", "Doubtful", "Questionable", "Probable", "Available"}
+    assert report["player_id"].str.fullmatch(r"\d+").mean() > 0.95  # names resolved to nba.com ids
+
+
+# ------------------------------------------------------------------------------------------ DraftKings inbox
+
+
+def test_inbox_takes_a_dk_file_by_content_and_leaves_a_bad_one(tmp_path: Path, fake: FakeTime):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "download (3).csv").write_bytes(payloads.dk_salaries(SLATE))  # the name says nothing
+    (inbox / "notes.csv").write_text("Name,Salary\nsomeone,3000\n")
+    summary = fetch("salaries", tmp_path, None, fake)
+    assert summary["rows"] == 367 and summary["captured_at"] == "2019-10-30T20:00:00.000Z"
+    assert summary["taken"] == ["download (3).csv -> 2019-10-30 dk-2019-10-30-"
+                                + summary["taken"][0].rsplit("-", 1)[1]]
+    assert "notes.csv: missing column(s) ['Position', 'ID', 'Roster Position', 'Game Info', 'TeamAbbrev']" \
+        in summary["rejected"][0]
+    assert (inbox / "processed" / "download (3).csv").exists() and (inbox / "notes.csv").exists()
+
+
+def test_an_archival_dk_file_counts_as_known_before_its_lock(tmp_path: Path, fake: FakeTime):
+    (tmp_path / "inbox").mkdir(parents=True)
+    (tmp_path / "inbox" / "DKSalaries.csv").write_bytes(payloads.dk_salaries(SLATE))
+    summary = fetch("salaries", tmp_path, None, fake, now=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assert summary["captured_at"] == "2019-10-30T04:00:00.000Z"  # midnight US/Eastern of the slate date
+
+
+def test_no_salaries_for_a_date_names_the_inbox_and_the_command(tmp_path: Path, fake: FakeTime):
+    day = dt.date(2023, 1, 17)
+    with pytest.raises(SourceError, match=r"no DraftKings salaries for 2023-01-17 in the inbox .*inbox; that folder "
+                                          r"does not exist - download .* `projections ingest dk-salaries FILE`"):
+        fetch("salaries", tmp_path, None, fake, day=day, now=dt.datetime(2023, 1, 17, 12, tzinfo=dt.UTC))
+
+
+# ------------------------------------------------------------------------------------------ secrets
+
+
+def test_an_api_key_reaches_the_server_but_no_record_or_message(tmp_path: Path, server: FaultServer,
+                                                                fake: FakeTime):
+    token = "tok_PLANTED_7f3a9c1e5b"
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    fetch("odds", tmp_path, server, fake, odds={"api_key": token, "api_key_param": "apiKey"})
+    assert server.requests_to(ODDS)[-1].query["apiKey"] == [token]
+    server.replay(ODDS, f'{{"error": "apiKey={token} is not valid"}}'.encode(), status=401)
+    with pytest.raises(FetchError) as caught:
+        fetch("odds", tmp_path, server, fake, odds={"api_key": token, "api_key_param": "apiKey"})
+    assert "HTTP 401" in str(caught.value) and token not in str(caught.value)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
