@@ -123,7 +123,8 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
         raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "
                           f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
                           "ingest dk-salaries FILE`")
-    summary: dict[str, Any] = {"describe": f"salaries inbox: {len(taken)} taken, {len(rejected)} rejected",
+    held = f"{entry.rows} players for {day} ({entry.object[9:19]})" if entry is not None else "the archive's"
+    summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused; {held}",
                                "taken": taken or None, "rejected": rejected or None}
     if entry is not None:
         summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))

@@ -1,0 +1,162 @@
+"""Live mode end to end, in real `doit` processes, against a real loopback HTTP server.
+
+The server replays payloads for the real slate of 2019-10-30 in the verbatim endpoint shapes, derived from the
+real shared data (tests/sources/payloads.py says how); the real DKSalaries.csv of the slate is dropped into the
+inbox. `live.now` replays the day: the runs happen at 20:00, 21:00 and 22:00 UTC (before the first tip, 23:00)
+and at 01:00 the next day (after it). API keys are planted for two endpoints and must never be written down.
+
+    first    20:00  everything is fetched and built; gold is published
+    second   21:00  every source is fetched again, unchanged: no new object anywhere, gold stays
+    odds     22:00  the odds endpoint answers 503 forever: the run fails naming the source, URL, attempts and
+                    what to do; the stages reading odds do not run; gold stays
+    locked   01:00  the slate is locked: nothing is fetched, nothing changes
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import CACHE_DIR, gold_object, ledger_events, run_doit
+from tests.net.faultserver import FaultServer
+from tests.sources import payloads
+
+DAY = dt.date(2019, 10, 30)
+ODDS = "/cdn/liveData/odds/odds_todaysGames.json"
+ODDS_TOKEN = "tok_PLANTED_odds_5b7e0c2a9f"
+LOGS_TOKEN = "tok_PLANTED_logs_81d4f6e3aa"
+NOW = {"first": "2019-10-30T20:00:00Z", "second": "2019-10-30T21:00:00Z", "odds": "2019-10-30T22:00:00Z",
+       "locked": "2019-10-31T01:00:00Z"}
+
+
+@dataclass
+class Scenario:
+    home: Path
+    server: FaultServer
+    runs: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
+    events: dict[str, list[dict]] = field(default_factory=dict)
+    gold: dict[str, str | None] = field(default_factory=dict)
+
+
+def _settings(server: FaultServer) -> dict[str, str]:
+    return {
+        "PROJECTIONS_SOURCE": "live",
+        "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"),
+        "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0", "PROJECTIONS_LIVE__HOST_INTERVALS": "{}",
+        "PROJECTIONS_LIVE__MAX_ATTEMPTS": "3", "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01",
+        "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05", "PROJECTIONS_LIVE__READ_TIMEOUT_S": "5",
+        "PROJECTIONS_LIVE__ODDS__API_KEY": ODDS_TOKEN, "PROJECTIONS_LIVE__ODDS__API_KEY_PARAM": "apiKey",
+        "PROJECTIONS_LIVE__GAME_LOGS__API_KEY": LOGS_TOKEN,
+        "PROJECTIONS_LIVE__GAME_LOGS__API_KEY_HEADER": "x-api-key",
+    }
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    home = tmp_path_factory.mktemp("live") / "home"
+    (home / "inbox").mkdir(parents=True)
+    (home / "inbox" / "DKSalaries.csv").write_bytes(payloads.dk_salaries(DAY))
+    with FaultServer() as server:
+        server.replay("/stats/scoreboardv3", payloads.scoreboard(DAY))
+        server.replay("/stats/leaguegamelog", payloads.league_game_log(DAY))
+        server.replay(ODDS, payloads.odds_today(DAY))
+        scenario = Scenario(home, server)
+        for name, now in NOW.items():
+            if name == "odds":
+                server.replay(ODDS, b"injected fault: the odds service is down\n", status=503)
+            seen = len(ledger_events(home))
+            scenario.runs[name] = run_doit(home, "slate", f"date={DAY}", timeout=600, PROJECTIONS_LIVE__NOW=now,
+                                           **_settings(server))
+            scenario.events[name] = ledger_events(home)[seen:]
+            scenario.gold[name] = gold_object(home, DAY.isoformat())
+        yield scenario
+
+
+def _kinds(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["event"] == kind]
+
+
+def _as_of_dependent() -> set[str]:
+    """Stages whose key moves with as_of itself (uses_as_of, or an as-of archive window with no snapshot)."""
+    from stages import PIPELINE
+
+    return {s.name for s in PIPELINE if s.uses_as_of
+            or any(getattr(src, "window", "") == "asof_day" for src in s.sources)}
+
+
+def test_a_live_run_builds_the_whole_slate_from_snapshots(live: Scenario) -> None:
+    first = live.runs["first"]
+    assert first.returncode == 0, first.stdout + first.stderr
+    fetched = {e["source"]: e for e in _kinds(live.events["first"], "fetch_success")}
+    assert {"schedule", "salaries", "player_logs", "odds"} <= set(fetched)
+    assert fetched["schedule"]["rows"] == 11 and fetched["odds"]["rows"] == 11
+    slate = pd.read_parquet(live.home / "gold" / "projections" / f"game_date={DAY}" / "projections.parquet")
+    assert len(slate) == 367 and slate["player_id"].is_unique
+    manifest = json.loads((live.home / "gold" / "projections" / f"game_date={DAY}" / "manifest.json").read_text())
+    assert manifest["as_of"] == "2019-10-30T20:00:00.000Z"
+    schedule = next(e for e in _kinds(live.events["first"], "stage_success") if e["stage"] == "schedule")
+    record = json.loads((live.home / "store" / "objects" / schedule["object"][9:11] / schedule["object"][11:]
+                         / "manifest.json").read_text())
+    assert "snapshot schedule 2019-10-30 captured 2019-10-30T20:00:00.000Z" in record["sources"]["archive"]
+    assert (live.home / "inbox" / "processed" / "DKSalaries.csv").exists()
+
+
+def test_a_second_run_with_unchanged_payloads_reruns_nothing_downstream(live: Scenario) -> None:
+    second = live.runs["second"]
+    assert second.returncode == 0, second.stdout + second.stderr
+    events = live.events["second"]
+    fetched = _kinds(events, "fetch_success")
+    assert {e["source"] for e in fetched} >= {"schedule", "player_logs", "odds"}  # it did fetch again
+    assert all(e.get("changed") is False for e in fetched if "changed" in e)
+    ran = {e["stage"] for e in _kinds(events, "stage_start")}
+    assert ran <= _as_of_dependent(), ran  # only stages keyed on as_of itself, not on any fetched source
+    assert all(e["created"] is False for e in _kinds(events, "stage_success"))  # and they made no new object
+    assert _kinds(events, "publish") == [] and live.gold["second"] == live.gold["first"]
+
+
+def test_odds_that_never_come_back_fail_the_run_clearly_and_leave_gold_untouched(live: Scenario) -> None:
+    from stages import PIPELINE
+
+    if "odds" not in PIPELINE.fetchers():
+        pytest.skip("no stage reads the odds table")
+    run = live.runs["odds"]
+    assert run.returncode != 0
+    failure = _kinds(live.events["odds"], "fetch_failure")
+    assert [e["source"] for e in failure] == ["odds"]
+    message = failure[0]["error"]
+    assert message.startswith(f"odds: GET {live.server.url(ODDS)}?apiKey=REDACTED failed after 3 attempts")
+    assert message.count("HTTP 503") == 3 and "what to do: retry later" in message
+    assert "projections ingest lines FILE" in message
+    assert "FAILED     fetch_odds" in run.stdout and "failed after 3 attempts" in run.stdout
+    readers = set(PIPELINE.fetchers()["odds"][1])
+    assert not readers & {e["stage"] for e in _kinds(live.events["odds"], "stage_start")}
+    assert _kinds(live.events["odds"], "publish") == [] and live.gold["odds"] == live.gold["first"]
+
+
+def test_after_the_lock_nothing_is_fetched_and_nothing_changes(live: Scenario) -> None:
+    locked = live.runs["locked"]
+    assert locked.returncode == 0, locked.stdout + locked.stderr
+    events = live.events["locked"]
+    assert _kinds(events, "fetch_start") == []
+    assert all(e["created"] is False for e in _kinds(events, "stage_success"))
+    assert live.gold["locked"] == live.gold["first"]
+    assert len(live.server.requests_to(ODDS)) == 2 + 3  # first, second, and three attempts while it was down
+
+
+def test_no_secret_reaches_the_data_root_or_the_logs(live: Scenario) -> None:
+    assert {r.query.get("apiKey", [None])[0] for r in live.server.requests_to(ODDS)} == {ODDS_TOKEN}
+    assert {r.headers.get("x-api-key") for r in live.server.requests_to("/stats/leaguegamelog")} == {LOGS_TOKEN}
+    for token in (ODDS_TOKEN, LOGS_TOKEN):
+        for run in live.runs.values():
+            assert token not in run.stdout and token not in run.stderr
+        for root in (live.home, CACHE_DIR):  # the data root, and the settings cache of the fast path
+            for path in root.rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    assert token.encode() not in path.read_bytes(), path
