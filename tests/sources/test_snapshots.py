@@ -162,3 +162,17 @@ def test_tables_without_a_live_backend_are_not_fetchers() -> None:
 
     assert isinstance(ArchiveTable("archive", "schedule"), FetchingSource)
     assert not isinstance(ArchiveTable("players", "players", window="all"), FetchingSource)
+
+
+def test_snapshots_command_marks_the_capture_a_build_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from projections.cli import main
+
+    first = record(tmp_path, schedule_frame(2), T0).entry
+    later = record(tmp_path, schedule_frame(3), LOCK + dt.timedelta(hours=1), b"after the lock").entry
+    monkeypatch.setenv("PROJECTIONS_HOME", str(tmp_path))
+    assert main(["snapshots", SLATE.isoformat(), "schedule"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "2019-10-30: as_of (schedule not built)"
+    assert lines[1].startswith(f"* schedule     2019-10-30T14:00:00.000Z  {first.object[9:19]}")
+    assert lines[2].startswith(f"  schedule     2019-10-31T00:00:00.000Z  {later.object[9:19]}")

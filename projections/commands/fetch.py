@@ -1,0 +1,83 @@
+"""`projections snapshots DATE [TABLE]` and `projections fetch TABLE DATE`: the live side by hand.
+
+    projections snapshots 2019-10-30          every capture of every table for the date, oldest first; `*` marks
+                                              the one a build uses now (the newest at or before the date's as_of)
+    projections fetch odds 2019-10-30         fetch one table for one date now (in any mode), recorded in the
+                                              ledger like a `doit` fetch task; exit 1 with the reason if it fails
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("snapshots", help="the captures of each table for a date, and which one a build uses",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("date", help="the slate date, YYYY-MM-DD")
+    p.add_argument("table", nargs="?", help="one table (default: all with captures)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run_snapshots)
+    f = sub.add_parser("fetch", help="fetch one live table for one date now", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("table", help="schedule, player_logs, odds, rosters, lineups, injuries or salaries (the inbox)")
+    f.add_argument("date", help="the slate date, YYYY-MM-DD")
+    f.set_defaults(handler=run_fetch)
+
+
+def run_snapshots(args: argparse.Namespace) -> int:
+    from projections.dates import parse_one
+    from projections.ledger import iso
+    from projections.sources import ENDPOINTS, snapshots
+    from projections.wiring import make_engine
+
+    day = parse_one(args.date)
+    engine = make_engine()
+    as_of = engine.as_of(day)
+    rows = []
+    for table in [args.table] if args.table else sorted(ENDPOINTS):
+        found = snapshots.entries(engine.home, table, day)
+        chosen = snapshots.select(found, None if table == engine.clock else as_of)
+        for entry in found:
+            rows.append({"table": table, "captured_at": iso(entry.captured_at), "object": entry.object,
+                         "rows": entry.rows, "url": entry.url, "used": entry == chosen})
+    if args.json:
+        print(json.dumps({"game_date": day.isoformat(), "as_of": iso(as_of) if as_of else None, "captures": rows}))
+        return 0
+    print(f"{day}: as_of {iso(as_of) if as_of else '(schedule not built)'}")
+    for row in rows:
+        print(f"{'*' if row['used'] else ' '} {row['table']:<12} {row['captured_at']}  {row['object'][9:19]}  "
+              f"{row['rows']:>6} rows  {row['url']}")
+    if not rows:
+        print("  no captures (live fetches, the inbox and `projections ingest dk-salaries` make them)")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    import sys
+
+    from projections.dates import parse_one
+    from projections.errors import ProjectionsError
+    from projections.sources import ENDPOINTS
+    from projections.wiring import make_engine
+
+    if args.table not in ENDPOINTS:
+        print(f"error: no live backend for {args.table!r}; choose from {sorted(ENDPOINTS)}", file=sys.stderr)
+        return 2
+    day = parse_one(args.date)
+    engine = make_engine()
+    key = next((k for k, (source, _) in engine.pipeline.fetchers().items()
+                if getattr(source, "table", k) == args.table), None)
+    if key is None:
+        print(f"error: no stage of the pipeline reads {args.table!r}, so nothing would use a capture of it",
+              file=sys.stderr)
+        return 2
+    try:
+        summary = engine.fetch(key, day)
+    except ProjectionsError as exc:
+        print(f"fetch failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.table} {day}: {summary.get('describe', '')}")
+    return 0
