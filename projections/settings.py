@@ -117,6 +117,19 @@ class Endpoint(Frozen):
     api_key: SecretStr | None = Field(default=None, description="sent as api_key_param or api_key_header")
     api_key_param: str | None = None
     api_key_header: str | None = None
+    api_key_prefix: str = Field(default="", description='put before the key in its header, e.g. "Bearer "')
+
+    @field_validator("headers", mode="after")
+    @classmethod
+    def _no_credentials(cls, value: dict[str, str]) -> dict[str, str]:
+        if value:
+            from projections.fetch import is_secret_name
+
+            secret = sorted(name for name in value if is_secret_name(name))
+            if secret:
+                raise ValueError(f"headers {secret} carry credentials: set api_key (a secret, never written down) "
+                                 f"and api_key_header={secret[0]!r} instead")
+        return value
 
 
 class LiveSettings(Frozen):

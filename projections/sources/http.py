@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -81,8 +81,8 @@ class LiveHttp:
 
         return _PLACEHOLDER.sub(fill, template)
 
-    def get(self, endpoint: str, fields: Mapping[str, str], *, validate: Validator | None, source: str,
-            sleep: Callable[[float], None] | None = None) -> FetchResult:
+    def get(self, endpoint: str, fields: Mapping[str, str], *, validate: Validator | None, source: str
+            ) -> FetchResult:
         """GET one endpoint through projections.fetch (raises FetchError when it gives up)."""
         url = self.url(endpoint, fields)
         settings = self.live.endpoint(endpoint)
@@ -91,7 +91,7 @@ class LiveHttp:
         if settings.api_key is not None:
             key = settings.api_key.get_secret_value()
             if settings.api_key_header:
-                headers[settings.api_key_header] = key
+                headers[settings.api_key_header] = settings.api_key_prefix + key
             else:
                 params[settings.api_key_param or "api_key"] = key
         host = httpx.URL(url).host

@@ -278,3 +278,20 @@ def test_an_api_key_reaches_the_server_but_no_record_or_message(tmp_path: Path, 
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_a_bearer_token_goes_in_its_header_and_nowhere_else(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    token = "tok_PLANTED_bearer_42d1c0"
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake,
+          schedule={"api_key": token, "api_key_header": "Authorization", "api_key_prefix": "Bearer "})
+    assert server.requests_to(SCOREBOARD)[-1].headers["authorization"] == f"Bearer {token}"
+    assert not any(token.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_credentials_in_plain_headers_are_refused(tmp_path: Path):
+    from projections.errors import ConfigError
+    from projections.settings import load_settings
+
+    with pytest.raises(ConfigError, match=r"headers \['X-Api-Key'\] carry credentials: set api_key"):
+        load_settings(home=tmp_path, live={"odds": {"headers": {"X-Api-Key": "abc123"}}})
