@@ -184,6 +184,18 @@ class LiveSettings(Frozen):
         return {**base, **self.endpoint(name).headers}
 
 
+class RemoteSettings(Frozen):
+    """The shared store (several machines, one bucket): unset `url` = local only, the default."""
+
+    url: str | None = Field(default=None, description="s3://bucket/prefix of the shared store")
+    endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph, moto)")
+    key: SecretStr | None = Field(default=None, description="access key id (default: the AWS credential chain)")
+    secret: SecretStr | None = Field(default=None, description="secret access key")
+    region: str | None = None
+    lease_s: float = Field(default=60.0, gt=0, description="a shared lock's lease; a dead holder's runs out")
+    timeout_s: float = Field(default=30.0, gt=0, description="read timeout of one request to the bucket")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PROJECTIONS_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -208,6 +220,12 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     doctor: DoctorSettings = DoctorSettings()
     permissions: PermissionSettings = PermissionSettings()
+    remote: RemoteSettings = RemoteSettings()
+    executor: Literal["local", "dask"] = Field(
+        default="local", description="where `doit slate` builds: this process (local) or a Dask cluster"
+    )
+    dask_address: str | None = Field(default=None, description="scheduler address; unset = a LocalCluster")
+    dask_workers: int | None = Field(default=None, ge=1, description="LocalCluster worker processes (default: cores)")
     live: LiveSettings = LiveSettings()
 
     @field_validator("home", mode="after")

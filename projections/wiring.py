@@ -34,6 +34,10 @@ def make_engine(settings: Settings | None = None, *, pipeline: Pipeline | None =
 
         settings = load_settings()
     apply_umask(settings.permissions)  # files and dirs this process creates follow the data-root policy
+    if "remote" not in kwargs:  # the shared store named in settings (None: local only, the default)
+        from projections.remote import make_remote
+
+        kwargs["remote"] = make_remote(settings)
     now = settings.live.now or dt.datetime.now(dt.UTC)  # live.now replays a past day as if it were today
     return Engine(pipeline or load_pipeline(settings.pipeline), settings, now=now, **kwargs)
 

@@ -1,0 +1,176 @@
+"""A bucket: the few object-storage operations the shared store needs, on fsspec (s3fs for `s3://`).
+
+    get(key)            -> (bytes, etag) or None
+    put(key, data)      plain write (data files: content-addressed, so an overwrite writes the same bytes)
+    put(..., if_absent=True)      put-if-absent (`If-None-Match: *`): raises PreconditionFailed if it exists
+    put(..., if_match=etag)       compare-and-swap (`If-Match: <etag>`): raises PreconditionFailed if it moved
+    exists(key), cat_many(keys), list(prefix)
+
+Conditional PUTs are what make commits and pointer moves atomic on object storage: AWS S3 (since 2024),
+MinIO, Ceph RGW and moto's server honour both headers. fsspec has no portable conditional write, so this
+module calls s3fs's client for those two headers and uses fsspec for everything else.
+
+Raises:
+    PreconditionFailed: a conditional put lost (the key exists / moved since it was read).
+    StoreError: the bucket cannot be reached or refused a request; the message names the URL and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from projections.errors import ConfigError, StoreError
+
+# A conditional write that loses: 412 from every implementation; AWS may answer 409 to two racing writers.
+_LOST = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+class PreconditionFailed(StoreError):
+    """A conditional write lost: the key exists already, or changed since it was read."""
+
+
+def _client_error(exc: BaseException) -> tuple[str, int] | None:
+    """(error code, HTTP status) of the botocore ClientError behind `exc` (s3fs wraps it in an OSError)."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and "Error" in response:
+            code = str(response["Error"].get("Code", ""))
+            status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            return code, status
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class S3Bucket:
+    """`s3://bucket/prefix` through s3fs (any S3-compatible endpoint: AWS, MinIO, Ceph, moto)."""
+
+    def __init__(self, url: str, *, endpoint_url: str | None = None, key: str | None = None,
+                 secret: str | None = None, region: str | None = None, timeout_s: float = 30.0) -> None:
+        try:
+            import s3fs
+        except ImportError as exc:  # pragma: no cover - an install problem, said plainly
+            raise ConfigError("remote.url is s3:// but s3fs is not installed; `pip install s3fs`") from exc
+        rest = url.removeprefix("s3://").strip("/")
+        if not rest or url == rest:
+            raise ConfigError(f"remote.url {url!r} is not s3://bucket[/prefix]")
+        self.url = url
+        self.bucket, _, prefix = rest.partition("/")
+        self.prefix = prefix.strip("/")
+        client_kwargs: dict[str, Any] = {}
+        if region:
+            client_kwargs["region_name"] = region
+        self.fs = s3fs.S3FileSystem(
+            key=key, secret=secret, endpoint_url=endpoint_url, client_kwargs=client_kwargs,
+            skip_instance_cache=True, use_listings_cache=False,  # several writers: never trust a cached listing
+            config_kwargs={"connect_timeout": min(timeout_s, 10.0), "read_timeout": timeout_s,
+                           "retries": {"max_attempts": 5, "mode": "standard"}},
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Bucket({self.url!r})"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _path(self, key: str) -> str:
+        return f"{self.bucket}/{self._key(key)}"
+
+    def _run(self, coro: Any) -> Any:  # the coroutine's result
+        from fsspec.asyn import sync
+
+        return sync(self.fs.loop, lambda: coro)
+
+    def _fail(self, what: str, key: str, exc: BaseException) -> StoreError:
+        return StoreError(f"{what} s3://{self.bucket}/{self._key(key)} failed ({type(exc).__name__}: {exc}); "
+                          "check remote.url, remote.endpoint_url and the credentials "
+                          "(PROJECTIONS_REMOTE__KEY / __SECRET)")
+
+    # ---- reads ---------------------------------------------------------------------------------------
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        """The bytes stored at `key` and their ETag (the version a CAS names), or None when absent."""
+
+        async def _get() -> tuple[bytes, str]:
+            resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(key))
+            async with resp["Body"] as body:
+                data = await body.read()
+            return data, str(resp["ETag"])
+
+        try:
+            return self._run(_get())
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            info = _client_error(exc)
+            if info and info[0] in {"NoSuchKey", "404"}:
+                return None
+            raise self._fail("reading", key, exc) from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            return bool(self.fs.exists(self._path(key)))
+        except Exception as exc:
+            raise self._fail("checking", key, exc) from exc
+
+    def cat_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of every key that exists (fetched concurrently); absent keys are left out."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        paths = {self._path(k): k for k in keys}
+        try:
+            found = self.fs.cat(list(paths), on_error="omit")
+        except Exception as exc:
+            raise self._fail("reading", keys[0], exc) from exc
+        return {paths[p]: data for p, data in found.items()}
+
+    def list(self, prefix: str) -> list[str]:
+        """Every key under `prefix` (relative to the bucket's prefix), sorted."""
+        root = self._path(prefix).rstrip("/")
+        try:
+            found = self.fs.find(root)
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise self._fail("listing", prefix, exc) from exc
+        base = self._path("")
+        return sorted(p[len(base):] for p in found)
+
+    # ---- writes --------------------------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str:
+        """Write `data` at `key`; returns the new ETag. With `if_absent` or `if_match` the write is
+        conditional and raises PreconditionFailed when it loses."""
+        condition: dict[str, str] = {}
+        if if_absent:
+            condition["IfNoneMatch"] = "*"
+        if if_match is not None:
+            condition["IfMatch"] = if_match
+
+        async def _put() -> str:
+            resp = await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self._key(key), Body=data,
+                                          **condition)
+            return str(resp.get("ETag", ""))
+
+        try:
+            return self._run(_put())
+        except Exception as exc:
+            info = _client_error(exc)
+            if condition and info and (info[0] in _LOST or info[1] in (409, 412)
+                                       or (if_match is not None and info[0] in {"NoSuchKey", "404"})):
+                raise PreconditionFailed(f"conditional write of s3://{self.bucket}/{self._key(key)} lost "
+                                         f"({info[0]})") from None
+            raise self._fail("writing", key, exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.fs.rm_file(self._path(key))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._fail("deleting", key, exc) from exc
+

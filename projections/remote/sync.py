@@ -1,0 +1,50 @@
+"""The front end's sync with the shared store, before doit checks anything.
+
+doit's up-to-date checks plan each stage from the local store, fetching on a miss (Engine._record). A
+published stage is up to date only when the local gold pointer names its object, so a machine that did not
+build a date would list it stale. `sync_gold` settles each date's published stages against the shared
+pointer: when the key's object is what the shared pointer names, the local pointer adopts it (by a normal
+build, under the date's locks, which records a `publish`); when this machine's pointer is ahead of the
+shared one (a run killed between the two swaps), the shared one is moved forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from projections.engine import Engine
+    from projections.remote.cache import ObjectStoreCache
+
+
+def sync_gold(engine: Engine, dates: list[dt.date]) -> dict[str, int]:
+    """Reconcile the gold pointers of `dates` with the shared store; counts of what moved."""
+    remote: ObjectStoreCache = engine.remote  # type: ignore[assignment]
+    counts = {"adopted": 0, "pushed": 0}
+    if remote is None or not hasattr(remote, "read_pointers"):
+        return counts
+    memo: dict[Any, Any] = {}
+    for stage in engine.pipeline.published:
+        asset = stage.publish
+        assert asset is not None
+        shared = remote.read_pointers(asset, [d.isoformat() for d in dates])
+        for day in dates:
+            theirs = shared.get(day.isoformat())
+            if theirs is None and not engine.store.read_pointer(asset, day.isoformat()):
+                continue  # never published anywhere: the build will do it
+            plan = engine.plan(stage.name, day, memo)
+            if plan.record is None:
+                continue
+            obj = plan.record["object"]
+            if plan.pointer != obj and theirs == obj:
+                engine.build(stage.name, day)  # pointer behind: publishes locally (shared one already there)
+                counts["adopted"] += 1
+            elif plan.pointer == obj and theirs != obj:
+                with remote.lock(f"date={day.isoformat()}", timeout=engine.settings.lock_timeout_s):
+                    remote.push(plan.record, engine.store)  # built here before the store was shared, perhaps
+                    remote.publish(asset, day.isoformat(), obj, theirs)
+                engine.ledger.append("publish_shared", stage=stage.name, asset=asset, game_date=day.isoformat(),
+                                     object=obj, previous=theirs)
+                counts["pushed"] += 1
+    return counts
