@@ -107,6 +107,7 @@ class Explanation:
     changes: list[Change] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failure: dict[str, Any] | None = None
+    order: list[str] = field(default_factory=list)
 
     def names(self) -> set[str]:
         """Every kind:name that changed, upstream included (for tests and scripts)."""
@@ -118,8 +119,25 @@ class Explanation:
             todo.extend(c.upstream or [])
         return out
 
+    def causes(self) -> list[tuple[str, Change]]:
+        """The root causes: (stage, change) for every code, param, source, as_of or key change in the tree,
+        each once, upstream first."""
+        out: dict[tuple[str, str, str], tuple[str, Change]] = {}
+
+        def walk(stage: str, changes: list[Change]) -> None:
+            for c in changes:
+                if c.kind == "input":
+                    walk(c.name, c.upstream or [])
+                else:
+                    out.setdefault((stage, c.kind, c.name), (stage, c))
+
+        walk(self.stage, self.changes)
+        order = {name: i for i, name in enumerate(self.order)}
+        return sorted(out.values(), key=lambda sc: order.get(sc[0], len(order)))
+
     def as_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "game_date": self.game_date, "state": self.state, "reason": self.reason,
+                "causes": [{"stage": stage, **c.as_json(), "upstream": None} for stage, c in self.causes()],
                 "mode": self.mode, "against": self.against, "current": self.current.as_json(),
                 "reference": self.reference.as_json() if self.reference else None,
                 "changes": [c.as_json() for c in self.changes], "unchanged": self.unchanged,
@@ -151,6 +169,7 @@ class Explainer:
         self.events = events or Events.read(engine.home)
         self.prov = Provenance(engine.store, self.events, engine.pipeline)
         self._memo: dict[Any, Plan] = {}
+        self._compared: dict[tuple[Any, ...], tuple[list[Change], list[str]]] = {}
 
     def plan(self, stage: str, day: dt.date) -> Plan:
         return self.engine.plan(stage, day, self._memo)
@@ -199,7 +218,11 @@ class Explainer:
 
     def compare(self, stage: str, day: dt.date, cur: Side, ref: Side, *, planned: bool,
                 depth: int = 0) -> tuple[list[Change], list[str]]:
-        """What differs between build `ref` and build `cur` of `stage` (and, for a changed input, why)."""
+        """What differs between build `ref` and build `cur` of `stage` (and, for a changed input, why).
+        A stage reached through several inputs is compared once (the DAG is not unrolled)."""
+        memo_key = (stage, cur.key, cur.object, cur.code_version, ref.key, planned)
+        if memo_key in self._compared:
+            return self._compared[memo_key]
         spec = self.engine.pipeline[stage]
         changes: list[Change] = []
         same: list[str] = []
@@ -250,6 +273,7 @@ class Explainer:
         if not changes and cur.key and ref.key and cur.key != ref.key:
             changes.append(Change("key", stage, ref.key, cur.key,
                                   "same code, params and inputs but another key: the key schema or the date differs"))
+        self._compared[memo_key] = (changes, same)
         return changes, same
 
     # ---- the explanation -----------------------------------------------------------------------------
@@ -303,7 +327,7 @@ class Explainer:
             built = self.events.success_of(ref.key)
             ref.run = built.get("run") if built else None
         expl = Explanation(stage=stage, game_date=iso, state=state, reason=reason, mode=mode, current=current,
-                           reference=ref, against=against, failure=failure)
+                           reference=ref, against=against, failure=failure, order=list(self.engine.pipeline.order))
         if ref is not None:
             expl.changes, expl.unchanged = self.compare(stage, day, current, ref, planned=mode == "stale")
         return expl
@@ -320,7 +344,7 @@ def _value(v: Any, *, missing: str = "(none)") -> str:
     return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
 
-def _render_changes(changes: list[Change], indent: str, lines: list[str]) -> None:
+def _render_changes(changes: list[Change], indent: str, lines: list[str], shown: set[str]) -> None:
     for c in changes:
         label = {"code": "code version", "param": "param", "input": "input", "source": "source",
                  "as_of": "as_of", "key": "key"}[c.kind]
@@ -328,9 +352,22 @@ def _render_changes(changes: list[Change], indent: str, lines: list[str]) -> Non
         lines.append(f"{indent}{label}{name}" + (f" ({c.note})" if c.note else "") + ":")
         lines.append(f"{indent}  - {_value(c.old)}")
         lines.append(f"{indent}  + {_value(c.new, missing='(not built yet)' if c.kind == 'input' else '(none)')}")
-        if c.upstream:
+        if c.upstream and c.name in shown:
+            lines.append(f"{indent}  because {c.name} changed (see above)")
+        elif c.upstream:
+            shown.add(c.name)
             lines.append(f"{indent}  because {c.name} changed:")
-            _render_changes(c.upstream, indent + "    ", lines)
+            _render_changes(c.upstream, indent + "    ", lines, shown)
+
+
+def _cause(stage: str, c: Change) -> str:
+    if c.kind == "code":
+        return f"{stage} code version" + (f" ({c.note})" if c.note else "")
+    if c.kind == "param":
+        return f"{stage} param {c.name} {_value(c.old)} -> {_value(c.new)}"
+    if c.kind == "source":
+        return f"{stage} source {c.name}"
+    return f"{stage} {c.kind}"
 
 
 def render(expl: Explanation) -> str:
@@ -356,8 +393,12 @@ def render(expl: Explanation) -> str:
     if ref is not None:
         lines.append(f"  that build: object {short(ref.object)}, key {short(ref.key)}, built {when(ref.created_at)}"
                      + (f" by run {ref.run}" if ref.run else ""))
+        causes = expl.causes()
+        if causes:
+            lines.append("  root cause" + ("s" if len(causes) > 1 else "") + ": " + "; ".join(
+                _cause(stage, c) for stage, c in causes))
         if expl.changes:
-            _render_changes(expl.changes, "  ", lines)
+            _render_changes(expl.changes, "  ", lines, set())
         else:
             lines.append("  nothing it depends on changed")
         if expl.mode == "ran" and cur.object and cur.object == ref.object:

@@ -1,11 +1,12 @@
 """One data root built by real `doit` runs, shared by the observe tests (read-only for them):
 
-1. `doit slate date=2019-10-30..2019-11-01` on a private copy of the stages: three dates published;
+1. `doit slate date=2019-10-30..2019-10-31` on a private copy of the stages: two dates published;
 2. `doit slate date=2019-08-01`: a date with no games, so schedule fails and nothing is published;
-3. an alert and an undelivered alert for that failed run, recorded the way projections.ops.alerts does;
+3. an alert and an undelivered alert for that failed run, recorded the way projections.ops.alerts does
+   (besides whatever the run itself recorded);
 4. a logic edit of the gold stage (every projection +0.25, one player +6, the top player dropped), then
-   `doit slate date=2019-10-30` again: 2019-10-30 is rebuilt and republished, 2019-10-31 and 2019-11-01
-   are now stale because the gold stage's code changed.
+   `doit slate date=2019-10-30` again: 2019-10-30 is rebuilt and republished, 2019-10-31 is now stale
+   because the gold stage's code changed.
 
 Commands run as real processes with the copy's folder as their working directory, so they import the edited
 stages (`python -m` puts the working directory first on sys.path).
@@ -13,6 +14,7 @@ stages (`python -m` puts the working directory first on sys.path).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,7 +28,7 @@ import pytest
 from projections.ledger import Ledger
 from tests.conftest import REPO, gold_object, ledger_events, project_env, run_doit
 
-DATES = ("2019-10-30", "2019-10-31", "2019-11-01")
+DATES = ("2019-10-30", "2019-10-31")
 FAILED_DATE = "2019-08-01"
 RERUN_DATE = "2019-10-30"
 BUMP = 6.0
@@ -59,6 +61,17 @@ class Observed:
     rerun_gold: str
     outputs: dict[str, str]
     failed_run: str
+    stages: list[str]
+    inputs: dict[str, list[str]]
+    params: dict[str, dict[str, object]]
+
+
+PIPELINE_INFO = """
+import json
+from stages import PIPELINE
+print(json.dumps({"order": PIPELINE.order, "inputs": {s.name: list(s.inputs) for s in PIPELINE},
+                  "params": {s.name: s.params_json() for s in PIPELINE}}))
+"""
 
 
 def copy_code(dest: Path) -> Path:
@@ -79,6 +92,9 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
     home, code = root / "home", copy_code(root / "code")
     outputs: dict[str, str] = {}
 
+    info = subprocess.run([sys.executable, "-c", PIPELINE_INFO], capture_output=True, text=True, cwd=code,
+                          check=True, timeout=120)
+    pipeline = json.loads(info.stdout)
     first = run_doit(home, "slate", f"date={DATES[0]}..{DATES[-1]}", code=code)
     assert first.returncode == 0, first.stdout + first.stderr
     outputs["range"] = first.stdout
@@ -102,7 +118,8 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
     rerun_gold = gold_object(home, RERUN_DATE)
     assert rerun_gold and rerun_gold != first_gold[RERUN_DATE]
     yield Observed(home=home, code=code, first_gold={d: g for d, g in first_gold.items() if g},
-                   rerun_gold=rerun_gold, outputs=outputs, failed_run=failed_run)
+                   rerun_gold=rerun_gold, outputs=outputs, failed_run=failed_run, stages=pipeline["order"],
+                   inputs=pipeline["inputs"], params=pipeline["params"])
 
 
 def chromium_path() -> str | None:

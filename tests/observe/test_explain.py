@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli
 
 
@@ -31,12 +33,14 @@ def test_stale_after_a_code_change_names_the_code_version_against_the_published_
     assert data["reference"]["object"] == observed.first_gold[day]
     assert f"game_date={day}" in data["against"]
     assert _names(data["changes"]) == {"code:gold"}
+    assert [(c["stage"], c["kind"]) for c in data["causes"]] == [("gold", "code")]
     code = data["changes"][0]
     assert code["old"] != code["new"] and "stages/gold.py" in code["note"]
-    assert "params" in data["unchanged"] and "input salaries" in data["unchanged"]
+    assert "params" in data["unchanged"]
+    assert {f"input {name}" for name in observed.inputs["gold"]} <= set(data["unchanged"])
 
     text = cli(observed.home, observed.code, "explain", day, "gold").stdout
-    assert f"gold {day}: STALE" in text
+    assert f"gold {day}: STALE" in text and "root cause: gold code version (stages/gold.py)" in text
     assert "code version (stages/gold.py):" in text
     assert f"    - {code['old']}" in text and f"    + {code['new']}" in text
 
@@ -58,32 +62,56 @@ def test_first_build_has_nothing_to_compare_with(observed: Observed):
     assert "first build" in data["against"]
 
 
+def _upstream(observed: Observed, stage: str) -> set[str]:
+    todo, seen = list(observed.inputs[stage]), set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(observed.inputs[name])
+    return seen
+
+
+def _a_numeric_param(observed: Observed) -> tuple[str, str, object, object]:
+    """(stage, param, default, override) for the numeric parameter nearest the gold stage."""
+    candidates = ["gold", *[s for s in reversed(observed.stages) if s in _upstream(observed, "gold")]]
+    for stage in candidates:
+        for name, default in observed.params[stage].items():
+            if isinstance(default, bool) or not isinstance(default, int | float):
+                continue
+            return stage, name, default, default + 1 if isinstance(default, int) else round(default * 0.9, 6)
+    pytest.skip("no stage upstream of gold has a numeric parameter to override")
+
+
 def test_a_parameter_override_is_named_with_old_and_new_value(observed: Observed):
-    data = _explain(observed, RERUN_DATE, "gold", PROJECTIONS_PARAMS__GOLD__RECENT_GAMES="5")
+    stage, name, default, override = _a_numeric_param(observed)
+    env = {f"PROJECTIONS_PARAMS__{stage.upper()}__{name.upper()}": str(override)}
+    data = _explain(observed, RERUN_DATE, "gold", **env)
     assert data["state"] == "stale"
     assert data["reference"]["object"] == observed.rerun_gold
-    assert [c for c in data["changes"] if c["kind"] == "param"] == [
-        {"kind": "param", "name": "recent_games", "old": 10, "new": 5}]
+    assert [(c["stage"], c["kind"], c["name"], c["old"], c["new"]) for c in data["causes"]] == [
+        (stage, "param", name, default, override)]
+    text = cli(observed.home, observed.code, "explain", RERUN_DATE, "gold", **env).stdout
+    assert f"root cause: {stage} param {name} {default} -> {override}" in text
+    assert f"param {name}:\n" in text
 
 
 def test_an_upstream_code_edit_is_followed_through_the_changed_input(observed: Observed, tmp_path: Path):
+    edited = observed.inputs["gold"][0]
     code = tmp_path / "code"
     shutil.copytree(observed.code, code, ignore=shutil.ignore_patterns("__pycache__"))
-    salaries = code / "stages" / "salaries.py"
-    src = salaries.read_text()
-    old = 'return out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)'
-    assert old in src
-    salaries.write_text(src.replace(old, 'out = out.sort_values(["salary", "player_id"], ascending=[False, True])'
-                                         "\n    return out.reset_index(drop=True)"))
+    module = code / "stages" / f"{edited}.py"
+    module.write_text(module.read_text() + "\n_OBSERVE_TEST_EDIT = 1  # a logic change: a new module statement\n")
     data = _explain(observed, RERUN_DATE, "gold", code=code)
-    assert data["state"] == "stale" and data["reason"] == "waits for salaries"
-    (change,) = [c for c in data["changes"] if c["kind"] == "input"]
-    assert change["name"] == "salaries" and change["new"] is None and change["old"]
-    assert [f"{c['kind']}:{c['name']}" for c in change["upstream"]] == ["code:salaries"]
-    assert "stages/salaries.py" in change["upstream"][0]["note"]
-    assert "input game_logs" in data["unchanged"]
+    assert data["state"] == "stale" and data["reason"].startswith("waits for ")
+    assert [(c["stage"], c["kind"]) for c in data["causes"]] == [(edited, "code")]
+    assert f"stages/{edited}.py" in data["causes"][0]["note"]
+    direct = {c["name"]: c for c in data["changes"] if c["kind"] == "input"}
+    assert direct[edited]["new"] is None and direct[edited]["old"]
+    assert [f"{c['kind']}:{c['name']}" for c in direct[edited]["upstream"]] == [f"code:{edited}"]
     text = cli(observed.home, code, "explain", RERUN_DATE, "gold").stdout
-    assert "input salaries:" in text and "+ (not built yet)" in text and "because salaries changed:" in text
+    assert f"root cause: {edited} code version (stages/{edited}.py)" in text
+    assert f"input {edited}:" in text and "+ (not built yet)" in text and f"because {edited} changed:" in text
 
 
 def test_a_failed_stage_shows_its_error_and_a_blocked_one_names_it(observed: Observed):
