@@ -1,0 +1,30 @@
+"""`projections report [DATES]`: write the static HTML dashboard into the data root (`report/index.html`, the
+newest published slate, and `report/slate-D.html` per published date). The pages are self-contained - open
+them from disk, copy them anywhere; viewing needs no network. `projections serve` serves them."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("report", help="write the static HTML dashboard into the data root", description=__doc__)
+    p.add_argument("dates", nargs="?", help="YYYY-MM-DD, A..B or a comma list (default: the last 31 dates with "
+                                            "gold or ledger entries)")
+    p.add_argument("--out", help="directory to write (default: $PROJECTIONS_HOME/report)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from projections.dates import parse_dates
+    from projections.observe import report
+    from projections.wiring import make_engine
+
+    dates = parse_dates(args.dates) if args.dates else None
+    engine = make_engine()
+    written = report.build(engine, out=Path(args.out).absolute() if args.out else None, dates=dates)
+    print(f"wrote {written.index} and {len(written.pages)} slate page(s) in {written.dir}")
+    return 0

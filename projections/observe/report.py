@@ -1,0 +1,270 @@
+"""The static dashboard: `report/index.html` (the newest published slate) and `report/slate-D.html` per
+published date, each one self-contained - inline CSS, script and SVG, no network needed to view it.
+
+A page holds the per-date stage status, the run timeline, the slate as a sortable and filterable table,
+projected vs actual DK points where box scores exist, distribution bands per player, ownership by salary,
+and the date's ledger history. It is written into the data root by rename, so a server never serves half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projections.hashing import short
+from projections.ledger import iso, utc_now
+from projections.observe import history, plots, status
+from projections.observe.events import Events, Run, when
+from projections.observe.page import CSS, SCRIPT
+from projections.store import write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from projections.engine import Engine
+
+DEFAULT_DATES = 31
+TABLE_COLUMNS = ("player_name", "team", "opp", "positions", "salary", "status", "proj_minutes", "dk_mean", "dk_sd",
+                 "dk_p10", "dk_p25", "dk_p50", "dk_p75", "dk_p90", "ownership", "actual_dk", "actual_minutes")
+HEADINGS = {"player_name": "player", "proj_minutes": "minutes", "dk_mean": "proj", "dk_sd": "sd",
+            "dk_p10": "p10", "dk_p25": "p25", "dk_p50": "p50", "dk_p75": "p75", "dk_p90": "p90",
+            "ownership": "own", "actual_dk": "actual", "actual_minutes": "act min", "positions": "pos"}
+
+
+@dataclass
+class Overview:
+    home: Path
+    stages: list[str]
+    statuses: list[status.DateStatus]
+    runs: list[Run]
+    generated: str
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Focus:
+    day: str
+    asset: str
+    object: str
+    manifest: dict[str, Any]
+    slate: pd.DataFrame
+    actual: pd.DataFrame | None
+    blocks: list[history.Block]
+
+
+@dataclass(frozen=True)
+class Written:
+    dir: Path
+    index: Path
+    pages: dict[str, Path]
+
+
+def default_dates(engine: Engine, events: Events, limit: int = DEFAULT_DATES) -> list[dt.date]:
+    """The last `limit` dates that have a gold pointer or anything in the ledger."""
+    days = {day for _, day, _ in engine.store.iter_pointers()} | set(events.by_date)
+    parsed = []
+    for day in days:
+        try:
+            parsed.append(dt.date.fromisoformat(day))
+        except ValueError:
+            continue
+    return sorted(parsed)[-limit:]
+
+
+def _focus(engine: Engine, events: Events, day: str, asset: str, obj: str) -> Focus:
+    from projections.observe.slatediff import load_slate
+
+    return Focus(day=day, asset=asset, object=obj, manifest=engine.store.manifest(obj),
+                 slate=load_slate(engine.store, obj), actual=plots.actuals(engine.home, dt.date.fromisoformat(day)),
+                 blocks=history.timeline(events, day))
+
+
+def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | None = None,
+          events: Events | None = None) -> Written:
+    """Write the dashboard for `dates` (default: the last 31 dates with gold or ledger entries)."""
+    events = events or Events.read(engine.home)
+    dates = dates if dates is not None else default_dates(engine, events)
+    out = out or engine.home / "report"
+    overview = Overview(home=engine.home, stages=list(engine.pipeline.order),
+                        statuses=status.collect(engine, dates, events),
+                        runs=sorted(events.runs.values(), key=lambda r: r.began or "")[-60:],
+                        generated=iso(utc_now()))
+    asset = next((s.publish for s in engine.pipeline.published if s.publish), "projections")
+    golds = {d.game_date: d.gold.get(asset) for d in overview.statuses if d.gold.get(asset)}
+    overview.pages = {day: f"slate-{day}.html" for day in golds}
+    pages: dict[str, Path] = {}
+    newest = max(golds) if golds else None
+    index_html = None
+    for day, obj in sorted(golds.items()):
+        assert obj is not None
+        html = render_page(overview, _focus(engine, events, day, asset, obj))
+        pages[day] = out / overview.pages[day]
+        write_atomic(pages[day], html.encode())
+        if day == newest:
+            index_html = html
+    if index_html is None:
+        index_html = render_page(overview, None)
+    index = out / "index.html"
+    write_atomic(index, index_html.encode())
+    return Written(dir=out, index=index, pages=pages)
+
+
+# ---- HTML --------------------------------------------------------------------------------------------
+
+
+def _cell(col: str, value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return '<td class="na" data-v="">-</td>'
+    if isinstance(value, bool | str):
+        return f"<td>{escape(str(value))}</td>"
+    number = float(value)
+    if col == "salary":
+        text = f"${number:,.0f}"
+    elif col == "ownership":
+        text = f"{number:.1%}" if number <= 1.0 else f"{number:.1f}%"
+    elif col == "actual_minutes":
+        text = f"{number:.0f}"
+    else:
+        text = f"{number:.2f}"
+    return f'<td class="num" data-v="{number!r}">{text}</td>'
+
+
+def _slate_table(focus: Focus) -> str:
+    frame = focus.slate
+    if focus.actual is not None and "player_id" in frame.columns:
+        frame = frame.merge(focus.actual, on="player_id", how="left")
+    if "dk_mean" in frame.columns:
+        frame = frame.sort_values("dk_mean", ascending=False, kind="stable")
+    cols = [c for c in TABLE_COLUMNS if c in frame.columns]
+    numeric = {c for c in cols if frame[c].dtype.kind in "if"}
+    head = "".join(f'<th data-type="{"num" if c in numeric else "text"}" title="{escape(c)}">'
+                   f"{escape(HEADINGS.get(c, c))}</th>" for c in cols)
+    rows = []
+    for record in frame[cols].itertuples(index=False):
+        rows.append("<tr>" + "".join(_cell(c, v) for c, v in zip(cols, record, strict=True)) + "</tr>")
+    missing = [c for c in ("status", "dk_p10", "dk_p90", "ownership") if c not in frame.columns]
+    note = f'<p class="muted">not in this slate yet: {", ".join(missing)}</p>' if missing else ""
+    return (f'<div class="table-tools"><input type="search" id="slate-filter" placeholder="filter players, teams, '
+            f'positions" aria-label="filter the slate"> <span id="slate-count">{len(frame)} players</span></div>'
+            f'{note}<div class="scroll"><table id="slate" class="sortable"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _status_grid(ov: Overview) -> str:
+    head = "".join(f"<th>{escape(s)}</th>" for s in ov.stages)
+    rows = []
+    for d in reversed(ov.statuses):
+        cells = []
+        by_stage = {s.stage: s for s in d.stages}
+        for name in ov.stages:
+            s = by_stage.get(name)
+            if s is None:
+                cells.append("<td>-</td>")
+                continue
+            tip = s.error or s.reason or f"built {when(s.built_at)}"
+            took = f" {s.seconds:.2f}s" if isinstance(s.seconds, int | float) and s.state == "up to date" else ""
+            cells.append(f'<td class="st-{s.mark}" title="{escape(tip)}">{s.mark} '
+                         f"<code>{escape(short(s.object, 8))}</code>{took}</td>")
+        gold = next((g for g in d.gold.values() if g), None)
+        day = escape(d.game_date)
+        link = f'<a href="{escape(ov.pages[d.game_date])}">{day}</a>' if d.game_date in ov.pages else day
+        rows.append(f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}">'
+                    f"{escape(d.state)}</td>{''.join(cells)}<td><code>{escape(short(gold, 10))}</code></td></tr>")
+    return (f'<div class="scroll"><table id="status" class="grid"><thead><tr><th>date</th><th>state</th>{head}'
+            f"<th>gold pointer</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            '<p class="muted">U up to date, R stale, F failed; hover a cell for the reason, the error or the build '
+            "time.</p>")
+
+
+def _runs_table(runs: list[Run]) -> str:
+    rows = []
+    for run in reversed(runs[-20:]):
+        end = run.end or {}
+        dates = run.dates
+        span = dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]} ({len(dates)})" if dates else "-"
+        secs = f"{run.seconds:.1f}" if run.seconds is not None else "-"
+        rows.append(f'<tr class="run-{run.outcome}"><td>{escape(when(run.began))}</td><td><code>{escape(run.run)}'
+                    f"</code></td><td>{escape(span)}</td><td>{escape(run.outcome)}</td>"
+                    f'<td class="num">{secs}</td>'
+                    + "".join(f'<td class="num">{escape(str(end.get(k, "-")))}</td>'
+                              for k in ("built", "up_to_date", "failed", "published")) + "</tr>")
+    return ('<div class="scroll"><table id="runs" class="sortable"><thead><tr><th>began</th><th>run</th>'
+            '<th>dates</th><th>outcome</th><th data-type="num">s</th><th data-type="num">built</th>'
+            '<th data-type="num">up to date</th><th data-type="num">failed</th><th data-type="num">published</th>'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _history(focus: Focus) -> str:
+    rows = []
+    for block in focus.blocks:
+        rows.append(f'<tr class="block"><td colspan="3">{escape(block.header())}</td></tr>')
+        for e in block.entries:
+            cls = "bad" if "FAILED" in e.text or e.kind == "alert_failure" else ""
+            rows.append(f'<tr class="{cls}"><td>{escape(e.ts[11:23])}</td><td>{escape(e.stage)}</td>'
+                        f"<td>{escape(e.text)}</td></tr>")
+    return f'<table id="history" class="plain"><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _stats(stats: dict[str, Any]) -> str:
+    if not stats:
+        return ""
+    parts = [f"{stats['players']} players with a box score", f"MAE {stats['mae']}", f"bias {stats['bias']:+}",
+             f"{stats['inside_p10_p90']:.0%} inside p10-p90" + (" (approx. bands)" if stats["bands_approximate"]
+                                                                 else "")]
+    if stats.get("corr") is not None:
+        parts.append(f"r = {stats['corr']}")
+    if stats.get("without_box_score"):
+        parts.append(f"{stats['without_box_score']} on the slate without one (inactive or DNP)")
+    return f'<p class="stats">{escape("; ".join(parts))}</p>'
+
+
+def _nav(ov: Overview, focus: Focus | None) -> str:
+    links = []
+    for day in sorted(ov.pages, reverse=True):
+        cls = ' class="here"' if focus is not None and focus.day == day else ""
+        links.append(f'<a{cls} href="{escape(ov.pages[day])}">{escape(day)}</a>')
+    return f'<nav aria-label="published dates">{"".join(links) or "no published slate yet"}</nav>'
+
+
+def render_page(ov: Overview, focus: Focus | None) -> str:
+    counts = {state: sum(1 for d in ov.statuses if d.state == state) for state in ("up to date", "stale", "failed")}
+    last = ov.runs[-1] if ov.runs else None
+    cards = [f'<div class="card"><b>{n}</b> {escape(state)}</div>' for state, n in counts.items()]
+    if last is not None:
+        cards.append(f'<div class="card run-{last.outcome}"><b>{escape(last.outcome)}</b> last run '
+                     f"{escape(when(last.began))}</div>")
+    if focus is None:
+        slate = '<section id="slate-section"><h2>Slate</h2><p>No published slate among these dates.</p></section>'
+        title = "projections"
+    else:
+        m = focus.manifest
+        scatter, stats = plots.projected_vs_actual(focus.slate, focus.actual)
+        title = f"projections {focus.day}"
+        facts = (f"gold/{focus.asset}/game_date={focus.day} &rarr; <code>{escape(short(focus.object, 16))}</code>, "
+                 f"built {escape(when(m.get('created_at')))} by code {escape(str(m.get('code_version')))}, "
+                 f"as_of {escape(when(m.get('as_of')))}, params <code>{escape(json.dumps(m.get('params', {})))}</code>")
+        slate = (f'<section id="slate-section"><h2>Slate {escape(focus.day)}</h2><p class="muted">{facts}</p>'
+                 f"{_slate_table(focus)}</section>"
+                 f'<section id="plots"><h2>Plots</h2>{_stats(stats)}<div class="plots">'
+                 f'<figure id="plot-actual">{scatter}</figure>'
+                 f'<figure id="plot-ownership">{plots.ownership_by_salary(focus.slate)}</figure>'
+                 f'<figure id="plot-bands" class="wide">{plots.bands(focus.slate, focus.actual)}</figure></div>'
+                 f'</section><section id="history-section"><h2>History of {escape(focus.day)}</h2>'
+                 f"{_history(focus)}</section>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><title>{escape(title)}</title><style>{CSS}</style></head>
+<body><header><h1>{escape(title)}</h1><p class="muted">data root {escape(str(ov.home))}; generated
+{escape(when(ov.generated))}</p>{_nav(ov, focus)}<div class="cards">{"".join(cards)}</div></header>
+<main>{slate}
+<section id="status-section"><h2>Stage status per date</h2>{_status_grid(ov)}</section>
+<section id="runs-section"><h2>Run timeline</h2><figure id="plot-runs">{plots.runs_chart(ov.runs)}</figure>
+{_runs_table(ov.runs)}</section></main>
+<script>{SCRIPT}</script></body></html>
+"""

@@ -1,0 +1,112 @@
+"""`projections report`: self-contained pages from the real data root; charts degrade gracefully when the slate
+lacks columns another stage has not produced yet, and use them when it has them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from projections.observe import plots, report
+from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli
+
+
+@pytest.fixture(scope="module")
+def written(observed: Observed) -> Path:
+    result = cli(observed.home, observed.code, "report")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "slate page(s)" in result.stdout
+    return observed.home / "report"
+
+
+def test_report_writes_an_index_and_a_page_per_published_date(written: Path):
+    names = sorted(p.name for p in written.iterdir())
+    assert names == ["index.html", *(f"slate-{d}.html" for d in DATES)]
+    assert (written / "index.html").read_text() == (written / f"slate-{DATES[-1]}.html").read_text()
+
+
+def test_pages_are_self_contained(written: Path):
+    for page in written.iterdir():
+        html = page.read_text()
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), page
+        assert "<link rel=\"stylesheet\"" not in html and "<script src" not in html
+        assert "@import" not in html and "url(" not in html
+
+
+def test_the_page_of_the_rerun_date_holds_table_plots_status_runs_and_history(observed: Observed, written: Path):
+    html = (written / f"slate-{RERUN_DATE}.html").read_text()
+    slate = pd.read_parquet(observed.home / "gold" / "projections" / f"game_date={RERUN_DATE}" / "projections.parquet")
+    body = html.split('<table id="slate"', 1)[1].split("</table>", 1)[0]
+    assert body.count("<tr>") == len(slate) + 1
+    for heading in (">player<", ">salary<", ">proj<", ">actual<"):
+        assert heading in body
+    assert observed.rerun_gold[9:25] in html
+    for section in ("plot-actual", "plot-ownership", "plot-bands", "plot-runs", "status", "runs", "history"):
+        assert f'id="{section}"' in html
+    assert html.count('<circle class="pt ') > 200  # one dot per player with a box score
+    assert re.search(r"\d+ players with a box score; MAE \d+\.\d+", html)
+    if "ownership" in slate.columns:
+        assert "Projected ownership by salary" in html and ">own<" in body
+    else:
+        assert "Projection by salary (no ownership column yet)" in html
+    missing = [c for c in ("status", "dk_p10", "dk_p90", "ownership") if c not in slate.columns]
+    assert ("not in this slate yet: " + ", ".join(missing) in html) if missing else "not in this slate yet" not in html
+    assert f"slate-{FAILED_DATE}.html" not in html and f"{FAILED_DATE}</th>" in html
+    assert 'class="st-F"' in html and "no NBA games on 2019-08-01" in html
+    assert "gold/projections -&gt; " in html  # the pointer moves of the history
+
+
+def _full_slate(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    mean = rng.uniform(5, 50, n)
+    sd = mean * 0.3
+    frame = pd.DataFrame({
+        "player_id": [f"p{i}" for i in range(n)], "player_name": [f"Player {i}" for i in range(n)],
+        "team": ["AAA", "BBB"] * (n // 2), "opp": ["BBB", "AAA"] * (n // 2), "positions": ["PG"] * n,
+        "salary": (3000 + (mean * 180).round(-2)).astype("int64"), "status": ["active"] * n,
+        "proj_minutes": rng.uniform(10, 36, n), "dk_mean": mean, "dk_sd": sd,
+        "ownership": rng.uniform(0, 0.4, n)})
+    for col, z in plots._Z.items():
+        frame[col] = np.clip(mean + z * sd, 0, None)
+    return frame
+
+
+def test_charts_use_quantiles_and_ownership_when_the_slate_has_them():
+    slate = _full_slate()
+    actual = pd.DataFrame({"player_id": slate["player_id"][:30], "actual_dk": slate["dk_mean"][:30] + 3.0,
+                           "actual_minutes": 30.0})
+    svg, stats = plots.projected_vs_actual(slate, actual)
+    assert stats["players"] == 30 and stats["bands_approximate"] is False and abs(stats["bias"] - 3.0) < 1e-9
+    assert svg.count("<circle class=\"pt ") == 30
+    bands = plots.bands(slate, actual, top=10)
+    assert bands.count('class="band-outer"') == 10 and "approx." not in bands
+    own = plots.ownership_by_salary(slate)
+    assert "Projected ownership by salary" in own and own.count('class="pt own"') == 40
+
+
+def test_charts_say_what_is_missing_instead_of_failing():
+    bare = pd.DataFrame({"player_id": ["a", "b"], "player_name": ["A", "B"], "salary": [3000, 4000]})
+    assert "no dk_mean column" in plots.projected_vs_actual(bare, None)[0]
+    assert "no dk_mean column" in plots.bands(bare, None)
+    assert "neither ownership nor dk_mean" in plots.ownership_by_salary(bare)
+    some = bare.assign(dk_mean=[10.0, np.nan], dk_sd=[2.0, np.nan])
+    assert "no box scores for this date yet" in plots.projected_vs_actual(some, None)[0]
+    bands = plots.bands(some, None)
+    assert "nan" not in bands.lower() and bands.count('class="band-outer"') == 1
+
+
+def test_actuals_come_from_the_archive(observed: Observed):
+    found = plots.actuals(observed.home, dt.date.fromisoformat(RERUN_DATE))
+    assert found is not None and len(found) > 200 and list(found.columns) == ["player_id", "actual_dk",
+                                                                               "actual_minutes"]
+    assert plots.actuals(observed.home, dt.date(2019, 8, 1)) is None
+
+
+def test_a_root_with_no_gold_still_gets_an_index(tmp_path: Path):
+    ov = report.Overview(home=tmp_path, stages=["schedule", "gold"], statuses=[], runs=[], generated="")
+    html = report.render_page(ov, None)
+    assert "No published slate among these dates." in html and "no runs in the ledger yet" in html
