@@ -1,0 +1,53 @@
+"""`projections serve`: serve the dashboard (`projections report`) on localhost, rebuilding it when the ledger
+changes. Host and port come from settings (serve_host, serve_port; PROJECTIONS_SERVE_PORT) or --host/--port.
+A port already in use is refused at once with the process that holds it - no retry, no restart loop."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the HTML dashboard on localhost (port from settings)",
+                       description=__doc__)
+    p.add_argument("--host", help="address to bind (default: settings.serve_host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: settings.serve_port)")
+    p.add_argument("--refresh", type=float, default=5.0, metavar="SECONDS",
+                   help="rebuild the report on a request when the ledger changed, at most this often (default 5)")
+    p.add_argument("--no-build", action="store_true", help="serve the report as it is; never rebuild it")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from projections.errors import ConfigError
+    from projections.observe import report, server
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+
+    settings = load_settings()
+    host = args.host or settings.serve_host
+    port = settings.serve_port if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise ConfigError(f"invalid port {port}: use 1-65535")
+    server.check_port(host, port)  # before the (slower) report build, and again at bind
+    out = settings.home / "report"
+    refresher = None
+    if not args.no_build:
+        def rebuild() -> object:
+            return report.build(make_engine(settings), out=out)
+
+        refresher = server.Refresher(settings.home, rebuild, args.refresh)
+        rebuild()
+        refresher.mark_built()
+    elif not (out / "index.html").is_file():
+        raise ConfigError(f"no dashboard in {out}: run `projections report` first, or drop --no-build")
+    if host not in server.LOOPBACK:
+        print(f"warning: serving on {host}, not a loopback address: anyone who can reach it can read the dashboard",
+              flush=True)
+
+    def ready(url: str) -> None:
+        print(f"serving {out} at {url} (Ctrl-C stops)", flush=True)
+
+    server.serve(out, host, port, refresher=refresher, ready=ready)
+    return 0

@@ -1,0 +1,168 @@
+"""`projections serve`: the dashboard over HTTP on localhost, rebuilt when the ledger moves.
+
+The port is checked before binding - a connect probe, then the bind itself - and a taken port is a clear
+ConfigError naming the process that holds it (when /proc tells), never a restart loop. Only the files of
+`report/` are served; directory listings are off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import http.server
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from projections.errors import ConfigError
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _listener_inodes(port: int) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found
+
+
+def port_owner(port: int) -> str | None:
+    """`pid N (command line)` of the process listening on `port`, when /proc lets us see it."""
+    inodes = _listener_inodes(port)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    return f"pid {pid} ({cmd.strip()[:160]})"
+            except OSError:
+                continue
+    return None
+
+
+def _taken(host: str, port: int, detail: str = "") -> ConfigError:
+    owner = port_owner(port)
+    held = f" by {owner}" if owner else ""
+    return ConfigError(f"cannot serve on {host}:{port}: the port is already in use{held}{detail}; stop that "
+                       "process, or pick another port with --port or PROJECTIONS_SERVE_PORT (serve_port in "
+                       "projections.toml)")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ConfigError when something already listens on host:port (before we try to bind)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc}; set serve_host to an address of this machine") \
+            from None
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(addr) == 0:
+                raise _taken(host, port)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    refresh: Callable[[], None] | None = None
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if self.refresh is not None and (path == "/" or path.endswith(".html")):
+            self.refresh()
+        super().do_GET()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> Any:
+        self.send_error(404, "no directory listings here")
+        return None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class Refresher:
+    """Rebuild the report when the ledger changed, at most every `interval` seconds."""
+
+    def __init__(self, home: Path, build: Callable[[], object], interval: float) -> None:
+        self.home = home
+        self.build = build
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.seen: tuple[Any, ...] | None = None
+        self.checked = 0.0
+
+    def signature(self) -> tuple[Any, ...]:
+        ledger = self.home / "ledger"
+        files = sorted(ledger.glob("*.jsonl")) if ledger.is_dir() else []
+        stats = []
+        for path in files:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stats.append((path.name, st.st_size, st.st_mtime_ns))
+        return tuple(stats)
+
+    def mark_built(self) -> None:
+        self.seen = self.signature()
+        self.checked = time.monotonic()
+
+    def __call__(self) -> None:
+        with self.lock:
+            if time.monotonic() - self.checked < self.interval:
+                return
+            self.checked = time.monotonic()
+            now = self.signature()
+            if now != self.seen:
+                try:
+                    self.build()
+                except Exception as exc:  # a failed rebuild keeps the last good report online
+                    print(f"report rebuild failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                self.seen = now
+
+
+def serve(report_dir: Path, host: str, port: int, *, refresher: Refresher | None = None,
+          ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
+    """Serve `report_dir` on host:port until interrupted (or `stop` is set)."""
+    check_port(host, port)
+    handler = partial(type("Handler", (_Handler,), {"refresh": staticmethod(refresher) if refresher else None}),
+                      directory=str(report_dir))
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    server_cls = type("Server", (_Server,), {"address_family": family})
+    try:
+        server = server_cls((host, port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise _taken(host, port, " (bind failed)") from None
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
+    with server:
+        shown = f"[{host}]" if ":" in host else host
+        if ready is not None:
+            ready(f"http://{shown}:{server.server_address[1]}/")
+        if stop is not None:
+            threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it: not an error
+            server.serve_forever(poll_interval=0.25)
