@@ -98,7 +98,13 @@ class Events:
         self.by_stage: dict[tuple[str, str], list[Event]] = {}
         self.runs: dict[str, Run] = {}
         self.skipped_lines = 0
+        self._built: dict[str, Event] = {}
+        self._by_object: dict[tuple[str, str], list[Event]] = {}
         for e in self.all:
+            if e.get("event") == "stage_success" and e.get("key"):
+                self._built.setdefault(str(e["key"]), e)
+            if e.get("stage") and e.get("object"):
+                self._by_object.setdefault((str(e["stage"]), str(e["object"])), []).append(e)
             day = e.get("game_date")
             if day:
                 self.by_date.setdefault(str(day), []).append(e)
@@ -131,16 +137,11 @@ class Events:
 
     def with_object(self, stage: str, obj: str) -> list[Event]:
         """Events of `stage` (any date) that name `obj`: their keys are candidate producers of it."""
-        return [e for e in self.all if e.get("stage") == stage and e.get("object") == obj]
+        return list(self._by_object.get((stage, obj), []))
 
     def success_of(self, key: str | None) -> Event | None:
         """The first successful build of `key` (its timing and run)."""
-        if not key:
-            return None
-        for e in self.all:
-            if e.get("event") == "stage_success" and e.get("key") == key:
-                return e
-        return None
+        return self._built.get(key) if key else None
 
     def publishes(self, day: str) -> list[Event]:
         return [e for e in self.by_date.get(day, []) if e.get("event") == "publish"]

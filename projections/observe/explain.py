@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from projections.dates import season_of
 from projections.hashing import short
 from projections.observe.events import Events, first_line, when
 from projections.observe.provenance import Provenance, Record
@@ -285,6 +286,8 @@ class Explainer:
             raise ConfigError(f"no stage named {stage!r}; stages are {', '.join(self.engine.pipeline.order)}")
         iso = day.isoformat()
         plan = self.plan(stage, day)
+        spec = self.engine.pipeline[stage]
+        scope = f"season {season_of(day)}" if spec.scope == "season" else iso
         last = self.events.last(iso, stage, "stage_success", "stage_failure")
         failure = None
         if last is not None and last.get("event") == "stage_failure":
@@ -300,7 +303,7 @@ class Explainer:
             state = "up to date"
             reason = ""
             if previous is None:
-                ref, against = None, f"its first build for {iso} (no earlier build of {stage} in the ledger)"
+                ref, against = None, f"its first build for {scope} (no earlier build of {stage} in the ledger)"
             else:
                 ref = Side.of_record(previous)
                 against = "the build before it"
@@ -320,7 +323,7 @@ class Explainer:
             else:
                 rec = self.prov.last_built(stage, iso)
                 ref = Side.of_record(rec) if rec else None
-                against = "its last build in the ledger" if rec else f"it was never built for {iso}"
+                against = "its last build in the ledger" if rec else f"it was never built for {scope}"
                 if rec is None:
                     mode = "new"
         if ref is not None:

@@ -22,6 +22,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; } td.na { color:
 .st-F { color: #fff; background: var(--bad); }
 .state-up-to-date { color: var(--ok); } .state-stale { color: var(--stale); } .state-failed { color: var(--bad); }
 .run-failed td, .run-unfinished td { color: var(--bad); } tr.bad td { color: var(--bad); }
+tr.quiet td { color: var(--muted); white-space: normal; }
 tr.block td { background: #f6f6f6; font-weight: 600; padding-top: 8px; }
 .table-tools { margin: 6px 0; } #slate-filter { width: 280px; padding: 4px; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; } figure { margin: 0; } figure.wide { flex-basis: 100%; }

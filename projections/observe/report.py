@@ -205,6 +205,9 @@ def _history(focus: Focus) -> str:
     for block in focus.blocks:
         rows.append(f'<tr class="block"><td colspan="3">{escape(block.header())}</td></tr>')
         for e in block.entries:
+            if e.kind == "quiet":
+                rows.append(f'<tr class="quiet"><td></td><td colspan="2">{escape(e.stage)}: {escape(e.text)}</td></tr>')
+                continue
             cls = "bad" if "FAILED" in e.text or e.kind == "alert_failure" else ""
             rows.append(f'<tr class="{cls}"><td>{escape(e.ts[11:23])}</td><td>{escape(e.stage)}</td>'
                         f"<td>{escape(e.text)}</td></tr>")

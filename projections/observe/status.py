@@ -100,8 +100,9 @@ def date_status(engine: Engine, day: dt.date, events: Events) -> DateStatus:
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:
-            out.gold[plan.publish] = plan.pointer
-            moved = [e for e in events.publishes(iso) if e.get("object") == plan.pointer]
+            pointer = engine.store.read_pointer(plan.publish, iso)  # a blocked plan stops before reading it
+            out.gold[plan.publish] = pointer
+            moved = [e for e in events.publishes(iso) if e.get("object") == pointer]
             out.published_at[plan.publish] = moved[-1].get("ts") if moved else None
     return out
 

@@ -1,0 +1,63 @@
+"""History and ledger indexing on hand-written ledgers: a killed run, early cutoff, events outside any run,
+unreadable lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from projections.observe import history
+from projections.observe.events import Events, first_line, when
+
+OBJ = "xxh3-128:" + "ab" * 16
+KEY = "xxh3-128:" + "cd" * 16
+
+
+def _ev(ts: str, event: str, **fields: object) -> dict:
+    return {"ts": f"2026-01-02T03:04:{ts}.000Z", "event": event, "host": "h", "pid": 1, **fields}
+
+
+def test_a_killed_run_is_unfinished_and_its_stage_never_finished():
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate", "date=2019-10-30"]),
+        _ev("02", "stage_start", run="r1", stage="sim", game_date="2019-10-30", key=KEY),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    assert block.run is not None and block.run.outcome == "unfinished"
+    assert "UNFINISHED: no run_end (killed, or still running)" in block.header()
+    assert [e.text for e in block.entries] == ["started, never finished (killed, or still running)"]
+
+
+def test_early_cutoff_cached_and_loose_events():
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"]),
+        _ev("02", "stage_start", run="r1", stage="sim", game_date="2019-10-30", key=KEY),
+        _ev("03", "stage_success", run="r1", stage="sim", game_date="2019-10-30", key=KEY, object=OBJ,
+            created=False, seconds=1.5, rows=10),
+        _ev("04", "stage_cached", run="r1", stage="gold", game_date="2019-10-30", key=KEY, object=OBJ),
+        _ev("05", "run_end", run="r1", ok=True, built=1, up_to_date=1, failed=0, published=0, seconds=4.0),
+        _ev("06", "alert_failure", channel="none", kind="test", game_date="2019-10-30", error="no channel\nmore"),
+    ])
+    blocks = history.timeline(events, "2019-10-30")
+    assert [b.run.run if b.run else None for b in blocks] == ["r1", None]
+    texts = [e.text for e in blocks[0].entries]
+    assert texts[0] == "built ababababab in 1.50s, 10 rows; same object as an earlier build (early cutoff)"
+    assert texts[1] == "up to date ababababab"
+    assert blocks[0].header().endswith("OK in 4.0s: 1 built, 1 up to date, 0 failed, 0 published")
+    assert blocks[1].entries[0].text == "ALERT (test) NOT DELIVERED via none: no channel"
+    rendered = history.render("2019-10-30", blocks)
+    assert "outside any run" in rendered and "1 alert(s)" in rendered
+    assert events.success_of(KEY) is not None and events.with_object("sim", OBJ)[0]["event"] == "stage_success"
+
+
+def test_unreadable_ledger_lines_are_skipped_and_counted(tmp_path: Path):
+    (tmp_path / "ledger").mkdir()
+    good = json.dumps(_ev("01", "publish", stage="gold", game_date="2019-10-30", object=OBJ))
+    (tmp_path / "ledger" / "2026-01.jsonl").write_text(f"{good}\n{{broken\n[1, 2]\n")
+    events = Events.read(tmp_path)
+    assert events.skipped_lines == 2 and len(events.publishes("2019-10-30")) == 1
+
+
+def test_formatting_helpers():
+    assert when("2019-10-30T23:00:00.000Z") == "2019-10-30 23:00:00Z" and when(None) == "-"
+    assert first_line("  a\nb") == "a" and first_line(None) == "" and len(first_line("x" * 500, 50)) == 50
