@@ -23,12 +23,12 @@ from stages.model.table import TABLE
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    fit_after_days: int = Field(default=30, ge=0, description="skip the season's first days (thin history)")
+    fit_after_days: int = Field(default=14, ge=0, description="skip the season's first days (thin history)")
     shrink_minutes: float = Field(default=60.0, gt=0, description="prior weight, in minutes, of position rates")
     budget_strength: float = Field(default=0.3, ge=0, le=1, description="pull of team minutes toward the budget")
     rookie_p_play: float = Field(default=0.3, ge=0, le=1, description="P(plays) of a player with no logged game")
     rotation_minutes: float = Field(default=15.0, gt=0, description="projected minutes that make the rotation tier")
-    sample_rows: int = Field(default=5000, ge=500, description="player games simulated to fit the tiers")
+    sample_rows: int = Field(default=6000, ge=500, description="player games simulated to fit the tiers")
     draws: int = Field(default=400, ge=100, description="draws per player game when fitting the tiers")
 
 

@@ -22,7 +22,7 @@ SLOTS = ("PG", "SG", "SF", "PF", "C", "G", "F", "UTIL")
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    value_weight: float = Field(default=1.1, ge=0, description="utility per point of value (pts per $1k)")
+    value_weight: float = Field(default=0.9, ge=0, description="utility per point of value (pts per $1k)")
     points_weight: float = Field(default=0.06, ge=0, description="utility per expected DK point")
 
 

@@ -56,8 +56,8 @@ def rosters(salaries: pd.DataFrame, game_logs: pd.DataFrame, injuries: pd.DataFr
     players = salaries[["game_date", "game_id", "team", "opp", "player_id", "player_name", "positions", "salary"]]
     feats = history_features(game_logs, players[["game_id", "game_date", "team", "player_id"]])
     out = players.merge(feats.drop(columns=["game_date", "game_id", "team"]), on="player_id", how="left")
-    status = injuries.set_index("player_id")["status"]
-    out["status"] = out["player_id"].map(status).fillna("").astype(str)
+    status = dict(zip(injuries["player_id"].astype(str), injuries["status"].astype(str), strict=True))
+    out["status"] = [status.get(pid, "") for pid in out["player_id"]]
     confirmed = set(lineups.loc[lineups["confirmed"], "team"])
     starters = set(lineups.loc[lineups["starter"] & lineups["confirmed"], "player_id"].astype(str))
     out["lineup_known"] = out["team"].isin(confirmed)

@@ -1,0 +1,247 @@
+"""Evaluate published slates against the real box scores: `python -m projections.evaluate A..B --json`.
+
+For every date, the gold object (`gold/projections/game_date=D/projections.parquet`) is joined to the
+archive's box scores of D; the rows are the slate's players who played (minutes > 0) and have a baseline.
+The baseline is each player's average over his last 10 games of the season before D. Reported overall and
+per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minutes and DK points for the model
+and the baseline, the share of actual DK points inside [p10, p90] and [p25, p75], and the change in MAE
+against the baseline on the same rows with a standard error clustered by date.
+
+Dates without NBA games are skipped; a date with games but no gold slate is an error that names the dates
+and the command to build them; a date whose box scores are not in the archive is skipped and listed.
+`evaluate()` is the library call; `add_arguments(parser)` / `run(args)` wire it as a CLI subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from projections.archive import parts
+from projections.dates import parse_dates, season_of
+from projections.errors import ProjectionsError
+
+ASSET = "projections"
+BASELINE_GAMES = 10
+NEEDED = ("player_id", "proj_minutes", "dk_mean", "dk_p10", "dk_p25", "dk_p75", "dk_p90")
+
+
+class EvaluationError(ProjectionsError):
+    """Nothing to evaluate, or slates that must be built first."""
+
+
+def _archive_table(home: Path, table: str, seasons: set[str], columns: Sequence[str] | None = None) -> Any:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frames = [pq.read_table(p.path, columns=list(columns) if columns else None).to_pandas()
+              for p in parts(home, table) if set(p.seasons) & seasons]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns or ()))
+
+
+def _gold_path(home: Path, day: dt.date) -> Path:
+    return home / "gold" / ASSET / f"game_date={day.isoformat()}" / "projections.parquet"
+
+
+def _clustered_change(model_err: Any, base_err: Any, clusters: Any) -> dict[str, float]:
+    """Mean of |model error| - |baseline error| with a standard error clustered by `clusters` (dates)."""
+    import numpy as np
+    import pandas as pd
+
+    diff = np.abs(np.asarray(model_err, dtype=float)) - np.abs(np.asarray(base_err, dtype=float))
+    n = len(diff)
+    if n == 0:
+        return {"change": float("nan"), "change_se": float("nan"), "change_pct": float("nan")}
+    mean = float(diff.mean())
+    sums = pd.Series(diff - mean).groupby(np.asarray(clusters)).sum().to_numpy()
+    g = len(sums)
+    se = float(np.sqrt(g / (g - 1) * np.sum(sums ** 2)) / n) if g > 1 else float("nan")
+    base_mae = float(np.abs(np.asarray(base_err, dtype=float)).mean())
+    return {"change": mean, "change_se": se, "change_pct": 100.0 * mean / base_mae if base_mae else float("nan")}
+
+
+def _metrics(rows: Any) -> dict[str, Any]:
+    import numpy as np
+
+    if len(rows) == 0:
+        return {"players": 0}
+    e_min = rows["proj_minutes"] - rows["minutes"]
+    b_min = rows["baseline_minutes"] - rows["minutes"]
+    e_dk = rows["dk_mean"] - rows["dk_points"]
+    b_dk = rows["baseline_dk"] - rows["dk_points"]
+    actual = rows["dk_points"]
+    dk_change = _clustered_change(e_dk, b_dk, rows["game_date"])
+    min_change = _clustered_change(e_min, b_min, rows["game_date"])
+
+    def rmse(e: Any) -> float:
+        return float(np.sqrt(np.mean(np.square(e))))
+
+    return {
+        "players": len(rows),
+        "n_dates": int(rows["game_date"].nunique()),
+        "minutes_mae": float(e_min.abs().mean()), "baseline_minutes_mae": float(b_min.abs().mean()),
+        "minutes_rmse": rmse(e_min), "baseline_minutes_rmse": rmse(b_min),
+        "minutes_bias": float(e_min.mean()), "baseline_minutes_bias": float(b_min.mean()),
+        "minutes_mae_change": min_change["change"], "minutes_mae_change_se": min_change["change_se"],
+        "minutes_mae_change_pct": min_change["change_pct"],
+        "dk_mae": float(e_dk.abs().mean()), "baseline_dk_mae": float(b_dk.abs().mean()),
+        "dk_rmse": rmse(e_dk), "baseline_dk_rmse": rmse(b_dk),
+        "dk_bias": float(e_dk.mean()), "baseline_dk_bias": float(b_dk.mean()),
+        "dk_mae_change": dk_change["change"], "dk_mae_change_se": dk_change["change_se"],
+        "dk_mae_change_pct": dk_change["change_pct"],
+        "dk_p50_mae": float((rows["dk_p50"] - actual).abs().mean()) if "dk_p50" in rows else None,
+        "coverage_p10_p90": float(((actual >= rows["dk_p10"]) & (actual <= rows["dk_p90"])).mean()),
+        "coverage_p25_p75": float(((actual >= rows["dk_p25"]) & (actual <= rows["dk_p75"])).mean()),
+    }
+
+
+def _baseline(logs: Any, days: list[dt.date]) -> Any:
+    """Per (date, player): mean minutes and DK points over his last BASELINE_GAMES games of the season
+    strictly before the date."""
+    import pandas as pd
+
+    logs = logs.sort_values(["player_id", "game_date"])
+    out = []
+    for day in days:
+        season = logs[(logs["season"] == season_of(day)) & (logs["game_date"] < day)]
+        last = season.groupby("player_id").tail(BASELINE_GAMES)
+        mean = last.groupby("player_id")[["minutes", "dk_points"]].mean()
+        out.append(mean.rename(columns={"minutes": "baseline_minutes", "dk_points": "baseline_dk"})
+                   .reset_index().assign(game_date=day))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = None) -> dict[str, Any]:
+    """Evaluate the gold slates of `dates` under the data root `home` against the archive's box scores
+    (shipped parts, plus parts ingested under `archive_home`, default `home`).
+
+    Raises EvaluationError naming the dates that have games but no gold slate (and how to build them), or
+    when no date is left to evaluate."""
+    import pandas as pd
+
+    archive_home = archive_home or home
+    seasons = {season_of(d) for d in dates}
+    schedule = _archive_table(archive_home, "schedule", seasons, ("game_date", "status"))
+    game_days = set(schedule.loc[schedule["status"] != "postponed", "game_date"])
+    no_games = [d for d in dates if d not in game_days]
+    with_games = [d for d in dates if d in game_days]
+    missing = [d for d in with_games if not _gold_path(home, d).exists()]
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        spec = ",".join(d.isoformat() for d in missing) if len(missing) <= 3 else \
+            f"{missing[0].isoformat()}..{missing[-1].isoformat()}"
+        raise EvaluationError(
+            f"{len(missing)} date(s) have NBA games but no gold slate under {home}: {shown}; build them first with "
+            f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}`")
+    logs = _archive_table(archive_home, "player_logs", seasons | {season_of(d - dt.timedelta(days=1)) for d in dates},
+                          ("season", "game_date", "player_id", "minutes", "dk_points"))
+    played_days = set(logs["game_date"])
+    no_box = [d for d in with_games if d not in played_days]
+    days = [d for d in with_games if d in played_days]
+    if not days:
+        raise EvaluationError(
+            f"none of the {len(dates)} date(s) has both games and box scores in the archive "
+            f"(no games: {len(no_games)}, no box scores: {len(no_box)}); pick dates of a season whose player logs "
+            "are in the archive (2018-19, 2019-20) or ingest them with `projections ingest`")
+    slates = []
+    for day in days:
+        slate = pd.read_parquet(_gold_path(home, day))
+        absent = [c for c in NEEDED if c not in slate.columns]
+        if absent:
+            raise EvaluationError(f"the gold slate of {day} lacks columns {absent}; rebuild it with "
+                                  f"`PROJECTIONS_HOME={home} doit slate date={day}`")
+        slate["game_date"] = day
+        slates.append(slate)
+    projected = pd.concat(slates, ignore_index=True)
+    actual = logs[logs["game_date"].isin(days) & (logs["minutes"] > 0)]
+    rows = projected.merge(actual[["game_date", "player_id", "minutes", "dk_points"]], on=["game_date", "player_id"])
+    rows = rows.merge(_baseline(logs, days), on=["game_date", "player_id"], how="left")
+    with_base = rows.dropna(subset=["baseline_minutes", "baseline_dk"])
+    result: dict[str, Any] = {
+        "dates": [d.isoformat() for d in days],
+        "skipped_no_games": [d.isoformat() for d in no_games],
+        "skipped_no_box_scores": [d.isoformat() for d in no_box],
+        "played_not_on_slate": int(len(actual) - len(rows)),
+        "played_without_baseline": int(len(rows) - len(with_base)),
+        "baseline": f"each player's mean over his last {BASELINE_GAMES} games of the season before the date",
+        "bias_sign": "projection - actual (positive = projected too high)",
+        **_metrics(with_base),
+    }
+    if "tier" in with_base:
+        result["tiers"] = {str(t): _metrics(g) for t, g in with_base.groupby("tier", sort=True)}
+    if "mode" in with_base:
+        result["lineup_modes"] = {str(m): int(n) for m, n in with_base["mode"].value_counts().sort_index().items()}
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dates", help="YYYY-MM-DD, a range A..B or a comma list (e.g. 2019-11-01..2019-11-30)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (default: a short table)")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="data root holding the gold slates (default: PROJECTIONS_HOME / settings)")
+
+
+def _format(result: dict[str, Any]) -> str:
+    lines = [f"{len(result['dates'])} dates, {result['players']} player games (played, with a baseline)"]
+    for label, prefix in (("minutes MAE", "minutes"), ("DK MAE", "dk")):
+        lines.append(f"  {label:<12} model {result[f'{prefix}_mae']:.3f}  "
+                     f"baseline {result[f'baseline_{prefix}_mae']:.3f}"
+                     f"  change {result[f'{prefix}_mae_change']:+.3f} (se {result[f'{prefix}_mae_change_se']:.3f}, "
+                     f"{result[f'{prefix}_mae_change_pct']:+.1f}%)")
+    lines.append(f"  DK bias {result['dk_bias']:+.3f}  RMSE {result['dk_rmse']:.3f}  coverage p10-p90 "
+                 f"{result['coverage_p10_p90']:.3f}  p25-p75 {result['coverage_p25_p75']:.3f}")
+    for tier, m in result.get("tiers", {}).items():
+        if m.get("players"):
+            lines.append(f"  tier {tier:<9} n={m['players']:<5} min MAE {m['minutes_mae']:.3f} DK MAE {m['dk_mae']:.3f}"
+                         f" (base {m['baseline_dk_mae']:.3f}) bias {m['dk_bias']:+.3f} p10-p90 "
+                         f"{m['coverage_p10_p90']:.3f} p25-p75 {m['coverage_p25_p75']:.3f}")
+    return "\n".join(lines)
+
+
+def _finite(value: Any) -> Any:
+    """The result with NaN/inf as null (JSON has no NaN)."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 with the report; 1 when slates are missing or nothing can be evaluated; 2 on bad arguments."""
+    try:
+        dates = parse_dates(args.dates)
+        home = args.home
+        if home is None:
+            from projections.settings import load_settings
+
+            home = load_settings().home
+        result = evaluate(Path(home), dates)
+    except EvaluationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ProjectionsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(_finite(result), sort_keys=True, allow_nan=False) if args.json else _format(result))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m projections.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""rosters, minutes, rates: availability, the minutes budget and per-minute rates on the tiny world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stages import PIPELINE
+from stages import minutes as minutes_stage
+from tests.stages.conftest import build_world, run_stage, synthetic_calibration
+
+
+def test_rosters_label_injury_outs_starters_and_bench(world: dict[str, Any]):
+    r = world["rosters"].set_index("player_id")
+    assert r.loc["NYK5", "status"] == "Out" and r.loc["NYK5", "availability"] == "out (injury report)"
+    assert r.loc["BOS0", "availability"] == "confirmed starter" and bool(r.loc["BOS0", "starter"])
+    assert r.loc["BOS5", "availability"] == "bench (lineup confirmed)" and r["lineup_known"].all()
+    assert r.loc["BOS0", "team_games_before"] == 3 and r.loc["BOS0", "missed_streak"] == 0
+
+
+def test_rosters_mark_a_player_absent_from_recent_team_games():
+    from tests.stages.conftest import archive_logs
+
+    logs = archive_logs()
+    logs = logs[~((logs["player_id"] == "BOS5") & (logs["game_date"] > logs["game_date"].min()))]
+    world = build_world(logs=logs, mode="none")
+    r = world["rosters"].set_index("player_id")
+    assert r.loc["BOS5", "missed_streak"] == 2 and r.loc["BOS5", "availability"] == "expected bench"
+    p = world["minutes"].set_index("player_id")["p_play"]
+    assert p["BOS5"] < p["BOS4"]
+
+
+def test_minutes_starters_play_outs_do_not_and_the_team_budget_holds(world: dict[str, Any]):
+    m = world["minutes"].set_index("player_id")
+    assert (m.loc[[f"BOS{i}" for i in range(5)], "p_play"] == 1.0).all()
+    assert m.loc["NYK5", "p_play"] == 0.0 and m.loc["NYK5", "proj_minutes"] == 0.0
+    assert (m["proj_minutes"] <= 48).all() and set(m["mode"]) == {"confirmed"}
+    # six players cannot fill 240 minutes; the budget pulls them up toward it without passing 48
+    exp = m.groupby("team")["exp_minutes"].sum()
+    raw = (m["p_play"] * m["raw_minutes"]).groupby(m["team"]).sum()
+    assert ((exp > raw) & (exp < 6 * 48)).all()
+
+
+def test_minutes_of_an_out_teammate_go_to_the_others(world: dict[str, Any]):
+    """NYK5 is Out: the minutes he usually plays are `vacated` for every NYK teammate, not for BOS."""
+    m = world["minutes"].set_index("player_id")
+    assert (m.loc[[f"NYK{i}" for i in range(5)], "vacated"] > 1.0).all()
+    assert (m.loc[[f"BOS{i}" for i in range(6)], "vacated"] < 0.5).all()
+
+
+def test_minutes_status_factors_scale_p_play(world: dict[str, Any]):
+    rosters = world["rosters"].assign(status=lambda r: np.where(r["player_id"] == "BOS5", "Doubtful", r["status"]))
+    frames = {"rosters": rosters, "odds": world["odds"], "calibration": world["calibration"]}
+    base = run_stage(PIPELINE["minutes"], {**frames, "rosters": world["rosters"]}).set_index("player_id")
+    doubtful = run_stage(PIPELINE["minutes"], frames, params=minutes_stage.Params(doubtful=0.5)).set_index(
+        "player_id")
+    assert np.isclose(doubtful.loc["BOS5", "p_play"], 0.5 * base.loc["BOS5", "p_play"])
+
+
+def test_minutes_without_lineups_use_expected_roles():
+    world = build_world(mode="none")
+    m = world["minutes"].set_index("player_id")
+    assert set(m["mode"]) == {"none"} and not m["lineup_known"].any()
+    assert m.loc["BOS0", "role"] == "expected starter" and m.loc["BOS5", "role"] == "expected bench"
+    assert m.loc["BOS0", "p_play"] < 1.0  # not confirmed: only likely
+
+
+def test_minutes_budget_strength_zero_leaves_raw_minutes(world: dict[str, Any]):
+    cal = synthetic_calibration(strength=0.0)
+    out = run_stage(PIPELINE["minutes"], {"rosters": world["rosters"], "odds": world["odds"],
+                                          "calibration": cal})
+    played = out[out["p_play"] > 0]
+    np.testing.assert_allclose(played["proj_minutes"], played["raw_minutes"])
+
+
+def test_rates_shrink_toward_the_position_and_follow_the_implied_total(world: dict[str, Any]):
+    rates = world["rates"].set_index("player_id")
+    assert set(rates["position"]) == {"PG", "SG", "SF", "PF", "C"}
+    # BOS implied 113 > NYK 107: pace factors follow
+    assert rates.loc["BOS0", "pace"] > 1.0 > rates.loc["NYK0", "pace"]
+    for col in ("season_fg2_pct", "season_fg3_pct", "season_ft_pct"):
+        assert rates[col].between(0, 1).all()
+    # a player with no history gets his position's mean rate (times pace)
+    rosters = world["rosters"].copy()
+    idx = rosters.index[rosters["player_id"] == "BOS0"][0]
+    rosters.loc[idx, "rate_minutes"] = np.nan
+    for c in [c for c in rosters.columns if c.startswith("per_min_")]:
+        rosters.loc[idx, c] = np.nan
+    out = run_stage(PIPELINE["rates"], {"rosters": rosters, "game_logs": world["game_logs"], "odds": world["odds"],
+                                        "calibration": world["calibration"]}).set_index("player_id")
+    assert out.loc["BOS0", "rate_reb"] != rates.loc["BOS0", "rate_reb"]
+    pg = world["game_logs"].merge(pd.DataFrame({"player_id": ["BOS0", "NYK0"]}))
+    pg_reb = pg["reb"].sum() / pg["minutes"].sum()
+    assert np.isclose(out.loc["BOS0", "rate_reb"], pg_reb * out.loc["BOS0", "pace"])

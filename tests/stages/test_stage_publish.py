@@ -1,0 +1,65 @@
+"""sim, ownership, gold: distributions, ownership that sums to 800, the published slate and its CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stages import PIPELINE
+from tests.stages.conftest import run_stage
+
+
+def _sim(world: dict[str, Any], seed: int = 7, draws: int = 2000) -> pd.DataFrame:
+    return run_stage(PIPELINE["sim"], {"minutes": world["minutes"], "rates": world["rates"],
+                                       "calibration": world["calibration"]},
+                     params=PIPELINE["sim"].params_model()(draws=draws), seed=seed)
+
+
+def test_sim_is_bit_identical_for_a_seed_and_moves_with_it(world: dict[str, Any]):
+    pd.testing.assert_frame_equal(_sim(world), _sim(world))
+    assert not _sim(world).equals(_sim(world, seed=8))
+
+
+def test_sim_quantiles_are_ordered_and_outs_are_zero(world: dict[str, Any]):
+    s = world["sim"].set_index("player_id")
+    q = s[["dk_p10", "dk_p25", "dk_p50", "dk_p75", "dk_p90"]].to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all() and (s["dk_sd"] >= 0).all()
+    assert (s.loc["NYK5", ["dk_mean", "dk_sd", "dk_p10", "dk_p90"]] == 0).all()
+    assert (s.drop(index="NYK5")["dk_mean"] > 5).all()
+
+
+def test_sim_mean_follows_minutes_and_rates(world: dict[str, Any]):
+    minutes = world["minutes"].copy()
+    minutes.loc[minutes["player_id"] == "BOS0", "proj_minutes"] *= 0.5
+    out = run_stage(PIPELINE["sim"], {"minutes": minutes, "rates": world["rates"],
+                                      "calibration": world["calibration"]},
+                    params=PIPELINE["sim"].params_model()(draws=2000)).set_index("player_id")
+    base = world["sim"].set_index("player_id")
+    assert out.loc["BOS0", "dk_mean"] < 0.7 * base.loc["BOS0", "dk_mean"]
+
+
+def test_ownership_sums_to_800_and_follows_value(world: dict[str, Any]):
+    own = world["ownership"].set_index("player_id")
+    assert np.isclose(own["ownership"].sum(), 800.0) and own.loc["NYK5", "ownership"] == 0.0
+    salaries = world["salaries"].copy()
+    salaries.loc[salaries["player_id"] == "BOS1", "salary"] = 3000  # same projection, much cheaper
+    cheaper = run_stage(PIPELINE["ownership"], {"salaries": salaries, "minutes": world["minutes"],
+                                                "sim": world["sim"]}).set_index("player_id")
+    assert cheaper.loc["BOS1", "ownership"] > own.loc["BOS1", "ownership"]
+    assert np.isclose(cheaper["ownership"].sum(), 800.0)
+
+
+def test_gold_has_one_row_per_dk_player_and_a_draftkings_csv(world: dict[str, Any]):
+    gold = world["gold"]
+    slate = gold["projections.parquet"]
+    assert len(slate) == len(world["salaries"]) and slate["player_id"].is_unique
+    assert list(slate["dk_mean"]) == sorted(slate["dk_mean"], reverse=True)
+    for col in ("player_name", "team", "opp", "positions", "salary", "status", "proj_minutes", "dk_mean", "dk_sd",
+                "dk_p10", "dk_p25", "dk_p50", "dk_p75", "dk_p90", "ownership"):
+        assert col in slate.columns
+    csv = gold["dk_projections.csv"]
+    assert csv.splitlines()[0] == "Position,Name + ID,Name,ID,Roster Position,Salary,Game Info,TeamAbbrev," \
+                                  "AvgPointsPerGame"
+    assert len(csv.splitlines()) == len(slate) + 1

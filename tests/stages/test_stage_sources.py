@@ -1,0 +1,131 @@
+"""schedule, salaries, game_logs, odds, injuries, lineups: the stages that read the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from projections.errors import ContractViolation, SourceError
+from stages import PIPELINE
+from stages import lineups as lineups_stage
+from stages.lineups import lineup_meta
+from stages.schedule import lock_of
+from tests.stages.conftest import (
+    DAY,
+    archive_injuries,
+    archive_logs,
+    archive_odds,
+    archive_salaries,
+    archive_schedule,
+    run_stage,
+)
+
+
+def test_schedule_keeps_the_date_and_its_lock_is_the_first_tip():
+    out = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    assert list(out["game_date"]) == [DAY]
+    assert lock_of(out)["lock"].startswith("2019-11-06T00:00:00")
+
+
+def test_schedule_without_games_says_how_to_fix_it():
+    with pytest.raises(SourceError, match=r"no NBA games on 2019-11-05.*ingest"):
+        run_stage(PIPELINE["schedule"], {"archive": archive_schedule().iloc[:2]})
+
+
+def test_salaries_take_opponent_and_game_from_the_schedule():
+    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    out = run_stage(PIPELINE["salaries"], {"archive": archive_salaries(), "schedule": schedule})
+    assert len(out) == 12 and set(out["opp"]) == {"BOS", "NYK"}
+    assert (out["game_id"] == schedule["game_id"].iloc[0]).all()
+    assert list(out["salary"]) == sorted(out["salary"], reverse=True)
+
+
+def test_game_logs_never_hold_the_date_or_later():
+    out = run_stage(PIPELINE["game_logs"], {"archive": archive_logs()})
+    assert out["game_date"].max() < DAY and len(out) == 36
+
+
+def test_odds_give_each_team_its_spread_and_implied_total():
+    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    out = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": schedule}).set_index("team")
+    # NYK at home, +6 underdogs, total 220: 107 for NYK, 113 for BOS
+    assert out.loc["NYK", "spread"] == 6.0 and out.loc["BOS", "spread"] == -6.0
+    assert out.loc["NYK", "implied_total"] == 107.0 and out.loc["BOS", "implied_total"] == 113.0
+    assert out["has_line"].all()
+
+
+def test_odds_without_a_line_keep_the_teams_with_nan():
+    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    out = run_stage(PIPELINE["odds"], {"archive": archive_odds().iloc[:0], "schedule": schedule})
+    assert len(out) == 2 and not out["has_line"].any() and out["implied_total"].isna().all()
+
+
+def test_injuries_keep_each_players_newest_status():
+    out = run_stage(PIPELINE["injuries"], {"report": archive_injuries()})
+    assert out.to_dict("records")[0]["status"] == "Out" and len(out) == 1
+
+
+def test_injuries_are_empty_where_no_report_exists():
+    out = run_stage(PIPELINE["injuries"], {"report": archive_injuries().iloc[:0]})
+    assert out.empty and list(out.columns)[:4] == ["team", "player_id", "player_name", "status"]
+
+
+def test_injuries_reject_a_status_that_is_not_official():
+    bad = archive_injuries().assign(status="Maybe")
+    with pytest.raises(ContractViolation, match=r"injuries: statuses \['Maybe'\].*archive_build"):
+        run_stage(PIPELINE["injuries"], {"report": bad})
+
+
+def _lineups(box: pd.DataFrame, rotoguru: pd.DataFrame | None = None, mode: str = "confirmed") -> pd.DataFrame:
+    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    rotoguru = archive_salaries()[["team", "player_id", "starter", "source"]].iloc[:0] if rotoguru is None \
+        else rotoguru
+    return run_stage(PIPELINE["lineups"], {"box": box, "rotoguru": rotoguru, "schedule": schedule},
+                     params=lineups_stage.Params(mode=mode))  # type: ignore[arg-type]
+
+
+def _box() -> pd.DataFrame:
+    logs = archive_logs()
+    return logs[logs["game_date"] == DAY][["game_id", "team", "player_id", "started"]]
+
+
+def test_lineups_take_only_the_starters_of_the_box_score():
+    out = _lineups(_box())
+    assert out["confirmed"].all() and len(out) == 10 and out["starter"].all()
+    assert "BOS5" not in set(out["player_id"]) and "NYK5" not in set(out["player_id"])
+    assert lineup_meta(out) == {"mode": "confirmed", "teams_confirmed": 2, "teams": 2, "sources": ["box_score"]}
+
+
+def test_lineups_do_not_reveal_who_else_played():
+    """A bench row present or absent in the date's box score changes nothing: only starters are used."""
+    box = _box()
+    without_bench = box[box["started"]]
+    pd.testing.assert_frame_equal(_lineups(box), _lineups(without_bench))
+
+
+def test_lineups_fall_back_to_the_salary_files_starters():
+    box = _box()
+    only_nyk = box[box["team"] == "NYK"]
+    out = _lineups(only_nyk, archive_salaries()[["team", "player_id", "starter", "source"]])
+    sources = out.groupby("team")["source"].first().to_dict()
+    assert sources == {"BOS": "salary_file", "NYK": "box_score"}
+
+
+def test_lineups_mode_none_confirms_no_team_and_says_so():
+    out = _lineups(_box(), mode="none")
+    assert not out["confirmed"].any() and out["player_id"].isna().all() and len(out) == 2
+    assert lineup_meta(out)["mode"] == "none" and lineup_meta(out)["teams_confirmed"] == 0
+
+
+def test_lineups_with_an_incomplete_team_leave_it_unconfirmed():
+    box = _box()
+    box = box[~((box["team"] == "BOS") & (box["player_id"] == "BOS0"))]
+    out = _lineups(box)
+    assert set(out.loc[out["confirmed"], "team"]) == {"NYK"}
+
+
+def test_schedule_stage_for_another_date_is_empty_of_games():
+    with pytest.raises(SourceError):
+        run_stage(PIPELINE["schedule"], {"archive": archive_schedule()}, day=dt.date(2019, 11, 6))
