@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import importlib
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from projections.engine import Engine
@@ -51,6 +54,11 @@ def engine_for() -> Engine:
 
     try:
         settings = fastpath.settings()
-        return make_engine(settings, pipeline=fastpath.pipeline(settings.pipeline, settings.params, load_pipeline))
+        engine = make_engine(settings, pipeline=fastpath.pipeline(settings.pipeline, settings.params, load_pipeline))
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    if os.environ.get("PROJECTIONS_STATS"):  # benchmarks: how much this process hashed
+        cache = engine.stat_cache
+        atexit.register(lambda: print(f"stat-cache: computed {cache.computed} digests over "
+                                      f"{cache.computed_bytes} bytes", file=sys.stderr))
+    return engine
