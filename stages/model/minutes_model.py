@@ -121,7 +121,37 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
     p = play_probability(frame, coefs, rookie=rookie, status_play=status_play)
     frame["vacated"] = vacated(frame, p)
     raw = conditional_minutes(frame, coefs)
-    frame["p_play"] = p
     frame["raw_minutes"] = raw
     frame["proj_minutes"] = np.where(p > 0, apply_budget(frame, raw, p, budget=budget, strength=strength), 0.0)
+    frame["p_play"] = balance_play(frame, p, frame["proj_minutes"].to_numpy(), budget=budget)
     return frame
+
+
+def balance_play(frame: pd.DataFrame, p_play: np.ndarray, minutes: np.ndarray, *, budget: float) -> np.ndarray:
+    """P(plays) shifted per team (one shift on the logit scale for everyone not certain either way) so that
+    the team's expected minutes, sum of P(plays) x minutes, meet the budget: more candidates than minutes
+    means some of them will not get in. Confirmed starters (1) and players ruled out (0) stay as they are."""
+    out = p_play.astype("float64").copy()
+    free = (p_play > 0) & (p_play < 1)
+    logit = np.log(np.clip(p_play, 1e-6, 1 - 1e-6) / np.clip(1 - p_play, 1e-6, 1))
+    keys = frame["game_id"].astype(str) + "|" + frame["team"].astype(str)
+    for rows in pd.Series(np.arange(len(frame))).groupby(keys.to_numpy()).groups.values():
+        idx = np.asarray(rows)
+        move = idx[free[idx]]
+        if len(move) == 0:
+            continue
+        fixed = float(np.sum(out[idx[~free[idx]]] * minutes[idx[~free[idx]]]))
+
+        def total(shift: float, move: np.ndarray = move, fixed: float = fixed) -> float:
+            return fixed + float(np.sum(minutes[move] / (1 + np.exp(-(logit[move] + shift)))))
+
+        lo, hi = -8.0, 8.0
+        if total(lo) > budget or total(hi) < budget:
+            shift = lo if total(lo) > budget else hi
+        else:
+            for _ in range(50):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if total(mid) < budget else (lo, mid)
+            shift = (lo + hi) / 2
+        out[move] = 1 / (1 + np.exp(-(logit[move] + shift)))
+    return out

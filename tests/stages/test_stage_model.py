@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from stages import PIPELINE
-from stages import minutes as minutes_stage
 from tests.stages.conftest import build_world, run_stage, synthetic_calibration
 
 
@@ -50,13 +49,30 @@ def test_minutes_of_an_out_teammate_go_to_the_others(world: dict[str, Any]):
     assert (m.loc[[f"BOS{i}" for i in range(6)], "vacated"] < 0.5).all()
 
 
-def test_minutes_status_factors_scale_p_play(world: dict[str, Any]):
-    rosters = world["rosters"].assign(status=lambda r: np.where(r["player_id"] == "BOS5", "Doubtful", r["status"]))
-    frames = {"rosters": rosters, "odds": world["odds"], "calibration": world["calibration"]}
-    base = run_stage(PIPELINE["minutes"], {**frames, "rosters": world["rosters"]}).set_index("player_id")
-    doubtful = run_stage(PIPELINE["minutes"], frames, params=minutes_stage.Params(doubtful=0.5)).set_index(
-        "player_id")
-    assert np.isclose(doubtful.loc["BOS5", "p_play"], 0.5 * base.loc["BOS5", "p_play"])
+def test_minutes_status_factors_scale_p_play_before_the_team_balance(world: dict[str, Any]):
+    from stages.model import minutes_model
+    from stages.model.table import Calibration
+
+    frame = minutes_model.prepare(world["rosters"].merge(world["odds"][["team", "spread"]], on="team"))
+    coefs = Calibration(world["calibration"]).coefs(("p_bench", "p_any", "min_starter", "min_bench", "min_any"))
+    statuses = {"Out": 0.0, "Doubtful": 0.25}
+    base = minutes_model.play_probability(frame.assign(status=""), coefs, rookie=0.3, status_play=statuses)
+    doubtful = minutes_model.play_probability(frame.assign(status="Doubtful"), coefs, rookie=0.3,
+                                              status_play=statuses)
+    bench = ~frame["starter"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    np.testing.assert_allclose(doubtful[bench], 0.25 * base[bench])
+    assert (doubtful[~bench] == 1.0).all()  # a confirmed starter plays whatever the report said
+
+
+def test_team_balance_makes_expected_minutes_meet_the_budget():
+    from stages.model.minutes_model import balance_play
+
+    frame = pd.DataFrame({"game_id": ["g"] * 10 + ["h"] * 2, "team": ["A"] * 10 + ["B"] * 2})
+    p = np.array([1, 1, 1, 1, 1, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.0])
+    minutes = np.array([34, 34, 32, 30, 30, 24, 22, 20, 18, 15, 30, 0.0])
+    out = balance_play(frame, p, minutes, budget=240)
+    assert np.isclose((out * minutes)[:10].sum(), 240) and (out[:5] == 1).all() and (out[5:10] < p[5:10]).all()
+    assert out[11] == 0.0 and out[10] > 0.99  # team B cannot reach the budget: its bench is pushed to ~1
 
 
 def test_minutes_without_lineups_use_expected_roles():

@@ -1,0 +1,79 @@
+"""`python -m projections.evaluate` on slates built by real doit processes (two dates, to stay fast)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from projections.evaluate import EvaluationError, add_arguments, evaluate, run
+from tests.conftest import REPO, project_env, run_doit
+
+BUILT = "2019-11-05..2019-11-06"
+KEYS = ("dates", "players", "minutes_mae", "baseline_minutes_mae", "dk_mae", "baseline_dk_mae", "coverage_p10_p90",
+        "coverage_p25_p75", "dk_rmse", "baseline_dk_rmse", "dk_bias", "minutes_rmse", "minutes_bias",
+        "dk_mae_change", "dk_mae_change_se", "minutes_mae_change", "minutes_mae_change_se", "tiers")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("evaluate") / "home"
+    result = run_doit(home, "-n", "2", "slate", f"date={BUILT}", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield home
+
+
+def _evaluate_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "projections.evaluate", *args], env=project_env(home),
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_evaluate_prints_one_json_object_with_sane_numbers(built: Path):
+    result = _evaluate_cli(built, BUILT, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert result.stdout.count("\n") <= 1 and isinstance(report, dict)
+    for key in KEYS:
+        assert key in report, key
+    assert report["dates"] == ["2019-11-05", "2019-11-06"] and report["players"] > 250
+    assert 3.0 < report["minutes_mae"] < report["baseline_minutes_mae"] < 7.0
+    assert 5.0 < report["dk_mae"] < 10.0 and 5.0 < report["baseline_dk_mae"] < 10.0
+    assert 0.65 < report["coverage_p10_p90"] < 0.95 and 0.35 < report["coverage_p25_p75"] < 0.65
+    assert abs(report["dk_bias"]) < 2.5 and report["dk_rmse"] > report["dk_mae"]
+    assert report["minutes_mae_change"] < 0 and report["minutes_mae_change_se"] > 0
+    assert set(report["tiers"]) == {"rotation", "fringe"}
+    assert sum(t["players"] for t in report["tiers"].values()) == report["players"]
+    assert report["lineup_modes"] == {"confirmed": report["players"]}
+
+
+def test_evaluate_names_the_dates_without_a_slate_and_how_to_build_them(built: Path):
+    result = _evaluate_cli(built, "2019-11-05..2019-11-08", "--json")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "2019-11-07, 2019-11-08" in result.stderr and "doit" in result.stderr
+    assert f"PROJECTIONS_HOME={built}" in result.stderr and "slate date=2019-11-07,2019-11-08" in result.stderr
+
+
+def test_evaluate_skips_dates_without_games(built: Path):
+    report = evaluate(built, [dt.date(2019, 11, 5), dt.date(2019, 11, 6), dt.date(2019, 11, 28)])
+    assert report["skipped_no_games"] == ["2019-11-28"] and len(report["dates"]) == 2
+
+
+def test_evaluate_library_call_raises_for_missing_slates(tmp_path: Path):
+    with pytest.raises(EvaluationError, match=r"1 date\(s\) have NBA games but no gold slate.*2019-11-05"):
+        evaluate(tmp_path, [dt.date(2019, 11, 5)])
+
+
+def test_add_arguments_and_run_wire_as_a_subcommand(built: Path, capsys: pytest.CaptureFixture[str]):
+    parser = argparse.ArgumentParser(prog="projections evaluate")
+    add_arguments(parser)
+    assert run(parser.parse_args([BUILT, "--home", str(built)])) == 0
+    text = capsys.readouterr().out
+    assert "minutes MAE" in text and "DK MAE" in text and "tier rotation" in text
+    assert run(parser.parse_args(["2019-13-01", "--home", str(built)])) == 2
+    assert "invalid date" in capsys.readouterr().err
