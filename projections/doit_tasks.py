@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from doit import get_var
 from doit.exceptions import InvalidCommand, TaskFailed
 from doit.reporter import ConsoleReporter
 
@@ -132,6 +133,15 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}
+    # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
+    if engine.remote is not None or engine.settings.executor != "local" or get_var("executor"):
+        from projections.executors.tasks import scale_out_tasks
+
+        tasks = scale_out_tasks(engine, dates, meta)
+        if tasks is not None:
+            yield from tasks
+            return
+    # ---- the local executor
     yield from _fetch_tasks(engine, dates, meta)
     for name in engine.pipeline.order:
         stage = engine.pipeline[name]
