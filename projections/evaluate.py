@@ -7,8 +7,9 @@ per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minut
 and the baseline, the share of actual DK points inside [p10, p90] and [p25, p75], and the change in MAE
 against the baseline on the same rows with a standard error clustered by date.
 
-Dates without NBA games are skipped; a date with games but no gold slate is an error that names the dates
-and the command to build them; a date whose box scores are not in the archive is skipped and listed.
+Dates without NBA games, or without DraftKings salaries in the archive (no slate can be built), are skipped
+and listed; a date with games and salaries but no gold slate is an error that names the dates and the command
+to build them; a date whose box scores are not in the archive is skipped and listed.
 `evaluate()` is the library call; `add_arguments(parser)` / `run(args)` wire it as a CLI subcommand.
 """
 
@@ -128,8 +129,11 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     seasons = {season_of(d) for d in dates}
     schedule = _archive_table(archive_home, "schedule", seasons, ("game_date", "status"))
     game_days = set(schedule.loc[schedule["status"] != "postponed", "game_date"])
+    slate_days = set(_archive_table(archive_home, "salaries", seasons, ("game_date",))["game_date"])
     no_games = [d for d in dates if d not in game_days]
-    with_games = [d for d in dates if d in game_days]
+    # a date with games but no DraftKings salaries cannot be built (unless a slate was built from an inbox file)
+    no_slate = [d for d in dates if d in game_days and d not in slate_days and not _gold_path(home, d).exists()]
+    with_games = [d for d in dates if d in game_days and d not in no_slate]
     missing = [d for d in with_games if not _gold_path(home, d).exists()]
     if missing:
         shown = ", ".join(d.isoformat() for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
@@ -165,6 +169,7 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     result: dict[str, Any] = {
         "dates": [d.isoformat() for d in days],
         "skipped_no_games": [d.isoformat() for d in no_games],
+        "skipped_no_salaries": [d.isoformat() for d in no_slate],
         "skipped_no_box_scores": [d.isoformat() for d in no_box],
         "played_not_on_slate": int(len(actual) - len(rows)),
         "played_without_baseline": int(len(rows) - len(with_base)),

@@ -1,7 +1,8 @@
 """calibration: the model's parameters, fitted once per season on the PRIOR season's logs and lines.
 
 A season-scoped stage: its key holds the season, not a date, so every slate of 2019-20 reads the same
-object, fitted on 2018-19 only (no game of the season being projected can reach it). See
+object, fitted on 2018-19 only (no game of the season being projected can reach it): that season's box
+scores and closing lines, and the DK positions its salary files list (for the position priors of the rates). See
 `stages.model.calibrate` for what is fitted and how; the table's groups are listed in `stages.model.table`.
 """
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from projections.archive import ArchiveTable
 from projections.errors import SourceError
 from projections.pipeline import Stage, StageContext
-from projections.schema import ODDS, PLAYER_LOGS
+from projections.schema import ODDS, PLAYER_LOGS, SALARIES
 from stages.model.calibrate import fit_season
 from stages.model.table import TABLE
 
@@ -35,17 +36,18 @@ class Params(BaseModel):
 MIN_GAMES = 300
 
 
-def calibration(logs: pd.DataFrame, lines: pd.DataFrame, *, params: Params, ctx: StageContext) -> pd.DataFrame:
+def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame, *, params: Params,
+                ctx: StageContext) -> pd.DataFrame:
     games = logs["game_id"].nunique() if len(logs) else 0
     if games < MIN_GAMES:
         raise SourceError(
             f"calibration: the archive holds {games} games of the season before {ctx.season} (needs "
             f"{MIN_GAMES}); import that season's player logs and lines with `projections ingest` so the model "
             "can be fitted on it")
-    table = fit_season(logs, lines, fit_after_days=params.fit_after_days, shrink_minutes=params.shrink_minutes,
-                       budget_strength=params.budget_strength, rookie_p_play=params.rookie_p_play,
-                       rotation_minutes=params.rotation_minutes, sample_rows=params.sample_rows,
-                       draws=params.draws, seed=ctx.seed % (2**32))
+    table = fit_season(logs, lines, positions, fit_after_days=params.fit_after_days,
+                       shrink_minutes=params.shrink_minutes, budget_strength=params.budget_strength,
+                       rookie_p_play=params.rookie_p_play, rotation_minutes=params.rotation_minutes,
+                       sample_rows=params.sample_rows, draws=params.draws, seed=ctx.seed % (2**32))
     return table.sort_values(["group", "name"]).reset_index(drop=True)
 
 
@@ -62,6 +64,8 @@ SPEC = Stage(
     sources=(
         ArchiveTable("logs", "player_logs", window="all", seasons=(1,), contract=PLAYER_LOGS, required=False),
         ArchiveTable("lines", "odds", window="all", seasons=(1,), contract=ODDS, required=False),
+        ArchiveTable("positions", "salaries", window="all", seasons=(1,), columns=("player_id", "positions"),
+                     contract=SALARIES, required=False),
     ),
     params=Params,
     contract=TABLE,

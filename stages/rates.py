@@ -62,8 +62,7 @@ def rates(rosters: pd.DataFrame, game_logs: pd.DataFrame, odds: pd.DataFrame, ca
     frame["position"] = rates_model.primary_position(frame["positions"])
     league = {s: scalars[f"league_{s}"] for s in SIM_STATS}
     by_position = rates_model.position_rates(game_logs, frame[["player_id", "position"]])
-    prior = pd.DataFrame({s: frame["position"].map(by_position.get(s, {})).astype("float64")
-                          .fillna(league[s]).to_numpy() for s in SIM_STATS}, index=frame.index)
+    prior = rates_model.prior_table(frame["position"], by_position, league)
     out = rates_model.shrunk_rates(frame, prior, scalars["shrink_minutes"])
     pace = rates_model.pace_factor(frame["implied_total"], scalars["league_implied"], scalars["pace_elasticity"])
     out = out.mul(pace, axis=0)

@@ -59,10 +59,11 @@ def candidates(logs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, *, fit_after_days: int, shrink_minutes: float,
-               budget_strength: float, rookie_p_play: float, rotation_minutes: float, sample_rows: int,
-               draws: int, seed: int) -> pd.DataFrame:
-    """The calibration table (group, name, value) fitted on `logs` and `odds` of one season."""
+def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, *, fit_after_days: int,
+               shrink_minutes: float, budget_strength: float, rookie_p_play: float, rotation_minutes: float,
+               sample_rows: int, draws: int, seed: int) -> pd.DataFrame:
+    """The calibration table (group, name, value) fitted on `logs` and `odds` of one season; `positions`
+    (player_id, positions: the DK positions that season's salary files list) give the rate priors."""
     cand = candidates(logs)
     feats = history.history_features(logs, cand[["game_id", "game_date", "team", "player_id"]])
     feats = feats.merge(cand.drop(columns=["game_date", "team"]), on=["game_id", "player_id"], how="left")
@@ -76,9 +77,14 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, *, fit_after_days: int, s
     table: list[dict[str, object]] = []
     team_minutes = float(cand[cand["played"]].groupby(["game_id", "team"])["minutes"].sum().mean())
     league_implied = float(lines["implied_total"].mean())
-    league = rates_model.league_rates(logs[~logs["playoffs"].astype(bool)])
-    elasticity = _pace_elasticity(feats[fit_rows & feats["played"].to_numpy()], league, shrink_minutes,
-                                  league_implied)
+    regular = logs[~logs["playoffs"].astype(bool)]
+    league = rates_model.league_rates(regular)
+    position = _positions(positions)
+    feats["position"] = feats["player_id"].map(position).fillna("")
+    prior = rates_model.prior_table(feats["position"], rates_model.position_rates(
+        regular, position.rename("position").rename_axis("player_id").reset_index()), league)
+    feats[[f"prior_{s}" for s in simulate.SIM_STATS]] = prior.to_numpy()
+    elasticity = _pace_elasticity(feats[fit_rows & feats["played"].to_numpy()], shrink_minutes, league_implied)
     sigma_game, sigma_team = _factor_sds(odds)
     scalars = {"team_minutes": team_minutes, "league_implied": league_implied, "pace_elasticity": elasticity,
                "sigma_game": sigma_game, "sigma_team": sigma_team, "shrink_minutes": shrink_minutes,
@@ -104,7 +110,7 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, *, fit_after_days: int, s
             table += rows(f"residual:{mode}:{band}", dict(zip(quantile_names(len(residuals[band])),
                                                               residuals[band], strict=True)))
         sample = played.iloc[np.sort(rng.choice(len(played), size=min(sample_rows, len(played)), replace=False))]
-        scale, dispersion = _tiers(sample, residuals, league, scalars, draws=draws,
+        scale, dispersion = _tiers(sample, residuals, scalars, draws=draws,
                                    seed=int(rng.integers(2**31)))
         table += rows(f"scale:{mode}", scale)
         table += rows(f"dispersion:{mode}", dispersion)
@@ -137,18 +143,28 @@ def _fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> di
     return coefs
 
 
-def _rates(frame: pd.DataFrame, league: Mapping[str, float], shrink: float, league_implied: float,
-           elasticity: float) -> pd.DataFrame:
-    prior = pd.DataFrame({s: np.full(len(frame), league[s]) for s in simulate.SIM_STATS}, index=frame.index)
+def _positions(salaries: pd.DataFrame) -> pd.Series:
+    """player_id -> primary DK position (the one he is listed at most often)."""
+    if salaries.empty:
+        return pd.Series(dtype="object")
+    primary = rates_model.primary_position(salaries["positions"])
+    listed = pd.DataFrame({"player_id": salaries["player_id"].astype(str), "position": primary})
+    listed = listed[listed["position"] != ""]
+    counts = listed.groupby(["player_id", "position"]).size().reset_index(name="n")
+    best = counts.sort_values(["player_id", "n", "position"], ascending=[True, False, True])
+    return best.drop_duplicates("player_id").set_index("player_id")["position"]
+
+
+def _rates(frame: pd.DataFrame, shrink: float, league_implied: float, elasticity: float) -> pd.DataFrame:
+    prior = frame[[f"prior_{s}" for s in simulate.SIM_STATS]].set_axis(list(simulate.SIM_STATS), axis=1)
     rates = rates_model.shrunk_rates(frame, prior, shrink)
     return rates.mul(rates_model.pace_factor(frame["implied_total"], league_implied, elasticity), axis=0)
 
 
-def _pace_elasticity(frame: pd.DataFrame, league: Mapping[str, float], shrink: float,
-                     league_implied: float) -> float:
+def _pace_elasticity(frame: pd.DataFrame, shrink: float, league_implied: float) -> float:
     """Elasticity of DK points to the implied team total at the player's actual minutes (OLS of actual on
     expected and expected x log-ratio)."""
-    rates = _rates(frame, league, shrink, league_implied, 0.0)
+    rates = _rates(frame, shrink, league_implied, 0.0)
     expected = frame["minutes"].to_numpy() * rates_model.dk_per_minute(rates)
     ratio = np.log((frame["implied_total"] / league_implied).fillna(1.0).to_numpy(dtype="float64"))
     data = pd.DataFrame({"y": frame["dk_points"].to_numpy(dtype="float64"), "x": expected, "xr": expected * ratio})
@@ -167,11 +183,11 @@ def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
     return float(game.std()), float(split.std())
 
 
-def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], league: Mapping[str, float],
-           scalars: Mapping[str, float], *, draws: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
+def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float], *,
+           draws: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
     """Per tier: scale = mean actual / mean simulated; dispersion k so that mean + k (q - mean) puts 80% of
     actual points inside p10-p90."""
-    rates = _rates(sample, league, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
+    rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
                                   sigma_team=scalars["sigma_team"], draws=draws, seed=seed)

@@ -43,6 +43,12 @@ def position_rates(logs: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
     return sums[list(SIM_STATS)].div(sums["minutes"].where(sums["minutes"] > 0), axis=0)
 
 
+def prior_table(position: pd.Series, by_position: pd.DataFrame, league: Mapping[str, float]) -> pd.DataFrame:
+    """Per row, the prior rate of each stat: its position's mean (`position_rates`), else the league's."""
+    return pd.DataFrame({s: position.map(by_position.get(s, {})).astype("float64")
+                         .fillna(league[s]).to_numpy() for s in SIM_STATS}, index=position.index)
+
+
 def _stat_totals(logs: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=logs.index)
     out["fg2m"] = (logs["fgm"] - logs["fg3m"]).astype("float64")

@@ -32,6 +32,7 @@ def minutes_band(minutes: np.ndarray) -> np.ndarray:
     """The residual band ("b0".."b5") of each projected minutes value."""
     return np.array([f"b{i}" for i in np.searchsorted(np.asarray(BAND_EDGES), minutes, side="right")])
 CHUNKS = 2
+Residuals = Sequence[float] | np.ndarray
 
 
 def residual_quantiles(residuals: np.ndarray) -> np.ndarray:
@@ -59,7 +60,7 @@ def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.
     rows = np.arange(len(minutes))[:, None]
     e = resid[rows, lo] * (1 - frac) + resid[rows, lo + 1] * frac
     played = np.clip(minutes[:, None].astype(np.float32) + e, 1.0, 48.0) * factor
-    counts = {s: rng.poisson(played * np.float32(rates[:, i])[:, None]).astype(np.float32)
+    counts = {s: rng.poisson(played * rates[:, i].astype(np.float32)[:, None]).astype(np.float32)
               for i, s in enumerate(SIM_STATS)}
     pts = 2 * counts["fg2m"] + 3 * counts["fg3m"] + counts["ftm"]
     return dk_points(pts, counts["fg3m"], counts["reb"], counts["ast"], counts["stl"], counts["blk"],
@@ -77,7 +78,7 @@ def row_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     return part[:, lo] * (1 - frac) + part[:, hi] * frac
 
 
-def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Sequence[float]], sigma_game: float,
+def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], sigma_game: float,
                 sigma_team: float, draws: int, seed: int) -> np.ndarray:
     """Raw simulated DK points (rows x draws, float32) of `players` (columns game_id, team, band,
     proj_minutes > 0 and rate_<stat> per minute for SIM_STATS)."""
@@ -97,7 +98,7 @@ def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Sequence[float
     return np.concatenate(results, axis=0)
 
 
-def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Sequence[float]], scale: Mapping[str, float],
+def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale: Mapping[str, float],
              dispersion: Mapping[str, float], sigma_game: float, sigma_team: float, draws: int,
              seed: int) -> pd.DataFrame:
     """DK-points distribution of each row of `players` (columns game_id, team, tier, band, proj_minutes and

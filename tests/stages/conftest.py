@@ -191,6 +191,7 @@ def real_calibration() -> pd.DataFrame:
         context = StageContext(stage="calibration", seed=11, key="test", season="2019-20", scope="season")
         _REAL["table"] = spec.func(logs=pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet"),
                                    lines=pd.read_parquet(SHIPPED / "odds" / "2018-19.parquet"),
+                                   positions=pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet"),
                                    params=spec.params_model()(sample_rows=1000, draws=100), ctx=context)
     return _REAL["table"]
 

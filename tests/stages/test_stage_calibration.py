@@ -10,7 +10,7 @@ from projections.pipeline import StageContext
 from stages import PIPELINE
 from stages.model.calibrate import candidates
 from stages.model.table import TABLE, Calibration
-from tests.stages.conftest import archive_logs, archive_odds, real_calibration
+from tests.stages.conftest import archive_logs, archive_odds, archive_salaries, real_calibration
 
 
 def test_calibration_is_season_scoped_and_reads_only_the_prior_season():
@@ -23,7 +23,8 @@ def test_calibration_without_a_prior_season_says_what_to_import():
     spec = PIPELINE["calibration"]
     ctx = StageContext(stage="calibration", seed=1, key="k", season="2018-19", scope="season")
     with pytest.raises(SourceError, match=r"season before 2018-19.*projections ingest"):
-        spec.func(logs=archive_logs(), lines=archive_odds(), params=spec.params_model()(), ctx=ctx)
+        spec.func(logs=archive_logs(), lines=archive_odds(), positions=archive_salaries(), params=spec.params_model()(),
+                  ctx=ctx)
 
 
 def test_calibration_table_is_complete_and_plausible():
@@ -50,7 +51,9 @@ def test_calibration_is_deterministic_for_its_seed():
 
     logs = pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet")
     odds = pd.read_parquet(SHIPPED / "odds" / "2018-19.parquet")
-    again = spec.func(logs=logs, lines=odds, params=spec.params_model()(sample_rows=1000, draws=100), ctx=ctx)
+    positions = pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet")
+    again = spec.func(logs=logs, lines=odds, positions=positions,
+                      params=spec.params_model()(sample_rows=1000, draws=100), ctx=ctx)
     pd.testing.assert_frame_equal(again, real_calibration())
 
 
