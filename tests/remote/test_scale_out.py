@@ -113,6 +113,14 @@ def dask_cluster(tmp_path: Path, bucket: Bucket,
             _stop(proc)
 
 
+def _building(home: Path) -> bool:
+    """A stage of this worker has started and not finished, after at least one that succeeded."""
+    events = [e for e in ledger_events(home) if e["event"] in ("stage_start", "stage_success")] \
+        if (home / "ledger").is_dir() else []
+    return bool(events) and events[-1]["event"] == "stage_start" and any(
+        e["event"] == "stage_success" for e in events)
+
+
 def test_killing_a_worker_mid_backfill_loses_nothing(tmp_path: Path, serial: Path, bucket: Bucket):
     front = tmp_path / "front"
     with dask_cluster(tmp_path, bucket, ["wa", "wb"]) as (address, workers):
@@ -121,10 +129,11 @@ def test_killing_a_worker_mid_backfill_loses_nothing(tmp_path: Path, serial: Pat
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 240
         victim = tmp_path / "wa"
-        while not [e for e in ledger_events(victim) if e["event"] == "stage_success"] if victim.exists() else True:
-            assert run.poll() is None and time.monotonic() < deadline, "worker wa never built anything"
-            time.sleep(0.05)
-        os.kill(workers["wa"].pid, signal.SIGKILL)  # mid-backfill: it holds a lease and half a date
+        while not _building(victim):  # wait until it is inside a stage (holding the date's lease), after a success
+            assert run.poll() is None and time.monotonic() < deadline, "worker wa never got to build anything"
+            time.sleep(0.02)
+        os.kill(workers["wa"].pid, signal.SIGKILL)
+        in_flight = [e for e in ledger_events(victim) if e["event"] == "stage_start"][-1]
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, out + err
         assert "0 failed" in out
@@ -135,6 +144,10 @@ def test_killing_a_worker_mid_backfill_loses_nothing(tmp_path: Path, serial: Pat
         assert "0 built" in rerun.stdout
     for day in DAYS:
         assert gold_object(front, day) == gold_object(serial, day) is not None, day
+    # the stage it was killed in was built again on the other worker (or fetched, had the kill come after push)
+    redone = [e for e in ledger_events(tmp_path / "wb") if e["event"] in ("stage_success", "stage_fetched")
+              and e.get("key") == in_flight["key"]]
+    assert redone, in_flight
     for home in (front, tmp_path / "wa", tmp_path / "wb"):
         report = run_cli(home, "verify")
         assert report.returncode == 0, f"{home}: {report.stdout}{report.stderr}"
