@@ -29,8 +29,8 @@ class Params(BaseModel):
     budget_strength: float = Field(default=0.3, ge=0, le=1, description="pull of team minutes toward the budget")
     rookie_p_play: float = Field(default=0.3, ge=0, le=1, description="P(plays) of a player with no logged game")
     rotation_minutes: float = Field(default=15.0, gt=0, description="projected minutes that make the rotation tier")
-    sample_rows: int = Field(default=6000, ge=500, description="player games simulated to fit the tiers")
-    draws: int = Field(default=400, ge=100, description="draws per player game when fitting the tiers")
+    sample_rows: int = Field(default=40000, ge=500, description="player games simulated to fit the tiers (at most)")
+    draws: int = Field(default=99, ge=19, description="draws per player game when fitting the tiers")
 
 
 MIN_GAMES = 300

@@ -185,8 +185,8 @@ def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
 
 def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float], *,
            draws: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Per tier: scale = mean actual / mean simulated; dispersion k so that mean + k (q - mean) puts 80% of
-    actual points inside p10-p90."""
+    """Per tier: scale = mean actual / mean simulated; dispersion k so that mean + k (draws - mean) puts 80%
+    of actual points inside its p10-p90 (see `_dispersion`)."""
     rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
@@ -199,15 +199,25 @@ def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: M
         if sel.sum() < 50:
             scale[tier], dispersion[tier] = 1.0, 1.0
             continue
-        mean = points[sel].mean(axis=1)
-        scale[tier] = float(actual[sel].mean() / mean.mean())
-        pts = points[sel] * scale[tier]
-        mean = mean * scale[tier]
-        q10, q90 = np.quantile(pts, [0.10, 0.90], axis=1)
-        lo, hi = 0.5, 2.5
-        for _ in range(40):
-            k = (lo + hi) / 2
-            inside = ((actual[sel] >= mean + k * (q10 - mean)) & (actual[sel] <= mean + k * (q90 - mean))).mean()
-            lo, hi = (k, hi) if inside < 0.80 else (lo, k)
-        dispersion[tier] = (lo + hi) / 2
+        scale[tier] = float(actual[sel].mean() / points[sel].mean())
+        dispersion[tier] = _dispersion(points[sel] * np.float32(scale[tier]), actual[sel])
     return scale, dispersion
+
+
+def _dispersion(points: np.ndarray, actual: np.ndarray, target: float = 0.80) -> float:
+    """The stretch k that puts `target` of the actual values inside mean + k (band - mean), the band being
+    each row's central `target` interval of its draws.
+
+    With D draws the interval between the j-th and (D+1-j)-th smallest holds a new draw with probability
+    (D+1-2j)/(D+1) whatever the distribution, so j = (1-target)/2 (D+1) makes a band that is unbiased with
+    few draws (D = 99: the 10th and 90th). A row's actual is inside the stretched band exactly when k is at
+    least its own ratio (actual - mean) / (band edge - mean): k is the `target` quantile of those ratios."""
+    d = points.shape[1]
+    j = max(round((1 - target) / 2 * (d + 1)), 1)
+    ordered = np.sort(points, axis=1)
+    lo, hi = ordered[:, j - 1].astype("float64"), ordered[:, d - j].astype("float64")
+    mean = points.mean(axis=1, dtype="float64")
+    above = actual >= mean
+    edge = np.where(above, hi - mean, mean - lo)
+    need = np.where(above, actual - mean, mean - actual) / np.maximum(edge, 1e-9)
+    return float(np.clip(np.quantile(need, target), 0.5, 2.5))

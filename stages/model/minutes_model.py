@@ -130,28 +130,23 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
 def balance_play(frame: pd.DataFrame, p_play: np.ndarray, minutes: np.ndarray, *, budget: float) -> np.ndarray:
     """P(plays) shifted per team (one shift on the logit scale for everyone not certain either way) so that
     the team's expected minutes, sum of P(plays) x minutes, meet the budget: more candidates than minutes
-    means some of them will not get in. Confirmed starters (1) and players ruled out (0) stay as they are."""
-    out = p_play.astype("float64").copy()
-    free = (p_play > 0) & (p_play < 1)
-    logit = np.log(np.clip(p_play, 1e-6, 1 - 1e-6) / np.clip(1 - p_play, 1e-6, 1))
-    keys = frame["game_id"].astype(str) + "|" + frame["team"].astype(str)
-    for rows in pd.Series(np.arange(len(frame))).groupby(keys.to_numpy()).groups.values():
-        idx = np.asarray(rows)
-        move = idx[free[idx]]
-        if len(move) == 0:
-            continue
-        fixed = float(np.sum(out[idx[~free[idx]]] * minutes[idx[~free[idx]]]))
+    means some of them will not get in. Confirmed starters (1) and players ruled out (0) stay as they are;
+    a team that cannot reach the budget (or cannot get down to it) gets the largest shift allowed (+-8)."""
+    p = p_play.astype("float64")
+    free = (p > 0) & (p < 1)
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+    codes, _ = pd.factorize(frame["game_id"].astype(str) + "|" + frame["team"].astype(str))
+    groups = int(codes.max()) + 1 if len(codes) else 0
+    fixed = np.bincount(codes, weights=np.where(free, 0.0, p * minutes), minlength=groups)
 
-        def total(shift: float, move: np.ndarray = move, fixed: float = fixed) -> float:
-            return fixed + float(np.sum(minutes[move] / (1 + np.exp(-(logit[move] + shift)))))
+    def shifted(shift: np.ndarray) -> np.ndarray:
+        return np.where(free, 1 / (1 + np.exp(-(logit + shift[codes]))), p)
 
-        lo, hi = -8.0, 8.0
-        if total(lo) > budget or total(hi) < budget:
-            shift = lo if total(lo) > budget else hi
-        else:
-            for _ in range(50):
-                mid = (lo + hi) / 2
-                lo, hi = (mid, hi) if total(mid) < budget else (lo, mid)
-            shift = (lo + hi) / 2
-        out[move] = 1 / (1 + np.exp(-(logit[move] + shift)))
-    return out
+    lo, hi = np.full(groups, -8.0), np.full(groups, 8.0)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        total = fixed + np.bincount(codes, weights=np.where(free, shifted(mid) * minutes, 0.0), minlength=groups)
+        below = total < budget
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return shifted((lo + hi) / 2)
+
