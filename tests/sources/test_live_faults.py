@@ -295,3 +295,12 @@ def test_credentials_in_plain_headers_are_refused(tmp_path: Path):
 
     with pytest.raises(ConfigError, match=r"headers \['X-Api-Key'\] carry credentials: set api_key"):
         load_settings(home=tmp_path, live={"odds": {"headers": {"X-Api-Key": "abc123"}}})
+
+
+def test_requests_to_one_host_are_spaced_by_its_own_interval(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    settings = live_settings(tmp_path, server, host_intervals={"127.0.0.1": 0.25}, min_interval_s=5.0)
+    with http_for(settings, fake) as http:
+        for _ in range(3):
+            http.get("schedule", {"date": SLATE.isoformat()}, validate=None, source="schedule")
+    assert fake.sleeps == [0.25, 0.25]  # the host's own interval, not the 5 s default
