@@ -36,7 +36,7 @@ def run_snapshots(args: argparse.Namespace) -> int:
     day = parse_one(args.date)
     engine = make_engine()
     as_of = engine.as_of(day)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for table in [args.table] if args.table else sorted(ENDPOINTS):
         found = snapshots.entries(engine.home, table, day)
         chosen = snapshots.select(found, None if table == engine.clock else as_of)
