@@ -203,12 +203,14 @@ class Engine:
     def params(self, name: str) -> dict[str, Any]:
         """The stage's parameters: its model's defaults with the settings' overrides (validated)."""
         if name not in self._params:
-            from pydantic import ValidationError
-
             overrides = self.settings.params.get(name, {})
             try:
                 self._params[name] = self.pipeline[name].params_json(overrides)
-            except ValidationError as exc:
+            except Exception as exc:
+                from pydantic import ValidationError  # only now: a cached pipeline never needs pydantic here
+
+                if not isinstance(exc, ValidationError):
+                    raise
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix "
                                   f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in projections.toml") \
@@ -341,7 +343,8 @@ class Engine:
                 self._publish(plan, plan.record["object"])
                 return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
                                published=True, seconds=time.monotonic() - started)
-            self.ledger.append("stage_start", stage=name, game_date=day.isoformat(), key=plan.key)
+            self.ledger.append("stage_start", stage=name, game_date=day.isoformat(), key=plan.key,
+                               season=season_of(day) if self.pipeline[name].scope == "season" else None)
             try:
                 outcome = self._run(plan, started)
             except BaseException as exc:
@@ -483,6 +486,7 @@ class Engine:
             published = True
         seconds = time.monotonic() - started
         self.ledger.append("stage_success", stage=stage.name, game_date=plan.game_date.isoformat(),
+                           season=season_of(plan.game_date) if stage.scope == "season" else None,
                            key=plan.key, object=commit.object, created=commit.created, rows=len(main),
                            seconds=round(seconds, 3))
         return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,

@@ -23,7 +23,6 @@ from tests.conftest import (
     run_doit,
     tree_snapshot,
 )
-from tests.integration.test_slate import stage_names
 
 OTHER_DATE = "2019-11-01"
 
@@ -135,13 +134,24 @@ def test_two_concurrent_runs_do_the_work_once_and_agree(tmp_path: Path):
     outputs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out + err
-    starts = [(e["stage"], e["game_date"]) for e in ledger_events(home) if e["event"] == "stage_start"]
-    assert len(starts) == len(set(starts)) == 2 * len(stage_names())
+    starts = [(e["stage"], e.get("season") if _season_scoped(e["stage"]) else e["game_date"])
+              for e in ledger_events(home) if e["event"] == "stage_start"]
+    from stages import PIPELINE
+
+    per_date = [n for n in PIPELINE.order if not _season_scoped(n)]
+    per_season = [n for n in PIPELINE.order if _season_scoped(n)]
+    assert len(starts) == len(set(starts)) == 2 * len(per_date) + len(per_season)  # both dates: one season
     assert run_cli(home, "verify").returncode == 0
     for day in (FIXTURE_DATE, OTHER_DATE):
         _gold_is_complete(home, day)
     waited = "".join(err for _, err in outputs)
     assert "waiting for the lock on slate date" in waited and "pid" in waited
+
+
+def _season_scoped(stage: str) -> bool:
+    from stages import PIPELINE
+
+    return PIPELINE[stage].scope == "season"
 
 
 def test_comment_edit_keeps_everything_U_logic_edit_turns_exactly_downstream_R(tmp_path: Path):
