@@ -35,7 +35,7 @@ from projections.errors import ConfigError, ContractViolation, ProjectionsError,
 from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
-from projections.pipeline import Pipeline, Resolved, SourceEnv, Stage, StageContext, code_version
+from projections.pipeline import Pipeline, Resolved, SourceEnv, StageContext, StageLike, code_version
 from projections.statcache import StatCache
 from projections.store import LocalStore
 
@@ -440,7 +440,7 @@ class Engine:
         result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
         t2 = time.monotonic()
         outputs = _outputs(stage, result)
-        main = outputs.get(stage.main)
+        main: Any = outputs.get(stage.main)
         origin = f"(built from {', '.join(f'{k} {short(v)}' for k, v in sorted(plan.inputs.items()))})"
         if not _is_frame(main):
             raise ContractViolation(
@@ -508,7 +508,7 @@ def _is_frame(value: object) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
 
 
-def _outputs(stage: Stage, result: object) -> dict[str, Any]:
+def _outputs(stage: StageLike, result: object) -> dict[str, Any]:
     if _is_frame(result):
         return {stage.main: result}
     if isinstance(result, Mapping):

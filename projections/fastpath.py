@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.contracts import Contract
 from projections.hashing import hash_struct, hex_of
-from projections.pipeline import Pipeline, Source, Stage, code_files
+from projections.pipeline import Pipeline, Scope, Source, Stage, code_files
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -209,7 +209,7 @@ class LazyStage:
     uses_as_of: bool
     code: tuple[str, ...]
     main: str
-    scope: str
+    scope: Scope
     params_ref: str | None
     meta_ref: str | None
     file: str

@@ -64,7 +64,8 @@ class SourceEnv:
 class Source(Protocol):
     """An external input of a stage: the engine resolves it (cheap, no pandas) and loads it on a build."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved: ...
 
@@ -81,7 +82,8 @@ class FetchingSource(Source, Protocol):
     captured at or before the lock exists (later snapshots are ignored, so a locked slate never changes).
     """
 
-    fetch_key: str
+    @property
+    def fetch_key(self) -> str: ...
 
     def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool: ...
 
@@ -171,15 +173,52 @@ class Stage:
         return Path(path)
 
 
+class StageLike(Protocol):
+    """What the engine needs of a stage: a `Stage`, or its compiled form (projections.fastpath.LazyStage)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def doc(self) -> str: ...
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+    @property
+    def sources(self) -> tuple[Source, ...]: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def contract(self) -> Contract | None: ...
+    @property
+    def publish(self) -> str | None: ...
+    @property
+    def uses_as_of(self) -> bool: ...
+    @property
+    def code(self) -> tuple[str, ...]: ...
+    @property
+    def main(self) -> str: ...
+    @property
+    def scope(self) -> Scope: ...
+    @property
+    def func(self) -> Callable[..., Any]: ...
+    @property
+    def meta(self) -> Callable[[pd.DataFrame], Mapping[str, Any]] | None: ...
+
+    def params_model(self) -> type[BaseModel]: ...
+
+    def params_json(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+
+    def module_file(self) -> Path: ...
+
+
 def normalized_source(path: Path) -> bytes:
     """The module's AST without docstrings, positions or comments, as bytes."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
-                                                                     ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            first = body[0] if body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
                 node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, annotate_fields=True, include_attributes=False).encode()
 
@@ -224,7 +263,7 @@ def _module_file(name: str) -> Path | None:
     return Path(spec.origin)
 
 
-def code_files(stage: Stage) -> list[tuple[str, Path]]:
+def code_files(stage: StageLike) -> list[tuple[str, Path]]:
     """(module, file) of everything whose logic makes up this stage's code version."""
     precomputed = getattr(stage, "code_files", None)
     if callable(precomputed):  # a compiled stage (projections.fastpath) carries its list
@@ -246,7 +285,7 @@ def code_files(stage: Stage) -> list[tuple[str, Path]]:
     return sorted(seen.items())
 
 
-def code_version(stage: Stage, cache: StatCache) -> str:
+def code_version(stage: StageLike, cache: StatCache) -> str:
     parts = [(name, cache.digest(path, kind="ast", compute=_ast_digest)) for name, path in code_files(stage)]
     return f"{stage.version}+{hash_struct('code', parts)[9:25]}"
 
@@ -254,8 +293,8 @@ def code_version(stage: Stage, cache: StatCache) -> str:
 class Pipeline:
     """The stages in build order, checked: unique names, known inputs, no cycles."""
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        self.stages: dict[str, Stage] = {}
+    def __init__(self, stages: Sequence[StageLike]) -> None:
+        self.stages: dict[str, StageLike] = {}
         for stage in stages:
             if stage.name in self.stages:
                 raise ValueError(f"two stages are named {stage.name!r}")
@@ -265,13 +304,13 @@ class Pipeline:
             self.stages[stage.name] = stage
         self.order = list(self.stages)
 
-    def __getitem__(self, name: str) -> Stage:
+    def __getitem__(self, name: str) -> StageLike:
         try:
             return self.stages[name]
         except KeyError:
             raise KeyError(f"no stage named {name!r}; stages are {self.order}") from None
 
-    def __iter__(self) -> Iterator[Stage]:
+    def __iter__(self) -> Iterator[StageLike]:
         return iter(self.stages.values())
 
     def upstream(self, name: str) -> list[str]:
@@ -290,7 +329,7 @@ class Pipeline:
         return [n for n in self.order if name in self.upstream(n)]
 
     @property
-    def published(self) -> list[Stage]:
+    def published(self) -> list[StageLike]:
         return [s for s in self.stages.values() if s.publish]
 
     def fetchers(self) -> dict[str, tuple[FetchingSource, list[str]]]:
