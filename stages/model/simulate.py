@@ -1,4 +1,4 @@
-"""Monte Carlo of DraftKings points, vectorised: draws x players, exact Poisson counts per stat.
+"""Monte Carlo of DraftKings points, vectorised: draws x players, Poisson counts per stat.
 
 For each draw and player who plays:
   minutes  = clip(proj_minutes + e, 1, 48), e drawn from the prior season's minutes residuals of his tier
@@ -10,6 +10,11 @@ fitted on the prior season: the tier's mean matches real outcomes and its p10-p9
 Minutes residuals come from the band of projected minutes the player is in (a 6-minute projection is skewed
 up, a 36-minute one down). The players are split into two fixed halves simulated on
 two threads with their own child generators of the stage seed, so the result never depends on the machine.
+
+Poisson counts come from an inverse-CDF table (`poisson_table`) instead of numpy's sampler, which costs
+about 40 ns a variate: one uniform u per variate picks the table column (u quantised to POISSON_LEVELS levels)
+and, through its remaining fraction, dithers lambda between the two nearest rows of a square-root grid, so the
+mean is kept and each pmf is within about 1e-3 of Poisson's (tests/stages pin this) at a quarter of the cost.
 """
 
 from __future__ import annotations
@@ -32,7 +37,39 @@ def minutes_band(minutes: np.ndarray) -> np.ndarray:
     """The residual band ("b0".."b5") of each projected minutes value."""
     return np.array([f"b{i}" for i in np.searchsorted(np.asarray(BAND_EDGES), minutes, side="right")])
 CHUNKS = 2
+POISSON_ROOT_STEPS = 64  # table rows per unit of sqrt(lambda): adjacent rows are 1/32 of a Poisson sd apart
+POISSON_LEVELS = 2048  # uniform levels (table columns); tail mass below 1/(2 x 2048) is folded in
 Residuals = Sequence[float] | np.ndarray
+
+
+def poisson_table(lam_max: float) -> np.ndarray:
+    """Quantiles of Poisson(lambda): row r is lambda = (r / POISSON_ROOT_STEPS) ** 2 (r = 0 .. up to
+    sqrt(lam_max) and one beyond), column j the smallest k with CDF(k) >= (j + 0.5) / POISSON_LEVELS."""
+    roots = np.arange(int(np.ceil(np.sqrt(max(lam_max, 0.0)) * POISSON_ROOT_STEPS)) + 2) / POISSON_ROOT_STEPS
+    lam = roots ** 2
+    kmax = int(lam[-1] + 12 * np.sqrt(lam[-1]) + 15)
+    k = np.arange(kmax + 1)
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, kmax + 1)))])
+    log_lam = np.log(np.maximum(lam, 1e-300))[:, None]
+    pmf = np.exp(k[None, :] * log_lam - lam[:, None] - log_fact[None, :])
+    pmf[0] = np.where(k == 0, 1.0, 0.0)
+    cdf = np.minimum(np.cumsum(pmf, axis=1), 1.0)
+    rows = np.arange(len(lam))[:, None]
+    u = (np.arange(POISSON_LEVELS) + 0.5) / POISSON_LEVELS
+    # one search over all rows at once: offsetting row r by r keeps the concatenation sorted
+    flat = np.searchsorted((cdf + rows).ravel(), (u[None, :] + rows).ravel(), side="left")
+    table = flat.reshape(len(lam), POISSON_LEVELS) - rows * (kmax + 1)
+    return table.astype(np.uint8 if kmax < 256 else np.uint16)
+
+
+def poisson_draws(rng: np.random.Generator, lam: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Poisson(lam) variates (float32, shaped like lam) from `poisson_table(max lam)`."""
+    u = rng.random(lam.shape, dtype=np.float32) * np.float32(POISSON_LEVELS)
+    level = u.astype(np.int32)
+    row = (np.sqrt(lam) * np.float32(POISSON_ROOT_STEPS) + (u - level)).astype(np.int32)
+    row *= POISSON_LEVELS
+    row += level
+    return table.ravel()[row].astype(np.float32)
 
 
 def residual_quantiles(residuals: np.ndarray) -> np.ndarray:
@@ -49,7 +86,7 @@ def _factors(rng: np.random.Generator, keys: np.ndarray, sigma: float, draws: in
 
 
 def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.ndarray, rates: np.ndarray,
-                   factor: np.ndarray, draws: int) -> np.ndarray:
+                   factor: np.ndarray, draws: int, table: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(seed)
     grid = np.asarray(RESIDUAL_GRID, dtype=np.float32)
     u = rng.random((len(minutes), draws), dtype=np.float32)
@@ -60,7 +97,7 @@ def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.
     rows = np.arange(len(minutes))[:, None]
     e = resid[rows, lo] * (1 - frac) + resid[rows, lo + 1] * frac
     played = np.clip(minutes[:, None].astype(np.float32) + e, 1.0, 48.0) * factor
-    counts = {s: rng.poisson(played * rates[:, i].astype(np.float32)[:, None]).astype(np.float32)
+    counts = {s: poisson_draws(rng, played * rates[:, i].astype(np.float32)[:, None], table)
               for i, s in enumerate(SIM_STATS)}
     pts = 2 * counts["fg2m"] + 3 * counts["fg3m"] + counts["ftm"]
     return dk_points(pts, counts["fg3m"], counts["reb"], counts["ast"], counts["stl"], counts["blk"],
@@ -90,10 +127,12 @@ def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], si
     resid = np.stack([np.asarray(residuals[b], dtype=np.float32) for b in players["band"]])
     rates = players[[f"rate_{s}" for s in SIM_STATS]].to_numpy(dtype="float64")
     minutes = players["proj_minutes"].to_numpy(dtype="float64")
+    # the largest lambda any draw can have: 48 minutes x the largest factor x the largest rate
+    table = poisson_table(48.0 * float(factor.max(initial=1.0)) * float(rates.max(initial=0.0)))
     parts = np.array_split(np.arange(len(players)), CHUNKS)
     with ThreadPoolExecutor(max_workers=CHUNKS) as pool:
         results = list(pool.map(lambda job: _simulate_rows(job[0], minutes[job[1]], resid[job[1]], rates[job[1]],
-                                                           factor[job[1]], draws),
+                                                           factor[job[1]], draws, table),
                                 zip(children, parts, strict=True)))
     return np.concatenate(results, axis=0)
 
