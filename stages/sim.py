@@ -43,9 +43,11 @@ def sim(minutes: pd.DataFrame, rates: pd.DataFrame, calibration: pd.DataFrame, *
     keyed = players.assign(band=players["mode"] + ":" + players["band"], tier=players["mode"] + ":" + players["tier"])
     residuals = {f"{m}:{b}": q for m in modes for b, q in cal.residuals(str(m)).items()}
     scale = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"scale:{m}").items()}
+    shift = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"shift:{m}").items()}
     dispersion = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"dispersion:{m}").items()}
-    out = simulate(keyed, residuals=residuals, scale=scale, dispersion=dispersion, sigma_game=scalars["sigma_game"],
-                   sigma_team=scalars["sigma_team"], draws=params.draws, seed=ctx.seed)
+    out = simulate(keyed, residuals=residuals, scale=scale, shift=shift, dispersion=dispersion,
+                   sigma_game=scalars["sigma_game"], sigma_team=scalars["sigma_team"], draws=params.draws,
+                   seed=ctx.seed)
     result = pd.concat([players[["player_id", "mode", "tier"]], out], axis=1)
     return result[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
 

@@ -110,9 +110,10 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
             table += rows(f"residual:{mode}:{band}", dict(zip(quantile_names(len(residuals[band])),
                                                               residuals[band], strict=True)))
         sample = played.iloc[np.sort(rng.choice(len(played), size=min(sample_rows, len(played)), replace=False))]
-        scale, dispersion = _tiers(sample, residuals, scalars, draws=draws,
-                                   seed=int(rng.integers(2**31)))
+        scale, shift, dispersion = _tiers(sample, residuals, scalars, draws=draws,
+                                          seed=int(rng.integers(2**31)))
         table += rows(f"scale:{mode}", scale)
+        table += rows(f"shift:{mode}", shift)
         table += rows(f"dispersion:{mode}", dispersion)
     return pd.DataFrame(table)
 
@@ -184,24 +185,29 @@ def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
 
 
 def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float], *,
-           draws: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Per tier: scale = mean actual / mean simulated; dispersion k so that mean + k (draws - mean) puts 80%
-    of actual points inside its p10-p90 (see `_dispersion`)."""
+           draws: int, seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Per tier: the mean correction shift + scale x (simulated mean), the least-squares line of actual points
+    on simulated means (so the tier is unbiased at every level of projection, not only on average: a
+    simulation built on shrunk rates and median minutes is too flat); then the dispersion k so that
+    mean + k (draws - mean) puts 80% of actual points inside its p10-p90 (see `_dispersion`)."""
     rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
                                   sigma_team=scalars["sigma_team"], draws=draws, seed=seed)
     tiers = np.where(sample["proj_minutes"].to_numpy() >= scalars["rotation_minutes"], "rotation", "fringe")
     actual = sample["dk_points"].to_numpy(dtype="float64")
-    scale, dispersion = {}, {}
+    scale, shift, dispersion = {}, {}, {}
     for tier in ("rotation", "fringe"):
         sel = tiers == tier
         if sel.sum() < 50:
-            scale[tier], dispersion[tier] = 1.0, 1.0
+            scale[tier], shift[tier], dispersion[tier] = 1.0, 0.0, 1.0
             continue
-        scale[tier] = float(actual[sel].mean() / points[sel].mean())
-        dispersion[tier] = _dispersion(points[sel] * np.float32(scale[tier]), actual[sel])
-    return scale, dispersion
+        mean = points[sel].mean(axis=1, dtype="float64")
+        line = ols_fit(pd.DataFrame({"m": mean, "y": actual[sel]}), ["m"], "y")
+        scale[tier], shift[tier] = line["m"], line["const"]
+        factor = simulate.mean_factor(mean, np.full(len(mean), scale[tier]), np.full(len(mean), shift[tier]))
+        dispersion[tier] = _dispersion(points[sel] * factor.astype(np.float32)[:, None], actual[sel])
+    return scale, shift, dispersion
 
 
 def _dispersion(points: np.ndarray, actual: np.ndarray, target: float = 0.80) -> float:

@@ -5,8 +5,9 @@ For each draw and player who plays:
   factor   = game factor (shared by both teams: pace) x team factor (shared by teammates: scoring luck)
   count_s ~ Poisson(rate_s x minutes x factor)   for s in fg2m, fg3m, ftm, reb, ast, stl, blk, tov
   points   = identity.dk_points(2 fg2m + 3 fg3m + ftm, fg3m, reb, ast, stl, blk, tov)  (bonuses included)
-then each tier's draws are scaled by its mean correction and spread around their mean by its dispersion (both
-fitted on the prior season: the tier's mean matches real outcomes and its p10-p90 band holds 80% of them).
+then each player's draws are scaled so that their mean m becomes his tier's calibrated mean shift + scale x m, and
+spread around that mean by the tier's dispersion (all fitted on the prior season: the tier's means match real
+outcomes across the range of projections, and its p10-p90 band holds 80% of them).
 Minutes residuals come from the band of projected minutes the player is in (a 6-minute projection is skewed
 up, a 36-minute one down). The players are split into two fixed halves simulated on
 two threads with their own child generators of the stage seed, so the result never depends on the machine.
@@ -137,12 +138,19 @@ def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], si
     return np.concatenate(results, axis=0)
 
 
+def mean_factor(mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Per row, the factor that maps a simulated mean m to the tier's calibrated mean shift + scale x m
+    (a multiplicative correction, so zero stays zero and no draw changes sign), within [0.5, 2]."""
+    m = np.maximum(np.asarray(mean, dtype="float64"), 1e-6)
+    return np.clip((shift + scale * m) / m, 0.5, 2.0)
+
+
 def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale: Mapping[str, float],
              dispersion: Mapping[str, float], sigma_game: float, sigma_team: float, draws: int,
-             seed: int) -> pd.DataFrame:
+             seed: int, shift: Mapping[str, float] | None = None) -> pd.DataFrame:
     """DK-points distribution of each row of `players` (columns game_id, team, tier, band, proj_minutes and
-    rate_<stat> per minute for SIM_STATS). Rows with proj_minutes 0 (ruled out) get zeros. `scale` and
-    `dispersion` are per tier.
+    rate_<stat> per minute for SIM_STATS). Rows with proj_minutes 0 (ruled out) get zeros. `scale`, `shift`
+    (the tier's calibrated mean is shift + scale x simulated mean) and `dispersion` are per tier.
 
     Returns dk_mean, dk_sd and dk_p10..dk_p90, indexed like `players`."""
     n = len(players)
@@ -153,7 +161,10 @@ def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale
         points = draw_points(act, residuals=residuals, sigma_game=sigma_game, sigma_team=sigma_team, draws=draws,
                              seed=seed)
         tiers = act["tier"].to_numpy()
-        points *= np.array([scale.get(t, 1.0) for t in tiers], dtype=np.float32)[:, None]
+        shift = shift or {}
+        factor = mean_factor(points.mean(axis=1, dtype="float64"),
+                             np.array([scale.get(t, 1.0) for t in tiers]), np.array([shift.get(t, 0.0) for t in tiers]))
+        points *= factor.astype(np.float32)[:, None]
         mean = points.mean(axis=1, keepdims=True)
         k = np.array([dispersion.get(t, 1.0) for t in tiers], dtype=np.float32)[:, None]
         points = mean + k * (points - mean)

@@ -42,6 +42,8 @@ def test_calibration_table_is_complete_and_plausible():
             assert 0.7 < k < 1.6, (mode, tier, k)
         for tier, c in cal.group(f"scale:{mode}").items():
             assert 0.8 < c < 1.2, (mode, tier, c)
+        for tier, c in cal.group(f"shift:{mode}").items():
+            assert -3.0 < c < 3.0, (mode, tier, c)
 
 
 def test_calibration_is_deterministic_for_its_seed():

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from stages.model.simulate import poisson_draws, poisson_table
+from stages.model.simulate import mean_factor, poisson_draws, poisson_table
 
 
 def _pmf(lam: float, k: np.ndarray) -> np.ndarray:
@@ -33,3 +33,10 @@ def test_table_poisson_is_exact_at_zero_and_follows_lambda_per_element():
     lam = np.repeat(np.array([[1.0], [8.0]], dtype=np.float32), 50_000, axis=1)
     means = poisson_draws(rng, lam, table).mean(axis=1)
     np.testing.assert_allclose(means, [1.0, 8.0], atol=0.05)
+
+
+def test_mean_factor_maps_each_mean_onto_the_tier_line_and_stays_bounded():
+    mean = np.array([1.5, 10.0, 40.0, 1e-9])
+    factor = mean_factor(mean, np.full(4, 1.05), np.full(4, -1.0))
+    np.testing.assert_allclose((mean * factor)[1:3], [-1.0 + 1.05 * 10.0, -1.0 + 1.05 * 40.0])
+    assert factor[0] == 0.5 and factor[3] == 0.5  # -1 + 1.05 x 1.5 would cut it by more than half
