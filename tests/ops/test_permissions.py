@@ -103,15 +103,39 @@ def test_preflight_names_path_owner_mode_and_fix(tmp_path: Path) -> None:
         assert "owner nobody:" in message
 
 
+PREFLIGHT = """
+import sys
+from pathlib import Path
+from projections.errors import ConfigError
+from projections.ops import permissions
+from projections.settings import PermissionSettings
+try:
+    permissions.preflight(Path(sys.argv[1]), PermissionSettings())
+except ConfigError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
 def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere: os.access cannot show an unwritable directory")
+    import shutil
+    import subprocess
+    import sys
+
     home = tmp_path / "home"
     permissions.ensure_tree(home, POLICY)
     os.chmod(home / "gold", 0o2555)
+    argv = [sys.executable, "-c", PREFLIGHT, str(home)]
+    if os.geteuid() == 0:  # root ignores modes: a child without the capabilities that let it obeys them
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
+        drop = "-dac_override,-dac_read_search"
+        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
     try:
-        with pytest.raises(ConfigError, match=r"gold .* is not writable by"):
-            permissions.preflight(home, POLICY)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert f"{home / 'gold'} (" in result.stdout and "is not writable by" in result.stdout
     finally:
         os.chmod(home / "gold", 0o2775)
 
