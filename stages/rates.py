@@ -2,13 +2,17 @@
 
 rate_<stat> (fg2m, fg3m, ftm, reb, ast, stl, blk, tov per minute) = the player's recency-weighted rate
 shrunk toward the mean rate of his DK primary position (prior weight `shrink_minutes` from the calibration),
-times the pace factor (implied team total / league mean) ** elasticity. Also reported: pts_per_min,
+times the pace factor (implied team total / league mean) ** elasticity, times the usage factor
+1 + gamma (vacated_usage - mean): vacated_usage is the share of his teammates' usual DK production that
+teammates unlikely to play (P(plays) from the minutes stage) leave open; gamma and mean are the calibration's
+for the slate's lineup case. Also reported: pts_per_min,
 dk_per_min (without bonuses) and the season shooting splits season_fg2_pct, season_fg3_pct, season_ft_pct
 (season to date, shrunk toward the position's percentage by `pct_prior_attempts`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +33,8 @@ SPLITS = {"season_fg2_pct": ("fg2m", "fg2a"), "season_fg3_pct": ("fg3m", "fg3a")
 OUTPUT = Contract(
     description="one row per DK player: per-minute rates and shooting splits",
     columns={"player_id": "str", "position": "str", **{f"rate_{s}": "float" for s in SIM_STATS},
-             "pts_per_min": "float", "dk_per_min": "float", "pace": "float", **{k: "float" for k in SPLITS}},
+             "pts_per_min": "float", "dk_per_min": "float", "pace": "float", "vacated_usage": "float",
+             "usage": "float", **{k: "float" for k in SPLITS}},
     non_null=("player_id", *(f"rate_{s}" for s in SIM_STATS), *SPLITS),
     unique=("player_id",),
     min_rows=1,
@@ -54,11 +59,12 @@ def _splits(logs: pd.DataFrame, players: pd.DataFrame, prior_attempts: float) ->
     return out.reset_index()[["player_id", *SPLITS]]
 
 
-def rates(rosters: pd.DataFrame, game_logs: pd.DataFrame, odds: pd.DataFrame, calibration: pd.DataFrame, *,
-          params: Params, ctx: StageContext) -> pd.DataFrame:
+def rates(rosters: pd.DataFrame, minutes: pd.DataFrame, game_logs: pd.DataFrame, odds: pd.DataFrame,
+          calibration: pd.DataFrame, *, params: Params, ctx: StageContext) -> pd.DataFrame:
     cal = Calibration(calibration, stage="rates")
     scalars = cal.group("scalar")
-    frame = rosters.merge(odds[["team", "implied_total"]], on="team", how="left")
+    frame = rosters.merge(odds[["team", "implied_total"]], on="team", how="left").merge(
+        minutes[["player_id", "p_play", "mode"]], on="player_id", how="left", validate="one_to_one")
     frame["position"] = rates_model.primary_position(frame["positions"])
     league = {s: scalars[f"league_{s}"] for s in SIM_STATS}
     by_position = rates_model.position_rates(game_logs, frame[["player_id", "position"]])
@@ -66,11 +72,20 @@ def rates(rosters: pd.DataFrame, game_logs: pd.DataFrame, odds: pd.DataFrame, ca
     out = rates_model.shrunk_rates(frame, prior, scalars["shrink_minutes"])
     pace = rates_model.pace_factor(frame["implied_total"], scalars["league_implied"], scalars["pace_elasticity"])
     out = out.mul(pace, axis=0)
+    vacated = rates_model.vacated_usage(frame, rates_model.dk_per_minute(out), frame["p_play"].fillna(1.0).to_numpy())
+    usage = np.ones(len(frame))
+    for mode in frame["mode"].dropna().unique():
+        fitted = cal.group(f"usage:{mode}")
+        sel = (frame["mode"] == mode).to_numpy()
+        usage[sel] = rates_model.usage_factor(vacated[sel], fitted["gamma"], fitted["mean"])
+    out = out.mul(usage, axis=0)
     out["player_id"] = frame["player_id"].to_numpy()
     out["position"] = frame["position"].to_numpy()
     out["pts_per_min"] = 2 * out["rate_fg2m"] + 3 * out["rate_fg3m"] + out["rate_ftm"]
     out["dk_per_min"] = rates_model.dk_per_minute(out)
     out["pace"] = pace
+    out["vacated_usage"] = vacated
+    out["usage"] = usage
     season = game_logs[game_logs["season"] == season_of(ctx.game_date)]
     out = out.merge(_splits(season, out, params.pct_prior_attempts), on="player_id", how="left")
     return out[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
@@ -79,8 +94,9 @@ def rates(rosters: pd.DataFrame, game_logs: pd.DataFrame, odds: pd.DataFrame, ca
 SPEC = Stage(
     name="rates",
     func=rates,
-    doc="per-minute rates (PTS parts, 3PM, REB, AST, STL, BLK, TOV) shrunk to position means, pace-adjusted",
-    inputs=("rosters", "game_logs", "odds", "calibration"),
+    doc="per-minute rates (PTS parts, 3PM, REB, AST, STL, BLK, TOV) shrunk to position means, pace- and "
+        "usage-adjusted",
+    inputs=("rosters", "minutes", "game_logs", "odds", "calibration"),
     params=Params,
     contract=OUTPUT,
 )

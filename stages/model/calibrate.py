@@ -9,6 +9,7 @@ and the parameters are fitted so that the replay matches what happened:
   budget    the mean minutes of a team game (overtime included)
   residuals minutes residual quantiles per band of projected minutes
   pace      elasticity of DK points to the implied team total
+  usage     how rates follow the usage teammates likely out leave open (gamma, mean per lineup case)
   factors   sd of log(actual / closing) game total (game factor) and of the teams' split (team factor)
   tiers     per tier (rotation / fringe) the mean correction and the dispersion of simulated points
 """
@@ -101,7 +102,12 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
             table += rows(f"coef:{model}", coefs[model])
         proj = minutes_model.project(frame, coefs, rookie=rookie_p_play, status_play={}, budget=team_minutes,
                                      strength=budget_strength)
+        rates = _rates(proj, shrink_minutes, league_implied, elasticity)
+        proj["vacated_usage"] = rates_model.vacated_usage(proj, rates_model.dk_per_minute(rates),
+                                                          proj["p_play"].to_numpy())
         played = proj[fit_rows & proj["played"].to_numpy() & (proj["proj_minutes"].to_numpy() > 0)].copy()
+        usage = _usage(played, shrink_minutes, league_implied, elasticity)
+        table += rows(f"usage:{mode}", usage)
         played["band"] = simulate.minutes_band(played["proj_minutes"].to_numpy())
         residuals = {}
         for band in sorted(played["band"].unique()):
@@ -110,7 +116,7 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
             table += rows(f"residual:{mode}:{band}", dict(zip(quantile_names(len(residuals[band])),
                                                               residuals[band], strict=True)))
         sample = played.iloc[np.sort(rng.choice(len(played), size=min(sample_rows, len(played)), replace=False))]
-        scale, shift, dispersion = _tiers(sample, residuals, scalars, draws=draws,
+        scale, shift, dispersion = _tiers(sample, residuals, scalars, usage, draws=draws,
                                           seed=int(rng.integers(2**31)))
         table += rows(f"scale:{mode}", scale)
         table += rows(f"shift:{mode}", shift)
@@ -156,10 +162,27 @@ def _positions(salaries: pd.DataFrame) -> pd.Series:
     return best.drop_duplicates("player_id").set_index("player_id")["position"]
 
 
-def _rates(frame: pd.DataFrame, shrink: float, league_implied: float, elasticity: float) -> pd.DataFrame:
+def _rates(frame: pd.DataFrame, shrink: float, league_implied: float, elasticity: float,
+           usage: Mapping[str, float] | None = None) -> pd.DataFrame:
     prior = frame[[f"prior_{s}" for s in simulate.SIM_STATS]].set_axis(list(simulate.SIM_STATS), axis=1)
     rates = rates_model.shrunk_rates(frame, prior, shrink)
-    return rates.mul(rates_model.pace_factor(frame["implied_total"], league_implied, elasticity), axis=0)
+    factor = rates_model.pace_factor(frame["implied_total"], league_implied, elasticity)
+    if usage is not None:
+        factor = factor * rates_model.usage_factor(frame["vacated_usage"].to_numpy(), usage["gamma"], usage["mean"])
+    return rates.mul(factor, axis=0)
+
+
+def _usage(frame: pd.DataFrame, shrink: float, league_implied: float, elasticity: float) -> dict[str, float]:
+    """gamma of `rates_model.usage_factor` at the players' actual minutes: OLS of actual DK points on expected
+    (x) and expected x (vacated - mean) (xv); gamma = xv / x. The mean is the player games' mean vacated share."""
+    expected = frame["minutes"].to_numpy() * rates_model.dk_per_minute(_rates(frame, shrink, league_implied,
+                                                                              elasticity))
+    vacated = frame["vacated_usage"].to_numpy(dtype="float64")
+    mean = float(vacated.mean())
+    data = pd.DataFrame({"y": frame["dk_points"].to_numpy(dtype="float64"), "x": expected,
+                         "xv": expected * (vacated - mean)})
+    coefs = ols_fit(data, ["x", "xv"], "y")
+    return {"gamma": float(np.clip(coefs["xv"] / max(coefs["x"], 1e-6), 0.0, 2.0)), "mean": mean}
 
 
 def _pace_elasticity(frame: pd.DataFrame, shrink: float, league_implied: float) -> float:
@@ -184,13 +207,14 @@ def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
     return float(game.std()), float(split.std())
 
 
-def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float], *,
-           draws: int, seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float],
+           usage: Mapping[str, float], *, draws: int,
+           seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """Per tier: the mean correction shift + scale x (simulated mean), the least-squares line of actual points
     on simulated means (so the tier is unbiased at every level of projection, not only on average: a
     simulation built on shrunk rates and median minutes is too flat); then the dispersion k so that
     mean + k (draws - mean) puts 80% of actual points inside its p10-p90 (see `_dispersion`)."""
-    rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"])
+    rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"], usage)
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
                                   sigma_team=scalars["sigma_team"], draws=draws, seed=seed)

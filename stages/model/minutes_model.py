@@ -59,9 +59,7 @@ def prepare(feats: pd.DataFrame) -> pd.DataFrame:
     as_bench = (out["min_bench"].fillna(0) * w_bench + k * (out["min_avg0"] - ROLE_GAP).clip(lower=2)) / (w_bench + k)
     if_known = np.where(starter, as_starter, as_bench)
     out["role_minutes"] = np.where(known, if_known, out["start_rate0"] * as_starter)
-    n = out["team_games_before"].fillna(0)
-    # before the team's first game there is no evidence of absence: count him as always there
-    out["appear_share"] = np.where(n > 0, out["played_last10"].fillna(0) / np.maximum(np.minimum(n, 10), 1), 1.0)
+    out["appear_share"] = appear_share(out)
     out["log_minutes"] = np.log1p(out["min_avg"].fillna(0))
     missed = out["missed_streak"].fillna(0)
     out["missed_one"] = (missed >= 1).astype("float64")
@@ -70,6 +68,14 @@ def prepare(feats: pd.DataFrame) -> pd.DataFrame:
     out["back_to_back"] = (out["rest_days"] == 1).astype("float64")
     out["abs_spread"] = out["spread"].abs().fillna(0.0)
     return out
+
+
+def appear_share(feats: pd.DataFrame) -> np.ndarray:
+    """Share of his team's last (up to 10) games the player appeared in; 1 before the team's first game
+    (there is no evidence of absence yet)."""
+    n = feats["team_games_before"].fillna(0).to_numpy(dtype="float64")
+    played = feats["played_last10"].fillna(0).to_numpy(dtype="float64")
+    return np.where(n > 0, played / np.maximum(np.minimum(n, 10), 1), 1.0)
 
 
 def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *,

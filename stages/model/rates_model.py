@@ -4,6 +4,9 @@ rate_s = (weighted stat total + K x prior_s) / (weighted minutes + K), the weigh
 `history.player_sequences` (recent games count more, the prior season less); prior_s is the mean rate of the
 player's position (league mean where the position is unknown). The pace factor is
 (implied team total / league mean implied total) ** elasticity, the elasticity fitted on the prior season.
+Usage left open by teammates who are likely out moves the rates: usage factor = 1 + gamma (vacated - mean),
+vacated = the share of the teammates' usual DK production that is likely missing (`vacated_usage`), gamma and
+its mean fitted on the prior season (`usage_factor`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from stages.model.minutes_model import appear_share
 from stages.model.simulate import SIM_STATS
 
 POSITIONS = ("PG", "SG", "SF", "PF", "C")
@@ -74,6 +78,25 @@ def pace_factor(implied: pd.Series, league_implied: float, elasticity: float) ->
     """(implied team total / league mean) ** elasticity; 1 where the line is unknown."""
     ratio = (implied / league_implied).fillna(1.0).to_numpy(dtype="float64")
     return np.power(np.clip(ratio, 0.5, 2.0), elasticity)
+
+
+def vacated_usage(frame: pd.DataFrame, dk_per_min: np.ndarray, p_play: np.ndarray) -> np.ndarray:
+    """Per row: the share of his teammates' usual DK production that teammates likely not to play leave open,
+    sum_j u_j (1 - p_j) / sum_j u_j over the other rows of his game and team, where u_j = j's share of recent
+    team games played x his recency-weighted minutes x his DK points per minute (what j usually produces)."""
+    known = frame["min_avg"].notna().to_numpy()
+    usual = np.where(known, appear_share(frame) * frame["min_avg"].fillna(0.0).to_numpy(dtype="float64")
+                     * np.asarray(dk_per_min, dtype="float64"), 0.0)
+    missing = usual * (1.0 - np.asarray(p_play, dtype="float64"))
+    keys = [frame["game_id"].to_numpy(), frame["team"].to_numpy()]
+    team_missing = pd.Series(missing).groupby(keys).transform("sum").to_numpy() - missing
+    team_usual = pd.Series(usual).groupby(keys).transform("sum").to_numpy() - usual
+    return np.where(team_usual > 0, team_missing / np.maximum(team_usual, 1e-9), 0.0)
+
+
+def usage_factor(vacated: np.ndarray, gamma: float, mean: float) -> np.ndarray:
+    """1 + gamma (vacated - mean), within [0.8, 1.3]: rates rise when more usage than usual is left open."""
+    return np.clip(1.0 + gamma * (np.asarray(vacated, dtype="float64") - mean), 0.8, 1.3)
 
 
 def dk_per_minute(rates: pd.DataFrame) -> np.ndarray:

@@ -128,6 +128,7 @@ def synthetic_calibration(*, strength: float = 0.3) -> pd.DataFrame:
                                                      np.linspace(-6, 6, len(RESIDUAL_GRID)), strict=True)))
         add(f"scale:{mode}", {"rotation": 1.0, "fringe": 1.0})
         add(f"shift:{mode}", {"rotation": 0.0, "fringe": 0.0})
+        add(f"usage:{mode}", {"gamma": 0.0, "mean": 0.0})
         add(f"dispersion:{mode}", {"rotation": 1.0, "fringe": 1.0})
     return pd.DataFrame(rows)
 

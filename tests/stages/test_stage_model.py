@@ -104,9 +104,25 @@ def test_rates_shrink_toward_the_position_and_follow_the_implied_total(world: di
     rosters.loc[idx, "rate_minutes"] = np.nan
     for c in [c for c in rosters.columns if c.startswith("per_min_")]:
         rosters.loc[idx, c] = np.nan
-    out = run_stage(PIPELINE["rates"], {"rosters": rosters, "game_logs": world["game_logs"], "odds": world["odds"],
+    out = run_stage(PIPELINE["rates"], {"rosters": rosters, "minutes": world["minutes"],
+                                        "game_logs": world["game_logs"], "odds": world["odds"],
                                         "calibration": world["calibration"]}).set_index("player_id")
     assert out.loc["BOS0", "rate_reb"] != rates.loc["BOS0", "rate_reb"]
     pg = world["game_logs"].merge(pd.DataFrame({"player_id": ["BOS0", "NYK0"]}))
     pg_reb = pg["reb"].sum() / pg["minutes"].sum()
     assert np.isclose(out.loc["BOS0", "rate_reb"], pg_reb * out.loc["BOS0", "pace"])
+
+
+def test_rates_rise_with_the_usage_an_out_teammate_leaves_open(world: dict[str, Any]):
+    """NYK5 is Out: his usual production is vacated for his NYK teammates only, and with gamma > 0 their
+    rates rise by 1 + gamma (vacated - mean)."""
+    rates = world["rates"].set_index("player_id")
+    nyk, bos = [f"NYK{i}" for i in range(5)], [f"BOS{i}" for i in range(6)]
+    assert (rates.loc[nyk, "vacated_usage"] > 0.05).all() and (rates.loc[bos, "vacated_usage"] < 0.05).all()
+    cal = world["calibration"].copy()
+    cal.loc[(cal["group"] == "usage:confirmed") & (cal["name"] == "gamma"), "value"] = 0.5
+    out = run_stage(PIPELINE["rates"], {"rosters": world["rosters"], "minutes": world["minutes"],
+                                        "game_logs": world["game_logs"], "odds": world["odds"],
+                                        "calibration": cal}).set_index("player_id")
+    np.testing.assert_allclose(out.loc[nyk, "usage"], 1 + 0.5 * rates.loc[nyk, "vacated_usage"])
+    assert (out.loc[nyk, "rate_ast"] > rates.loc[nyk, "rate_ast"]).all()
