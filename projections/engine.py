@@ -25,19 +25,20 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
 from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
+from projections.frames import is_frame, stage_outputs
 from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
-from projections.pipeline import Pipeline, Resolved, SourceEnv, StageContext, StageLike, code_version
+from projections.ops.permissions import not_writable_message
+from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
+from projections.plan import Outcome, Plan
 from projections.statcache import StatCache
-from projections.store import LocalStore
+from projections.store import LocalStore, RemoteCache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,80 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEY_SCHEMA = 1
-
-
-@dataclass
-class Plan:
-    """What the store says about one stage of one date."""
-
-    stage: str
-    game_date: dt.date
-    key: str | None = None
-    inputs: dict[str, str] = field(default_factory=dict)
-    resolved: dict[str, Resolved] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    code_version: str = ""
-    as_of: dt.datetime | None = None
-    record: dict[str, Any] | None = None
-    pointer: str | None = None
-    publish: str | None = None
-    blocked_by: str | None = None
-    problem: str | None = None
-
-    @property
-    def built(self) -> bool:
-        return self.record is not None
-
-    @property
-    def object(self) -> str | None:
-        return self.record["object"] if self.record else None
-
-    @property
-    def up_to_date(self) -> bool:
-        if self.record is None:
-            return False
-        return self.publish is None or self.pointer == self.record["object"]
-
-    @property
-    def reason(self) -> str:
-        """Why the stage is stale, in a few words (empty when up to date)."""
-        if self.up_to_date:
-            return ""
-        if self.problem:
-            return self.problem
-        if self.blocked_by:
-            return f"waits for {self.blocked_by}"
-        if self.record is None:
-            return "no object for its key (new inputs, params or code)"
-        return f"gold pointer names {short(self.pointer)}, not {short(self.object)}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    stage: str
-    game_date: dt.date
-    object: str
-    key: str
-    built: bool
-    created: bool
-    published: bool
-    seconds: float
-
-
-class RemoteCache(Protocol):
-    """A shared store behind the local one (object storage), used the way Bazel uses a remote cache:
-    a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
-    pointer moves and date locks hold across machines. The local store stays the working copy."""
-
-    def get_action(self, key: str) -> dict[str, Any] | None: ...
-
-    def fetch_object(self, obj: str, into: LocalStore) -> None: ...
-
-    def push(self, record: Mapping[str, Any], local: LocalStore) -> None: ...
-
-    def publish(self, asset: str, game_date: str, obj: str, previous: str | None) -> None: ...
-
-    def lock(self, name: str, *, timeout: float | None) -> AbstractContextManager[None]: ...
 
 
 def _stderr(message: str) -> None:
@@ -176,10 +103,10 @@ class Engine:
                      home / "store" / "actions", home / "gold", home / "ledger", home / "locks", home / "cache"]:
             if path.exists():
                 if not os.access(path, os.W_OK | os.X_OK):
-                    raise ConfigError(_not_writable(path))
+                    raise ConfigError(not_writable_message(path))
                 continue
             if not os.access(probe, os.W_OK | os.X_OK):
-                raise ConfigError(_not_writable(probe))
+                raise ConfigError(not_writable_message(probe))
             break
         from projections.ops import permissions
 
@@ -439,10 +366,10 @@ class Engine:
                            _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
         result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
         t2 = time.monotonic()
-        outputs = _outputs(stage, result)
+        outputs = stage_outputs(stage, result)
         main: Any = outputs.get(stage.main)
         origin = f"(built from {', '.join(f'{k} {short(v)}' for k, v in sorted(plan.inputs.items()))})"
-        if not _is_frame(main):
+        if not is_frame(main):
             raise ContractViolation(
                 f"{stage.name}: output {stage.main!r} is missing or not a DataFrame {origin}; "
                 f"return a DataFrame from {stage.func.__qualname__}", stage=stage.name)
@@ -450,7 +377,7 @@ class Engine:
             stage.contract.check(main, stage=stage.name, role="output", origin=origin,
                                  fix=f"fix {stage.module_file().name} (nothing was published)")
         meta = dict(stage.meta(main)) if stage.meta else {}
-        files = {name: to_parquet_bytes(v) if _is_frame(v) else v for name, v in outputs.items()}
+        files = {name: to_parquet_bytes(v) if is_frame(v) else v for name, v in outputs.items()}
         t3 = time.monotonic()
         timings = {"load_s": round(t1 - t0, 4), "run_s": round(t2 - t1, 4), "check_s": round(t3 - t2, 4)}
         provenance = {
@@ -502,39 +429,3 @@ class Engine:
             self.remote.publish(stage.publish, plan.game_date.isoformat(), obj, previous)
         self.ledger.append("publish", stage=stage.name, asset=stage.publish, game_date=plan.game_date.isoformat(),
                            object=obj, previous=previous, key=plan.key)
-
-
-def _is_frame(value: object) -> bool:
-    return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
-
-
-def _outputs(stage: StageLike, result: object) -> dict[str, Any]:
-    if _is_frame(result):
-        return {stage.main: result}
-    if isinstance(result, Mapping):
-        bad = {k: type(v).__name__ for k, v in result.items()
-               if not (_is_frame(v) or isinstance(v, bytes | str))}
-        if bad:
-            raise ContractViolation(f"{stage.name}: outputs must be DataFrames, bytes or str, got {bad}",
-                                    stage=stage.name)
-        return {k: v.encode() if isinstance(v, str) else v for k, v in result.items()}
-    raise ContractViolation(
-        f"{stage.name}: {stage.func.__qualname__} returned a {type(result).__name__}; return a DataFrame "
-        "or a mapping of file name -> DataFrame/bytes", stage=stage.name)
-
-
-def _not_writable(path: os.PathLike[str]) -> str:
-    try:
-        st = os.stat(path)
-        import grp
-        import pwd
-
-        owner = pwd.getpwuid(st.st_uid).pw_name
-        group = grp.getgrgid(st.st_gid).gr_name
-        detail = f"owner {owner}:{group}, mode {st.st_mode & 0o7777:04o}"
-    except (OSError, KeyError):
-        detail = "owner unknown"
-    import getpass
-
-    return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
-            f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")

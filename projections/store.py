@@ -23,9 +23,10 @@ import socket
 import stat
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from projections import failpoints
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
@@ -307,6 +308,22 @@ class LocalStore:
                 continue
             for link in sorted(asset_dir.glob("game_date=*")):
                 yield asset_dir.name, link.name.split("=", 1)[1], link
+
+
+class RemoteCache(Protocol):
+    """A shared store behind the local one (object storage), used the way Bazel uses a remote cache:
+    a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
+    pointer moves and date locks hold across machines. The local store stays the working copy."""
+
+    def get_action(self, key: str) -> dict[str, Any] | None: ...
+
+    def fetch_object(self, obj: str, into: LocalStore) -> None: ...
+
+    def push(self, record: Mapping[str, Any], local: LocalStore) -> None: ...
+
+    def publish(self, asset: str, game_date: str, obj: str, previous: str | None) -> None: ...
+
+    def lock(self, name: str, *, timeout: float | None) -> AbstractContextManager[None]: ...
 
 
 def _rmtree(path: Path) -> None:

@@ -28,7 +28,8 @@ from projections.observe.provenance import Provenance, Record
 from projections.pipeline import code_files
 
 if TYPE_CHECKING:
-    from projections.engine import Engine, Plan
+    from projections.engine import Engine
+    from projections.plan import Plan
 
 Kind = Literal["code", "param", "input", "source", "as_of", "key"]
 Mode = Literal["stale", "ran", "new"]

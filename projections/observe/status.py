@@ -15,7 +15,8 @@ from projections.hashing import short
 from projections.observe.events import Events, first_line, when
 
 if TYPE_CHECKING:
-    from projections.engine import Engine, Plan
+    from projections.engine import Engine
+    from projections.plan import Plan
 
 State = Literal["up to date", "stale", "failed"]
 MARK = {"up to date": "U", "stale": "R", "failed": "F"}

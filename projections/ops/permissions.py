@@ -303,3 +303,21 @@ def repair_tree(home: Path, policy: PermissionSettings) -> tuple[list[Path], lis
         else:
             left.append(problem)
     return fixed, left
+
+
+def not_writable_message(path: os.PathLike[str]) -> str:
+    """The error for a data root this user cannot write: path, owner, mode and the fix."""
+    try:
+        st = os.stat(path)
+        import grp
+        import pwd
+
+        owner = pwd.getpwuid(st.st_uid).pw_name
+        group = grp.getgrgid(st.st_gid).gr_name
+        detail = f"owner {owner}:{group}, mode {st.st_mode & 0o7777:04o}"
+    except (OSError, KeyError):
+        detail = "owner unknown"
+    import getpass
+
+    return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
+            f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")
