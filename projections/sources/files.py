@@ -77,14 +77,14 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     the file's name or time. `resolve_for(date)` gives the name -> player_id resolver for that slate."""
     import pandas as pd
 
-    from projections.archive_build import _eastern_to_utc, _parse_game_info
+    from projections.archive_build import eastern_to_utc, parse_game_info
 
     raw = _csv(content, name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
     slots = set("/".join(raw["Roster Position"].astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
         raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
                       "slate; only classic NBA slates (PG/SG/SF/PF/C/G/F/UTIL) are projected")
-    games = _column_values(raw, "Game Info", name, _parse_game_info,
+    games = _column_values(raw, "Game Info", name, parse_game_info,
                            "every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'; export the file before the slate "
                            "locks, or fix that row")
     days = sorted({g[2] for g in games})
@@ -111,7 +111,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
         "player_name": names, "team": teams, "opp": opp, "positions": raw["Position"].astype(str).str.strip(),
         "roster_positions": raw["Roster Position"].astype(str).str.strip(), "salary": salary,
         "starter": pd.array([None] * len(raw), dtype="boolean"),
-        "tip_time": pd.to_datetime([_eastern_to_utc(g[2], g[3], g[4]) for g in games], utc=True),
+        "tip_time": pd.to_datetime([eastern_to_utc(g[2], g[3], g[4]) for g in games], utc=True),
         "avg_points": avg.astype(float) if avg is not None else float("nan"),
     })
     dup = frame["player_id"].duplicated(keep=False)
@@ -203,10 +203,10 @@ def injury_report(content: bytes, name: str, report_time: dt.datetime, resolve: 
     import pandas as pd
 
     from projections import schema
-    from projections.archive_build import _read_report
+    from projections.archive_build import read_report
 
     _csv(content, name, "an injury report table", REPORT_COLUMNS, REPORT_FIX, dtype=str)
-    rows, _, _ = _read_report(io.BytesIO(content))  # type: ignore[arg-type]
+    rows, _, _ = read_report(io.BytesIO(content))  # type: ignore[arg-type]
     bad = sorted(set(rows["Current Status"].dropna()) - set(schema.INJURY_STATUSES))
     if bad:
         raise BadFile(f"{name}: column 'Current Status' holds {bad}; expected {schema.INJURY_STATUSES}")

@@ -79,7 +79,7 @@ def schedule_from_logs(logs: pd.DataFrame) -> pd.DataFrame:
     """One row per game of the logs (home and away from the home flag); 19:00 ET tips, marked "default"."""
     import pandas as pd
 
-    from projections.archive_build import _eastern_to_utc
+    from projections.archive_build import eastern_to_utc
 
     sides = logs.drop_duplicates(["game_id", "team"])
     home = sides[sides["home"]].set_index("game_id")
@@ -90,7 +90,7 @@ def schedule_from_logs(logs: pd.DataFrame) -> pd.DataFrame:
         "home_team": home.loc[both, "team"], "away_team": away.loc[both, "team"],
         "playoffs": home.loc[both, "playoffs"].astype(bool),
     }).reset_index(drop=True)
-    games["tip_time"] = pd.Series([_eastern_to_utc(d, 19, 0) for d in games["game_date"]],
+    games["tip_time"] = pd.Series([eastern_to_utc(d, 19, 0) for d in games["game_date"]],
                                   dtype="datetime64[us, UTC]")
     games["tip_time_source"] = "default"
     games["status"] = "final"

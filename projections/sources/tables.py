@@ -49,15 +49,15 @@ def arrow_schema(table: str) -> pa.Schema:
     from projections import archive_build
 
     if table in schema.TABLES:
-        return archive_build._arrow_schema(table)
+        return archive_build.arrow_schema(table)
     kinds = {c: (_ANY[c] if k == "any" else k) for c, k in TABLES[table].columns.items()}
-    return pa.schema([pa.field(c, archive_build._ARROW[k]) for c, k in kinds.items()])
+    return pa.schema([pa.field(c, archive_build.ARROW[k]) for c, k in kinds.items()])
 
 
 def sort_keys(table: str) -> list[str]:
     from projections import archive_build
 
-    return archive_build._SORT.get(table) or _SORT[table]
+    return archive_build.SORT.get(table) or _SORT[table]
 
 
 def check(frame: pd.DataFrame, table: str, *, origin: str, fix: str) -> None:

@@ -1,0 +1,85 @@
+"""injuries: the official NBA injury reports (tables parsed from the PDFs), bubble and December 2020.
+
+`read_report` reads one report table the way the PDF prints it (blank cells repeat the cell above, reasons
+wrapped onto extra lines are rejoined); projections/sources/files.py reuses it for uploaded reports.
+`build_injuries` makes the table and the tip times the reports state.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from projections import schema
+from projections.archive_build.common import Report, eastern_to_utc, note_spellings, read_csv, season_of
+from projections.archive_build.players import People
+from projections.identity import flip_last_first, team_code
+
+_REPORT_NAME = re.compile(r"Injury-Report_(\d{4})-(\d\d)-(\d\d)_(\d\d)(AM|PM)\.csv")
+_NOT_SUBMITTED = "NOT YET SUBMITTED"
+
+
+def _report_time(path: Path) -> pd.Timestamp:
+    match = _REPORT_NAME.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"injury report file {path.name!r} is not named Injury-Report_YYYY-MM-DD_HHAM|PM.csv")
+    year, month, day, hour, half = match.groups()
+    return eastern_to_utc(date(int(year), int(month), int(day)), int(hour) % 12 + (12 if half == "PM" else 0), 0)
+
+
+def read_report(path: Path) -> tuple[pd.DataFrame, int, int]:
+    """One injury report: blank cells repeat the cell above; reasons wrapped onto extra lines are rejoined."""
+    raw = read_csv(path, dtype=str)
+    for col in ("Game Date", "Game Time", "Matchup", "Team"):
+        raw[col] = raw[col].ffill()
+    no_player = raw["Player Name"].isna()
+    not_submitted = no_player & (raw["Reason"] == _NOT_SUBMITTED)
+    fragment = (no_player & ~not_submitted & raw["Reason"].notna()).to_numpy()
+    reasons = raw["Reason"].tolist()
+    rejoined = 0
+    for i in range(len(raw)):
+        if not no_player.iloc[i] and pd.isna(reasons[i]):
+            parts = [reasons[j] for j in (i - 1, i + 1) if 0 <= j < len(raw) and fragment[j]]
+            reasons[i] = " ".join(parts) if parts else None
+            rejoined += bool(parts)
+    raw["Reason"] = reasons
+    return raw[~no_player], int(not_submitted.sum()), rejoined
+
+
+def build_injuries(src: Path, people: People, report: Report
+                   ) -> tuple[pd.DataFrame, dict[tuple[date, str, str], pd.Timestamp]]:
+    """The injuries table from every report, and (date, away, home) -> tip time from their Game Time."""
+    paths = sorted((src / "injuries" / "2020" / "csv").glob("Injury-Report_*.csv"))
+    report.used("injuries", paths, src)
+    report.used("schedule", paths, src)
+    frames, tips, pending, rejoined = [], {}, 0, 0
+    for path in paths:
+        rows, not_submitted, fixed = read_report(path)
+        pending += not_submitted
+        rejoined += fixed
+        rows = rows.assign(report_time=_report_time(path))
+        frames.append(rows)
+    raw = pd.concat(frames, ignore_index=True)
+    bad = sorted(set(raw["Current Status"]) - set(schema.INJURY_STATUSES))
+    if bad:
+        raise ValueError(f"injury reports hold statuses {bad} outside {schema.INJURY_STATUSES}")
+    game_date = pd.to_datetime(raw["Game Date"], format="%m/%d/%Y").dt.date
+    for day, time, matchup in set(zip(game_date, raw["Game Time"], raw["Matchup"], strict=True)):
+        hour, minute = (int(x) for x in time.split()[0].split(":"))
+        away, home = (team_code(t) for t in matchup.split("@"))
+        # the report prints "07:30 (ET)" without AM/PM; every NBA tip is between noon and midnight
+        tips[(day, away, home)] = eastern_to_utc(day, hour % 12 + 12, minute)
+    note_spellings(report, "injuries", "injury report (Team column)", raw["Team"])
+    names = raw["Player Name"].map(flip_last_first)
+    out = pd.DataFrame({
+        "season": game_date.map(season_of), "report_time": raw["report_time"].astype("datetime64[us, UTC]"),
+        "game_date": game_date, "team": raw["Team"].map(team_code),
+        "player_id": [people.resolve(n, "injuries") for n in names], "player_name": names,
+        "status": raw["Current Status"], "reason": raw["Reason"], "matchup": raw["Matchup"],
+    })
+    report.note("injuries", f"{len(paths)} reports, {len(out)} player lines; {pending} 'NOT YET SUBMITTED' team "
+                f"lines dropped; {rejoined} reasons rejoined from lines the PDF parse had split")
+    return out, tips
