@@ -16,6 +16,7 @@ FetchingSource: the engine fetches a snapshot before the stages that read it, un
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -78,6 +79,27 @@ def parts(home: Path, table: str, *, shipped: Path = SHIPPED) -> list[Part]:
                               "ingest the file again")
         found[ref.stem] = Part(table, ref.stem, seasons, store.object_dir(obj) / file, "ingested")
     return list(found.values())
+
+
+def game_dates(home: Path) -> set[dt.date]:
+    """Every date with a game that was played or is to be played, per the schedule parts (shipped and
+    ingested), plus every date with a schedule snapshot (a live capture may know games the archive does not).
+    A backfill over a range builds these and skips the rest (the All-Star break, the 2020 hiatus...)."""
+    import pyarrow.parquet as pq
+
+    found: set[dt.date] = set()
+    for part in parts(home, "schedule"):
+        table = pq.read_table(part.path, columns=["game_date", "status"])
+        for day, status in zip(table.column("game_date").to_pylist(), table.column("status").to_pylist(),
+                               strict=True):
+            if status != "postponed":
+                found.add(day)
+    index = home / "refs" / "snapshots" / "schedule"
+    if index.is_dir():
+        for path in index.glob("game_date=*.jsonl"):
+            with contextlib.suppress(ValueError):
+                found.add(dt.date.fromisoformat(path.stem.split("=", 1)[1]))
+    return found
 
 
 def add_part(home: Path, table: str, name: str, obj: str, seasons: tuple[str, ...], **info: Any) -> Path:

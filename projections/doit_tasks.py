@@ -123,6 +123,17 @@ def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
     return up_to_date
 
 
+def _with_games(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date]]:
+    """A backfill (several dates, archive mode) builds the dates with games and skips the others; one date
+    asked for by name is always built, so a date without games fails with a clear message."""
+    if len(dates) < 2 or engine.settings.source != "archive":
+        return dates, []
+    from projections.archive import game_dates
+
+    known = game_dates(engine.home)
+    return [d for d in dates if d in known], [d for d in dates if d not in known]
+
+
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     """Every task for `dates`: per stage and date, per stage, and the slate."""
     try:
@@ -132,7 +143,9 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
-    meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates]}
+    dates, no_games = _with_games(engine, dates)
+    meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
+            "no_games": [d.isoformat() for d in no_games]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
     if engine.remote is not None or engine.settings.executor != "local" or get_var("executor"):
         from projections.executors.tasks import scale_out_tasks
@@ -235,6 +248,7 @@ class SlateReporter(ConsoleReporter):
         self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
         self.running: dict[str, float] = {}
         self.live: _Live | None = None
+        self.no_games: list[str] = []
 
     def _is_stage(self, task: Any) -> bool:
         return bool(task.subtask_of) and task.subtask_of != SLATE
@@ -254,9 +268,10 @@ class SlateReporter(ConsoleReporter):
         self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
         if meta:
+            self.no_games = list(meta.get("no_games", []))
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
-                               stage_runs=self.total, argv=sys.argv[1:],
+                               stage_runs=self.total, argv=sys.argv[1:], no_games=self.no_games or None,
                                invocation=os.environ.get("INVOCATION_ID"))  # systemd's, for the alert unit
         if self.total and _on_terminal(self.outstream):
             try:
@@ -336,13 +351,14 @@ class SlateReporter(ConsoleReporter):
             super().add_failure(task, fail)
 
     def _dates_summary(self) -> str:
+        skipped = f"{len(self.no_games)} without games skipped; " if self.no_games else ""
         if not self.dates:
-            return ""
+            return skipped
         bad = [d for d, state in self.dates.items() if state == "failed"]
         if not bad:
-            return f"{len(self.dates)} date{'s' if len(self.dates) != 1 else ''} ok; "
+            return f"{len(self.dates)} date{'s' if len(self.dates) != 1 else ''} ok; {skipped}"
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        return f"{len(self.dates) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); "
+        return f"{len(self.dates) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); {skipped}"
 
     def complete_run(self) -> None:
         if self.live is not None:

@@ -113,3 +113,19 @@ def test_one_stage_builds_only_what_it_needs(home: Path):
     assert status[f"schedule:{FIXTURE_DATE}"] == "U" and status[f"salaries:{FIXTURE_DATE}"] == "U"
     assert status[f"game_logs:{FIXTURE_DATE}"] == "R" and status[f"gold:{FIXTURE_DATE}"] == "R"
     assert gold_object(home) is None
+
+
+def test_a_backfill_skips_dates_without_games(built_home: Path, tmp_path: Path):
+    """Christmas Eve 2019 had no games: a range over it builds the other dates and says so; asked for by
+    name, the same date fails with a clear message (see test_bad_input)."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    result = run_doit(home, "slate", "date=2019-12-23..2019-12-25")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 dates ok; 1 without games skipped" in result.stdout
+    assert gold_object(home, "2019-12-23") and gold_object(home, "2019-12-25")
+    assert gold_object(home, "2019-12-24") is None
+    start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
+    assert start["no_games"] == ["2019-12-24"] and start["dates"] == ["2019-12-23", "2019-12-25"]
