@@ -145,7 +145,7 @@ def _parsed(parse: Callable[[bytes], pd.DataFrame], table: str, check: Callable[
     def validate(content: bytes) -> None:
         frame = parse(content)
         tables.check(frame, table, origin="(live payload)", fix="the endpoint changed its shape; fix "
-                     "projections/sources/parsers.py")
+                     "projections/sources/parsers/")
         check(frame)
         kept["frame"] = frame
 

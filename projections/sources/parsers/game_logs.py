@@ -1,0 +1,94 @@
+"""player_logs from LeagueGameLog (player mode): the endpoint's JSON result set or the stats.nba.com CSV export.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from projections.dates import season_of
+from projections.identity import dk_points, team_code
+from projections.sources.parsers.common import bad, game_type, load_json, result_set
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+GAMELOG_COLUMNS = ("PLAYER_ID", "PLAYER_NAME", "TEAM_ABBREVIATION", "GAME_ID", "GAME_DATE", "MATCHUP", "MIN",
+                   "PTS", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST", "STL", "BLK",
+                   "TOV", "PF", "PLUS_MINUS")
+_STAT_OF = {"pts": "PTS", "fgm": "FGM", "fga": "FGA", "fg3m": "FG3M", "fg3a": "FG3A", "ftm": "FTM", "fta": "FTA",
+            "oreb": "OREB", "dreb": "DREB", "reb": "REB", "ast": "AST", "stl": "STL", "blk": "BLK", "tov": "TOV",
+            "pf": "PF"}
+
+
+def minutes_of(value: Any) -> float:
+    """Minutes as a float from 33, 33.5, "33:12" or "PT33M12.00S"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    iso = re.fullmatch(r"PT(\d+)M([\d.]+)S", text)
+    if iso:
+        return int(iso[1]) + float(iso[2]) / 60
+    if ":" in text:
+        whole, _, seconds = text.partition(":")
+        return int(whole) + int(seconds) / 60
+    return float(text) if text else 0.0
+
+
+def player_logs_from_rows(raw: pd.DataFrame, source: str, stats_source: str = "nbacom") -> pd.DataFrame:
+    """LeagueGameLog rows (player mode; JSON result set or the stats.nba.com CSV export) -> player_logs."""
+    import pandas as pd
+
+    missing = [c for c in GAMELOG_COLUMNS if c not in raw.columns]
+    if missing:
+        hint = "a team game log (PlayerOrTeam=T)" if "PLAYER_ID" in missing and "TEAM_ID" in raw.columns else ""
+        raise bad(source, f"missing columns {missing}" + (f"; this is {hint}" if hint else ""),
+                   "use LeagueGameLog with PlayerOrTeam=P")
+    if raw.empty:
+        return empty_logs()
+    try:
+        day = pd.to_datetime(raw["GAME_DATE"], format="mixed").dt.date
+        matchup = raw["MATCHUP"].astype(str)
+        opp = matchup.str.split(r"\s+(?:vs\.|@)\s+", regex=True).str[-1].map(team_code)
+        out = pd.DataFrame({
+            "season": day.map(season_of), "game_date": day, "game_id": raw["GAME_ID"].astype(str).str.zfill(10),
+            "team": raw["TEAM_ABBREVIATION"].map(team_code), "opp": opp,
+            "home": matchup.str.contains("vs.", regex=False),
+            "playoffs": raw["GAME_ID"].astype(str).str.zfill(10).map(lambda g: game_type(g) in ("4", "5")),
+            "player_id": raw["PLAYER_ID"].astype("int64").astype(str), "player_name": raw["PLAYER_NAME"].astype(str),
+            "started": pd.Series([None] * len(raw), dtype="object", index=raw.index),
+            "minutes": raw["MIN"].map(minutes_of).astype(float),
+        })
+        for col, name in _STAT_OF.items():
+            out[col] = pd.to_numeric(raw[name]).fillna(0).astype("int64")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise bad(source, f"unreadable game-log rows ({type(exc).__name__}: {exc})") from None
+    out["plus_minus"] = pd.to_numeric(raw["PLUS_MINUS"], errors="coerce").astype(float)
+    out["dk_points"] = dk_points(out["pts"], out["fg3m"], out["reb"], out["ast"], out["stl"], out["blk"],
+                                 out["tov"]).astype(float)
+    out["stats_source"] = stats_source
+    return out.reset_index(drop=True)
+
+
+def empty_logs() -> pd.DataFrame:
+    """A player_logs frame without rows, with the column kinds of one that has rows."""
+    import pandas as pd
+
+    from projections.schema import PLAYER_LOGS
+
+    kinds = {"str": "object", "date": "object", "bool": "bool", "int": "int64", "float": "float64", "any": "object"}
+    frame = pd.DataFrame({c: pd.Series(dtype=kinds[k]) for c, k in PLAYER_LOGS.columns.items()})
+    frame["stats_source"] = pd.Series(dtype="object")
+    return frame
+
+
+def player_logs_from_gamelog(content: bytes) -> pd.DataFrame:
+    """player_logs from a LeagueGameLog JSON body (PlayerOrTeam=P)."""
+    import pandas as pd
+
+    rows = result_set(load_json(content, "game_logs"), "LeagueGameLog", "game_logs")
+    return player_logs_from_rows(pd.DataFrame(rows), "game_logs")
