@@ -59,9 +59,27 @@ def ref_dir(home: Path, table: str) -> Path:
     return home / "refs" / "archive" / table
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
+
+
+_PARTS: dict[tuple[Path, str, Path, int, int], list[Part]] = {}
+
+
 def parts(home: Path, table: str, *, shipped: Path = SHIPPED) -> list[Part]:
     """Every part of `table`: the shipped ones, then the ingested ones (an ingested part with the same name
-    as a shipped one replaces it)."""
+    as a shipped one replaces it). Remembered per process until either folder changes (adding or replacing
+    a part renames a file into it, which moves the folder's mtime)."""
+    key = (home, table, shipped, _mtime(shipped / table), _mtime(ref_dir(home, table)))
+    if key not in _PARTS:
+        _PARTS[key] = _list_parts(home, table, shipped)
+    return list(_PARTS[key])
+
+
+def _list_parts(home: Path, table: str, shipped: Path) -> list[Part]:
     found: dict[str, Part] = {}
     for path in sorted((shipped / table).glob("*.parquet")):
         found[path.stem] = Part(table, path.stem, (path.stem,), path, "shipped")

@@ -81,6 +81,11 @@ class Engine:
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
         self._layout_ready = False
+        # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
+        # it (archive mode): doit checks each task in isolation, and without this every check would plan its
+        # whole upstream chain again. Live snapshots arrive mid-run, so live mode plans afresh every time.
+        self._settled: dict[tuple[str, dt.date], Plan] = {}
+        self._settle = getattr(settings, "source", "archive") == "archive"
         unknown = sorted(set(settings.params) - set(pipeline.stages))
         if unknown:
             raise ConfigError(f"settings override parameters of unknown stages {unknown}; stages are "
@@ -195,6 +200,8 @@ class Engine:
         memo = {} if memo is None else memo
         if (name, day) in memo:
             return memo[(name, day)]
+        if not fresh and (name, day) in self._settled:
+            return self._settled[(name, day)]
         stage = self.pipeline[name]
         plan = Plan(stage=name, game_date=day, publish=stage.publish,
                     code_version=self.code_version(name), params=self.params(name))
@@ -230,6 +237,8 @@ class Engine:
         plan.record = self._record(plan.key, fresh=fresh)
         if stage.publish:
             plan.pointer = self.store.read_pointer(stage.publish, day.isoformat())
+        if plan.up_to_date and self._settle:
+            self._settled[(name, day)] = plan
         return plan
 
     def status(self, day: dt.date) -> list[Plan]:
