@@ -6,7 +6,7 @@ for `dk_points`, on whole numpy arrays or pandas Series, because it only uses ar
 - `team_code(raw)` maps every team spelling found in the real sources (DraftKings, Basketball-Reference,
   rotoguru, the lowercase odds file, sportsbookreviewsonline, the official injury report) to the nba.com code.
 - `name_key(name)` is the join key for people across sources (accents, case, punctuation, suffixes removed),
-  with `NAME_ALIASES` for the few real mismatches the joins in `projections/archive_build.py` could not make.
+  with `NAME_ALIASES` for the few real mismatches the joins in `projections/archive_build/` could not make.
 - `dk_points(...)` is DraftKings classic NBA scoring.
 """
 

@@ -3,7 +3,7 @@
     snapshots.py   the snapshot index: one store object per capture, an append-only index per table and date,
                    and the as-of join ("the newest snapshot captured at or before T")
     tables.py      canonical tables the live side adds (rosters, lineups) and deterministic parquet for all
-    parsers.py     verbatim stats.nba.com / cdn.nba.com payloads -> canonical tables
+    parsers/       verbatim stats.nba.com / cdn.nba.com payloads -> canonical tables
     files.py       files people download (DKSalaries.csv, LeagueGameLog CSV, a lines CSV, an injury report
                    table) -> canonical tables, with errors naming the file, the column and the fix
     people.py      name -> player_id for sources that give names only (DraftKings, the injury report)

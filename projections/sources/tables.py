@@ -3,7 +3,7 @@
 The tables of projections/schema.py are what stages read; live sources add two the archive has no history
 for: `rosters` (stats.nba.com commonteamroster) and `lineups` (cdn.nba.com liveData boxscore: starters and
 who is not playing, and why). A snapshot's data.parquet uses the same arrow types, column order and row order
-as the shipped archive (projections/archive_build.py), so a snapshot and an archive part of one table load
+as the shipped archive (projections/archive_build/), so a snapshot and an archive part of one table load
 into the same dtypes and the same logical table always gives the same bytes.
 """
 
