@@ -17,7 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTIONS_")}
+    # PYTHONDONTWRITEBYTECODE would make every process recompile every module: not what a user's runs do
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PROJECTIONS_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["PROJECTIONS_HOME"] = str(home)
     env["PROJECTIONS_CACHE_DIR"] = str(home.parent / "fastpath-cache")
     env.update(extra)

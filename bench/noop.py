@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, doit, emit, repeat
+from common import REPO, doit, emit, env_for, repeat
 
 EMPTY_DODO = (
     '"""The floor: doit with one task that does nothing."""\n\n\n'
@@ -33,7 +33,7 @@ def floor(tmp: Path) -> float:
     dodo.write_text(EMPTY_DODO)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "doit", "-f", str(dodo), "nothing"], cwd=dodo.parent,
-                   capture_output=True, check=True)
+                   capture_output=True, check=True, env=env_for(tmp / "unused"))
     return time.perf_counter() - start
 
 

@@ -42,7 +42,11 @@ def make_engine(settings: Settings | None = None, *, pipeline: Pipeline | None =
 
         kwargs["remote"] = make_remote(settings)
     now = settings.live.now or dt.datetime.now(dt.UTC)  # live.now replays a past day as if it were today
-    return Engine(pipeline or load_pipeline(settings.pipeline), settings, now=now, **kwargs)
+    if pipeline is None:
+        from projections import fastpath
+
+        pipeline = fastpath.pipeline(settings.pipeline, settings.params, load_pipeline)
+    return Engine(pipeline, settings, now=now, **kwargs)
 
 
 def engine_for() -> Engine:
