@@ -19,6 +19,7 @@ RATE_HALFLIFE = 25.0  # games: per-minute production is steadier than playing ti
 SHORT_HALFLIFE = 2.0
 LONG_HALFLIFE = 20.0
 SEASON_GAP_GAMES = 10.0  # an off-season weighs like this many games played
+BLOWOUT_MARGIN = 15  # a game decided by this many points or more: starters sat late, the bench played
 
 
 def _decay(halflife: float) -> float:
@@ -26,8 +27,9 @@ def _decay(halflife: float) -> float:
 
 
 FEATURES = ("min_avg", "min_short", "min_long", "min_sd", "start_rate", "min_start", "min_bench", "w_games",
-            "last_minutes", "last_started", "games", "rate_minutes", *(f"per_min_{s}" for s in RATE_STATS),
-            "dk_rate", "days_off", "team_games_before", "missed_streak", "played_last10", "rest_days")
+            "last_minutes", "last_started", "last_blowout", "games", "rate_minutes",
+            *(f"per_min_{s}" for s in RATE_STATS), "dk_rate", "days_off", "team_games_before", "missed_streak",
+            "played_last10", "rest_days")
 
 
 def _day(values: pd.Series) -> pd.Series:
@@ -82,8 +84,16 @@ def player_sequences(logs: pd.DataFrame) -> pd.DataFrame:
     out["r_dk"] = _decayed_sums(df["dk_points"].to_numpy(dtype="float64"), up_r, codes)
     out["last_minutes"] = minutes
     out["last_started"] = started
+    out["last_blowout"] = (np.abs(_margins(df)) >= BLOWOUT_MARGIN).astype("float64")
     out["games"] = game_no + 1
     return out
+
+
+def _margins(df: pd.DataFrame) -> np.ndarray:
+    """Per row, his team's final margin in that game (its players' points minus the other team's)."""
+    team = df.groupby(["game_id", "team"])["pts"].transform("sum").to_numpy(dtype="float64")
+    game = df.groupby("game_id")["pts"].transform("sum").to_numpy(dtype="float64")
+    return 2 * team - game
 
 
 def season_labels(days: pd.Series) -> pd.Series:
@@ -107,7 +117,8 @@ def history_features(logs: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """Features of each target (game_date, team, player_id) from the logs strictly before its date.
 
     Returns the targets with added columns (NaN where the player has no earlier game):
-    min_avg, min_sd, start_rate, min_start, min_bench, last_minutes, last_started, games, w_games, the
+    min_avg, min_sd, start_rate, min_start, min_bench, last_minutes, last_started, last_blowout (his last game was
+    decided by BLOWOUT_MARGIN or more, so its minutes say less about his role), games, w_games, the
     per-minute rates `per_min_<stat>` with their exposure `rate_minutes`, dk_rate, and the team/absence
     features team_games_before, missed_streak, played_last10, rest_days, days_off.
     """

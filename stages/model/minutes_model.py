@@ -23,10 +23,10 @@ P_BENCH = ("appear_share", "start_rate0", "log_minutes", "missed_one", "missed_t
            "last_minutes0")
 P_ANY = P_BENCH
 MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "returning", "start_rate0", "abs_spread", "vacated",
-               "back_to_back")
+               "back_to_back", "last_blowout0")
 MIN_BENCH = (*MIN_STARTER, "no_history")
 MIN_ANY = ("min_avg0", "min_short0", "min_long0", "role_minutes", "returning", "start_rate0", "abs_spread",
-           "vacated", "back_to_back", "no_history")
+           "vacated", "back_to_back", "last_blowout0", "no_history")
 MODELS: Mapping[str, tuple[str, ...]] = {
     "p_bench": P_BENCH, "p_any": P_ANY, "min_starter": MIN_STARTER, "min_bench": MIN_BENCH, "min_any": MIN_ANY,
 }
@@ -66,6 +66,7 @@ def prepare(feats: pd.DataFrame) -> pd.DataFrame:
     out["missed_three"] = (missed >= 3).astype("float64")
     out["returning"] = out["missed_one"]
     out["back_to_back"] = (out["rest_days"] == 1).astype("float64")
+    out["last_blowout0"] = out["last_blowout"].fillna(0.0)
     out["abs_spread"] = out["spread"].abs().fillna(0.0)
     return out
 

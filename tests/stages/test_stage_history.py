@@ -64,3 +64,15 @@ def test_no_history_gives_nan_features_and_the_prior_season_counts_less():
     old = _logs([("2019-03-01", "BOS", "d", 10, False)] * 1 + [("2019-11-01", "BOS", "d", 30, False)])
     g = history_features(old, _targets("2019-11-03", ("BOS", "d"))).iloc[0]
     assert 25 < g["min_avg"] < 30  # the 2018-19 game weighs much less than this season's
+
+
+def test_last_blowout_flags_a_last_game_decided_by_fifteen_or_more():
+    rows = _logs([("2019-11-01", "BOS", "a", 40, True), ("2019-11-01", "BOS", "b", 36, True),
+                  ("2019-11-03", "BOS", "a", 30, True)])
+    rows["game_id"] = rows["game_date"].astype(str)  # one game a day: BOS against NYK
+    nyk = rows.assign(team="NYK", player_id=rows["player_id"] + "n", pts=[2, 2, 14])
+    logs = pd.concat([rows, nyk], ignore_index=True)  # 11/01: BOS 38 - NYK 4; 11/03: BOS 15 - NYK 14
+    f = history_features(logs, _targets("2019-11-03", ("BOS", "a"), ("NYK", "an"))).set_index("player_id")
+    assert f.loc["a", "last_blowout"] == 1.0 and f.loc["an", "last_blowout"] == 1.0
+    g = history_features(logs, _targets("2019-11-05", ("BOS", "a"))).iloc[0]
+    assert g["last_blowout"] == 0.0
