@@ -5,7 +5,9 @@ archive's box scores of D; the rows are the slate's players who played (minutes 
 The baseline is each player's average over his last 10 games of the season before D. Reported overall and
 per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minutes and DK points for the model
 and the baseline, the share of actual DK points inside [p10, p90] and [p25, p75], and the change in MAE
-against the baseline on the same rows with a standard error clustered by date.
+against the baseline on the same rows with a standard error clustered by date. `lineup_modes` counts the rows
+per lineup case (confirmed starters or none) and `injury_report_dates` the evaluated dates for which the archive
+holds an official injury report (without one, a slate built without lineups knows nothing of the date's news).
 
 Dates without NBA games, or without DraftKings salaries in the archive (no slate can be built), are skipped
 and listed; a date with games and salaries but no gold slate is an error that names the dates and the command
@@ -181,6 +183,8 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
         result["tiers"] = {str(t): _metrics(g) for t, g in with_base.groupby("tier", sort=True)}
     if "mode" in with_base:
         result["lineup_modes"] = {str(m): int(n) for m, n in with_base["mode"].value_counts().sort_index().items()}
+    reports = _archive_table(archive_home, "injuries", seasons, ("game_date",))
+    result["injury_report_dates"] = len(set(days) & set(reports["game_date"]))
     return result
 
 

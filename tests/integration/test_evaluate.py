@@ -50,6 +50,7 @@ def test_evaluate_prints_one_json_object_with_sane_numbers(built: Path):
     assert set(report["tiers"]) == {"rotation", "fringe"}
     assert sum(t["players"] for t in report["tiers"].values()) == report["players"]
     assert report["lineup_modes"] == {"confirmed": report["players"]}
+    assert report["injury_report_dates"] == 0  # the archive's 2019-20 injury reports start in the bubble
 
 
 def test_evaluate_names_the_dates_without_a_slate_and_how_to_build_them(built: Path):
