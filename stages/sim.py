@@ -2,7 +2,8 @@
 
 Minutes uncertainty (the prior season's residuals for his band of projected minutes), a game factor shared by
 both teams and a team factor shared by teammates, exact Poisson counts per stat, DK classic scoring with the
-double-double and triple-double bonuses, then the tier's mean correction and dispersion from the calibration.
+double-double and triple-double bonuses, then the mean correction and dispersion of his calibration group
+(fringe tier, rotation starters, rotation bench) from the calibration.
 Seeded from the stage key: a rerun is bit-identical. A player ruled out (proj_minutes 0) gets zeros.
 """
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from projections.contracts import Contract
 from projections.pipeline import Stage, StageContext
+from stages.model import simulate as simulate_model
 from stages.model.simulate import QUANTILES, SIM_STATS, simulate
 from stages.model.table import Calibration
 
@@ -40,7 +42,9 @@ def sim(minutes: pd.DataFrame, rates: pd.DataFrame, calibration: pd.DataFrame, *
                             how="left", validate="one_to_one")
     modes = sorted(players["mode"].unique())
     # one call, so both teams of a game share its game factor whatever their lineup case
-    keyed = players.assign(band=players["mode"] + ":" + players["band"], tier=players["mode"] + ":" + players["tier"])
+    group = simulate_model.calibration_group(players["proj_minutes"].to_numpy(),
+                                       players["role"].str.endswith("starter").to_numpy(), scalars["rotation_minutes"])
+    keyed = players.assign(band=players["mode"] + ":" + players["band"], group=players["mode"] + ":" + group)
     residuals = {f"{m}:{b}": q for m in modes for b, q in cal.residuals(str(m)).items()}
     scale = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"scale:{m}").items()}
     shift = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"shift:{m}").items()}

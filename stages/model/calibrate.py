@@ -11,7 +11,8 @@ and the parameters are fitted so that the replay matches what happened:
   pace      elasticity of DK points to the implied team total
   usage     how rates follow the usage teammates likely out leave open (gamma, mean per lineup case)
   factors   sd of log(actual / closing) game total (game factor) and of the teams' split (team factor)
-  tiers     per tier (rotation / fringe) the mean correction and the dispersion of simulated points
+  groups    per calibration group (fringe tier, rotation starters, rotation bench) the mean correction and the
+            dispersion of simulated points
 """
 
 from __future__ import annotations
@@ -210,18 +211,20 @@ def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:
 def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: Mapping[str, float],
            usage: Mapping[str, float], *, draws: int,
            seed: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """Per tier: the mean correction shift + scale x (simulated mean), the least-squares line of actual points
-    on simulated means (so the tier is unbiased at every level of projection, not only on average: a
+    """Per calibration group (`simulate.calibration_group`: fringe tier, rotation starters, rotation bench): the
+    mean correction shift + scale x (simulated mean), the least-squares line of actual points on simulated
+    means (so the group is unbiased at every level of projection, not only on average: a
     simulation built on shrunk rates and median minutes is too flat); then the dispersion k so that
     mean + k (draws - mean) puts 80% of actual points inside its p10-p90 (see `_dispersion`)."""
     rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"], usage)
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
                                   sigma_team=scalars["sigma_team"], draws=draws, seed=seed)
-    tiers = np.where(sample["proj_minutes"].to_numpy() >= scalars["rotation_minutes"], "rotation", "fringe")
+    tiers = simulate.calibration_group(sample["proj_minutes"].to_numpy(), sample["role_starter"].to_numpy() == 1.0,
+                                       scalars["rotation_minutes"])
     actual = sample["dk_points"].to_numpy(dtype="float64")
     scale, shift, dispersion = {}, {}, {}
-    for tier in ("rotation", "fringe"):
+    for tier in simulate.GROUPS:
         sel = tiers == tier
         if sel.sum() < 50:
             scale[tier], shift[tier], dispersion[tier] = 1.0, 0.0, 1.0

@@ -5,9 +5,10 @@ For each draw and player who plays:
   factor   = game factor (shared by both teams: pace) x team factor (shared by teammates: scoring luck)
   count_s ~ Poisson(rate_s x minutes x factor)   for s in fg2m, fg3m, ftm, reb, ast, stl, blk, tov
   points   = identity.dk_points(2 fg2m + 3 fg3m + ftm, fg3m, reb, ast, stl, blk, tov)  (bonuses included)
-then each player's draws are scaled so that their mean m becomes his tier's calibrated mean shift + scale x m, and
-spread around that mean by the tier's dispersion (all fitted on the prior season: the tier's means match real
-outcomes across the range of projections, and its p10-p90 band holds 80% of them).
+then each player's draws are scaled so that their mean m becomes his group's calibrated mean shift + scale x m, and
+spread around that mean by the group's dispersion (all fitted on the prior season: the group's means match real
+outcomes across the range of projections, and its p10-p90 band holds 80% of them). The groups
+(`calibration_group`) are the fringe tier and the rotation tier's starters and bench players.
 Minutes residuals come from the band of projected minutes the player is in (a 6-minute projection is skewed
 up, a 36-minute one down). The players are split into two fixed halves simulated on
 two threads with their own child generators of the stage seed, so the result never depends on the machine.
@@ -138,6 +139,16 @@ def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], si
     return np.concatenate(results, axis=0)
 
 
+GROUPS = ("starter", "bench", "fringe")
+
+
+def calibration_group(proj_minutes: np.ndarray, starter: np.ndarray, rotation_minutes: float) -> np.ndarray:
+    """The group whose mean correction and dispersion apply: "fringe" below `rotation_minutes` projected,
+    else "starter" or "bench" by role (a bench player's points vary more around the same projection)."""
+    rotation = np.asarray(proj_minutes, dtype="float64") >= rotation_minutes
+    return np.where(rotation, np.where(np.asarray(starter, dtype=bool), "starter", "bench"), "fringe")
+
+
 def mean_factor(mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Per row, the factor that maps a simulated mean m to the tier's calibrated mean shift + scale x m
     (a multiplicative correction, so zero stays zero and no draw changes sign), within [0.5, 2]."""
@@ -148,9 +159,9 @@ def mean_factor(mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.nd
 def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale: Mapping[str, float],
              dispersion: Mapping[str, float], sigma_game: float, sigma_team: float, draws: int,
              seed: int, shift: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """DK-points distribution of each row of `players` (columns game_id, team, tier, band, proj_minutes and
+    """DK-points distribution of each row of `players` (columns game_id, team, group, band, proj_minutes and
     rate_<stat> per minute for SIM_STATS). Rows with proj_minutes 0 (ruled out) get zeros. `scale`, `shift`
-    (the tier's calibrated mean is shift + scale x simulated mean) and `dispersion` are per tier.
+    (the group's calibrated mean is shift + scale x simulated mean) and `dispersion` are per calibration group.
 
     Returns dk_mean, dk_sd and dk_p10..dk_p90, indexed like `players`."""
     n = len(players)
@@ -160,7 +171,7 @@ def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale
         act = players[active]
         points = draw_points(act, residuals=residuals, sigma_game=sigma_game, sigma_team=sigma_team, draws=draws,
                              seed=seed)
-        tiers = act["tier"].to_numpy()
+        tiers = act["group"].to_numpy()
         shift = shift or {}
         factor = mean_factor(points.mean(axis=1, dtype="float64"),
                              np.array([scale.get(t, 1.0) for t in tiers]), np.array([shift.get(t, 0.0) for t in tiers]))

@@ -3,9 +3,10 @@
 Groups:
   coef:<model>           regression coefficients of the minutes models (name = feature, "const")
   residual:<mode>:<band> minutes residual quantiles on simulate.RESIDUAL_GRID (name = "q00".."q40")
-  scale:<mode>           slope of the mean correction of simulated DK points per tier (name = tier)
+  scale:<mode>           slope of the mean correction of simulated DK points per calibration group (name =
+                         fringe / starter / bench, see simulate.calibration_group)
   shift:<mode>           intercept of that correction (calibrated mean = shift + scale x simulated mean)
-  dispersion:<mode>      spread of simulated DK points around their mean per tier (name = tier)
+  dispersion:<mode>      spread of simulated DK points around their mean per calibration group
   scalar                 team_minutes, league_implied, pace_elasticity, sigma_game, sigma_team, ... (name)
 """
 

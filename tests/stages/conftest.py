@@ -126,10 +126,10 @@ def synthetic_calibration(*, strength: float = 0.3) -> pd.DataFrame:
         for band in range(len(BAND_EDGES) + 1):
             add(f"residual:{mode}:b{band}", dict(zip(quantile_names(len(RESIDUAL_GRID)),
                                                      np.linspace(-6, 6, len(RESIDUAL_GRID)), strict=True)))
-        add(f"scale:{mode}", {"rotation": 1.0, "fringe": 1.0})
-        add(f"shift:{mode}", {"rotation": 0.0, "fringe": 0.0})
+        add(f"scale:{mode}", {"starter": 1.0, "bench": 1.0, "fringe": 1.0})
+        add(f"shift:{mode}", {"starter": 0.0, "bench": 0.0, "fringe": 0.0})
         add(f"usage:{mode}", {"gamma": 0.0, "mean": 0.0})
-        add(f"dispersion:{mode}", {"rotation": 1.0, "fringe": 1.0})
+        add(f"dispersion:{mode}", {"starter": 1.0, "bench": 1.0, "fringe": 1.0})
     return pd.DataFrame(rows)
 
 
