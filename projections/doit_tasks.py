@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,31 @@ def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
     return up_to_date
 
 
+def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, action: Callable[[str, dt.date], Any],
+                checker: Callable[[str, dt.date], Any], first: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Per stage, a group task over the dates and one task per date (`<stage>:<date>`) with the given action
+    and up-to-date check, depending on its inputs of that date (and on `first`, e.g. a cluster run)."""
+    for name in engine.pipeline.order:
+        stage = engine.pipeline[name]
+        yield {
+            "basename": name,
+            "name": None,
+            "doc": f"{stage.doc} (every selected date)",
+            "uptodate": [_checker(engine, [(name, d) for d in dates])],
+        }
+        for day in dates:
+            yield {
+                "basename": name,
+                "name": day.isoformat(),
+                "doc": stage.doc,
+                "actions": [action(name, day)],
+                "task_dep": [*first, *(f"{dep}:{day.isoformat()}" for dep in _needs(engine, name))],
+                "uptodate": [checker(name, day)],
+                "verbosity": 2,
+                "meta": meta,
+            }
+
+
 def _with_games(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date]]:
     """A backfill (several dates, archive mode) builds the dates with games and skips the others; one date
     asked for by name is always built, so a date without games fails with a clear message."""
@@ -156,25 +181,8 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
             return
     # ---- the local executor
     yield from _fetch_tasks(engine, dates, meta)
-    for name in engine.pipeline.order:
-        stage = engine.pipeline[name]
-        yield {
-            "basename": name,
-            "name": None,
-            "doc": f"{stage.doc} (every selected date)",
-            "uptodate": [_checker(engine, [(name, d) for d in dates])],
-        }
-        for day in dates:
-            yield {
-                "basename": name,
-                "name": day.isoformat(),
-                "doc": stage.doc,
-                "actions": [_build_action(engine, name, day)],
-                "task_dep": [f"{dep}:{day.isoformat()}" for dep in _needs(engine, name)],
-                "uptodate": [_checker(engine, [(name, day)])],
-                "verbosity": 2,
-                "meta": meta,
-            }
+    yield from stage_tasks(engine, dates, meta, action=lambda name, day: _build_action(engine, name, day),
+                           checker=lambda name, day: _checker(engine, [(name, day)]))
     published = [s.name for s in engine.pipeline.published]
     yield {
         "basename": SLATE,

@@ -25,6 +25,7 @@ from typing import Any
 from projections import locks
 from projections.hashing import is_digest, short
 from projections.ledger import Ledger
+from projections.locks import pid_alive
 from projections.store import LocalStore, _rmtree
 
 
@@ -63,16 +64,6 @@ def _size(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
     return total
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _ref_objects(home: Path) -> set[str]:
@@ -162,7 +153,7 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
         if store.tmp.is_dir():
             for staging in store.tmp.iterdir():
                 pid_text = staging.name.split("-", 1)[0]
-                if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                if pid_text.isdigit() and pid_alive(int(pid_text)):
                     continue
                 report.tmp_deleted += 1
                 if not dry_run:

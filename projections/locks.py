@@ -38,6 +38,17 @@ def _describe_holder(fd: int) -> str:
     return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({cmd})"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

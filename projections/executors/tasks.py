@@ -20,7 +20,7 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from projections.doit_tasks import SLATE, _checker, _needs
+from projections.doit_tasks import SLATE, _checker, stage_tasks
 from projections.engine import Engine
 from projections.errors import ProjectionsError
 from projections.executors.cluster import ClusterRun
@@ -88,25 +88,8 @@ def dask_tasks(run: ClusterRun, meta: dict[str, Any]) -> Iterator[dict[str, Any]
         "verbosity": 2,
         "meta": meta,
     }
-    for name in engine.pipeline.order:
-        stage = engine.pipeline[name]
-        yield {
-            "basename": name,
-            "name": None,
-            "doc": f"{stage.doc} (every selected date)",
-            "uptodate": [_checker(engine, [(name, d) for d in dates])],
-        }
-        for day in dates:
-            yield {
-                "basename": name,
-                "name": day.isoformat(),
-                "doc": stage.doc,
-                "actions": [_stage_action(run, name, day)],
-                "task_dep": [CLUSTER, *(f"{dep}:{day.isoformat()}" for dep in _needs(engine, name))],
-                "uptodate": [_stage_checker(run, name, day)],
-                "verbosity": 2,
-                "meta": meta,
-            }
+    yield from stage_tasks(engine, dates, meta, action=lambda name, day: _stage_action(run, name, day),
+                           checker=lambda name, day: _stage_checker(run, name, day), first=(CLUSTER,))
     yield {
         "basename": SLATE,
         "doc": "build every stage of the selected dates and move their gold pointers",

@@ -34,6 +34,7 @@ from typing import Any
 
 from projections.errors import LockTimeout, StoreError
 from projections.ledger import iso, utc_now
+from projections.locks import pid_alive
 from projections.remote.bucket import PreconditionFailed, S3Bucket
 
 _NAME = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
@@ -47,16 +48,6 @@ class Lease:
     expires: float
     lost: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class LeaseLocks:
@@ -88,7 +79,7 @@ class LeaseLocks:
             return True
         pid = info.get("pid")
         # a holder on this host whose process is gone will never renew: no need to wait out its lease
-        return info.get("host") == self.host and isinstance(pid, int) and not _alive(pid)
+        return info.get("host") == self.host and isinstance(pid, int) and not pid_alive(pid)
 
     def holder(self, name: str) -> dict[str, Any] | None:
         """Who holds `name` now (None when nobody does)."""
