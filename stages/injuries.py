@@ -30,7 +30,7 @@ def injuries(report: pd.DataFrame, *, params: NoParams, ctx: StageContext) -> pd
 
         raise ContractViolation(
             f"injuries: statuses {unknown} are not official injury-report statuses {list(INJURY_STATUSES)}; "
-            "fix the injury table's parser (projections/archive_build.py) or the ingested file",
+            "fix the injury table's parser (projections/archive_build/injuries.py) or the ingested file",
             stage="injuries", columns=("status",))
     rows = report.sort_values(["player_id", "report_time"]).groupby("player_id").tail(1)
     out = rows[list(OUTPUT.columns)].copy()

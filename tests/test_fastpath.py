@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ HEAVY = ("pandas", "numpy", "pydantic", "pydantic_settings", "pyarrow")
 
 
 def _imported(home: Path, *args: str) -> set[str]:
-    result = subprocess.run(["python", "-X", "importtime", *doit_argv(*args)[1:]], env=project_env(home),
+    result = subprocess.run([sys.executable, "-X", "importtime", *doit_argv(*args)[1:]], env=project_env(home),
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     names = set()

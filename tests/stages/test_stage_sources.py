@@ -42,6 +42,20 @@ def test_salaries_take_opponent_and_game_from_the_schedule():
     assert list(out["salary"]) == sorted(out["salary"], reverse=True)
 
 
+def test_salaries_drop_a_postponed_game_but_refuse_another_dates_file():
+    """2020-03-11: two games were postponed after salaries were set; their players leave the slate. A file
+    most of whose teams do not play is another date's, and is refused."""
+    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
+    salaries = archive_salaries()
+    extra = salaries.head(2).assign(team="UTA", player_id=["x1", "x2"])
+    out = run_stage(PIPELINE["salaries"], {"archive": pd.concat([salaries, extra]), "schedule": schedule})
+    assert len(out) == 12 and "UTA" not in set(out["team"])
+    foreign = pd.concat([salaries.assign(team="UTA"),
+                         salaries.assign(team="OKC", player_id=lambda f: f.player_id + "o")])
+    with pytest.raises(SourceError, match=r"do not play on .* belongs to another date"):
+        run_stage(PIPELINE["salaries"], {"archive": foreign, "schedule": schedule})
+
+
 def test_game_logs_never_hold_the_date_or_later():
     out = run_stage(PIPELINE["game_logs"], {"archive": archive_logs()})
     assert out["game_date"].max() < DAY and len(out) == 36
