@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from projections.contracts import Contract
 from projections.dates import EASTERN, season_of
 from projections.errors import SourceError
-from projections.hashing import hash_struct, is_digest, short
+from projections.hashing import hash_struct, hex_of, is_digest, short
 from projections.pipeline import Resolved, SourceEnv
 from projections.sources import ENDPOINTS, snapshots
 from projections.store import LocalStore, write_atomic
@@ -102,21 +102,30 @@ def _list_parts(home: Path, table: str, shipped: Path) -> list[Part]:
 def game_dates(home: Path) -> set[dt.date]:
     """Every date with a game that was played or is to be played, per the schedule parts (shipped and
     ingested), plus every date with a schedule snapshot (a live capture may know games the archive does not).
-    A backfill over a range builds these and skips the rest (the All-Star break, the 2020 hiatus...)."""
+    A backfill over a range builds these and skips the rest (the All-Star break, the 2020 hiatus...).
+    The answer is kept in the data root's cache under the parts' stat signatures, so a no-op backfill does
+    not import pyarrow to learn it again."""
+    chosen = parts(home, "schedule")
+    index = home / "refs" / "snapshots" / "schedule"
+    signature = [(str(p.path), p.path.stat().st_size, p.path.stat().st_mtime_ns) for p in chosen]
+    cache = home / "cache" / f"calendar-{hex_of(hash_struct('calendar', signature, _mtime(index)))}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return {dt.date.fromisoformat(d) for d in json.loads(cache.read_bytes())}
     import pyarrow.parquet as pq
 
     found: set[dt.date] = set()
-    for part in parts(home, "schedule"):
+    for part in chosen:
         table = pq.read_table(part.path, columns=["game_date", "status"])
         for day, status in zip(table.column("game_date").to_pylist(), table.column("status").to_pylist(),
                                strict=True):
             if status != "postponed":
                 found.add(day)
-    index = home / "refs" / "snapshots" / "schedule"
     if index.is_dir():
         for path in index.glob("game_date=*.jsonl"):
             with contextlib.suppress(ValueError):
                 found.add(dt.date.fromisoformat(path.stem.split("=", 1)[1]))
+    with contextlib.suppress(OSError):
+        write_atomic(cache, json.dumps(sorted(d.isoformat() for d in found)).encode())
     return found
 
 
