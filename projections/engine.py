@@ -35,7 +35,7 @@ from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
 from projections.ledger import Ledger, iso
 from projections.ops.permissions import not_writable_message
-from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
+from projections.pipeline import Pipeline, SourceEnv, StageContext, StageLike, code_version
 from projections.plan import Outcome, Plan
 from projections.statcache import StatCache
 from projections.store import LocalStore, RemoteCache
@@ -52,6 +52,21 @@ KEY_SCHEMA = 1
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def action_key(stage: StageLike, *, code: str, params: Mapping[str, Any], day: dt.date, inputs: Mapping[str, str],
+               as_of: dt.datetime | None) -> str:
+    """The key of one stage run: its name, code version, params, slate date (or season), its inputs' object
+    hashes and - only for a stage that reads it - as_of, as a tagged canonical structure."""
+    return hash_struct("action", {
+        "schema": KEY_SCHEMA,
+        "stage": stage.name,
+        "code": code,
+        "params": dict(params),
+        **({"game_date": day} if stage.scope == "date" else {"season": season_of(day)}),
+        "inputs": sorted(inputs.items()),
+        "as_of": as_of if stage.uses_as_of else None,
+    })
 
 
 class Engine:
@@ -225,15 +240,8 @@ class Engine:
                 return plan
             plan.inputs[source.name] = resolved.digest
             plan.resolved[source.name] = resolved
-        plan.key = hash_struct("action", {
-            "schema": KEY_SCHEMA,
-            "stage": name,
-            "code": plan.code_version,
-            "params": plan.params,
-            **({"game_date": day} if stage.scope == "date" else {"season": season_of(day)}),
-            "inputs": sorted(plan.inputs.items()),
-            "as_of": plan.as_of if stage.uses_as_of else None,
-        })
+        plan.key = action_key(stage, code=plan.code_version, params=plan.params, day=day, inputs=plan.inputs,
+                              as_of=plan.as_of)
         plan.record = self._record(plan.key, fresh=fresh)
         if stage.publish:
             plan.pointer = self.store.read_pointer(stage.publish, day.isoformat())
