@@ -37,34 +37,48 @@ def _pointers_intact(home: Path) -> int:
     return count
 
 
-def _kill_run(home: Path, rng: random.Random, *, parallel: bool) -> bool:
-    """Start a run, SIGKILL its whole process group at a random moment; True if it finished first."""
+def _kill_run(home: Path, rng: random.Random, *, parallel: bool, window: float) -> tuple[bool, float]:
+    """Start a run and SIGKILL its whole process group at a random moment within `window` seconds; returns
+    (whether it finished first, how long it ran)."""
     args = ["-n", "2", "slate", f"date={DATES}"] if parallel else ["slate", f"date={DATES}"]
+    started = time.monotonic()
     proc = subprocess.Popen(doit_argv(*args), env=project_env(home), cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    delay = rng.uniform(0.3, 2.5)
     try:
-        proc.wait(timeout=delay)
-        return True
+        proc.wait(timeout=rng.uniform(0.05, window))
+        return True, time.monotonic() - started
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        return False
+        return False, time.monotonic() - started
+
+
+def _make_work(home: Path, rng: random.Random) -> None:
+    """After a run that finished, give the next one something to do: drop the gold pointers and forget the
+    action records of the last stages, so the next run re-commits (the same bytes) and re-publishes - the
+    windows a kill must not break."""
+    from stages import PIPELINE
+
+    tail = set(PIPELINE.order[-rng.randint(1, 3):])
+    for link in (home / "gold" / "projections").glob("game_date=*"):
+        link.unlink()
+    for record in (home / "store" / "actions").glob("*/*.json"):
+        if any(f'"stage": "{name}"' in record.read_text() for name in tail):
+            record.unlink()
 
 
 def _chaos(tmp_path: Path, *, kills: int, seed: int, budget_s: float) -> None:
     home = tmp_path / "home"
     rng = random.Random(seed)
-    done_kills = finished = 0
+    done_kills = 0
+    window = 3.0  # how long a run may go before the kill: the last finished run's duration, once known
     started = time.monotonic()
     while done_kills < kills:
         assert time.monotonic() - started < budget_s, f"only {done_kills} kills in {budget_s} s"
-        if _kill_run(home, rng, parallel=rng.random() < 0.5):
-            finished += 1
-            # a finished run leaves nothing to kill: start the dates over in a fresh gold state by
-            # removing pointers only (objects stay, so the next runs re-publish and can be killed then)
-            for link in (home / "gold" / "projections").glob("game_date=*"):
-                link.unlink()
+        finished, took = _kill_run(home, rng, parallel=rng.random() < 0.5, window=window)
+        if finished:
+            window = max(0.3, took)
+            _make_work(home, rng)
         else:
             done_kills += 1
         _pointers_intact(home)
