@@ -16,6 +16,7 @@ import pytest
 
 from projections.errors import ConfigError, ContractViolation, FetchError
 from projections.fetch import FetchPolicy, FetchResult, fetch, make_client, redact
+from tests.net.faketime import FakeTime
 
 try:
     from tests.net.faultserver import FaultServer, recorded
@@ -26,21 +27,6 @@ except ModuleNotFoundError as missing:  # `tests/` is not a package, so pytest p
 
 ODDS = recorded("api/live/odds_todaysGames_first2games.json")
 PLAYERS = recorded("api/stats_cassettes/scenarios__test_common_CommonAllPlayers.json")
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps on it, recording every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make_policy(fake: FakeTime, **overrides: object) -> FetchPolicy:

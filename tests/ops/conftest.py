@@ -11,6 +11,7 @@ import pytest
 
 from projections.fetch import FetchPolicy
 from projections.settings import Settings, load_settings
+from tests.net.faketime import FakeTime
 from tests.ops.receivers import SmtpReceiver, WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,21 +25,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("PROJECTIONS_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
             monkeypatch.delenv(name)
-
-
-class FakeTime:
-    """A clock that moves only when something sleeps on it; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

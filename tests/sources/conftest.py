@@ -15,26 +15,12 @@ from projections.pipeline import SourceEnv
 from projections.settings import LiveSettings, Settings
 from projections.sources.http import LiveHttp
 from projections.statcache import StatCache
+from tests.net.faketime import FakeTime
 from tests.net.faultserver import FaultServer
 
 SLATE = dt.date(2019, 10, 30)  # the real 11-game slate; first tip 23:00 UTC
 BEFORE_LOCK = dt.datetime(2019, 10, 30, 20, 0, tzinfo=dt.UTC)
 AFTER_LOCK = dt.datetime(2019, 10, 31, 1, 0, tzinfo=dt.UTC)
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps on it, recording every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
