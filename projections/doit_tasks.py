@@ -45,8 +45,24 @@ def doit_config() -> dict[str, Any]:
     }
 
 
+VARIABLES = ("date", "executor", "workers")
+
+
+def check_variables() -> None:
+    """Refuse a `name=value` argument this project does not read (a typo like `dates=` would otherwise be
+    ignored silently and the run would build today)."""
+    from doit import doit_cmd
+
+    given = getattr(doit_cmd, "_CMDLINE_VARS", None) or {}
+    unknown = sorted(set(given) - set(VARIABLES))
+    if unknown:
+        raise InvalidCommand(f"unknown variable(s) {', '.join(f'{u}=' for u in unknown)}; this project reads "
+                             f"{', '.join(f'{v}=' for v in VARIABLES)} (e.g. `doit slate date=2019-10-30`)")
+
+
 def selected_dates(value: str | None) -> list[dt.date]:
     """The dates named by `date=` (today's slate date when absent), or InvalidCommand for doit to print."""
+    check_variables()
     try:
         return parse_dates(value) if value is not None else [slate_date_today()]
     except ProjectionsError as exc:

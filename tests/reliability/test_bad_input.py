@@ -132,3 +132,17 @@ def test_path_traversal_in_archive_part_names(tmp_path: Path, name: str):
     with pytest.raises(SourceError, match="invalid archive part name"):
         add_part(home, "salaries", name, obj, ("2019-20",))
     assert not (home / "refs").exists() or not any((home / "refs").rglob("*.json"))
+
+
+@pytest.mark.parametrize("argv", [
+    ["slate", "dates=2019-10-30"],          # a typo would otherwise build today's slate
+    ["slate", "date="],
+    ["list", "--status", "date=2019-10-30,,2019-11-01"],
+    ["slate", "date=2019-10-30", "executor=spark"],
+])
+def test_malformed_doit_arguments(built_home: Path, argv: list[str]):
+    before = tree_snapshot(built_home)
+    result = run_doit(built_home, *argv)
+    assert result.returncode != 0, result.stdout
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr, result.stderr
+    assert tree_snapshot(built_home) == before
