@@ -7,7 +7,7 @@ fetch of the same range versus recomputing it.
 Every run is a whole `doit` process (start-up and, for Dask, LocalCluster start-up included) on a fresh data
 root; each cluster run writes to a fresh bucket prefix, so nothing is shared between the measured runs except
 where the fetch measurement says so. Pass `--range 2019-10-22..2020-03-11` for the 2019-20 regular season
-(about 140 slates; allow roughly an hour per configuration on a 2-core machine).
+(134 slates; about 2-4 minutes per configuration on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def main() -> None:
                      region_name=REGION).create_bucket(Bucket=bucket)
         with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as tmp:
             root = Path(tmp)
-            local_s, result = doit(root / "local", "slate", f"date={args.range}")
+            # check=False: a range may hold dates that fail for good (2020-01-21 has no salary file); the
+            # summaries say so, and gold is compared on the dates that were published
+            local_s, result = doit(root / "local", "slate", f"date={args.range}", check=False)
             gold = sorted(p.name for p in (root / "local" / "gold" / "projections").glob("game_date=*"))
             out: dict[str, Any] = {
                 "range": args.range, "slates": len(gold),
@@ -103,7 +105,7 @@ def main() -> None:
                 last_prefix = f"workers-{n}"
                 home = root / last_prefix
                 wall, result = doit(home, "slate", f"date={args.range}", "executor=dask", f"workers={n}",
-                                    **_remote_env(endpoint, bucket, last_prefix))
+                                    check=False, **_remote_env(endpoint, bucket, last_prefix))
                 same = all(Path(home / "gold" / "projections" / g).readlink()
                            == Path(root / "local" / "gold" / "projections" / g).readlink() for g in gold)
                 out["dask"][str(n)] = {"wall_s": round(wall, 2), "s_per_slate": round(wall / max(len(gold), 1), 3),
@@ -111,10 +113,10 @@ def main() -> None:
                                        "summary": _summary(result)}
             # a second machine on the bucket the last cluster run filled: fetch instead of recompute
             fetch_home = root / "second-machine"
-            fetch_s, result = doit(fetch_home, "slate", f"date={args.range}",
+            fetch_s, result = doit(fetch_home, "slate", f"date={args.range}", check=False,
                                    **_remote_env(endpoint, bucket, last_prefix))
             events = _events(fetch_home)
-            recompute_s, _ = doit(root / "recompute", "slate", f"date={args.range}",
+            recompute_s, _ = doit(root / "recompute", "slate", f"date={args.range}", check=False,
                                   **_remote_env(endpoint, bucket, "fresh-prefix"))
             out["shared_cache"] = {
                 "fetch_wall_s": round(fetch_s, 2),
