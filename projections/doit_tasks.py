@@ -164,15 +164,17 @@ def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, a
             }
 
 
-def _with_games(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date]]:
-    """A backfill (several dates, archive mode) builds the dates with games and skips the others; one date
-    asked for by name is always built, so a date without games fails with a clear message."""
+def _with_games(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
+    """A backfill (several dates, archive mode) builds the dates with games and DraftKings salaries; it
+    skips (and lists) those without games and those with games but no salaries in the archive. One date
+    asked for by name is always built, so such a date fails with a clear message that says what to do."""
     if len(dates) < 2 or engine.settings.source != "archive":
-        return dates, []
-    from projections.archive import game_dates
+        return dates, [], []
+    from projections.archive import game_dates, slate_dates
 
-    known = game_dates(engine.home)
-    return [d for d in dates if d in known], [d for d in dates if d not in known]
+    games, slates = game_dates(engine.home), slate_dates(engine.home)
+    return ([d for d in dates if d in games and d in slates], [d for d in dates if d not in games],
+            [d for d in dates if d in games and d not in slates])
 
 
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
@@ -184,9 +186,9 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
-    dates, no_games = _with_games(engine, dates)
+    dates, no_games, no_salaries = _with_games(engine, dates)
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
-            "no_games": [d.isoformat() for d in no_games]}
+            "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
     if engine.remote is not None or engine.settings.executor != "local" or get_var("executor"):
         from projections.executors.tasks import scale_out_tasks
@@ -273,6 +275,7 @@ class SlateReporter(ConsoleReporter):
         self.running: dict[str, float] = {}
         self.live: _Live | None = None
         self.no_games: list[str] = []
+        self.no_salaries: list[str] = []
 
     def _is_stage(self, task: Any) -> bool:
         return bool(task.subtask_of) and task.subtask_of != SLATE
@@ -293,9 +296,11 @@ class SlateReporter(ConsoleReporter):
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
         if meta:
             self.no_games = list(meta.get("no_games", []))
+            self.no_salaries = list(meta.get("no_salaries", []))
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
                                stage_runs=self.total, argv=sys.argv[1:], no_games=self.no_games or None,
+                               no_salaries=self.no_salaries or None,
                                invocation=os.environ.get("INVOCATION_ID"))  # systemd's, for the alert unit
         if self.total and _on_terminal(self.outstream):
             try:
@@ -376,6 +381,10 @@ class SlateReporter(ConsoleReporter):
 
     def _dates_summary(self) -> str:
         skipped = f"{len(self.no_games)} without games skipped; " if self.no_games else ""
+        if self.no_salaries:
+            shown = ", ".join(self.no_salaries[:3]) + (" ..." if len(self.no_salaries) > 3 else "")
+            skipped += (f"{len(self.no_salaries)} without DraftKings salaries skipped ({shown}: "
+                        "`projections ingest dk-salaries FILE` adds them); ")
         if not self.dates:
             return skipped
         bad = [d for d, state in self.dates.items() if state == "failed"]

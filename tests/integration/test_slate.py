@@ -129,3 +129,22 @@ def test_a_backfill_skips_dates_without_games(built_home: Path, tmp_path: Path):
     assert gold_object(home, "2019-12-24") is None
     start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
     assert start["no_games"] == ["2019-12-24"] and start["dates"] == ["2019-12-23", "2019-12-25"]
+
+
+def test_a_backfill_skips_dates_without_salaries(built_home: Path, tmp_path: Path):
+    """2020-01-21 had games but the archive holds no DraftKings salary file for it: a backfill lists it and
+    moves on (exit 0); asked for by name, it fails and says how to add the salaries."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    result = run_doit(home, "slate", "date=2019-12-24,2020-01-21")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 without games skipped; 1 without DraftKings salaries skipped (2020-01-21: " \
+           "`projections ingest dk-salaries FILE` adds them)" in result.stdout
+    start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
+    assert start["no_salaries"] == ["2020-01-21"] and start["no_games"] == ["2019-12-24"] and start["dates"] == []
+    alone = run_doit(home, "slate", "date=2020-01-21")
+    assert alone.returncode != 0
+    assert "no DraftKings salaries for 2020-01-21" in alone.stdout + alone.stderr
+    assert gold_object(home, "2020-01-21") is None
