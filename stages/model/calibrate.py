@@ -140,6 +140,8 @@ def _fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> di
         coefs["p_bench"] = coefs["p_any"]
     p = minutes_model.play_probability(frame, coefs, rookie=rookie, status_play={})
     frame["vacated"] = minutes_model.vacated(frame, p)
+    context = minutes_model.team_context(frame, p)
+    frame[list(context.columns)] = context
     if known:
         coefs["min_starter"] = lad_fit(frame[fit_rows & played & starter], minutes_model.MIN_STARTER, "minutes")
         coefs["min_bench"] = lad_fit(frame[fit_rows & played & ~starter], minutes_model.MIN_BENCH, "minutes")

@@ -6,8 +6,10 @@ Two cases per team, fitted separately on the prior season:
   for the bench, on role-specific recent minutes;
 - lineup unknown: one logistic and one median regression for everyone, with the expected role (the recent
   start rate) in place of the confirmed one; injury-report statuses scale p_play.
-Minutes a teammate is unlikely to play (`vacated`) enter the regressions, and each team's expected minutes
-(sum of p_play x minutes) are pulled toward the team budget (about 240, overtime included).
+Minutes a teammate is unlikely to play (`vacated`) enter the regressions; with the lineup known, so does how
+crowded the rotation is (`team_context`: the other starters' role minutes, the bench's expected minutes, the
+team's, how many bench players will likely play). Each team's expected minutes (sum of p_play x minutes) are
+then pulled toward the team budget (about 240, overtime included).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from stages.model.fit import predict, sigmoid
 P_BENCH = ("appear_share", "start_rate0", "log_minutes", "missed_one", "missed_three",
            "last_minutes0")
 P_ANY = P_BENCH
+TEAM_CONTEXT = ("starters_role", "bench_expected", "team_expected")
 MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "returning", "start_rate0", "abs_spread", "vacated",
-               "back_to_back", "last_blowout0")
-MIN_BENCH = (*MIN_STARTER, "no_history")
+               "back_to_back", "last_blowout0", *TEAM_CONTEXT)
+MIN_BENCH = (*MIN_STARTER, "no_history", "bench_likely")
 MIN_ANY = ("min_avg0", "min_short0", "min_long0", "role_minutes", "returning", "start_rate0", "abs_spread",
            "vacated", "back_to_back", "last_blowout0", "no_history")
 MODELS: Mapping[str, tuple[str, ...]] = {
@@ -102,6 +105,27 @@ def vacated(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
     return (team_total.to_numpy() - own) / 10.0
 
 
+def team_context(frame: pd.DataFrame, p_play: np.ndarray) -> pd.DataFrame:
+    """How crowded the player's rotation is (minutes in tens): `starters_role` the role minutes of his team's
+    (expected) starters other than himself, `bench_expected` the expected minutes (P(plays) x recent average)
+    of its bench players other than himself, `team_expected` the same over the whole team, himself included,
+    and `bench_likely` how many of its bench players (himself included) more likely play than not."""
+    key = [frame["game_id"].to_numpy(), frame["team"].to_numpy()]
+    starter = (frame["role_starter"].to_numpy() == 1.0).astype("float64")
+    role = frame["role_minutes"].to_numpy(dtype="float64") * starter / 10.0
+    expected = frame["min_avg0"].to_numpy(dtype="float64") * p_play / 10.0
+    bench_expected = expected * (1.0 - starter)
+    likely = ((p_play > 0.6) & (starter == 0.0)).astype("float64")
+
+    def team_sum(values: np.ndarray) -> np.ndarray:
+        return pd.Series(values).groupby(key).transform("sum").to_numpy()
+
+    return pd.DataFrame({"starters_role": team_sum(role) - role,
+                         "bench_expected": team_sum(bench_expected) - bench_expected,
+                         "team_expected": team_sum(expected), "bench_likely": team_sum(likely)},
+                        index=frame.index)
+
+
 def conditional_minutes(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]]) -> np.ndarray:
     """Median minutes if the player plays, before the team budget."""
     known = frame["lineup_known"].astype("bool").to_numpy()
@@ -127,6 +151,8 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
     frame["vacated"] = 0.0
     p = play_probability(frame, coefs, rookie=rookie, status_play=status_play)
     frame["vacated"] = vacated(frame, p)
+    context = team_context(frame, p)
+    frame[list(context.columns)] = context
     raw = conditional_minutes(frame, coefs)
     frame["raw_minutes"] = raw
     frame["proj_minutes"] = np.where(p > 0, apply_budget(frame, raw, p, budget=budget, strength=strength), 0.0)

@@ -75,6 +75,20 @@ def test_team_balance_makes_expected_minutes_meet_the_budget():
     assert out[11] == 0.0 and out[10] > 0.99  # team B cannot reach the budget: its bench is pushed to ~1
 
 
+def test_team_context_counts_the_rest_of_the_rotation_not_the_player():
+    from stages.model.minutes_model import team_context
+
+    frame = pd.DataFrame({"game_id": ["g"] * 4 + ["g"], "team": ["A"] * 4 + ["B"],
+                          "role_starter": [1.0, 1.0, 0.0, 0.0, 1.0], "role_minutes": [34.0, 30.0, 20.0, 10.0, 36.0],
+                          "min_avg0": [32.0, 28.0, 20.0, 10.0, 35.0]})
+    p = np.array([1.0, 1.0, 0.8, 0.4, 1.0])
+    out = team_context(frame, p)
+    np.testing.assert_allclose(out["starters_role"], [3.0, 3.4, 6.4, 6.4, 0.0])  # other starters, in tens
+    np.testing.assert_allclose(out["bench_expected"], [2.0, 2.0, 0.4, 1.6, 0.0])  # 0.8 x 20 and 0.4 x 10
+    np.testing.assert_allclose(out["team_expected"], [8.0, 8.0, 8.0, 8.0, 3.5])
+    np.testing.assert_allclose(out["bench_likely"], [1.0, 1.0, 1.0, 1.0, 0.0])  # only the 0.8 bench player
+
+
 def test_minutes_without_lineups_use_expected_roles():
     world = build_world(mode="none")
     m = world["minutes"].set_index("player_id")
