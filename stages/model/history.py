@@ -15,7 +15,7 @@ from projections.dates import season_of
 
 RATE_STATS = ("pts", "fg3m", "reb", "ast", "stl", "blk", "tov", "fg2m", "fg2a", "fg3a", "ftm", "fta")
 MINUTES_HALFLIFE = 4.0  # games: recent minutes move fast with role changes
-RATE_HALFLIFE = 25.0  # games: per-minute production is steadier than playing time
+RATE_HALFLIFE = 15.0  # games: per-minute production is steadier than playing time (15-20 fit 2018-19 best)
 SHORT_HALFLIFE = 2.0
 LONG_HALFLIFE = 20.0
 SEASON_GAP_GAMES = 10.0  # an off-season weighs like this many games played

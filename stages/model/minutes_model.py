@@ -25,8 +25,8 @@ P_BENCH = ("appear_share", "start_rate0", "log_minutes", "missed_one", "missed_t
            "last_minutes0")
 P_ANY = P_BENCH
 TEAM_CONTEXT = ("starters_role", "bench_expected", "team_expected")
-MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "returning", "start_rate0", "abs_spread", "vacated",
-               "back_to_back", "last_blowout0", *TEAM_CONTEXT)
+MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "last_minutes0", "min_sd0", "log_games", "returning",
+               "start_rate0", "abs_spread", "vacated", "back_to_back", "last_blowout0", *TEAM_CONTEXT)
 MIN_BENCH = (*MIN_STARTER, "no_history", "bench_likely")
 MIN_ANY = ("min_avg0", "min_short0", "min_long0", "role_minutes", "returning", "start_rate0", "abs_spread",
            "vacated", "back_to_back", "last_blowout0", "no_history")
@@ -35,6 +35,7 @@ MODELS: Mapping[str, tuple[str, ...]] = {
 }
 STATUS_PLAY = {"Out": 0.0, "Doubtful": 0.15, "Questionable": 0.6, "Probable": 0.95, "Available": 1.0}
 ROLE_PRIOR_GAMES = 2.0  # games of prior weight on role-specific minutes
+MIN_SD_NEW = 6.0  # minutes sd assumed for a player with no logged game (a typical bench player's)
 ROLE_GAP = 6.0  # starters play about this many minutes more than their all-role average, bench players fewer
 
 
@@ -53,6 +54,8 @@ def prepare(feats: pd.DataFrame) -> pd.DataFrame:
     out["min_avg0"] = out["min_avg"].fillna(pd.Series(fill, index=out.index))
     for col in ("min_short", "min_long", "last_minutes"):
         out[f"{col}0"] = out[col].fillna(out["min_avg0"])
+    out["min_sd0"] = out["min_sd"].fillna(MIN_SD_NEW)
+    out["log_games"] = np.log1p(out["games"].fillna(0.0))
     out["start_rate0"] = out["start_rate"].fillna(out["role_starter"])
     w = out["w_games"].fillna(0.0)
     w_start = out["start_rate0"] * w
