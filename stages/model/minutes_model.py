@@ -28,8 +28,9 @@ TEAM_CONTEXT = ("starters_role", "bench_expected", "team_expected")
 MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "last_minutes0", "min_sd0", "log_games", "returning",
                "start_rate0", "abs_spread", "vacated", "back_to_back", "last_blowout0", *TEAM_CONTEXT)
 MIN_BENCH = (*MIN_STARTER, "no_history", "bench_likely")
-MIN_ANY = ("min_avg0", "min_short0", "min_long0", "role_minutes", "returning", "start_rate0", "abs_spread",
-           "vacated", "back_to_back", "last_blowout0", "no_history")
+MIN_ANY = ("min_avg0", "min_short0", "min_long0", "last_minutes0", "min_sd0", "log_games", "role_minutes",
+           "returning", "start_rate0", "abs_spread", "vacated", "back_to_back", "last_blowout0", "no_history",
+           *TEAM_CONTEXT, "bench_likely")
 MODELS: Mapping[str, tuple[str, ...]] = {
     "p_bench": P_BENCH, "p_any": P_ANY, "min_starter": MIN_STARTER, "min_bench": MIN_BENCH, "min_any": MIN_ANY,
 }
