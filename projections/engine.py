@@ -368,6 +368,8 @@ class Engine:
         return frames
 
     def _run(self, plan: Plan, started: float) -> Outcome:
+        from threadpoolctl import threadpool_limits
+
         from projections.frames import to_parquet_bytes
 
         stage = self.pipeline[plan.stage]
@@ -381,7 +383,8 @@ class Engine:
         ctx = StageContext(stage=stage.name, seed=seed_from(plan.key), key=plan.key,
                            season=season_of(plan.game_date), scope=stage.scope, _game_date=plan.game_date,
                            _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
-        result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
+        with threadpool_limits(limits=1):  # one BLAS thread: the same bits on any core count (and on Dask)
+            result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
         t2 = time.monotonic()
         outputs = stage_outputs(stage, result)
         main: Any = outputs.get(stage.main)

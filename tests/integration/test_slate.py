@@ -106,6 +106,22 @@ def test_same_inputs_same_bytes_in_another_data_root(built_home: Path, home: Pat
     assert gold_object(home) == gold_object(built_home)
 
 
+def test_the_same_bytes_whatever_the_blas_thread_count(tmp_path: Path):
+    """The calibration's regressions are matrix products whose rounding depends on how many threads OpenBLAS
+    splits them over (a Dask worker runs with one): the engine runs every stage on one BLAS thread, so a
+    process started with several builds the very same object."""
+    objects = []
+    for threads in ("1", "2"):
+        home = tmp_path / f"threads-{threads}"
+        result = run_doit(home, "calibration", f"date={FIXTURE_DATE}", OPENBLAS_NUM_THREADS=threads,
+                          OMP_NUM_THREADS=threads)
+        assert result.returncode == 0, result.stdout + result.stderr
+        records = [e for e in ledger_events(home) if e["event"] == "stage_success"]
+        assert [e["stage"] for e in records] == ["calibration"]
+        objects.append(records[0]["object"])
+    assert objects[0] == objects[1]
+
+
 def test_one_stage_builds_only_what_it_needs(home: Path):
     result = run_doit(home, "salaries", f"date={FIXTURE_DATE}")
     assert result.returncode == 0, result.stderr
