@@ -7,7 +7,7 @@ fetch of the same range versus recomputing it.
 Every run is a whole `doit` process (start-up and, for Dask, LocalCluster start-up included) on a fresh data
 root; each cluster run writes to a fresh bucket prefix, so nothing is shared between the measured runs except
 where the fetch measurement says so. Pass `--range 2019-10-22..2020-03-11` for the 2019-20 regular season
-(134 slates; about 2-4 minutes per configuration on a 2-core machine).
+(133 slates; 2-6 minutes per configuration on a 2-core machine, about 17 minutes in all).
 """
 
 from __future__ import annotations
