@@ -103,7 +103,7 @@ def game_dates(home: Path) -> set[dt.date]:
     """Every date with a game that was played or is to be played, per the schedule parts (shipped and
     ingested), plus every date with a schedule snapshot (a live capture may know games the archive does not).
     A backfill over a range builds these and skips the rest (the All-Star break, the 2020 hiatus...)."""
-    return _calendar(home, "schedule")
+    return _calendar(home, "schedule", drop_postponed=True)
 
 
 def slate_dates(home: Path) -> set[dt.date]:
@@ -114,28 +114,26 @@ def slate_dates(home: Path) -> set[dt.date]:
     return _calendar(home, "salaries")
 
 
-def _calendar(home: Path, table: str) -> set[dt.date]:
-    """The dates of `table`'s parts (a schedule row with status "postponed" does not count) and of its
+def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt.date]:
+    """The dates of `table`'s parts (without the rows whose status is "postponed", if asked) and of its
     snapshots. The answer is kept in the data root's cache under the parts' stat signatures and the snapshot
     index's mtime, so a no-op backfill does not import pyarrow to learn it again."""
     chosen = parts(home, table)
     index = home / "refs" / "snapshots" / table
     signature = [(str(p.path), p.path.stat().st_size, p.path.stat().st_mtime_ns) for p in chosen]
-    tag = "calendar" if table == "schedule" else f"calendar-{table}"
+    tag = f"calendar-{table}"
     cache = home / "cache" / f"{tag}-{hex_of(hash_struct(tag, signature, _mtime(index)))}.json"
     with contextlib.suppress(OSError, ValueError):
         return {dt.date.fromisoformat(d) for d in json.loads(cache.read_bytes())}
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     found: set[dt.date] = set()
     for part in chosen:
-        if table == "schedule":
-            data = pq.read_table(part.path, columns=["game_date", "status"])
-            found.update(day for day, status in zip(data.column("game_date").to_pylist(),
-                                                    data.column("status").to_pylist(), strict=True)
-                         if status != "postponed")
-        else:
-            found.update(pq.read_table(part.path, columns=["game_date"]).column("game_date").to_pylist())
+        data = pq.read_table(part.path, columns=["game_date", "status"] if drop_postponed else ["game_date"])
+        if drop_postponed:
+            data = data.filter(pc.not_equal(data.column("status"), "postponed"))
+        found.update(data.column("game_date").to_pylist())
     if index.is_dir():
         for path in index.glob("game_date=*.jsonl"):
             with contextlib.suppress(ValueError):

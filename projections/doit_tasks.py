@@ -164,7 +164,7 @@ def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, a
             }
 
 
-def _with_games(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
+def _buildable(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
     """A backfill (several dates, archive mode) builds the dates with games and DraftKings salaries; it
     skips (and lists) those without games and those with games but no salaries in the archive. One date
     asked for by name is always built, so such a date fails with a clear message that says what to do."""
@@ -186,7 +186,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
-    dates, no_games, no_salaries = _with_games(engine, dates)
+    dates, no_games, no_salaries = _buildable(engine, dates)
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask

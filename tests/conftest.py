@@ -102,6 +102,19 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
+SLATE_DATES = (FIXTURE_DATE, "2019-11-05", "2019-11-06", "2020-08-06")
+
+
+@pytest.fixture(scope="session")
+def slates_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data root where `doit -n 2 slate` has built SLATE_DATES once: the three fixture slates (two real DK
+    files and the bubble, with injury reports) plus 2019-11-06 for the evaluation (read-only for its users)."""
+    home = tmp_path_factory.mktemp("slates") / "home"
+    result = run_doit(home, "-n", "2", "slate", f"date={','.join(SLATE_DATES)}", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield home
+
+
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root where `doit slate date=2019-10-30` has run once (read-only for tests that use it)."""

@@ -100,13 +100,18 @@ def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float
     return np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
 
 
+def team_sum(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """Per row, the sum of `values` over the row's team in its game."""
+    by = [frame["game_id"].to_numpy(), frame["team"].to_numpy()]
+    return pd.Series(np.asarray(values, dtype="float64")).groupby(by).transform("sum").to_numpy()
+
+
 def vacated(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
     """Minutes (in tens) the player's teammates are likely to leave open: their recent share of team games
     times their minutes times P(they sit), summed over the team without the player himself."""
     own = (frame["appear_share"] * frame["min_avg"].fillna(0) * (1 - p_play)
            * (1 - frame["no_history"])).to_numpy(dtype="float64")
-    team_total = pd.Series(own).groupby([frame["game_id"].to_numpy(), frame["team"].to_numpy()]).transform("sum")
-    return (team_total.to_numpy() - own) / 10.0
+    return (team_sum(frame, own) - own) / 10.0
 
 
 def team_context(frame: pd.DataFrame, p_play: np.ndarray) -> pd.DataFrame:
@@ -114,19 +119,14 @@ def team_context(frame: pd.DataFrame, p_play: np.ndarray) -> pd.DataFrame:
     (expected) starters other than himself, `bench_expected` the expected minutes (P(plays) x recent average)
     of its bench players other than himself, `team_expected` the same over the whole team, himself included,
     and `bench_likely` how many of its bench players (himself included) more likely play than not."""
-    key = [frame["game_id"].to_numpy(), frame["team"].to_numpy()]
     starter = (frame["role_starter"].to_numpy() == 1.0).astype("float64")
     role = frame["role_minutes"].to_numpy(dtype="float64") * starter / 10.0
     expected = frame["min_avg0"].to_numpy(dtype="float64") * p_play / 10.0
     bench_expected = expected * (1.0 - starter)
     likely = ((p_play > 0.6) & (starter == 0.0)).astype("float64")
-
-    def team_sum(values: np.ndarray) -> np.ndarray:
-        return pd.Series(values).groupby(key).transform("sum").to_numpy()
-
-    return pd.DataFrame({"starters_role": team_sum(role) - role,
-                         "bench_expected": team_sum(bench_expected) - bench_expected,
-                         "team_expected": team_sum(expected), "bench_likely": team_sum(likely)},
+    return pd.DataFrame({"starters_role": team_sum(frame, role) - role,
+                         "bench_expected": team_sum(frame, bench_expected) - bench_expected,
+                         "team_expected": team_sum(frame, expected), "bench_likely": team_sum(frame, likely)},
                         index=frame.index)
 
 
@@ -142,8 +142,7 @@ def conditional_minutes(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, fl
 def apply_budget(frame: pd.DataFrame, minutes: np.ndarray, p_play: np.ndarray, *, budget: float,
                  strength: float) -> np.ndarray:
     """Scale each team's minutes by (budget / expected team minutes) ** strength, capped at 48."""
-    expected = pd.Series(minutes * p_play).groupby([frame["game_id"].to_numpy(), frame["team"].to_numpy()])
-    total = expected.transform("sum").to_numpy()
+    total = team_sum(frame, minutes * p_play)
     factor = np.where(total > 0, (budget / np.maximum(total, 1e-9)) ** strength, 1.0)
     return np.clip(minutes * factor, 0.0, 48.0)
 

@@ -1,4 +1,4 @@
-"""`python -m projections.evaluate` on slates built by real doit processes (two dates, to stay fast)."""
+"""`python -m projections.evaluate` on slates built by real doit processes (two dates of the shared `slates_home`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from projections.evaluate import EvaluationError, add_arguments, evaluate, run
-from tests.conftest import REPO, project_env, run_doit
+from tests.conftest import REPO, project_env
 
 BUILT = "2019-11-05..2019-11-06"
 KEYS = ("dates", "players", "minutes_mae", "baseline_minutes_mae", "dk_mae", "baseline_dk_mae", "coverage_p10_p90",
@@ -21,12 +20,10 @@ KEYS = ("dates", "players", "minutes_mae", "baseline_minutes_mae", "dk_mae", "ba
         "dk_mae_change", "dk_mae_change_se", "minutes_mae_change", "minutes_mae_change_se", "tiers")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("evaluate") / "home"
-    result = run_doit(home, "-n", "2", "slate", f"date={BUILT}", timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield home
+@pytest.fixture
+def built(slates_home: Path) -> Path:
+    """The session's slates (`tests.conftest.SLATE_DATES`), which include both dates of BUILT."""
+    return slates_home
 
 
 def _evaluate_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

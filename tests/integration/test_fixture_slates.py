@@ -1,14 +1,13 @@
 """The three fixture slates built by real `doit` processes: 2019-10-30 (the real 11-game DraftKings file),
 2019-11-05 (another real DK file) and 2020-08-06 (the bubble, with official injury reports).
 
-One data root is built once for the module (about 25 s cold on two cores); a second root builds one date
-without lineups (`PROJECTIONS_PARAMS__LINEUPS__MODE=none`).
+They come from the session's `slates_home` (built once, shared with the evaluation tests); a second root
+builds one date without lineups (`PROJECTIONS_PARAMS__LINEUPS__MODE=none`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,9 @@ DK_FILES = {"2019-10-30": "2019-10-30__bradical1379__DKSalaries__cda50cde.csv",
             "2019-11-05": "2019-11-05__bradical1379__DKSalaries__65c7bab3.csv"}
 
 
-@pytest.fixture(scope="module")
-def fixture_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("fixtures") / "home"
-    result = run_doit(home, "-n", "2", "slate", f"date={','.join(DATES)}", timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield home
+@pytest.fixture
+def fixture_home(slates_home: Path) -> Path:
+    return slates_home
 
 
 def _slate(home: Path, day: str) -> pd.DataFrame:
