@@ -10,5 +10,6 @@ DOIT_CONFIG = doit_config()
 
 def task_pipeline():
     """every stage of the selected dates (date=YYYY-MM-DD, A..B or a comma list; default today)"""
-    dates = selected_dates(get_var("date"))
-    yield from generate(engine_for(), dates)
+    engine = engine_for()
+    dates = selected_dates(get_var("date"), engine.now)
+    yield from generate(engine, dates)

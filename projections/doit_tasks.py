@@ -25,7 +25,7 @@ from doit.reporter import ConsoleReporter
 
 from projections.dates import parse_dates, slate_date_today
 from projections.engine import Engine
-from projections.errors import ProjectionsError
+from projections.errors import NoGames, ProjectionsError
 from projections.hashing import short
 from projections.ledger import Ledger
 
@@ -47,7 +47,6 @@ def doit_config() -> dict[str, Any]:
 
 VARIABLES = ("date", "executor", "workers")
 
-
 def check_variables() -> None:
     """Refuse a `name=value` argument this project does not read (a typo like `dates=` would otherwise be
     ignored silently and the run would build today)."""
@@ -60,13 +59,36 @@ def check_variables() -> None:
                              f"{', '.join(f'{v}=' for v in VARIABLES)} (e.g. `doit slate date=2019-10-30`)")
 
 
-def selected_dates(value: str | None) -> list[dt.date]:
-    """The dates named by `date=` (today's slate date when absent), or InvalidCommand for doit to print."""
+def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt.date]:
+    """The dates named by `date=` (today's slate date when absent, `now` being the engine's clock: live.now
+    replays a past day as today), or InvalidCommand for doit to print."""
     check_variables()
     try:
-        return parse_dates(value) if value is not None else [slate_date_today()]
+        return parse_dates(value) if value is not None else [slate_date_today(now)]
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+
+
+def off_days_expected(dates: list[dt.date]) -> bool:
+    """A date without games is skipped, not failed, in a run over several dates and in today's run (the daily
+    timer runs every day, the off-season and the All-Star break included); one date named by `date=` fails."""
+    return get_var("date") is None or len(dates) > 1
+
+
+def _no_games(engine: Engine, day: dt.date, seen: set[dt.date]) -> bool:
+    """True when the date's clock stage (schedule) finds no games, asking it at most once per process."""
+    if day in seen:
+        return True
+    if engine.clock is None or engine.plan(engine.clock, day).record is not None:
+        return False
+    try:
+        engine.build(engine.clock, day, no_games_ok=True)
+    except NoGames:
+        seen.add(day)
+        return True
+    except ProjectionsError:
+        return False
+    return False
 
 
 def _fetch_tasks_of(engine: Engine, name: str) -> list[str]:
@@ -86,11 +108,25 @@ def _needs(engine: Engine, name: str) -> list[str]:
     return deps
 
 
-def _build_action(engine: Engine, name: str, day: dt.date) -> Any:
+def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = False,
+                  seen: set[dt.date] | None = None) -> Any:
+    """The action of `<name>:<day>`. With `off_days`, a date without games is a success that says so
+    ({"no_games": True}) for the clock stage and for every stage after it, not a failure."""
+    seen = set() if seen is None else seen
+
     def action() -> dict[str, Any] | TaskFailed:
+        if off_days and name != engine.clock and day in seen:  # even a stage that does not read the schedule
+            return {"no_games": True}
         try:
-            outcome = engine.build(name, day)
+            outcome = engine.build(name, day, no_games_ok=off_days)
+        except NoGames as exc:
+            if off_days:
+                seen.add(day)
+                return {"no_games": True, "message": str(exc)}
+            return TaskFailed(str(exc))
         except ProjectionsError as exc:
+            if off_days and name != engine.clock and _no_games(engine, day, seen):
+                return {"no_games": True}
             return TaskFailed(str(exc))
         return {"object": outcome.object, "built": outcome.built, "created": outcome.created,
                 "published": outcome.published, "seconds": round(outcome.seconds, 3)}
@@ -99,8 +135,13 @@ def _build_action(engine: Engine, name: str, day: dt.date) -> Any:
     return action
 
 
-def _fetch_action(engine: Engine, key: str, day: dt.date) -> Any:
+def _fetch_action(engine: Engine, key: str, day: dt.date, *, after_clock: bool = False, off_days: bool = False,
+                  seen: set[dt.date] | None = None) -> Any:
+    seen = set() if seen is None else seen
+
     def action() -> dict[str, Any] | TaskFailed:
+        if off_days and after_clock and _no_games(engine, day, seen):
+            return {"no_games": True}
         try:
             return {"fetched": True, **engine.fetch(key, day)}
         except ProjectionsError as exc:
@@ -110,9 +151,11 @@ def _fetch_action(engine: Engine, key: str, day: dt.date) -> Any:
     return action
 
 
-def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, off_days: bool = False,
+                 seen: set[dt.date] | None = None) -> Iterator[dict[str, Any]]:
     """Live mode: one fetch task per source and date, ahead of the stages that read it. A fetch is up to
-    date once the slate is locked and a snapshot at or before the lock exists."""
+    date once the slate is locked and a snapshot at or before the lock exists. With `off_days`, the fetches
+    after the schedule do nothing on a date without games."""
     if engine.settings.source != "live":
         return
     for key, (_, readers) in engine.pipeline.fetchers().items():
@@ -123,7 +166,8 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) -> 
                 "basename": f"fetch_{key}",
                 "name": day.isoformat(),
                 "doc": f"fetch a {key} snapshot for the slate (read by {', '.join(readers)})",
-                "actions": [_fetch_action(engine, key, day)],
+                "actions": [_fetch_action(engine, key, day, after_clock=not before_clock and bool(engine.clock),
+                                          off_days=off_days, seen=seen)],
                 "task_dep": [] if before_clock or not engine.clock else [f"{engine.clock}:{day.isoformat()}"],
                 "uptodate": [lambda key=key, day=day: not engine.needs_fetch(key, day)],
                 "verbosity": 2,
@@ -164,11 +208,13 @@ def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, a
             }
 
 
-def _buildable(engine: Engine, dates: list[dt.date]) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
-    """A backfill (several dates, archive mode) builds the dates with games and DraftKings salaries; it
-    skips (and lists) those without games and those with games but no salaries in the archive. One date
-    asked for by name is always built, so such a date fails with a clear message that says what to do."""
-    if len(dates) < 2 or engine.settings.source != "archive":
+def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -> tuple[
+        list[dt.date], list[dt.date], list[dt.date]]:
+    """A backfill (several dates) or today's run, in archive mode, builds the dates with games and DraftKings
+    salaries; it skips (and lists) those without games and those with games but no salaries in the archive.
+    One date asked for by name is always built, so such a date fails with a clear message that says what to
+    do. (Live mode learns of an off day from the fetched schedule, at run time: `_build_action`.)"""
+    if not off_days or engine.settings.source != "archive":
         return dates, [], []
     from projections.archive import game_dates, slate_dates
 
@@ -186,7 +232,8 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
-    dates, no_games, no_salaries = _buildable(engine, dates)
+    off_days = off_days_expected(dates)
+    dates, no_games, no_salaries = _buildable(engine, dates, off_days=off_days)
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
@@ -198,8 +245,10 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
             yield from tasks
             return
     # ---- the local executor
-    yield from _fetch_tasks(engine, dates, meta)
-    yield from stage_tasks(engine, dates, meta, action=lambda name, day: _build_action(engine, name, day),
+    seen: set[dt.date] = set()  # dates found without games in this process
+    yield from _fetch_tasks(engine, dates, meta, off_days=off_days, seen=seen)
+    yield from stage_tasks(engine, dates, meta,
+                           action=lambda name, day: _build_action(engine, name, day, off_days=off_days, seen=seen),
                            checker=lambda name, day: _checker(engine, [(name, day)]))
     published = [s.name for s in engine.pipeline.published]
     yield {
@@ -247,7 +296,7 @@ class _Live:
 
 
 _STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
-          "fetched": "cyan"}
+          "fetched": "cyan", "no games": "yellow"}
 
 
 def _on_terminal(outstream: Any) -> bool:
@@ -340,6 +389,12 @@ class SlateReporter(ConsoleReporter):
         if not self._is_stage(task):
             return
         values = task.values or {}
+        if values.get("no_games"):
+            day = task.name.partition(":")[2]
+            if day in self.dates:
+                self.dates[day] = "no games"
+            self._line(task, "no games", str(values.get("message") or ""))
+            return
         if values.get("fetched"):
             self._line(task, "fetched", str(values.get("describe", "")))
             return
@@ -380,18 +435,23 @@ class SlateReporter(ConsoleReporter):
             super().add_failure(task, fail)
 
     def _dates_summary(self) -> str:
-        skipped = f"{len(self.no_games)} without games skipped; " if self.no_games else ""
+        off = sorted(set(self.no_games) | {d for d, state in self.dates.items() if state == "no games"})
+        skipped = ""
+        if off:
+            shown = ", ".join(off[:3]) + (" ..." if len(off) > 3 else "")
+            skipped = f"{len(off)} without games skipped ({shown}); "
         if self.no_salaries:
             shown = ", ".join(self.no_salaries[:3]) + (" ..." if len(self.no_salaries) > 3 else "")
             skipped += (f"{len(self.no_salaries)} without DraftKings salaries skipped ({shown}: "
                         "`projections ingest dk-salaries FILE` adds them); ")
-        if not self.dates:
+        built = {d: state for d, state in self.dates.items() if state != "no games"}
+        if not built:
             return skipped
-        bad = [d for d, state in self.dates.items() if state == "failed"]
+        bad = [d for d, state in built.items() if state == "failed"]
         if not bad:
-            return f"{len(self.dates)} date{'s' if len(self.dates) != 1 else ''} ok; {skipped}"
+            return f"{len(built)} date{'s' if len(built) != 1 else ''} ok; {skipped}"
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        return f"{len(self.dates) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); {skipped}"
+        return f"{len(built) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); {skipped}"
 
     def complete_run(self) -> None:
         if self.live is not None:

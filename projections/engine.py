@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
 from projections.dates import season_of
-from projections.errors import ConfigError, ContractViolation, ProjectionsError, SourceError, StageError
+from projections.errors import ConfigError, ContractViolation, NoGames, ProjectionsError, SourceError, StageError
 from projections.frames import is_frame, stage_outputs
 from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
@@ -256,8 +256,11 @@ class Engine:
 
     # ---- building ------------------------------------------------------------------------------------
 
-    def build(self, name: str, day: dt.date) -> Outcome:
-        """Build one stage of one date (its inputs must be built); publish it if it is a gold stage."""
+    def build(self, name: str, day: dt.date, *, no_games_ok: bool = False) -> Outcome:
+        """Build one stage of one date (its inputs must be built); publish it if it is a gold stage.
+
+        A stage that finds no games (`NoGames`) is recorded as a failure, or, with `no_games_ok` (a range or
+        today's run, where an off day is expected), as a `no_games` event; NoGames is raised either way."""
         started = time.monotonic()
         self.ensure_layout()
         if self.pipeline[name].scope == "season":
@@ -295,9 +298,9 @@ class Engine:
             except BaseException as exc:
                 error = str(exc) if isinstance(exc, ProjectionsError) else (
                     f"{type(exc).__name__}: {exc}")
-                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), key=plan.key,
-                                   error=error, error_type=type(exc).__name__,
-                                   seconds=round(time.monotonic() - started, 3))
+                self.ledger.append("no_games" if no_games_ok and isinstance(exc, NoGames) else "stage_failure",
+                                   stage=name, game_date=day.isoformat(), key=plan.key, error=error,
+                                   error_type=type(exc).__name__, seconds=round(time.monotonic() - started, 3))
                 if isinstance(exc, ProjectionsError | KeyboardInterrupt | SystemExit):
                     raise
                 where = "".join(traceback.format_exception(exc)[-3:]).strip()

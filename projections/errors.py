@@ -44,6 +44,11 @@ class SourceError(ProjectionsError):
     """A source has nothing usable for a slate date at its as_of."""
 
 
+class NoGames(SourceError):
+    """The slate date has no NBA games (an off day): nothing to build. A run over a range, or the daily run
+    of today, skips such a date; one asked for by name fails with this message."""
+
+
 class FetchError(SourceError):
     """An HTTP fetch failed for good: retries exhausted, or an error that retrying cannot fix."""
 

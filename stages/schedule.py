@@ -9,7 +9,7 @@ import pandas as pd
 
 from projections.archive import ArchiveTable
 from projections.contracts import Contract
-from projections.errors import SourceError
+from projections.errors import NoGames
 from projections.ledger import iso
 from projections.pipeline import NoParams, Stage, StageContext
 from projections.schema import SCHEDULE
@@ -27,8 +27,8 @@ OUTPUT = Contract(
 def schedule(archive: pd.DataFrame, *, params: NoParams, ctx: StageContext) -> pd.DataFrame:
     games = archive[(archive["game_date"] == ctx.game_date) & (archive["status"] != "postponed")]
     if games.empty:
-        raise SourceError(
-            f"schedule: no NBA games on {ctx.game_date} in the archive; pick a date with games, or "
+        raise NoGames(
+            f"schedule: no NBA games on {ctx.game_date} in the schedule source; pick a date with games, or "
             "`projections ingest` a schedule/game-log file that covers it"
         )
     out = games[list(OUTPUT.columns)].sort_values(["tip_time", "game_id"]).reset_index(drop=True)

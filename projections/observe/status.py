@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from projections.plan import Plan
 
 State = Literal["up to date", "stale", "failed"]
+DateState = Literal["up to date", "stale", "failed", "skipped"]
 MARK = {"up to date": "U", "stale": "R", "failed": "F"}
 
 
@@ -49,16 +50,19 @@ class DateStatus:
     stages: list[StageStatus] = field(default_factory=list)
     gold: dict[str, str | None] = field(default_factory=dict)
     published_at: dict[str, str | None] = field(default_factory=dict)
+    skipped: str | None = None  # why a backfill or today's run skips the date (no games, no salaries)
 
     @property
-    def state(self) -> State:
+    def state(self) -> DateState:
+        if self.skipped:
+            return "skipped"
         states = {s.state for s in self.stages}
         if "failed" in states:
             return "failed"
         return "stale" if "stale" in states else "up to date"
 
     def as_json(self) -> dict[str, Any]:
-        return {"game_date": self.game_date, "state": self.state, "gold": self.gold,
+        return {"game_date": self.game_date, "state": self.state, "skipped": self.skipped, "gold": self.gold,
                 "published_at": self.published_at, "stages": [asdict(s) for s in self.stages]}
 
 
@@ -91,10 +95,45 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> Stage
     return row
 
 
-def date_status(engine: Engine, day: dt.date, events: Events) -> DateStatus:
-    """The status of every stage of `day`, in build order."""
+@dataclass(frozen=True)
+class Calendars:
+    """Archive mode: the dates with games and the dates with DraftKings salaries (None in live mode)."""
+
+    games: set[dt.date] | None = None
+    slates: set[dt.date] | None = None
+
+    @classmethod
+    def of(cls, engine: Engine) -> Calendars:
+        if engine.settings.source != "archive":
+            return cls()
+        from projections.archive import game_dates, slate_dates
+
+        return cls(game_dates(engine.home), slate_dates(engine.home))
+
+
+def _skip_reason(engine: Engine, day: dt.date, events: Events, calendars: Calendars) -> str | None:
+    """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, or,
+    with nothing ever attempted for the date, the archive has no games or no salaries for it. A date once
+    asked for by name and failed keeps showing its failure."""
     iso = day.isoformat()
-    out = DateStatus(game_date=iso)
+    if engine.clock:
+        last = events.last(iso, engine.clock, "stage_success", "stage_failure", "no_games")
+        if last is not None and last.get("event") == "no_games":
+            return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
+    if any(e.get("event") in ("stage_failure", "stage_success") for e in events.by_date.get(iso, [])):
+        return None
+    if calendars.games is not None and day not in calendars.games:
+        return f"no NBA games on {iso} in the archive's schedule: nothing to build"
+    if calendars.slates is not None and day not in calendars.slates:
+        return (f"no DraftKings salaries for {iso} in the archive: a backfill skips it "
+                "(`projections ingest dk-salaries FILE` adds them)")
+    return None
+
+
+def date_status(engine: Engine, day: dt.date, events: Events, calendars: Calendars | None = None) -> DateStatus:
+    """The status of every stage of `day`, in build order, and why runs skip it (if they do)."""
+    iso = day.isoformat()
+    out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendars or Calendars()))
     states: dict[str, State] = {}
     for plan in engine.status(day):
         row = _stage_status(plan, events, states)
@@ -105,12 +144,15 @@ def date_status(engine: Engine, day: dt.date, events: Events) -> DateStatus:
             out.gold[plan.publish] = pointer
             moved = [e for e in events.publishes(iso) if e.get("object") == pointer]
             out.published_at[plan.publish] = moved[-1].get("ts") if moved else None
+    if any(out.gold.values()):  # a published slate (from an inbox file, say) is never "skipped"
+        out.skipped = None
     return out
 
 
 def collect(engine: Engine, dates: list[dt.date], events: Events | None = None) -> list[DateStatus]:
     events = events or Events.read(engine.home)
-    return [date_status(engine, day, events) for day in dates]
+    calendars = Calendars.of(engine)
+    return [date_status(engine, day, events, calendars) for day in dates]
 
 
 def _seconds(value: float | None) -> str:
@@ -127,6 +169,9 @@ def render(statuses: list[DateStatus]) -> str:
                           for asset, obj in d.gold.items() if obj) or "no gold"
         counts = {state: sum(1 for s in d.stages if s.state == state) for state in MARK}
         summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        if d.skipped:
+            lines.append(f"{d.game_date}  {'SKIPPED':<10}  {d.skipped}")
+            continue
         lines.append(f"{d.game_date}  {d.state.upper():<10}  gold: {golds}  ({summary})")
         for s in d.stages:
             ran = f"built {when(s.built_at)} in {_seconds(s.seconds)}" if s.built_at else (

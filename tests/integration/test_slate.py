@@ -140,7 +140,7 @@ def test_a_backfill_skips_dates_without_games(built_home: Path, tmp_path: Path):
     shutil.copytree(built_home, home, symlinks=True)
     result = run_doit(home, "slate", "date=2019-12-23..2019-12-25")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 dates ok; 1 without games skipped" in result.stdout
+    assert "2 dates ok; 1 without games skipped (2019-12-24)" in result.stdout
     assert gold_object(home, "2019-12-23") and gold_object(home, "2019-12-25")
     assert gold_object(home, "2019-12-24") is None
     start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
@@ -156,7 +156,7 @@ def test_a_backfill_skips_dates_without_salaries(built_home: Path, tmp_path: Pat
     shutil.copytree(built_home, home, symlinks=True)
     result = run_doit(home, "slate", "date=2019-12-24,2020-01-21")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 without games skipped; 1 without DraftKings salaries skipped (2020-01-21: " \
+    assert "1 without games skipped (2019-12-24); 1 without DraftKings salaries skipped (2020-01-21: " \
            "`projections ingest dk-salaries FILE` adds them)" in result.stdout
     start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
     assert start["no_salaries"] == ["2020-01-21"] and start["no_games"] == ["2019-12-24"] and start["dates"] == []

@@ -1,0 +1,76 @@
+"""The daily run on a day without NBA games (the off-season, Thanksgiving, the All-Star break) is not a failure.
+
+The systemd timer runs `doit slate` (today's slate) every day. On an off day that run must end 0, say that
+there is nothing to build, record it in the ledger as `no_games` (not as a failed stage), send no alert and
+leave `projections status` clean. One date asked for by name still fails (tests/reliability/test_bad_input.py).
+Today is the replay clock `live.now`, in archive mode (from the schedule parts) and in live mode (from the
+real off-season scoreboard of 2025-07-15, served on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import gold_object, ledger_events, run_cli, run_doit
+from tests.net.faultserver import FaultServer
+from tests.sources.payloads import recorded
+
+OFF_SEASON_BOARD = "api/stats_cassettes/scenarios__test_scoreboardv3_Offseason_date_-_no_games_expected.json"
+
+
+def _assert_quiet_off_day(home: Path, day: str, result, events: list[dict]) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert f"1 without games skipped ({day})" in result.stdout, out
+    assert "FAILED" not in out and "ALERT NOT SENT" not in out and "Traceback" not in out, out
+    kinds = {e["event"] for e in events}
+    assert not kinds & {"stage_failure", "fetch_failure", "alert_sent", "alert_failure"}, kinds
+    end = [e for e in events if e["event"] == "run_end"][-1]
+    assert end["ok"] is True and end["failed"] == 0 and not end["not_run"], end
+    assert gold_object(home, day) is None
+    status = run_cli(home, "status", day, "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    (found,) = json.loads(status.stdout)["dates"]
+    assert found["state"] == "skipped" and f"no NBA games on {day}" in found["skipped"], found
+
+
+def test_todays_run_on_an_off_day_in_archive_mode_skips_it(tmp_path: Path):
+    home = tmp_path / "home"
+    result = run_doit(home, "slate", PROJECTIONS_LIVE__NOW="2019-11-28T20:00:00Z")  # Thanksgiving 2019
+    _assert_quiet_off_day(home, "2019-11-28", result, ledger_events(home))
+    start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
+    assert start["no_games"] == ["2019-11-28"] and start["dates"] == []
+
+
+def test_todays_run_on_an_off_day_in_live_mode_fetches_the_schedule_and_stops(tmp_path: Path):
+    home = tmp_path / "home"
+    day = "2025-07-15"
+    with FaultServer() as server:
+        server.replay("/stats/scoreboardv3", recorded(OFF_SEASON_BOARD))
+        env = {"PROJECTIONS_SOURCE": "live", "PROJECTIONS_LIVE__NOW": f"{day}T20:00:00Z",
+               "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"),
+               "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0", "PROJECTIONS_LIVE__HOST_INTERVALS": "{}",
+               "PROJECTIONS_LIVE__MAX_ATTEMPTS": "2", "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01",
+               "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05"}
+        result = run_doit(home, "slate", **env)
+        paths = {r.path for r in server.requests}
+    events = ledger_events(home)
+    _assert_quiet_off_day(home, day, result, events)
+    assert "/stats/scoreboardv3" in paths
+    # nothing after the schedule is fetched on a day without games: only the schedule and its calendar
+    assert paths <= {"/stats/scoreboardv3", "/cdn/staticData/scheduleLeagueV2.json"}, paths
+    fetched = [e["source"] for e in events if e["event"] == "fetch_success"]
+    assert fetched == ["schedule"], fetched
+    (off,) = [e for e in events if e["event"] == "no_games" and e["stage"] == "schedule"]
+    assert off["game_date"] == day and off["error"].startswith(f"schedule: no NBA games on {day}")
+    assert re.search(rf"no games\s+schedule\s+{day}  schedule: no NBA games", result.stdout), result.stdout
+
+
+def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
+    home = tmp_path / "home"
+    result = run_doit(home, "slate", "date=2019-11-28")
+    assert result.returncode != 0
+    assert "schedule: no NBA games on 2019-11-28" in result.stdout + result.stderr
+    assert [e["stage"] for e in ledger_events(home) if e["event"] == "stage_failure"] == ["schedule"]
