@@ -2,10 +2,11 @@
 
 from doit import get_var
 
-from projections.doit_tasks import doit_config, generate, selected_dates
+from projections.doit_tasks import doit_config, generate, quiet_broken_pipe, selected_dates
 from projections.wiring import engine_for
 
 DOIT_CONFIG = doit_config()
+quiet_broken_pipe()
 
 
 def task_pipeline():

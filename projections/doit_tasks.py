@@ -11,6 +11,7 @@ is never up to date. doit's own dependency file is kept in memory: it is not the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -46,6 +47,21 @@ def doit_config() -> dict[str, Any]:
 
 
 VARIABLES = ("date", "executor", "workers")
+DOIT_COMMANDS = frozenset({"run", "list", "info", "help", "clean", "forget", "ignore", "auto", "dumpdb", "strace",
+                           "tabcompletion", "reset-dep"})
+LISTINGS = frozenset({"list", "info", "help"})  # commands that only print
+
+
+def quiet_broken_pipe(argv: list[str] | None = None) -> None:
+    """`doit list --status ... | head`: a listing whose reader goes away stops quietly (SIGPIPE's default, as
+    ls or git log do) instead of doit printing a BrokenPipeError traceback. Only for the commands that
+    just print: a build keeps Python's handling, so a closed pipe never kills it halfway."""
+    import signal
+
+    command = next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
+    if command in LISTINGS and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
 
 def check_variables() -> None:
     """Refuse a `name=value` argument this project does not read (a typo like `dates=` would otherwise be
@@ -325,6 +341,17 @@ class SlateReporter(ConsoleReporter):
         self.live: _Live | None = None
         self.no_games: list[str] = []
         self.no_salaries: list[str] = []
+
+    def write(self, text: str) -> None:
+        """A line to doit's output stream. When its reader has gone (`doit slate | head`, a dead log pipe),
+        the stream is pointed at /dev/null and the build goes on: a closed pipe loses lines, never a slate."""
+        try:
+            self.outstream.write(text)
+        except BrokenPipeError:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.outstream.fileno())  # the stream's buffer now drains into /dev/null
+                os.close(devnull)
 
     def _is_stage(self, task: Any) -> bool:
         return bool(task.subtask_of) and task.subtask_of != SLATE

@@ -82,7 +82,8 @@ def test_dashboard_renders_in_chromium_without_console_errors(observed: Observed
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    artifacts = cache.mkdir("observe-artifacts") if cache is not None else tmp_path
+    artifacts = cache.mkdir("observe-artifacts") if cache is not None else tmp_path / "artifacts"
+    artifacts.mkdir(exist_ok=True)
     shutil.copy(shot, artifacts / "dashboard.png")
     print(f"dashboard screenshot: {shot} (copy: {artifacts / 'dashboard.png'})")
 
