@@ -289,7 +289,7 @@ class Explainer:
         plan = self.plan(stage, day)
         spec = self.engine.pipeline[stage]
         scope = f"season {season_of(day)}" if spec.scope == "season" else iso
-        last = self.events.last(iso, stage, "stage_success", "stage_failure")
+        last = self.events.last(iso, stage, "stage_success", "stage_failure", "no_games")
         failure = None
         if last is not None and last.get("event") == "stage_failure":
             failure = {"ts": last.get("ts"), "run": last.get("run"), "error": first_line(last.get("error"), 400),
@@ -314,10 +314,14 @@ class Explainer:
             state = "failed" if failure and (not plan.key or (last or {}).get("key") in (None, plan.key)) \
                 else "stale"
             reason = plan.reason
+            if last is not None and last.get("event") == "no_games":
+                reason = f"nothing to build, {first_line(last.get('error'))}"
             if plan.blocked_by:
-                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure")
+                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure", "no_games")
                 if blocker is not None and blocker.get("event") == "stage_failure":
                     reason = f"waits for {plan.blocked_by}, whose last run failed: {first_line(blocker.get('error'))}"
+                elif blocker is not None and blocker.get("event") == "no_games":
+                    reason = f"nothing to build: {plan.blocked_by} found no games ({first_line(blocker.get('error'))})"
             chain = self._gold_chain(stage, day)
             if chain is not None:
                 ref, against = Side.of_record(chain[0]), chain[1]

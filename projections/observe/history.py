@@ -73,6 +73,8 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
         text = f"built {obj} in {secs}{rows}{same}"
     elif kind == "stage_cached":
         text = f"up to date {obj}"
+    elif kind == "no_games":
+        text = f"no games, nothing to build: {first_line(e.get('error'))}"
     elif kind == "stage_failure":
         text = f"FAILED{' after ' + secs if secs else ''}: {first_line(e.get('error'))}"
     elif kind == "publish":
@@ -99,7 +101,7 @@ def timeline(events: Events, day: str) -> list[Block]:
     """Blocks in the order they began: each run that selected `day` (or recorded an event for it)."""
     of_day = events.by_date.get(day, [])
     finished = {(e.get("run"), e.get("stage"), e.get("key")) for e in of_day
-                if e.get("event") in ("stage_success", "stage_failure")}
+                if e.get("event") in ("stage_success", "stage_failure", "no_games")}
     blocks: dict[str | None, Block] = {}
     for run in events.runs_of(day):
         blocks[run.run] = Block(run)

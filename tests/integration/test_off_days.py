@@ -66,6 +66,13 @@ def test_todays_run_on_an_off_day_in_live_mode_fetches_the_schedule_and_stops(tm
     (off,) = [e for e in events if e["event"] == "no_games" and e["stage"] == "schedule"]
     assert off["game_date"] == day and off["error"].startswith(f"schedule: no NBA games on {day}")
     assert re.search(rf"no games\s+schedule\s+{day}  schedule: no NBA games", result.stdout), result.stdout
+    history = run_cli(home, "history", day).stdout
+    assert re.search(rf"schedule\s+no games, nothing to build: schedule: no NBA games on {day}", history), history
+    assert "never finished" not in history and "FAILED" not in history, history
+    why = run_cli(home, "explain", day, "schedule").stdout
+    assert why.startswith(f"schedule {day}: STALE - nothing to build, schedule: no NBA games on {day}"), why
+    why = run_cli(home, "explain", day, "minutes").stdout
+    assert why.startswith(f"minutes {day}: STALE - nothing to build: schedule found no games"), why
 
 
 def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
