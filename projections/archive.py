@@ -114,6 +114,33 @@ def slate_dates(home: Path) -> set[dt.date]:
     return _calendar(home, "salaries")
 
 
+WHOLE_SEASON_DAYS = 120  # a season's schedule spanning fewer days than this is a partial one
+
+
+def season_spans(games: set[dt.date]) -> dict[str, tuple[dt.date, dt.date]]:
+    """Per season, its first and last known game date."""
+    spans: dict[str, tuple[dt.date, dt.date]] = {}
+    for day in games:
+        season = season_of(day)
+        lo, hi = spans.get(season, (day, day))
+        spans[season] = (min(lo, day), max(hi, day))
+    return dict(sorted(spans.items()))
+
+
+def unknown_dates(home: Path, dates: list[dt.date], games: set[dt.date] | None = None) -> list[dt.date]:
+    """The dates the schedule cannot vouch for: no game at all is known in their season, or their season's
+    known games span fewer than WHOLE_SEASON_DAYS (a partial season, like the shipped 2020-21 week) and the
+    date lies outside that span. A date of a whole season without games is an off day; one of these is not
+    known to be, so a run must not skip it as if it were."""
+    spans = season_spans(game_dates(home) if games is None else games)
+    out = []
+    for day in dates:
+        span = spans.get(season_of(day))
+        if span is None or ((span[1] - span[0]).days < WHOLE_SEASON_DAYS and not span[0] <= day <= span[1]):
+            out.append(day)
+    return out
+
+
 def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt.date]:
     """The dates of `table`'s parts (without the rows whose status is "postponed", if asked) and of its
     snapshots. The answer is kept in the data root's cache under the parts' stat signatures and the snapshot

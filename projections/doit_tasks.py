@@ -24,7 +24,7 @@ from doit import get_var
 from doit.exceptions import InvalidCommand, TaskFailed
 from doit.reporter import ConsoleReporter
 
-from projections.dates import parse_dates, slate_date_today
+from projections.dates import parse_dates, season_of, slate_date_today
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
 from projections.hashing import short
@@ -232,9 +232,18 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     do. (Live mode learns of an off day from the fetched schedule, at run time: `_build_action`.)"""
     if not off_days or engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import game_dates, slate_dates
+    from projections.archive import game_dates, season_spans, slate_dates, unknown_dates
 
     games, slates = game_dates(engine.home), slate_dates(engine.home)
+    unknown = unknown_dates(engine.home, dates, games)
+    if unknown:  # not known to be off days: skipping them would report success for work never done
+        shown = ", ".join(d.isoformat() for d in unknown[:3]) + (" ..." if len(unknown) > 3 else "")
+        seasons = ", ".join(sorted({season_of(d) for d in unknown}))
+        raise InvalidCommand(
+            f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({shown}; season {seasons}): "
+            "add that season with `projections ingest game-logs FILE` (and `ingest lines`, `ingest dk-salaries`), "
+            "run in live mode (`source = \"live\"`), or pick dates it holds: " + ", ".join(
+                f"{season} ({lo}..{hi})" for season, (lo, hi) in season_spans(games).items()))
     return ([d for d in dates if d in games and d in slates], [d for d in dates if d not in games],
             [d for d in dates if d in games and d not in slates])
 
@@ -493,8 +502,9 @@ class SlateReporter(ConsoleReporter):
             stage, _, day = self.failed[0].partition(": ")[0].partition(":")
             bad = [d for d, state in self.dates.items() if state == "failed"]
             span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else day
-            hint = (f"details: `projections status {span}`, `projections explain {day} {stage}`, "
-                    f"`projections history {day}`\n") if day else ""
+            look = f"`projections snapshots {day} {stage.removeprefix('fetch_')}`" if stage.startswith("fetch_") \
+                else f"`projections explain {day} {stage}`"
+            hint = f"details: `projections status {span}`, {look}, `projections history {day}`\n" if day else ""
             self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed) + hint)
         if self.live is not None:
             self.live.print(summary, "bold red" if self.failed else "bold")

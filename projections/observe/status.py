@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from projections.hashing import short
@@ -101,6 +102,7 @@ class Calendars:
 
     games: set[dt.date] | None = None
     slates: set[dt.date] | None = None
+    home: Path | None = None
 
     @classmethod
     def of(cls, engine: Engine) -> Calendars:
@@ -108,19 +110,31 @@ class Calendars:
             return cls()
         from projections.archive import game_dates, slate_dates
 
-        return cls(game_dates(engine.home), slate_dates(engine.home))
+        return cls(game_dates(engine.home), slate_dates(engine.home), engine.home)
+
+    def known(self, day: dt.date) -> bool:
+        """The archive's schedule vouches for the date (see `archive.unknown_dates`)."""
+        from projections.archive import unknown_dates
+
+        return self.games is not None and self.home is not None and not unknown_dates(self.home, [day], self.games)
 
 
 def _skip_reason(engine: Engine, day: dt.date, events: Events, calendars: Calendars) -> str | None:
-    """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, or,
-    with nothing ever attempted for the date, the archive has no games or no salaries for it. A date once
-    asked for by name and failed keeps showing its failure."""
+    """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, or
+    the archive has no games or no salaries for it and nothing was attempted for the date since the last run
+    that skipped it. A date asked for by name and failed shows its failure until a later run skips it."""
     iso = day.isoformat()
     if engine.clock:
         last = events.last(iso, engine.clock, "stage_success", "stage_failure", "no_games")
         if last is not None and last.get("event") == "no_games":
             return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
-    if any(e.get("event") in ("stage_failure", "stage_success") for e in events.by_date.get(iso, [])):
+    attempts = [e.get("ts") or "" for e in events.by_date.get(iso, [])
+                if e.get("event") in ("stage_failure", "stage_success")]
+    skips = [r.start.get("ts") or "" for r in events.runs.values() if r.start is not None
+             and iso in (r.start.get("no_games") or []) + (r.start.get("no_salaries") or [])]
+    if attempts and (not skips or max(attempts) > max(skips)):  # its last word is a build, not a skip
+        return None
+    if not calendars.known(day):
         return None
     if calendars.games is not None and day not in calendars.games:
         return f"no NBA games on {iso} in the archive's schedule: nothing to build"

@@ -135,6 +135,8 @@ def test_odds_that_never_come_back_fail_the_run_clearly_and_leave_gold_untouched
     assert message.count("HTTP 503") == 3 and "what to do: retry later" in message
     assert "projections ingest lines FILE" in message
     assert "FAILED     fetch_odds" in run.stdout and "failed after 3 attempts" in run.stdout
+    # the hint names commands that work for a fetch (fetch_odds is not a stage `explain` knows)
+    assert f"`projections snapshots {DAY} odds`" in run.stdout and "explain 2019-10-30 fetch_" not in run.stdout
     readers = set(PIPELINE.fetchers()["odds"][1])
     assert not readers & {e["stage"] for e in _kinds(live.events["odds"], "stage_start")}
     assert _kinds(live.events["odds"], "publish") == [] and live.gold["odds"] == live.gold["first"]

@@ -81,3 +81,21 @@ def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
     assert result.returncode != 0
     assert "schedule: no NBA games on 2019-11-28" in result.stdout + result.stderr
     assert [e["stage"] for e in ledger_events(home) if e["event"] == "stage_failure"] == ["schedule"]
+
+
+def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Path):
+    """An off day is skipped only when the schedule knows the date: today in a season the archive does not
+    hold, or dates beyond the shipped week of 2020-21, are refused with the fix; skipping them would report
+    success for work never done."""
+    home = tmp_path / "home"
+    today = run_doit(home, "slate", PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
+    assert today.returncode != 0
+    assert "1 date(s) lie outside what the archive's schedule covers (2026-11-25; season 2026-27)" in today.stderr
+    assert "projections ingest game-logs FILE" in today.stderr and "Traceback" not in today.stderr
+    partial = run_doit(home, "slate", "date=2021-01-05..2021-01-06")
+    assert partial.returncode != 0
+    assert "2 date(s) lie outside" in partial.stderr and "2020-21 (2020-12-22..2020-12-31)" in partial.stderr
+    assert not [e for e in ledger_events(home) if e["event"] == "run_start"]  # refused before any run began
+    status = run_cli(home, "status", "2021-01-05", "--json")
+    (found,) = json.loads(status.stdout)["dates"]
+    assert found["state"] == "stale" and found["skipped"] is None, found

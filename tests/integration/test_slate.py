@@ -163,4 +163,11 @@ def test_a_backfill_skips_dates_without_salaries(built_home: Path, tmp_path: Pat
     alone = run_doit(home, "slate", "date=2020-01-21")
     assert alone.returncode != 0
     assert "no DraftKings salaries for 2020-01-21" in alone.stdout + alone.stderr
+    def state() -> dict:
+        return json.loads(run_cli(home, "status", "2020-01-21", "--json").stdout)["dates"][0]
+
+    assert state()["state"] == "failed"  # the run that named it failed: status says so
+    run_doit(home, "slate", "date=2019-12-24,2020-01-21")
+    again = state()  # a later backfill skipped it again: that is its last word
+    assert again["state"] == "skipped" and "no DraftKings salaries for 2020-01-21" in again["skipped"], again
     assert gold_object(home, "2020-01-21") is None
