@@ -24,12 +24,20 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
 from projections.dates import season_of
-from projections.errors import ConfigError, ContractViolation, NoGames, ProjectionsError, SourceError, StageError
+from projections.errors import (
+    ConfigError,
+    ContractViolation,
+    NoGames,
+    ProjectionsError,
+    SourceError,
+    StageError,
+    StoreError,
+)
 from projections.frames import is_frame, stage_outputs
 from projections.gc import build_guard
 from projections.hashing import hash_struct, seed_from, short
@@ -429,10 +437,11 @@ class Engine:
             "pid": os.getpid(),
             "created_at": iso(dt.datetime.now(dt.UTC)),
         }
-        commit = self.store.commit(files, {**provenance, "timings": timings})
-        timings["commit_s"] = round(time.monotonic() - t3, 4)
-        record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
-        self.store.put_action(record)
+        with self._writing(stage.name, plan.game_date):
+            commit = self.store.commit(files, {**provenance, "timings": timings})
+            timings["commit_s"] = round(time.monotonic() - t3, 4)
+            record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
+            self.store.put_action(record)
         failpoints.hit("action.written")
         if self.remote is not None:
             self.remote.push(record, self.store)
@@ -450,12 +459,26 @@ class Engine:
         return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,
                        published=published, seconds=seconds)
 
+    @contextlib.contextmanager
+    def _writing(self, name: str, day: dt.date) -> Iterator[None]:
+        """Store writes of a build: an OS error there (permissions, a full disk) is the data root's problem,
+        not the stage's, and is reported as such, naming the path."""
+        try:
+            yield
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            raise StoreError(
+                f"{name} {day}: cannot write to the data root {self.home}: {exc.strerror or exc}{where}; make it "
+                "writable by this user (`projections doctor` shows owners and modes, `--fix-permissions` repairs "
+                "them) or free disk space; nothing was published") from exc
+
     def _publish(self, plan: Plan, obj: str) -> None:
         stage = self.pipeline[plan.stage]
         assert stage.publish
         self.store.check(obj)
         previous = self.store.read_pointer(stage.publish, plan.game_date.isoformat())
-        self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
+        with self._writing(stage.name, plan.game_date):
+            self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
         if self.remote is not None:
             self.remote.publish(stage.publish, plan.game_date.isoformat(), obj, previous)
         self.ledger.append("publish", stage=stage.name, asset=stage.publish, game_date=plan.game_date.isoformat(),

@@ -217,6 +217,37 @@ def test_unwritable_data_root_is_refused_and_changes_nothing(tmp_path: Path):
         os.chmod(home, 0o755)
 
 
+def test_a_store_write_refused_by_the_os_names_the_data_root_not_the_stage(built_home: Path, tmp_path: Path):
+    """Every shard of the action cache read-only (a root that drifted to the wrong owner): the build fails
+    naming the path and the fix; it does not blame the stage's code; the gold pointers stay as they were."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    gold_before = gold_object(home)
+    shards = [home / "store" / "actions" / f"{i:02x}" for i in range(256)]
+    for shard in shards:
+        shard.mkdir(exist_ok=True)
+        os.chmod(shard, 0o555)
+    argv = doit_argv("slate", "date=2019-11-05")
+    if os.geteuid() == 0:  # root ignores modes: a child without the capabilities that let it obeys them
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
+        drop = "-dac_override,-dac_read_search"
+        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
+    try:
+        result = subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=300)
+    finally:
+        for shard in shards:
+            os.chmod(shard, 0o755)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"cannot write to the data root {home}: Permission denied" in out, out
+    assert "fix-permissions" in out and "fix the stage" not in out and "Traceback" not in out, out
+    failures = [e for e in ledger_events(home) if e["event"] == "stage_failure"]
+    assert failures and all(e["error_type"] == "StoreError" for e in failures), failures
+    assert gold_object(home) == gold_before and gold_object(home, "2019-11-05") is None
+
+
 def test_corrupted_object_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path):
     home = tmp_path / "home"
     assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
