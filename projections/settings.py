@@ -3,15 +3,25 @@
 Sources, highest first: environment variables (`PROJECTIONS_HOME`, `PROJECTIONS_SOURCE`, nested ones as
 `PROJECTIONS_ALERTS__WEBHOOK_URL`), then a TOML file (`$PROJECTIONS_CONFIG`, else `<home>/projections.toml`
 when it exists), then the defaults below. Nothing in the library reads the environment itself.
+
+Mistakes are refused, never guessed at: a key in the file that is no setting (unknown PROJECTIONS_* variables
+are ignored: benchmarks, tests and the fast path read some of their own), a file that is not TOML, an empty path
+(an unset shell variable would otherwise make the current directory the data root).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +31,18 @@ from pydantic_settings import (
 
 from projections.errors import ConfigError
 from projections.settings_file import config_file
+
+ENV_PREFIX = "PROJECTIONS_"
+
+
+def _not_empty(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("an empty path would mean the current directory: unset it or give a path")
+    return value
+
+
+# A path setting: "" (an unset shell variable, `home = ""`) is refused instead of becoming the current directory.
+SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 
 
 class Frozen(BaseModel):
@@ -59,16 +81,16 @@ class ScheduleSettings(Frozen):
 class DoctorSettings(Frozen):
     """What `projections doctor` inspects; tests point these at a fake layout."""
 
-    system_unit_dirs: tuple[Path, ...] = (Path("/etc/systemd/system"), Path("/lib/systemd/system"))
-    user_unit_dirs: tuple[Path, ...] = (Path("~/.config/systemd/user"),)
-    crontab_files: tuple[Path, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
+    system_unit_dirs: tuple[SetPath, ...] = (Path("/etc/systemd/system"), Path("/lib/systemd/system"))
+    user_unit_dirs: tuple[SetPath, ...] = (Path("~/.config/systemd/user"),)
+    crontab_files: tuple[SetPath, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
     crontab_command: tuple[str, ...] = ("crontab", "-l")
     match: tuple[str, ...] = ("projections", "doit slate", "dodo.py")
     exclude: tuple[str, ...] = Field(
         default=("projections.cli alert", "projections alert", "projections.cli serve", "projections serve"),
         description="commands that mention the project but do not run the pipeline (the alert unit, serve)",
     )
-    linger_dir: Path = Field(
+    linger_dir: SetPath = Field(
         default=Path("/var/lib/systemd/linger"), description="where logind marks users whose timers run logged out"
     )
 
@@ -156,7 +178,7 @@ class LiveSettings(Frozen):
     host_intervals: dict[str, float] = Field(
         default_factory=lambda: {"stats.nba.com": 1.0}, description="per-host spacing overriding min_interval_s"
     )
-    inbox: Path | None = Field(default=None, description="DKSalaries.csv drop folder (default <home>/inbox)")
+    inbox: SetPath | None = Field(default=None, description="DKSalaries.csv drop folder (default <home>/inbox)")
     now: dt.datetime | None = Field(
         default=None, description="replay clock: the instant a run treats as now (default: the wall clock)"
     )
@@ -198,10 +220,10 @@ class RemoteSettings(Frozen):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PROJECTIONS_", env_nested_delimiter="__", frozen=True, extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="ignore"
     )
 
-    home: Path = Field(default=Path("outputs"), description="data root: store, gold pointers, ledger")
+    home: SetPath = Field(default=Path("outputs"), description="data root: store, gold pointers, ledger")
     source: Literal["archive", "live"] = Field(
         default="archive", description="archive: the shipped + ingested archive; live: HTTP sources"
     )
@@ -245,20 +267,127 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml = config_file()
         if toml is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+            sources.append(SettingsFile(settings_cls, toml))
         return tuple(sources)
 
 
+class SettingsFile(TomlConfigSettingsSource):
+    """projections.toml, read strictly: a syntax error, or a top-level key that is no setting, is a ConfigError
+    naming the file. (Unknown PROJECTIONS_* environment variables stay ignored: other tools read some.)"""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls, toml_file=path)
+        # matched as the loader matches them: case-insensitively (case_sensitive is off)
+        known = {name.lower(): name for name in settings_cls.model_fields}
+        unknown = [key for key in self.toml_data if key.lower() not in known]
+        if unknown:
+            problems = "; ".join(f"{key}: {_not_a_setting(key, list(known.values()))}" for key in unknown)
+            raise ConfigError(f"invalid settings in {path} ({problems}); rename or remove "
+                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(_toml_problem(file_path, exc)) from None
+        except UnicodeDecodeError as exc:
+            line = exc.object[:exc.start].count(b"\n") + 1
+            raise ConfigError(f"{file_path} is not UTF-8 text (line {line}: byte {exc.object[exc.start]:#04x}); "
+                              "save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the settings file {file_path}: {exc.strerror or exc}; fix its "
+                              "permissions, or point PROJECTIONS_CONFIG at another file") from None
+
+
+def _toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
+    """`<file> is not valid TOML at line L, column C: what (the line reads '...')` - tomllib puts the position
+    in its message (3.14 also has lineno/colno)."""
+    message = str(exc)
+    what: str = getattr(exc, "msg", message)
+    line: int | None = getattr(exc, "lineno", None)
+    column: int | None = getattr(exc, "colno", None)
+    where = ""
+    if line is None and (found := re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, re.DOTALL)):
+        what, line, column = found[1], int(found[2]), int(found[3])
+    elif line is None and (found := re.fullmatch(r"(.*) \(at end of document\)", message, re.DOTALL)):
+        what, where = found[1], " at the end of the file"
+    if line is not None:
+        where = f" at line {line}, column {column}"
+        try:
+            text = path.read_bytes().decode("utf-8", "replace").splitlines()[line - 1].strip()
+        except (OSError, IndexError):
+            text = ""
+        if text:
+            what += f" (the line reads {text[:80]!r})"
+    return f"{path} is not valid TOML{where}: {what}; fix the file, or point PROJECTIONS_CONFIG at another one"
+
+
+def _not_a_setting(name: str, choices: Sequence[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name.lower(), choices, n=1)
+    return f"not a setting (did you mean {prefix}{close[0]}?)" if close else "not a setting"
+
+
+def _fields_at(loc: Sequence[int | str]) -> list[str]:
+    """The field names of the model that holds the setting at `loc` ([] when that is no model)."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _env_variable(loc: Sequence[int | str]) -> str | None:
+    """The PROJECTIONS_* variable that set the value at `loc` (or a table around it), if one did."""
+    names = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+    for end in range(len(loc), 0, -1):
+        name = ENV_PREFIX + "__".join(str(part) for part in loc[:end]).upper()
+        if name in names:
+            return names[name]
+    return None
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings once; a bad value becomes a ConfigError naming the setting and the fix."""
+    """Read settings once; a bad value becomes a ConfigError naming the setting, where it was set and the fix."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        problems, variables, in_file = [], [], False
+        for error in exc.errors():
+            loc = error["loc"]
+            dotted = ".".join(map(str, loc)) or "settings"
+            if error["type"] == "extra_forbidden":
+                prefix = ".".join(map(str, loc[:-1]))
+                what = _not_a_setting(str(loc[-1]), _fields_at(loc), f"{prefix}." if prefix else "")
+            elif error["type"] == "value_error":
+                what = str(error.get("ctx", {}).get("error", error["msg"]))
+            else:
+                what = error["msg"]
+            variable = None if loc and loc[0] in overrides else _env_variable(loc)
+            if variable is not None:
+                variables.append(variable)
+                problems.append(f"{variable} ({dotted}): {what}")
+            else:
+                in_file = in_file or not (loc and loc[0] in overrides)
+                problems.append(f"{dotted}: {what}")
+        where = sorted(set(variables))
+        toml = config_file()
+        if in_file and toml is not None:
+            where.append(str(toml))
+        fix = " or ".join(where) if where else "the PROJECTIONS_* environment variable or projections.toml"
+        raise ConfigError(f"invalid settings ({'; '.join(problems)}); fix {fix}") from None
+    except SettingsError as exc:
+        # a table or list given in one environment variable that is not JSON (PROJECTIONS_PARAMS='{bad')
+        field = re.search(r'field "([^"]+)"', str(exc))
+        variable = _env_variable((field[1],)) if field else None
+        named = variable or (f"PROJECTIONS_{field[1].upper()}" if field else "a PROJECTIONS_* variable")
         raise ConfigError(
-            f"invalid settings ({problems}); fix the PROJECTIONS_* environment variable or projections.toml"
+            f"invalid settings ({named}: {exc.__cause__ or exc}); a table or list set in one environment variable "
+            f"must be JSON, e.g. PROJECTIONS_PARAMS='{{\"lineups\": {{\"mode\": \"none\"}}}}', or set its fields "
+            "one by one, e.g. PROJECTIONS_PARAMS__LINEUPS__MODE=none"
         ) from None
