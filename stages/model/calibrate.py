@@ -36,6 +36,7 @@ def candidates(logs: pd.DataFrame) -> pd.DataFrame:
     """One row per regular-season team game and candidate: game_id, game_date, team, player_id, played,
     minutes, started and the box score (NaN where he did not play)."""
     regular = logs[~logs["playoffs"].astype(bool)]
+    regular = regular.assign(started=history.starters(regular))
     games = history.team_games(logs)
     games["game_date"] = games["game_date"].dt.date
     apps = regular[["team", "player_id", "game_date"]].merge(games[["team", "game_date", "team_game", "season"]],

