@@ -1,5 +1,8 @@
 """`projections verify`: rehash every object, resolve every gold pointer and action record.
 
+A gold pointer must name an intact object that the stage publishing its asset produced for the pointer's
+date (some action record says so): a pointer copied or moved onto another date's slate is a problem.
+
 Nothing is repaired here: verify names each problem (a flipped byte, a truncated file, a dangling pointer,
 a half-written record) and the next build recreates what is damaged instead of using it.
 """
@@ -7,9 +10,12 @@ a half-written record) and the next build recreates what is damaged instead of u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from projections.errors import ProjectionsError
 from projections.hashing import is_digest, short
 from projections.store import LocalStore
 
@@ -27,7 +33,51 @@ class Report:
         return not self.problems
 
 
-def verify(store: LocalStore, *, progress: Callable[[int], None] | None = None) -> Report:
+Producer = tuple[str, str | None, str | None]  # (stage, game_date, season) of an action record
+
+
+def _describe(producers: Iterable[Producer]) -> str:
+    said = sorted({f"{stage} for {day}" if day else f"{stage} for season {season or '?'}"
+                   for stage, day, season in producers})
+    return ", ".join(said[:4]) + (f" and {len(said) - 4} more" if len(said) > 4 else "")
+
+
+def _pointer_producer(store: LocalStore, asset: str, day: str, target: str, produced: Sequence[Producer],
+                      publishers: Collection[str] | None) -> str | None:
+    """The problem with a gold pointer whose object was not produced for its date (and asset), else None.
+
+    An object can be produced by several keys (the same bytes from another date or stage), so the pointer
+    is right when SOME action record of the publishing stage for `day` names the object; the object's
+    manifest (its first producer) counts too, so a damaged record is reported once, as a record."""
+    def fits(stage: str | None, game_date: str | None) -> bool:
+        return game_date == day and (not publishers or stage in publishers)
+
+    if any(fits(stage, game_date) for stage, game_date, _ in produced):
+        return None
+    try:
+        manifest = store.manifest(target)
+    except ProjectionsError:
+        manifest = {}
+    first: Producer = (str(manifest.get("stage") or "?"), manifest.get("game_date"), manifest.get("season"))
+    if fits(first[0], first[1]):
+        return None
+    if produced:
+        who = _describe(produced)
+    elif manifest:
+        who = f"{_describe([first])} (per its manifest; no action record names it)"
+    else:
+        who = "no known stage (no action record names it and its manifest is unreadable)"
+    publisher = " or ".join(sorted(publishers)) if publishers else "a stage"
+    return (f"gold pointer {asset} {day} names object {short(target)}, which was produced by {who}, not by "
+            f"{publisher} for {day}: the pointer was moved by hand or copied from another date; rerun "
+            f"`doit slate date={day}` to publish that date's own slate")
+
+
+def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | None = None,
+           progress: Callable[[int], None] | None = None) -> Report:
+    """Rehash every object; check every gold pointer (it resolves to an intact object produced for its date by
+    the stage publishing its asset: `publishers`, asset -> stage names; without it only the date is checked)
+    and every action record."""
     report = Report()
     damaged: set[str] = set()
     for obj in store.iter_objects():
@@ -38,6 +88,21 @@ def verify(store: LocalStore, *, progress: Callable[[int], None] | None = None) 
             report.problems.extend(problems)
         if progress:
             progress(report.objects)
+    records: list[tuple[Path, dict[str, Any] | Exception]] = []
+    produced: dict[str, list[Producer]] = {}
+    for path in store.iter_action_paths():
+        try:
+            record = json.loads(path.read_bytes())
+            obj = record["object"]
+            if not is_digest(obj) or not is_digest(record.get("key")):
+                raise ValueError("no key/object digest")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            records.append((path, exc))
+            continue
+        records.append((path, record))
+        day, season = record.get("game_date"), record.get("season")
+        produced.setdefault(obj, []).append((str(record.get("stage") or "?"), str(day) if day else None,
+                                             str(season) if season else None))
     for asset, day, link in store.iter_pointers():
         report.pointers += 1
         try:
@@ -51,17 +116,18 @@ def verify(store: LocalStore, *, progress: Callable[[int], None] | None = None) 
         elif target in damaged:
             report.problems.append(f"gold pointer {asset} {day} names damaged object {short(target)}; "
                                    f"rerun `doit slate date={day}`")
-    for path in store.iter_action_paths():
+        else:
+            wrong = _pointer_producer(store, asset, day, target, produced.get(target, []),
+                                      None if publishers is None else publishers.get(asset))
+            if wrong:
+                report.problems.append(wrong)
+    for path, parsed in records:
         report.actions += 1
-        try:
-            record = json.loads(path.read_bytes())
-            obj = record["object"]
-            if not is_digest(obj) or not is_digest(record.get("key")):
-                raise ValueError("no key/object digest")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            report.problems.append(f"action record {path} is unreadable ({exc}); the next build redoes that "
+        if isinstance(parsed, Exception):
+            report.problems.append(f"action record {path} is unreadable ({parsed}); the next build redoes that "
                                    "stage")
             continue
+        obj = parsed["object"]
         if not store.object_dir(obj).is_dir():
             report.problems.append(f"action record {path} names missing object {short(obj)}; the next build "
                                    "redoes that stage")

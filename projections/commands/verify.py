@@ -22,7 +22,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     store = LocalStore(settings.home, stat_cache=StatCache(None))
-    report = verify(store)
+    publishers, why = _publishers(settings)
+    report = verify(store, publishers=publishers)
+    if why:
+        report.notes.append(why)
     if args.json:
         print(json.dumps({"ok": report.ok, "objects": report.objects, "pointers": report.pointers,
                           "actions": report.actions, "problems": report.problems, "notes": report.notes}))
@@ -35,3 +38,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"verified {report.objects} objects, {report.pointers} gold pointers, {report.actions} action "
               f"records in {settings.home}: {verdict}")
     return 0 if report.ok else 1
+
+
+def _publishers(settings: Any) -> tuple[dict[str, list[str]] | None, str]:
+    """asset -> the stages that publish it, from the pipeline in settings (a gold pointer must name an object
+    one of them produced for its date); without a loadable pipeline, only the pointer's date is checked."""
+    from projections import fastpath
+    from projections.errors import ProjectionsError
+    from projections.wiring import load_pipeline
+
+    try:
+        pipeline = fastpath.pipeline(settings.pipeline, settings.params, load_pipeline)
+    except ProjectionsError as exc:
+        return None, (f"cannot load the pipeline ({exc}): gold pointers were checked against their dates only, "
+                      "not against the stage that publishes them")
+    out: dict[str, list[str]] = {}
+    for stage in pipeline.published:
+        assert stage.publish is not None
+        out.setdefault(stage.publish, []).append(stage.name)
+    return out, ""

@@ -29,7 +29,8 @@ from projections.ops.channels import Delivery, configured, deliver
 from projections.ops.permissions import ensure_dir
 from projections.settings import PermissionSettings, Settings
 
-Kind = Literal["stage_failure", "stale", "unit_failed", "test", "summary"]
+Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary"]
+FAILURE_EVENTS = ("stage_failure", "fetch_failure")
 Echo = Callable[[str], None]
 _MAX_ERROR = 1500
 
@@ -164,6 +165,33 @@ def _span(dates: Sequence[str]) -> str:
     return dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
 
 
+def failure_label(event: Mapping[str, Any]) -> str:
+    """What failed, as an alert names it: the stage, or `fetch SOURCE` for a live fetch that gave up."""
+    if event.get("event") == "fetch_failure":
+        return f"fetch {event.get('source') or '?'}"
+    return str(event.get("stage") or "?")
+
+
+def failure_error(event: Mapping[str, Any]) -> str:
+    """The recorded error; for a fetch, also the stages that could not run without its snapshot."""
+    error = str(event.get("error") or "(no message recorded)")
+    if event.get("event") == "fetch_failure":
+        readers = [str(r) for r in event.get("readers") or []]
+        if readers:
+            error += (f"\n(not run: the stages that read the {event.get('source') or '?'} snapshot - "
+                      f"{', '.join(readers)} - and the stages after them)")
+    return error
+
+
+def _details(details: str, date: str, failed: Sequence[Mapping[str, Any]]) -> str:
+    """The details command; a fetch failure is shown by `projections history`, not by status (whose stages
+    merely never ran), so that command is added when the configured one is not it already."""
+    command = details.format(date=date)
+    if any(f.get("event") == "fetch_failure" for f in failed) and "projections history" not in command:
+        command += f"; projections history {date}"
+    return command
+
+
 def alerts_for_run(
     events: Iterable[Mapping[str, Any]],
     *,
@@ -172,22 +200,25 @@ def alerts_for_run(
     details: str = "projections status {date}",
     limit: int = 5,
 ) -> list[Alert]:
-    """The alerts a finished run owes: one per date with a failed stage (its first failure, naming the others),
-    one per date left stale without a failure (`stale`: (date, stage) pairs the caller found still stale), and,
-    when a run ended badly with neither, one for the run. More than `limit` collapse into a summary."""
+    """The alerts a finished run owes: one per date with a failed stage or live fetch (its first failure,
+    naming the others), one per date left stale without a failure (`stale`: (date, stage) pairs the caller
+    found still stale), and, when a run ended badly with neither, one for the run. More than `limit` collapse
+    into a summary."""
     mine = [e for e in events if e.get("run") == run]
     failures: dict[str, list[Mapping[str, Any]]] = {}
     for e in mine:
-        if e.get("event") == "stage_failure":
+        if e.get("event") in FAILURE_EVENTS:
             failures.setdefault(str(e.get("game_date", "?")), []).append(e)
     out: list[Alert] = []
     for date, failed in failures.items():
         first = failed[0]
-        error = str(first.get("error") or "(no message recorded)")
-        others = sorted({str(f.get("stage")) for f in failed[1:]} - {str(first.get("stage"))})
+        label = failure_label(first)
+        error = failure_error(first)
+        others = sorted({failure_label(f) for f in failed[1:]} - {label})
         if others:
             error += f"\n(also failed: {', '.join(others)})"
-        out.append(Alert(date, str(first.get("stage", "?")), error, details.format(date=date), "stage_failure", run))
+        kind: Kind = "fetch_failure" if first.get("event") == "fetch_failure" else "stage_failure"
+        out.append(Alert(date, label, error, _details(details, date, failed), kind, run))
     left: dict[str, list[str]] = {}
     for date, stage in stale:
         if date not in failures:
@@ -282,10 +313,12 @@ def alert_for_unit_failure(
     dates = [str(d) for d in start.get("dates") or []]
     date = _span(dates)
     details = f"{journal}; {settings.alerts.details_command.format(date=date)}"
-    failed = next((e for e in mine if e.get("event") == "stage_failure"), None)
+    failed = next((e for e in mine if e.get("event") in FAILURE_EVENTS), None)
     if failed is not None:
-        return Alert(str(failed.get("game_date", date)), str(failed.get("stage", unit)),
-                     str(failed.get("error") or "(no message recorded)") + result, details, "unit_failed", run)
+        day = str(failed.get("game_date", date))
+        if failed.get("event") == "fetch_failure" and "projections history" not in details:
+            details += f"; projections history {day}"
+        return Alert(day, failure_label(failed), failure_error(failed) + result, details, "unit_failed", run)
     if not any(e.get("event") == "run_end" for e in mine):
         return Alert(date, unit, f"the run was cut off before it finished (killed, timed out or out of memory)"
                      f"{result}", details, "unit_failed", run)

@@ -254,3 +254,79 @@ def test_unit_failed_exit_code_reflects_delivery(make_settings: MakeSettings, ze
     assert code == 1
     [event] = ledger_lines(settings.home)
     assert event["event"] == "alert_failure" and event["kind"] == "unit_failed"
+
+
+# ------------------------------------------------------------------------------------ live fetch failures
+
+FETCH_ERROR = ("odds: GET http://127.0.0.1:9/cdn/odds_todaysGames.json?apiKey=REDACTED failed after 3 attempts: "
+               "1) HTTP 503; 2) HTTP 503; 3) HTTP 503\nwhat to do: retry later, or `projections ingest lines FILE`")
+
+
+def _fetch_events() -> list[dict[str, Any]]:
+    return [
+        {"event": "run_start", "run": "f1", "dates": ["2026-11-25", "2026-11-26"]},
+        {"event": "fetch_start", "run": "f1", "game_date": "2026-11-25", "source": "odds"},
+        {"event": "fetch_failure", "run": "f1", "game_date": "2026-11-25", "source": "odds", "error": FETCH_ERROR,
+         "error_type": "FetchError", "readers": ["calibration", "odds"], "seconds": 1.5},
+        {"event": "stage_failure", "run": "f1", "game_date": "2026-11-25", "stage": "salaries", "error": "bad file"},
+        {"event": "stage_failure", "run": "f1", "game_date": "2026-11-26", "stage": "salaries", "error": "bad file"},
+        {"event": "fetch_failure", "run": "f1", "game_date": "2026-11-26", "source": "schedule", "error": "down",
+         "error_type": "FetchError", "readers": ["schedule"], "seconds": 0.2},
+        {"event": "run_end", "run": "f1", "ok": False, "failed": 4, "not_run": 20,
+         "failures": ["fetch_odds:2026-11-25: odds: GET ..."]},
+    ]
+
+
+def test_alerts_for_run_a_fetch_failure_is_a_per_date_alert_naming_source_error_and_readers() -> None:
+    first, second = alerts.alerts_for_run(_fetch_events(), run="f1")
+    # 2026-11-25: the fetch failed first, the stage failure is named with it, in one alert
+    assert (first.date, first.stage, first.kind, first.run) == ("2026-11-25", "fetch odds", "fetch_failure", "f1")
+    assert first.subject == "projections: fetch odds failed for slate 2026-11-25"
+    assert first.error.startswith(FETCH_ERROR.splitlines()[0])
+    assert "calibration, odds" in first.error and "(also failed: salaries)" in first.error
+    assert "(run)" not in first.text() and "ended stale" not in first.subject
+    # a fetch failure is in the history, not in status (whose stages merely never ran): both are named
+    assert first.command == "projections status 2026-11-25; projections history 2026-11-25"
+    # 2026-11-26: the stage failed first, the fetch is named after it
+    assert (second.date, second.stage, second.kind) == ("2026-11-26", "salaries", "stage_failure")
+    assert second.error.startswith("bad file") and "(also failed: fetch schedule)" in second.error
+    assert second.command == "projections status 2026-11-26; projections history 2026-11-26"
+    # a configured details command that is already the history is not doubled; stage-only dates are unchanged
+    [only] = alerts.alerts_for_run(_fetch_events()[:3], run="f1", details="projections history {date}")
+    assert only.command == "projections history 2026-11-25"
+    [stage_only] = alerts.alerts_for_run(_run_events(), run="r1")
+    assert stage_only.command == "projections status 2019-10-30"
+
+
+def test_fetch_failure_alert_arrives_by_webhook_and_email(
+    make_settings: MakeSettings, webhook: WebhookReceiver, smtp: SmtpReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org"]})
+    for event in _fetch_events()[:3]:
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        Ledger(settings.home, run=fields.pop("run")).append(event["event"], **fields)
+    Ledger(settings.home, run="f1").append("run_end", ok=False, failed=1, not_run=12)
+    deliveries = alerts.notify_run(settings, Ledger(settings.home, run="f1"), policy=zero_wait)
+    assert [d.ok for d in deliveries] == [True, True]
+    text = webhook.posts[0]["text"]
+    assert text.startswith("*projections: fetch odds failed for slate 2026-11-25*")
+    for part in ("stage: fetch odds", FETCH_ERROR.splitlines()[0], "calibration, odds",
+                 "details: projections status 2026-11-25; projections history 2026-11-25"):
+        assert part in text
+    [mail] = smtp.messages
+    assert mail["Subject"] == "projections: fetch odds failed for slate 2026-11-25"
+    assert "stage: fetch odds" in mail.get_content()
+    sent = [e for e in ledger_lines(settings.home) if e["event"] == "alert"]
+    assert [(e["kind"], e["stage"], e["game_date"]) for e in sent] == [
+        ("fetch_failure", "fetch odds", "2026-11-25")] * 2
+
+
+def test_unit_failure_names_a_failed_fetch(make_settings: MakeSettings) -> None:
+    events = [{**_fetch_events()[0], "invocation": "inv7"}, *_fetch_events()[1:]]
+    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
+                                          scope="system", monitor={"MONITOR_INVOCATION_ID": "inv7"}, now=NOW)
+    assert alert is not None
+    assert (alert.date, alert.stage, alert.kind, alert.run) == ("2026-11-25", "fetch odds", "unit_failed", "f1")
+    assert alert.error.startswith(FETCH_ERROR.splitlines()[0]) and "calibration, odds" in alert.error
+    assert alert.command.endswith("; projections history 2026-11-25")

@@ -1,0 +1,115 @@
+"""A gold pointer moved onto another date's slate is named by `projections verify` and put back by the next build.
+
+An object is the hash of its bytes, so one object can be produced by several keys (another date or stage that
+made the same bytes): a pointer for date D is right when SOME action record of the publishing stage for D
+names its object, whatever the object's manifest (its first producer) says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from projections.store import LocalStore
+from projections.verify import verify
+from tests.conftest import gold_object, run_cli, run_doit
+
+DAY, OTHER = "2019-11-06", "2019-11-07"
+
+
+@pytest.fixture(scope="module")
+def two_dates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("two-dates") / "home"
+    built = run_doit(home, "-n", "2", "slate", f"date={DAY},{OTHER}", timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    yield home
+
+
+def test_a_pointer_onto_another_dates_slate_is_named_and_rebuilt(two_dates: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(two_dates, home, symlinks=True)
+    own, other = gold_object(home, DAY), gold_object(home, OTHER)
+    assert own and other and own != other
+    gold = home / "gold" / "projections"
+    subprocess.run(["ln", "-sfn", os.readlink(gold / f"game_date={OTHER}"), str(gold / f"game_date={DAY}")],
+                   check=True)
+    assert gold_object(home, DAY) == other
+
+    report = run_cli(home, "verify")
+    assert report.returncode == 1, report.stdout + report.stderr
+    [problem] = [line for line in report.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert f"gold pointer projections {DAY}" in problem and other.split(":")[1][:10] in problem
+    assert f"produced by gold for {OTHER}, not by gold for {DAY}" in problem
+    assert f"doit slate date={DAY}" in problem
+    as_json = json.loads(run_cli(home, "verify", "--json").stdout)
+    assert as_json["ok"] is False and as_json["problems"] == [problem.removeprefix("PROBLEM  ")]
+
+    rebuilt = run_doit(home, "slate", f"date={DAY}")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert gold_object(home, DAY) == own and gold_object(home, OTHER) == other
+    after = run_cli(home, "verify")
+    assert after.returncode == 0, after.stdout
+
+
+# ------------------------------------------------------------------ the rule, on a store built by hand
+
+
+def _record(store: LocalStore, obj: str, stage: str, day: str | None, n: int, season: str | None = None) -> None:
+    store.put_action({"key": f"xxh3-128:{n:032x}", "object": obj, "stage": stage, "game_date": day,
+                      "season": season})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "home")
+
+
+PUBLISHERS = {"projections": ["gold"]}
+
+
+def test_an_object_produced_for_several_dates_may_back_each_of_their_pointers(store: LocalStore) -> None:
+    # the same bytes came out of gold for both dates: the manifest names the first, the records name both
+    obj = store.commit({"data.parquet": b"same slate"}, {"stage": "gold", "game_date": "2019-11-06"}).object
+    _record(store, obj, "gold", "2019-11-06", 1)
+    _record(store, obj, "gold", "2019-11-07", 2)
+    store.swap_pointer("projections", "2019-11-06", obj)
+    store.swap_pointer("projections", "2019-11-07", obj)
+    report = verify(store, publishers=PUBLISHERS)
+    assert report.ok and report.pointers == 2, report.problems
+
+
+def test_a_pointer_to_another_stages_object_of_its_date_is_a_problem(store: LocalStore) -> None:
+    sim = store.commit({"data.parquet": b"a sim, not a slate"}, {"stage": "sim", "game_date": "2019-11-06"}).object
+    _record(store, sim, "sim", "2019-11-06", 1)
+    store.swap_pointer("projections", "2019-11-06", sim)
+    [problem] = verify(store, publishers=PUBLISHERS).problems
+    assert "produced by sim for 2019-11-06, not by gold for 2019-11-06" in problem
+    assert verify(store).ok  # without the pipeline, only the date can be checked
+
+
+def test_a_pointer_to_another_dates_object_without_records_names_its_manifest(store: LocalStore) -> None:
+    obj = store.commit({"data.parquet": b"slate of the 7th"}, {"stage": "gold", "game_date": "2019-11-07"}).object
+    store.swap_pointer("projections", "2019-11-06", obj)
+    [problem] = verify(store, publishers=PUBLISHERS).problems
+    assert "produced by gold for 2019-11-07 (per its manifest; no action record names it)" in problem
+    [dated] = verify(store).problems
+    assert "not by a stage for 2019-11-06" in dated
+    # its own date's pointer is right by its manifest even when its record is gone (a damaged record is
+    # reported as a record, not twice)
+    store.swap_pointer("projections", "2019-11-07", obj)
+    [only] = verify(store, publishers=PUBLISHERS).problems
+    assert only.startswith("gold pointer projections 2019-11-06 ")
+
+
+def test_a_season_scoped_producer_is_described_by_its_season(store: LocalStore) -> None:
+    obj = store.commit({"data.parquet": b"calibration"}, {"stage": "calibration", "season": "2019-20"}).object
+    _record(store, obj, "calibration", None, 1, season="2019-20")
+    store.swap_pointer("projections", "2019-11-06", obj)
+    [problem] = verify(store, publishers=PUBLISHERS).problems
+    assert "produced by calibration for season 2019-20, not by gold for 2019-11-06" in problem
