@@ -103,6 +103,7 @@ class Engine:
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
+        self._damage_said: set[tuple[str, str]] = set()  # damaged objects already reported
         self._layout_ready = False
         self._blas_controller: Any = None
         # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
@@ -180,7 +181,11 @@ class Engine:
         if record is not None:
             problems = self.store.verify_object(record["object"], use_cache=True)
             if problems:
-                self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; rebuilding it")
+                said = (key, problems[0])
+                if said not in self._damage_said:  # once per process, however often it is planned
+                    self._damage_said.add(said)
+                    self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; treated as "
+                                "not built (the next build of it makes it again)")
                 record = None
         if record is None and self.remote is not None:
             record = self._fetch_remote(key)

@@ -261,6 +261,10 @@ def test_corrupted_object_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_p
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
 
+    looked = run_cli(home, "status", FIXTURE_DATE)  # a read-only look says it once, and promises no rebuild
+    said = [line for line in looked.stderr.splitlines() if "salaries" in line and "data.parquet" in line]
+    assert len(said) == 1 and "treated as not built" in said[0], looked.stderr
+
     report = run_cli(home, "verify")
     assert report.returncode == 1
     assert salaries_obj.split(":")[1][:10] in report.stdout and "data.parquet" in report.stdout
