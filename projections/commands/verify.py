@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -21,6 +22,10 @@ def run(args: argparse.Namespace) -> int:
     from projections.verify import verify
 
     settings = load_settings()
+    if not (settings.home / "store").is_dir():  # a typo'd PROJECTIONS_HOME must not read as a healthy root
+        print(f"error: no data root at {settings.home} (it has no store/): nothing was ever built there; check "
+              "PROJECTIONS_HOME (or `home` in projections.toml)", file=sys.stderr)
+        return 1
     store = LocalStore(settings.home, stat_cache=StatCache(None))
     publishers, why = _publishers(settings)
     report = verify(store, publishers=publishers)

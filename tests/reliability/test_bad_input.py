@@ -146,3 +146,11 @@ def test_malformed_doit_arguments(built_home: Path, argv: list[str]):
     assert result.returncode != 0, result.stdout
     assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr, result.stderr
     assert tree_snapshot(built_home) == before
+
+
+def test_verify_of_a_data_root_that_does_not_exist_is_not_ok(tmp_path: Path):
+    """A typo in PROJECTIONS_HOME must not read as a healthy, empty root."""
+    result = run_cli(tmp_path / "typo_home", "verify")
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"no data root at {tmp_path / 'typo_home'}" in result.stderr and "PROJECTIONS_HOME" in result.stderr
+    assert not (tmp_path / "typo_home").exists()
