@@ -13,6 +13,7 @@ a waiting gc in ahead of stages that arrive later, so a busy machine cannot star
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -96,14 +97,32 @@ def _collect_digests(value: Any, found: set[str]) -> None:
             _collect_digests(v, found)
 
 
+@contextlib.contextmanager
+def _gc_locks(home: Path, *, dry_run: bool, timeout: float | None, notify: Callable[[str], None]) -> Iterator[None]:
+    """gc's locks: the gate, then the store lock exclusively. A dry run deletes nothing, so where this user may
+    not create or open the lock files (a data root of another user, a read-only mount) it reads without them -
+    writing nothing at all - and says that a build running meanwhile may change the list."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(locks.hold(gate_path(home), what="the gc gate", timeout=timeout, notify=notify))
+            held.enter_context(locks.hold(store_lock_path(home), what="the store (running builds)", timeout=timeout,
+                                          notify=notify))
+        except OSError as exc:
+            if not dry_run or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            held.close()
+            notify(f"note: cannot take gc's lock ({exc.filename}: {exc.strerror}); a dry run deletes nothing, so it "
+                   "lists without the lock - a build running now may change what a real gc would delete")
+        yield
+
+
 def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_run: bool = False,
             ledger: Ledger | None = None, timeout: float | None = 600.0,
             notify: Callable[[str], None] = lambda m: None) -> GcReport:
     """Delete what nothing needs (see the module docstring). `dry_run` reports without deleting."""
     home = store.root
     report = GcReport(dry_run=dry_run)
-    with locks.hold(gate_path(home), what="the gc gate", timeout=timeout, notify=notify), \
-            locks.hold(store_lock_path(home), what="the store (running builds)", timeout=timeout, notify=notify):
+    with _gc_locks(home, dry_run=dry_run, timeout=timeout, notify=notify):
         live: set[str] = set()
         for _, _, link in store.iter_pointers():
             with contextlib.suppress(Exception):

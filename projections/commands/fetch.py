@@ -27,17 +27,28 @@ def register(sub: Any) -> None:
     f.set_defaults(handler=run_fetch)
 
 
+def known_table(table: str) -> str:
+    """`table` when it is one of the live tables (the ones captures exist for); ConfigError listing them else."""
+    from projections.errors import ConfigError
+    from projections.sources import ENDPOINTS
+
+    if table not in ENDPOINTS:
+        raise ConfigError(f"no live backend for {table!r}; choose from {sorted(ENDPOINTS)}")
+    return table
+
+
 def run_snapshots(args: argparse.Namespace) -> int:
     from projections.dates import parse_one
     from projections.ledger import iso
     from projections.sources import ENDPOINTS, snapshots
     from projections.wiring import make_engine
 
+    tables = [known_table(args.table)] if args.table else sorted(ENDPOINTS)
     day = parse_one(args.date)
     engine = make_engine()
     as_of = engine.as_of(day)
     rows: list[dict[str, Any]] = []
-    for table in [args.table] if args.table else sorted(ENDPOINTS):
+    for table in tables:
         found = snapshots.entries(engine.home, table, day)
         chosen = snapshots.select(found, None if table == engine.clock else as_of)
         for entry in found:
@@ -58,14 +69,12 @@ def run_snapshots(args: argparse.Namespace) -> int:
 def run_fetch(args: argparse.Namespace) -> int:
     import sys
 
+    from projections.commands._edge import writes
     from projections.dates import parse_one
-    from projections.errors import ProjectionsError
-    from projections.sources import ENDPOINTS
+    from projections.errors import ConfigError, ProjectionsError
     from projections.wiring import make_engine
 
-    if args.table not in ENDPOINTS:
-        print(f"error: no live backend for {args.table!r}; choose from {sorted(ENDPOINTS)}", file=sys.stderr)
-        return 2
+    known_table(args.table)
     day = parse_one(args.date)
     engine = make_engine()
     key = next((k for k, (source, _) in engine.pipeline.fetchers().items()
@@ -75,7 +84,10 @@ def run_fetch(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        summary = engine.fetch(key, day)
+        with writes(engine.home, f"fetch {args.table}"):  # a data root this user may not write: exit 2, not 1
+            summary = engine.fetch(key, day)
+    except ConfigError:
+        raise
     except ProjectionsError as exc:
         print(f"fetch failed: {exc}", file=sys.stderr)
         return 1

@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from projections.commands._edge import at_least, seconds
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("gc", help="delete objects nothing needs (keeps gold, refs and the newest N per stage/date)",
                        description=__doc__)
-    p.add_argument("--keep", type=int, default=3, help="action records (and objects) to keep per stage and date")
-    p.add_argument("--grace", type=float, default=3600.0, metavar="SECONDS",
-                   help="never delete objects younger than this (default 3600)")
+    p.add_argument("--keep", type=at_least(1, "keep at least 1 record per stage and date"), default=3, metavar="N",
+                   help="action records (and objects) to keep per stage and date, 1 or more (default 3)")
+    p.add_argument("--grace", type=seconds("objects younger than this are never deleted"), default=3600.0,
+                   metavar="SECONDS", help="never delete objects younger than this (default 3600)")
     p.add_argument("--dry-run", action="store_true", help="say what would go, delete nothing")
     p.set_defaults(handler=run)
 
@@ -20,22 +23,21 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from projections.errors import ConfigError
+    from projections.commands._edge import writes
     from projections.gc import collect
     from projections.hashing import short
     from projections.ledger import Ledger
     from projections.settings import load_settings
     from projections.store import LocalStore
 
-    if args.keep < 1:
-        raise ConfigError(f"--keep {args.keep}: keep at least 1 record per stage and date")
-    if args.grace < 0:
-        raise ConfigError(f"--grace {args.grace}: a grace period cannot be negative")
     settings = load_settings()
     store = LocalStore(settings.home)
-    report = collect(store, keep=args.keep, grace_s=args.grace, dry_run=args.dry_run,
-                     ledger=Ledger(settings.home), timeout=settings.lock_timeout_s,
-                     notify=lambda m: print(m, file=sys.stderr, flush=True))
+    # a dry run writes nothing (it reads without gc's locks where it may not take them); a real gc that may not
+    # write the data root stops at its first lock file, before anything is deleted
+    with writes(settings.home, "gc --dry-run" if args.dry_run else "gc"):
+        report = collect(store, keep=args.keep, grace_s=args.grace, dry_run=args.dry_run,
+                         ledger=Ledger(settings.home), timeout=settings.lock_timeout_s,
+                         notify=lambda m: print(m, file=sys.stderr, flush=True))
     verb = "would delete" if args.dry_run else "deleted"
     for obj in report.deleted[:20]:
         print(f"{verb} {short(obj)}")

@@ -46,6 +46,7 @@ def _read(path: Path) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     from projections import locks
+    from projections.commands._edge import writes
     from projections.settings import load_settings
     from projections.sources import inbox, ingest
 
@@ -60,9 +61,17 @@ def run(args: argparse.Namespace) -> int:
         seasons = set(args.season) if args.season else None
         prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
         prepared = prepare(home, _read(args.file), str(args.file), replace=args.replace, seasons=seasons)
-    with locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
+    else:
+        waiting = _waiting(settings)
+        if not waiting:  # nothing to take: nothing is written, not even a lock file
+            print(f"inbox {inbox.inbox_dir(settings)}: no DKSalaries.csv waiting")
+            return 0
+    # a data root (or inbox) this user may not write: one line naming the path and the fix, exit 2 - the lock
+    # comes first, so that is where such a root is refused, before anything is written
+    with writes(home, f"ingest {args.kind}"), \
+            locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
         if args.kind == "inbox":
-            return _take_inbox(settings, now)
+            return _take_inbox(settings, now, waiting)
         if args.kind == "dk-salaries":
             for path, content, parsed in read:
                 day, slate_id, recorded = inbox.ingest_dk(home, content, str(path), now, read=parsed)
@@ -80,19 +89,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _take_inbox(settings: Any, now: dt.datetime) -> int:
+def _waiting(settings: Any) -> list[Path]:
+    """The CSV files waiting in the inbox now."""
     from projections.sources import inbox
 
     folder = inbox.inbox_dir(settings)
-    found = sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
+    return sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
         if folder.is_dir() else []
-    if not found:
-        print(f"inbox {folder}: no DKSalaries.csv waiting")
-        return 0
+
+
+def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
+    from projections.sources import inbox
+
+    folder = inbox.inbox_dir(settings)
     bad = 0
     for path in found:
         try:
-            day, slate_id, _ = inbox.ingest_dk(settings.home, path.read_bytes(), path.name, now)
+            content = _read(path)
+            day, slate_id, _ = inbox.ingest_dk(settings.home, content, path.name, now)
         except inbox.files.BadFile as exc:
             print(f"refused {exc}")
             bad += 1

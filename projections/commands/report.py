@@ -19,12 +19,18 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from projections.commands._edge import output_dir, writes
     from projections.dates import parse_dates
     from projections.observe import report
     from projections.wiring import make_engine
 
     dates = parse_dates(args.dates) if args.dates else None
     engine = make_engine()
-    written = report.build(engine, out=Path(args.out).absolute() if args.out else None, dates=dates)
+    # the directory is checked (and created) before the build: a bad --out or a data root this user may not
+    # write is one clear error, not a traceback after the work
+    out = output_dir(Path(args.out) if args.out else engine.home / "report", home=engine.home,
+                     doing=f"report --out {args.out}" if args.out else "report")
+    with writes(engine.home, "report"):
+        written = report.build(engine, out=out, dates=dates)
     print(f"wrote {written.index} and {len(written.pages)} slate page(s) in {written.dir}")
     return 0

@@ -7,19 +7,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from projections.commands._edge import port, seconds
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve the HTML dashboard on localhost (port from settings)",
                        description=__doc__)
     p.add_argument("--host", help="address to bind (default: settings.serve_host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: settings.serve_port)")
-    p.add_argument("--refresh", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--port", type=port, help="port, 1-65535 (default: settings.serve_port)")
+    p.add_argument("--refresh", type=seconds("0 rebuilds on every request after the ledger changed"), default=5.0,
+                   metavar="SECONDS",
                    help="rebuild the report on a request when the ledger changed, at most this often (default 5)")
     p.add_argument("--no-build", action="store_true", help="serve the report as it is; never rebuild it")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from projections.commands._edge import output_dir, writes
     from projections.errors import ConfigError
     from projections.observe import report, server
     from projections.settings import load_settings
@@ -38,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
             return report.build(make_engine(settings), out=out)
 
         refresher = server.Refresher(settings.home, rebuild, args.refresh)
-        rebuild()
+        output_dir(out, home=settings.home, doing="serve")  # a data root this user may not write: say so, once
+        with writes(settings.home, "serve"):
+            rebuild()
         refresher.mark_built()
     elif not (out / "index.html").is_file():
         raise ConfigError(f"no dashboard in {out}: run `projections report` first, or drop --no-build")

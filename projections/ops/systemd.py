@@ -269,6 +269,13 @@ def install_units(
                          environment=environment)
     target = (unit_dir or unit_dir_for(settings, scope)).expanduser().absolute()
     names = unit_names(settings)
+    probe = target
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "it is a file" if probe == target else f"{probe}, where it would go, is a file"
+        raise ConfigError(f"cannot install the units into {target}: {where}, not a directory; name a unit "
+                          "directory with --unit-dir")
     try:
         target.mkdir(parents=True, exist_ok=True)
         written = []
@@ -286,8 +293,11 @@ def install_units(
             os.replace(tmp_link, link)
     except PermissionError as exc:
         hint = "run it with sudo" if scope == "system" else "check that directory's owner"
-        raise ConfigError(f"cannot write the units into {target} ({exc.strerror}); {hint}, or use "
+        raise ConfigError(f"cannot write the units into {target} ({exc.strerror}: {exc.filename}); {hint}, or use "
                           f"--{'user' if scope == 'system' else 'system'}") from exc
+    except OSError as exc:  # a read-only file system, a place nothing can be created (/proc), a file in the way
+        raise ConfigError(f"cannot write the units into {target} ({exc.strerror}: {exc.filename}); name a unit "
+                          "directory on a writable file system with --unit-dir") from exc
     ctl = "systemctl" if scope == "system" else "systemctl --user"
     steps = [f"{ctl} daemon-reload", f"{ctl} {'start' if enable else 'enable --now'} {names.timer}",
              f"{ctl} list-timers {names.timer}", "projections doctor"]

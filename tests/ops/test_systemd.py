@@ -165,3 +165,19 @@ def test_systemd_analyze_verify_accepts_the_units(make_settings: MakeSettings, t
     assert done.returncode == 0, output
     # verify prints (and still exits 0 for) unknown keys and unparsable values: none may concern our files
     assert str(installed.unit_dir) not in output, output
+
+
+@pytest.mark.parametrize("where", ["file", "under-a-file", "proc"])
+def test_a_unit_dir_that_cannot_be_a_directory_is_a_config_error(make_settings: MakeSettings, tmp_path: Path,
+                                                                  where: str) -> None:
+    blocker = tmp_path / "units.conf"
+    blocker.write_text("not a directory\n")
+    unit_dir = {"file": blocker, "under-a-file": blocker / "user", "proc": Path("/proc/projections-units")}[where]
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no procfs here")
+    with pytest.raises(ConfigError) as caught:
+        systemd.install_units(make_settings(), scope="user", python=PYTHON, project_dir=REPO, unit_dir=unit_dir)
+    message = str(caught.value)
+    assert str(unit_dir) in message and "--unit-dir" in message, message
+    if where != "proc":
+        assert "is a file" in message and blocker.read_text() == "not a directory\n"

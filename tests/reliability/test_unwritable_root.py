@@ -1,0 +1,102 @@
+"""A data root this user may not write (another user's, or a read-only mount): every command that writes
+refuses with one line naming the path and the fix (exit 2), changing nothing; a read-only `gc --dry-run` still
+works. As root, modes do not stop writes, so the commands run under setpriv without the capabilities that let
+root ignore them (as tests/integration/test_invariants.py does)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURE_DATE, REPO, SHARED, project_env, run_doit, tree_snapshot
+
+DK_2023 = SHARED / "salaries" / "dk" / "2023-01-16__chasebroder__DKSalaries__d62277f1.csv"
+FIX = "projections doctor --fix-permissions"
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
+
+
+def _chmod_tree(home: Path, writable: bool) -> None:
+    for root, dirs, files in os.walk(home):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            if not path.is_symlink():
+                mode = path.stat().st_mode
+                os.chmod(path, mode | 0o200 if writable else mode & ~0o222)
+    mode = home.stat().st_mode
+    os.chmod(home, mode | 0o200 if writable else mode & ~0o222)
+
+
+@pytest.fixture(scope="module")
+def readonly_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A small data root (one schedule build: store, ledger, locks), a DKSalaries.csv in its inbox, then
+    nothing in it writable."""
+    home = tmp_path_factory.mktemp("readonly") / "home"
+    built = run_doit(home, "schedule", f"date={FIXTURE_DATE}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    (home / "inbox").mkdir()
+    shutil.copy(DK_2023, home / "inbox" / "DKSalaries.csv")
+    _chmod_tree(home, writable=False)
+    try:
+        yield home
+    finally:
+        _chmod_tree(home, writable=True)
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = _unprivileged([sys.executable, "-m", "projections.cli", *args])
+    return subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, names", [
+    (["gc"], "locks/gc-gate.lock"),
+    (["report"], "report"),
+    (["ingest", "dk-salaries", str(DK_2023)], "locks/store.lock"),
+    (["ingest", "inbox"], "locks/store.lock"),
+], ids=["gc", "report", "ingest dk-salaries", "ingest inbox"])
+def test_a_write_the_data_root_refuses_is_one_line_with_the_fix(readonly_home: Path, args: list[str],
+                                                                 names: str) -> None:
+    before = tree_snapshot(readonly_home)
+    result = _cli(readonly_home, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ") and str(readonly_home / names) in result.stderr
+    assert FIX in result.stderr and "data root's owner" in result.stderr
+    if "lock" in names:
+        assert "a lock file" in result.stderr  # why a command that may only read takes it
+    assert tree_snapshot(readonly_home) == before
+
+
+def test_gc_dry_run_needs_no_write(readonly_home: Path) -> None:
+    before = tree_snapshot(readonly_home)
+    result = _cli(readonly_home, "gc", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "would delete 0 objects" in result.stdout and "kept 1" in result.stdout
+    assert "Traceback" not in result.stderr and "lists without the lock" in result.stderr
+    assert tree_snapshot(readonly_home) == before
+
+
+def test_an_empty_inbox_needs_no_write(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chmod(home, 0o555)
+    try:
+        result = _cli(home, "ingest", "inbox")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no DKSalaries.csv waiting" in result.stdout and list(home.iterdir()) == []
+    finally:
+        os.chmod(home, 0o755)

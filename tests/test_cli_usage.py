@@ -1,0 +1,89 @@
+"""Usage mistakes on the `projections` command line: refused at once with exit 2 and one line naming the
+argument (or directory, or table) and the fix - never a traceback, never accepted and acted on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from projections.cli import build_parser
+from tests.conftest import FIXTURE_DATE, run_cli
+
+BELOW_MINIMUM = [
+    (["diff", FIXTURE_DATE, "aaaa", "bbbb", "--top", "0"], "--top"),
+    (["diff", FIXTURE_DATE, "--top", "-3"], "--top"),
+    (["diff", FIXTURE_DATE, "--top", "ten"], "--top"),
+    (["serve", "--refresh", "-1"], "--refresh"),
+    (["serve", "--refresh", "nan"], "--refresh"),
+    (["serve", "--port", "0"], "--port"),
+    (["serve", "--port", "70000"], "--port"),
+    (["gc", "--keep", "0"], "--keep"),
+    (["gc", "--keep", "-2", "--dry-run"], "--keep"),
+    (["gc", "--grace", "-1"], "--grace"),
+    (["gc", "--grace", "nan"], "--grace"),  # nan would compare false with every age: no grace period at all
+]
+
+
+@pytest.mark.parametrize("argv, option", BELOW_MINIMUM, ids=[" ".join(a) for a, _ in BELOW_MINIMUM])
+def test_numeric_options_out_of_range_are_refused_by_the_parser(argv: list[str], option: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # parsing only: nothing runs (an accepted `serve --refresh -1` would start serving)
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}: " in err and "Traceback" not in err, err
+
+
+def test_in_range_values_still_parse() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["diff", FIXTURE_DATE, "--top", "1"]).top == 1
+    assert parser.parse_args(["serve", "--refresh", "0", "--port", "8765"]).refresh == 0.0
+    args = parser.parse_args(["gc", "--keep", "1", "--grace", "0"])
+    assert (args.keep, args.grace) == (1, 0.0)
+
+
+def test_diff_top_zero_is_a_usage_error_not_a_traceback(home: Path) -> None:
+    result = run_cli(home, "diff", FIXTURE_DATE, "aaaa", "bbbb", "--top", "0")
+    assert result.returncode == 2 and "argument --top" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_snapshots_refuses_an_unknown_table_like_fetch(home: Path) -> None:
+    snap = run_cli(home, "snapshots", FIXTURE_DATE, "bogus")
+    fetch = run_cli(home, "fetch", "bogus", FIXTURE_DATE)
+    for result in (snap, fetch):
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "'bogus'" in result.stderr and "player_logs" in result.stderr and "odds" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert snap.stderr == fetch.stderr  # the same refusal
+    assert snap.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["file", "under-a-file", "proc"])
+def test_report_out_that_cannot_be_a_directory(home: Path, tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "report.html"
+    blocker.write_text("<html></html>")
+    out = {"file": blocker, "under-a-file": blocker / "pages", "proc": Path("/proc/projections-report")}[where]
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no procfs here")
+    result = run_cli(home, "report", "--out", str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert str(out) in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text() == "<html></html>"
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_systemd_unit_dir_that_cannot_be_a_directory(home: Path, tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "units"
+    blocker.write_text("x")
+    unit_dir = blocker if where == "file" else Path("/proc/projections-units")
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no procfs here")
+    result = run_cli(home, "systemd", "--user", "--unit-dir", str(unit_dir), "--no-enable")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and str(unit_dir) in result.stderr, result.stderr
+    assert "--unit-dir" in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text() == "x"
