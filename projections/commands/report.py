@@ -5,6 +5,7 @@ them from disk, copy them anywhere; viewing needs no network. `projections serve
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -33,4 +34,8 @@ def run(args: argparse.Namespace) -> int:
     with writes(engine.home, "report"):
         written = report.build(engine, out=out, dates=dates)
     print(f"wrote {written.index} and {len(written.pages)} slate page(s) in {written.dir}")
+    if written.dangling:
+        print(f"note: no page for {', '.join(written.dangling)}: the gold pointer names an object that is not in "
+              "the store (`projections verify` says more; `doit slate date=...` publishes it again)", file=sys.stderr)
+        return 1
     return 0

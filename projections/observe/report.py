@@ -61,6 +61,7 @@ class Written:
     dir: Path
     index: Path
     pages: dict[str, Path]
+    dangling: list[str] = field(default_factory=list)  # dates whose gold pointer names a missing object
 
 
 def default_dates(engine: Engine, events: Events, limit: int = DEFAULT_DATES) -> list[dt.date]:
@@ -94,7 +95,10 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
                         runs=sorted(events.runs.values(), key=lambda r: r.began or "")[-60:],
                         generated=iso(utc_now()))
     asset = next((s.publish for s in engine.pipeline.published if s.publish), "projections")
-    golds = {d.game_date: d.gold.get(asset) for d in overview.statuses if d.gold.get(asset)}
+    pointed = {d.game_date: d.gold.get(asset) for d in overview.statuses if d.gold.get(asset)}
+    # a pointer whose object is gone (deleted by hand, a disk error) gets no page; the rest of the board stands
+    golds = {day: obj for day, obj in pointed.items() if obj and engine.store.has(obj)}
+    dangling = sorted(set(pointed) - set(golds))
     overview.pages = {day: f"slate-{day}.html" for day in golds}
     pages: dict[str, Path] = {}
     newest = max(golds) if golds else None
@@ -110,7 +114,7 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
         index_html = render_page(overview, None)
     index = out / "index.html"
     write_atomic(index, index_html.encode())
-    return Written(dir=out, index=index, pages=pages)
+    return Written(dir=out, index=index, pages=pages, dangling=dangling)
 
 
 # ---- HTML --------------------------------------------------------------------------------------------

@@ -110,3 +110,23 @@ def test_a_root_with_no_gold_still_gets_an_index(tmp_path: Path):
     ov = report.Overview(home=tmp_path, stages=["schedule", "gold"], statuses=[], runs=[], generated="")
     html = report.render_page(ov, None)
     assert "No published slate among these dates." in html and "no runs in the ledger yet" in html
+
+
+def test_a_gold_pointer_to_a_missing_object_costs_its_page_not_the_dashboard(built_home: Path, tmp_path: Path):
+    import os
+    import shutil
+    import stat
+
+    from tests.conftest import FIXTURE_DATE, run_cli
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    target = (home / "gold" / "projections" / f"game_date={FIXTURE_DATE}").resolve()
+    for path in [target, *target.iterdir()]:
+        os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+    shutil.rmtree(target)
+    result = run_cli(home, "report")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (home / "report" / "index.html").is_file() and "Traceback" not in result.stderr
+    assert f"no page for {FIXTURE_DATE}: the gold pointer names an object that is not in the store" in result.stderr
+    assert not (home / "report" / f"slate-{FIXTURE_DATE}.html").exists()
