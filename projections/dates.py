@@ -19,14 +19,19 @@ MAX_DATES = 4000
 FORMS = "YYYY-MM-DD, a range A..B, or a comma list of those (e.g. 2019-10-30 or 2019-10-22..2019-11-30)"
 
 
-def parse_one(text: str) -> dt.date:
+ONE = "one date, YYYY-MM-DD (e.g. 2019-10-30)"
+
+
+def parse_one(text: str, expected: str = FORMS) -> dt.date:
+    """One YYYY-MM-DD date; `expected` is what the error says is accepted (a command that takes a single date
+    passes ONE, so its error does not offer ranges it would refuse)."""
     text = text.strip()
     if not _DATE.match(text):
-        raise InvalidDate(f"invalid date {text!r}: expected {FORMS}")
+        raise InvalidDate(f"invalid date {text!r}: expected {expected}")
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidDate(f"invalid date {text!r}: {exc}; expected {FORMS}") from None
+        raise InvalidDate(f"invalid date {text!r}: {exc}; expected {expected}") from None
 
 
 def parse_dates(text: str) -> list[dt.date]:

@@ -35,3 +35,13 @@ def test_seasons_including_the_bubble():
     assert season_of(dt.date(2020, 10, 11)) == "2019-20"
     assert season_of(dt.date(2020, 12, 22)) == "2020-21"
     assert season_of(dt.date(2019, 4, 10)) == "2018-19"
+
+
+def test_a_single_date_error_does_not_offer_ranges():
+    from projections.dates import ONE, parse_one
+
+    with pytest.raises(InvalidDate, match=r"expected one date, YYYY-MM-DD") as caught:
+        parse_one("2019-11-01..2019-11-02", ONE)
+    assert "range" not in str(caught.value)
+    with pytest.raises(InvalidDate, match=r"a range A\.\.B"):
+        parse_one("2019-11-0x")  # where ranges are accepted (date=), the error lists them

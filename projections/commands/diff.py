@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from projections.dates import parse_one
+    from projections.dates import ONE, parse_one
     from projections.errors import ConfigError
     from projections.observe import slatediff
     from projections.observe.events import Events
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.objects) not in (0, 2):
         raise ConfigError("give two objects (HASH_A HASH_B) or none (the gold object against the one before it)")
-    day = parse_one(args.date).isoformat()
+    day = parse_one(args.date, ONE).isoformat()
     home = load_settings().home
     old, new = [*args.objects, None, None][:2]
     d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)

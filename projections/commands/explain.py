@@ -22,11 +22,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from projections.dates import parse_one
+    from projections.dates import ONE, parse_one
     from projections.observe.explain import Explainer, render
     from projections.wiring import make_engine
 
-    day = parse_one(args.date)
+    day = parse_one(args.date, ONE)
     engine = make_engine()
     expl = Explainer(engine).explain(args.stage, day)
     if args.json:

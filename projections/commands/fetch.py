@@ -38,13 +38,13 @@ def known_table(table: str) -> str:
 
 
 def run_snapshots(args: argparse.Namespace) -> int:
-    from projections.dates import parse_one
+    from projections.dates import ONE, parse_one
     from projections.ledger import iso
     from projections.sources import ENDPOINTS, snapshots
     from projections.wiring import make_engine
 
     tables = [known_table(args.table)] if args.table else sorted(ENDPOINTS)
-    day = parse_one(args.date)
+    day = parse_one(args.date, ONE)
     engine = make_engine()
     as_of = engine.as_of(day)
     rows: list[dict[str, Any]] = []
@@ -70,12 +70,12 @@ def run_fetch(args: argparse.Namespace) -> int:
     import sys
 
     from projections.commands._edge import writes
-    from projections.dates import parse_one
+    from projections.dates import ONE, parse_one
     from projections.errors import ConfigError, ProjectionsError
     from projections.wiring import make_engine
 
     known_table(args.table)
-    day = parse_one(args.date)
+    day = parse_one(args.date, ONE)
     engine = make_engine()
     key = next((k for k, (source, _) in engine.pipeline.fetchers().items()
                 if getattr(source, "table", k) == args.table), None)

@@ -17,12 +17,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from projections.dates import parse_one
+    from projections.dates import ONE, parse_one
     from projections.observe import history
     from projections.observe.events import Events
     from projections.settings import load_settings
 
-    day = parse_one(args.date).isoformat()
+    day = parse_one(args.date, ONE).isoformat()
     home = load_settings().home
     blocks = history.timeline(Events.read(home), day)
     if args.json:
