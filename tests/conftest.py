@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,6 +58,18 @@ def run_doit(home: Path, *args: str, timeout: float = 300, code: Path = REPO,
     """Run `doit ARGS` in a real process against the data root `home`."""
     return subprocess.run(doit_argv(*args, code=code), env=project_env(home, **extra), capture_output=True,
                           text=True, timeout=timeout, cwd=REPO)
+
+
+def obeying_modes(argv: list[str]) -> list[str]:
+    """`argv` run so that file modes bind it: as root (who ignores them), under setpriv without the
+    capabilities that let root write anywhere; the test is skipped where setpriv is missing."""
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
 
 
 def run_cli(home: Path, *args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:

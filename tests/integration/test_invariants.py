@@ -18,6 +18,7 @@ from tests.conftest import (
     doit_argv,
     gold_object,
     ledger_events,
+    obeying_modes,
     project_env,
     run_cli,
     run_doit,
@@ -199,13 +200,7 @@ def test_unwritable_data_root_is_refused_and_changes_nothing(tmp_path: Path):
     (home / "keep.txt").write_text("x")
     os.chmod(home, 0o555)
     argv = doit_argv("slate", f"date={FIXTURE_DATE}")
-    if os.geteuid() == 0:
-        # root ignores modes; drop the capabilities that let it, so the child obeys 0555 like any user
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
-        drop = "-dac_override,-dac_read_search"
-        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
+    argv = obeying_modes(argv)
     try:
         before = tree_snapshot(home)
         result = subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -228,12 +223,7 @@ def test_a_store_write_refused_by_the_os_names_the_data_root_not_the_stage(built
         shard.mkdir(exist_ok=True)
         os.chmod(shard, 0o555)
     argv = doit_argv("slate", "date=2019-11-05")
-    if os.geteuid() == 0:  # root ignores modes: a child without the capabilities that let it obeys them
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
-        drop = "-dac_override,-dac_read_search"
-        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
+    argv = obeying_modes(argv)
     try:
         result = subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=300)
     finally:

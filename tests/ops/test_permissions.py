@@ -118,20 +118,15 @@ except ConfigError as exc:
 
 
 def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
-    import shutil
     import subprocess
     import sys
+
+    from tests.conftest import obeying_modes
 
     home = tmp_path / "home"
     permissions.ensure_tree(home, POLICY)
     os.chmod(home / "gold", 0o2555)
-    argv = [sys.executable, "-c", PREFLIGHT, str(home)]
-    if os.geteuid() == 0:  # root ignores modes: a child without the capabilities that let it obeys them
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
-        drop = "-dac_override,-dac_read_search"
-        argv = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
+    argv = obeying_modes([sys.executable, "-c", PREFLIGHT, str(home)])
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert result.returncode == 3, result.stdout + result.stderr

@@ -14,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_DATE, REPO, SHARED, project_env, run_doit, tree_snapshot
+from tests.conftest import FIXTURE_DATE, REPO, SHARED, obeying_modes, project_env, run_doit, tree_snapshot
 
 DK_2023 = SHARED / "salaries" / "dk" / "2023-01-16__chasebroder__DKSalaries__d62277f1.csv"
 FIX = "projections doctor --fix-permissions"
-
-
-def _unprivileged(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without util-linux setpriv: cannot make a directory unwritable")
-    drop = "-dac_override,-dac_read_search"
-    return [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
 
 
 def _chmod_tree(home: Path, writable: bool) -> None:
@@ -58,7 +48,7 @@ def readonly_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = _unprivileged([sys.executable, "-m", "projections.cli", *args])
+    argv = obeying_modes([sys.executable, "-m", "projections.cli", *args])
     return subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
