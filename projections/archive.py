@@ -127,18 +127,34 @@ def season_spans(games: set[dt.date]) -> dict[str, tuple[dt.date, dt.date]]:
     return dict(sorted(spans.items()))
 
 
-def unknown_dates(home: Path, dates: list[dt.date], games: set[dt.date] | None = None) -> list[dt.date]:
-    """The dates the schedule cannot vouch for: no game at all is known in their season, or their season's
-    known games span fewer than WHOLE_SEASON_DAYS (a partial season, like the shipped 2020-21 week) and the
-    date lies outside that span. A date of a whole season without games is an off day; one of these is not
-    known to be, so a run must not skip it as if it were."""
-    spans = season_spans(game_dates(home) if games is None else games)
-    out = []
-    for day in dates:
-        span = spans.get(season_of(day))
+DayKind = Literal["slate", "no games", "no salaries", "unknown"]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What the archive knows of dates: those with games, those with DraftKings salaries, and each season's
+    span of known games. One answer for the backfill (which dates to build, skip or refuse) and for status."""
+
+    games: set[dt.date]
+    slates: set[dt.date]
+    spans: dict[str, tuple[dt.date, dt.date]]
+
+    @classmethod
+    def of(cls, home: Path) -> Calendar:
+        games = game_dates(home)
+        return cls(games, slate_dates(home), season_spans(games))
+
+    def kind(self, day: dt.date) -> DayKind:
+        """"unknown" when the schedule cannot vouch for the date: no game at all is known in its season, or
+        its season's known games span fewer than WHOLE_SEASON_DAYS (a partial season, like the shipped 2020-21
+        week) and the date lies outside that span. A date of a whole season without games is an off day
+        ("no games"); an unknown one is not known to be, so a run must not skip it as if it were."""
+        span = self.spans.get(season_of(day))
         if span is None or ((span[1] - span[0]).days < WHOLE_SEASON_DAYS and not span[0] <= day <= span[1]):
-            out.append(day)
-    return out
+            return "unknown"
+        if day not in self.games:
+            return "no games"
+        return "slate" if day in self.slates else "no salaries"
 
 
 def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt.date]:

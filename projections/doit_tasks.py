@@ -232,20 +232,25 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     do. (Live mode learns of an off day from the fetched schedule, at run time: `_build_action`.)"""
     if not off_days or engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import game_dates, season_spans, slate_dates, unknown_dates
+    from projections.archive import Calendar
 
-    games, slates = game_dates(engine.home), slate_dates(engine.home)
-    unknown = unknown_dates(engine.home, dates, games)
+    calendar = Calendar.of(engine.home)
+    kinds = {d: calendar.kind(d) for d in dates}
+    unknown = [d for d in dates if kinds[d] == "unknown"]
     if unknown:  # not known to be off days: skipping them would report success for work never done
-        shown = ", ".join(d.isoformat() for d in unknown[:3]) + (" ..." if len(unknown) > 3 else "")
         seasons = ", ".join(sorted({season_of(d) for d in unknown}))
         raise InvalidCommand(
-            f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({shown}; season {seasons}): "
-            "add that season with `projections ingest game-logs FILE` (and `ingest lines`, `ingest dk-salaries`), "
-            "run in live mode (`source = \"live\"`), or pick dates it holds: " + ", ".join(
-                f"{season} ({lo}..{hi})" for season, (lo, hi) in season_spans(games).items()))
-    return ([d for d in dates if d in games and d in slates], [d for d in dates if d not in games],
-            [d for d in dates if d in games and d not in slates])
+            f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({_listed(unknown)}; season "
+            f"{seasons}): add that season with `projections ingest game-logs FILE` (and `ingest lines`, "
+            "`ingest dk-salaries`), run in live mode (`source = \"live\"`), or pick dates it holds: " + ", ".join(
+                f"{season} ({lo}..{hi})" for season, (lo, hi) in calendar.spans.items()))
+    return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],
+            [d for d in dates if kinds[d] == "no salaries"])
+
+
+def _listed(items: list[Any], most: int = 3) -> str:
+    """The first `most` items, comma-separated, with " ..." when there are more."""
+    return ", ".join(str(i) for i in items[:most]) + (" ..." if len(items) > most else "")
 
 
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
@@ -474,11 +479,9 @@ class SlateReporter(ConsoleReporter):
         off = sorted(set(self.no_games) | {d for d, state in self.dates.items() if state == "no games"})
         skipped = ""
         if off:
-            shown = ", ".join(off[:3]) + (" ..." if len(off) > 3 else "")
-            skipped = f"{len(off)} without games skipped ({shown}); "
+            skipped = f"{len(off)} without games skipped ({_listed(off)}); "
         if self.no_salaries:
-            shown = ", ".join(self.no_salaries[:3]) + (" ..." if len(self.no_salaries) > 3 else "")
-            skipped += (f"{len(self.no_salaries)} without DraftKings salaries skipped ({shown}: "
+            skipped += (f"{len(self.no_salaries)} without DraftKings salaries skipped ({_listed(self.no_salaries)}: "
                         "`projections ingest dk-salaries FILE` adds them); ")
         built = {d: state for d, state in self.dates.items() if state != "no games"}
         if not built:

@@ -13,7 +13,6 @@ a waiting gc in ahead of stages that arrive later, so a busy machine cannot star
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import time
@@ -27,6 +26,7 @@ from projections import locks
 from projections.hashing import is_digest, short
 from projections.ledger import Ledger
 from projections.locks import pid_alive
+from projections.ops.permissions import REFUSED
 from projections.store import LocalStore, _rmtree
 
 
@@ -108,7 +108,7 @@ def _gc_locks(home: Path, *, dry_run: bool, timeout: float | None, notify: Calla
             held.enter_context(locks.hold(store_lock_path(home), what="the store (running builds)", timeout=timeout,
                                           notify=notify))
         except OSError as exc:
-            if not dry_run or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            if not dry_run or exc.errno not in REFUSED:
                 raise
             held.close()
             notify(f"note: cannot take gc's lock ({exc.filename}: {exc.strerror}); a dry run deletes nothing, so it "

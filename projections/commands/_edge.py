@@ -2,7 +2,8 @@
 command cannot write (a data root of another user, a read-only file system, an `--out` that is a file).
 
 Not a command (the leading underscore keeps `projections.cli` from registering it). Only the standard
-library is imported here, so `projections --help` stays fast.
+library and projections.ops.permissions (which says whose a path is and how to fix it; standard library
+only too) are imported here, so `projections --help` stays fast.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ import contextlib
 import errno
 import math
 import os
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from projections.errors import ConfigError
-
-# the errors that mean "this process may not write here", not "the disk broke"
-_REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
-
+from projections.ops.permissions import REFUSED, existing_ancestor, refused_message
 
 # ---- numeric options -----------------------------------------------------------------------------------
 
@@ -71,74 +68,6 @@ def port(text: str) -> int:
 # ---- paths a command writes ------------------------------------------------------------------------------
 
 
-def _owner(path: Path) -> tuple[str, str]:
-    """(`user`, `owner user:group, mode 0755`) of `path`, as far as stat tells."""
-    import grp
-    import pwd
-
-    try:
-        st = path.stat()
-    except OSError as exc:
-        return "", f"unreadable: {exc.strerror}"
-    try:
-        user = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        user = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return user, f"owner {user}:{group}, mode {stat.S_IMODE(st.st_mode):04o}"
-
-
-def _me() -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return str(os.geteuid())
-
-
-def _existing(path: Path) -> Path:
-    """`path` itself, or its nearest ancestor that exists (what decides whether it can be created)."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return probe
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.absolute().relative_to(root.absolute())
-    except ValueError:
-        return False
-    return True
-
-
-def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
-    """One line for an OSError saying this process may not write a path: which path, why, and the fix."""
-    path = Path(exc.filename) if exc.filename else home
-    probe = _existing(path)
-    _, detail = _owner(probe)
-    if probe == path:
-        head = f"cannot write {path} ({detail}): {exc.strerror}"
-    else:
-        head = f"cannot create {path}: {exc.strerror} in {probe} ({detail})"
-    if _inside(path, home / "locks"):
-        head += f" - a lock file: {doing} must create or open it for writing to take its lock"
-    if exc.errno == errno.EROFS:
-        fix = (f"the file system of {probe} is mounted read-only; remount it read-write or set PROJECTIONS_HOME to "
-               "a writable directory")
-    elif _inside(path, home):
-        owner = _owner(_existing(home))[0]
-        fix = ("repair the data root with `projections doctor --fix-permissions` (as its owner or root), or run "
-               f"this command as the data root's owner{f' ({owner})' if owner else ''}")
-    else:
-        fix = f"make {probe} writable by {_me()}, or choose another directory"
-    return f"{doing} (as {_me()}): {head}; {fix}"
-
-
 @contextlib.contextmanager
 def writes(home: Path, doing: str) -> Iterator[None]:
     """Turn an OSError that means "not allowed to write here" into a ConfigError (exit 2, one line) naming the
@@ -146,7 +75,7 @@ def writes(home: Path, doing: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno not in _REFUSED:
+        if exc.errno not in REFUSED:
             raise
         raise ConfigError(refused_message(exc, home=home, doing=doing)) from None
 
@@ -156,7 +85,7 @@ def output_dir(path: Path, *, home: Path, doing: str) -> Path:
     ConfigError naming the directory and why it cannot be used (a file in the way, a place where nothing can be
     created, no permission to write)."""
     path = path.expanduser().absolute()
-    probe = _existing(path)
+    probe = existing_ancestor(path)
     if not probe.is_dir():
         where = "it is a file" if probe == path else f"{probe}, where it would go, is a file"
         raise ConfigError(f"{doing}: cannot use {path} as a directory: {where}; name a directory (it is created "
@@ -164,7 +93,7 @@ def output_dir(path: Path, *, home: Path, doing: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        if exc.errno in _REFUSED:
+        if exc.errno in REFUSED:
             raise ConfigError(refused_message(exc, home=home, doing=doing)) from None
         raise ConfigError(f"{doing}: cannot create the directory {path} in {probe} ({exc.strerror}); name a "
                           "directory on a file system where you can write") from None

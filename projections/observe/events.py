@@ -100,7 +100,11 @@ class Events:
         self.skipped_lines = 0
         self._built: dict[str, Event] = {}
         self._by_object: dict[tuple[str, str], list[Event]] = {}
+        self.skipped_at: dict[str, str] = {}  # date -> when a run last skipped it (no games, no salaries)
         for e in self.all:
+            if e.get("event") == "run_start":
+                for day in (e.get("no_games") or []) + (e.get("no_salaries") or []):
+                    self.skipped_at[str(day)] = max(self.skipped_at.get(str(day), ""), str(e.get("ts") or ""))
             if e.get("event") == "stage_success" and e.get("key"):
                 self._built.setdefault(str(e["key"]), e)
             if e.get("stage") and e.get("object"):

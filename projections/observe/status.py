@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from projections.hashing import short
 from projections.observe.events import Events, first_line, when
 
 if TYPE_CHECKING:
+    from projections.archive import Calendar
     from projections.engine import Engine
     from projections.plan import Plan
 
@@ -96,30 +96,7 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> Stage
     return row
 
 
-@dataclass(frozen=True)
-class Calendars:
-    """Archive mode: the dates with games and the dates with DraftKings salaries (None in live mode)."""
-
-    games: set[dt.date] | None = None
-    slates: set[dt.date] | None = None
-    home: Path | None = None
-
-    @classmethod
-    def of(cls, engine: Engine) -> Calendars:
-        if engine.settings.source != "archive":
-            return cls()
-        from projections.archive import game_dates, slate_dates
-
-        return cls(game_dates(engine.home), slate_dates(engine.home), engine.home)
-
-    def known(self, day: dt.date) -> bool:
-        """The archive's schedule vouches for the date (see `archive.unknown_dates`)."""
-        from projections.archive import unknown_dates
-
-        return self.games is not None and self.home is not None and not unknown_dates(self.home, [day], self.games)
-
-
-def _skip_reason(engine: Engine, day: dt.date, events: Events, calendars: Calendars) -> str | None:
+def _skip_reason(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None) -> str | None:
     """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, or
     the archive has no games or no salaries for it and nothing was attempted for the date since the last run
     that skipped it. A date asked for by name and failed shows its failure until a later run skips it."""
@@ -130,24 +107,23 @@ def _skip_reason(engine: Engine, day: dt.date, events: Events, calendars: Calend
             return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
     attempts = [e.get("ts") or "" for e in events.by_date.get(iso, [])
                 if e.get("event") in ("stage_failure", "stage_success")]
-    skips = [r.start.get("ts") or "" for r in events.runs.values() if r.start is not None
-             and iso in (r.start.get("no_games") or []) + (r.start.get("no_salaries") or [])]
-    if attempts and (not skips or max(attempts) > max(skips)):  # its last word is a build, not a skip
+    skipped = events.skipped_at.get(iso)
+    if attempts and (skipped is None or max(attempts) > skipped):  # its last word is a build, not a skip
         return None
-    if not calendars.known(day):
-        return None
-    if calendars.games is not None and day not in calendars.games:
+    kind = calendar.kind(day) if calendar is not None else None
+    if kind == "no games":
         return f"no NBA games on {iso} in the archive's schedule: nothing to build"
-    if calendars.slates is not None and day not in calendars.slates:
+    if kind == "no salaries":
         return (f"no DraftKings salaries for {iso} in the archive: a backfill skips it "
                 "(`projections ingest dk-salaries FILE` adds them)")
     return None
 
 
-def date_status(engine: Engine, day: dt.date, events: Events, calendars: Calendars | None = None) -> DateStatus:
-    """The status of every stage of `day`, in build order, and why runs skip it (if they do)."""
+def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None = None) -> DateStatus:
+    """The status of every stage of `day`, in build order, and why runs skip it (if they do; `calendar` is
+    the archive's, in archive mode)."""
     iso = day.isoformat()
-    out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendars or Calendars()))
+    out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar))
     states: dict[str, State] = {}
     for plan in engine.status(day):
         row = _stage_status(plan, events, states)
@@ -165,8 +141,12 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendars: Calenda
 
 def collect(engine: Engine, dates: list[dt.date], events: Events | None = None) -> list[DateStatus]:
     events = events or Events.read(engine.home)
-    calendars = Calendars.of(engine)
-    return [date_status(engine, day, events, calendars) for day in dates]
+    calendar = None
+    if engine.settings.source == "archive":
+        from projections.archive import Calendar
+
+        calendar = Calendar.of(engine.home)
+    return [date_status(engine, day, events, calendar) for day in dates]
 
 
 def _seconds(value: float | None) -> str:

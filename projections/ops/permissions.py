@@ -18,6 +18,7 @@ Raises:
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import pwd
@@ -307,17 +308,77 @@ def repair_tree(home: Path, policy: PermissionSettings) -> tuple[list[Path], lis
 
 def not_writable_message(path: os.PathLike[str]) -> str:
     """The error for a data root this user cannot write: path, owner, mode and the fix."""
-    try:
-        st = os.stat(path)
-        import grp
-        import pwd
-
-        owner = pwd.getpwuid(st.st_uid).pw_name
-        group = grp.getgrgid(st.st_gid).gr_name
-        detail = f"owner {owner}:{group}, mode {st.st_mode & 0o7777:04o}"
-    except (OSError, KeyError):
-        detail = "owner unknown"
     import getpass
 
+    _, detail = owner_detail(Path(path))
     return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
             f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")
+
+
+# ---- a write the OS refused ------------------------------------------------------------------------------
+
+# the errors that mean "this process may not write here", not "the disk broke"
+REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def owner_detail(path: Path) -> tuple[str, str]:
+    """(`user`, `owner user:group, mode 0755`) of `path`, as far as stat tells."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return "", f"unreadable: {exc.strerror}"
+    try:
+        user = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        user = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return user, f"owner {user}:{group}, mode {stat.S_IMODE(st.st_mode):04o}"
+
+
+def _me() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def existing_ancestor(path: Path) -> Path:
+    """`path` itself, or its nearest ancestor that exists (what decides whether it can be created)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.absolute().relative_to(root.absolute())
+    except ValueError:
+        return False
+    return True
+
+
+def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
+    """One line for an OSError saying this process may not write a path: which path, why, and the fix."""
+    path = Path(exc.filename) if exc.filename else home
+    probe = existing_ancestor(path)
+    _, detail = owner_detail(probe)
+    if probe == path:
+        head = f"cannot write {path} ({detail}): {exc.strerror}"
+    else:
+        head = f"cannot create {path}: {exc.strerror} in {probe} ({detail})"
+    if _inside(path, home / "locks"):
+        head += f" - a lock file: {doing} must create or open it for writing to take its lock"
+    if exc.errno == errno.EROFS:
+        fix = (f"the file system of {probe} is mounted read-only; remount it read-write or set PROJECTIONS_HOME to "
+               "a writable directory")
+    elif _inside(path, home):
+        owner = owner_detail(existing_ancestor(home))[0]
+        fix = ("repair the data root with `projections doctor --fix-permissions` (as its owner or root), or run "
+               f"this command as the data root's owner{f' ({owner})' if owner else ''}")
+    else:
+        fix = f"make {probe} writable by {_me()}, or choose another directory"
+    return f"{doing} (as {_me()}): {head}; {fix}"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from projections.errors import ConfigError
-from projections.ops.permissions import umask_for
+from projections.ops.permissions import existing_ancestor, umask_for
 from projections.settings import Settings
 
 Scope = Literal["system", "user"]
@@ -269,9 +269,7 @@ def install_units(
                          environment=environment)
     target = (unit_dir or unit_dir_for(settings, scope)).expanduser().absolute()
     names = unit_names(settings)
-    probe = target
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = existing_ancestor(target)
     if not probe.is_dir():
         where = "it is a file" if probe == target else f"{probe}, where it would go, is a file"
         raise ConfigError(f"cannot install the units into {target}: {where}, not a directory; name a unit "
