@@ -99,9 +99,13 @@ def _waiting(settings: Any) -> list[Path]:
 
 
 def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
+    from projections.commands._edge import output_dir
     from projections.sources import inbox
 
     folder = inbox.inbox_dir(settings)
+    # a taken file moves to processed/: an inbox this user cannot change is refused before anything is recorded
+    processed = output_dir(folder / "processed", home=settings.home, doing="ingest inbox")
+    output_dir(folder, home=settings.home, doing="ingest inbox")
     bad = 0
     for path in found:
         try:
@@ -111,8 +115,7 @@ def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
             print(f"refused {exc}")
             bad += 1
             continue
-        done = folder / "processed" / path.name
-        done.parent.mkdir(parents=True, exist_ok=True)
+        done = processed / path.name
         path.replace(done)
         print(f"{path.name}: {day} slate {slate_id} (moved to {done})")
     return 1 if bad else 0

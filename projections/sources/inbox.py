@@ -10,6 +10,8 @@ before its slate's first tip is known from now on; an archival file (taken after
 from the start of its slate date, so a past slate rebuilt at its lock finds it.
 
 A file that cannot be read is left in the inbox and named in the fetch summary and the error, with the fix.
+A file that is taken but cannot be moved to processed/ (an inbox this user may not change) is recorded all the
+same and named in the summary: the run goes on, and taking it again next time changes nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ def _archive_has(home: Path, day: dt.date) -> bool:
 def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     """Take every DKSalaries.csv in the inbox; fail unless `day` then has salaries (snapshot or archive)."""
     inbox = inbox_dir(env.settings)
-    taken, rejected = [], []
+    taken: list[str] = []
+    rejected: list[str] = []
+    unmoved: list[str] = []
     for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
             if inbox.is_dir() else []:
         try:
@@ -113,9 +117,14 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
             continue
         taken.append(f"{path.name} -> {slate_day} {slate_id}")
         done = inbox / "processed" / path.name
-        done.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
-            os.replace(path, done)
+        try:
+            done.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
+                os.replace(path, done)
+        except OSError as exc:  # recorded all the same: the run goes on, and taking it again changes nothing
+            unmoved.append(f"{path.name}: cannot move it to {done.parent} ({exc.strerror or exc}); make {inbox} "
+                           "writable, or move the file yourself")
+            log.warning("inbox: %s", unmoved[-1])
     entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
     if entry is None and not _archive_has(env.home, day):
         detail = (f"; unreadable files left there: {' | '.join(rejected)}" if rejected else
@@ -124,8 +133,9 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
                           f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
                           "ingest dk-salaries FILE`")
     held = f"{entry.rows} players for {day} ({entry.object[9:19]})" if entry is not None else "the archive's"
-    summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused; {held}",
-                               "taken": taken or None, "rejected": rejected or None}
+    left = f", {len(unmoved)} left in the inbox (cannot move)" if unmoved else ""
+    summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}",
+                               "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None}
     if entry is not None:
         summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))
     return summary

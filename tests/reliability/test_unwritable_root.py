@@ -90,3 +90,23 @@ def test_an_empty_inbox_needs_no_write(tmp_path: Path) -> None:
         assert "no DKSalaries.csv waiting" in result.stdout and list(home.iterdir()) == []
     finally:
         os.chmod(home, 0o755)
+
+
+def test_an_inbox_the_user_cannot_change_is_refused_before_anything_is_recorded(tmp_path: Path) -> None:
+    """A taken file moves to inbox/processed/: when the inbox (here `live.inbox`, outside the data root) cannot
+    be changed, `ingest inbox` refuses before recording the snapshot, so nothing is half done."""
+    home, inbox = tmp_path / "home", tmp_path / "inbox"
+    (inbox / "processed").mkdir(parents=True)
+    shutil.copy(DK_2023, inbox / "DKSalaries.csv")
+    os.chmod(inbox, 0o555)
+    try:
+        argv = obeying_modes([sys.executable, "-m", "projections.cli", "ingest", "inbox"])
+        result = subprocess.run(argv, env=project_env(home, PROJECTIONS_LIVE__INBOX=str(inbox)), cwd=REPO,
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(inbox, 0o755)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ingest inbox (as ") and len(result.stderr.splitlines()) == 1
+    assert f"cannot write {inbox} " in result.stderr and f"make {inbox} writable" in result.stderr
+    assert sorted(p.name for p in home.iterdir()) == ["locks"]  # the store lock only: no snapshot, no object
+    assert (inbox / "DKSalaries.csv").exists()

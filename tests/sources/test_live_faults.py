@@ -247,6 +247,22 @@ def test_inbox_takes_a_dk_file_by_content_and_leaves_a_bad_one(tmp_path: Path, f
     assert (inbox / "processed" / "download (3).csv").exists() and (inbox / "notes.csv").exists()
 
 
+def test_a_taken_file_that_cannot_be_moved_is_recorded_and_named_and_taking_it_again_changes_nothing(
+        tmp_path: Path, fake: FakeTime):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "processed").write_text("a file where the processed folder goes")
+    (inbox / "DKSalaries.csv").write_bytes(payloads.dk_salaries(SLATE))
+    first = fetch("salaries", tmp_path, None, fake)
+    assert first["rows"] == 367 and (inbox / "DKSalaries.csv").exists()
+    assert first["describe"].startswith("inbox: 1 taken, 0 refused, 1 left in the inbox (cannot move); 367 players")
+    assert first["unmoved"] == [f"DKSalaries.csv: cannot move it to {inbox / 'processed'} (File exists); make "
+                                f"{inbox} writable, or move the file yourself"]
+    again = fetch("salaries", tmp_path, None, fake)
+    assert again["object"] == first["object"]
+    assert len(snapshots.entries(tmp_path, "salaries", SLATE)) == 1
+
+
 def test_an_archival_dk_file_counts_as_known_before_its_lock(tmp_path: Path, fake: FakeTime):
     (tmp_path / "inbox").mkdir(parents=True)
     (tmp_path / "inbox" / "DKSalaries.csv").write_bytes(payloads.dk_salaries(SLATE))
