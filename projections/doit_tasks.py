@@ -267,7 +267,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
-    if engine.remote is not None or engine.settings.executor != "local" or get_var("executor"):
+    if engine.remote is not None or engine.settings.executor != "local" or get_var("executor") or get_var("workers"):
         from projections.executors.tasks import scale_out_tasks
 
         tasks = scale_out_tasks(engine, dates, meta)

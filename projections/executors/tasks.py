@@ -22,7 +22,7 @@ from doit.exceptions import TaskFailed
 
 from projections.doit_tasks import SLATE, _checker, stage_tasks
 from projections.engine import Engine
-from projections.errors import ProjectionsError
+from projections.errors import ConfigError, ProjectionsError
 from projections.executors.cluster import ClusterRun
 
 CLUSTER = "cluster"
@@ -111,12 +111,17 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
 
     try:
         executor = selected_executor(engine.settings, get_var("executor"))
+        workers = selected_workers(get_var("workers"), engine.settings)
+        if executor != "dask" and get_var("workers"):
+            raise ConfigError(f"workers={get_var('workers')} sizes a Dask cluster, but this run builds in this "
+                              "process (executor=local); add executor=dask to build on a cluster of that many "
+                              "workers, or drop workers=")
         if engine.remote is not None:
             sync_gold(engine, dates)
         if executor != "dask":
             return None
         run = ClusterRun(engine, dates, address=engine.settings.dask_address,
-                         workers=selected_workers(get_var("workers"), engine.settings))
+                         workers=workers)
         return dask_tasks(run, meta)
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None

@@ -139,12 +139,15 @@ def test_path_traversal_in_archive_part_names(tmp_path: Path, name: str):
     ["slate", "date="],
     ["list", "--status", "date=2019-10-30,,2019-11-01"],
     ["slate", "date=2019-10-30", "executor=spark"],
+    ["slate", "date=2019-10-30", "workers=abc"],
+    ["slate", "date=2019-10-30", "workers=2"],  # the local executor: workers= would be silently ignored
 ])
 def test_malformed_doit_arguments(built_home: Path, argv: list[str]):
     before = tree_snapshot(built_home)
     result = run_doit(built_home, *argv)
     assert result.returncode != 0, result.stdout
     assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and argv[-1].split("=")[0] in result.stderr, result.stderr
     assert tree_snapshot(built_home) == before
 
 
