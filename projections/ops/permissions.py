@@ -366,7 +366,11 @@ def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
     path = Path(exc.filename) if exc.filename else home
     probe = existing_ancestor(path)
     _, detail = owner_detail(probe)
-    if probe == path:
+    unreadable = probe == path and exc.errno != errno.EROFS and os.access(path, os.W_OK) \
+        and not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0))
+    if unreadable:  # the read was refused, not a write
+        head = f"cannot read {path} ({detail}): {exc.strerror}"
+    elif probe == path:
         head = f"cannot write {path} ({detail}): {exc.strerror}"
     else:
         head = f"cannot create {path}: {exc.strerror} in {probe} ({detail})"
@@ -379,6 +383,8 @@ def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
         owner = owner_detail(existing_ancestor(home))[0]
         fix = ("repair the data root with `projections doctor --fix-permissions` (as its owner or root), or run "
                f"this command as the data root's owner{f' ({owner})' if owner else ''}")
+    elif unreadable:
+        fix = f"make {probe} readable by {_me()}, or choose another directory"
     else:
         fix = f"make {probe} writable by {_me()}, or choose another directory"
     return f"{doing} (as {_me()}): {head}; {fix}"

@@ -169,3 +169,38 @@ def test_repair_tree_fixes_what_it_may(tmp_path: Path) -> None:
         assert permissions.check_tree(home, POLICY) == []
     else:
         assert home / "gold" in [p.path for p in left]  # not ours to chown: reported, not hidden
+
+
+REFUSAL = """
+import sys
+from pathlib import Path
+from projections.ops import permissions
+path = Path(sys.argv[1])
+try:
+    list(path.iterdir()) if sys.argv[2] == "list" else (path / "new").write_text("x")
+except OSError as exc:
+    print(permissions.refused_message(exc, home=path.parent / "elsewhere", doing="x"))
+"""
+
+
+@pytest.mark.parametrize("mode, action, says", [
+    (0o300, "list", "cannot read {path} (owner"),  # may write into it, may not list it
+    (0o500, "write", "cannot create {path}/new: Permission denied in {path} ("),
+])
+def test_a_refused_read_is_not_called_a_refused_write(tmp_path: Path, mode: int, action: str, says: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import obeying_modes
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.chmod(folder, mode)
+    try:
+        result = subprocess.run(obeying_modes([sys.executable, "-c", REFUSAL, str(folder), action]),
+                                capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
+    finally:
+        os.chmod(folder, 0o755)
+    assert says.format(path=folder) in result.stdout, result.stdout + result.stderr
+    verb = "readable" if action == "list" else "writable"
+    assert f"make {folder} {verb} by " in result.stdout
