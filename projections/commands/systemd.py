@@ -42,6 +42,16 @@ def run(args: argparse.Namespace) -> int:
     project_dir = args.project_dir or Path(projections.__file__).resolve().parents[1]
     environment = {"PROJECTIONS_CONFIG": os.environ["PROJECTIONS_CONFIG"]} if os.environ.get("PROJECTIONS_CONFIG") \
         else {}
+    # the unit carries PROJECTIONS_HOME (and PROJECTIONS_CONFIG) only: other settings set in this shell would
+    # silently differ in the daily run, and may be secrets a world-readable unit file must not hold
+    fields = set(type(settings).model_fields) - {"home"}
+    left_out = sorted(k for k in os.environ if k.startswith("PROJECTIONS_")
+                      and k[len("PROJECTIONS_"):].split("__")[0].lower() in fields)
+    if left_out:
+        where = os.environ.get("PROJECTIONS_CONFIG") or str(settings.home / "projections.toml")
+        print(f"note: the units do not carry {', '.join(left_out)}, set in this shell: the timer's runs will not see "
+              f"{'it' if len(left_out) == 1 else 'them'}; put such settings in {where}, which every run reads",
+              file=sys.stderr)
     user = args.run_as
     if user is None and args.scope == "system" and not settings.home.exists():
         user = os.environ.get("SUDO_USER")  # the CLI edge reads the environment, the library does not

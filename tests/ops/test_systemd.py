@@ -181,3 +181,20 @@ def test_a_unit_dir_that_cannot_be_a_directory_is_a_config_error(make_settings: 
     assert str(unit_dir) in message and "--unit-dir" in message, message
     if where != "proc":
         assert "is a file" in message and blocker.read_text() == "not a directory\n"
+
+
+def test_settings_set_only_in_the_shell_are_named_as_left_out_of_the_units(tmp_path: Path) -> None:
+    """The unit carries PROJECTIONS_HOME (and PROJECTIONS_CONFIG) only: a parameter set in the installing shell
+    would silently differ in the timer's runs, so the command names it and where it belongs instead."""
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    result = run_cli(home, "systemd", "--user", "--dry-run", PROJECTIONS_PARAMS__SIM__DRAWS="500",
+                     PROJECTIONS_SOURCE="archive", PROJECTIONS_FAILPOINTS="")
+    assert result.returncode == 0, result.stderr
+    assert "PARAMS__SIM__DRAWS" not in result.stdout  # not written into the unit
+    assert result.stderr == ("note: the units do not carry PROJECTIONS_PARAMS__SIM__DRAWS, PROJECTIONS_SOURCE, set "
+                             "in this shell: the timer's runs will not see them; put such settings in "
+                             f"{home / 'projections.toml'}, which every run reads\n")
+    quiet = run_cli(home, "systemd", "--user", "--dry-run")
+    assert quiet.returncode == 0 and quiet.stderr == ""
