@@ -74,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
             return _take_inbox(settings, now, waiting)
         if args.kind == "dk-salaries":
             for path, content, parsed in read:
-                day, slate_id, recorded = inbox.ingest_dk(home, content, str(path), now, read=parsed)
+                day, slate_id, recorded, replaced = inbox.ingest_dk(home, content, str(path), now, read=parsed)
                 state = "new snapshot" if recorded.appended else "already known"
-                print(f"{path}: {day} slate {slate_id}, {recorded.entry.rows} players on the date ({state}, "
+                again = f", replaces {', '.join(replaced)} (the same DraftKings slate)" if replaced else ""
+                print(f"{path}: {day} slate {slate_id}{again}, {recorded.entry.rows} players on the date ({state}, "
                       f"known from {recorded.entry.captured_at.isoformat()})")
             return 0
         report = prepared.write(home, now)
@@ -104,18 +105,19 @@ def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
 
     folder = inbox.inbox_dir(settings)
     # a taken file moves to processed/: an inbox this user cannot change is refused before anything is recorded
-    processed = output_dir(folder / "processed", home=settings.home, doing="ingest inbox")
+    output_dir(folder / "processed", home=settings.home, doing="ingest inbox")
     output_dir(folder, home=settings.home, doing="ingest inbox")
     bad = 0
     for path in found:
         try:
             content = _read(path)
-            day, slate_id, _ = inbox.ingest_dk(settings.home, content, path.name, now)
+            day, slate_id, _, replaced = inbox.ingest_dk(settings.home, content, path.name, now)
         except inbox.files.BadFile as exc:
             print(f"refused {exc}")
             bad += 1
             continue
-        done = processed / path.name
+        done = inbox.processed_path(folder, slate_id, path.name)
         path.replace(done)
-        print(f"{path.name}: {day} slate {slate_id} (moved to {done})")
+        again = f", replaces {', '.join(replaced)} (the same DraftKings slate)" if replaced else ""
+        print(f"{path.name}: {day} slate {slate_id}{again} (moved to {done})")
     return 1 if bad else 0

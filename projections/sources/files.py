@@ -95,7 +95,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     resolve = resolve_for(day)
     teams = _column_values(raw, "TeamAbbrev", name, team_code, "fix the team code or add the spelling to "
                            "projections/identity.py")
-    salary = _column_values(raw, "Salary", name, lambda v: int(float(v)), "Salary must be a whole number")
+    salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0")
     dk_id = _column_values(raw, "ID", name, lambda v: int(float(v)), "ID must be DraftKings' numeric player id")
     names = [str(n).strip() for n in raw["Name"]]
     opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
@@ -119,6 +119,13 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
         raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} appear twice; the export is "
                       "damaged - download it again")
     return day, frame
+
+
+def _salary(value: Any) -> int:
+    amount = int(float(value))
+    if amount <= 0:
+        raise ValueError("not a salary")
+    return amount
 
 
 def dk_lock(frame: pd.DataFrame) -> dt.datetime:

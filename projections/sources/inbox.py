@@ -1,11 +1,13 @@
 """The DraftKings salary inbox: a DKSalaries.csv becomes the salary snapshot of the date its Game Info names.
 
-    $PROJECTIONS_HOME/inbox/*.csv        dropped by a person (or `live.inbox`); taken files move to processed/
+    $PROJECTIONS_HOME/inbox/*.csv        dropped by a person (or `live.inbox`); taken files move to
+                                         processed/<slate id>__<name>
     projections ingest dk-salaries FILE  the same, for a file anywhere (left where it is)
 
 The date comes from the file's content (Game Info), never from its name or time. A date's snapshot holds
 every DraftKings slate seen for it (early and main slates side by side; the salaries stage picks the main
-one), so ingesting one more file makes a new snapshot that contains the old ones. Capture time: a file taken
+one), so ingesting one more file makes a new snapshot that contains the old ones; a file sharing DraftKings
+player ids with a slate already there is a new export of that slate and replaces it. Capture time: a file taken
 before its slate's first tip is known from now on; an archival file (taken after that tip) counts as known
 from the start of its slate date, so a past slate rebuilt at its lock finds it.
 
@@ -50,15 +52,47 @@ def _raw_files(home: Path, entry: snapshots.Entry) -> dict[str, bytes]:
 
 
 def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFrame]:
-    """(date, salaries) of one DKSalaries.csv, player ids resolved; files.BadFile for anything else."""
+    """(date, salaries) of one DKSalaries.csv, player ids resolved; files.BadFile for anything else,
+    including a file whose teams mostly do not play on its date where the archive's schedule knows that date
+    (an edited date, or another date's file: it would fail every run of that date)."""
     from projections.sources.people import People
 
-    return files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+    day, frame = files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+    playing = _scheduled_teams(home, day)
+    listed = set(frame["team"])
+    absent = sorted(listed - playing) if playing is not None else []
+    if len(absent) * 2 >= len(listed) > 0:  # a postponed game or two is not this (the salaries stage drops them)
+        games = f"only {', '.join(sorted(playing))} play then" if playing else "there are no NBA games that day"
+        raise files.BadFile(f"{name}: its Game Info dates it {day}, but {', '.join(absent)} do not play on {day} "
+                            f"per the archive's schedule ({games}); the file belongs to another date or was "
+                            f"edited - {files.DK_FIX}")
+    return day, frame
+
+
+def _scheduled_teams(home: Path, day: dt.date) -> set[str] | None:
+    """The teams the archive's schedule has playing on `day`; None where it cannot vouch for the date (a
+    season it lacks or only partly holds, or a date only a fetched schedule knows)."""
+    import pyarrow.parquet as pq
+
+    from projections.archive import Calendar, parts
+
+    if Calendar.of(home).kind(day) == "unknown":
+        return None
+    teams: set[str] = set()
+    for part in parts(home, "schedule"):
+        rows = pq.read_table(part.path, columns=["home_team", "away_team"], filters=[("game_date", "=", day)])
+        teams |= set(rows.column("home_team").to_pylist()) | set(rows.column("away_team").to_pylist())
+    if not teams and snapshots.entries(home, "schedule", day):
+        return None
+    return teams
 
 
 def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_cache: StatCache | None = None,
-              read: tuple[dt.date, pd.DataFrame] | None = None) -> tuple[dt.date, str, snapshots.Recorded]:
-    """Record one DKSalaries.csv as (part of) its date's salary snapshot: (date, slate_id, what was recorded).
+              read: tuple[dt.date, pd.DataFrame] | None = None) -> tuple[dt.date, str, snapshots.Recorded, list[str]]:
+    """Record one DKSalaries.csv as (part of) its date's salary snapshot: (date, slate_id, what was recorded,
+    the slates it replaces). A file sharing DraftKings player ids with a slate already recorded for the date is
+    a new export of that slate (a re-download, a corrected copy): it replaces that slate instead of standing
+    beside it as another one.
 
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
     import pandas as pd
@@ -75,16 +109,27 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
         captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
     previous = snapshots.select(found, captured)
     raw = {f"raw-{slate_id}.csv": content}
+    replaced: list[str] = []
     if previous is not None:
         older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
-        older = older[older["slate_id"] != slate_id]
+        ids = set(frame["dk_id"].dropna())
+        same = {str(s) for s, part in older.groupby("slate_id") if ids & set(part["dk_id"].dropna())}
+        replaced = sorted(same - {slate_id})
+        older = older[~older["slate_id"].isin(same | {slate_id})]
         frame = pd.concat([older, frame], ignore_index=True) if len(older) else frame
-        raw = {**_raw_files(home, previous), **raw}
+        kept = {f"raw-{s}.csv" for s in set(older["slate_id"])}
+        raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
     tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
                                 meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
-    return day, slate_id, recorded
+    return day, slate_id, recorded, replaced
+
+
+def processed_path(inbox: Path, slate_id: str, name: str) -> Path:
+    """Where a taken file goes: processed/<slate id>__<its name> (DraftKings names every export DKSalaries.csv,
+    so the name alone would have each day's file overwrite the last)."""
+    return inbox / "processed" / f"{slate_id}__{Path(name).name}"
 
 
 def _archive_has(home: Path, day: dt.date) -> bool:
@@ -109,14 +154,15 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
     for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
             if inbox.is_dir() else []:
         try:
-            slate_day, slate_id, _ = ingest_dk(env.home, path.read_bytes(), path.name, now,
-                                                      stat_cache=env.stat_cache)
+            slate_day, slate_id, _, replaced = ingest_dk(env.home, path.read_bytes(), path.name, now,
+                                                         stat_cache=env.stat_cache)
         except files.BadFile as exc:
             log.warning("inbox: %s", exc)
             rejected.append(str(exc))
             continue
-        taken.append(f"{path.name} -> {slate_day} {slate_id}")
-        done = inbox / "processed" / path.name
+        taken.append(f"{path.name} -> {slate_day} {slate_id}"
+                     + (f" (replaces {', '.join(replaced)})" if replaced else ""))
+        done = processed_path(inbox, slate_id, path.name)
         try:
             done.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment

@@ -105,7 +105,7 @@ def test_a_live_run_builds_the_whole_slate_from_snapshots(live: Scenario) -> Non
     record = json.loads((live.home / "store" / "objects" / schedule["object"][9:11] / schedule["object"][11:]
                          / "manifest.json").read_text())
     assert "snapshot schedule 2019-10-30 captured 2019-10-30T20:00:00.000Z" in record["sources"]["archive"]
-    assert (live.home / "inbox" / "processed" / "DKSalaries.csv").exists()
+    assert [p.name.split("__")[1] for p in (live.home / "inbox" / "processed").iterdir()] == ["DKSalaries.csv"]
 
 
 def test_a_second_run_with_unchanged_payloads_reruns_nothing_downstream(live: Scenario) -> None:

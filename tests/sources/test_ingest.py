@@ -16,6 +16,9 @@ from tests.conftest import SHARED, run_cli, run_doit, tree_snapshot
 LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
 LINES = SHARED / "odds" / "nba_2008-2025_raw.csv"
 DK_2023 = SHARED / "salaries" / "dk" / "2023-01-16__chasebroder__DKSalaries__d62277f1.csv"
+DK_2019 = SHARED / "salaries" / "dk" / "2019-11-01__bradical1379__DKSalaries__f09c750c.csv"
+DK_BUBBLE = [SHARED / "salaries" / "dk" / f"2020-08-10__VincentLa__dk_nba_salaries_classic_20200810{tail}.csv"
+             for tail in ("", "_early")]  # two slates of one date: no DraftKings player id in common
 
 
 def rows_of(path: Path, keep: callable = lambda r: True) -> list[dict]:  # type: ignore[valid-type]
@@ -111,6 +114,14 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
                                                                rows_of(DK_2023)]),
      r"DKSalaries\.csv: line 2, column 'Game Info': 'Postponed' .* every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'"),
     ("dk-salaries", lambda d: d / "missing.csv", r"missing\.csv: cannot read it \(No such file or directory\)"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, Salary="-5000") if i == 1 else r for i, r in
+                                                               enumerate(rows_of(DK_2019))]),
+     r"DKSalaries\.csv: line 3, column 'Salary': -5000 \(not a salary\); Salary must be a whole number of "
+     r"dollars above 0"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [
+        dict(r, **{"Game Info": r["Game Info"].replace("11/01/2019", "11/02/2019")}) for r in rows_of(DK_2019)]),
+     r"DKSalaries\.csv: its Game Info dates it 2019-11-02, but BOS, CHI, .* do not play on 2019-11-02 per the "
+     r"archive's schedule \(only BKN, .* play then\); the file belongs to another date or was edited"),
 ])
 def test_a_bad_file_is_refused_naming_file_column_and_fix_and_changes_nothing(cli, tmp_path: Path, kind, make,
                                                                               expected) -> None:
@@ -136,3 +147,56 @@ def test_an_ingested_season_without_starter_flags_can_be_calibrated(tmp_path: Pa
     assert scalars["fit_rows"] > 10_000 and 235 < scalars["team_minutes"] < 250, scalars
     starter = table.loc["coef:min_starter"]  # the starters' minutes model was fitted on the stand-in starters
     assert len(starter) >= 10 and starter.notna().all() and 15 < starter["const"] < 35, starter
+
+
+def test_a_new_export_of_a_slate_replaces_it_and_another_slate_stands_beside_it(cli, tmp_path: Path) -> None:
+    """DraftKings player ids belong to one slate: a file sharing them with a slate already recorded for the
+    date (a corrected copy, a re-download) replaces it, so the salaries stage never picks the stale copy;
+    a slate with other ids (the early slate of the same date) is kept beside it."""
+    day = dt.date(2019, 11, 1)
+    edited = write_csv(tmp_path / "DKSalaries.csv", [dict(r, Salary="3100") if i == 1 else r for i, r in
+                                                       enumerate(rows_of(DK_2019))])
+    assert cli("dk-salaries", str(edited))[0] == 0
+    code, out, _ = cli("dk-salaries", str(DK_2019))
+    assert code == 0 and ", replaces dk-2019-11-01-" in out and "(the same DraftKings slate), 268 players" in out
+    held = salaries_held(cli.home, day)
+    assert set(held["slate_id"]) == {out.split(" slate ")[1].split(",")[0]}
+    assert dict(zip(held["dk_id"].astype(int), held["salary"], strict=True)) == {
+        int(r["ID"]): int(r["Salary"]) for r in rows_of(DK_2019)}
+    assert len(raw_files(cli.home, day)) == 1  # the replaced copy's raw bytes go with it
+
+    bubble = dt.date(2020, 8, 10)
+    for path in DK_BUBBLE:
+        code, out, _ = cli("dk-salaries", str(path))
+        assert code == 0 and "replaces" not in out, out
+    held = salaries_held(cli.home, bubble)
+    assert held["slate_id"].nunique() == 2 and len(held) == sum(len(rows_of(p)) for p in DK_BUBBLE)
+    assert len(raw_files(cli.home, bubble)) == 2
+
+
+def salaries_held(home: Path, day: dt.date) -> pd.DataFrame:
+    from projections.sources import snapshots
+
+    entry = snapshots.entries(home, "salaries", day)[-1]
+    return pd.read_parquet(snapshots.data_path(home, entry))
+
+
+def raw_files(home: Path, day: dt.date) -> list[str]:
+    from projections.sources import snapshots
+
+    entry = snapshots.entries(home, "salaries", day)[-1]
+    return sorted(p.name for p in snapshots.data_path(home, entry).parent.glob("raw-*"))
+
+
+def test_the_inbox_keeps_every_days_dksalaries_csv(cli, tmp_path: Path) -> None:
+    """DraftKings names every export DKSalaries.csv: taken files are kept under their slate, not overwritten."""
+    inbox = cli.home / "inbox"
+    for path in (DK_2019, DK_2023):
+        inbox.mkdir(parents=True, exist_ok=True)
+        (inbox / "DKSalaries.csv").write_bytes(path.read_bytes())
+        code, out, _ = cli("inbox")
+        assert code == 0 and "(moved to " in out, out
+    kept = sorted((inbox / "processed").iterdir())
+    assert [p.name[:14] for p in kept] == ["dk-2019-11-01-", "dk-2023-01-16-"]
+    assert all(p.name.endswith("__DKSalaries.csv") for p in kept)
+    assert [p.read_bytes() for p in kept] == [DK_2019.read_bytes(), DK_2023.read_bytes()]

@@ -244,7 +244,8 @@ def test_inbox_takes_a_dk_file_by_content_and_leaves_a_bad_one(tmp_path: Path, f
                                 + summary["taken"][0].rsplit("-", 1)[1]]
     assert "notes.csv: missing column(s) ['Position', 'ID', 'Roster Position', 'Game Info', 'TeamAbbrev']" \
         in summary["rejected"][0]
-    assert (inbox / "processed" / "download (3).csv").exists() and (inbox / "notes.csv").exists()
+    slate = summary["taken"][0].split(" ")[-1]
+    assert (inbox / "processed" / f"{slate}__download (3).csv").exists() and (inbox / "notes.csv").exists()
 
 
 def test_a_taken_file_that_cannot_be_moved_is_recorded_and_named_and_taking_it_again_changes_nothing(
