@@ -58,9 +58,13 @@ def quiet_broken_pipe(argv: list[str] | None = None) -> None:
     just print: a build keeps Python's handling, so a closed pipe never kills it halfway."""
     import signal
 
-    command = next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
-    if command in LISTINGS and hasattr(signal, "SIGPIPE"):
+    if doit_command(argv) in LISTINGS and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def doit_command(argv: list[str] | None = None) -> str:
+    """The doit command this process runs: `list`, `help`, ... or `run` (a task name, or none)."""
+    return next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
 
 
 def check_variables() -> None:
@@ -229,21 +233,28 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     """A backfill (several dates) or today's run, in archive mode, builds the dates with games and DraftKings
     salaries; it skips (and lists) those without games and those with games but no salaries in the archive.
     One date asked for by name is always built, so such a date fails with a clear message that says what to
-    do. (Live mode learns of an off day from the fetched schedule, at run time: `_build_action`.)"""
-    if not off_days or engine.settings.source != "archive":
+    do. A date the archive cannot vouch for (a season it lacks or only partly holds) is refused before the run
+    starts, alone or in a range. (Live mode learns of an off day from the fetched schedule, at run time:
+    `_build_action`.)"""
+    if engine.settings.source != "archive":
         return dates, [], []
     from projections.archive import Calendar
 
     calendar = Calendar.of(engine.home)
     kinds = {d: calendar.kind(d) for d in dates}
     unknown = [d for d in dates if kinds[d] == "unknown"]
-    if unknown:  # not known to be off days: skipping them would report success for work never done
+    if unknown and get_var("date") is None and doit_command() in LISTINGS:
+        return dates, [], []  # `doit list` / `doit help slate` on a day the archive lacks: they build nothing
+    if unknown:  # not known to be off days: skipping them would report success for work never done, and
+        # building one would fail in its first stage - refused up front, alone or in a range alike
         seasons = ", ".join(sorted({season_of(d) for d in unknown}))
         raise InvalidCommand(
             f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({_listed(unknown)}; season "
             f"{seasons}): add that season with `projections ingest game-logs FILE` (and `ingest lines`, "
             "`ingest dk-salaries`), run in live mode (`source = \"live\"`), or pick dates it holds: " + ", ".join(
                 f"{season} ({lo}..{hi})" for season, (lo, hi) in calendar.spans.items()))
+    if not off_days:
+        return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],
             [d for d in dates if kinds[d] == "no salaries"])
 

@@ -86,7 +86,7 @@ def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
 def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Path):
     """An off day is skipped only when the schedule knows the date: today in a season the archive does not
     hold, or dates beyond the shipped week of 2020-21, are refused with the fix; skipping them would report
-    success for work never done."""
+    success for work never done. One such date named alone is refused the same way."""
     home = tmp_path / "home"
     today = run_doit(home, "slate", PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
     assert today.returncode != 0
@@ -95,6 +95,11 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     partial = run_doit(home, "slate", "date=2021-01-05..2021-01-06")
     assert partial.returncode != 0
     assert "2 date(s) lie outside" in partial.stderr and "2020-21 (2020-12-22..2020-12-31)" in partial.stderr
+    for listing in (["list"], ["help", "slate"]):  # they build nothing: today outside the archive is no error
+        shown = run_doit(home, *listing, PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
+        assert shown.returncode == 0 and "slate" in shown.stdout, shown.stderr
+    alone = run_doit(home, "slate", "date=2022-12-15")  # named alone: refused alike, not failed in its first stage
+    assert alone.returncode == 3 and "1 date(s) lie outside" in alone.stderr and "season 2022-23" in alone.stderr
     assert not [e for e in ledger_events(home) if e["event"] == "run_start"]  # refused before any run began
     status = run_cli(home, "status", "2021-01-05", "--json")
     (found,) = json.loads(status.stdout)["dates"]
