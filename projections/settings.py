@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import os
 import re
+import string
 import tomllib
 from collections.abc import Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -45,6 +48,49 @@ def _not_empty(value: Any) -> Any:
 SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 
 
+def _addresses(value: Any) -> Any:
+    """One address, a comma-separated list (`a@x, b@x`) or a list; a JSON list still works in the environment."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{value!r} is neither a JSON list ({exc.msg}) nor addresses separated by commas; "
+                                 "write e.g. ops@example.org, oncall@example.org") from None
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{value!r} is not an address: give one, several separated by commas, or a list")
+    return value
+
+
+# Email recipients: `smtp_to = "ops@example.org"` and PROJECTIONS_ALERTS__SMTP_TO=a@x,b@x are taken as they are
+# (NoDecode: not parsed as JSON first), a TOML list as a list.
+Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
+
+# The fields an alert's details command may name; alerts fill them in with str.format.
+DETAILS_FIELDS = ("date",)
+
+
+def _details_template(value: str) -> str:
+    """Refuse a details command alerts could not fill in (str.format): every failure alert would be lost to it."""
+    allowed = ", ".join(f"{{{name}}}" for name in DETAILS_FIELDS)
+    how = (f"the fields allowed are {allowed} (a literal brace is written {{{{ or }}}}), "
+           "e.g. 'projections status {date}'")
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid template ({exc}); {how}") from None
+    unknown = sorted({f"{{{name}}}" for name in names if re.split(r"[.\[]", name, maxsplit=1)[0] not in DETAILS_FIELDS})
+    if unknown:
+        raise ValueError(f"{value!r} names the unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; {how}")
+    try:
+        value.format(**dict.fromkeys(DETAILS_FIELDS, "2019-10-30"))
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"{value!r} cannot be filled in ({type(exc).__name__}: {exc}); the fields are text, used "
+                         f"as they are: {how}") from None
+    return value
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,10 +105,10 @@ class AlertSettings(Frozen):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "projections@localhost"
-    smtp_to: tuple[str, ...] = ()
+    smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
     timeout_s: float = 10.0
     attempts: int = 3
-    details_command: str = Field(
+    details_command: Annotated[str, AfterValidator(_details_template)] = Field(
         default="projections status {date}", description="the command an alert names for details; {date} is filled"
     )
     max_per_run: int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")

@@ -206,3 +206,66 @@ def test_a_nested_variable_that_is_not_json_is_a_config_error(env: Path, monkeyp
     monkeypatch.setenv("PROJECTIONS_PARAMS", "{bad")
     with pytest.raises(ConfigError, match=r"PROJECTIONS_PARAMS.*JSON"):
         load_settings()
+
+
+# ---- alerts: the details command template and the email recipients ------------------------------------------
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ("see {day}", "names the unknown field {day}"),
+    ("projections status {date} {}", "names the unknown field {}"),
+    ("projections status {", "is not a valid template"),
+    ("projections status {date.year}", "cannot be filled in"),
+])
+def test_a_details_command_alerts_cannot_fill_in_is_refused(
+    env: Path, monkeypatch: pytest.MonkeyPatch, template: str, problem: str
+):
+    """A typo here used to lose every failure alert ("alert not sent: 'day'") and crash the OnFailure handler."""
+    monkeypatch.setenv("PROJECTIONS_ALERTS__DETAILS_COMMAND", template)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "PROJECTIONS_ALERTS__DETAILS_COMMAND (alerts.details_command)" in message, message
+    assert problem in message and "the fields allowed are {date}" in message, message
+
+
+def test_a_details_command_typo_in_the_file_names_the_file(env: Path):
+    toml = env / "projections.toml"
+    toml.write_text('[alerts]\ndetails_command = "ssh nba projections status {day}"\n')
+    with pytest.raises(ConfigError, match=r"alerts.details_command: .*unknown field \{day\}.*\{date\}") as caught:
+        load_settings()
+    assert str(caught.value).endswith(f"fix {toml}")
+    toml.write_text('[alerts]\ndetails_command = "projections history {date} # {{not a field}}"\n')
+    assert load_settings().alerts.details_command == "projections history {date} # {{not a field}}"
+
+
+def test_alert_test_refuses_a_details_command_typo(home: Path):
+    result = run_cli(home, "alert", "--test", timeout=120, PROJECTIONS_ALERTS__DETAILS_COMMAND="see {day}",
+                     PROJECTIONS_ALERTS__WEBHOOK_URL="http://127.0.0.1:9/hook")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "sent" not in result.stdout and "Traceback" not in result.stderr
+    assert "PROJECTIONS_ALERTS__DETAILS_COMMAND" in result.stderr and "{day}" in result.stderr, result.stderr
+
+
+BOTH = ("ops@example.org", "oncall@example.org")
+
+
+def test_smtp_to_from_the_environment_takes_one_address_or_a_list(env: Path, monkeypatch: pytest.MonkeyPatch):
+    """One address is what the README and the "no alert channel" message suggest; it was refused as bad JSON."""
+    for value, expected in (("ops@example.org", BOTH[:1]), ("ops@example.org, oncall@example.org,", BOTH),
+                            ('["ops@example.org", "oncall@example.org"]', BOTH)):
+        monkeypatch.setenv("PROJECTIONS_ALERTS__SMTP_TO", value)
+        assert load_settings().alerts.smtp_to == expected, value
+
+
+def test_smtp_to_from_the_file_takes_one_address_or_a_list(env: Path):
+    for value, expected in (('"ops@example.org"', BOTH[:1]), ('"ops@example.org,oncall@example.org"', BOTH),
+                            ('["ops@example.org", "oncall@example.org"]', BOTH)):
+        (env / "projections.toml").write_text(f"[alerts]\nsmtp_to = {value}\n")
+        assert load_settings().alerts.smtp_to == expected, value
+
+
+def test_smtp_to_that_is_no_address_names_the_variable(env: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PROJECTIONS_ALERTS__SMTP_TO", '["ops@example.org"')
+    with pytest.raises(ConfigError, match=r"PROJECTIONS_ALERTS__SMTP_TO \(alerts.smtp_to\): .*separated by commas"):
+        load_settings()

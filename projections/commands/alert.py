@@ -1,10 +1,12 @@
 """`projections alert --test` | `projections alert --unit-failed UNIT [--scope system|user]`.
 
---test          send a test message through every configured channel (webhook, email); exit 1 unless all
-                of them accepted it.
+--test          send a test message through every configured channel (webhook, email), naming the configured
+                details command (alerts.details_command) as a failure alert would; exit 1 unless all of them
+                accepted it.
 --unit-failed   the generated OnFailure= handler (systemd passes the failed unit as %i). It finds that unit's
-                run in the ledger (by $MONITOR_INVOCATION_ID, else the latest recent run) and alerts with the
-                failed stage, its error and the journalctl command - or says the unit died before any run.
+                run in the ledger (by $MONITOR_INVOCATION_ID; without one, the latest recent run) and alerts with
+                the failed stage, its error and the journalctl command - or, when no run carries that id, says
+                the unit failed before the pipeline recorded a run (doit refused to start: see the journal).
                 When the run's own alert was already delivered it sends nothing. Exit 1 when no channel
                 took the alert (the failure is in the ledger and the journal).
 """

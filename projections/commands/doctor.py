@@ -3,7 +3,8 @@
 Prints one row per finding (severity, check, where, what, fix): every systemd unit and crontab line that
 runs the pipeline, duplicates and their environment drift, OnFailure= targets that do not exist, enabled
 legacy units, drop-ins that clear or flip a setting, port conflicts, data-root owner/mode problems, and
-whether each alert channel answers. Exit status: 1 when any finding is an error, else 0.
+whether each alert channel answers (a webhook answering 401/403/404/410, a revoked or mistyped URL, is an
+error). Exit status: 1 when any finding is an error, else 0.
 """
 
 from __future__ import annotations

@@ -144,12 +144,15 @@ def send_test_alert(
     echo: Echo = _stderr,
     today: dt.date | None = None,
 ) -> list[Delivery]:
-    """`projections alert --test`: one test message through every configured channel."""
+    """`projections alert --test`: one test message through every configured channel, naming the configured
+    details command as a failure alert would."""
+    date = (today or slate_date_today()).isoformat()
     alert = Alert(
-        date=(today or slate_date_today()).isoformat(),
+        date=date,
         stage="(test)",
-        error="this is a test of the alert path (`projections alert --test`); nothing failed",
-        command="projections doctor",
+        error="this is a test of the alert path (`projections alert --test`); nothing failed (the details line "
+              "is the command a failure alert names)",
+        command=settings.alerts.details_command.format(date=date),
         kind="test",
     )
     return send_alert(settings, alert, ledger=ledger, policy=policy, client=client, echo=echo)
@@ -287,25 +290,30 @@ def alert_for_unit_failure(
     """What to say when systemd reports `unit` failed; None when that run's alert was already delivered.
 
     The run is the one whose run_start carries `monitor["MONITOR_INVOCATION_ID"]` (systemd >= 251 passes
-    it to OnFailure units), else the latest run that started within the service's timeout.
+    it to OnFailure units): when no run does, the service failed before recording one. Without an invocation
+    id, it is the latest run that started within the service's timeout.
     """
     all_events = list(events)
     journal = f"journalctl {'--user ' if scope == 'user' else ''}-u {unit} -n 200 --no-pager"
     starts = [e for e in all_events if e.get("event") == "run_start"]
     invocation = monitor.get("MONITOR_INVOCATION_ID")
-    start = next((e for e in reversed(starts) if invocation and e.get("invocation") == invocation), None)
-    if start is None and starts:
-        began = _when(starts[-1])
-        window = dt.timedelta(seconds=settings.schedule.timeout_s + 600)
-        if began is not None and now - began <= window:
+    if invocation:
+        start = next((e for e in reversed(starts) if e.get("invocation") == invocation), None)
+    else:
+        start = None
+        began = _when(starts[-1]) if starts else None
+        if began is not None and now - began <= dt.timedelta(seconds=settings.schedule.timeout_s + 600):
             start = starts[-1]
-    result = ", ".join(f"{k.removeprefix('MONITOR_').lower()}={monitor[k]}" for k in
-                       ("MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS") if monitor.get(k))
-    result = f" ({result})" if result else ""
+    keys = ("MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS")
+    result = ", ".join(f"{k.removeprefix('MONITOR_').lower()}={monitor[k]}" for k in keys if monitor.get(k))
     if start is None:
         date = slate_date_today(now).isoformat()
-        return Alert(date, unit, f"{unit} failed before the pipeline recorded a run{result}: the traceback is in the "
-                     "journal", journal, "unit_failed")
+        which = ", ".join(([f"invocation {invocation}"] if invocation else []) + ([result] if result else []))
+        return Alert(date, unit, f"{unit} failed before the pipeline recorded a run{f' ({which})' if which else ''}: "
+                     "usually doit refused to start (exit status 3: a bad date or variable, an invalid setting, or a "
+                     "date the archive does not cover) - its ERROR: line in the journal says which and how to fix "
+                     "it; otherwise the journal has the traceback", journal, "unit_failed")
+    result = f" ({result})" if result else ""
     run = str(start.get("run", ""))
     mine = [e for e in all_events if e.get("run") == run]
     if any(e.get("event") == "alert" for e in mine):

@@ -26,17 +26,23 @@ from projections.fetch import FetchPolicy, make_client, redact, retry_after_s
 from projections.settings import AlertSettings
 
 Channel = Literal["webhook", "email"]
+# What a webhook receiver answers for a URL it does not know (revoked, mistyped): retrying cannot help.
+REFUSED = (401, 403, 404, 410)
+_REVOKED = "it was revoked or mistyped"
+_URL_FIX = "fix alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in projections.toml)"
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to one message on one channel (for a probe: whether the channel answered)."""
+    """What happened to one message on one channel (for a probe: whether the channel answered, and `fix`, what
+    to change when its answer says so)."""
 
     channel: Channel
     target: str
     ok: bool
     attempts: int
     detail: str
+    fix: str = ""
 
 
 def alert_policy(alerts: AlertSettings) -> FetchPolicy:
@@ -129,8 +135,8 @@ def send_webhook(
         wait = retry_after_s(response.headers) if code in (429, 503) else None
         if retry.again(error, retryable=code == 429 or code >= 500, retry_after=wait):
             continue
-        if code in (401, 403, 404, 410):
-            advice = "the receiver refused the webhook URL: it was revoked or mistyped - fix alerts.webhook_url"
+        if code in REFUSED:
+            advice = f"the receiver refused the webhook URL: {_REVOKED} - fix alerts.webhook_url"
         return retry.failed("webhook", target, advice, secrets)
 
 
@@ -234,7 +240,9 @@ def deliver(
 def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[Delivery]:
     """Whether each configured channel answers, without sending a message (one attempt each).
 
-    webhook: any HTTP answer to a HEAD request counts; email: greeting, STARTTLS and login as configured.
+    webhook: an HTTP answer to a HEAD request counts (405 included) unless it is one of REFUSED, which says the
+    URL is revoked or mistyped; email: greeting, STARTTLS and login as configured. `detail` reads after the
+    channel's name: "answers (...)", "does not answer: ...", "refuses the URL (...)".
     """
     out: list[Delivery] = []
     secrets = _secrets(alerts)
@@ -249,9 +257,15 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
             else:
                 with make_client(policy) as own:
                     response = own.head(url)
-            out.append(Delivery("webhook", target, True, 1, f"answers (HTTP {response.status_code} to HEAD)"))
+            code = response.status_code
+            if code in REFUSED:
+                out.append(Delivery("webhook", target, False, 1, f"refuses the URL (HTTP {code} to HEAD): {_REVOKED}",
+                                    _URL_FIX))
+            else:
+                out.append(Delivery("webhook", target, True, 1, f"answers (HTTP {code} to HEAD)"))
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            out.append(Delivery("webhook", target, False, 1, redact(f"{type(exc).__name__}: {exc}", secrets)))
+            detail = redact(f"does not answer: {type(exc).__name__}: {exc}", secrets)
+            out.append(Delivery("webhook", target, False, 1, detail))
     if "email" in configured(alerts):
         target = email_target(alerts)
         try:
@@ -263,5 +277,5 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
                 smtp.close()
             out.append(Delivery("email", target, True, 1, f"answers (NOOP {code})"))
         except (smtplib.SMTPException, OSError) as exc:
-            out.append(Delivery("email", target, False, 1, redact(_smtp_error(exc)[0], secrets)))
+            out.append(Delivery("email", target, False, 1, redact(f"does not answer: {_smtp_error(exc)[0]}", secrets)))
     return out

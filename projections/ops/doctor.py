@@ -9,7 +9,7 @@ Checks (each finding has a severity, what, where, and the fix):
     generated    the generated units: present, enabled, interpreter exists, same as `projections systemd`
     port         two units wanting the same port; serve_port taken by another process
     data-root    directories (and ledger/lock/cache files) whose owner, group or mode break the policy
-    alerts       whether each alert channel answers
+    alerts       whether each alert channel answers, and a webhook URL the receiver refuses
 
 Exit status (`exit_code`): 1 when any finding is an error, else 0.
 """
@@ -299,8 +299,9 @@ def _alerts(settings: Settings) -> list[Finding]:
         if d.ok:
             out.append(Finding("ok", "alerts", d.target, f"{d.channel} {d.detail}"))
         else:
-            out.append(Finding("error", "alerts", d.target, f"{d.channel} does not answer: {d.detail}",
-                               "check the alerts settings and the network, then projections alert --test"))
+            fix = d.fix or "check the alerts settings and the network"
+            out.append(Finding("error", "alerts", d.target, f"{d.channel} {d.detail}",
+                               f"{fix}, then projections alert --test"))
     return out
 
 

@@ -146,6 +146,25 @@ def test_test_alert_goes_through_every_channel(
     assert alerts.exit_code([]) == 1
 
 
+def test_test_alert_names_the_configured_details_command(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "details_command": "projections history {date}"})
+    alerts.send_test_alert(settings, ledger=None, policy=zero_wait, today=dt.date(2019, 10, 30))
+    assert "details: projections history 2019-10-30" in webhook.posts[0]["text"]
+
+
+def test_one_recipient_in_the_environment_gets_the_mail(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PROJECTIONS_ALERTS__SMTP_TO=ops@example.org, as the "no alert channel" message suggests, is one address."""
+    for name, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(smtp.port)), ("SMTP_TO", "ops@example.org")):
+        monkeypatch.setenv(f"PROJECTIONS_ALERTS__{name}", value)
+    deliveries = alerts.send_test_alert(make_settings(), ledger=None, policy=zero_wait)
+    assert alerts.exit_code(deliveries) == 0
+    assert smtp.recipients == [["ops@example.org"]] and smtp.messages[0]["To"] == "ops@example.org"
+
+
 # ------------------------------------------------------------------------------------------ run alerts
 
 
@@ -243,6 +262,42 @@ def test_unit_failure_without_run_or_cut_off(make_settings: MakeSettings) -> Non
     stale = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=old, scope="system",
                                           monitor={}, now=NOW)
     assert stale is not None and stale.run == "" and "before the pipeline recorded a run" in stale.error
+
+
+def test_unit_failure_whose_invocation_recorded_no_run_blames_no_other_run(make_settings: MakeSettings) -> None:
+    """The timer's doit refused to start (exit 3) after a manual run: that run is not the one that failed."""
+    manual = [{"event": "run_start", "run": "manual", "dates": ["2019-10-29"], "ts": "2019-10-30T14:50:00.000Z"},
+              {"event": "run_end", "run": "manual", "ok": True, "failed": 0, "not_run": 0}]
+    monitor = {"MONITOR_INVOCATION_ID": "timer-run-2", "MONITOR_SERVICE_RESULT": "exit-code",
+               "MONITOR_EXIT_STATUS": "3"}
+    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=manual,
+                                          scope="user", monitor=monitor, now=NOW)
+    assert alert is not None
+    assert (alert.date, alert.stage, alert.kind, alert.run) == ("2019-10-30", "projections-slate.service",
+                                                                "unit_failed", "")
+    assert ("failed before the pipeline recorded a run (invocation timer-run-2, service_result=exit-code, "
+            "exit_status=3): usually doit refused to start") in alert.error
+    assert "2019-10-29" not in alert.text() and "manual" not in alert.text()
+    assert alert.command == "journalctl --user -u projections-slate.service -n 200 --no-pager"
+
+
+def test_unit_failure_after_an_alerted_manual_run_is_still_sent(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    manual = Ledger(settings.home, run="manual")
+    manual.append("run_start", dates=["2019-10-30"])
+    manual.append("stage_failure", game_date="2019-10-30", stage="odds", error="boom")
+    manual.append("run_end", ok=False, failed=1, not_run=0)
+    alerts.notify_run(settings, manual, policy=zero_wait)
+    code = alerts.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
+                              monitor={"MONITOR_INVOCATION_ID": "timer-run-2", "MONITOR_EXIT_STATUS": "3"},
+                              policy=zero_wait, echo=print)
+    assert code == 0
+    first, second = (post["text"] for post in webhook.posts)
+    assert "odds failed for slate 2019-10-30" in first
+    assert "failed before the pipeline recorded a run (invocation timer-run-2, exit_status=3)" in second
+    assert "details: journalctl -u projections-slate.service" in second and "odds" not in second
 
 
 def test_unit_failed_exit_code_reflects_delivery(make_settings: MakeSettings, zero_wait: FetchPolicy) -> None:

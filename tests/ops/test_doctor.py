@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,6 +111,52 @@ def test_an_alert_channel_that_does_not_answer_is_an_error(incident_settings: Se
         findings = doctor.run_doctor(settings)
     [down] = having(findings, "error", "alerts", "email does not answer", "Connection refused")
     assert down.fix.endswith("projections alert --test")
+
+
+class _Revoked(BaseHTTPRequestHandler):
+    """A webhook receiver that no longer knows the URL: it answers every HEAD with the server's `status`."""
+
+    server: _RevokedServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self.send_response_only(self.server.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _RevokedServer(ThreadingHTTPServer):
+    status = 404
+
+
+@contextlib.contextmanager
+def answering(status: int) -> Iterator[str]:
+    """The URL of a loopback receiver answering HEAD with `status`."""
+    with _RevokedServer(("127.0.0.1", 0), _Revoked) as httpd:
+        httpd.status = status
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01})
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}/services/T0001/B0002/s3cr3tWebhookToken"
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 410])
+def test_a_webhook_the_receiver_refuses_is_an_error(make_settings: MakeSettings, status: int) -> None:
+    """`alert --test` would fail with "revoked or mistyped": doctor must not call that URL ok."""
+    with answering(status) as url:
+        findings = doctor.run_doctor(make_settings(alerts={"webhook_url": url}))
+    [refused] = having(findings, "error", "alerts", f"webhook refuses the URL (HTTP {status} to HEAD)",
+                       "revoked or mistyped")
+    assert refused.where.startswith("http://127.0.0.1:") and refused.where.endswith("/…")
+    assert refused.fix == ("fix alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in projections.toml), "
+                           "then projections alert --test")
+    assert not having(findings, "ok", "alerts") and doctor.exit_code(findings) == 1
+    assert "s3cr3tWebhookToken" not in doctor.format_findings(findings, width=400)
 
 
 def install_clean(make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver, scope: str) -> Settings:
