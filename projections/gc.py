@@ -1,8 +1,9 @@
 """Garbage collection: delete objects nothing needs any more, never one a build is using.
 
 Kept: every object a gold pointer names, every object named by a ref (archive parts, snapshots), the
-objects of the newest `keep` action records of each (stage, date) - and, for safety, anything younger than
-`grace_s`. Action records whose object is deleted go too, so the action cache never points at nothing.
+objects of the newest `keep` action records of each (stage, date), everything a kept object was built from
+(the inputs of its action records, transitively: a gold object reused after experiments keeps the stages it
+came from, so the date stays up to date) - and, for safety, anything younger than `grace_s`. Action records whose object is deleted go too, so the action cache never points at nothing.
 Unfinished commits in store/tmp are removed when their writer is dead.
 
 gc holds `locks/store.lock` exclusively while it decides and deletes. Builds hold it shared for each stage
@@ -97,6 +98,17 @@ def _collect_digests(value: Any, found: set[str]) -> None:
             _collect_digests(v, found)
 
 
+def _with_inputs(live: set[str], built_from: dict[str, set[str]]) -> set[str]:
+    """`live` and every object its objects were built from, transitively."""
+    out, todo = set(live), list(live)
+    while todo:
+        for source in built_from.get(todo.pop(), ()):
+            if source not in out:
+                out.add(source)
+                todo.append(source)
+    return out
+
+
 @contextlib.contextmanager
 def _gc_locks(home: Path, *, dry_run: bool, timeout: float | None, notify: Callable[[str], None]) -> Iterator[None]:
     """gc's locks: the gate, then the store lock exclusively. A dry run deletes nothing, so where this user may
@@ -132,11 +144,14 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
         live |= _ref_objects(home)
 
         records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
+        built_from: dict[str, set[str]] = defaultdict(set)  # object -> the objects its records name as inputs
         for path in store.iter_action_paths():
             try:
                 record = json.loads(path.read_bytes())
                 obj = record["object"]
-            except (OSError, ValueError, KeyError, TypeError):
+                inputs = record.get("inputs") or {}
+                built_from[obj].update(str(v) for v in inputs.values() if is_digest(str(v)))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue  # unreadable records are verify's business; the next build replaces them
             scope = record.get("game_date") or record.get("season") or "-"
             records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
@@ -146,6 +161,7 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
             for _, obj, _ in group[:keep]:
                 live.add(obj)
             doomed_records.extend((obj, path) for _, obj, path in group[keep:])
+        live = _with_inputs(live, built_from)
 
         now = time.time()
         for obj in list(store.iter_objects()):

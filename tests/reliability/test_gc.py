@@ -67,3 +67,27 @@ def test_gc_cli_dry_run_and_bad_arguments(tmp_path: Path):
     assert dry.returncode == 0 and "would delete 0 objects" in dry.stdout
     bad = run_cli(home, "gc", "--keep", "0")
     assert bad.returncode == 2 and "keep at least 1" in bad.stderr
+
+
+def test_gc_keeps_what_a_reused_gold_object_was_built_from(tmp_path: Path):
+    """An experiment (other sim draws) makes newer records of sim, ownership and gold; going back reuses the
+    first objects, whose records are then no longer the newest. gc must keep what that gold came from, or
+    the published date turns stale and rebuilds."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    first = gold_object(home)
+    tried = []
+    for draws in ("1001", "1002"):
+        assert run_doit(home, "slate", f"date={FIXTURE_DATE}", PROJECTIONS_PARAMS__SIM__DRAWS=draws).returncode == 0
+        tried.append(gold_object(home))
+    back = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    assert back.returncode == 0 and "0 built" in back.stdout and gold_object(home) == first
+
+    store = LocalStore(home)
+    report = collect(store, keep=1, grace_s=0, ledger=Ledger(home))
+    assert len(report.deleted) == 3 and tried[0] in report.deleted  # the first experiment's sim, ownership, gold
+    assert first not in report.deleted and tried[1] not in report.deleted  # gold's, and the newest
+    assert run_cli(home, "status", FIXTURE_DATE).returncode == 0
+    again = run_doit(home, "slate", f"date={FIXTURE_DATE}")
+    assert again.returncode == 0 and "0 built" in again.stdout, again.stdout
+    assert run_cli(home, "verify").returncode == 0
