@@ -2,11 +2,12 @@
 
 from doit import get_var
 
-from projections.doit_tasks import doit_config, generate, quiet_broken_pipe, selected_dates
+from projections.doit_tasks import doit_config, generate, quiet_broken_pipe, selected_dates, workers_die_with_parent
 from projections.wiring import engine_for
 
 DOIT_CONFIG = doit_config()
 quiet_broken_pipe()
+workers_die_with_parent()
 
 
 def task_pipeline():

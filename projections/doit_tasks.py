@@ -62,6 +62,23 @@ def quiet_broken_pipe(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
+def workers_die_with_parent() -> None:
+    """`doit -n N` forks its workers: each is told by the kernel (PR_SET_PDEATHSIG) to stop when the process
+    that forked it dies, so a killed run leaves no worker behind, blocked forever on its job queue."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def in_child() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    os.register_at_fork(after_in_child=in_child)
+
+
 def doit_command(argv: list[str] | None = None) -> str:
     """The doit command this process runs: `list`, `help`, ... or `run` (a task name, or none)."""
     return next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
@@ -509,6 +526,9 @@ class SlateReporter(ConsoleReporter):
         elapsed = time.monotonic() - self.started
         c = self.counts
         skipped = c["not run"] + max(self.total - self.done, 0)
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):  # doit calls this on its way out of a Ctrl-C
+            self._interrupted(elapsed, skipped)
+            return
         summary = (f"{self.total} stage runs: {c['built']} built, {c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
                    + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
@@ -533,6 +553,28 @@ class SlateReporter(ConsoleReporter):
             sys.stderr.write(msg + "\n")
         if self.ledger is not None and (self.failed or skipped or self.runtime_errors):
             self._alert()
+
+    def _interrupted(self, elapsed: float, not_run: int) -> None:
+        """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
+        no traceback after it; the process still exits 130. What was built stays; nothing half-written is used."""
+        c = self.counts
+        self.write(f"\ninterrupted after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
+                   f"{not_run} not run; {c['published']} gold pointers moved - run the same command again to finish\n")
+        if self.ledger is not None:
+            self.ledger.append("run_end", ok=False, interrupted=True, built=c["built"], up_to_date=c["up to date"],
+                               failed=c["failed"], not_run=not_run, published=c["published"],
+                               seconds=round(elapsed, 3), failures=self.failed[:20] or None)
+        import multiprocessing
+
+        for worker in multiprocessing.active_children():  # -n N: a worker forked as the signal came never saw it
+            worker.terminate()
+        default = sys.excepthook
+
+        def quiet(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+            if not issubclass(kind, KeyboardInterrupt):
+                default(kind, exc, tb)
+
+        sys.excepthook = quiet
 
     def _alert(self) -> None:
         """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""

@@ -36,6 +36,7 @@ from projections.errors import (
     ProjectionsError,
     SourceError,
     StageError,
+    StoreCorrupted,
     StoreError,
 )
 from projections.frames import is_frame, stage_outputs
@@ -103,7 +104,7 @@ class Engine:
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
-        self._damage_said: set[tuple[str, str]] = set()  # damaged objects already reported
+        self._damage_said: set[tuple[str, ...]] = set()  # damaged objects and pointers already reported
         self._layout_ready = False
         self._blas_controller: Any = None
         # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
@@ -173,6 +174,18 @@ class Engine:
                                   f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in projections.toml") \
                     from None
         return self._params[name]
+
+    def _pointer(self, asset: str, day: dt.date) -> str | None:
+        """The object gold/<asset>/game_date=D names; None for a pointer that names none (a symlink to
+        something else: said once, and replaced by the date's next publish, as a dangling one is)."""
+        try:
+            return self.store.read_pointer(asset, day.isoformat())
+        except StoreCorrupted as exc:
+            said = (asset, day.isoformat(), str(exc))
+            if said not in self._damage_said:
+                self._damage_said.add(said)
+                self.notify(f"{str(exc).split('; ')[0]}; treated as no gold (the date's next publish replaces it)")
+            return None
 
     def _record(self, key: str, *, fresh: bool) -> dict[str, Any] | None:
         if not fresh and key in self._records:
@@ -258,7 +271,7 @@ class Engine:
                               as_of=plan.as_of)
         plan.record = self._record(plan.key, fresh=fresh)
         if stage.publish:
-            plan.pointer = self.store.read_pointer(stage.publish, day.isoformat())
+            plan.pointer = self._pointer(stage.publish, day)
         if plan.up_to_date and self._settle:
             self._settled[(name, day)] = plan
         return plan
@@ -311,8 +324,9 @@ class Engine:
             except BaseException as exc:
                 error = str(exc) if isinstance(exc, ProjectionsError) else (
                     f"{type(exc).__name__}: {exc}")
-                self.ledger.append("no_games" if no_games_ok and isinstance(exc, NoGames) else "stage_failure",
-                                   stage=name, game_date=day.isoformat(), key=plan.key, error=error,
+                kind = ("no_games" if no_games_ok and isinstance(exc, NoGames) else
+                        "stage_interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "stage_failure")
+                self.ledger.append(kind, stage=name, game_date=day.isoformat(), key=plan.key, error=error,
                                    error_type=type(exc).__name__, seconds=round(time.monotonic() - started, 3))
                 if isinstance(exc, ProjectionsError | KeyboardInterrupt | SystemExit):
                     raise
@@ -348,7 +362,8 @@ class Engine:
             with build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
                 summary = dict(source.fetch(self.source_env, day, now))
         except BaseException as exc:
-            self.ledger.append("fetch_failure", source=key, game_date=day.isoformat(), error=str(exc),
+            kind = "fetch_interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "fetch_failure"
+            self.ledger.append(kind, source=key, game_date=day.isoformat(), error=str(exc),
                                error_type=type(exc).__name__, readers=readers,
                                seconds=round(time.monotonic() - started, 3))
             raise
@@ -481,7 +496,7 @@ class Engine:
         stage = self.pipeline[plan.stage]
         assert stage.publish
         self.store.check(obj)
-        previous = self.store.read_pointer(stage.publish, plan.game_date.isoformat())
+        previous = self._pointer(stage.publish, plan.game_date)
         with self._writing(stage.name, plan.game_date):
             self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
         if self.remote is not None:

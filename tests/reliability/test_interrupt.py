@@ -1,0 +1,85 @@
+"""Ctrl-C: SIGINT to `doit slate` (the whole process group, as a terminal sends it), serial and with -n 2.
+
+The run stops with one line saying so, exits as interrupted (130 / -SIGINT), prints no traceback, records
+the run as interrupted (not ok, no stage failure) and sends no alert; the same command then finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, doit_argv, gold_object, ledger_events, project_env, run_doit
+
+DATES = "2019-11-10..2019-11-11"
+
+
+def _started(home: Path, stage: str) -> bool:
+    for path in (home / "ledger").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            with_stage = line.strip() and json.loads(line)
+            if with_stage and with_stage.get("event") == "stage_start" and with_stage.get("stage") == stage:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("jobs", [[], ["-n", "2"]], ids=["serial", "parallel"])
+def test_ctrl_c_stops_the_run_quietly_and_the_same_command_finishes_it(tmp_path: Path, jobs: list[str]) -> None:
+    home = tmp_path / "home"
+    run = subprocess.Popen(doit_argv(*jobs, "slate", f"date={DATES}"), env=project_env(home), cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _started(home, "calibration"):  # the slowest stage: a wide window to interrupt in
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == -signal.SIGINT, (out, err)
+    assert "Traceback" not in err and "Traceback" not in out, err
+    assert "ALERT" not in out + err and "alert not sent" not in err
+    assert "interrupted after " in out and "run the same command again to finish" in out
+
+    events = ledger_events(home)
+    assert not [e for e in events if e["event"] in ("stage_failure", "fetch_failure", "alert", "alert_failure")]
+    (end,) = [e for e in events if e["event"] == "run_end"]
+    assert end["interrupted"] is True and end["ok"] is False
+    assert gold_object(home, "2019-11-10") is None
+
+    again = run_doit(home, *jobs, "slate", f"date={DATES}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert gold_object(home, "2019-11-10") is not None and gold_object(home, "2019-11-11") is not None
+
+
+def test_workers_of_a_killed_parallel_run_do_not_outlive_it(tmp_path: Path) -> None:
+    """SIGKILL of `doit -n 2` (the OOM killer, a hard stop) cannot run any cleanup: the kernel stops its forked
+    workers instead (they would wait on their job queue forever); the next run builds as usual."""
+    home = tmp_path / "home"
+    run = subprocess.Popen(doit_argv("-n", "2", "slate", f"date={DATES}"), env=project_env(home), cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _started(home, "calibration"):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+    assert children, "no worker processes"
+    run.kill()
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in children):
+        assert time.monotonic() < deadline, f"workers {children} outlived their killed parent"
+        time.sleep(0.1)
+    again = run_doit(home, "-n", "2", "slate", f"date={DATES}")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
