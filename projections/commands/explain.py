@@ -1,8 +1,10 @@
 """`projections explain DATE STAGE`: why a stage is stale, or why it last ran.
 
 A stale stage is compared with the build behind the date's published object (the gold pointer), an up-to-date
-one with its build before the current one. The differences - code version, parameters, input objects,
-sources, as_of - are printed as a small diff and followed upstream through every input that changed.
+one with the build of it before the one that made its current record. The differences - code version,
+parameters, input objects, sources, as_of - are printed as a small diff and followed upstream through every
+input that changed. In archive mode a date the archive knows has no games is SKIPPED, and one its schedule
+cannot vouch for is OUTSIDE ARCHIVE with the fix, as in `projections status`.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ class Events:
         self.runs: dict[str, Run] = {}
         self.skipped_lines = 0
         self._built: dict[str, Event] = {}
+        self._successes: dict[str, list[Event]] = {}
         self._by_object: dict[tuple[str, str], list[Event]] = {}
         self.skipped_at: dict[str, str] = {}  # date -> when a run last skipped it (no games, no salaries)
         for e in self.all:
@@ -107,6 +108,7 @@ class Events:
                     self.skipped_at[str(day)] = max(self.skipped_at.get(str(day), ""), str(e.get("ts") or ""))
             if e.get("event") == "stage_success" and e.get("key"):
                 self._built.setdefault(str(e["key"]), e)
+                self._successes.setdefault(str(e["key"]), []).append(e)
             if e.get("stage") and e.get("object"):
                 self._by_object.setdefault((str(e["stage"]), str(e["object"])), []).append(e)
             day = e.get("game_date")
@@ -146,6 +148,18 @@ class Events:
     def success_of(self, key: str | None) -> Event | None:
         """The first successful build of `key` (its timing and run)."""
         return self._built.get(key) if key else None
+
+    def build_of(self, record: Mapping[str, Any] | None) -> Event | None:
+        """The successful build that wrote action record `record` (its timing and run), or None when the ledger
+        lacks it (a record fetched from a shared store). A key built again - its object or record deleted by gc,
+        or damaged - has several successes; the record is the newest, so it is matched by process and time: the
+        first success of its key in the record's host and pid at or after its `created_at`."""
+        if not record or not record.get("key"):
+            return None
+        created = str(record.get("created_at") or "")
+        same = [e for e in self._successes.get(str(record["key"]), [])
+                if all(record.get(f) is None or e.get(f) is None or e.get(f) == record.get(f) for f in ("host", "pid"))]
+        return next((e for e in same if str(e.get("ts") or "") >= created), None)
 
     def publishes(self, day: str) -> list[Event]:
         return [e for e in self.by_date.get(day, []) if e.get("event") == "publish"]

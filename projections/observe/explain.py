@@ -11,6 +11,9 @@ Two comparisons, chosen by the store:
 
 Both walk upstream: when an input object differs, the same comparison runs on that input's stage, so a
 stale gold stage names the parameter three stages up that moved it.
+
+In archive mode the archive's calendar has the last word on a date nothing is published for, as in status: one
+it knows has no games is skipped, one its schedule cannot vouch for is outside it (the reason names the fix).
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from projections.dates import season_of
 from projections.hashing import short
-from projections.observe.events import Events, first_line, when
+from projections.observe import status
+from projections.observe.events import Event, Events, first_line, when
 from projections.observe.provenance import Provenance, Record
 from projections.pipeline import code_files
 
 if TYPE_CHECKING:
+    from projections.archive import Calendar
     from projections.engine import Engine
     from projections.plan import Plan
 
@@ -51,6 +57,8 @@ class Side:
     created_at: str | None = None
     run: str | None = None
     note: str = ""
+    first_built: str | None = None  # when its key was first built, if the current record is from a later build
+    first_run: str | None = None
 
     @classmethod
     def of_plan(cls, plan: Plan) -> Side:
@@ -75,7 +83,7 @@ class Side:
     def as_json(self) -> dict[str, Any]:
         return {"key": self.key, "object": self.object, "code_version": self.code_version, "params": self.params,
                 "inputs": self.inputs, "as_of": self.as_of, "created_at": self.created_at, "run": self.run,
-                "note": self.note or None}
+                "first_built": self.first_built, "first_run": self.first_run, "note": self.note or None}
 
 
 @dataclass
@@ -163,6 +171,13 @@ def _module_path(module: str, path: Path) -> str:
         return path.as_posix()
 
 
+def _passed(build: str, passed: int) -> str:
+    """`build`, or - when the newer builds' action records are gone - the newest one that still has one."""
+    if not passed:
+        return build
+    return f"{build} that still has an action record ({passed} newer build(s) garbage-collected)"
+
+
 class Explainer:
     """Explanations for one engine (its pipeline and settings) over one data root."""
 
@@ -209,6 +224,32 @@ class Explainer:
                     return rec, f"the published object ({where})"
                 return rec, f"the build of {stage} behind the published object ({where})"
         return None
+
+    def _built(self, rec: Record, event: Event | None = None) -> Side:
+        """Build `event` of `rec`'s key (default: the build that wrote `rec`), its time and run from the ledger."""
+        side = Side.of_record(rec)
+        wrote = self.events.build_of(rec)
+        if event is not None and event is not wrote:  # an earlier build of a key built again since
+            side.created_at, side.object = event.get("ts"), event.get("object") or side.object
+        side.run = (event or wrote or {}).get("run")
+        return side
+
+    @cached_property
+    def calendar(self) -> Calendar | None:
+        return status.archive_calendar(self.engine)
+
+    def _archive_says(self, day: dt.date) -> tuple[str, str] | None:
+        """In archive mode, for a date nothing is published for: ("outside archive", why and the fix) when the
+        archive's schedule cannot vouch for it, ("skipped", why) when it knows the date has no games."""
+        calendar = self.calendar
+        if calendar is None or any(self.engine.store.read_pointer(p.publish, day.isoformat())
+                                   for p in self.engine.pipeline.published if p.publish):
+            return None
+        outside = status.outside_reason(calendar, day)
+        if outside:
+            return "outside archive", outside
+        no_games = status.no_games_reason(calendar, day)
+        return ("skipped", no_games) if no_games else None
 
     # ---- comparing two builds ------------------------------------------------------------------------
 
@@ -296,18 +337,21 @@ class Explainer:
                        "error_type": last.get("error_type")}
         if plan.up_to_date:
             assert plan.record is not None
-            current = Side.of_record(plan.record)
-            built = self.events.success_of(plan.key)
-            current.run = built.get("run") if built else None
-            previous = self.prov.last_built(stage, iso, before_key=plan.key)
+            current = self._built(plan.record)
+            first, wrote = self.events.success_of(plan.key), self.events.build_of(plan.record)
+            if first is not None and wrote is not None and first is not wrote:
+                current.first_built, current.first_run = first.get("ts"), first.get("run")
+            previous = self.prov.last_built(stage, iso, before=plan.record)
             mode: Mode = "ran"
             state = "up to date"
             reason = ""
             if previous is None:
                 ref, against = None, f"its first build for {scope} (no earlier build of {stage} in the ledger)"
             else:
-                ref = Side.of_record(previous)
-                against = "the build before it"
+                ref = self._built(previous[0], previous[1])
+                against = _passed("the build before it", previous[2])
+                if ref.key == current.key:
+                    against += " - the same key, built again because that build's object or record was gone"
         else:
             current = Side.of_plan(plan)
             mode = "stale"
@@ -322,18 +366,19 @@ class Explainer:
                     reason = f"waits for {plan.blocked_by}, whose last run failed: {first_line(blocker.get('error'))}"
                 elif blocker is not None and blocker.get("event") == "no_games":
                     reason = f"nothing to build: {plan.blocked_by} found no games ({first_line(blocker.get('error'))})"
+            said = self._archive_says(day)
+            if said is not None:
+                state, reason = said
             chain = self._gold_chain(stage, day)
             if chain is not None:
-                ref, against = Side.of_record(chain[0]), chain[1]
+                ref, against = self._built(chain[0]), chain[1]
             else:
-                rec = self.prov.last_built(stage, iso)
-                ref = Side.of_record(rec) if rec else None
-                against = "its last build in the ledger" if rec else f"it was never built for {scope}"
-                if rec is None:
+                last_built = self.prov.last_built(stage, iso)
+                ref = self._built(last_built[0], last_built[1]) if last_built else None
+                against = _passed("its last build in the ledger", last_built[2]) if last_built \
+                    else f"it was never built for {scope}"
+                if last_built is None:
                     mode = "new"
-        if ref is not None:
-            built = self.events.success_of(ref.key)
-            ref.run = built.get("run") if built else None
         expl = Explanation(stage=stage, game_date=iso, state=state, reason=reason, mode=mode, current=current,
                            reference=ref, against=against, failure=failure, order=list(self.engine.pipeline.order))
         if ref is not None:
@@ -384,16 +429,21 @@ def render(expl: Explanation) -> str:
     if expl.reason:
         head += f" - {expl.reason}"
     lines = [head]
-    if expl.failure and expl.state == "failed":
-        lines.append(f"last run failed {when(expl.failure['ts'])} (run {expl.failure.get('run') or '-'}): "
-                     f"{expl.failure['error']}")
+    if expl.failure and expl.state != "stale":
+        lines.append(("last run failed" if expl.state == "failed" else "note: its last run failed")
+                     + f" {when(expl.failure['ts'])} (run {expl.failure.get('run') or '-'}): {expl.failure['error']}")
     if cur.object:
         lines.append(f"current: object {short(cur.object)}, key {short(cur.key)}, built {when(cur.created_at)}"
-                     + (f" by run {cur.run}" if cur.run else ""))
+                     + (f" by run {cur.run}" if cur.run else "")
+                     + (f" (its key was first built {when(cur.first_built)} by run {cur.first_run or '-'}; built again "
+                        "because that object or record was gone)" if cur.first_built else ""))
     elif cur.key:
         lines.append(f"current: key {short(cur.key)} has no object yet")
     if expl.mode == "ran":
         lines.append(f"why it ran: compared with {expl.against}:" if ref else f"why it ran: {expl.against}")
+    elif expl.state not in ("stale", "failed"):  # skipped, or outside the archive: nothing would build it
+        if ref is not None:
+            lines.append(f"its last build: compared with {expl.against}:")
     elif expl.mode == "stale":
         lines.append(f"why it is stale: compared with {expl.against}:")
     else:
@@ -409,7 +459,7 @@ def render(expl: Explanation) -> str:
             _render_changes(expl.changes, "  ", lines, set())
         else:
             lines.append("  nothing it depends on changed")
-        if expl.mode == "ran" and cur.object and cur.object == ref.object:
+        if expl.mode == "ran" and cur.object and cur.object == ref.object and cur.key != ref.key:
             lines.append("  it produced the same object as before (early cutoff: nothing downstream reran)")
         if expl.unchanged:
             lines.append(f"  unchanged: {', '.join(expl.unchanged)}")

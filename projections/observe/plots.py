@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projections.observe.events import Run, when
+from projections.observe.slatediff import percent
 from projections.observe.svg import Chart, empty, padded
 
 if TYPE_CHECKING:
@@ -148,9 +149,7 @@ def ownership_by_salary(slate: pd.DataFrame) -> str:
         return empty(560, 380, "the slate has no salary column", title="Ownership by salary")
     if "ownership" in slate.columns and slate["ownership"].notna().any():
         col, title = "ownership", "Projected ownership by salary"
-        values = slate["ownership"].astype("float64")
-        as_pct = values.max() <= 1.0
-        ys = values * 100 if as_pct else values
+        ys = slate["ownership"].astype("float64")  # in percent already (a slate's sum to 800)
         y_label = "projected ownership (%)"
     elif "dk_mean" in slate.columns:
         col, title = "dk_mean", "Projection by salary (no ownership column yet)"
@@ -164,7 +163,8 @@ def ownership_by_salary(slate: pd.DataFrame) -> str:
     chart = Chart(560, 380, padded(frame["salary"].astype("float64")), padded(frame["plot_y"], zero=True),
                   title=title, x_label="salary ($)", y_label=y_label, x_fmt=lambda v: f"{v / 1000:g}k")
     for row in frame.itertuples(index=False):
-        tip = f"{_name(row)}: ${int(row.salary):,}, {col} {row.plot_y:.1f}"
+        value = percent(row.plot_y) if col == "ownership" else f"{row.plot_y:.1f}"
+        tip = f"{_name(row)}: ${int(row.salary):,}, {col} {value}"
         chart.point(float(row.salary), float(row.plot_y), cls="pt own", tip=tip)
     return chart.render(label=title)
 

@@ -15,7 +15,7 @@ from typing import Any
 from projections.dates import season_of
 from projections.errors import ProjectionsError
 from projections.hashing import is_digest
-from projections.observe.events import Events
+from projections.observe.events import Event, Events
 from projections.pipeline import Pipeline
 from projections.store import LocalStore
 
@@ -93,17 +93,29 @@ class Provenance:
                 return rec
         return found[-1] if found else None
 
-    def last_built(self, stage: str, day: str, *, before_key: str | None = None) -> Record | None:
-        """The record of the newest successful build of `stage` for `day` in the ledger; with `before_key`,
-        the newest one with another key that happened before `before_key` was first built."""
-        successes = self.events.of_stage(day, stage, "stage_success")
-        if before_key:
-            first = next((i for i, e in enumerate(successes) if e.get("key") == before_key), None)
-            if first is None:
-                return None
-            successes = [e for e in successes[:first] if e.get("key") != before_key]
-        for e in reversed(successes):
+    def builds(self, stage: str, day: str) -> list[Event]:
+        """The successful builds of `stage` for `day` in the ledger, oldest first; for a season stage, those of
+        every date of the season (its object serves them all)."""
+        spec = self.pipeline.stages.get(stage)
+        if spec is not None and spec.scope == "season":
+            season = season_of(dt.date.fromisoformat(day))
+            return [e for e in self.events.all if e.get("event") == "stage_success" and e.get("stage") == stage
+                    and e.get("season") == season]
+        return self.events.of_stage(day, stage, "stage_success")
+
+    def last_built(self, stage: str, day: str, *, before: Record | None = None) -> tuple[Record, Event, int] | None:
+        """The newest successful build of `stage` for `day` in the ledger whose key still has an action record:
+        that record, the build's event, and how many newer builds were passed over for lacking one. With
+        `before`, only the builds before the one that wrote record `before` (before its `created_at` when the
+        ledger lacks that build)."""
+        successes = self.builds(stage, day)
+        if before is not None:
+            built = self.events.build_of(before)
+            at = next((i for i, e in enumerate(successes) if e is built), None)
+            created = str(before.get("created_at") or "")
+            successes = successes[:at] if at is not None else [e for e in successes if str(e.get("ts") or "") < created]
+        for passed, e in enumerate(reversed(successes)):
             rec = self.record(e.get("key"))
             if rec is not None:
-                return rec
+                return rec, e, passed
         return None

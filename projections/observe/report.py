@@ -20,6 +20,7 @@ from projections.ledger import iso, utc_now
 from projections.observe import history, plots, status
 from projections.observe.events import Events, Run, when
 from projections.observe.page import CSS, SCRIPT
+from projections.observe.slatediff import percent
 from projections.store import write_atomic
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _cell(col: str, value: Any) -> str:
     if col == "salary":
         text = f"${number:,.0f}"
     elif col == "ownership":
-        text = f"{number:.1%}" if number <= 1.0 else f"{number:.1f}%"
+        text = percent(number)
     elif col == "actual_minutes":
         text = f"{number:.0f}"
     else:
@@ -178,7 +179,9 @@ def _status_grid(ov: Overview) -> str:
         gold = next((g for g in d.gold.values() if g), None)
         day = escape(d.game_date)
         link = f'<a href="{escape(ov.pages[d.game_date])}">{day}</a>' if d.game_date in ov.pages else day
-        rows.append(f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}">'
+        why = " ".join(filter(None, (d.outside or d.skipped, d.note and f"note: {d.note}")))
+        tip = f' title="{escape(why)}"' if why else ""
+        rows.append(f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}"{tip}>'
                     f"{escape(d.state)}</td>{''.join(cells)}<td><code>{escape(short(gold, 10))}</code></td></tr>")
     return (f'<div class="scroll"><table id="status" class="grid"><thead><tr><th>date</th><th>state</th>{head}'
             f"<th>gold pointer</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"

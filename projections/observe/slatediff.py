@@ -184,13 +184,18 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
                    old_label=labels[old], new_label=labels[new], top=top)
 
 
+def percent(value: float) -> str:
+    """An ownership value, which is in percent already (a slate's sum to 800): `14.3%`, `0.14%` below 1%."""
+    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
+
+
 def _num(value: float | None, col: str) -> str:
     if value is None:
         return "-"
     if col == "salary":
         return f"${value:,.0f}"
     if col == "ownership":
-        return f"{value:.1%}" if abs(value) <= 1.0 else f"{value:.1f}%"
+        return percent(value)
     return f"{value:.2f}"
 
 

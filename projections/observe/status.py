@@ -2,7 +2,8 @@
 it took, the object it holds, and the gold object of the date.
 
 The state comes from the store (the engine's plan), never from the ledger; the ledger adds the when, the how
-long and the error of a failed run.
+long and the error of a failed run. In archive mode the archive's calendar has the last word on dates nothing
+was published for: one it knows has no games is skipped, one its schedule cannot vouch for is outside it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from projections.dates import season_of
 from projections.hashing import short
 from projections.observe.events import Events, first_line, when
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from projections.plan import Plan
 
 State = Literal["up to date", "stale", "failed"]
-DateState = Literal["up to date", "stale", "failed", "skipped"]
+DateState = Literal["up to date", "stale", "failed", "skipped", "outside archive"]
 MARK = {"up to date": "U", "stale": "R", "failed": "F"}
 
 
@@ -52,9 +54,13 @@ class DateStatus:
     gold: dict[str, str | None] = field(default_factory=dict)
     published_at: dict[str, str | None] = field(default_factory=dict)
     skipped: str | None = None  # why a backfill or today's run skips the date (no games, no salaries)
+    outside: str | None = None  # why archive mode cannot build the date at all, and the fix
+    note: str | None = None  # the failed run of a date skipped or outside the archive
 
     @property
     def state(self) -> DateState:
+        if self.outside:
+            return "outside archive"
         if self.skipped:
             return "skipped"
         states = {s.state for s in self.stages}
@@ -63,8 +69,9 @@ class DateStatus:
         return "stale" if "stale" in states else "up to date"
 
     def as_json(self) -> dict[str, Any]:
-        return {"game_date": self.game_date, "state": self.state, "skipped": self.skipped, "gold": self.gold,
-                "published_at": self.published_at, "stages": [asdict(s) for s in self.stages]}
+        return {"game_date": self.game_date, "state": self.state, "skipped": self.skipped, "outside": self.outside,
+                "note": self.note, "gold": self.gold, "published_at": self.published_at,
+                "stages": [asdict(s) for s in self.stages]}
 
 
 def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> StageStatus:
@@ -73,7 +80,7 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> Stage
                       reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
     if plan.record is not None:
         row.built_at = plan.record.get("created_at")
-        built = events.success_of(plan.key)
+        built = events.build_of(plan.record)
         if built is not None:
             row.seconds = built.get("seconds")
             row.built_by_run = built.get("run")
@@ -96,34 +103,81 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> Stage
     return row
 
 
+def archive_calendar(engine: Engine) -> Calendar | None:
+    """The archive's calendar in archive mode; None in live mode (the fetched schedule decides there)."""
+    if engine.settings.source != "archive":
+        return None
+    from projections.archive import Calendar
+
+    return Calendar.of(engine.home)
+
+
+def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
+    """Why archive mode cannot build `day` - its schedule cannot vouch for the date: a season the archive lacks,
+    or a date outside the span of a season it holds in part - and the fix; None for a date it covers."""
+    if calendar.kind(day) != "unknown":
+        return None
+    season = season_of(day)
+    span = calendar.spans.get(season)
+    if span is not None:
+        held = f"it holds season {season} only from {span[0]} to {span[1]}"
+    else:
+        held = f"it holds no game of season {season}; it holds " + ", ".join(
+            f"{name} ({lo}..{hi})" for name, (lo, hi) in sorted(calendar.spans.items()))
+    return (f"{day} lies outside what the archive's schedule covers ({held}): `doit slate` refuses it - add that "
+            "season with `projections ingest game-logs FILE` (and `ingest lines`, `ingest dk-salaries`), or run "
+            "in live mode (`source = \"live\"`)")
+
+
+def no_games_reason(calendar: Calendar, day: dt.date) -> str | None:
+    """Why there is nothing to build for `day` when the archive's schedule knows it has no games, else None."""
+    if calendar.kind(day) != "no games":
+        return None
+    return f"no NBA games on {day} in the archive's schedule: nothing to build"
+
+
 def _skip_reason(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None) -> str | None:
-    """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, or
-    the archive has no games or no salaries for it and nothing was attempted for the date since the last run
-    that skipped it. A date asked for by name and failed shows its failure until a later run skips it."""
+    """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, the
+    archive has no games for it, or it has no salaries for it and nothing was attempted for the date since
+    the last run that skipped it (a date without salaries asked for by name and failed shows its failure
+    until a later run skips it: ingesting its salaries file is the fix)."""
     iso = day.isoformat()
     if engine.clock:
         last = events.last(iso, engine.clock, "stage_success", "stage_failure", "no_games")
         if last is not None and last.get("event") == "no_games":
             return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
+    if calendar is None:
+        return None
+    no_games = no_games_reason(calendar, day)
+    if no_games or calendar.kind(day) != "no salaries":
+        return no_games
     attempts = [e.get("ts") or "" for e in events.by_date.get(iso, [])
                 if e.get("event") in ("stage_failure", "stage_success")]
     skipped = events.skipped_at.get(iso)
     if attempts and (skipped is None or max(attempts) > skipped):  # its last word is a build, not a skip
         return None
-    kind = calendar.kind(day) if calendar is not None else None
-    if kind == "no games":
-        return f"no NBA games on {iso} in the archive's schedule: nothing to build"
-    if kind == "no salaries":
-        return (f"no DraftKings salaries for {iso} in the archive: a backfill skips it "
-                "(`projections ingest dk-salaries FILE` adds them)")
-    return None
+    return (f"no DraftKings salaries for {iso} in the archive: a backfill skips it "
+            "(`projections ingest dk-salaries FILE` adds them)")
+
+
+def _failed_note(day: str, events: Events) -> str | None:
+    """The last failed stage run of a date with nothing to build (a run that named it alone fails by design),
+    unless a later run skipped the date."""
+    failures = [e for e in events.by_date.get(day, []) if e.get("event") == "stage_failure"]
+    if not failures or (events.skipped_at.get(day) or "") > (failures[-1].get("ts") or ""):
+        return None
+    run = failures[-1].get("run")
+    failed = [e for e in failures if e.get("run") == run]
+    more = f" (and {', '.join(str(e.get('stage')) for e in failed[1:])})" if len(failed) > 1 else ""
+    return f"run {run or '-'} failed on it {when(failed[0].get('ts'))}: {first_line(failed[0].get('error'))}{more}"
 
 
 def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None = None) -> DateStatus:
-    """The status of every stage of `day`, in build order, and why runs skip it (if they do; `calendar` is
-    the archive's, in archive mode)."""
+    """The status of every stage of `day`, in build order, and why runs skip it or cannot build it (`calendar`
+    is the archive's, in archive mode)."""
     iso = day.isoformat()
-    out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar))
+    out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar),
+                     outside=outside_reason(calendar, day) if calendar is not None else None)
     states: dict[str, State] = {}
     for plan in engine.status(day):
         row = _stage_status(plan, events, states)
@@ -135,17 +189,15 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
             moved = [e for e in events.publishes(iso) if e.get("object") == pointer]
             out.published_at[plan.publish] = moved[-1].get("ts") if moved else None
     if any(out.gold.values()):  # a published slate (from an inbox file, say) is never "skipped"
-        out.skipped = None
+        out.skipped = out.outside = None
+    if out.skipped or out.outside:
+        out.note = _failed_note(iso, events)
     return out
 
 
 def collect(engine: Engine, dates: list[dt.date], events: Events | None = None) -> list[DateStatus]:
     events = events or Events.read(engine.home)
-    calendar = None
-    if engine.settings.source == "archive":
-        from projections.archive import Calendar
-
-        calendar = Calendar.of(engine.home)
+    calendar = archive_calendar(engine)
     return [date_status(engine, day, events, calendar) for day in dates]
 
 
@@ -163,8 +215,10 @@ def render(statuses: list[DateStatus]) -> str:
                           for asset, obj in d.gold.items() if obj) or "no gold"
         counts = {state: sum(1 for s in d.stages if s.state == state) for state in MARK}
         summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-        if d.skipped:
-            lines.append(f"{d.game_date}  {'SKIPPED':<10}  {d.skipped}")
+        if d.skipped or d.outside:
+            lines.append(f"{d.game_date}  {d.state.upper():<10}  {d.outside or d.skipped}")
+            if d.note:
+                lines.append(f"  note: {d.note}")
             continue
         lines.append(f"{d.game_date}  {d.state.upper():<10}  gold: {golds}  ({summary})")
         for s in d.stages:

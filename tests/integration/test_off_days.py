@@ -101,6 +101,8 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     alone = run_doit(home, "slate", "date=2022-12-15")  # named alone: refused alike, not failed in its first stage
     assert alone.returncode == 3 and "1 date(s) lie outside" in alone.stderr and "season 2022-23" in alone.stderr
     assert not [e for e in ledger_events(home) if e["event"] == "run_start"]  # refused before any run began
-    status = run_cli(home, "status", "2021-01-05", "--json")
+    status = run_cli(home, "status", "2021-01-05", "--json")  # not an off day: outside the archive, with the fix
     (found,) = json.loads(status.stdout)["dates"]
-    assert found["state"] == "stale" and found["skipped"] is None, found
+    assert found["state"] == "outside archive" and found["skipped"] is None, found
+    assert "2020-21 only from 2020-12-22 to 2020-12-31" in found["outside"]
+    assert "projections ingest game-logs FILE" in found["outside"], found

@@ -114,15 +114,19 @@ def test_an_upstream_code_edit_is_followed_through_the_changed_input(observed: O
     assert f"input {edited}:" in text and "+ (not built yet)" in text and f"because {edited} changed:" in text
 
 
-def test_a_failed_stage_shows_its_error_and_a_blocked_one_names_it(observed: Observed):
+def test_an_off_day_named_alone_is_skipped_and_its_failure_a_note(observed: Observed):
     data = _explain(observed, FAILED_DATE, "schedule")
-    assert data["state"] == "failed"
+    assert data["state"] == "skipped"
+    assert data["reason"] == f"no NBA games on {FAILED_DATE} in the archive's schedule: nothing to build"
     assert data["failure"]["error"].startswith("schedule: no NBA games on 2019-08-01")
     assert data["failure"]["run"] == observed.failed_run
     gold = _explain(observed, FAILED_DATE, "gold")
-    assert gold["state"] == "stale" and gold["reason"].startswith("waits for schedule, whose last run failed: ")
+    assert gold["state"] == "skipped" and gold["reason"] == data["reason"]
     text = cli(observed.home, observed.code, "explain", FAILED_DATE, "schedule").stdout
-    assert "FAILED" in text and "last run failed" in text
+    assert text.startswith(f"schedule {FAILED_DATE}: SKIPPED - no NBA games on {FAILED_DATE}")
+    assert "note: its last run failed " in text and f"(run {observed.failed_run}): schedule: no NBA games" in text
+    with_live = _explain(observed, FAILED_DATE, "schedule", PROJECTIONS_SOURCE="live")  # the store's view
+    assert with_live["state"] == "failed" and with_live["failure"]["run"] == observed.failed_run
 
 
 def test_unknown_stage_is_a_usage_error(observed: Observed):

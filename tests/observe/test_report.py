@@ -88,6 +88,20 @@ def test_charts_use_quantiles_and_ownership_when_the_slate_has_them():
     assert "Projected ownership by salary" in own and own.count('class="pt own"') == 40
 
 
+def test_the_ownership_chart_reads_ownership_as_percent():
+    """Ownership is in percent already (a slate's sum to 800): small values are not scaled by 100."""
+    slate = _full_slate().assign(ownership=[0.05 + 0.01 * i for i in range(40)])
+    own = plots.ownership_by_salary(slate)
+    assert "Player 0 (AAA): $" in own and ", ownership 0.05%" in own and ", ownership 0.44%" in own
+    assert "ownership 5.0" not in own
+
+
+def test_the_status_grid_says_why_a_date_is_skipped(written: Path):
+    html = (written / "index.html").read_text()
+    assert re.search(rf'<td class="state-skipped" title="no NBA games on {FAILED_DATE} in the archive&#x27;s '
+                     rf'schedule: nothing to build note: run \w+ failed on it [^"]+">skipped</td>', html)
+
+
 def test_charts_say_what_is_missing_instead_of_failing():
     bare = pd.DataFrame({"player_id": ["a", "b"], "player_name": ["A", "B"], "salary": [3000, 4000]})
     assert "no dk_mean column" in plots.projected_vs_actual(bare, None)[0]
