@@ -75,9 +75,11 @@ class Run:
 
     @property
     def outcome(self) -> str:
-        """ok, failed, or unfinished (no run_end: killed, or still running)."""
+        """ok, failed, interrupted (Ctrl-C), or unfinished (no run_end: killed, or still running)."""
         if self.end is None:
             return "unfinished"
+        if self.end.get("interrupted"):
+            return "interrupted"
         return "ok" if self.end.get("ok") else "failed"
 
     def count(self, event: str) -> int:

@@ -77,6 +77,8 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
         text = f"no games, nothing to build: {first_line(e.get('error'))}"
     elif kind == "stage_failure":
         text = f"FAILED{' after ' + secs if secs else ''}: {first_line(e.get('error'))}"
+    elif kind in ("stage_interrupted", "fetch_interrupted"):
+        text = f"interrupted (Ctrl-C){' after ' + secs if secs else ''}: nothing of it was kept"
     elif kind == "publish":
         prev = short(e.get("previous")) if e.get("previous") else "none"
         text = f"gold/{e.get('asset', '?')} -> {obj} (was {prev})"
@@ -101,7 +103,7 @@ def timeline(events: Events, day: str) -> list[Block]:
     """Blocks in the order they began: each run that selected `day` (or recorded an event for it)."""
     of_day = events.by_date.get(day, [])
     finished = {(e.get("run"), e.get("stage"), e.get("key")) for e in of_day
-                if e.get("event") in ("stage_success", "stage_failure", "no_games")}
+                if e.get("event") in ("stage_success", "stage_failure", "no_games", "stage_interrupted")}
     blocks: dict[str | None, Block] = {}
     for run in events.runs_of(day):
         blocks[run.run] = Block(run)
@@ -120,6 +122,10 @@ def timeline(events: Events, day: str) -> list[Block]:
     stages = list(dict.fromkeys(str(e["stage"]) for e in of_day if e.get("stage")))
     for block in blocks.values():
         ended = block.run
+        if ended is not None and ended.outcome == "interrupted":  # its workers were stopped with it
+            for entry in block.entries:
+                if entry.kind == "stage_start":
+                    entry.text = "interrupted (Ctrl-C) before it finished: nothing of it was kept"
         if ended is None or ended.end is None or day not in ended.dates:
             continue
         touched = {e.stage for e in block.entries} | {str(e.get("stage")) for e in of_day

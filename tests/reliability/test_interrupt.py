@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, doit_argv, gold_object, ledger_events, project_env, run_doit
+from tests.conftest import REPO, doit_argv, gold_object, ledger_events, project_env, run_cli, run_doit
 
 DATES = "2019-11-10..2019-11-11"
 
@@ -50,6 +50,9 @@ def test_ctrl_c_stops_the_run_quietly_and_the_same_command_finishes_it(tmp_path:
     (end,) = [e for e in events if e["event"] == "run_end"]
     assert end["interrupted"] is True and end["ok"] is False
     assert gold_object(home, "2019-11-10") is None
+    told = run_cli(home, "history", "2019-11-10")
+    assert "INTERRUPTED in " in told.stdout and "interrupted (Ctrl-C)" in told.stdout, told.stdout
+    assert "FAILED" not in told.stdout
 
     again = run_doit(home, *jobs, "slate", f"date={DATES}")
     assert again.returncode == 0, again.stdout + again.stderr
