@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -94,12 +95,28 @@ def check_variables() -> None:
     if unknown:
         raise InvalidCommand(f"unknown variable(s) {', '.join(f'{u}=' for u in unknown)}; this project reads "
                              f"{', '.join(f'{v}=' for v in VARIABLES)} (e.g. `doit slate date=2019-10-30`)")
+    for name in VARIABLES:  # doit keeps the last of `date=A date=B`: the first would be dropped silently
+        twice = [a for a in sys.argv[1:] if a.startswith(f"{name}=")]
+        if len(twice) > 1:
+            raise InvalidCommand(f"{name}= is given {len(twice)} times ({' '.join(twice)}); give it once"
+                                 + (" (a range A..B or a list A,B)" if name == "date" else ""))
+
+
+TASK_DATE = re.compile(r"^[a-z_]+:(\d{4}-\d{2}-\d{2})$")
+
+
+def task_name_dates(argv: list[str] | None = None) -> str | None:
+    """`doit minutes:2019-10-30` (a task name as `doit list` prints it) without date=: that date, as a date=
+    value ("2019-10-30,2019-10-31" for several); None when no task name carries one."""
+    found = sorted({m.group(1) for a in (sys.argv if argv is None else argv)[1:] if (m := TASK_DATE.match(a))})
+    return ",".join(found) or None
 
 
 def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt.date]:
     """The dates named by `date=` (today's slate date when absent, `now` being the engine's clock: live.now
     replays a past day as today), or InvalidCommand for doit to print."""
     check_variables()
+    value = value if value is not None else task_name_dates()
     try:
         return parse_dates(value) if value is not None else [slate_date_today(now)]
     except ProjectionsError as exc:
@@ -109,7 +126,7 @@ def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt
 def off_days_expected(dates: list[dt.date]) -> bool:
     """A date without games is skipped, not failed, in a run over several dates and in today's run (the daily
     timer runs every day, the off-season and the All-Star break included); one date named by `date=` fails."""
-    return get_var("date") is None or len(dates) > 1
+    return (get_var("date") is None and task_name_dates() is None) or len(dates) > 1
 
 
 def _no_games(engine: Engine, day: dt.date, seen: set[dt.date]) -> bool:
@@ -276,6 +293,16 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
             [d for d in dates if kinds[d] == "no salaries"])
 
 
+# settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
+OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")
+
+
+def _overrides() -> dict[str, str]:
+    """The run's environment overrides of what it builds (parameters, source, replayed clock), for the
+    ledger: two runs of the same command with different parameters read differently in `history`."""
+    return {k: v for k, v in os.environ.items() if k.startswith(OVERRIDES)}
+
+
 def _listed(items: list[Any], most: int = 3) -> str:
     """The first `most` items, comma-separated, with " ..." when there are more."""
     return ", ".join(str(i) for i in items[:most]) + (" ..." if len(items) > most else "")
@@ -374,7 +401,8 @@ class SlateReporter(ConsoleReporter):
         super().__init__(outstream, options)
         self.total = 0
         self.done = 0
-        self.counts = {"built": 0, "up to date": 0, "failed": 0, "not run": 0, "published": 0}
+        self.counts = {"built": 0, "re-published": 0, "fetched": 0, "up to date": 0, "failed": 0, "not run": 0,
+                       "published": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
@@ -419,7 +447,8 @@ class SlateReporter(ConsoleReporter):
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
                                stage_runs=self.total, argv=sys.argv[1:], no_games=self.no_games or None,
                                no_salaries=self.no_salaries or None,
-                               invocation=os.environ.get("INVOCATION_ID"))  # systemd's, for the alert unit
+                               invocation=os.environ.get("INVOCATION_ID"),  # systemd's, for the alert unit
+                               overrides=_overrides() or None)
         if self.total and _on_terminal(self.outstream):
             try:
                 self.live = _Live(self.outstream)
@@ -465,12 +494,14 @@ class SlateReporter(ConsoleReporter):
             self._line(task, "no games", str(values.get("message") or ""))
             return
         if values.get("fetched"):
+            self.counts["fetched"] += 1
             self._line(task, "fetched", str(values.get("describe", "")))
             return
         if values.get("built"):
             self.counts["built"] += 1
             verb = "built"
         elif values.get("published"):
+            self.counts["re-published"] += 1
             verb = "published"
         else:
             self.counts["up to date"] += 1
@@ -529,7 +560,9 @@ class SlateReporter(ConsoleReporter):
         if isinstance(sys.exc_info()[1], KeyboardInterrupt):  # doit calls this on its way out of a Ctrl-C
             self._interrupted(elapsed, skipped)
             return
-        summary = (f"{self.total} stage runs: {c['built']} built, {c['up to date']} up to date, "
+        summary = (f"{self.total} stage runs: {c['built']} built, "
+                   + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched") if c[k])
+                   + f"{c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
                    + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
         if self.failed:

@@ -87,8 +87,12 @@ class Run:
 
     @property
     def command(self) -> str:
-        argv = (self.start or {}).get("argv")
-        return "doit " + " ".join(map(str, argv)) if isinstance(argv, list) else ""
+        start = self.start or {}
+        argv, overrides = start.get("argv"), start.get("overrides") or {}
+        if not isinstance(argv, list):
+            return ""
+        env = "".join(f"{k}={v} " for k, v in sorted(overrides.items())) if isinstance(overrides, dict) else ""
+        return env + "doit " + " ".join(map(str, argv))
 
 
 class Events:

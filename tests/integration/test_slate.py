@@ -131,6 +131,15 @@ def test_one_stage_builds_only_what_it_needs(home: Path):
     assert gold_object(home) is None
 
 
+def test_a_task_name_as_doit_list_prints_it_builds_its_date(home: Path):
+    """`doit salaries:D` (no date=) builds D, as the name says, not today's slate."""
+    result = run_doit(home, f"salaries:{FIXTURE_DATE}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"built      salaries   {FIXTURE_DATE}" in result.stdout
+    status = status_lines(home)
+    assert status[f"salaries:{FIXTURE_DATE}"] == "U" and status[f"game_logs:{FIXTURE_DATE}"] == "R"
+
+
 def test_a_backfill_skips_dates_without_games(built_home: Path, tmp_path: Path):
     """Christmas Eve 2019 had no games: a range over it builds the other dates and says so; asked for by
     name, the same date fails with a clear message (see test_bad_input)."""

@@ -88,3 +88,15 @@ def test_diff_errors_are_clear(observed: Observed):
     assert one.returncode == 2 and "give two objects" in one.stderr
     for result in (once, none, bad, one):
         assert "Traceback" not in result.stderr
+
+
+def test_history_tells_runs_apart_by_their_environment_overrides(tmp_path):
+    """The same command with another parameter set in the environment reads as what it was."""
+    from tests.conftest import FIXTURE_DATE, run_cli, run_doit
+
+    home = tmp_path / "home"
+    for extra in ({}, {"PROJECTIONS_PARAMS__SIM__DRAWS": "1001"}):
+        assert run_doit(home, "schedule", f"date={FIXTURE_DATE}", **extra).returncode == 0
+    blocks = json.loads(run_cli(home, "history", FIXTURE_DATE, "--json").stdout)["blocks"]
+    plain, overridden = (b["command"] for b in blocks)
+    assert plain.startswith("doit ") and overridden == "PROJECTIONS_PARAMS__SIM__DRAWS=1001 " + plain

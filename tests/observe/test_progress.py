@@ -77,3 +77,19 @@ def test_piped_output_has_no_escape_codes():
     reporter.complete_run()
     assert reporter.live is None and "\x1b" not in out.getvalue()
     assert out.getvalue().splitlines()[-1].startswith("1 stage runs: 1 built")
+
+
+def test_every_stage_run_is_counted_in_the_summary():
+    """A stage that only moves its pointer back (re-published) and a fetch are counted: the parts add up."""
+    out = io.StringIO()
+    fetch = _task("fetch_odds:2019-10-30", [], {"fetched": True, "describe": "odds: 11 games"})
+    built = _task("schedule:2019-10-30", [], {"built": True, "object": "xxh3-128:" + "cd" * 16, "seconds": 0.1})
+    moved = _task("gold:2019-10-30", [built.name], {"published": True, "object": "xxh3-128:" + "ef" * 16})
+    reporter = SlateReporter(out, {})
+    reporter.initialize({t.name: t for t in (fetch, built, moved)}, [fetch.name, moved.name])
+    for task in (fetch, built, moved):
+        reporter.execute_task(task)
+        reporter.add_success(task)
+    reporter.complete_run()
+    assert out.getvalue().splitlines()[-1].startswith(
+        "3 stage runs: 1 built, 1 re-published, 1 fetched, 0 up to date, 0 failed; 1 gold pointers moved;")

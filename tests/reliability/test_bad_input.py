@@ -139,6 +139,7 @@ def test_path_traversal_in_archive_part_names(tmp_path: Path, name: str):
     ["slate", "date="],
     ["list", "--status", "date=2019-10-30,,2019-11-01"],
     ["slate", "date=2019-10-30", "executor=spark"],
+    ["slate", "date=2019-10-30", "date=2019-10-31"],  # doit would keep the last and drop the first silently
     ["slate", "date=2019-10-30", "workers=abc"],
     ["slate", "date=2019-10-30", "workers=2"],  # the local executor: workers= would be silently ignored
 ])
