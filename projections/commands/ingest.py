@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {line}")
     for line in report.kept:
         print(f"kept  {line}")
+    for line in report.notes:
+        print(f"note: {line}")
     if not report.written:
         print("nothing written")
     return 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from projections.archive import add_part, parts
+from projections.archive import WHOLE_SEASON_DAYS, add_part, parts
 from projections.errors import ContractViolation
 from projections.ledger import iso
 from projections.sources import files, tables
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 class IngestReport:
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _checked(frame: pd.DataFrame, table: str, name: str, fix: str) -> bytes:
@@ -122,6 +123,14 @@ def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = 
         raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
     games = schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})])
     planned_games = _plan(home, "schedule", games, name, fix, replace, report, {p[0] for p in planned})
+    for season in sorted({p[0] for p in planned_games}):
+        days = games.loc[games["season"] == season, "game_date"]
+        first, last = min(days), max(days)
+        if (last - first).days < WHOLE_SEASON_DAYS:  # a truncated export, or a season still under way
+            report.notes.append(
+                f"{season} holds {len(days)} games from {first} to {last} only: a partial season, so dates outside "
+                "that span are refused as outside the archive; when you have the whole season's file, ingest it "
+                "with --replace")
     return Prepared(name, content, report, [("player_logs", planned), ("schedule", planned_games)])
 
 

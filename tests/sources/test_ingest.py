@@ -202,3 +202,16 @@ def test_the_inbox_keeps_every_days_dksalaries_csv(cli, tmp_path: Path) -> None:
     assert [p.name[:14] for p in kept] == ["dk-2019-11-01-", "dk-2023-01-16-"]
     assert all(p.name.endswith("__DKSalaries.csv") for p in kept)
     assert [p.read_bytes() for p in kept] == [DK_2019.read_bytes(), DK_2023.read_bytes()]
+
+
+def test_a_partial_season_is_ingested_with_a_note_on_what_it_means(cli, tmp_path: Path) -> None:
+    """A truncated export (or a season under way) is written, and said to be partial: dates outside its span
+    are refused by doit, and the whole file later needs --replace."""
+    part = write_csv(tmp_path / "logs.csv", rows_of(LOGS_2022)[:999])
+    code, out, _ = cli("game-logs", str(part))
+    assert code == 0 and "wrote player_logs/2022-23: 999 rows" in out
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    assert note.startswith("note: 2022-23 holds 45 games from ") and "a partial season" in note
+    assert "ingest it with --replace" in note
+    code, out, _ = cli("game-logs", str(LOGS_2022), "--replace")
+    assert code == 0 and "note:" not in out
