@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from projections.errors import LockTimeout
 from projections.ledger import iso, utc_now
@@ -26,16 +27,41 @@ from projections.ledger import iso, utc_now
 Notify = Callable[[str], None]
 
 
-def _describe_holder(fd: int) -> str:
+def _holder(fd: int) -> dict[str, Any]:
+    """What the holder of an exclusive lock wrote into its file (pid, ppid, host, since, argv); {} if nothing."""
     try:
         raw = os.pread(fd, 4096, 0)
         info = json.loads(raw) if raw else {}
     except (OSError, ValueError):
-        info = {}
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _describe_holder(fd: int, info: dict[str, Any] | None = None) -> str:
+    info = _holder(fd) if info is None else info
     if not info:
         return "another process"
+    if info.get("host") == socket.gethostname() and _same_run(info.get("pid"), info.get("ppid")):
+        return f"another worker of this run (pid {info.get('pid')})"
     cmd = " ".join(info.get("argv", []))[:120]
     return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({cmd})"
+
+
+def _same_run(pid: Any, ppid: Any) -> bool:
+    """Whether the holder is of this process's own `doit -n N` run: its parent (the workers are forked, so the
+    parent has this very command line), or a sibling forked from that parent. Two runs started from one shell
+    share a parent too, but a shell's command line is not theirs."""
+    parent = os.getppid()
+    if pid == parent:
+        return True
+    try:
+        mine = Path("/proc/self/cmdline").read_bytes()
+        return ppid == parent and Path(f"/proc/{parent}/cmdline").read_bytes() == mine
+    except OSError:
+        return False
+
+
+_WAITS_SAID: set[tuple[str, str]] = set()  # (lock, holder): one line per process, not one per stage waiting
 
 
 def pid_alive(pid: int) -> bool:
@@ -71,7 +97,11 @@ def hold(
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
-            notify(f"waiting for the lock on {what}, held by {_describe_holder(fd)}")
+            info = _holder(fd)
+            said = (what, str(info.get("pid")))
+            if said not in _WAITS_SAID:  # a run waits once per stage of the date: one line says it
+                _WAITS_SAID.add(said)
+                notify(f"waiting for the lock on {what}, held by {_describe_holder(fd, info)}")
             deadline = None if timeout is None else time.monotonic() + timeout
             delay = poll
             while True:
@@ -87,7 +117,7 @@ def hold(
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
         if not shared:
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "since": iso(utc_now()),
+            info = {"pid": os.getpid(), "ppid": os.getppid(), "host": socket.gethostname(), "since": iso(utc_now()),
                     "argv": sys.argv[:8]}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)

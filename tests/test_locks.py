@@ -69,3 +69,53 @@ def test_shared_holders_coexist(tmp_path):
     path = tmp_path / "store.lock"
     with locks.hold(path, what="store", shared=True), locks.hold(path, what="store", shared=True, timeout=0.2):
         pass
+
+
+def test_a_waiter_says_it_once_per_holder(holder):
+    """A run waits on a date's lock once per stage: one line says so, not one per stage."""
+    path, proc = holder
+    messages: list[str] = []
+    for _ in range(3):
+        with pytest.raises(LockTimeout), locks.hold(path, what="the once lock", timeout=0.2,
+                                                    notify=messages.append):
+            pass
+    assert len(messages) == 1 and f"pid {proc.pid}" in messages[0]
+
+
+def _hold_until_told(path, held, release) -> None:
+    with locks.hold(path, what="test"):
+        held.set()
+        release.wait(30)
+
+
+def _wait_on(path, out) -> None:
+    messages: list[str] = []
+    try:
+        with locks.hold(path, what="the sibling lock", timeout=0.3, notify=messages.append):
+            pass
+    except LockTimeout:
+        pass
+    out.put(messages)
+
+
+def test_a_worker_of_the_same_run_is_named_as_such(tmp_path):
+    """`doit -n 2` forks its workers: a worker waiting on its sibling says so, not "pid N (doit ...)", which
+    reads like a second invocation."""
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    path = tmp_path / "locks" / "date=2019-10-30.lock"
+    held, release, out = fork.Event(), fork.Event(), fork.Queue()
+    holder = fork.Process(target=_hold_until_told, args=(path, held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        waiter = fork.Process(target=_wait_on, args=(path, out))
+        waiter.start()
+        messages = out.get(timeout=30)
+        waiter.join(30)
+    finally:
+        release.set()
+        holder.join(30)
+    assert messages == [f"waiting for the lock on the sibling lock, held by another worker of this run (pid "
+                        f"{holder.pid})"]
