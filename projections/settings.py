@@ -4,9 +4,14 @@ Sources, highest first: environment variables (`PROJECTIONS_HOME`, `PROJECTIONS_
 `PROJECTIONS_ALERTS__WEBHOOK_URL`), then a TOML file (`$PROJECTIONS_CONFIG`, else `<home>/projections.toml`
 when it exists), then the defaults below. Nothing in the library reads the environment itself.
 
-Mistakes are refused, never guessed at: a key in the file that is no setting (unknown PROJECTIONS_* variables
-are ignored: benchmarks, tests and the fast path read some of their own), a file that is not TOML, an empty path
-(an unset shell variable would otherwise make the current directory the data root).
+Mistakes are refused, never guessed at: a key in the file or a PROJECTIONS_* variable that is no setting (the few
+variables the code reads for itself are listed in settings_file.NOT_SETTINGS), a file that is not TOML, an empty
+path (an unset shell variable would otherwise make the current directory the data root), a data root that cannot
+be a directory, a permission mode that is not octal.
+
+Permission modes are octal however they are written: 2775, "2775", "0o2775" and the TOML literal 0o2775 all mean
+0o2775 (a plain integer of the file or the environment is read as its octal digits, so 9999 is refused; in
+Python, an int is the mode itself).
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ import os
 import re
 import string
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -33,7 +39,7 @@ from pydantic_settings import (
 )
 
 from projections.errors import ConfigError
-from projections.settings_file import config_file
+from projections.settings_file import NOT_SETTINGS, config_file, prefixed_ints, salvage_table
 
 ENV_PREFIX = "PROJECTIONS_"
 
@@ -141,11 +147,48 @@ class DoctorSettings(Frozen):
     )
 
 
-class PermissionSettings(Frozen):
-    """The data root's mode policy, applied on creation and checked before a run."""
+MODE_FIELDS = ("dir_mode", "file_mode")
 
-    dir_mode: int = 0o2775
-    file_mode: int = 0o664
+
+def _octal(value: Any) -> Any:
+    """A mode as people write it: text is octal digits ("2775", "0o2775"); an int is the mode itself (the file's
+    and the environment's plain ints arrive as text: see _modes_as_written)."""
+    how = "write its octal digits, e.g. 2775 or 0o2775 (at most 7777)"
+    if isinstance(value, str):
+        digits = value.strip().lower().removeprefix("0o")
+        if not re.fullmatch(r"0*[0-7]{1,4}", digits):
+            raise ValueError(f"{value!r} is not an octal mode: {how}")
+        return int(digits, 8)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a mode: {how}")
+    if not 0 <= value <= 0o7777:
+        raise ValueError(f"{value:#o} is not a mode: {how}")
+    return value
+
+
+def _dir_mode(value: int) -> int:
+    if value & 0o700 != 0o700:
+        raise ValueError(f"{value:04o} does not give the owner rwx (0700): the pipeline could not write the "
+                         "directories it creates; keep 7 as the owner digit, e.g. 2775 (or 2770 for the group only)")
+    return value
+
+
+def _file_mode(value: int) -> int:
+    if value & 0o600 != 0o600:
+        raise ValueError(f"{value:04o} does not give the owner rw (0600): the pipeline could not append to its own "
+                         "ledger; use e.g. 664 (or 660 for the group only)")
+    if value & 0o7000:
+        raise ValueError(f"{value:04o} sets setuid/setgid/sticky bits, which the data root's files must not carry; "
+                         "use e.g. 664")
+    return value
+
+
+class PermissionSettings(Frozen):
+    """The data root's mode policy, applied on creation and checked before a run. Modes are octal however they
+    are written (see the module docstring); a dir_mode must give the owner rwx, a file_mode the owner rw."""
+
+    dir_mode: Annotated[int, BeforeValidator(_octal), AfterValidator(_dir_mode)] = 0o2775
+    file_mode: Annotated[int, BeforeValidator(_octal), AfterValidator(_file_mode)] = 0o664
     group: str | None = None
     owner: str | None = Field(default=None, description="expected owner of the data root (default: its top dir's)")
 
@@ -283,7 +326,7 @@ class Settings(BaseSettings):
         description="per-stage parameter overrides, e.g. PROJECTIONS_PARAMS__LINEUPS__MODE=none; they enter the key",
     )
     serve_host: str = "127.0.0.1"
-    serve_port: int = 8765
+    serve_port: int = Field(default=8765, ge=1, le=65535, description="the dashboard's port (`projections serve`)")
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     doctor: DoctorSettings = DoctorSettings()
@@ -299,7 +342,7 @@ class Settings(BaseSettings):
     @field_validator("home", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().absolute()
+        return _data_root(value)
 
     @classmethod
     def settings_customise_sources(
@@ -310,16 +353,90 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, Environment(settings_cls)]
         toml = config_file()
         if toml is not None:
             sources.append(SettingsFile(settings_cls, toml))
         return tuple(sources)
 
 
+def _data_root(value: Path) -> Path:
+    """`home` made absolute; a ValueError when it can never be a directory this user writes (a file, or missing
+    where nothing can be created: permissions.unusable_root) - for every command, before any of them starts."""
+    from projections.ops.permissions import unusable_root
+
+    home = value.expanduser().absolute()
+    problem = unusable_root(home)
+    if problem is not None:
+        raise ValueError(problem)
+    return home
+
+
+def _modes_as_written(data: dict[str, Any], prefixed: dict[str, int] | None = None) -> dict[str, Any]:
+    """`data` with the permission modes of its [permissions] table as text, so they are read as octal digits:
+    a plain int (`dir_mode = 2775` in the file, 2775 in a JSON variable) by its decimal digits, one the file wrote
+    as a 0o/0x/0b literal (`prefixed`: what the text says) by its value."""
+    for name, table in data.items():
+        if name.lower() != "permissions" or not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if key.lower() in MODE_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+                literal = (prefixed or {}).get(key.lower())
+                table[key] = f"0o{value:o}" if literal == value else str(value)
+    return data
+
+
+def _variables(model: type[BaseModel], prefix: str = ENV_PREFIX) -> list[str]:
+    """Every variable that sets a field of `model` (its tables too, as JSON), e.g. PROJECTIONS_ALERTS__SMTP_TO."""
+    out = []
+    for name, field in model.model_fields.items():
+        variable = prefix + name.upper()
+        out.append(variable)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            out.extend(_variables(field.annotation, variable + "__"))
+    return out
+
+
+def _unknown_variable(name: str, fields: dict[str, Any]) -> str | None:
+    """Why the PROJECTIONS_* variable `name` sets nothing (with the closest variable that would), or None when it
+    is a setting; its fields below a table are checked by the model (`extra="forbid"`) and the stages."""
+    rest = name.upper().removeprefix(ENV_PREFIX)
+    head, _, tail = rest.partition("__")
+    field = fields.get(head.lower())
+    if field is not None:
+        annotation = field.annotation
+        table = (isinstance(annotation, type) and issubclass(annotation, BaseModel)) \
+            or getattr(annotation, "__origin__", None) is dict
+        if not tail or table:
+            return None
+        return f"not a setting: {head.lower()} has no fields (did you mean {ENV_PREFIX}{head}?)"
+    close = difflib.get_close_matches(head.lower(), list(fields), n=1) if tail else []
+    if close:
+        return f"not a setting (did you mean {ENV_PREFIX}{close[0].upper()}__{tail}?)"
+    close = difflib.get_close_matches(name.upper(), _variables(Settings), n=1)
+    return f"not a setting (did you mean {close[0]}?)" if close else "not a setting"
+
+
+class Environment(EnvSettingsSource):
+    """The PROJECTIONS_* variables, read as strictly as the file: one that is no setting (nor one of
+    settings_file.NOT_SETTINGS) is a ConfigError naming it and the closest setting; the permission modes of a
+    JSON table are read as octal digits, as when set one by one."""
+
+    def __call__(self) -> dict[str, Any]:
+        fields = {name.lower(): field for name, field in self.settings_cls.model_fields.items()}
+        unknown = {name: why for name in sorted(os.environ)
+                   if name.upper().startswith(ENV_PREFIX) and name.upper() not in NOT_SETTINGS
+                   and (why := _unknown_variable(name, fields)) is not None}
+        if unknown:
+            problems = "; ".join(f"{name}: {why}" for name, why in unknown.items())
+            raise ConfigError(f"invalid settings in the environment ({problems}); rename or unset "
+                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
+        return _modes_as_written(super().__call__())
+
+
 class SettingsFile(TomlConfigSettingsSource):
     """projections.toml, read strictly: a syntax error, or a top-level key that is no setting, is a ConfigError
-    naming the file. (Unknown PROJECTIONS_* environment variables stay ignored: other tools read some.)"""
+    naming the file. Permission modes are read as octal digits however they are written (2775, "2775", 0o2775)."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
         super().__init__(settings_cls, toml_file=path)
@@ -332,17 +449,27 @@ class SettingsFile(TomlConfigSettingsSource):
                               f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
 
     def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        text = read_text(file_path)
         try:
-            return super()._read_file(file_path)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(_toml_problem(file_path, exc)) from None
-        except UnicodeDecodeError as exc:
-            line = exc.object[:exc.start].count(b"\n") + 1
-            raise ConfigError(f"{file_path} is not UTF-8 text (line {line}: byte {exc.object[exc.start]:#04x}); "
-                              "save it as UTF-8") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the settings file {file_path}: {exc.strerror or exc}; fix its "
-                              "permissions, or point PROJECTIONS_CONFIG at another file") from None
+        return _modes_as_written(data, prefixed_ints(text, MODE_FIELDS))
+
+
+def read_text(path: Path | Traversable) -> str:
+    """The settings file's text; a ConfigError naming the file when it cannot be read or is not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror or exc}; fix its "
+                          "permissions, or point PROJECTIONS_CONFIG at another file") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (line {line}: byte {raw[exc.start]:#04x}); "
+                          "save it as UTF-8") from None
 
 
 def _toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
@@ -397,11 +524,82 @@ def _env_variable(loc: Sequence[int | str]) -> str | None:
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings once; a bad value becomes a ConfigError naming the setting, where it was set and the fix."""
+    return _load(Settings, overrides)
+
+
+class _Part(BaseSettings):
+    """One part of the settings read alone: the environment over the file's table (given as init values), every
+    other variable and key ignored."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+
+class _AlertsPart(_Part):
+    alerts: AlertSettings = AlertSettings()
+
+
+class _HomePart(_Part):
+    home: SetPath = Settings.model_fields["home"].default
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return _data_root(value)
+
+
+def load_alert_settings() -> tuple[Settings, Path | None]:
+    """[alerts] alone (and `home`, for the ledger), everything else at its default: what the OnFailure handler
+    alerts with when the settings as a whole do not load. A settings file that is not valid TOML gives its
+    [alerts] table read from its own lines. Returns (those settings, the data root or None when `home` does not
+    load either).
+
+    Raises ConfigError when [alerts] itself is invalid or cannot be read (nothing is left to alert with)."""
+    file: dict[str, Any] = {}
+    path = config_file()
+    if path is not None:
+        text = read_text(path)
+        try:
+            file = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            try:
+                file = {"alerts": salvage_table(text, "alerts")}
+            except tomllib.TOMLDecodeError:
+                raise ConfigError(f"{_toml_problem(path, exc)} (its [alerts] table cannot be read alone either)") \
+                    from None
+    tables = {key.lower(): value for key, value in file.items()}
+    alerts = _load(_AlertsPart, {}, given={k: v for k, v in tables.items() if k == "alerts"}).alerts
+    try:
+        home: Path | None = _load(_HomePart, {}, given={k: v for k, v in tables.items() if k == "home"}).home
+    except ConfigError:
+        home = None
+    default = _HomePart.model_fields["home"].default
+    return Settings.model_construct(alerts=alerts, home=home or Path(default).absolute()), home
+
+
+_Loaded = TypeVar("_Loaded", bound=BaseSettings)
+
+
+def _load(cls: type[_Loaded], overrides: Mapping[str, Any], *, given: Mapping[str, Any] | None = None) -> _Loaded:
+    """`cls` from `overrides` (the caller's), `given` (values read from the file) and its sources; a bad value
+    becomes a ConfigError naming the setting, where it was set and the fix."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
     try:
-        return Settings(**overrides)
+        return cls(**{**(given or {}), **overrides})
     except ValidationError as exc:
         problems, variables, in_file = [], [], False
         for error in exc.errors():

@@ -200,11 +200,16 @@ class LocalStore:
                                  "`projections verify` lists every damaged object")
 
     def quarantine(self, obj: str) -> Path:
-        """Move a damaged object out of the way (kept for inspection, never read again)."""
+        """Move a damaged object out of the way (kept for inspection, never read again). The quarantine and the
+        moved directory take the data root's policy, as store/ carries it: another user's run may add to it."""
+        from projections.ops import permissions
+
         where = self.object_dir(obj)
-        dest = self.root / "store" / "quarantine" / f"{hex_of(obj)}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(where, 0o755)  # a directory moved to a new parent must be writable to update '..'
+        store = self.root / "store"
+        dest = store / "quarantine" / f"{hex_of(obj)}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        policy = permissions.policy_of(store)
+        permissions.ensure_dir(dest.parent, policy)
+        os.chmod(where, policy.dir_mode)  # a directory moved to a new parent must be writable to update '..'
         os.rename(where, dest)
         log.warning("object %s was damaged; moved to %s", short(obj), dest)
         return dest

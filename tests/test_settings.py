@@ -127,7 +127,7 @@ def test_a_malformed_toml_file_is_a_clean_error_from_the_cli_and_doit(home: Path
     assert sorted(p.name for p in home.iterdir()) == ["projections.toml"]  # nothing was started
 
 
-# ---- 3. unknown keys in the file are refused, unknown environment variables ignored ----------------------
+# ---- 3. unknown keys in the file and unknown environment variables are refused ---------------------------
 
 
 def test_unknown_top_level_keys_in_the_file_are_refused(env: Path):
@@ -163,11 +163,40 @@ def test_keys_the_loader_accepts_are_not_refused(env: Path):
     assert settings.serve_port == 9001 and settings.params == {"lineups": {"mode": "none"}}
 
 
-def test_unknown_environment_variables_stay_ignored(env: Path, monkeypatch: pytest.MonkeyPatch):
-    for name in ("PROJECTIONS_STATS", "PROJECTIONS_FAILPOINTS", "PROJECTIONS_SERVE_PROT"):
-        monkeypatch.setenv(name, "1")
-    assert load_settings().serve_port == 8765
-    assert fastpath.settings().serve_port == 8765
+@pytest.mark.parametrize(("name", "closest"), [
+    ("PROJECTIONS_SOURCES", "PROJECTIONS_SOURCE"),
+    ("PROJECTIONS_SERVE_PROT", "PROJECTIONS_SERVE_PORT"),
+    ("PROJECTIONS_PARAM__LINEUPS__MODE", "PROJECTIONS_PARAMS__LINEUPS__MODE"),
+    ("PROJECTIONS_ALERTS_WEBHOOK_URL", "PROJECTIONS_ALERTS__WEBHOOK_URL"),
+    ("projections_soruce", "PROJECTIONS_SOURCE"),  # the loader reads names in any case, so they are checked so
+    ("PROJECTIONS_SERVE_PORT__X", "PROJECTIONS_SERVE_PORT"),
+])
+def test_unknown_environment_variables_are_refused_naming_the_closest(
+    env: Path, monkeypatch: pytest.MonkeyPatch, name: str, closest: str
+):
+    """A typo in a variable ran the default silently (`PROJECTIONS_SOURCES=live` built from the archive), while
+    the same typo in the file was refused. The variables the code reads for itself stay allowed."""
+    for allowed in ("PROJECTIONS_STATS", "PROJECTIONS_FAILPOINTS", "PROJECTIONS_FAILPOINT_MARK",
+                    "PROJECTIONS_SHARED_DIR", "PROJECTIONS_PARAMS__LINEUPS__MODE", "PROJECTIONS_LIVE__ODDS__API_KEY"):
+        monkeypatch.setenv(allowed, "1")
+    monkeypatch.setenv(name, "live")
+    with pytest.raises(ConfigError, match=rf"^invalid settings in the environment \({name}: not a setting.*"
+                                          rf"did you mean {closest}\?\)\); rename or unset it"):
+        load_settings()
+    with pytest.raises(ConfigError, match=name):
+        fastpath.settings()
+
+
+def test_an_unknown_variable_is_refused_by_doit_and_the_cli(home: Path):
+    doit = run_doit(home, "slate", f"date={FIXTURE_DATE}", timeout=120, PROJECTIONS_SOURCES="live")
+    assert doit.returncode == 3, doit.stdout + doit.stderr
+    lines = doit.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ERROR: ") and "Traceback" not in doit.stderr, doit.stderr
+    assert "PROJECTIONS_SOURCES: not a setting (did you mean PROJECTIONS_SOURCE?)" in lines[0]
+    assert not home.exists()  # nothing was built in the default mode
+    cli = run_cli(home, "status", FIXTURE_DATE, timeout=120, PROJECTIONS_PARAM__LINEUPS__MODE="none")
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stdout + cli.stderr
+    assert "did you mean PROJECTIONS_PARAMS__LINEUPS__MODE?" in cli.stderr
 
 
 def test_a_file_changed_after_a_cached_load_is_checked_again(env: Path):
@@ -269,3 +298,164 @@ def test_smtp_to_that_is_no_address_names_the_variable(env: Path, monkeypatch: p
     monkeypatch.setenv("PROJECTIONS_ALERTS__SMTP_TO", '["ops@example.org"')
     with pytest.raises(ConfigError, match=r"PROJECTIONS_ALERTS__SMTP_TO \(alerts.smtp_to\): .*separated by commas"):
         load_settings()
+
+
+# ---- permission modes are octal, however they are written --------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "[permissions]\ndir_mode = 2775\nfile_mode = 664\n",
+    '[permissions]\ndir_mode = "2775"\nfile_mode = "0664"\n',
+    '[permissions]\ndir_mode = "0o2775"\nfile_mode = "0o664"\n',
+    "[permissions]\ndir_mode = 0o2775  # TOML's own octal literal\nfile_mode = 664\n",
+    "permissions.dir_mode = 0o2_775\npermissions.file_mode = 664\n",
+    "permissions = { dir_mode = 2775, file_mode = 0o664 }\n",
+], ids=["int", "text", "0o-text", "0o-literal", "dotted", "inline"])
+def test_modes_in_the_file_are_octal_however_written(env: Path, text: str):
+    """`dir_mode = 2775`, as the README writes it, was read as decimal: data root d-ws-w-rwt, ledger --w--w-r--."""
+    (env / "projections.toml").write_text(text)
+    policy = load_settings().permissions
+    assert (policy.dir_mode, policy.file_mode) == (0o2775, 0o664)
+    # in Python an int is the mode itself, as os.chmod takes it
+    assert load_settings(permissions={"dir_mode": 0o2770, "file_mode": 0o644}).permissions.file_mode == 0o644
+
+
+@pytest.mark.parametrize("value", ["2770", "0o2770", "02770"])
+def test_modes_in_the_environment_are_octal(env: Path, monkeypatch: pytest.MonkeyPatch, value: str):
+    monkeypatch.setenv("PROJECTIONS_PERMISSIONS__DIR_MODE", value)
+    monkeypatch.setenv("PROJECTIONS_PERMISSIONS__FILE_MODE", "660")
+    assert (load_settings().permissions.dir_mode, load_settings().permissions.file_mode) == (0o2770, 0o660)
+    monkeypatch.delenv("PROJECTIONS_PERMISSIONS__DIR_MODE")
+    monkeypatch.delenv("PROJECTIONS_PERMISSIONS__FILE_MODE")
+    monkeypatch.setenv("PROJECTIONS_PERMISSIONS", '{"dir_mode": 2770, "file_mode": 660}')
+    assert (load_settings().permissions.dir_mode, load_settings().permissions.file_mode) == (0o2770, 0o660)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("9999", "'9999' is not an octal mode"),
+    ('"777x"', "'777x' is not an octal mode"),
+    ("0o17777", "'0o17777' is not an octal mode"),  # more than 7777
+    ("1.5", "1.5 is not a mode"),
+    ("555", "0555 does not give the owner rwx"),
+])
+def test_a_dir_mode_that_is_no_octal_mode_is_refused(env: Path, value: str, problem: str):
+    toml = env / "projections.toml"
+    toml.write_text(f"[permissions]\ndir_mode = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"permissions.dir_mode: {problem}" in message and message.endswith(f"fix {toml}"), message
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("444", "0444 does not give the owner rw"),
+    ("2664", "2664 sets setuid/setgid/sticky bits"),
+    ("778", "'778' is not an octal mode"),
+])
+def test_a_bad_file_mode_names_the_variable(env: Path, monkeypatch: pytest.MonkeyPatch, value: str, problem: str):
+    monkeypatch.setenv("PROJECTIONS_PERMISSIONS__FILE_MODE", value)
+    with pytest.raises(ConfigError, match=rf"PROJECTIONS_PERMISSIONS__FILE_MODE \(permissions.file_mode\): {problem}"):
+        load_settings()
+
+
+def test_a_build_under_the_documented_modes_gets_those_modes(home: Path, tmp_path: Path):
+    """The README's policy, written as the README writes it, on a real build: directories 2775, ledger 664."""
+    import stat
+
+    toml = tmp_path / "projections.toml"
+    toml.write_text("[permissions]\ndir_mode = 2775\nfile_mode = 664\n")
+    result = run_doit(home, "schedule", f"date={FIXTURE_DATE}", timeout=300, PROJECTIONS_CONFIG=str(toml))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in (home, home / "ledger", home / "store" / "objects"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o2775, path
+    [ledger] = (home / "ledger").glob("*.jsonl")
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o664
+
+
+# ---- serve_port ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", [0, 65536, 99999, -1])
+def test_a_serve_port_out_of_range_is_refused(env: Path, port: int):
+    (env / "projections.toml").write_text(f"serve_port = {port}\n")
+    with pytest.raises(ConfigError, match=r"\(serve_port: Input should be (greater|less) than or equal to"):
+        load_settings()
+
+
+def test_doctor_refuses_a_serve_port_out_of_range_in_one_line(home: Path):
+    """It died with `OverflowError: bind(): port must be 0-65535`; doit accepted the setting."""
+    home.mkdir()
+    (home / "projections.toml").write_text("serve_port = 99999\n")
+    result = run_cli(home, "doctor", "--no-alert-probe", timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: invalid settings (serve_port: ") and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and str(home / "projections.toml") in result.stderr
+    doit = run_doit(home, "slate", f"date={FIXTURE_DATE}", timeout=120)
+    assert doit.returncode == 3 and doit.stderr.startswith("ERROR: invalid settings (serve_port: "), doit.stderr
+
+
+# ---- a data root that can never be one ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+@pytest.mark.parametrize("command", [["status", FIXTURE_DATE], ["gc", "--dry-run"], ["snapshots", FIXTURE_DATE],
+                                     ["ingest", "inbox"], ["doctor", "--no-alert-probe"]])
+def test_a_data_root_that_is_a_file_is_one_line_for_every_command(tmp_path: Path, below: str, command: list[str]):
+    """`PROJECTIONS_HOME=<a file> projections status` ended in a NotADirectoryError traceback (doctor said the
+    file followed the policy, ingest said the inbox was empty)."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    home = blocker / below if below else blocker
+    result = run_cli(home, *command, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert f"PROJECTIONS_HOME (home): the data root {home} " in result.stderr
+    assert f"{blocker} is a file, not a directory" in result.stderr or f"{home} is a file" in result.stderr
+    assert blocker.read_text() == "x"
+
+
+def test_a_data_root_in_a_kernel_file_system_is_one_line(tmp_path: Path):
+    """`PROJECTIONS_HOME=/proc/nope doit slate` ended in a FileNotFoundError traceback."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    home = Path("/proc/projections-nope")
+    doit = run_doit(home, "slate", f"date={FIXTURE_DATE}", timeout=120)
+    assert doit.returncode == 3, doit.stdout + doit.stderr
+    assert doit.stderr.startswith("ERROR: ") and len(doit.stderr.splitlines()) == 1, doit.stderr
+    assert f"the data root {home} does not exist and cannot be created: /proc is on the kernel's proc" in doit.stderr
+    cli = run_cli(home, "status", FIXTURE_DATE, timeout=120)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr and "/proc is on the kernel's" in cli.stderr
+
+
+READ_ONLY = """
+root="$1"
+shift
+mount -t tmpfs -o ro tmpfs "$root" || exit 99
+for home in "$root" "$root/home"; do PROJECTIONS_HOME="$home" "$@"; echo "exit $?"; done
+"""
+
+
+def test_a_read_only_data_root_says_remount_not_chmod(tmp_path: Path):
+    """On a read-only mount doit said `... is not writable ... e.g. chmod u+rwx`: no chmod fixes that."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no util-linux unshare: cannot mount a read-only file system for the test")
+    mounted = tmp_path / "ro"
+    mounted.mkdir()
+    # a private mount namespace: the read-only mount goes away with the process
+    argv = [unshare, "--mount", "sh", "-c", READ_ONLY, "sh", str(mounted), *doit_argv("slate", f"date={FIXTURE_DATE}")]
+    env = project_env(mounted)
+    del env["PROJECTIONS_HOME"]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    if result.returncode == 99 or "unshare failed" in result.stderr:
+        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+    assert result.stdout.split() == ["exit", "3", "exit", "3"], result.stdout + result.stderr
+    first, second = result.stderr.strip().splitlines()
+    assert first.startswith(f"ERROR: data root {mounted} is on a read-only file system (owner "), first
+    assert first.endswith("remount it read-write or set PROJECTIONS_HOME to a directory on a writable file system")
+    assert "chmod" not in first
+    assert second.startswith(f"ERROR: invalid settings (PROJECTIONS_HOME (home): the data root {mounted / 'home'} "
+                             f"does not exist and cannot be created: {mounted} is on a read-only file system; "
+                             "remount it read-write"), second

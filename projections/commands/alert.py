@@ -9,6 +9,10 @@
                 the unit failed before the pipeline recorded a run (doit refused to start: see the journal).
                 When the run's own alert was already delivered it sends nothing. Exit 1 when no channel
                 took the alert (the failure is in the ledger and the journal).
+                When the settings do not load (a broken projections.toml, a bad value: the likely reason the
+                unit failed), it alerts with the [alerts] settings alone - from the environment and the file,
+                the rest ignored - naming the settings error; when [alerts] itself is broken it exits 2 with
+                the error (in the journal).
 """
 
 from __future__ import annotations
@@ -29,17 +33,34 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import os
+    import sys
+    from pathlib import Path
 
+    from projections.errors import ConfigError
     from projections.ledger import Ledger
     from projections.ops import alerts
-    from projections.settings import load_settings
+    from projections.settings import load_alert_settings, load_settings
 
-    settings = load_settings()
-    ledger = Ledger(settings.home)
     if args.test:
-        deliveries = alerts.send_test_alert(settings, ledger=ledger)
+        settings = load_settings()
+        deliveries = alerts.send_test_alert(settings, ledger=Ledger(settings.home))
         for d in deliveries:
             print(f"{'sent' if d.ok else 'FAILED':<6} {d.channel:<7} {d.target}  {d.detail}")
         return alerts.exit_code(deliveries)
     monitor = {k: v for k, v in os.environ.items() if k.startswith("MONITOR_")}
-    return alerts.unit_failed(settings, args.unit_failed, scope=args.scope, ledger=ledger, monitor=monitor)
+    problem: str | None = None
+    try:
+        settings = load_settings()
+        home: Path | None = settings.home
+    except ConfigError as exc:
+        # most likely why the unit failed: alert with [alerts] alone rather than not at all
+        problem = str(exc)
+        try:
+            settings, home = load_alert_settings()
+        except ConfigError as broken:
+            raise ConfigError(f"cannot alert that {args.unit_failed} failed: even the [alerts] settings alone do not "
+                              f"load - {broken} (the settings as a whole: {problem})") from None
+        print(f"settings do not load ({problem}); alerting with the [alerts] settings alone", file=sys.stderr)
+    ledger = Ledger(home) if home is not None else None
+    return alerts.unit_failed(settings, args.unit_failed, scope=args.scope, ledger=ledger, monitor=monitor,
+                              settings_error=problem)

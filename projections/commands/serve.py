@@ -26,14 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from projections.commands._edge import output_dir, writes
     from projections.errors import ConfigError
     from projections.observe import report, server
+    from projections.ops.permissions import apply_umask
     from projections.settings import load_settings
     from projections.wiring import make_engine
 
     settings = load_settings()
+    apply_umask(settings.permissions)  # report/ (made before the first build's engine) follows the data-root policy
     host = args.host or settings.serve_host
-    port = settings.serve_port if args.port is None else args.port
-    if not 0 < port < 65536:
-        raise ConfigError(f"invalid port {port}: use 1-65535")
+    port = settings.serve_port if args.port is None else args.port  # both checked to be 1-65535 where read
     server.check_port(host, port)  # before the (slower) report build, and again at bind
     out = settings.home / "report"
     refresher = None

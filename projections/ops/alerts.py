@@ -2,7 +2,8 @@
 
     send_alert(settings, alert, ledger=...)      every configured channel; `alert` / `alert_failure` ledger lines
     notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped
-    unit_failed(settings, unit, ...)             the OnFailure= handler: what failed, unless already alerted
+    unit_failed(settings, unit, ...)             the OnFailure= handler: what failed, unless already alerted (with
+                                                 settings that do not load, [alerts] alone and that error as why)
     send_test_alert(settings, ledger=...)        `projections alert --test`
 
 Each alert names the slate date, the stage, the error and the command that shows the details. Sending
@@ -286,12 +287,14 @@ def alert_for_unit_failure(
     scope: Literal["system", "user"],
     monitor: Mapping[str, str],
     now: dt.datetime,
+    settings_error: str | None = None,
 ) -> Alert | None:
     """What to say when systemd reports `unit` failed; None when that run's alert was already delivered.
 
     The run is the one whose run_start carries `monitor["MONITOR_INVOCATION_ID"]` (systemd >= 251 passes
     it to OnFailure units): when no run does, the service failed before recording one. Without an invocation
-    id, it is the latest run that started within the service's timeout.
+    id, it is the latest run that started within the service's timeout. `settings_error`: the settings do not
+    load (the handler then alerts with [alerts] alone) - the reason a run that recorded nothing failed.
     """
     all_events = list(events)
     journal = f"journalctl {'--user ' if scope == 'user' else ''}-u {unit} -n 200 --no-pager"
@@ -309,11 +312,16 @@ def alert_for_unit_failure(
     if start is None:
         date = slate_date_today(now).isoformat()
         which = ", ".join(([f"invocation {invocation}"] if invocation else []) + ([result] if result else []))
-        return Alert(date, unit, f"{unit} failed before the pipeline recorded a run{f' ({which})' if which else ''}: "
-                     "usually doit refused to start (exit status 3: a bad date or variable, an invalid setting, or a "
-                     "date the archive does not cover) - its ERROR: line in the journal says which and how to fix "
-                     "it; otherwise the journal has the traceback", journal, "unit_failed")
+        head = f"{unit} failed before the pipeline recorded a run{f' ({which})' if which else ''}"
+        if settings_error is not None:
+            return Alert(date, unit, f"{head}: the settings do not load, so doit refused to start - "
+                         f"{settings_error}", journal, "unit_failed")
+        return Alert(date, unit, f"{head}: usually doit refused to start (exit status 3: a bad date or variable, an "
+                     "invalid setting, or a date the archive does not cover) - its ERROR: line in the journal says "
+                     "which and how to fix it; otherwise the journal has the traceback", journal, "unit_failed")
     result = f" ({result})" if result else ""
+    if settings_error is not None:
+        result += f"\n(the settings do not load now either: {settings_error})"
     run = str(start.get("run", ""))
     mine = [e for e in all_events if e.get("run") == run]
     if any(e.get("event") == "alert" for e in mine):
@@ -338,23 +346,29 @@ def unit_failed(
     unit: str,
     *,
     scope: Literal["system", "user"],
-    ledger: Ledger,
+    ledger: Ledger | None,
     monitor: Mapping[str, str],
     now: dt.datetime | None = None,
     policy: FetchPolicy | None = None,
     client: httpx.Client | None = None,
     echo: Echo = _stderr,
+    settings_error: str | None = None,
 ) -> int:
-    """`projections alert --unit-failed UNIT`: alert unless already alerted; 0 when delivered (or not needed)."""
+    """`projections alert --unit-failed UNIT`: alert unless already alerted; 0 when delivered (or not needed).
+
+    `settings_error`: the settings do not load and `settings` holds [alerts] alone (settings.load_alert_settings);
+    the alert names that error. `ledger` None: no data root to read or record in (`home` does not load)."""
     now = now or dt.datetime.now(dt.UTC)
-    try:
-        events = list(ledger.read())
-    except OSError as exc:
-        echo(f"cannot read the ledger {ledger.dir}: {exc}; alerting without the run's details")
-        events = []
-    alert = alert_for_unit_failure(settings, unit, events=events, scope=scope, monitor=monitor, now=now)
+    events: list[Mapping[str, Any]] = []
+    if ledger is not None:
+        try:
+            events = list(ledger.read())
+        except OSError as exc:
+            echo(f"cannot read the ledger {ledger.dir}: {exc}; alerting without the run's details")
+    alert = alert_for_unit_failure(settings, unit, events=events, scope=scope, monitor=monitor, now=now,
+                                   settings_error=settings_error)
     if alert is None:
-        echo(f"{unit} failed; its run was already alerted (see the `alert` lines in {ledger.dir})")
+        echo(f"{unit} failed; its run was already alerted (see the `alert` lines in {ledger.dir if ledger else '-'})")
         return 0
     deliveries = send_alert(settings, alert, ledger=ledger, policy=policy, client=client, echo=echo)
     return exit_code(deliveries, need_all=False)

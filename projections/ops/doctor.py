@@ -8,7 +8,8 @@ Checks (each finding has a severity, what, where, and the fix):
     override     drop-ins that clear, drop or flip a setting of a pipeline unit
     generated    the generated units: present, enabled, interpreter exists, same as `projections systemd`
     port         two units wanting the same port; serve_port taken by another process
-    data-root    directories (and ledger/lock/cache files) whose owner, group or mode break the policy
+    data-root    directories and appended-to files (ledger, locks, snapshot indexes) whose owner, group or mode
+                 break the policy
     alerts       whether each alert channel answers, and a webhook URL the receiver refuses
 
 Exit status (`exit_code`): 1 when any finding is an error, else 0.
@@ -282,10 +283,11 @@ def _data_root(settings: Settings) -> list[Finding]:
     out = [Finding("error", "data-root", str(p.path), p.message, p.fix) for p in problems[:_MAX_DATA_ROOT]]
     if len(problems) > _MAX_DATA_ROOT:
         out.append(Finding("error", "data-root", str(home), f"and {len(problems) - _MAX_DATA_ROOT} more paths break "
-                           "the policy", "repair the whole tree as its owner or root (permissions.repair_tree)"))
+                           "the policy", "projections doctor --fix-permissions, as the owner or root"))
     if not out:
-        mode = settings.permissions.dir_mode
-        out.append(Finding("ok", "data-root", str(home), f"follows the policy (directories {mode:04o})"))
+        policy = settings.permissions
+        out.append(Finding("ok", "data-root", str(home), f"follows the policy (directories {policy.dir_mode:04o}, "
+                           f"ledger and index files {policy.file_mode:04o})"))
     return out
 
 

@@ -5,8 +5,11 @@ root. The policy makes that a property of the tree instead of luck:
 
 - `ensure_dir` / `ensure_tree` create directories with `dir_mode` (setgid by default, so everything below
   inherits the group) and `group`; `apply_umask` makes the process create group-writable files and dirs.
-- `check_tree` lists every mutable directory (and appended-to file) whose owner, group or mode breaks the
-  policy; `preflight` does the same for the fixed top-level layout and raises ConfigError before a run.
+  Code that creates below the data root without the settings at hand (snapshot indexes, quarantined objects)
+  takes the policy its layout carries: `policy_of`.
+- `check_tree` lists every mutable directory and appended-to file (ledger, locks, snapshot indexes) whose
+  owner, group or mode breaks the policy; `preflight` does the same for the fixed top-level layout and raises
+  ConfigError before a run.
 - `repair_tree` applies the policy to what this process may change.
 
 Immutable store objects (`store/objects/<shard>/<hash>/`, read-only by design) are never checked or changed.
@@ -22,6 +25,7 @@ import errno
 import grp
 import os
 import pwd
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +45,8 @@ LAYOUT: tuple[str, ...] = (
 # (cache/ is left out: SQLite creates its files 0644 whatever the umask, and the stat cache sets an unusable
 # database aside and hashes without it, so a foreign cache file costs speed, never a run.)
 _SHARED_FILE_DIRS = ("ledger", "locks")
+# ... and the snapshot indexes, refs/snapshots/<table>/game_date=D.jsonl, appended to by every fetch and ingest
+_SHARED_INDEXES = ("refs", "snapshots")
 
 
 @dataclass(frozen=True)
@@ -114,16 +120,30 @@ def apply_umask(policy: PermissionSettings) -> int:
     return os.umask(umask_for(policy))
 
 
+def policy_of(directory: Path) -> PermissionSettings:
+    """The policy a directory of the data root carries, for code that creates below it without the settings at
+    hand: its mode for directories, that mode's read/write bits for files (2775 -> 664). Its group needs no
+    naming: what is created in a setgid directory takes the group by itself. The default policy when
+    `directory` is missing or unreadable."""
+    from projections.settings import PermissionSettings
+
+    try:
+        mode = stat.S_IMODE(directory.stat().st_mode) | 0o700
+    except OSError:
+        return PermissionSettings()
+    return PermissionSettings(dir_mode=mode, file_mode=(mode & 0o666) | 0o600)
+
+
 def _apply(path: Path, mode: int, gid: int | None) -> None:
     try:
         if gid is not None and path.stat().st_gid != gid:
             os.chown(path, -1, gid)
         os.chmod(path, mode)  # after chown: chown may clear the setgid bit
-    except PermissionError as exc:
-        raise ConfigError(
-            f"cannot apply the data-root policy to {path} ({_describe(path)}): {exc.strerror}; run as its owner "
-            f"or root, or fix it by hand: {_fix(path, None, gid, mode)}"
-        ) from exc
+    except OSError as exc:
+        how = ("its file system is mounted read-only: remount it read-write" if exc.errno == errno.EROFS
+               else f"run as its owner or root, or fix it by hand: {_fix(path, None, gid, mode)}")
+        raise ConfigError(f"cannot apply the data-root policy to {path} ({_describe(path)}): {exc.strerror}; {how}") \
+            from exc
 
 
 def ensure_dir(path: Path, policy: PermissionSettings) -> list[Path]:
@@ -144,13 +164,29 @@ def ensure_dir(path: Path, policy: PermissionSettings) -> list[Path]:
             directory.mkdir()
         except FileExistsError:
             continue  # another run created it at the same moment: fine, it applies the same policy
-        except PermissionError as exc:
-            raise ConfigError(
-                f"cannot create {directory}: {directory.parent} is {_describe(directory.parent)} and not writable by "
-                f"{user_name(os.geteuid())}; fix its owner or mode, or set PROJECTIONS_HOME elsewhere"
-            ) from exc
+        except OSError as exc:
+            raise ConfigError(_cannot_create(directory, exc)) from exc
         _apply(directory, policy.dir_mode & 0o7777, gid)
     return list(reversed(missing))
+
+
+def _cannot_create(directory: Path, exc: OSError) -> str:
+    parent = directory.parent
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (f"cannot create {directory}: {parent} is {_describe(parent)} and not writable by "
+                f"{user_name(os.geteuid())}; fix its owner or mode, or set PROJECTIONS_HOME elsewhere")
+    if exc.errno == errno.EROFS:
+        return (f"cannot create {directory}: {parent} is on a read-only file system; remount it read-write, or set "
+                "PROJECTIONS_HOME to a directory on a writable file system")
+    return (f"cannot create {directory} in {parent}: {exc.strerror}; set PROJECTIONS_HOME to a directory on a "
+            "file system where you can write")
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def ensure_file(path: Path, policy: PermissionSettings) -> None:
@@ -237,12 +273,19 @@ def _walk(home: Path) -> Iterator[tuple[Path, os.stat_result, bool]]:
             if entry.is_dir(follow_symlinks=False):
                 if not _is_object((*rel, entry.name)):
                     stack.append(child)
-            elif entry.is_file(follow_symlinks=False) and rel[:1] and rel[0] in _SHARED_FILE_DIRS:
+            elif entry.is_file(follow_symlinks=False) and _shared_file(rel, entry.name):
                 yield child, entry.stat(follow_symlinks=False), False
 
 
+def _shared_file(rel: tuple[str, ...], name: str) -> bool:
+    """A file several runs (and users) append to, in the directory `rel` below the data root."""
+    if rel[:1] and rel[0] in _SHARED_FILE_DIRS:
+        return True
+    return rel[:2] == _SHARED_INDEXES and name.endswith(".jsonl")
+
+
 def check_tree(home: Path, policy: PermissionSettings) -> list[Problem]:
-    """Every mutable directory (and ledger/lock/cache file) under `home` that breaks the policy."""
+    """Every mutable directory (and ledger, lock and snapshot-index file) under `home` that breaks the policy."""
     if not home.is_dir():
         return []
     want = _expect(home, policy)
@@ -271,7 +314,9 @@ def preflight(home: Path, policy: PermissionSettings) -> None:
             found.append(f"{path} is not a directory; move it away")
             continue
         problem = _check(path, st, want, is_dir=True)
-        if not os.access(path, os.W_OK | os.X_OK):
+        if not os.access(path, os.W_OK | os.X_OK) and _read_only(path):
+            found.append(f"{path} is on a read-only file system; fix: remount it read-write")
+        elif not os.access(path, os.W_OK | os.X_OK):
             found.append(f"{path} ({_describe(path)}) is not writable by {me}; fix: "
                          + (problem.fix if problem else f"sudo chown {me} {path}"))
         elif problem is not None and (policy.group or st.st_uid != os.geteuid()):
@@ -311,6 +356,9 @@ def not_writable_message(path: os.PathLike[str]) -> str:
     import getpass
 
     _, detail = owner_detail(Path(path))
+    if _read_only(Path(path)):
+        return (f"data root {path} is on a read-only file system ({detail}); remount it read-write or set "
+                "PROJECTIONS_HOME to a directory on a writable file system")
     return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
             f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")
 
@@ -351,6 +399,58 @@ def existing_ancestor(path: Path) -> Path:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     return probe
+
+
+# File systems of the kernel's own entries: nothing can be created in them (mkdir in /proc is ENOENT)
+_KERNEL_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs", "pstore",
+                        "bpf", "efivarfs", "binfmt_misc"})
+
+
+def _file_system(path: Path) -> str | None:
+    """The type of the file system `path` is on (from /proc/self/mountinfo); None when unknown."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, kind = "", None
+    for line in lines:
+        mount, _, fs = line.partition(" - ")
+        fields = mount.split()
+        if len(fields) < 5 or not fs:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])  # \040 is a space
+        if (real == point or real.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, fs.split()[0]
+    return kind
+
+
+def unusable_root(home: Path) -> str | None:
+    """Why `home` can never be this user's data root, or None: it (or the part of it that exists) is a file, or
+    it is missing and cannot be created - a read-only or kernel file system (/proc), a directory this user may not
+    write. Each reason names the path and the fix."""
+    try:
+        probe = existing_ancestor(home)
+        if not probe.is_dir():
+            where = "is a file" if probe == home else f"cannot be created: {probe} is a file"
+            return f"the data root {home} {where}, not a directory; give a directory (created when missing)"
+        if probe == home:
+            return None  # a directory: whatever is wrong inside it, the commands that write say
+        missing = f"the data root {home} does not exist and cannot be created"
+        if _read_only(probe):
+            return (f"{missing}: {probe} is on a read-only file system; remount it read-write, or give a directory "
+                    "on a writable file system")
+        kind = _file_system(probe)
+        if kind in _KERNEL_FS:
+            return f"{missing}: {probe} is on the kernel's {kind} file system; give a directory on a disk"
+        if not os.access(probe, os.W_OK | os.X_OK):
+            me = _me()
+            return (f"{missing} by {me}: {probe} ({owner_detail(probe)[1]}) is not writable by {me}; create it as "
+                    f"the owner of {probe} (e.g. `sudo mkdir -p {home} && sudo chown {me} {home}`), or give "
+                    "another directory")
+    except OSError:
+        return None  # cannot look (a directory we may not search): the command that uses it says why
+    return None
 
 
 def _inside(path: Path, root: Path) -> bool:

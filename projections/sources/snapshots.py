@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.errors import SourceError
-from projections.hashing import digest_bytes, is_digest, short
+from projections.hashing import digest_bytes, hash_tree, is_digest, short
 from projections.ledger import iso
 from projections.statcache import StatCache
 from projections.store import LocalStore
@@ -132,10 +132,20 @@ def dates(home: Path, table: str) -> list[dt.date]:
 
 
 @contextlib.contextmanager
-def _appending(path: Path) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
+def _appending(path: Path, home: Path) -> Iterator[int]:
+    # the index is appended to by every user who fetches or ingests: its directories and the file itself get
+    # the data root's policy (the caller's umask may be 022), as the layout under refs/ carries it
+    from projections.ops import permissions
+
+    policy = permissions.policy_of(home / "refs" if (home / "refs").is_dir() else home)
+    permissions.ensure_dir(path.parent, policy)
     try:
+        fd, created = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o664), True
+    except FileExistsError:
+        fd, created = os.open(path, os.O_WRONLY | os.O_APPEND), False
+    try:
+        if created:  # ours to give the policy's mode; an existing index is left to its owner (doctor checks it)
+            os.fchmod(fd, policy.file_mode)
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
     finally:
@@ -151,6 +161,15 @@ def _torn(path: Path) -> bool:
         return fh.read(1) != b"\n"
 
 
+def _shard(store: LocalStore, files: Mapping[str, bytes]) -> None:
+    """Create the store shard (objects/ab/) the capture will go into under the data root's policy: the store makes
+    it with the caller's umask, and every later object of that shard, whoever builds it, is written there."""
+    from projections.ops import permissions
+
+    shard = store.object_dir(hash_tree({name: digest_bytes(data) for name, data in files.items()})).parent
+    permissions.ensure_dir(shard, permissions.policy_of(store.objects if store.objects.is_dir() else store.root))
+
+
 def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], captured_at: dt.datetime,
            url: str, rows: int, lock: dt.datetime | None = None, meta: Mapping[str, Any] | None = None,
            stat_cache: StatCache | None = None) -> Recorded:
@@ -162,13 +181,14 @@ def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], 
     if captured_at.tzinfo is None:
         raise ValueError("captured_at must be timezone-aware")
     store = LocalStore(home, stat_cache=stat_cache)
+    _shard(store, files)
     manifest = {"kind": "snapshot", "table": table, "game_date": day.isoformat(), "captured_at": iso(captured_at),
                 "url": url, "rows": rows, "lock": iso(lock) if lock else None, **(meta or {}),
                 "host": socket.gethostname(), "created_at": iso(dt.datetime.now(dt.UTC))}
     commit = store.commit(files, manifest)
     entry = Entry(table, day, captured_at, commit.object, digest_bytes(files[DATA]), url, rows, lock)
     path = index_path(home, table, day)
-    with _appending(path) as fd:
+    with _appending(path, home) as fd:
         known = select(entries(home, table, day), captured_at)
         if known is not None and known.object == commit.object:
             return Recorded(known, commit.created, appended=False)

@@ -124,11 +124,12 @@ def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: 
 def test_unwritable_ledger_does_not_crash_the_alert(
     make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the ledger directory should be")
-    settings = make_settings(home=blocker, alerts={"webhook_url": webhook.url()})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "ledger").write_text("a file where the ledger directory should be")
+    settings = make_settings(home=home, alerts={"webhook_url": webhook.url()})
     printed: list[str] = []
-    [delivery] = alerts.send_alert(settings, FAILURE, ledger=Ledger(blocker), policy=zero_wait, echo=printed.append)
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=Ledger(home), policy=zero_wait, echo=printed.append)
     assert delivery.ok
     assert any("could not record `alert`" in line for line in printed)
 
@@ -385,3 +386,78 @@ def test_unit_failure_names_a_failed_fetch(make_settings: MakeSettings) -> None:
     assert (alert.date, alert.stage, alert.kind, alert.run) == ("2026-11-25", "fetch odds", "unit_failed", "f1")
     assert alert.error.startswith(FETCH_ERROR.splitlines()[0]) and "calibration, odds" in alert.error
     assert alert.command.endswith("; projections history 2026-11-25")
+
+
+# ------------------------------------------------------------------ the OnFailure handler, settings broken
+
+
+def _unit_failed(home: Path, **env: str) -> Any:
+    """`projections alert --unit-failed` as the generated OnFailure unit runs it: a real process."""
+    from tests.conftest import run_cli
+
+    return run_cli(home, "alert", "--unit-failed", "projections-slate.service", "--scope", "user", timeout=120,
+                   MONITOR_INVOCATION_ID="timer-run-7", MONITOR_EXIT_STATUS="3", **env)
+
+
+@pytest.mark.parametrize(("broken", "error"), [
+    ("serve_port = 99999\n", "invalid settings (serve_port: Input should be less than or equal to 65535)"),
+    ("soruce = 'live'\n", "soruce: not a setting (did you mean source?)"),
+    ("serve_port = 8000\nthis is not toml [\n", "is not valid TOML at line 2, column 6"),
+], ids=["bad value", "unknown key", "not toml"])
+def test_the_onfailure_handler_alerts_with_the_alerts_settings_when_the_rest_do_not_load(
+    webhook: WebhookReceiver, tmp_path: Path, broken: str, error: str
+) -> None:
+    """The daily run failed because of a bad setting, and the handler, loading the same settings, exited 2
+    without a word: exactly the failure no one heard of."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projections.toml").write_text(f'{broken}[alerts]\nwebhook_url = "{webhook.url()}"\n'
+                                           '[schedule]\ntimes = ["10:00"]\n')
+    result = _unit_failed(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "settings do not load" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    [post] = webhook.posts
+    text = post["text"]
+    assert "projections-slate.service failed before the pipeline recorded a run (invocation timer-run-7, " \
+           "exit_status=3): the settings do not load" in text, text
+    assert error in text and str(home / "projections.toml") in text, text
+    [event] = ledger_lines(home)
+    assert (event["event"], event["kind"], event["channel"]) == ("alert", "unit_failed", "webhook")
+
+
+def test_the_onfailure_handler_takes_alerts_from_the_environment_too(
+    webhook: WebhookReceiver, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    result = _unit_failed(home, PROJECTIONS_SOURCES="live", PROJECTIONS_ALERTS__WEBHOOK_URL=webhook.url())
+    assert result.returncode == 0, result.stdout + result.stderr
+    [post] = webhook.posts
+    assert "PROJECTIONS_SOURCES: not a setting (did you mean PROJECTIONS_SOURCE?)" in post["text"]
+
+
+@pytest.mark.parametrize(("alerts_table", "named"), [
+    ('details_command = "see {day}"', "alerts.details_command: 'see {day}' names the unknown field {day}"),
+    ('webhok_url = "http://127.0.0.1:9/x"', "alerts.webhok_url: not a setting (did you mean alerts.webhook_url?)"),
+    ('webhook_url = "http://127.0.0.1:9/x', "is not valid TOML at line 3"),
+], ids=["bad template", "misspelt key", "not toml"])
+def test_the_onfailure_handler_with_broken_alerts_settings_exits_with_the_error(
+    tmp_path: Path, alerts_table: str, named: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projections.toml").write_text(f"serve_port = 99999\n[alerts]\n{alerts_table}\n")
+    result = _unit_failed(home)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: cannot alert that projections-slate.service failed: even the [alerts] "
+                                    "settings alone do not load") and named in result.stderr, result.stderr
+
+
+def test_a_recorded_run_s_alert_also_names_settings_that_no_longer_load(make_settings: MakeSettings) -> None:
+    events = [{**_run_events()[0], "invocation": "abc123"}, *_run_events()[1:]]
+    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events, scope="user",
+                                          monitor={"MONITOR_INVOCATION_ID": "abc123"}, now=NOW,
+                                          settings_error="invalid settings (serve_port: ...); fix projections.toml")
+    assert alert is not None and (alert.stage, alert.run) == ("odds", "r1")
+    assert alert.error.endswith("(the settings do not load now either: invalid settings (serve_port: ...); fix "
+                                "projections.toml)")

@@ -284,3 +284,33 @@ def test_doctor_runs_against_this_machine_without_raising(make_settings: MakeSet
     findings = doctor.run_doctor(settings, probe_alerts=False)
     assert findings and doctor.exit_code(findings) in (0, 1)
     assert doctor.format_findings(findings).rstrip().endswith(" ok")
+
+
+def test_doctor_checks_and_fixes_the_snapshot_indexes_every_run_appends_to(tmp_path: Path) -> None:
+    """A 0644 refs/snapshots/<table>/*.jsonl (another group member cannot append the next capture) was not
+    checked: `doctor --fix-permissions` said the data root followed the policy and left it 0644."""
+    import json
+    import os
+    import stat
+
+    from projections.settings import PermissionSettings
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, PermissionSettings())
+    index = home / "refs" / "snapshots" / "odds" / "game_date=2019-10-30.jsonl"
+    permissions.ensure_dir(index.parent, PermissionSettings())
+    index.write_text("{}\n")
+    os.chmod(index, 0o644)
+
+    def data_root(*args: str) -> list[dict[str, Any]]:
+        result = run_cli(home, "doctor", "--json", "--no-alert-probe", *args, timeout=300)
+        return [f for f in json.loads(result.stdout) if f["check"] == "data-root"]
+
+    [found] = data_root()
+    assert found["severity"] == "error" and found["where"] == str(index), found
+    assert "mode 0644 lacks 0020 of the policy's 0664" in found["message"]
+    assert found["fix"] == f"sudo chmod 0664 {index}"
+    [after] = data_root("--fix-permissions")
+    assert after["severity"] == "ok" and "ledger and index files 0664" in after["message"], after
+    assert stat.S_IMODE(index.stat().st_mode) == 0o664

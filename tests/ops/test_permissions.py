@@ -204,3 +204,104 @@ def test_a_refused_read_is_not_called_a_refused_write(tmp_path: Path, mode: int,
     assert says.format(path=folder) in result.stdout, result.stdout + result.stderr
     verb = "readable" if action == "list" else "writable"
     assert f"make {folder} {verb} by " in result.stdout
+
+
+# ---- what the project creates follows the policy; the files every run appends to are checked -----------------
+
+
+def test_a_snapshot_index_is_created_under_the_policy_despite_the_umask(tmp_path: Path) -> None:
+    """refs/snapshots/<table>/*.jsonl were created 0644 in 0755 directories (plain mkdir, umask 022) by
+    `projections ingest`: another member of the group could not append the next capture."""
+    import datetime as dt
+
+    from projections.sources import snapshots
+
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    day = dt.date(2019, 11, 1)
+    recorded = snapshots.record(home, "salaries", day, files={snapshots.DATA: b"not really parquet"},
+                                captured_at=dt.datetime(2019, 11, 1, 4, tzinfo=dt.UTC), url="file:x.csv", rows=1)
+    index = snapshots.index_path(home, "salaries", day)
+    assert [mode(p) for p in (index.parent.parent, index.parent)] == [0o2775, 0o2775]
+    assert mode(index) == 0o664
+    shard = home / "store" / "objects" / recorded.entry.object.split(":")[1][:2]
+    assert mode(shard) == 0o2775  # the shard every later object of it goes into
+    assert permissions.check_tree(home, POLICY) == []
+
+
+def test_a_quarantined_object_follows_the_policy(tmp_path: Path) -> None:
+    """quarantine() did a hard-coded chmod 0755 (and a plain mkdir of store/quarantine): doctor then reported
+    every damaged object a build had set aside."""
+    from projections.store import LocalStore
+
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    store = LocalStore(home)
+    files = {"data.csv": b"a,b\n1,2\n"}
+    obj = store.commit(files, {"kind": "test"}).object
+    damaged = store.object_dir(obj) / "data.csv"
+    os.chmod(damaged.parent, 0o755)
+    os.chmod(damaged, 0o644)
+    damaged.write_bytes(b"a,b\n1,3\n")
+    assert store.commit(files, {"kind": "test"}).created  # set aside, written again
+    [moved] = (home / "store" / "quarantine").iterdir()
+    assert mode(moved.parent) == 0o2775 and mode(moved) == 0o2775
+    assert [p for p in permissions.check_tree(home, POLICY) if "quarantine" in p.path.parts] == []
+
+
+def test_check_tree_reports_and_repair_tree_fixes_a_snapshot_index(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    index = home / "refs" / "snapshots" / "odds" / "game_date=2019-10-30.jsonl"
+    permissions.ensure_dir(index.parent, POLICY)
+    index.write_text("{}\n")
+    os.chmod(index, 0o644)
+    (index.parent / "notes.txt").write_text("not an index: not checked\n")
+    [problem] = permissions.check_tree(home, POLICY)
+    assert problem.path == index and "file" in problem.message and "mode 0644 lacks 0020" in problem.message
+    fixed, left = permissions.repair_tree(home, POLICY)
+    assert fixed == [index] and left == [] and mode(index) == 0o664
+
+
+def test_policy_of_a_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o2770)
+    assert (permissions.policy_of(folder).dir_mode, permissions.policy_of(folder).file_mode) == (0o2770, 0o660)
+    assert permissions.policy_of(tmp_path / "missing") == POLICY
+
+
+def test_a_directory_the_file_system_cannot_hold_is_a_config_error() -> None:
+    """ensure_dir caught only PermissionError: ENOENT (/proc), ENOTDIR and EROFS left tracebacks."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    with pytest.raises(ConfigError) as caught:
+        permissions.ensure_dir(Path("/proc/projections-nope/store"), POLICY)
+    message = str(caught.value)
+    assert message.startswith("cannot create /proc/projections-nope in /proc: No such file or directory"), message
+    assert "set PROJECTIONS_HOME to a directory on a file system where you can write" in message
+
+
+def test_ingest_then_doctor_finds_the_data_root_following_the_policy(tmp_path: Path) -> None:
+    """The audit's repro: a group policy as the README writes it, a build, `projections ingest dk-salaries` (in a
+    process whose umask is 022), then doctor: the snapshot index was 0644 in 2755 directories."""
+    import grp
+    import json
+
+    from tests.conftest import FIXTURE_DATE, SHARED, run_cli, run_doit
+
+    dk = SHARED / "salaries" / "dk" / "2019-11-01__bradical1379__DKSalaries__f09c750c.csv"
+    if not dk.is_file():
+        pytest.skip(f"{dk} is not here")
+    group = grp.getgrgid(os.getegid()).gr_name
+    home = tmp_path / "home"
+    toml = tmp_path / "projections.toml"
+    toml.write_text(f'[permissions]\ngroup = "{group}"\ndir_mode = 2775\nfile_mode = 664\n')
+    built = run_doit(home, "schedule", f"date={FIXTURE_DATE}", PROJECTIONS_CONFIG=str(toml))
+    assert built.returncode == 0, built.stdout + built.stderr
+    ingested = run_cli(home, "ingest", "dk-salaries", str(dk), timeout=300, PROJECTIONS_CONFIG=str(toml))
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
+    found = run_cli(home, "doctor", "--json", "--no-alert-probe", timeout=300, PROJECTIONS_CONFIG=str(toml))
+    data_root = [f for f in json.loads(found.stdout) if f["check"] == "data-root"]
+    assert [f["severity"] for f in data_root] == ["ok"], data_root
+    [index] = (home / "refs" / "snapshots" / "salaries").glob("*.jsonl")
+    assert mode(index) == 0o664
