@@ -181,8 +181,9 @@ def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt
         for path in index.glob("game_date=*.jsonl"):
             with contextlib.suppress(ValueError):
                 found.add(dt.date.fromisoformat(path.stem.split("=", 1)[1]))
-    with contextlib.suppress(OSError):
-        write_atomic(cache, json.dumps(sorted(d.isoformat() for d in found)).encode())
+    if home.is_dir():  # a command that only reads must not create a data root to cache in
+        with contextlib.suppress(OSError):
+            write_atomic(cache, json.dumps(sorted(d.isoformat() for d in found)).encode())
     return found
 
 

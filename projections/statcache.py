@@ -49,13 +49,15 @@ class StatCache:
             return None
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
+        if not self._db_path.parent.parent.is_dir():
+            return None  # no data root yet: a read-only command must not create one; a build lays it out first
         try:
-            self._db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._db_path.parent.mkdir(exist_ok=True)
             conn = sqlite3.connect(self._db_path, timeout=10, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: a file where cache/ goes, a folder it cannot create
             self._set_aside(exc)
             return None
         self._conn, self._pid = conn, os.getpid()

@@ -39,10 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from projections.errors import ConfigError
     from projections.ledger import Ledger
     from projections.ops import alerts
+    from projections.ops.permissions import apply_umask
     from projections.settings import load_alert_settings, load_settings
 
     if args.test:
         settings = load_settings()
+        apply_umask(settings.permissions)  # the ledger file it may create follows the data-root policy
         deliveries = alerts.send_test_alert(settings, ledger=Ledger(settings.home))
         for d in deliveries:
             print(f"{'sent' if d.ok else 'FAILED':<6} {d.channel:<7} {d.target}  {d.detail}")
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         home: Path | None = settings.home
+        apply_umask(settings.permissions)  # systemd's umask is 022: the month's ledger file would be 0644
     except ConfigError as exc:
         # most likely why the unit failed: alert with [alerts] alone rather than not at all
         problem = str(exc)

@@ -47,11 +47,13 @@ def _read(path: Path) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from projections import locks
     from projections.commands._edge import writes
+    from projections.ops.permissions import apply_umask, ensure_tree
     from projections.settings import load_settings
     from projections.sources import inbox, ingest
 
     settings = load_settings()
     home = settings.home
+    apply_umask(settings.permissions)  # the locks, store folders and refs it may create follow the policy
     now = settings.live.now or dt.datetime.now(dt.UTC)
     # read and check everything first: a bad file is refused before anything (even a lock file) is written
     if args.kind == "dk-salaries":
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
     # a data root (or inbox) this user may not write: one line naming the path and the fix, exit 2 - the lock
     # comes first, so that is where such a root is refused, before anything is written
+    with writes(home, f"ingest {args.kind}"):
+        ensure_tree(home, settings.permissions)  # a new data root is laid out under the policy, as a build's is
     with writes(home, f"ingest {args.kind}"), \
             locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
         if args.kind == "inbox":

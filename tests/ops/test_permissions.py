@@ -305,3 +305,30 @@ def test_ingest_then_doctor_finds_the_data_root_following_the_policy(tmp_path: P
     assert [f["severity"] for f in data_root] == ["ok"], data_root
     [index] = (home / "refs" / "snapshots" / "salaries").glob("*.jsonl")
     assert mode(index) == 0o664
+
+
+def test_ingest_into_a_new_data_root_lays_it_out_under_the_policy(tmp_path: Path) -> None:
+    """`projections ingest` is often the first command on a new data root: under umask 022 it made it 0755
+    (the calendar cache and the lock created it), and doctor then flagged the root it had just made."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, SHARED, project_env
+
+    home = tmp_path / "home"
+    dk = SHARED / "salaries" / "dk" / "2019-11-01__bradical1379__DKSalaries__f09c750c.csv"
+    argv = [sys.executable, "-m", "projections.cli", "ingest", "dk-salaries", str(dk)]
+    result = subprocess.run(argv, env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    assert mode(home) == 0o2775 and permissions.check_tree(home, POLICY) == []
+
+
+def test_a_command_that_only_reads_creates_no_data_root(tmp_path: Path) -> None:
+    """A typo in PROJECTIONS_HOME must not leave a new, empty data root behind a `status`."""
+    from tests.conftest import run_cli
+
+    home = tmp_path / "typo_home"
+    result = run_cli(home, "status", "2019-10-30")
+    assert result.returncode == 1 and "R schedule" in result.stdout, result.stdout + result.stderr
+    assert not home.exists()
