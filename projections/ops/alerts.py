@@ -40,6 +40,9 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+RUN_STAGES = "the run's stages"  # the stage of an alert about a whole run that ended badly without a failure
+
+
 @dataclass(frozen=True)
 class Alert:
     date: str
@@ -54,6 +57,8 @@ class Alert:
     def subject(self) -> str:
         if self.kind == "test":
             return f"projections: test alert from {self.host}"
+        if self.kind == "stale" and self.stage == RUN_STAGES:
+            return f"projections: the run of slate {self.date} ended with stages not built"
         if self.kind == "stale":
             return f"projections: slate {self.date} ended stale ({self.stage})"
         if self.kind == "summary":
@@ -235,7 +240,7 @@ def alerts_for_run(
         start = next((e for e in mine if e.get("event") == "run_start"), {})
         date = _span([str(d) for d in start.get("dates") or []])
         problems = "; ".join(end.get("failures") or []) or "no stage failure was recorded"
-        out.append(Alert(date, "(run)", f"the run ended with failed={end.get('failed', 0)}, "
+        out.append(Alert(date, RUN_STAGES, f"the run ended with failed={end.get('failed', 0)}, "
                          f"not_run={end.get('not_run', 0)}: {problems}", details.format(date=date), "stale", run))
     if len(out) > limit:
         kept, rest = out[: limit - 1], out[limit - 1 :]

@@ -197,6 +197,7 @@ def test_alerts_for_run_stale_and_run_level_and_cap() -> None:
               {"event": "run_end", "run": "r3", "ok": False, "failed": 0, "not_run": 3, "failures": None}]
     [run_level] = alerts.alerts_for_run(killed, run="r3")
     assert run_level.date == "2019-10-30..2019-10-31" and "not_run=3" in run_level.error
+    assert run_level.subject == "projections: the run of slate 2019-10-30..2019-10-31 ended with stages not built"
     many = [{"event": "stage_failure", "run": "r4", "game_date": f"2019-11-{d:02d}", "stage": "odds", "error": "x"}
             for d in range(1, 11)]
     capped = alerts.alerts_for_run(many, run="r4", limit=3)
