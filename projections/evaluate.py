@@ -119,12 +119,13 @@ def _baseline(logs: Any, days: list[dt.date]) -> Any:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = None) -> dict[str, Any]:
+def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = None,
+             skip_unbuilt: bool = False) -> dict[str, Any]:
     """Evaluate the gold slates of `dates` under the data root `home` against the archive's box scores
     (shipped parts, plus parts ingested under `archive_home`, default `home`).
 
-    Raises EvaluationError naming the dates that have games but no gold slate (and how to build them), or
-    when no date is left to evaluate."""
+    Raises EvaluationError naming the dates that have games but no gold slate (and how to build them) unless
+    `skip_unbuilt` (then they are skipped and listed), or when no date is left to evaluate."""
     import pandas as pd
 
     archive_home = archive_home or home
@@ -137,13 +138,15 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     no_slate = [d for d in dates if d in game_days and d not in slate_days and not _gold_path(home, d).exists()]
     with_games = [d for d in dates if d in game_days and d not in no_slate]
     missing = [d for d in with_games if not _gold_path(home, d).exists()]
-    if missing:
+    if missing and skip_unbuilt:
+        with_games = [d for d in with_games if d not in missing]
+    elif missing:
         shown = ", ".join(d.isoformat() for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
         spec = ",".join(d.isoformat() for d in missing) if len(missing) <= 3 else \
             f"{missing[0].isoformat()}..{missing[-1].isoformat()}"
         raise EvaluationError(
             f"{len(missing)} date(s) have NBA games but no gold slate under {home}: {shown}; build them first with "
-            f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}`")
+            f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}` (or pass --skip-unbuilt to evaluate the others)")
     logs = _archive_table(archive_home, "player_logs", seasons | {season_of(d - dt.timedelta(days=1)) for d in dates},
                           ("season", "game_date", "player_id", "minutes", "dk_points"))
     played_days = set(logs["game_date"])
@@ -173,6 +176,7 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
         "skipped_no_games": [d.isoformat() for d in no_games],
         "skipped_no_salaries": [d.isoformat() for d in no_slate],
         "skipped_no_box_scores": [d.isoformat() for d in no_box],
+        "skipped_no_gold": [d.isoformat() for d in missing] if skip_unbuilt else [],
         "played_not_on_slate": int(len(actual) - len(rows)),
         "played_without_baseline": int(len(rows) - len(with_base)),
         "baseline": f"each player's mean over his last {BASELINE_GAMES} games of the season before the date",
@@ -191,12 +195,18 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dates", help="YYYY-MM-DD, a range A..B or a comma list (e.g. 2019-11-01..2019-11-30)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (default: a short table)")
+    parser.add_argument("--skip-unbuilt", action="store_true",
+                        help="evaluate the dates that have a gold slate and list the others (default: refuse)")
     parser.add_argument("--home", type=Path, default=None,
                         help="data root holding the gold slates (default: PROJECTIONS_HOME / settings)")
 
 
 def _format(result: dict[str, Any]) -> str:
     lines = [f"{len(result['dates'])} dates, {result['players']} player games (played, with a baseline)"]
+    if result.get("skipped_no_gold"):
+        unbuilt = result["skipped_no_gold"]
+        lines.append(f"  skipped {len(unbuilt)} date(s) with games but no gold slate: {', '.join(unbuilt[:10])}"
+                     + (" ..." if len(unbuilt) > 10 else ""))
     for label, prefix in (("minutes MAE", "minutes"), ("DK MAE", "dk")):
         lines.append(f"  {label:<12} model {result[f'{prefix}_mae']:.3f}  "
                      f"baseline {result[f'baseline_{prefix}_mae']:.3f}"
@@ -234,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             from projections.settings import load_settings
 
             home = load_settings().home
-        result = evaluate(Path(home), dates)
+        result = evaluate(Path(home), dates, skip_unbuilt=args.skip_unbuilt)
     except EvaluationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -55,6 +55,18 @@ def test_evaluate_names_the_dates_without_a_slate_and_how_to_build_them(built: P
     assert result.returncode == 1 and result.stdout == ""
     assert "2019-11-07, 2019-11-08" in result.stderr and "doit" in result.stderr
     assert f"PROJECTIONS_HOME={built}" in result.stderr and "slate date=2019-11-07,2019-11-08" in result.stderr
+    assert "--skip-unbuilt" in result.stderr
+
+
+def test_evaluate_can_skip_the_dates_without_a_slate_and_lists_them(built: Path):
+    """A month where one date failed to build can still be evaluated, saying which dates it left out."""
+    result = _evaluate_cli(built, "2019-11-05..2019-11-08", "--skip-unbuilt", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dates"] == ["2019-11-05", "2019-11-06"]
+    assert report["skipped_no_gold"] == ["2019-11-07", "2019-11-08"]
+    text = _evaluate_cli(built, "2019-11-05..2019-11-08", "--skip-unbuilt").stdout
+    assert "skipped 2 date(s) with games but no gold slate: 2019-11-07, 2019-11-08" in text
 
 
 def test_evaluate_skips_dates_without_games(built: Path):
