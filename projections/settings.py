@@ -120,12 +120,39 @@ class AlertSettings(Frozen):
     max_per_run: int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
 
 
-class ScheduleSettings(Frozen):
-    """When the generated systemd timer runs the slate (local times in `timezone`)."""
+def _times(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("no time given: give at least one HH:MM, e.g. [\"10:00\", \"17:30\"]")
+    for text in value:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", text.strip()):
+            raise ValueError(f"{text!r} is not HH:MM or HH:MM:SS in 24-hour time")
+    return value
 
-    times: tuple[str, ...] = ("10:00", "17:30")
-    timezone: str = "America/New_York"
-    unit: str = "projections-slate"
+
+def _timezone(value: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
+    return value
+
+
+def _unit(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:\-]+", value) or value.endswith((".service", ".timer")):
+        raise ValueError(f"{value!r} is not a usable unit name: use letters, digits, '-', '_', '.' or ':' without a "
+                         "suffix or '@' (e.g. projections-slate)")
+    return value
+
+
+class ScheduleSettings(Frozen):
+    """When the generated systemd timer runs the slate (local times in `timezone`); checked when settings load,
+    so every command (doctor included) refuses a schedule the timer could not use."""
+
+    times: Annotated[tuple[str, ...], AfterValidator(_times)] = ("10:00", "17:30")
+    timezone: Annotated[str, AfterValidator(_timezone)] = "America/New_York"
+    unit: Annotated[str, AfterValidator(_unit)] = "projections-slate"
     timeout_s: int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
     user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
 

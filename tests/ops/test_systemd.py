@@ -102,15 +102,21 @@ def test_system_service_runs_as_the_data_root_owner_by_default(make_settings: Ma
 
 
 @pytest.mark.parametrize(("override", "match"), [
-    ({"schedule": {"times": ["25:00"]}}, r"schedule.times has '25:00': expected HH:MM"),
-    ({"schedule": {"times": []}}, r"schedule.times is empty"),
+    ({"schedule": {"times": ["25:00"]}}, r"schedule.times: '25:00' is not HH:MM"),
+    ({"schedule": {"times": []}}, r"schedule.times: no time given"),
     ({"schedule": {"timezone": "Mars/Olympus"}}, r"'Mars/Olympus' is not an IANA time zone"),
-    ({"schedule": {"unit": "slate.service"}}, r"schedule.unit='slate.service' is not a usable unit name"),
+    ({"schedule": {"unit": "slate.service"}}, r"schedule.unit: 'slate.service' is not a usable unit name"),
     ({"schedule": {"unit": "slate@x"}}, r"not a usable unit name"),
 ])
 def test_bad_schedule_settings_are_config_errors(make_settings: MakeSettings, override: dict, match: str) -> None:
+    """Refused when settings load, so doctor and every other command say it, not only `projections systemd`."""
     with pytest.raises(ConfigError, match=match):
-        systemd.render_units(make_settings(**override), scope="user", python=PYTHON, project_dir=REPO)
+        make_settings(**override)
+
+
+def test_seconds_in_a_time_reach_the_timer(make_settings: MakeSettings) -> None:
+    settings = make_settings(schedule={"times": ["9:05", "17:30:15"], "timezone": "Europe/Paris"})
+    assert systemd.on_calendar(settings) == ["*-*-* 09:05:00 Europe/Paris", "*-*-* 17:30:15 Europe/Paris"]
 
 
 def test_bad_interpreter_or_project_dir(make_settings: MakeSettings, tmp_path: Path) -> None:
