@@ -171,8 +171,8 @@ class Engine:
                     raise
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix "
-                                  f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in projections.toml") \
-                    from None
+                                  f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in the settings file "
+                                  f"($PROJECTIONS_CONFIG, else {self.home / 'projections.toml'})") from None
         return self._params[name]
 
     def _pointer(self, asset: str, day: dt.date) -> str | None:

@@ -158,3 +158,16 @@ def test_verify_of_a_data_root_that_does_not_exist_is_not_ok(tmp_path: Path):
     assert result.returncode == 1 and result.stdout == ""
     assert f"no data root at {tmp_path / 'typo_home'}" in result.stderr and "PROJECTIONS_HOME" in result.stderr
     assert not (tmp_path / "typo_home").exists()
+
+
+def test_a_bad_parameter_names_the_stage_the_variable_and_the_settings_file(built_home: Path, tmp_path: Path):
+    before = tree_snapshot(built_home)
+    config = tmp_path / "elsewhere.toml"
+    config.write_text("")
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_PARAMS__SIM__DRAWS="many",
+                      PROJECTIONS_CONFIG=str(config))
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "invalid parameters for stage sim (draws: " in result.stderr
+    assert "fix PROJECTIONS_PARAMS__SIM__* or [params.sim] in the settings file ($PROJECTIONS_CONFIG, else " \
+        f"{built_home / 'projections.toml'})" in result.stderr
+    assert tree_snapshot(built_home) == before
