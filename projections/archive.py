@@ -156,6 +156,15 @@ class Calendar:
             return "no games"
         return "slate" if day in self.slates else "no salaries"
 
+    def held(self) -> str:
+        """The seasons the schedule holds, with their spans: "2018-19 (2018-10-16..2019-06-13), ..."."""
+        return ", ".join(f"{season} ({lo}..{hi})" for season, (lo, hi) in sorted(self.spans.items()))
+
+
+# what to do about a date the archive's schedule cannot vouch for (Calendar.kind "unknown")
+OUTSIDE_FIX = ("add that season with `projections ingest game-logs FILE` (and `ingest lines`, `ingest dk-salaries`), "
+               "or run in live mode (`source = \"live\"`)")
+
 
 def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt.date]:
     """The dates of `table`'s parts (without the rows whose status is "postponed", if asked) and of its

@@ -272,7 +272,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     `_build_action`.)"""
     if engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import Calendar
+    from projections.archive import OUTSIDE_FIX, Calendar
 
     calendar = Calendar.of(engine.home)
     kinds = {d: calendar.kind(d) for d in dates}
@@ -284,9 +284,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
         seasons = ", ".join(sorted({season_of(d) for d in unknown}))
         raise InvalidCommand(
             f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({_listed(unknown)}; season "
-            f"{seasons}): add that season with `projections ingest game-logs FILE` (and `ingest lines`, "
-            "`ingest dk-salaries`), run in live mode (`source = \"live\"`), or pick dates it holds: " + ", ".join(
-                f"{season} ({lo}..{hi})" for season, (lo, hi) in calendar.spans.items()))
+            f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: {calendar.held()}")
     if not off_days:
         return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],

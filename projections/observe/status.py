@@ -115,6 +115,8 @@ def archive_calendar(engine: Engine) -> Calendar | None:
 def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
     """Why archive mode cannot build `day` - its schedule cannot vouch for the date: a season the archive lacks,
     or a date outside the span of a season it holds in part - and the fix; None for a date it covers."""
+    from projections.archive import OUTSIDE_FIX
+
     if calendar.kind(day) != "unknown":
         return None
     season = season_of(day)
@@ -122,11 +124,8 @@ def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
     if span is not None:
         held = f"it holds season {season} only from {span[0]} to {span[1]}"
     else:
-        held = f"it holds no game of season {season}; it holds " + ", ".join(
-            f"{name} ({lo}..{hi})" for name, (lo, hi) in sorted(calendar.spans.items()))
-    return (f"{day} lies outside what the archive's schedule covers ({held}): `doit slate` refuses it - add that "
-            "season with `projections ingest game-logs FILE` (and `ingest lines`, `ingest dk-salaries`), or run "
-            "in live mode (`source = \"live\"`)")
+        held = f"it holds no game of season {season}; it holds {calendar.held()}"
+    return f"{day} lies outside what the archive's schedule covers ({held}): `doit slate` refuses it - {OUTSIDE_FIX}"
 
 
 def no_games_reason(calendar: Calendar, day: dt.date) -> str | None:
