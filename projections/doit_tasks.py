@@ -312,11 +312,14 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.preflight()
         for name in engine.pipeline.order:
             engine.params(name)  # a bad override is a clean error now, not a traceback inside a check
-        engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     off_days = off_days_expected(dates)
-    dates, no_games, no_salaries = _buildable(engine, dates, off_days=off_days)
+    dates, no_games, no_salaries = _buildable(engine, dates, off_days=off_days)  # may refuse: nothing made yet
+    try:
+        engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
+    except ProjectionsError as exc:
+        raise InvalidCommand(str(exc)) from None
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask

@@ -95,12 +95,12 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     partial = run_doit(home, "slate", "date=2021-01-05..2021-01-06")
     assert partial.returncode != 0
     assert "2 date(s) lie outside" in partial.stderr and "2020-21 (2020-12-22..2020-12-31)" in partial.stderr
+    alone = run_doit(home, "slate", "date=2022-12-15")  # named alone: refused alike, not failed in its first stage
+    assert alone.returncode == 3 and "1 date(s) lie outside" in alone.stderr and "season 2022-23" in alone.stderr
+    assert not home.exists()  # refused before anything was made, not even the data root's layout
     for listing in (["list"], ["help", "slate"]):  # they build nothing: today outside the archive is no error
         shown = run_doit(home, *listing, PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
         assert shown.returncode == 0 and "slate" in shown.stdout, shown.stderr
-    alone = run_doit(home, "slate", "date=2022-12-15")  # named alone: refused alike, not failed in its first stage
-    assert alone.returncode == 3 and "1 date(s) lie outside" in alone.stderr and "season 2022-23" in alone.stderr
-    assert not [e for e in ledger_events(home) if e["event"] == "run_start"]  # refused before any run began
     status = run_cli(home, "status", "2021-01-05", "--json")  # not an off day: outside the archive, with the fix
     (found,) = json.loads(status.stdout)["dates"]
     assert found["state"] == "outside archive" and found["skipped"] is None, found
