@@ -232,7 +232,12 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
 def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
     def up_to_date() -> bool:
         memo: dict[Any, Any] = {}
-        return all(engine.plan(name, day, memo).up_to_date for name, day in pairs)
+        plans = [engine.plan(name, day, memo) for name, day in pairs]
+        if doit_command() not in LISTINGS:  # a run, not a listing: record a move a killed run left unrecorded
+            for plan in plans:
+                if plan.up_to_date and plan.publish:
+                    engine.settle_publish(plan)
+        return all(plan.up_to_date for plan in plans)
 
     return up_to_date
 

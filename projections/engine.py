@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -47,9 +48,11 @@ from projections.ops.permissions import not_writable_message
 from projections.pipeline import Pipeline, SourceEnv, StageContext, StageLike, code_version
 from projections.plan import Outcome, Plan
 from projections.statcache import StatCache
-from projections.store import LocalStore, RemoteCache
+from projections.store import LocalStore, RemoteCache, write_atomic
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from projections.settings import Settings
@@ -309,6 +312,8 @@ class Engine:
                 raise SourceError(plan.problem or f"{name} {day}: cannot resolve its inputs")
             if plan.up_to_date:
                 assert plan.record is not None
+                if plan.publish:
+                    self.settle_publish(plan)
                 self.ledger.append("stage_cached", stage=name, game_date=day.isoformat(), key=plan.key,
                                    object=plan.record["object"])
                 return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
@@ -493,13 +498,38 @@ class Engine:
                 "them) or free disk space; nothing was published") from exc
 
     def _publish(self, plan: Plan, obj: str) -> None:
+        """Swap the gold pointer, then record the move. A note of the move (`_publishing`) is written before the
+        swap and removed after the record, so a run killed between the two leaves the next run what to record."""
         stage = self.pipeline[plan.stage]
         assert stage.publish
         self.store.check(obj)
         previous = self._pointer(stage.publish, plan.game_date)
+        move = {"stage": stage.name, "asset": stage.publish, "game_date": plan.game_date.isoformat(), "object": obj,
+                "previous": previous, "key": plan.key}
+        note = self._publishing(stage.publish, plan.game_date)
         with self._writing(stage.name, plan.game_date):
+            write_atomic(note, json.dumps({**move, "run": self.ledger.run}).encode())
             self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
         if self.remote is not None:
             self.remote.publish(stage.publish, plan.game_date.isoformat(), obj, previous)
-        self.ledger.append("publish", stage=stage.name, asset=stage.publish, game_date=plan.game_date.isoformat(),
-                           object=obj, previous=previous, key=plan.key)
+        self.ledger.append("publish", **move)
+        note.unlink(missing_ok=True)
+
+    def _publishing(self, asset: str, day: dt.date) -> Path:
+        return self.home / "ledger" / "publishing" / f"{asset}-{day.isoformat()}.json"
+
+    def settle_publish(self, plan: Plan) -> None:
+        """A move a killed run made but did not record (its note is left, and the pointer names its object) is
+        recorded now, marked recovered; a note of a swap that never happened is dropped."""
+        assert plan.publish
+        note = self._publishing(plan.publish, plan.game_date)
+        try:
+            move = json.loads(note.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            move = {}
+        if move.get("object") and move.get("object") == plan.pointer:
+            self.ledger.append("publish", **{k: v for k, v in move.items() if k != "run"}, recovered=True,
+                               moved_by_run=move.get("run"))
+        note.unlink(missing_ok=True)

@@ -82,6 +82,8 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
     elif kind == "publish":
         prev = short(e.get("previous")) if e.get("previous") else "none"
         text = f"gold/{e.get('asset', '?')} -> {obj} (was {prev})"
+        if e.get("recovered"):
+            text += f"; moved by run {e.get('moved_by_run') or '?'}, which was killed before recording it"
     elif kind == "fetch_start":
         return None
     elif kind == "fetch_success":

@@ -120,6 +120,14 @@ def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_pat
     resumed = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     new = _gold_is_complete(home)
+    # the ledger has the move old -> new exactly once, however late (a kill between swap and record)
+    moves = [e for e in ledger_events(home) if e["event"] == "publish" and e["game_date"] == FIXTURE_DATE]
+    assert [(m["previous"], m["object"]) for m in moves[1:]] == [(old, new)], moves
+    assert moves[-1].get("recovered") is (True if point == "pointer.swapped" else None)
+    assert not list((home / "ledger" / "publishing").glob("*.json"))
+    if point == "pointer.swapped":
+        told = run_cli(home, "history", FIXTURE_DATE).stdout
+        assert f"-> {new[9:19]} (was {old[9:19]}); moved by run " in told and "killed before recording" in told
     clean = tmp_path / "clean"
     reference = run_doit(clean, "slate", f"date={FIXTURE_DATE}", code=code)
     assert reference.returncode == 0
