@@ -499,6 +499,17 @@ def read_text(path: Path | Traversable) -> str:
                           "save it as UTF-8") from None
 
 
+# keys whose values are secrets (a webhook URL carries its token): never quoted back in an error
+SECRET_KEYS = re.compile(r"^\s*[\"']?(webhook_url|smtp_password|password|api_key|token|secret|key|headers)\b[^=]*=",
+                         re.IGNORECASE)
+
+
+def _without_secret(line: str) -> str:
+    """A settings line as an error may quote it: the value of a secret-looking key replaced by '...'."""
+    found = SECRET_KEYS.match(line)
+    return f"{found.group(0)} ..." if found else line
+
+
 def _toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
     """`<file> is not valid TOML at line L, column C: what (the line reads '...')` - tomllib puts the position
     in its message (3.14 also has lineno/colno)."""
@@ -518,7 +529,7 @@ def _toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str
         except (OSError, IndexError):
             text = ""
         if text:
-            what += f" (the line reads {text[:80]!r})"
+            what += f" (the line reads {_without_secret(text)[:80]!r})"
     return f"{path} is not valid TOML{where}: {what}; fix the file, or point PROJECTIONS_CONFIG at another one"
 
 

@@ -106,6 +106,16 @@ def test_a_malformed_toml_file_names_the_file_line_and_column(env: Path):
         fastpath.settings()
 
 
+def test_a_malformed_line_holding_a_secret_is_not_quoted_back(env: Path):
+    """The error is printed, logged and put in the journal: a webhook URL carries its token."""
+    (env / "projections.toml").write_text('[alerts]\nwebhook_url = "https://hooks.example/T0/TOKEN_7f3a\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "line 2" in message and "(the line reads 'webhook_url = ...')" in message, message
+    assert "TOKEN_7f3a" not in message and "hooks.example" not in message
+
+
 def test_a_toml_file_that_is_not_utf8_is_a_config_error(env: Path):
     (env / "projections.toml").write_bytes(b'source = "archive"\nserve_host = "\xff"\n')
     with pytest.raises(ConfigError, match=r"projections.toml.*line 2.*UTF-8"):
