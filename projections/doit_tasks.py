@@ -11,27 +11,20 @@ is never up to date. doit's own dependency file is kept in memory: it is not the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from doit import get_var
 from doit.exceptions import InvalidCommand, TaskFailed
-from doit.reporter import ConsoleReporter
 
 from projections.dates import parse_dates, season_of, slate_date_today
+from projections.doit_reporter import SLATE, SlateReporter, listed
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
-from projections.hashing import short
-from projections.ledger import Ledger
-
-SLATE = "slate"
 
 
 def doit_config() -> dict[str, Any]:
@@ -288,27 +281,12 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
         # building one would fail in its first stage - refused up front, alone or in a range alike
         seasons = ", ".join(sorted({season_of(d) for d in unknown}))
         raise InvalidCommand(
-            f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({_listed(unknown)}; season "
+            f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({listed(unknown)}; season "
             f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: {calendar.held()}")
     if not off_days:
         return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],
             [d for d in dates if kinds[d] == "no salaries"])
-
-
-# settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
-OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")
-
-
-def _overrides() -> dict[str, str]:
-    """The run's environment overrides of what it builds (parameters, source, replayed clock), for the
-    ledger: two runs of the same command with different parameters read differently in `history`."""
-    return {k: v for k, v in os.environ.items() if k.startswith(OVERRIDES)}
-
-
-def _listed(items: list[Any], most: int = 3) -> str:
-    """The first `most` items, comma-separated, with " ..." when there are more."""
-    return ", ".join(str(i) for i in items[:most]) + (" ..." if len(items) > most else "")
 
 
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
@@ -350,279 +328,3 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         "uptodate": [_checker(engine, [(p, d) for d in dates for p in published])],
         "meta": meta,
     }
-
-
-class _Live:
-    """The terminal's progress bar (rich): done/total, elapsed, ETA and what is running, under the lines."""
-
-    def __init__(self, outstream: Any) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.console = Console(file=outstream, highlight=False)
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                 console=self.console, transient=True)
-        self.task = self.progress.add_task("slate", total=None)
-        self.progress.start()
-
-    def update(self, *, total: int, done: int, running: list[str]) -> None:
-        what = running[0] if running else "checking"
-        if len(running) > 1:
-            what += f" (+{len(running) - 1})"
-        self.progress.update(self.task, total=total or None, completed=done, description=what)
-
-    def print(self, line: str, style: str) -> None:
-        self.console.print(line, style=style, markup=False, soft_wrap=True)
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-
-_STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
-          "fetched": "cyan", "no games": "yellow"}
-
-
-def _on_terminal(outstream: Any) -> bool:
-    import os
-
-    isatty = getattr(outstream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
-
-
-class SlateReporter(ConsoleReporter):
-    """One line per stage and date with progress, then a one-line summary. On a terminal the lines are
-    coloured and a progress bar (done/total, elapsed, ETA, the stage running) stays under them."""
-
-    desc = "projections: progress per stage and date, summary at the end"
-
-    def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
-        super().__init__(outstream, options)
-        self.total = 0
-        self.done = 0
-        self.counts = {"built": 0, "re-published": 0, "fetched": 0, "up to date": 0, "failed": 0, "not run": 0,
-                       "published": 0}
-        self.started = time.monotonic()
-        self.failed: list[str] = []
-        self.ledger: Ledger | None = None
-        self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
-        self.running: dict[str, float] = {}
-        self.live: _Live | None = None
-        self.no_games: list[str] = []
-        self.no_salaries: list[str] = []
-
-    def write(self, text: str) -> None:
-        """A line to doit's output stream. When its reader has gone (`doit slate | head`, a dead log pipe),
-        the stream is pointed at /dev/null and the build goes on: a closed pipe loses lines, never a slate."""
-        try:
-            self.outstream.write(text)
-        except BrokenPipeError:
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self.outstream.fileno())  # the stream's buffer now drains into /dev/null
-                os.close(devnull)
-
-    def _is_stage(self, task: Any) -> bool:
-        return bool(task.subtask_of) and task.subtask_of != SLATE
-
-    def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
-        seen: set[str] = set()
-        todo = list(selected_tasks)
-        while todo:
-            name = todo.pop()
-            if name in seen or name not in tasks:
-                continue
-            seen.add(name)
-            todo.extend(tasks[name].task_dep)
-        stages = [n for n in seen if self._is_stage(tasks[n])]
-        self.total = len(stages)
-        self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
-        self.started = time.monotonic()
-        meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
-        if meta:
-            self.no_games = list(meta.get("no_games", []))
-            self.no_salaries = list(meta.get("no_salaries", []))
-            self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
-            self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
-                               stage_runs=self.total, argv=sys.argv[1:], no_games=self.no_games or None,
-                               no_salaries=self.no_salaries or None,
-                               invocation=os.environ.get("INVOCATION_ID"),  # systemd's, for the alert unit
-                               overrides=_overrides() or None)
-        if self.total and _on_terminal(self.outstream):
-            try:
-                self.live = _Live(self.outstream)
-            except Exception:  # no usable terminal after all: plain lines
-                self.live = None
-
-    def _line(self, task: Any, verb: str, detail: str = "") -> None:
-        self.done += 1
-        self.running.pop(task.name, None)
-        stage, _, day = task.name.partition(":")
-        elapsed = time.monotonic() - self.started
-        line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
-                f"{stage:<10} {day}{'  ' + detail if detail else ''}")
-        if self.live is not None:
-            self.live.print(line, _STYLE.get(verb, ""))
-            self._refresh()
-        else:
-            self.write(line + "\n")
-
-    def _refresh(self) -> None:
-        if self.live is not None:
-            running = [n.replace(":", " ") for n in sorted(self.running, key=self.running.__getitem__)]
-            self.live.update(total=self.total, done=self.done, running=running)
-
-    def _date_failed(self, task: Any) -> None:
-        day = task.name.partition(":")[2]
-        if day in self.dates:
-            self.dates[day] = "failed"
-
-    def execute_task(self, task: Any) -> None:
-        if self._is_stage(task):
-            self.running[task.name] = time.monotonic()
-            self._refresh()
-
-    def add_success(self, task: Any) -> None:
-        if not self._is_stage(task):
-            return
-        values = task.values or {}
-        if values.get("no_games"):
-            day = task.name.partition(":")[2]
-            if day in self.dates:
-                self.dates[day] = "no games"
-            self._line(task, "no games", str(values.get("message") or ""))
-            return
-        if values.get("fetched"):
-            self.counts["fetched"] += 1
-            self._line(task, "fetched", str(values.get("describe", "")))
-            return
-        if values.get("built"):
-            self.counts["built"] += 1
-            verb = "built"
-        elif values.get("published"):
-            self.counts["re-published"] += 1
-            verb = "published"
-        else:
-            self.counts["up to date"] += 1
-            verb = "up to date"
-        if values.get("published"):
-            self.counts["published"] += 1
-        detail = f"{short(values.get('object'))}  {values.get('seconds', 0):.2f}s"
-        if values.get("published"):
-            detail += "  -> gold"
-        self._line(task, verb, detail)
-
-    def skip_uptodate(self, task: Any) -> None:
-        if self._is_stage(task):
-            self.counts["up to date"] += 1
-            self._line(task, "up to date")
-
-    def add_failure(self, task: Any, fail: Any) -> None:
-        if type(fail).__name__ == "UnmetDependency":  # an input failed: this one never ran
-            if self._is_stage(task):
-                self.counts["not run"] += 1
-                self._date_failed(task)
-                self._line(task, "skipped", "an input failed: " + fail.get_msg().strip().replace("\n", " "))
-            return
-        if self._is_stage(task):
-            self.counts["failed"] += 1
-            self._date_failed(task)
-            message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
-            self.failed.append(f"{task.name}: {message}")
-            self._line(task, "FAILED", message.splitlines()[0] if message else "")
-        else:
-            super().add_failure(task, fail)
-
-    def _dates_summary(self) -> str:
-        off = sorted(set(self.no_games) | {d for d, state in self.dates.items() if state == "no games"})
-        skipped = ""
-        if off:
-            skipped = f"{len(off)} without games skipped ({_listed(off)}); "
-        if self.no_salaries:
-            skipped += (f"{len(self.no_salaries)} without DraftKings salaries skipped ({_listed(self.no_salaries)}: "
-                        "`projections ingest dk-salaries FILE` adds them); ")
-        built = {d: state for d, state in self.dates.items() if state != "no games"}
-        if not built:
-            return skipped
-        bad = [d for d, state in built.items() if state == "failed"]
-        if not bad:
-            return f"{len(built)} date{'s' if len(built) != 1 else ''} ok; {skipped}"
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        return f"{len(built) - len(bad)} date(s) ok, {len(bad)} failed ({shown}); {skipped}"
-
-    def complete_run(self) -> None:
-        if self.live is not None:
-            self.live.stop()
-        elapsed = time.monotonic() - self.started
-        c = self.counts
-        skipped = c["not run"] + max(self.total - self.done, 0)
-        if isinstance(sys.exc_info()[1], KeyboardInterrupt):  # doit calls this on its way out of a Ctrl-C
-            self._interrupted(elapsed, skipped)
-            return
-        summary = (f"{self.total} stage runs: {c['built']} built, "
-                   + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched") if c[k])
-                   + f"{c['up to date']} up to date, "
-                   f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
-                   + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
-        if self.failed:
-            stage, _, day = self.failed[0].partition(": ")[0].partition(":")
-            bad = [d for d, state in self.dates.items() if state == "failed"]
-            span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else day
-            look = f"`projections snapshots {day} {stage.removeprefix('fetch_')}`" if stage.startswith("fetch_") \
-                else f"`projections explain {day} {stage}`"
-            hint = f"details: `projections status {span}`, {look}, `projections history {day}`\n" if day else ""
-            self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed) + hint)
-        if self.live is not None:
-            self.live.print(summary, "bold red" if self.failed else "bold")
-        else:
-            self.write(summary + "\n")
-        if self.ledger is not None:
-            self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
-                               built=c["built"], up_to_date=c["up to date"], failed=c["failed"],
-                               not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
-                               failures=self.failed[:20] or None)
-        for msg in self.runtime_errors:
-            sys.stderr.write(msg + "\n")
-        if self.ledger is not None and (self.failed or skipped or self.runtime_errors):
-            self._alert()
-
-    def _interrupted(self, elapsed: float, not_run: int) -> None:
-        """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
-        no traceback after it; the process still exits 130. What was built stays; nothing half-written is used."""
-        c = self.counts
-        self.write(f"\ninterrupted after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
-                   f"{not_run} not run; {c['published']} gold pointers moved - run the same command again to finish\n")
-        if self.ledger is not None:
-            self.ledger.append("run_end", ok=False, interrupted=True, built=c["built"], up_to_date=c["up to date"],
-                               failed=c["failed"], not_run=not_run, published=c["published"],
-                               seconds=round(elapsed, 3), failures=self.failed[:20] or None)
-        import multiprocessing
-
-        for worker in multiprocessing.active_children():  # -n N: a worker forked as the signal came never saw it
-            worker.terminate()
-        default = sys.excepthook
-
-        def quiet(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-            if not issubclass(kind, KeyboardInterrupt):
-                default(kind, exc, tb)
-
-        sys.excepthook = quiet
-
-    def _alert(self) -> None:
-        """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""
-        from projections.ops.alerts import notify_run
-        from projections.settings import load_settings
-
-        assert self.ledger is not None
-        try:
-            notify_run(load_settings(), self.ledger)
-        except Exception as exc:  # the alert path must never turn a failed run into a crash
-            self.ledger.append("alert_failure", channel="all", error=f"{type(exc).__name__}: {exc}")
-            sys.stderr.write(f"alert not sent: {exc}\n")

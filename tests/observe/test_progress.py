@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from projections.doit_tasks import SlateReporter
+from projections.doit_reporter import SlateReporter
 from tests.observe.conftest import DATES, FAILED_DATE, Observed
 
 LINE = re.compile(r"^\[\s*(\d+)/(\d+)\s+\d+\.\ds\] (built|up to date|FAILED|skipped)\s+(\w+)\s+(\d{4}-\d\d-\d\d)")
