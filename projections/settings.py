@@ -17,31 +17,32 @@ Python, an int is the mode itself).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import json
 import os
 import re
-import string
 import tomllib
 from collections.abc import Mapping, Sequence
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from projections import settings_checks as checks
 from projections.errors import ConfigError
-from projections.settings_file import NOT_SETTINGS, config_file, prefixed_ints, salvage_table
-
-ENV_PREFIX = "PROJECTIONS_"
+from projections.settings_file import config_file, salvage_table
+from projections.settings_sources import (
+    ENV_PREFIX,
+    Environment,
+    SettingsFile,
+    not_a_setting,
+    read_text,
+    toml_problem,
+)
 
 
 def _not_empty(value: Any) -> Any:
@@ -54,48 +55,9 @@ def _not_empty(value: Any) -> Any:
 SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 
 
-def _addresses(value: Any) -> Any:
-    """One address, a comma-separated list (`a@x, b@x`) or a list; a JSON list still works in the environment."""
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{value!r} is neither a JSON list ({exc.msg}) nor addresses separated by commas; "
-                                 "write e.g. ops@example.org, oncall@example.org") from None
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{value!r} is not an address: give one, several separated by commas, or a list")
-    return value
-
-
 # Email recipients: `smtp_to = "ops@example.org"` and PROJECTIONS_ALERTS__SMTP_TO=a@x,b@x are taken as they are
 # (NoDecode: not parsed as JSON first), a TOML list as a list.
-Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
-
-# The fields an alert's details command may name; alerts fill them in with str.format.
-DETAILS_FIELDS = ("date",)
-
-
-def _details_template(value: str) -> str:
-    """Refuse a details command alerts could not fill in (str.format): every failure alert would be lost to it."""
-    allowed = ", ".join(f"{{{name}}}" for name in DETAILS_FIELDS)
-    how = (f"the fields allowed are {allowed} (a literal brace is written {{{{ or }}}}), "
-           "e.g. 'projections status {date}'")
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid template ({exc}); {how}") from None
-    unknown = sorted({f"{{{name}}}" for name in names if re.split(r"[.\[]", name, maxsplit=1)[0] not in DETAILS_FIELDS})
-    if unknown:
-        raise ValueError(f"{value!r} names the unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; {how}")
-    try:
-        value.format(**dict.fromkeys(DETAILS_FIELDS, "2019-10-30"))
-    except (ValueError, AttributeError, IndexError, KeyError, TypeError) as exc:
-        raise ValueError(f"{value!r} cannot be filled in ({type(exc).__name__}: {exc}); the fields are text, used "
-                         f"as they are: {how}") from None
-    return value
-
+Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.addresses)]
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -114,45 +76,19 @@ class AlertSettings(Frozen):
     smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
     timeout_s: float = 10.0
     attempts: int = 3
-    details_command: Annotated[str, AfterValidator(_details_template)] = Field(
+    details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
         default="projections status {date}", description="the command an alert names for details; {date} is filled"
     )
     max_per_run: int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
-
-
-def _times(value: tuple[str, ...]) -> tuple[str, ...]:
-    if not value:
-        raise ValueError("no time given: give at least one HH:MM, e.g. [\"10:00\", \"17:30\"]")
-    for text in value:
-        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", text.strip()):
-            raise ValueError(f"{text!r} is not HH:MM or HH:MM:SS in 24-hour time")
-    return value
-
-
-def _timezone(value: str) -> str:
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
-    return value
-
-
-def _unit(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.:\-]+", value) or value.endswith((".service", ".timer")):
-        raise ValueError(f"{value!r} is not a usable unit name: use letters, digits, '-', '_', '.' or ':' without a "
-                         "suffix or '@' (e.g. projections-slate)")
-    return value
 
 
 class ScheduleSettings(Frozen):
     """When the generated systemd timer runs the slate (local times in `timezone`); checked when settings load,
     so every command (doctor included) refuses a schedule the timer could not use."""
 
-    times: Annotated[tuple[str, ...], AfterValidator(_times)] = ("10:00", "17:30")
-    timezone: Annotated[str, AfterValidator(_timezone)] = "America/New_York"
-    unit: Annotated[str, AfterValidator(_unit)] = "projections-slate"
+    times: Annotated[tuple[str, ...], AfterValidator(checks.times)] = ("10:00", "17:30")
+    timezone: Annotated[str, AfterValidator(checks.timezone)] = "America/New_York"
+    unit: Annotated[str, AfterValidator(checks.unit)] = "projections-slate"
     timeout_s: int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
     user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
 
@@ -174,48 +110,12 @@ class DoctorSettings(Frozen):
     )
 
 
-MODE_FIELDS = ("dir_mode", "file_mode")
-
-
-def _octal(value: Any) -> Any:
-    """A mode as people write it: text is octal digits ("2775", "0o2775"); an int is the mode itself (the file's
-    and the environment's plain ints arrive as text: see _modes_as_written)."""
-    how = "write its octal digits, e.g. 2775 or 0o2775 (at most 7777)"
-    if isinstance(value, str):
-        digits = value.strip().lower().removeprefix("0o")
-        if not re.fullmatch(r"0*[0-7]{1,4}", digits):
-            raise ValueError(f"{value!r} is not an octal mode: {how}")
-        return int(digits, 8)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{value!r} is not a mode: {how}")
-    if not 0 <= value <= 0o7777:
-        raise ValueError(f"{value:#o} is not a mode: {how}")
-    return value
-
-
-def _dir_mode(value: int) -> int:
-    if value & 0o700 != 0o700:
-        raise ValueError(f"{value:04o} does not give the owner rwx (0700): the pipeline could not write the "
-                         "directories it creates; keep 7 as the owner digit, e.g. 2775 (or 2770 for the group only)")
-    return value
-
-
-def _file_mode(value: int) -> int:
-    if value & 0o600 != 0o600:
-        raise ValueError(f"{value:04o} does not give the owner rw (0600): the pipeline could not append to its own "
-                         "ledger; use e.g. 664 (or 660 for the group only)")
-    if value & 0o7000:
-        raise ValueError(f"{value:04o} sets setuid/setgid/sticky bits, which the data root's files must not carry; "
-                         "use e.g. 664")
-    return value
-
-
 class PermissionSettings(Frozen):
     """The data root's mode policy, applied on creation and checked before a run. Modes are octal however they
     are written (see the module docstring); a dir_mode must give the owner rwx, a file_mode the owner rw."""
 
-    dir_mode: Annotated[int, BeforeValidator(_octal), AfterValidator(_dir_mode)] = 0o2775
-    file_mode: Annotated[int, BeforeValidator(_octal), AfterValidator(_file_mode)] = 0o664
+    dir_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.dir_mode)] = 0o2775
+    file_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.file_mode)] = 0o664
     group: str | None = None
     owner: str | None = Field(default=None, description="expected owner of the data root (default: its top dir's)")
 
@@ -399,145 +299,6 @@ def _data_root(value: Path) -> Path:
     return home
 
 
-def _modes_as_written(data: dict[str, Any], prefixed: dict[str, int] | None = None) -> dict[str, Any]:
-    """`data` with the permission modes of its [permissions] table as text, so they are read as octal digits:
-    a plain int (`dir_mode = 2775` in the file, 2775 in a JSON variable) by its decimal digits, one the file wrote
-    as a 0o/0x/0b literal (`prefixed`: what the text says) by its value."""
-    for name, table in data.items():
-        if name.lower() != "permissions" or not isinstance(table, dict):
-            continue
-        for key, value in table.items():
-            if key.lower() in MODE_FIELDS and isinstance(value, int) and not isinstance(value, bool):
-                literal = (prefixed or {}).get(key.lower())
-                table[key] = f"0o{value:o}" if literal == value else str(value)
-    return data
-
-
-def _variables(model: type[BaseModel], prefix: str = ENV_PREFIX) -> list[str]:
-    """Every variable that sets a field of `model` (its tables too, as JSON), e.g. PROJECTIONS_ALERTS__SMTP_TO."""
-    out = []
-    for name, field in model.model_fields.items():
-        variable = prefix + name.upper()
-        out.append(variable)
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            out.extend(_variables(field.annotation, variable + "__"))
-    return out
-
-
-def _unknown_variable(name: str, fields: dict[str, Any]) -> str | None:
-    """Why the PROJECTIONS_* variable `name` sets nothing (with the closest variable that would), or None when it
-    is a setting; its fields below a table are checked by the model (`extra="forbid"`) and the stages."""
-    rest = name.upper().removeprefix(ENV_PREFIX)
-    head, _, tail = rest.partition("__")
-    field = fields.get(head.lower())
-    if field is not None:
-        annotation = field.annotation
-        table = (isinstance(annotation, type) and issubclass(annotation, BaseModel)) \
-            or getattr(annotation, "__origin__", None) is dict
-        if not tail or table:
-            return None
-        return f"not a setting: {head.lower()} has no fields (did you mean {ENV_PREFIX}{head}?)"
-    close = difflib.get_close_matches(head.lower(), list(fields), n=1) if tail else []
-    if close:
-        return f"not a setting (did you mean {ENV_PREFIX}{close[0].upper()}__{tail}?)"
-    close = difflib.get_close_matches(name.upper(), _variables(Settings), n=1)
-    return f"not a setting (did you mean {close[0]}?)" if close else "not a setting"
-
-
-class Environment(EnvSettingsSource):
-    """The PROJECTIONS_* variables, read as strictly as the file: one that is no setting (nor one of
-    settings_file.NOT_SETTINGS) is a ConfigError naming it and the closest setting; the permission modes of a
-    JSON table are read as octal digits, as when set one by one."""
-
-    def __call__(self) -> dict[str, Any]:
-        fields = {name.lower(): field for name, field in self.settings_cls.model_fields.items()}
-        unknown = {name: why for name in sorted(os.environ)
-                   if name.upper().startswith(ENV_PREFIX) and name.upper() not in NOT_SETTINGS
-                   and (why := _unknown_variable(name, fields)) is not None}
-        if unknown:
-            problems = "; ".join(f"{name}: {why}" for name, why in unknown.items())
-            raise ConfigError(f"invalid settings in the environment ({problems}); rename or unset "
-                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
-        return _modes_as_written(super().__call__())
-
-
-class SettingsFile(TomlConfigSettingsSource):
-    """projections.toml, read strictly: a syntax error, or a top-level key that is no setting, is a ConfigError
-    naming the file. Permission modes are read as octal digits however they are written (2775, "2775", 0o2775)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
-        super().__init__(settings_cls, toml_file=path)
-        # matched as the loader matches them: case-insensitively (case_sensitive is off)
-        known = {name.lower(): name for name in settings_cls.model_fields}
-        unknown = [key for key in self.toml_data if key.lower() not in known]
-        if unknown:
-            problems = "; ".join(f"{key}: {_not_a_setting(key, list(known.values()))}" for key in unknown)
-            raise ConfigError(f"invalid settings in {path} ({problems}); rename or remove "
-                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
-
-    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
-        text = read_text(file_path)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(_toml_problem(file_path, exc)) from None
-        return _modes_as_written(data, prefixed_ints(text, MODE_FIELDS))
-
-
-def read_text(path: Path | Traversable) -> str:
-    """The settings file's text; a ConfigError naming the file when it cannot be read or is not UTF-8."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror or exc}; fix its "
-                          "permissions, or point PROJECTIONS_CONFIG at another file") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path} is not UTF-8 text (line {line}: byte {raw[exc.start]:#04x}); "
-                          "save it as UTF-8") from None
-
-
-# keys whose values are secrets (a webhook URL carries its token): never quoted back in an error
-SECRET_KEYS = re.compile(r"^\s*[\"']?(webhook_url|smtp_password|password|api_key|token|secret|key|headers)\b[^=]*=",
-                         re.IGNORECASE)
-
-
-def _without_secret(line: str) -> str:
-    """A settings line as an error may quote it: the value of a secret-looking key replaced by '...'."""
-    found = SECRET_KEYS.match(line)
-    return f"{found.group(0)} ..." if found else line
-
-
-def _toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
-    """`<file> is not valid TOML at line L, column C: what (the line reads '...')` - tomllib puts the position
-    in its message (3.14 also has lineno/colno)."""
-    message = str(exc)
-    what: str = getattr(exc, "msg", message)
-    line: int | None = getattr(exc, "lineno", None)
-    column: int | None = getattr(exc, "colno", None)
-    where = ""
-    if line is None and (found := re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, re.DOTALL)):
-        what, line, column = found[1], int(found[2]), int(found[3])
-    elif line is None and (found := re.fullmatch(r"(.*) \(at end of document\)", message, re.DOTALL)):
-        what, where = found[1], " at the end of the file"
-    if line is not None:
-        where = f" at line {line}, column {column}"
-        try:
-            text = path.read_bytes().decode("utf-8", "replace").splitlines()[line - 1].strip()
-        except (OSError, IndexError):
-            text = ""
-        if text:
-            what += f" (the line reads {_without_secret(text)[:80]!r})"
-    return f"{path} is not valid TOML{where}: {what}; fix the file, or point PROJECTIONS_CONFIG at another one"
-
-
-def _not_a_setting(name: str, choices: Sequence[str], prefix: str = "") -> str:
-    close = difflib.get_close_matches(name.lower(), choices, n=1)
-    return f"not a setting (did you mean {prefix}{close[0]}?)" if close else "not a setting"
-
-
 def _fields_at(loc: Sequence[int | str]) -> list[str]:
     """The field names of the model that holds the setting at `loc` ([] when that is no model)."""
     model: type[BaseModel] = Settings
@@ -615,7 +376,7 @@ def load_alert_settings() -> tuple[Settings, Path | None]:
             try:
                 file = {"alerts": salvage_table(text, "alerts")}
             except tomllib.TOMLDecodeError:
-                raise ConfigError(f"{_toml_problem(path, exc)} (its [alerts] table cannot be read alone either)") \
+                raise ConfigError(f"{toml_problem(path, exc)} (its [alerts] table cannot be read alone either)") \
                     from None
     tables = {key.lower(): value for key, value in file.items()}
     alerts = _load(_AlertsPart, {}, given={k: v for k, v in tables.items() if k == "alerts"}).alerts
@@ -645,7 +406,7 @@ def _load(cls: type[_Loaded], overrides: Mapping[str, Any], *, given: Mapping[st
             dotted = ".".join(map(str, loc)) or "settings"
             if error["type"] == "extra_forbidden":
                 prefix = ".".join(map(str, loc[:-1]))
-                what = _not_a_setting(str(loc[-1]), _fields_at(loc), f"{prefix}." if prefix else "")
+                what = not_a_setting(str(loc[-1]), _fields_at(loc), f"{prefix}." if prefix else "")
             elif error["type"] == "value_error":
                 what = str(error.get("ctx", {}).get("error", error["msg"]))
             else:
