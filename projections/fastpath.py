@@ -5,7 +5,7 @@ settings through pydantic-settings, and importing the stage modules (pandas, num
 learn the pipeline's shape. Both are pure functions of files and environment variables, so both are cached,
 keyed by everything they depend on:
 
-- settings: the PROJECTIONS_* environment, the TOML file's bytes, settings.py's stat signature. The cached
+- settings: the PROJECTIONS_* environment, the TOML file's bytes, settings*.py's stat signatures. The cached
   form is the validated settings without secrets; reading a secret (or anything missing) loads the real
   settings on the spot.
 - the pipeline: the stat signatures of every module in `projections` and `stages`, the settings that shape
@@ -129,8 +129,8 @@ def _settings_key() -> str:
     path = config_file()
     if path is not None:
         toml = (str(path), hash_struct("file", path.read_bytes().decode("utf-8", "replace")))
-    here = Path(__file__).with_name("settings.py")
-    return hash_struct("settings", FORMAT, sys.version, env, toml, _signature(here), os.getcwd())
+    code = [_signature(path) for path in sorted(Path(__file__).parent.glob("settings*.py"))]  # the model, checks
+    return hash_struct("settings", FORMAT, sys.version, env, toml, code, os.getcwd())
 
 
 def _plain(value: Any) -> bool:

@@ -83,3 +83,23 @@ def test_a_wrapped_function_is_never_cached_by_name():
     with pytest.raises(ValueError, match="does not name"):
         fastpath.compile_stage(stage, {})
     assert pickle.dumps(fastpath.LazyStage)  # the class itself pickles by reference
+
+
+def test_the_settings_cache_follows_every_settings_module():
+    """The cached settings were validated by settings*.py: a change to the checks (settings_checks.py) or the
+    sources must not leave an old verdict in the cache."""
+    import os
+    from pathlib import Path
+
+    from projections import fastpath
+
+    before = fastpath._settings_key()
+    for name in ("settings_checks.py", "settings_sources.py"):
+        path = Path(fastpath.__file__).with_name(name)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        try:
+            assert fastpath._settings_key() != before, name
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fastpath._settings_key() == before
