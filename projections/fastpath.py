@@ -122,7 +122,7 @@ class _Namespace:
 
 
 def _settings_key() -> str:
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("PROJECTIONS_"))
+    env = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("PROJECTIONS_"))  # any case
     toml: Any = None
     from projections.settings_file import config_file
 

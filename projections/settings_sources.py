@@ -73,13 +73,16 @@ def _unknown_variable(name: str, model: type[BaseModel]) -> str | None:
 
 class Environment(EnvSettingsSource):
     """The PROJECTIONS_* variables, read as strictly as the file: one that is no setting (nor one of
-    settings_file.NOT_SETTINGS) is a ConfigError naming it and the closest setting; the permission modes of a
-    JSON table are read as octal digits, as when set one by one."""
+    settings_file.NOT_SETTINGS), or not written in capitals, is a ConfigError naming it and the closest setting;
+    the permission modes of a JSON table are read as octal digits, as when set one by one."""
 
     def __call__(self) -> dict[str, Any]:
         unknown = {name: why for name in sorted(os.environ)
                    if name.upper().startswith(ENV_PREFIX) and name.upper() not in NOT_SETTINGS
                    and (why := _unknown_variable(name, self.settings_cls)) is not None}
+        unknown.update({name: f"write it in capitals, {name.upper()}: doit's cached settings, the settings file's "
+                              "location and the units read capital names only" for name in sorted(os.environ)
+                        if name.upper().startswith(ENV_PREFIX) and name != name.upper() and name not in unknown})
         if unknown:
             problems = "; ".join(f"{name}: {why}" for name, why in unknown.items())
             raise ConfigError(f"invalid settings in the environment ({problems}); rename or unset "

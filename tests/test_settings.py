@@ -209,6 +209,18 @@ def test_an_unknown_variable_is_refused_by_doit_and_the_cli(home: Path):
     assert "did you mean PROJECTIONS_PARAMS__LINEUPS__MODE?" in cli.stderr
 
 
+def test_a_setting_in_lowercase_is_refused_by_doit_after_a_cached_run(home: Path):
+    """The settings loader reads names in any case, but doit's cached settings, PROJECTIONS_CONFIG and the
+    units read capitals: `projections_home=... doit slate` built into the cached run's root."""
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}", timeout=120).returncode == 0  # caches settings
+    other = home.parent / "other"
+    doit = run_doit(home, "schedule", f"date={FIXTURE_DATE}", timeout=120, projections_home=str(other))
+    assert doit.returncode == 3, doit.stdout + doit.stderr
+    assert "projections_home: write it in capitals, PROJECTIONS_HOME" in doit.stderr and not other.exists()
+    cli = run_cli(home, "status", FIXTURE_DATE, timeout=120, projections_params__lineups__mode="none")
+    assert cli.returncode == 2 and "write it in capitals, PROJECTIONS_PARAMS__LINEUPS__MODE" in cli.stderr
+
+
 def test_a_file_changed_after_a_cached_load_is_checked_again(env: Path):
     toml = env / "projections.toml"
     toml.write_text("serve_port = 9001\n")
