@@ -504,6 +504,7 @@ class Engine:
         assert stage.publish
         self.store.check(obj)
         previous = self._pointer(stage.publish, plan.game_date)
+        self._settle_note(stage.publish, plan.game_date, previous)  # a killed run's move first, then this one
         move = {"stage": stage.name, "asset": stage.publish, "game_date": plan.game_date.isoformat(), "object": obj,
                 "previous": previous, "key": plan.key}
         note = self._publishing(stage.publish, plan.game_date)
@@ -522,14 +523,17 @@ class Engine:
         """A move a killed run made but did not record (its note is left, and the pointer names its object) is
         recorded now, marked recovered; a note of a swap that never happened is dropped."""
         assert plan.publish
-        note = self._publishing(plan.publish, plan.game_date)
+        self._settle_note(plan.publish, plan.game_date, plan.pointer)
+
+    def _settle_note(self, asset: str, day: dt.date, pointer: str | None) -> None:
+        note = self._publishing(asset, day)
         try:
             move = json.loads(note.read_bytes())
         except FileNotFoundError:
             return
         except (OSError, ValueError):
             move = {}
-        if move.get("object") and move.get("object") == plan.pointer:
+        if move.get("object") and move.get("object") == pointer:
             self.ledger.append("publish", **{k: v for k, v in move.items() if k != "run"}, recovered=True,
                                moved_by_run=move.get("run"))
         note.unlink(missing_ok=True)

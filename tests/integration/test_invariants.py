@@ -134,6 +134,22 @@ def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_pat
     assert new == gold_object(clean) != old
 
 
+def test_a_killed_runs_pointer_move_is_recorded_before_the_next_move(tmp_path: Path):
+    """A run killed between the pointer swap and the ledger leaves its move to the next run, also when that run
+    moves the pointer again itself (another parameter): the ledger has both moves, in order."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    first = gold_object(home)
+    killed = run_doit(home, "slate", f"date={FIXTURE_DATE}", PROJECTIONS_PARAMS__SIM__DRAWS="1001",
+                      PROJECTIONS_FAILPOINTS="pointer.swapped=crash")
+    assert killed.returncode != 0 and gold_object(home) != first
+    moved = gold_object(home)
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0  # back: moves the pointer itself
+    moves = [e for e in ledger_events(home) if e["event"] == "publish" and e["game_date"] == FIXTURE_DATE]
+    assert [(m.get("previous"), m["object"], m.get("recovered")) for m in moves] == [
+        (None, first, None), (first, moved, True), (moved, first, None)]
+
+
 def test_two_concurrent_runs_do_the_work_once_and_agree(tmp_path: Path):
     """Invariant 8: two schedulers fire at once; nothing is built twice, both exit 0 with the same gold."""
     home = tmp_path / "home"
