@@ -16,11 +16,12 @@ Python, an int is the mode itself).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -379,13 +380,32 @@ def load_alert_settings() -> tuple[Settings, Path | None]:
                 raise ConfigError(f"{toml_problem(path, exc)} (its [alerts] table cannot be read alone either)") \
                     from None
     tables = {key.lower(): value for key, value in file.items()}
-    alerts = _load(_AlertsPart, {}, given={k: v for k, v in tables.items() if k == "alerts"}).alerts
+    given = {k: v for k, v in tables.items() if k == "alerts"}
+    try:
+        alerts = _load(_AlertsPart, {}, given=given).alerts
+    except ConfigError as exc:
+        if "details_command" not in str(exc):
+            raise
+        # a details command alerts cannot fill in must not stop the alert that names it: the default stands in
+        table = {k: v for k, v in dict(given.get("alerts") or {}).items() if str(k).lower() != "details_command"}
+        with _unset("PROJECTIONS_ALERTS__DETAILS_COMMAND"):
+            alerts = _load(_AlertsPart, {}, given={"alerts": table}).alerts
     try:
         home: Path | None = _load(_HomePart, {}, given={k: v for k, v in tables.items() if k == "home"}).home
     except ConfigError:
         home = None
     default = _HomePart.model_fields["home"].default
     return Settings.model_construct(alerts=alerts, home=home or Path(default).absolute()), home
+
+
+@contextlib.contextmanager
+def _unset(variable: str) -> Iterator[None]:
+    """`variable` (in any case) out of the environment while the block runs."""
+    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.upper() == variable}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 _Loaded = TypeVar("_Loaded", bound=BaseSettings)

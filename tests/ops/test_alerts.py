@@ -436,11 +436,25 @@ def test_the_onfailure_handler_takes_alerts_from_the_environment_too(
     assert "PROJECTIONS_SOURCES: not a setting (did you mean PROJECTIONS_SOURCE?)" in post["text"]
 
 
+def test_a_details_command_typo_does_not_stop_the_onfailure_alert(webhook: WebhookReceiver, tmp_path: Path) -> None:
+    """The typo stops every run (settings do not load), so the handler is the only voice left: it alerts with
+    the default details command and names the typo."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projections.toml").write_text(f'[alerts]\nwebhook_url = "{webhook.url()}"\n'
+                                           'details_command = "see {day}"\n')
+    result = _unit_failed(home, PROJECTIONS_ALERTS__DETAILS_COMMAND="also {day}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [post] = webhook.posts
+    assert "'also {day}' names the unknown field {day}" in post["text"], post["text"]
+    assert "see {day}" not in post["text"].split("details:")[-1] and "also {day}" not in post["text"].split(
+        "details:")[-1]
+
+
 @pytest.mark.parametrize(("alerts_table", "named"), [
-    ('details_command = "see {day}"', "alerts.details_command: 'see {day}' names the unknown field {day}"),
     ('webhok_url = "http://127.0.0.1:9/x"', "alerts.webhok_url: not a setting (did you mean alerts.webhook_url?)"),
     ('webhook_url = "http://127.0.0.1:9/x', "is not valid TOML at line 3"),
-], ids=["bad template", "misspelt key", "not toml"])
+], ids=["misspelt key", "not toml"])
 def test_the_onfailure_handler_with_broken_alerts_settings_exits_with_the_error(
     tmp_path: Path, alerts_table: str, named: str
 ) -> None:
