@@ -87,7 +87,8 @@ class ScheduleSettings(Frozen):
     """When the generated systemd timer runs the slate (local times in `timezone`); checked when settings load,
     so every command (doctor included) refuses a schedule the timer could not use."""
 
-    times: Annotated[tuple[str, ...], AfterValidator(checks.times)] = ("10:00", "17:30")
+    times: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("10:00, 17:30")),
+                     AfterValidator(checks.times)] = ("10:00", "17:30")
     timezone: Annotated[str, AfterValidator(checks.timezone)] = "America/New_York"
     unit: Annotated[str, AfterValidator(checks.unit)] = "projections-slate"
     timeout_s: int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
@@ -101,7 +102,8 @@ class DoctorSettings(Frozen):
     user_unit_dirs: tuple[SetPath, ...] = (Path("~/.config/systemd/user"),)
     crontab_files: tuple[SetPath, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
     crontab_command: tuple[str, ...] = ("crontab", "-l")
-    match: tuple[str, ...] = ("projections", "doit slate", "dodo.py")
+    match: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("projections, dodo.py"))] = (
+        "projections", "doit slate", "dodo.py")
     exclude: tuple[str, ...] = Field(
         default=("projections.cli alert", "projections alert", "projections.cli serve", "projections serve"),
         description="commands that mention the project but do not run the pipeline (the alert unit, serve)",

@@ -13,19 +13,28 @@ from typing import Any
 DETAILS_FIELDS = ("date",)
 
 
-def addresses(value: Any) -> Any:
-    """One address, a comma-separated list (`a@x, b@x`) or a list; a JSON list still works in the environment."""
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{value!r} is neither a JSON list ({exc.msg}) nor addresses separated by commas; "
-                                 "write e.g. ops@example.org, oncall@example.org") from None
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{value!r} is not an address: give one, several separated by commas, or a list")
-    return value
+def listing(example: str) -> Any:
+    """A check for a list setting that takes one value, values separated by commas (`a, b`), or a list - the
+    environment's JSON list included - so `PROJECTIONS_SCHEDULE__TIMES=10:00,17:30` works as it reads."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                try:
+                    return json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{value!r} is neither a JSON list ({exc.msg}) nor values separated by "
+                                     f"commas; write e.g. {example}") from None
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{value!r} is not a list: give one value, several separated by commas (e.g. "
+                             f"{example}), or a list")
+        return value
+
+    return check
+
+
+addresses = listing("ops@example.org, oncall@example.org")
 
 
 def details_template(value: str) -> str:

@@ -481,3 +481,20 @@ def test_a_read_only_data_root_says_remount_not_chmod(tmp_path: Path):
     assert second.startswith(f"ERROR: invalid settings (PROJECTIONS_HOME (home): the data root {mounted / 'home'} "
                              f"does not exist and cannot be created: {mounted} is on a read-only file system; "
                              "remount it read-write"), second
+
+
+def test_list_settings_take_commas_in_the_environment_and_one_value_in_the_file(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`PROJECTIONS_SCHEDULE__TIMES=10:00, 17:30` was refused as bad JSON of PROJECTIONS_SCHEDULE (not even the
+    variable set), and `times = "09:00"` in the file as "not a valid tuple"."""
+    monkeypatch.setenv("PROJECTIONS_SCHEDULE__TIMES", "10:00, 17:30:15")
+    monkeypatch.setenv("PROJECTIONS_DOCTOR__MATCH", "projections")
+    settings = load_settings()
+    assert settings.schedule.times == ("10:00", "17:30:15") and settings.doctor.match == ("projections",)
+    monkeypatch.setenv("PROJECTIONS_SCHEDULE__TIMES", "25:00")
+    with pytest.raises(ConfigError, match=r"PROJECTIONS_SCHEDULE__TIMES \(schedule.times\): '25:00' is not HH:MM"):
+        load_settings()
+    monkeypatch.delenv("PROJECTIONS_SCHEDULE__TIMES")
+    (env / "projections.toml").write_text('[schedule]\ntimes = "09:00"\n')
+    assert load_settings().schedule.times == ("09:00",)
