@@ -140,10 +140,13 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     missing = [d for d in with_games if not _gold_path(home, d).exists()]
     if missing and skip_unbuilt:
         with_games = [d for d in with_games if d not in missing]
+        if not with_games:
+            raise EvaluationError(f"none of the {len(dates)} date(s) has a gold slate under {home} ({len(missing)} "
+                                  f"with games skipped as unbuilt); build them first with `PROJECTIONS_HOME={home} "
+                                  f"doit -n 2 slate date={_spec(missing)}`")
     elif missing:
         shown = ", ".join(d.isoformat() for d in missing[:10]) + (" ..." if len(missing) > 10 else "")
-        spec = ",".join(d.isoformat() for d in missing) if len(missing) <= 3 else \
-            f"{missing[0].isoformat()}..{missing[-1].isoformat()}"
+        spec = _spec(missing)
         raise EvaluationError(
             f"{len(missing)} date(s) have NBA games but no gold slate under {home}: {shown}; build them first with "
             f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}` (or pass --skip-unbuilt to evaluate the others)")
@@ -190,6 +193,11 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     reports = _archive_table(archive_home, "injuries", seasons, ("game_date",))
     result["injury_report_dates"] = len(set(days) & set(reports["game_date"]))
     return result
+
+
+def _spec(days: list[dt.date]) -> str:
+    """A date= value naming `days`: a list of up to three, else their span."""
+    return ",".join(d.isoformat() for d in days) if len(days) <= 3 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

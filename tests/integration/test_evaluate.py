@@ -67,6 +67,9 @@ def test_evaluate_can_skip_the_dates_without_a_slate_and_lists_them(built: Path)
     assert report["skipped_no_gold"] == ["2019-11-07", "2019-11-08"]
     text = _evaluate_cli(built, "2019-11-05..2019-11-08", "--skip-unbuilt").stdout
     assert "skipped 2 date(s) with games but no gold slate: 2019-11-07, 2019-11-08" in text
+    none = _evaluate_cli(built, "2019-11-07..2019-11-08", "--skip-unbuilt")
+    assert none.returncode == 1 and "none of the 2 date(s) has a gold slate under " in none.stderr
+    assert "(2 with games skipped as unbuilt)" in none.stderr and "slate date=2019-11-07,2019-11-08" in none.stderr
 
 
 def test_evaluate_skips_dates_without_games(built: Path):
