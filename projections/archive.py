@@ -156,9 +156,15 @@ class Calendar:
             return "no games"
         return "slate" if day in self.slates else "no salaries"
 
-    def held(self) -> str:
-        """The seasons the schedule holds, with their spans: "2018-19 (2018-10-16..2019-06-13), ..."."""
-        return ", ".join(f"{season} ({lo}..{hi})" for season, (lo, hi) in sorted(self.spans.items()))
+    def projectable(self, season: str) -> bool:
+        """Whether slates of `season` can be projected: calibration fits on the season before, which must be held."""
+        return previous_season(season) in self.spans
+
+    def held(self, *, projectable: bool = False) -> str:
+        """The seasons the schedule holds (only those whose slates can be projected, if asked), with their spans:
+        "2019-20 (2019-10-22..2020-10-11), ..."."""
+        return ", ".join(f"{season} ({lo}..{hi})" for season, (lo, hi) in sorted(self.spans.items())
+                         if not projectable or self.projectable(season))
 
 
 # what to do about a date the archive's schedule cannot vouch for (Calendar.kind "unknown")

@@ -270,7 +270,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     `_build_action`.)"""
     if engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import OUTSIDE_FIX, Calendar
+    from projections.archive import OUTSIDE_FIX, Calendar, previous_season
 
     calendar = Calendar.of(engine.home)
     kinds = {d: calendar.kind(d) for d in dates}
@@ -282,7 +282,16 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
         seasons = ", ".join(sorted({season_of(d) for d in unknown}))
         raise InvalidCommand(
             f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({listed(unknown)}; season "
-            f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: {calendar.held()}")
+            f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: "
+            f"{calendar.held(projectable=True)}")
+    orphans = [d for d in dates if not calendar.projectable(season_of(d))]
+    if orphans:  # every stage after the first few would fail at calibration, date after date
+        lone = sorted({season_of(d) for d in orphans})
+        raise InvalidCommand(
+            f"{len(orphans)} date(s) of season {', '.join(lone)} cannot be projected ({listed(orphans)}): "
+            f"calibration fits on the season before ({', '.join(previous_season(x) for x in lone)}), which the "
+            "archive does not hold; add it with `projections ingest game-logs FILE` (and `ingest lines`), or pick "
+            f"dates of {calendar.held(projectable=True)}")
     if not off_days:
         return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],

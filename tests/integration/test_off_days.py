@@ -98,6 +98,10 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     alone = run_doit(home, "slate", "date=2022-12-15")  # named alone: refused alike, not failed in its first stage
     assert alone.returncode == 3 and "1 date(s) lie outside" in alone.stderr and "season 2022-23" in alone.stderr
     assert not home.exists()  # refused before anything was made, not even the data root's layout
+    first = run_doit(home, "slate", "date=2018-11-21")  # the archive's first season: nothing to calibrate on
+    assert first.returncode == 3 and "1 date(s) of season 2018-19 cannot be projected (2018-11-21)" in first.stderr
+    assert "the season before (2017-18)" in first.stderr and "pick dates of 2019-20 (" in first.stderr
+    assert "2018-19 (" not in first.stderr and not home.exists()
     for listing in (["list"], ["help", "slate"]):  # they build nothing: today outside the archive is no error
         shown = run_doit(home, *listing, PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
         assert shown.returncode == 0 and "slate" in shown.stdout, shown.stderr
