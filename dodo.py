@@ -1,9 +1,19 @@
 """doit entry point: wiring only. `doit slate date=2019-10-30`, `doit list --status date=...`."""
 
-from doit import get_var
+from projections.doit_reporter import quiet_interrupt
 
-from projections.doit_tasks import doit_config, generate, quiet_broken_pipe, selected_dates, workers_die_with_parent
-from projections.wiring import engine_for
+quiet_interrupt()  # first: a Ctrl-C while the rest loads or the tasks are generated is one line too
+
+from doit import get_var  # noqa: E402
+
+from projections.doit_tasks import (  # noqa: E402
+    doit_config,
+    generate,
+    quiet_broken_pipe,
+    selected_dates,
+    workers_die_with_parent,
+)
+from projections.wiring import engine_for  # noqa: E402
 
 DOIT_CONFIG = doit_config()
 quiet_broken_pipe()

@@ -20,6 +20,21 @@ from projections.hashing import short
 from projections.ledger import Ledger
 
 SLATE = "slate"
+_INTERRUPT = {"said": False}  # whether a run's summary already said it was interrupted
+
+
+def quiet_interrupt() -> None:
+    """Ctrl-C ends `doit` without a traceback: the run's summary says "interrupted" (SlateReporter), or, before
+    a run began (while tasks were being generated), one line says nothing was built. Python still exits 130."""
+    default = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            default(kind, exc, tb)
+        elif not _INTERRUPT["said"]:
+            sys.stderr.write("interrupted before the run began: nothing was built\n")
+
+    sys.excepthook = hook
 
 # settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
 OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")
@@ -279,7 +294,7 @@ class SlateReporter(ConsoleReporter):
 
     def _interrupted(self, elapsed: float, not_run: int) -> None:
         """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
-        no traceback after it; the process still exits 130. What was built stays; nothing half-written is used."""
+        (quiet_interrupt) no traceback after it; the process still exits 130. What was built stays."""
         c = self.counts
         self.write(f"\ninterrupted after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
                    f"{not_run} not run; {c['published']} gold pointers moved - run the same command again to finish\n")
@@ -291,13 +306,7 @@ class SlateReporter(ConsoleReporter):
 
         for worker in multiprocessing.active_children():  # -n N: a worker forked as the signal came never saw it
             worker.terminate()
-        default = sys.excepthook
-
-        def quiet(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-            if not issubclass(kind, KeyboardInterrupt):
-                default(kind, exc, tb)
-
-        sys.excepthook = quiet
+        _INTERRUPT["said"] = True
 
     def _alert(self) -> None:
         """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""

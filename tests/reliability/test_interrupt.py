@@ -86,3 +86,18 @@ def _state(pid: str) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
     except (OSError, IndexError):
         return "zombie"
+
+
+def test_ctrl_c_before_the_run_began_is_one_line_too() -> None:
+    """While doit loads the tasks (the first fraction of a second) a Ctrl-C printed a traceback through the
+    imports; dodo installs the quiet hook first thing."""
+    import sys
+
+    code = ("from projections.doit_reporter import quiet_interrupt\nquiet_interrupt()\n"
+            "import projections.doit_tasks\nraise KeyboardInterrupt\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == -signal.SIGINT, result.stderr
+    assert result.stderr == "interrupted before the run began: nothing was built\n"
+    other = subprocess.run([sys.executable, "-c", code.replace("KeyboardInterrupt", "ValueError('x')")], cwd=REPO,
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode == 1 and "Traceback" in other.stderr and "ValueError: x" in other.stderr
