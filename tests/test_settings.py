@@ -449,6 +449,18 @@ def test_a_data_root_in_a_kernel_file_system_is_one_line(tmp_path: Path):
     assert cli.returncode == 2 and "Traceback" not in cli.stderr and "/proc is on the kernel's" in cli.stderr
 
 
+def test_a_data_root_behind_a_dangling_symlink_names_the_link(tmp_path: Path):
+    """A home on a disk that is not mounted (a symlink to nowhere) was "cannot create .../store: No such file"."""
+    link = tmp_path / "projections"
+    link.symlink_to(tmp_path / "unmounted" / "projections")
+    for home in (link, link / "root"):
+        doit = run_doit(home, "slate", f"date={FIXTURE_DATE}", timeout=120)
+        assert doit.returncode == 3 and len(doit.stderr.splitlines()) == 1, doit.stdout + doit.stderr
+        assert f"{link} is a symbolic link to {tmp_path / 'unmounted' / 'projections'}, which does not exist" \
+            in doit.stderr
+    assert not (tmp_path / "unmounted").exists()
+
+
 READ_ONLY = """
 root="$1"
 shift

@@ -430,6 +430,10 @@ def unusable_root(home: Path) -> str | None:
     it is missing and cannot be created - a read-only or kernel file system (/proc), a directory this user may not
     write. Each reason names the path and the fix."""
     try:
+        link = next((p for p in (home, *home.parents) if p.is_symlink() and not p.exists()), None)
+        if link is not None:
+            return (f"the data root {home} cannot be used: {link} is a symbolic link to {os.readlink(link)}, which "
+                    "does not exist; create that directory (or mount the disk it is on), or give another directory")
         probe = existing_ancestor(home)
         if not probe.is_dir():
             where = "is a file" if probe == home else f"cannot be created: {probe} is a file"
