@@ -178,7 +178,13 @@ class Engine:
                                   f"($PROJECTIONS_CONFIG, else {self.home / 'projections.toml'})") from None
         return self._params[name]
 
-    def _pointer(self, asset: str, day: dt.date) -> str | None:
+    def gold(self, asset: str, day: dt.date) -> str | None:
+        """The object gold/<asset>/game_date=D names when it is in the store; None for no pointer, a pointer that
+        names no object, or one whose object is gone (a dangling pointer is no gold: the next run rebuilds it)."""
+        pointer = self.pointer(asset, day)
+        return pointer if pointer is not None and self.store.has(pointer) else None
+
+    def pointer(self, asset: str, day: dt.date) -> str | None:
         """The object gold/<asset>/game_date=D names; None for a pointer that names none (a symlink to
         something else: said once, and replaced by the date's next publish, as a dangling one is)."""
         try:
@@ -274,7 +280,7 @@ class Engine:
                               as_of=plan.as_of)
         plan.record = self._record(plan.key, fresh=fresh)
         if stage.publish:
-            plan.pointer = self._pointer(stage.publish, day)
+            plan.pointer = self.pointer(stage.publish, day)
         if plan.up_to_date and self._settle:
             self._settled[(name, day)] = plan
         return plan
@@ -503,7 +509,7 @@ class Engine:
         stage = self.pipeline[plan.stage]
         assert stage.publish
         self.store.check(obj)
-        previous = self._pointer(stage.publish, plan.game_date)
+        previous = self.pointer(stage.publish, plan.game_date)
         self._settle_note(stage.publish, plan.game_date, previous)  # a killed run's move first, then this one
         move = {"stage": stage.name, "asset": stage.publish, "game_date": plan.game_date.isoformat(), "object": obj,
                 "previous": previous, "key": plan.key}

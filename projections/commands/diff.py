@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from projections.commands._edge import at_least
@@ -24,7 +25,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from projections.dates import ONE, parse_one
-    from projections.errors import ConfigError
+    from projections.errors import ConfigError, ObjectNotFound
     from projections.observe import slatediff
     from projections.observe.events import Events
     from projections.settings import load_settings
@@ -35,7 +36,13 @@ def run(args: argparse.Namespace) -> int:
     day = parse_one(args.date, ONE).isoformat()
     home = load_settings().home
     old, new = [*args.objects, None, None][:2]
-    d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)
+    try:
+        d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)
+    except ObjectNotFound as exc:
+        if args.objects:  # a hash the user named: bad usage (2)
+            raise
+        print(f"error: {exc}", file=sys.stderr)  # the gold pointer dangles: a problem found (1)
+        return 1
     if args.json:
         print(json.dumps(d.as_json(), indent=1, default=str))
     else:

@@ -96,7 +96,8 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
                         runs=sorted(events.runs.values(), key=lambda r: r.began or "")[-60:],
                         generated=iso(utc_now()))
     asset = next((s.publish for s in engine.pipeline.published if s.publish), "projections")
-    pointed = {d.game_date: d.gold.get(asset) for d in overview.statuses if d.gold.get(asset)}
+    pointed = {d.game_date: obj for d in overview.statuses
+               if (obj := engine.pointer(asset, dt.date.fromisoformat(d.game_date)))}
     # a pointer whose object is gone (deleted by hand, a disk error) gets no page; the rest of the board stands
     golds = {day: obj for day, obj in pointed.items() if obj and engine.store.has(obj)}
     dangling = sorted(set(pointed) - set(golds))

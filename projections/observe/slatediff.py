@@ -164,6 +164,9 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
         if pointer is None:
             raise ConfigError(f"no gold pointer gold/{asset}/game_date={day}: nothing published for {day} yet "
                               "(run `doit slate date=...`), or name two objects")
+        if not store.has(pointer):
+            raise ObjectNotFound(f"the gold pointer of {day} names {short(pointer)}, which is not in the store (a "
+                                 f"dangling pointer); `doit slate date={day}` rebuilds it, or name two objects")
         previous = previous_published(events, day, pointer)
         if previous is None:
             raise ConfigError(f"{day} was published once ({short(pointer)}); there is no earlier slate to compare "

@@ -183,7 +183,7 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:
-            pointer = engine.store.read_pointer(plan.publish, iso)  # a blocked plan stops before reading it
+            pointer = engine.gold(plan.publish, day)  # a blocked plan stops before reading it
             out.gold[plan.publish] = pointer
             moved = [e for e in events.publishes(iso) if e.get("object") == pointer]
             out.published_at[plan.publish] = moved[-1].get("ts") if moved else None

@@ -1,7 +1,7 @@
 """One data root built by real `doit` runs, shared by the observe tests (read-only for them):
 
 1. `doit slate date=2019-10-30..2019-10-31` on a private copy of the stages: two dates published;
-2. `doit slate date=2019-08-01`: a date with no games, so schedule fails and nothing is published;
+2. `doit slate date=2019-11-28`: a date with no games, so schedule fails and nothing is published;
 3. an alert and an undelivered alert for that failed run, recorded the way projections.ops.alerts does
    (besides whatever the run itself recorded);
 4. a logic edit of the gold stage (every projection +0.25, one player +6, the top player dropped), then
@@ -29,7 +29,7 @@ from projections.ledger import Ledger
 from tests.conftest import REPO, gold_object, ledger_events, project_env, run_doit
 
 DATES = ("2019-10-30", "2019-10-31")
-FAILED_DATE = "2019-08-01"
+FAILED_DATE = "2019-11-28"  # Thanksgiving: no games; named alone, the run fails at schedule
 RERUN_DATE = "2019-10-30"
 BUMP = 6.0
 

@@ -118,7 +118,7 @@ def test_an_off_day_named_alone_is_skipped_and_its_failure_a_note(observed: Obse
     data = _explain(observed, FAILED_DATE, "schedule")
     assert data["state"] == "skipped"
     assert data["reason"] == f"no NBA games on {FAILED_DATE} in the archive's schedule: nothing to build"
-    assert data["failure"]["error"].startswith("schedule: no NBA games on 2019-08-01")
+    assert data["failure"]["error"].startswith("schedule: no NBA games on 2019-11-28")
     assert data["failure"]["run"] == observed.failed_run
     gold = _explain(observed, FAILED_DATE, "gold")
     assert gold["state"] == "skipped" and gold["reason"] == data["reason"]

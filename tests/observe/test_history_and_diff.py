@@ -34,10 +34,10 @@ def test_history_of_a_failed_date_shows_the_failure_and_the_alerts(observed: Obs
     text = cli(observed.home, observed.code, "history", FAILED_DATE).stdout
     assert f"run {observed.failed_run}" in text and "FAILED in" in text
     assert re.search(r"  schedule +FAILED after \d", text)
-    assert "no NBA games on 2019-08-01" in text
+    assert "no NBA games on 2019-11-28" in text
     assert "alert (stage_failure) sent via webhook to http://127.0.0.1:9/hook" in text
     assert "ALERT (stage_failure) NOT DELIVERED via email: SMTP connect to 127.0.0.1:2525 refused" in text
-    head = re.match(r"history of 2019-08-01: 1 run\(s\), 0 pointer move\(s\), (\d+) failure\(s\), (\d+) alert", text)
+    head = re.match(r"history of 2019-11-28: 1 run\(s\), 0 pointer move\(s\), (\d+) failure\(s\), (\d+) alert", text)
     assert head and int(head.group(1)) >= 1 and int(head.group(2)) >= 2, text.splitlines()[0]
 
 
@@ -81,7 +81,7 @@ def test_diff_errors_are_clear(observed: Observed):
     once = cli(observed.home, observed.code, "diff", DATES[1])
     assert once.returncode == 2 and "there is no earlier slate" in once.stderr
     none = cli(observed.home, observed.code, "diff", FAILED_DATE)
-    assert none.returncode == 2 and "nothing published for 2019-08-01" in none.stderr
+    assert none.returncode == 2 and "nothing published for 2019-11-28" in none.stderr
     bad = cli(observed.home, observed.code, "diff", RERUN_DATE, "zz", "ffff")
     assert bad.returncode == 2 and "not an object hash" in bad.stderr
     one = cli(observed.home, observed.code, "diff", RERUN_DATE, "abcd")

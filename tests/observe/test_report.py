@@ -56,7 +56,7 @@ def test_the_page_of_the_rerun_date_holds_table_plots_status_runs_and_history(ob
     missing = [c for c in ("status", "dk_p10", "dk_p90", "ownership") if c not in slate.columns]
     assert ("not in this slate yet: " + ", ".join(missing) in html) if missing else "not in this slate yet" not in html
     assert f"slate-{FAILED_DATE}.html" not in html and f"{FAILED_DATE}</th>" in html
-    assert 'class="st-F"' in html and "no NBA games on 2019-08-01" in html
+    assert 'class="st-F"' in html and "no NBA games on 2019-11-28" in html
     assert "gold/projections -&gt; " in html  # the pointer moves of the history
 
 

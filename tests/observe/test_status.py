@@ -39,10 +39,9 @@ def test_status_json_names_state_object_gold_timing_and_failure(observed: Observ
     assert off["skipped"] == f"no NBA games on {FAILED_DATE} in the archive's schedule: nothing to build"
     assert off["note"].startswith(f"run {observed.failed_run} failed on it ")
     assert f": schedule: no NBA games on {FAILED_DATE} in the schedule source; pick a date with games" in off["note"]
-    assert off["note"].endswith("(and calibration)")  # 2018-19's calibration needs the season before: not shipped
     by_stage = {s["stage"]: s for s in off["stages"]}
     assert by_stage["schedule"]["state"] == "failed"
-    assert by_stage["schedule"]["error"].startswith("schedule: no NBA games on 2019-08-01")
+    assert by_stage["schedule"]["error"].startswith("schedule: no NBA games on 2019-11-28")
     assert by_stage["schedule"]["last_run"] and by_stage["schedule"]["last_outcome"] == "failed"
     assert by_stage["gold"]["state"] == "stale"
     assert by_stage["gold"]["reason"] == "waits for schedule, which failed"

@@ -92,3 +92,15 @@ def test_damage_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path,
     assert gold_object(home) == gold_before  # the same bytes come back
     after = run_cli(home, "verify")
     assert after.returncode == 0, after.stdout
+
+
+def test_a_dangling_gold_pointer_is_no_gold_to_status_and_diff(tmp_path: Path):
+    """status showed the dangling pointer's hash as the date's gold, and diff said "object ... is not in the
+    store" with the usage exit code and no fix."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    dangling_pointer(home)
+    status = run_cli(home, "status", FIXTURE_DATE)
+    assert status.returncode == 1 and f"{FIXTURE_DATE}  STALE       gold: no gold" in status.stdout, status.stdout
+    diff = run_cli(home, "diff", FIXTURE_DATE)
+    assert diff.returncode == 1 and "(a dangling pointer); `doit slate date=2019-10-30` rebuilds it" in diff.stderr
