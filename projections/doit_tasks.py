@@ -284,8 +284,9 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
             f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({listed(unknown)}; season "
             f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: "
             f"{calendar.held(projectable=True)}")
-    orphans = [d for d in dates if not calendar.projectable(season_of(d))]
-    if orphans:  # every stage after the first few would fail at calibration, date after date
+    orphans = [d for d in dates if kinds[d] != "no games" and not calendar.projectable(season_of(d))]
+    if orphans:  # every stage after the first few would fail at calibration, date after date (an off day of such
+        # a season is still an off day: skipped in a range, "no NBA games" named alone)
         lone = sorted({season_of(d) for d in orphans})
         raise InvalidCommand(
             f"{len(orphans)} date(s) of season {', '.join(lone)} cannot be projected ({listed(orphans)}): "
