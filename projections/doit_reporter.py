@@ -284,7 +284,8 @@ class SlateReporter(ConsoleReporter):
             self.write(summary + "\n")
         if self.ledger is not None:
             self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
-                               built=c["built"], up_to_date=c["up to date"], failed=c["failed"],
+                               built=c["built"], republished=c["re-published"] or None, fetched=c["fetched"] or None,
+                               up_to_date=c["up to date"], failed=c["failed"],
                                not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
                                failures=self.failed[:20] or None)
         for msg in self.runtime_errors:

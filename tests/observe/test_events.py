@@ -61,3 +61,15 @@ def test_unreadable_ledger_lines_are_skipped_and_counted(tmp_path: Path):
 def test_formatting_helpers():
     assert when("2019-10-30T23:00:00.000Z") == "2019-10-30 23:00:00Z" and when(None) == "-"
     assert first_line("  a\nb") == "a" and first_line(None) == "" and len(first_line("x" * 500, 50)) == 50
+
+
+def test_a_run_that_only_moved_a_pointer_back_counts_it():
+    """The run line added up to less than its stage runs: a stage re-published (its pointer moved back to an
+    object built before) was in no count."""
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"]),
+        _ev("02", "run_end", run="r1", ok=True, built=0, republished=1, up_to_date=12, failed=0, published=1,
+            seconds=0.1),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    assert block.header().endswith("OK in 0.1s: 0 built, 1 re-published, 12 up to date, 0 failed, 1 published")
