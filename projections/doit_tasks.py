@@ -155,6 +155,25 @@ def _needs(engine: Engine, name: str) -> list[str]:
     return deps
 
 
+def _needs_a_season_stage(engine: Engine, argv: list[str] | None = None) -> bool:
+    """Whether the tasks this doit command names (none: the default, `slate`) need a season-scope stage (the
+    calibration, fitted on the season before): `doit schedule date=D` does not, `doit slate` does."""
+    named = [a.partition(":")[0] for a in (sys.argv if argv is None else argv)[1:]
+             if re.fullmatch(r"[a-z_]+(:\d{4}-\d{2}-\d{2})?", a) and a not in DOIT_COMMANDS]
+    todo = [n for n in named if n in engine.pipeline.order] if named and SLATE not in named else \
+        [s.name for s in engine.pipeline.published]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in engine.pipeline.order:
+            continue
+        seen.add(name)
+        if engine.pipeline[name].scope == "season":
+            return True
+        todo.extend(engine.pipeline[name].inputs)
+    return False
+
+
 def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = False,
                   seen: set[dt.date] | None = None) -> Any:
     """The action of `<name>:<day>`. With `off_days`, a date without games is a success that says so
@@ -284,7 +303,8 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
             f"{len(unknown)} date(s) lie outside what the archive's schedule covers ({listed(unknown)}; season "
             f"{seasons}): {OUTSIDE_FIX.replace(', or run', ', run')}, or pick dates it holds: "
             f"{calendar.held(projectable=True)}")
-    orphans = [d for d in dates if kinds[d] != "no games" and not calendar.projectable(season_of(d))]
+    orphans = [d for d in dates if kinds[d] != "no games" and not calendar.projectable(season_of(d))] \
+        if _needs_a_season_stage(engine) else []
     if orphans:  # every stage after the first few would fail at calibration, date after date (an off day of such
         # a season is still an off day: skipped in a range, "no NBA games" named alone)
         lone = sorted({season_of(d) for d in orphans})
