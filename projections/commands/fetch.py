@@ -53,7 +53,7 @@ def run_snapshots(args: argparse.Namespace) -> int:
         chosen = snapshots.select(found, None if table == engine.clock else as_of)
         for entry in found:
             rows.append({"table": table, "captured_at": iso(entry.captured_at), "object": entry.object,
-                         "rows": entry.rows, "url": entry.url, "used": entry == chosen})
+                         "rows": entry.rows, "url": entry.url, "used": entry is chosen})  # one capture, however alike
     if args.json:
         print(json.dumps({"game_date": day.isoformat(), "as_of": iso(as_of) if as_of else None, "captures": rows}))
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -215,3 +216,17 @@ def test_a_partial_season_is_ingested_with_a_note_on_what_it_means(cli, tmp_path
     assert "ingest it with --replace" in note
     code, out, _ = cli("game-logs", str(LOGS_2022), "--replace")
     assert code == 0 and "note:" not in out
+
+
+def test_snapshots_marks_the_one_capture_a_build_uses(cli, tmp_path: Path) -> None:
+    """The same file taken again after a corrected copy is a new capture with the same fields as its first
+    one: both were marked `*` as used."""
+    edited = write_csv(tmp_path / "DKSalaries.csv", [dict(r, Salary="3100") if i == 1 else r for i, r in
+                                                       enumerate(rows_of(DK_2019))])
+    for path in (DK_2019, edited, DK_2019):
+        assert cli("dk-salaries", str(path))[0] == 0
+    listed = run_cli(cli.home, "snapshots", "2019-11-01", "salaries", "--json")
+    assert listed.returncode == 0, listed.stderr
+    captures = json.loads(listed.stdout)["captures"]
+    assert [c["used"] for c in captures] == [False, False, True]
+    assert captures[0]["object"] == captures[2]["object"] != captures[1]["object"]
