@@ -95,14 +95,20 @@ def check_variables() -> None:
                                  + (" (a range A..B or a list A,B)" if name == "date" else ""))
 
 
-TASK_DATE = re.compile(r"^[a-z_]+:(\d{4}-\d{2}-\d{2})$")
+TASK_NAME = re.compile(r"([a-z_]+)(?::(\d{4}-\d{2}-\d{2}))?")
+
+
+def named_tasks(argv: list[str] | None = None) -> list[tuple[str, str | None]]:
+    """The tasks the command line names, as (stage or slate, date or None): `minutes:2019-10-30` ->
+    ("minutes", "2019-10-30"); doit's commands, options and variables are not tasks."""
+    return [(m[1], m[2]) for a in (sys.argv if argv is None else argv)[1:]
+            if a not in DOIT_COMMANDS and (m := TASK_NAME.fullmatch(a))]
 
 
 def task_name_dates(argv: list[str] | None = None) -> str | None:
     """`doit minutes:2019-10-30` (a task name as `doit list` prints it) without date=: that date, as a date=
     value ("2019-10-30,2019-10-31" for several); None when no task name carries one."""
-    found = sorted({m.group(1) for a in (sys.argv if argv is None else argv)[1:] if (m := TASK_DATE.match(a))})
-    return ",".join(found) or None
+    return ",".join(sorted({day for _, day in named_tasks(argv) if day})) or None
 
 
 def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt.date]:
@@ -158,8 +164,7 @@ def _needs(engine: Engine, name: str) -> list[str]:
 def _needs_a_season_stage(engine: Engine, argv: list[str] | None = None) -> bool:
     """Whether the tasks this doit command names (none: the default, `slate`) need a season-scope stage (the
     calibration, fitted on the season before): `doit schedule date=D` does not, `doit slate` does."""
-    named = [a.partition(":")[0] for a in (sys.argv if argv is None else argv)[1:]
-             if re.fullmatch(r"[a-z_]+(:\d{4}-\d{2}-\d{2})?", a) and a not in DOIT_COMMANDS]
+    named = [name for name, _ in named_tasks(argv)]
     todo = [n for n in named if n in engine.pipeline.order] if named and SLATE not in named else \
         [s.name for s in engine.pipeline.published]
     seen: set[str] = set()

@@ -126,7 +126,10 @@ class LocalStore:
                 os.chmod(staging / name, _RO_FILE)
             _fsync_dir(staging)
             failpoints.hit("commit.staged")
-            final.parent.mkdir(parents=True, exist_ok=True)
+            if not final.parent.is_dir():  # a new shard (objects/ab/): every later object of it, whoever builds
+                final.parent.mkdir(parents=True, exist_ok=True)  # it, goes there - the mode objects/ carries,
+                with contextlib.suppress(OSError):  # whatever this process's umask
+                    os.chmod(final.parent, stat.S_IMODE(self.objects.stat().st_mode) | 0o700)
             try:
                 os.rename(staging, final)
             except OSError as exc:

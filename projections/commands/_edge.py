@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from projections.errors import ConfigError
-from projections.ops.permissions import REFUSED, existing_ancestor, refused_message
+from projections.ops.permissions import REFUSED, existing_ancestor, file_in_the_way, refused_message
 
 # ---- numeric options -----------------------------------------------------------------------------------
 
@@ -85,11 +85,11 @@ def output_dir(path: Path, *, home: Path, doing: str) -> Path:
     ConfigError naming the directory and why it cannot be used (a file in the way, a place where nothing can be
     created, no permission to write)."""
     path = path.expanduser().absolute()
-    probe = existing_ancestor(path)
-    if not probe.is_dir():
-        where = "it is a file" if probe == path else f"{probe}, where it would go, is a file"
+    where = file_in_the_way(path)
+    if where:
         raise ConfigError(f"{doing}: cannot use {path} as a directory: {where}; name a directory (it is created "
                           "when missing)")
+    probe = existing_ancestor(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

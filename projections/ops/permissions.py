@@ -401,6 +401,14 @@ def existing_ancestor(path: Path) -> Path:
     return probe
 
 
+def file_in_the_way(path: Path) -> str | None:
+    """Why `path` can never be a directory ("it is a file", "<ancestor>, where it would go, is a file"), or None."""
+    probe = existing_ancestor(path)
+    if probe.is_dir():
+        return None
+    return "it is a file" if probe == path else f"{probe}, where it would go, is a file"
+
+
 # File systems of the kernel's own entries: nothing can be created in them (mkdir in /proc is ENOENT)
 _KERNEL_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs", "pstore",
                         "bpf", "efivarfs", "binfmt_misc"})

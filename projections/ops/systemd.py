@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from projections.errors import ConfigError
-from projections.ops.permissions import existing_ancestor, umask_for
+from projections.ops.permissions import file_in_the_way, umask_for
 from projections.settings import Settings
 
 Scope = Literal["system", "user"]
@@ -250,9 +250,8 @@ def install_units(
                          environment=environment)
     target = (unit_dir or unit_dir_for(settings, scope)).expanduser().absolute()
     names = unit_names(settings)
-    probe = existing_ancestor(target)
-    if not probe.is_dir():
-        where = "it is a file" if probe == target else f"{probe}, where it would go, is a file"
+    where = file_in_the_way(target)
+    if where:
         raise ConfigError(f"cannot install the units into {target}: {where}, not a directory; name a unit "
                           "directory with --unit-dir")
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.errors import SourceError
-from projections.hashing import digest_bytes, hash_tree, is_digest, short
+from projections.hashing import digest_bytes, is_digest, short
 from projections.ledger import iso
 from projections.statcache import StatCache
 from projections.store import LocalStore
@@ -161,15 +161,6 @@ def _torn(path: Path) -> bool:
         return fh.read(1) != b"\n"
 
 
-def _shard(store: LocalStore, files: Mapping[str, bytes]) -> None:
-    """Create the store shard (objects/ab/) the capture will go into under the data root's policy: the store makes
-    it with the caller's umask, and every later object of that shard, whoever builds it, is written there."""
-    from projections.ops import permissions
-
-    shard = store.object_dir(hash_tree({name: digest_bytes(data) for name, data in files.items()})).parent
-    permissions.ensure_dir(shard, permissions.policy_of(store.objects if store.objects.is_dir() else store.root))
-
-
 def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], captured_at: dt.datetime,
            url: str, rows: int, lock: dt.datetime | None = None, meta: Mapping[str, Any] | None = None,
            stat_cache: StatCache | None = None) -> Recorded:
@@ -181,7 +172,6 @@ def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], 
     if captured_at.tzinfo is None:
         raise ValueError("captured_at must be timezone-aware")
     store = LocalStore(home, stat_cache=stat_cache)
-    _shard(store, files)
     manifest = {"kind": "snapshot", "table": table, "game_date": day.isoformat(), "captured_at": iso(captured_at),
                 "url": url, "rows": rows, "lock": iso(lock) if lock else None, **(meta or {}),
                 "host": socket.gethostname(), "created_at": iso(dt.datetime.now(dt.UTC))}
