@@ -172,10 +172,12 @@ class Engine:
 
                 if not isinstance(exc, ValidationError):
                     raise
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix "
-                                  f"PROJECTIONS_PARAMS__{name.upper()}__* or [params.{name}] in the settings file "
-                                  f"($PROJECTIONS_CONFIG, else {self.home / 'projections.toml'})") from None
+                from projections.settings import where_set
+
+                errors = exc.errors()
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+                fix = " and ".join(dict.fromkeys(where_set(("params", name, *e["loc"])) for e in errors))
+                raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix {fix}") from None
         return self._params[name]
 
     def gold(self, asset: str, day: dt.date) -> str | None:

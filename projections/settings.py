@@ -314,6 +314,19 @@ def _fields_at(loc: Sequence[int | str]) -> list[str]:
     return list(model.model_fields)
 
 
+def where_set(loc: Sequence[int | str]) -> str:
+    """Where the value at `loc` (e.g. ("params", "sim", "draws")) was set, for an error that asks to fix it: the
+    PROJECTIONS_* variable that set it, else the settings file's table and key, else how to set it."""
+    variable = _env_variable(loc)
+    if variable is not None:
+        return variable
+    table, key = ".".join(map(str, loc[:-1])), str(loc[-1]) if loc else ""
+    toml = config_file()
+    if toml is not None:
+        return f"{key} in [{table}] of {toml}" if table else f"{key} in {toml}"
+    return f"{ENV_PREFIX}{'__'.join(map(str, loc)).upper()} or [{table}] in projections.toml"
+
+
 def _env_variable(loc: Sequence[int | str]) -> str | None:
     """The PROJECTIONS_* variable that set the value at `loc` (or a table around it), if one did."""
     names = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}

@@ -160,7 +160,7 @@ def test_verify_of_a_data_root_that_does_not_exist_is_not_ok(tmp_path: Path):
     assert not (tmp_path / "typo_home").exists()
 
 
-def test_a_bad_parameter_names_the_stage_the_variable_and_the_settings_file(built_home: Path, tmp_path: Path):
+def test_a_bad_parameter_names_the_stage_and_the_variable_that_set_it(built_home: Path, tmp_path: Path):
     before = tree_snapshot(built_home)
     config = tmp_path / "elsewhere.toml"
     config.write_text("")
@@ -168,6 +168,18 @@ def test_a_bad_parameter_names_the_stage_the_variable_and_the_settings_file(buil
                       PROJECTIONS_CONFIG=str(config))
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
     assert "invalid parameters for stage sim (draws: " in result.stderr
-    assert "fix PROJECTIONS_PARAMS__SIM__* or [params.sim] in the settings file ($PROJECTIONS_CONFIG, else " \
-        f"{built_home / 'projections.toml'})" in result.stderr
+    assert result.stderr.rstrip().endswith("; fix PROJECTIONS_PARAMS__SIM__DRAWS"), result.stderr
+    assert tree_snapshot(built_home) == before
+
+
+def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home: Path, tmp_path: Path):
+    """The file named is the one that was read ($PROJECTIONS_CONFIG here), not a guess at where it might be."""
+    before = tree_snapshot(built_home)
+    config = tmp_path / "elsewhere.toml"
+    config.write_text("[params.sim]\ndraws = 5\nseeed = 1\n")
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_CONFIG=str(config))
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "invalid parameters for stage sim (draws: " in result.stderr and "seeed: " in result.stderr
+    assert result.stderr.rstrip().endswith(
+        f"; fix draws in [params.sim] of {config} and seeed in [params.sim] of {config}"), result.stderr
     assert tree_snapshot(built_home) == before
