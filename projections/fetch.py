@@ -4,7 +4,8 @@
 truncated or dropped responses, 429, 5xx, and payloads that `validate` rejects with ContractViolation)
 with exponential backoff and full jitter inside a total time budget. `Retry-After` on 429/503 replaces
 the jittered wait. Any other non-2xx answer fails at once. Requests to one host are spaced by a minimum
-interval. Secrets never leave this module: URLs, headers, messages and log lines pass through `redact`.
+interval. Secrets never leave this module: URLs, headers, messages and log lines pass through `redact`
+(projections.redaction).
 
 Raises:
     FetchError: retries exhausted, budget spent, or an answer retrying cannot fix (`.url` is redacted).
@@ -17,75 +18,24 @@ import email.utils
 import logging
 import math
 import random as _random
-import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import quote, quote_plus
 
 import backoff
 import httpx
 
 from projections.errors import ConfigError, ContractViolation, FetchError
+from projections.redaction import is_secret_name, redact
 
 log = logging.getLogger("projections.fetch")
 
-REDACTED = "REDACTED"
 USER_AGENT = "projections/0.1 (daily NBA slate pipeline)"
 
 Validator = Callable[[bytes], None]
-
-
-# --------------------------------------------------------------------------------------------- redaction
-
-_SECRET_NAMES = frozenset(
-    {
-        "key", "apikey", "token", "accesstoken", "secret", "password", "passwd", "pwd", "sig", "signature",
-        "auth", "authorization", "proxyauthorization", "cookie", "setcookie", "sessionid", "session",
-    }
-)  # fmt: skip
-_SECRET_SUFFIXES = ("key", "token", "secret", "password", "signature")
-_PAIR = re.compile(r"(?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&\s#;'\"<>,)]+)")
-_JSON_PAIR = re.compile(r"\"(?P<name>[A-Za-z0-9_.\-]+)\"\s*:\s*\"(?P<value>[^\"]*)\"")
-_HEADER_LINE = re.compile(r"(?im)^(?P<name>[A-Za-z0-9\-]+):[ \t]*(?P<value>[^\r\n]+)$")
-_SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=\-]{8,})")
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*):(?P<value>[^@/\s]+)@")
-
-
-def is_secret_name(name: str) -> bool:
-    """True for a query key or header name whose value must never be shown (case and `-`/`_` blind)."""
-    norm = re.sub(r"[^a-z0-9]", "", name.lower())
-    return norm in _SECRET_NAMES or norm.endswith(_SECRET_SUFFIXES)
-
-
-def redact(url_or_text: str, secrets: Iterable[str] = ()) -> str:
-    """Return `url_or_text` with every secret replaced by REDACTED.
-
-    Covers secret-named query/form pairs (`api_key=`, `token=`, `sig=`... in any case), JSON pairs,
-    `Name: value` header lines with secret names, `Bearer`/`Basic` credentials, URL passwords, and any
-    literal value in `secrets` (plain and percent-encoded; values under 4 characters are only removed
-    by the structural rules so that short values do not shred the text).
-    """
-    text = url_or_text
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote_plus(secret, safe="")}:
-            text = text.replace(form, REDACTED)
-
-    def _pair(match: re.Match[str]) -> str:
-        if not is_secret_name(match["name"]):
-            return match[0]
-        start, end = match.span("value")
-        whole_start = match.start()
-        return match[0][: start - whole_start] + REDACTED + match[0][end - whole_start :]
-
-    text = _PAIR.sub(_pair, text)
-    text = _JSON_PAIR.sub(_pair, text)
-    text = _HEADER_LINE.sub(_pair, text)
-    text = _SCHEME_TOKEN.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
-    return _USERINFO.sub(lambda m: f"{m['head']}:{REDACTED}@", text)
 
 
 def _secrets_of(request: httpx.Request) -> tuple[str, ...]:

@@ -164,7 +164,7 @@ class Endpoint(Frozen):
     @classmethod
     def _no_credentials(cls, value: dict[str, str]) -> dict[str, str]:
         if value:
-            from projections.fetch import is_secret_name
+            from projections.redaction import is_secret_name
 
             secret = sorted(name for name in value if is_secret_name(name))
             if secret:

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from projections.errors import ConfigError, ContractViolation, FetchError
-from projections.fetch import FetchPolicy, FetchResult, fetch, make_client, redact
+from projections.fetch import FetchPolicy, FetchResult, fetch, make_client
+from projections.redaction import redact
 from tests.net.faketime import FakeTime
 
 try:

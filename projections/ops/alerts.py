@@ -24,10 +24,11 @@ import httpx
 
 from projections.dates import slate_date_today
 from projections.errors import ConfigError
-from projections.fetch import FetchPolicy, redact
+from projections.fetch import FetchPolicy
 from projections.ledger import Ledger
 from projections.ops.channels import Delivery, configured, deliver
 from projections.ops.permissions import ensure_dir
+from projections.redaction import redact
 from projections.settings import PermissionSettings, Settings
 
 Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary"]

@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 import httpx
 
-from projections.fetch import FetchPolicy, make_client, redact, retry_after_s
+from projections.fetch import FetchPolicy, make_client, retry_after_s
+from projections.redaction import redact
 from projections.settings import AlertSettings
 
 Channel = Literal["webhook", "email"]
