@@ -28,7 +28,7 @@ from projections import locks
 from projections.hashing import is_digest, short
 from projections.ledger import Ledger
 from projections.locks import pid_alive
-from projections.ops.permissions import REFUSED
+from projections.ops.unwritable import REFUSED
 from projections.store import LocalStore, _rmtree
 
 

@@ -292,8 +292,8 @@ class Settings(BaseSettings):
 
 def _data_root(value: Path) -> Path:
     """`home` made absolute; a ValueError when it can never be a directory this user writes (a file, or missing
-    where nothing can be created: permissions.unusable_root) - for every command, before any of them starts."""
-    from projections.ops.permissions import unusable_root
+    where nothing can be created: unwritable.unusable_root) - for every command, before any of them starts."""
+    from projections.ops.unwritable import unusable_root
 
     home = value.expanduser().absolute()
     problem = unusable_root(home)

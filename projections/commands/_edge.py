@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from projections.errors import ConfigError
-from projections.ops.permissions import REFUSED, existing_ancestor, file_in_the_way, refused_message
+from projections.ops.unwritable import REFUSED, existing_ancestor, file_in_the_way, refused_message
 
 # ---- numeric options -----------------------------------------------------------------------------------
 

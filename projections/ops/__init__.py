@@ -1,6 +1,7 @@
 """Operations: what keeps the daily run scheduled once, observable, and reaching someone when it fails.
 
     permissions   the data root's mode/owner/group policy: applied on creation, checked before a run
+    unwritable    why a write was refused or a data root can never be one: the path, its owner and mode, the fix
     systemd       render and install the one service + timer (+ the OnFailure alert unit)
     unitfile      read systemd unit files, drop-ins and enablement links as systemd would
     crontab       read crontab files and `crontab -l` lines

@@ -12,6 +12,8 @@ root. The policy makes that a property of the tree instead of luck:
   ConfigError before a run.
 - `repair_tree` applies the policy to what this process may change.
 
+Why a write was refused, or a data root can never be one, is projections.ops.unwritable.
+
 Immutable store objects (`store/objects/<shard>/<hash>/`, read-only by design) are never checked or changed.
 
 Raises:
@@ -25,7 +27,6 @@ import errno
 import grp
 import os
 import pwd
-import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from projections.errors import ConfigError
+from projections.ops.unwritable import owner_detail, read_only
 
 if TYPE_CHECKING:
     from projections.settings import PermissionSettings
@@ -182,12 +184,6 @@ def _cannot_create(directory: Path, exc: OSError) -> str:
             "file system where you can write")
 
 
-def _read_only(path: Path) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
 
 def ensure_file(path: Path, policy: PermissionSettings) -> None:
     """Give a file this process just created the policy's file mode and group."""
@@ -314,7 +310,7 @@ def preflight(home: Path, policy: PermissionSettings) -> None:
             found.append(f"{path} is not a directory; move it away")
             continue
         problem = _check(path, st, want, is_dir=True)
-        if not os.access(path, os.W_OK | os.X_OK) and _read_only(path):
+        if not os.access(path, os.W_OK | os.X_OK) and read_only(path):
             found.append(f"{path} is on a read-only file system; fix: remount it read-write")
         elif not os.access(path, os.W_OK | os.X_OK):
             found.append(f"{path} ({_describe(path)}) is not writable by {me}; fix: "
@@ -356,147 +352,8 @@ def not_writable_message(path: os.PathLike[str]) -> str:
     import getpass
 
     _, detail = owner_detail(Path(path))
-    if _read_only(Path(path)):
+    if read_only(Path(path)):
         return (f"data root {path} is on a read-only file system ({detail}); remount it read-write or set "
                 "PROJECTIONS_HOME to a directory on a writable file system")
     return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
             f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")
-
-
-# ---- a write the OS refused ------------------------------------------------------------------------------
-
-# the errors that mean "this process may not write here", not "the disk broke"
-REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
-
-
-def owner_detail(path: Path) -> tuple[str, str]:
-    """(`user`, `owner user:group, mode 0755`) of `path`, as far as stat tells."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        return "", f"unreadable: {exc.strerror}"
-    try:
-        user = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        user = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return user, f"owner {user}:{group}, mode {stat.S_IMODE(st.st_mode):04o}"
-
-
-def _me() -> str:
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return str(os.geteuid())
-
-
-def existing_ancestor(path: Path) -> Path:
-    """`path` itself, or its nearest ancestor that exists (what decides whether it can be created)."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return probe
-
-
-def file_in_the_way(path: Path) -> str | None:
-    """Why `path` can never be a directory ("it is a file", "<ancestor>, where it would go, is a file"), or None."""
-    probe = existing_ancestor(path)
-    if probe.is_dir():
-        return None
-    return "it is a file" if probe == path else f"{probe}, where it would go, is a file"
-
-
-# File systems of the kernel's own entries: nothing can be created in them (mkdir in /proc is ENOENT)
-_KERNEL_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs", "pstore",
-                        "bpf", "efivarfs", "binfmt_misc"})
-
-
-def _file_system(path: Path) -> str | None:
-    """The type of the file system `path` is on (from /proc/self/mountinfo); None when unknown."""
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return None
-    real = os.path.realpath(path)
-    best, kind = "", None
-    for line in lines:
-        mount, _, fs = line.partition(" - ")
-        fields = mount.split()
-        if len(fields) < 5 or not fs:
-            continue
-        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])  # \040 is a space
-        if (real == point or real.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
-            best, kind = point, fs.split()[0]
-    return kind
-
-
-def unusable_root(home: Path) -> str | None:
-    """Why `home` can never be this user's data root, or None: it (or the part of it that exists) is a file, or
-    it is missing and cannot be created - a read-only or kernel file system (/proc), a directory this user may not
-    write. Each reason names the path and the fix."""
-    try:
-        link = next((p for p in (home, *home.parents) if p.is_symlink() and not p.exists()), None)
-        if link is not None:
-            return (f"the data root {home} cannot be used: {link} is a symbolic link to {os.readlink(link)}, which "
-                    "does not exist; create that directory (or mount the disk it is on), or give another directory")
-        probe = existing_ancestor(home)
-        if not probe.is_dir():
-            where = "is a file" if probe == home else f"cannot be created: {probe} is a file"
-            return f"the data root {home} {where}, not a directory; give a directory (created when missing)"
-        if probe == home:
-            return None  # a directory: whatever is wrong inside it, the commands that write say
-        missing = f"the data root {home} does not exist and cannot be created"
-        if _read_only(probe):
-            return (f"{missing}: {probe} is on a read-only file system; remount it read-write, or give a directory "
-                    "on a writable file system")
-        kind = _file_system(probe)
-        if kind in _KERNEL_FS:
-            return f"{missing}: {probe} is on the kernel's {kind} file system; give a directory on a disk"
-        if not os.access(probe, os.W_OK | os.X_OK):
-            me = _me()
-            return (f"{missing} by {me}: {probe} ({owner_detail(probe)[1]}) is not writable by {me}; create it as "
-                    f"the owner of {probe} (e.g. `sudo mkdir -p {home} && sudo chown {me} {home}`), or give "
-                    "another directory")
-    except OSError:
-        return None  # cannot look (a directory we may not search): the command that uses it says why
-    return None
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.absolute().relative_to(root.absolute())
-    except ValueError:
-        return False
-    return True
-
-
-def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
-    """One line for an OSError saying this process may not write a path: which path, why, and the fix."""
-    path = Path(exc.filename) if exc.filename else home
-    probe = existing_ancestor(path)
-    _, detail = owner_detail(probe)
-    unreadable = probe == path and exc.errno != errno.EROFS and os.access(path, os.W_OK) \
-        and not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0))
-    if unreadable:  # the read was refused, not a write
-        head = f"cannot read {path} ({detail}): {exc.strerror}"
-    elif probe == path:
-        head = f"cannot write {path} ({detail}): {exc.strerror}"
-    else:
-        head = f"cannot create {path}: {exc.strerror} in {probe} ({detail})"
-    if _inside(path, home / "locks"):
-        head += f" - a lock file: {doing} must create or open it for writing to take its lock"
-    if exc.errno == errno.EROFS:
-        fix = (f"the file system of {probe} is mounted read-only; remount it read-write or set PROJECTIONS_HOME to "
-               "a writable directory")
-    elif _inside(path, home):
-        owner = owner_detail(existing_ancestor(home))[0]
-        fix = ("repair the data root with `projections doctor --fix-permissions` (as its owner or root), or run "
-               f"this command as the data root's owner{f' ({owner})' if owner else ''}")
-    elif unreadable:
-        fix = f"make {probe} readable by {_me()}, or choose another directory"
-    else:
-        fix = f"make {probe} writable by {_me()}, or choose another directory"
-    return f"{doing} (as {_me()}): {head}; {fix}"

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from projections.errors import ConfigError
-from projections.ops.permissions import file_in_the_way, umask_for
+from projections.ops.permissions import umask_for
+from projections.ops.unwritable import file_in_the_way
 from projections.settings import Settings
 
 Scope = Literal["system", "user"]

@@ -174,12 +174,12 @@ def test_repair_tree_fixes_what_it_may(tmp_path: Path) -> None:
 REFUSAL = """
 import sys
 from pathlib import Path
-from projections.ops import permissions
+from projections.ops import unwritable
 path = Path(sys.argv[1])
 try:
     list(path.iterdir()) if sys.argv[2] == "list" else (path / "new").write_text("x")
 except OSError as exc:
-    print(permissions.refused_message(exc, home=path.parent / "elsewhere", doing="x"))
+    print(unwritable.refused_message(exc, home=path.parent / "elsewhere", doing="x"))
 """
 
 
