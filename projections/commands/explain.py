@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from projections.dates import ONE, parse_one
-    from projections.observe.explain import Explainer, render
+    from projections.observe.explain import Explainer
+    from projections.observe.explanation import render
     from projections.wiring import make_engine
 
     day = parse_one(args.date, ONE)
