@@ -11,9 +11,10 @@ is never up to date. doit's own dependency file is kept in memory: it is not the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import difflib
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -95,14 +96,62 @@ def check_variables() -> None:
                                  + (" (a range A..B or a list A,B)" if name == "date" else ""))
 
 
-TASK_NAME = re.compile(r"([a-z_]+)(?::(\d{4}-\d{2}-\d{2}))?")
+def command_line(argv: list[str] | None = None) -> tuple[str, list[str]]:
+    """(the doit command, the task names given to it), read by doit's own option parsers, as doit reads them:
+    an option's value (`-r json`, `-P thread`) is no task name, and neither is a `name=value` variable."""
+    from doit.cmd_base import DodoTaskLoader, DoitCmdBase
+    from doit.cmdparse import CmdOption, CmdParse, CmdParseError
+    from doit.doit_cmd import DoitMain
+
+    args = list((sys.argv if argv is None else argv)[1:])
+    loader = list(DodoTaskLoader.cmd_options)
+    with contextlib.suppress(CmdParseError):  # as doit: the loader's options may come before the command
+        args = CmdParse([CmdOption(o) for o in loader]).parse_only(args)[1]
+    args = [a for a in args if a.startswith("-") or "=" not in a]
+    name = args.pop(0) if args and args[0] in DOIT_COMMANDS else "run"
+    command = {c.get_name(): c for c in DoitMain.DOIT_CMDS}.get(name)
+    if command is None:  # a plugin's command
+        return name, []
+    options = [*command.base_options, *loader] if issubclass(command, DoitCmdBase) else []
+    try:
+        return name, CmdParse([CmdOption(o) for o in [*options, *command.cmd_options]]).parse(args)[1]
+    except CmdParseError:  # doit says what is wrong with its own options
+        return name, []
 
 
 def named_tasks(argv: list[str] | None = None) -> list[tuple[str, str | None]]:
     """The tasks the command line names, as (stage or slate, date or None): `minutes:2019-10-30` ->
-    ("minutes", "2019-10-30"); doit's commands, options and variables are not tasks."""
-    return [(m[1], m[2]) for a in (sys.argv if argv is None else argv)[1:]
-            if a not in DOIT_COMMANDS and (m := TASK_NAME.fullmatch(a))]
+    ("minutes", "2019-10-30"); `help`'s arguments are commands or tasks to describe, not to run."""
+    command, names = command_line(argv)
+    if command in ("help", "tabcompletion", "dumpdb"):
+        return []
+    return [(name, day or None) for name, _, day in (n.partition(":") for n in names)]
+
+
+def check_task_names(engine: Engine, argv: list[str] | None = None) -> None:
+    """Refuse a task name that no task has (`doit minute`, `doit minutes:2019-10-3`) before anything else is
+    looked at, naming the tasks there are; doit's own error would come only after the dates were checked."""
+    from projections.executors.tasks import CLUSTER
+
+    stages = list(engine.pipeline.order)
+    known = [SLATE, *stages]
+    if engine.settings.source == "live":
+        known += [f"fetch_{key}" for key in engine.pipeline.fetchers()]
+    if (get_var("executor") or engine.settings.executor) != "local":
+        known.append(CLUSTER)
+    for name, day in named_tasks(argv):
+        task = f"{name}:{day}" if day else name
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise InvalidCommand(f"no task {task!r}: {hint}tasks are {SLATE} and the stages {', '.join(stages)}, "
+                                 f"each alone (every selected date) or as STAGE:YYYY-MM-DD (`doit list` lists them)")
+        if day:
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise InvalidCommand(f"no task {task!r}: {day!r} is not a date; name one date as "
+                                     f"{name}:YYYY-MM-DD, or several with date= (`doit {name} date=A..B`)") from None
 
 
 def task_name_dates(argv: list[str] | None = None) -> str | None:

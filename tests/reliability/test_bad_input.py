@@ -183,3 +183,18 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     assert result.stderr.rstrip().endswith(
         f"; fix draws in [params.sim] of {config} and seeed in [params.sim] of {config}"), result.stderr
     assert tree_snapshot(built_home) == before
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["minute", "date=2019-10-30"], "no task 'minute': did you mean minutes? tasks are slate and the stages "),
+    (["slat"], "no task 'slat': did you mean slate?"),  # before today's date is looked at (outside the archive)
+    (["-r", "json", "slat"], "no task 'slat': did you mean slate?"),  # an option's value is no task name
+    (["list", "--status", "minutes:2019-10-3"], "no task 'minutes:2019-10-3': '2019-10-3' is not a date; "),
+    (["list", "gold:2019-10-30", "fetch_odds"], "no task 'fetch_odds': "),  # archive mode: no fetch tasks
+])
+def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, argv: list[str], says: str):
+    before = tree_snapshot(built_home)
+    result = run_doit(built_home, *argv)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"ERROR: {says}") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert tree_snapshot(built_home) == before
