@@ -129,7 +129,7 @@ def _settings_key() -> str:
     path = config_file()
     if path is not None:
         toml = (str(path), hash_struct("file", path.read_bytes().decode("utf-8", "replace")))
-    code = [_signature(path) for path in sorted(Path(__file__).parent.glob("settings*.py"))]  # the model, checks
+    code = [_signature(path) for path in sorted(Path(__file__).parent.glob("settings*.py"))]  # model, tables, checks
     return hash_struct("settings", FORMAT, sys.version, env, toml, code, os.getcwd())
 
 

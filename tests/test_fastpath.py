@@ -86,15 +86,15 @@ def test_a_wrapped_function_is_never_cached_by_name():
 
 
 def test_the_settings_cache_follows_every_settings_module():
-    """The cached settings were validated by settings*.py: a change to the checks (settings_checks.py) or the
-    sources must not leave an old verdict in the cache."""
+    """The cached settings were validated by settings*.py: a change to the checks (settings_checks.py), the
+    sources or the tables must not leave an old verdict in the cache."""
     import os
     from pathlib import Path
 
     from projections import fastpath
 
     before = fastpath._settings_key()
-    for name in ("settings_checks.py", "settings_sources.py"):
+    for name in ("settings_checks.py", "settings_sources.py", "settings_tables.py"):
         path = Path(fastpath.__file__).with_name(name)
         st = path.stat()
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))

@@ -29,7 +29,8 @@ from projections.ledger import Ledger
 from projections.ops.channels import Delivery, configured, deliver
 from projections.ops.permissions import ensure_dir
 from projections.redaction import redact
-from projections.settings import PermissionSettings, Settings
+from projections.settings import Settings
+from projections.settings_tables import PermissionSettings
 
 Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary"]
 FAILURE_EVENTS = ("stage_failure", "fetch_failure")

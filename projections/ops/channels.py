@@ -24,7 +24,7 @@ import httpx
 
 from projections.fetch import FetchPolicy, make_client, retry_after_s
 from projections.redaction import redact
-from projections.settings import AlertSettings
+from projections.settings_tables import AlertSettings
 
 Channel = Literal["webhook", "email"]
 # What a webhook receiver answers for a URL it does not know (revoked, mistyped): retrying cannot help.

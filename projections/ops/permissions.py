@@ -37,7 +37,7 @@ from projections.errors import ConfigError
 from projections.ops.unwritable import owner_detail, read_only
 
 if TYPE_CHECKING:
-    from projections.settings import PermissionSettings
+    from projections.settings_tables import PermissionSettings
 
 # The fixed top-level layout a run writes into (DESIGN.md "Data root").
 LAYOUT: tuple[str, ...] = (
@@ -127,7 +127,7 @@ def policy_of(directory: Path) -> PermissionSettings:
     hand: its mode for directories, that mode's read/write bits for files (2775 -> 664). Its group needs no
     naming: what is created in a setgid directory takes the group by itself. The default policy when
     `directory` is missing or unreadable."""
-    from projections.settings import PermissionSettings
+    from projections.settings_tables import PermissionSettings
 
     try:
         mode = stat.S_IMODE(directory.stat().st_mode) | 0o700

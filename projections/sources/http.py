@@ -20,7 +20,7 @@ import httpx
 
 from projections.errors import ConfigError
 from projections.fetch import FetchPolicy, FetchResult, HostRateLimiter, Validator, fetch, make_client
-from projections.settings import LiveSettings
+from projections.settings_tables import LiveSettings
 
 # One per process: every live fetch shares the per-host pacing (fetch tasks of one doit run share a process).
 _LIMITER = HostRateLimiter()

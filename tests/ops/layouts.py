@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from projections.ops import permissions
-from projections.settings import PermissionSettings
+from projections.settings_tables import PermissionSettings
 
 NOBODY = 65534
 

@@ -278,7 +278,7 @@ def test_crontab_collect_reads_dirs_spools_and_the_command(tmp_path: Path) -> No
 
 def test_doctor_runs_against_this_machine_without_raising(make_settings: MakeSettings, tmp_path: Path) -> None:
     """The real /etc/systemd/system, /lib/systemd/system and crontabs: whatever they hold, doctor reports it."""
-    from projections.settings import DoctorSettings
+    from projections.settings_tables import DoctorSettings
 
     settings = make_settings(doctor=DoctorSettings().model_dump())
     findings = doctor.run_doctor(settings, probe_alerts=False)
@@ -293,7 +293,7 @@ def test_doctor_checks_and_fixes_the_snapshot_indexes_every_run_appends_to(tmp_p
     import os
     import stat
 
-    from projections.settings import PermissionSettings
+    from projections.settings_tables import PermissionSettings
     from tests.conftest import run_cli
 
     home = tmp_path / "home"

@@ -11,7 +11,7 @@ import pytest
 
 from projections.errors import ConfigError
 from projections.ops import permissions
-from projections.settings import PermissionSettings
+from projections.settings_tables import PermissionSettings
 
 POLICY = PermissionSettings()  # dirs 2775, files 664, no group
 NOBODY = 65534
@@ -108,7 +108,7 @@ import sys
 from pathlib import Path
 from projections.errors import ConfigError
 from projections.ops import permissions
-from projections.settings import PermissionSettings
+from projections.settings_tables import PermissionSettings
 try:
     permissions.preflight(Path(sys.argv[1]), PermissionSettings())
 except ConfigError as exc:

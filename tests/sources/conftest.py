@@ -12,7 +12,8 @@ import pytest
 
 from projections.fetch import HostRateLimiter
 from projections.pipeline import SourceEnv
-from projections.settings import LiveSettings, Settings
+from projections.settings import Settings
+from projections.settings_tables import LiveSettings
 from projections.sources.http import LiveHttp
 from projections.statcache import StatCache
 from tests.net.faketime import FakeTime
