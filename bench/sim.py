@@ -29,13 +29,14 @@ def main() -> None:
         import datetime as dt
 
         from projections.pipeline import StageContext
+        from projections.stage_io import load_inputs
         from projections.wiring import make_engine
 
         engine = make_engine()
         day = dt.date.fromisoformat(args.date)
         plan = engine.plan("sim", day)
         stage = engine.pipeline["sim"]
-        frames = engine._load_inputs(plan)
+        frames = load_inputs(engine.pipeline, engine.store, plan)
         params = stage.params_model()(**plan.params)
         ctx = StageContext(stage="sim", seed=1, key=plan.key or "", season="", _game_date=day)
         times = []

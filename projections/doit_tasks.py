@@ -22,6 +22,7 @@ from typing import Any
 from doit import get_var
 from doit.exceptions import InvalidCommand, TaskFailed
 
+from projections import live_fetch
 from projections.dates import parse_dates, season_of, slate_date_today
 from projections.doit_reporter import SLATE, SlateReporter, listed
 from projections.engine import Engine
@@ -263,7 +264,7 @@ def _fetch_action(engine: Engine, key: str, day: dt.date, *, after_clock: bool =
         if off_days and after_clock and _no_games(engine, day, seen):
             return {"no_games": True}
         try:
-            return {"fetched": True, **engine.fetch(key, day)}
+            return {"fetched": True, **live_fetch.fetch(engine, key, day)}
         except ProjectionsError as exc:
             return TaskFailed(str(exc))
 
@@ -289,7 +290,7 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
                 "actions": [_fetch_action(engine, key, day, after_clock=not before_clock and bool(engine.clock),
                                           off_days=off_days, seen=seen)],
                 "task_dep": [] if before_clock or not engine.clock else [f"{engine.clock}:{day.isoformat()}"],
-                "uptodate": [lambda key=key, day=day: not engine.needs_fetch(key, day)],
+                "uptodate": [lambda key=key, day=day: not live_fetch.needs_fetch(engine, key, day)],
                 "verbosity": 2,
                 "meta": meta,
             }

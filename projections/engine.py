@@ -10,22 +10,21 @@ inputs, calls the pure function, checks the contract, commits the object, record
 published stage, swaps the gold pointer - in that order, so a kill at any point leaves the previous gold
 intact. Every start, success, failure and pointer move goes to the ledger.
 
-The engine never imports `stages`; the pipeline is handed to it.
+The engine never imports `stages`; the pipeline is handed to it. The I/O of one build is in `stage_io`, pointer
+moves in `publishing`, live snapshots in `live_fetch`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
-import socket
 import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
@@ -38,47 +37,28 @@ from projections.errors import (
     SourceError,
     StageError,
     StoreCorrupted,
-    StoreError,
 )
 from projections.frames import is_frame, stage_outputs
 from projections.gc import build_guard
-from projections.hashing import hash_struct, seed_from, short
-from projections.ledger import Ledger, iso
+from projections.hashing import seed_from, short
+from projections.ledger import Ledger
 from projections.ops.permissions import not_writable_message
-from projections.pipeline import Pipeline, SourceEnv, StageContext, StageLike, code_version
-from projections.plan import Outcome, Plan
+from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
+from projections.plan import Outcome, Plan, action_key
+from projections.publishing import Publisher
+from projections.stage_io import load_inputs, provenance, writing
 from projections.statcache import StatCache
-from projections.store import LocalStore, RemoteCache, write_atomic
+from projections.store import LocalStore, RemoteCache
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    import pandas as pd
 
     from projections.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KEY_SCHEMA = 1
-
-
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def action_key(stage: StageLike, *, code: str, params: Mapping[str, Any], day: dt.date, inputs: Mapping[str, str],
-               as_of: dt.datetime | None) -> str:
-    """The key of one stage run: its name, code version, params, slate date (or season), its inputs' object
-    hashes and - only for a stage that reads it - as_of, as a tagged canonical structure."""
-    return hash_struct("action", {
-        "schema": KEY_SCHEMA,
-        "stage": stage.name,
-        "code": code,
-        "params": dict(params),
-        **({"game_date": day} if stage.scope == "date" else {"season": season_of(day)}),
-        "inputs": sorted(inputs.items()),
-        "as_of": as_of if stage.uses_as_of else None,
-    })
 
 
 class Engine:
@@ -104,6 +84,7 @@ class Engine:
         self.store = LocalStore(self.home, stat_cache=self.stat_cache)
         self.ledger = Ledger(self.home, run=run or uuid.uuid4().hex[:12])
         self.source_env = SourceEnv(home=self.home, settings=settings, stat_cache=self.stat_cache)
+        self.publisher = Publisher(self.home, self.store, self.ledger, remote=remote, pointer=self.pointer)
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
@@ -232,21 +213,19 @@ class Engine:
                            key=key, object=record["object"], seconds=round(time.monotonic() - started, 3))
         return record
 
+    def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
+        """The slate's lock (first tip) from the clock stage's record; None while the clock is not built."""
+        if self.clock is None:
+            return None
+        record = self.plan(self.clock, day, memo, fresh=fresh).record
+        lock = (record or {}).get("meta", {}).get("lock")
+        return dt.datetime.fromisoformat(lock.replace("Z", "+00:00")) if lock else None
+
     def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
         """The instant whose knowledge a build of `day` may use: the lock (first tip) for a past slate,
         `now` for a slate still open. None while the clock stage is not built."""
-        if self.clock is None:
-            return None
-        clock_plan = self.plan(self.clock, day, memo, fresh=fresh)
-        if clock_plan.record is None:
-            return None
-        lock = clock_plan.record.get("meta", {}).get("lock")
-        if not lock:
-            return None
-        lock_ts = dt.datetime.fromisoformat(lock.replace("Z", "+00:00"))
-        if self.now is not None and self.now < lock_ts:
-            return self.now
-        return lock_ts
+        lock = self.lock(day, memo, fresh=fresh)
+        return self.now if lock is not None and self.now is not None and self.now < lock else lock
 
     def plan(self, name: str, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> Plan:
         """Resolve one stage of one date from the store (recursively through its inputs)."""
@@ -350,68 +329,6 @@ class Engine:
                 ) from exc
             return outcome
 
-    # ---- live sources --------------------------------------------------------------------------------
-
-    def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None) -> dt.datetime | None:
-        """The slate's lock (first tip) from the clock stage's record; None while the clock is not built."""
-        if self.clock is None:
-            return None
-        record = self.plan(self.clock, day, memo).record
-        lock = (record or {}).get("meta", {}).get("lock")
-        return dt.datetime.fromisoformat(lock.replace("Z", "+00:00")) if lock else None
-
-    def needs_fetch(self, key: str, day: dt.date) -> bool:
-        source, _ = self.pipeline.fetchers()[key]
-        now = self.now or dt.datetime.now(dt.UTC)
-        return source.needs_fetch(self.source_env, day, now, self.lock(day))
-
-    def fetch(self, key: str, day: dt.date) -> Mapping[str, Any]:
-        """Fetch one live source for one date into a snapshot (recorded in the ledger, failures included)."""
-        source, readers = self.pipeline.fetchers()[key]
-        now = self.now or dt.datetime.now(dt.UTC)
-        started = time.monotonic()
-        self.ledger.append("fetch_start", source=key, game_date=day.isoformat())
-        try:
-            with build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
-                summary = dict(source.fetch(self.source_env, day, now))
-        except BaseException as exc:
-            kind = "fetch_interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "fetch_failure"
-            self.ledger.append(kind, source=key, game_date=day.isoformat(), error=str(exc),
-                               error_type=type(exc).__name__, readers=readers,
-                               seconds=round(time.monotonic() - started, 3))
-            raise
-        self.ledger.append("fetch_success", source=key, game_date=day.isoformat(),
-                           seconds=round(time.monotonic() - started, 3), **summary)
-        return summary
-
-    def _load_inputs(self, plan: Plan) -> dict[str, pd.DataFrame]:
-        from projections.frames import read_parquet
-
-        stage = self.pipeline[plan.stage]
-        frames: dict[str, pd.DataFrame] = {}
-        for upstream in stage.inputs:
-            obj = plan.inputs[upstream]
-            self.store.check(obj)
-            up_stage = self.pipeline[upstream]
-            frame = read_parquet(self.store.path(obj, up_stage.main))
-            if up_stage.contract is not None:
-                up_stage.contract.check(
-                    frame, stage=plan.stage, role=f"input {upstream!r}", origin=f"(object {short(obj)})",
-                    fix=f"rebuild it with `doit {upstream} date={plan.game_date}` or fix "
-                        f"{up_stage.module_file().name}",
-                )
-            frames[upstream] = frame
-        for source in stage.sources:
-            resolved = plan.resolved[source.name]
-            frame = resolved.load()
-            contract = getattr(source, "contract", None)
-            if contract is not None:
-                contract.check(frame, stage=plan.stage, role=f"source {source.name!r}",
-                               origin=f"({resolved.describe})",
-                               fix=getattr(source, "fix", "re-import the source data"))
-            frames[source.name] = frame
-        return frames
-
     def _blas(self) -> Any:
         """The BLAS/OpenMP thread pools of this process (threadpoolctl), found once: at the first build,
         when numpy is loaded. Finding them costs ~1 ms, limiting them afterwards ~10 us."""
@@ -430,7 +347,7 @@ class Engine:
         if as_of is None and stage.name != self.clock and stage.scope == "date":
             as_of = self.as_of(plan.game_date, fresh=True)
         t0 = time.monotonic()
-        frames = self._load_inputs(plan)
+        frames = load_inputs(self.pipeline, self.store, plan)
         t1 = time.monotonic()
         ctx = StageContext(stage=stage.name, seed=seed_from(plan.key), key=plan.key,
                            season=season_of(plan.game_date), scope=stage.scope, _game_date=plan.game_date,
@@ -452,28 +369,11 @@ class Engine:
         files = {name: to_parquet_bytes(v) if is_frame(v) else v for name, v in outputs.items()}
         t3 = time.monotonic()
         timings = {"load_s": round(t1 - t0, 4), "run_s": round(t2 - t1, 4), "check_s": round(t3 - t2, 4)}
-        provenance = {
-            "schema": 1,
-            "stage": stage.name,
-            "game_date": plan.game_date.isoformat() if stage.scope == "date" else None,
-            "season": season_of(plan.game_date),
-            "key": plan.key,
-            "inputs": dict(sorted(plan.inputs.items())),
-            "sources": {n: r.describe for n, r in sorted(plan.resolved.items())},
-            "params": plan.params,
-            "code_version": plan.code_version,
-            "rows": len(main),
-            "columns": [str(c) for c in main.columns],
-            "as_of": iso(as_of) if as_of else None,
-            "meta": meta,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "created_at": iso(dt.datetime.now(dt.UTC)),
-        }
-        with self._writing(stage.name, plan.game_date):
-            commit = self.store.commit(files, {**provenance, "timings": timings})
+        record_of = provenance(stage, plan, main, as_of=as_of, meta=meta)
+        with writing(self.home, stage.name, plan.game_date):
+            commit = self.store.commit(files, {**record_of, "timings": timings})
             timings["commit_s"] = round(time.monotonic() - t3, 4)
-            record = {**provenance, "object": commit.object, "created": commit.created, "timings": timings}
+            record = {**record_of, "object": commit.object, "created": commit.created, "timings": timings}
             self.store.put_action(record)
         failpoints.hit("action.written")
         if self.remote is not None:
@@ -492,56 +392,11 @@ class Engine:
         return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,
                        published=published, seconds=seconds)
 
-    @contextlib.contextmanager
-    def _writing(self, name: str, day: dt.date) -> Iterator[None]:
-        """Store writes of a build: an OS error there (permissions, a full disk) is the data root's problem,
-        not the stage's, and is reported as such, naming the path."""
-        try:
-            yield
-        except OSError as exc:
-            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-            raise StoreError(
-                f"{name} {day}: cannot write to the data root {self.home}: {exc.strerror or exc}{where}; make it "
-                "writable by this user (`projections doctor` shows owners and modes, `--fix-permissions` repairs "
-                "them) or free disk space; nothing was published") from exc
-
     def _publish(self, plan: Plan, obj: str) -> None:
-        """Swap the gold pointer, then record the move. A note of the move (`_publishing`) is written before the
-        swap and removed after the record, so a run killed between the two leaves the next run what to record."""
-        stage = self.pipeline[plan.stage]
-        assert stage.publish
-        self.store.check(obj)
-        previous = self.pointer(stage.publish, plan.game_date)
-        self._settle_note(stage.publish, plan.game_date, previous)  # a killed run's move first, then this one
-        move = {"stage": stage.name, "asset": stage.publish, "game_date": plan.game_date.isoformat(), "object": obj,
-                "previous": previous, "key": plan.key}
-        note = self._publishing(stage.publish, plan.game_date)
-        with self._writing(stage.name, plan.game_date):
-            write_atomic(note, json.dumps({**move, "run": self.ledger.run}).encode())
-            self.store.swap_pointer(stage.publish, plan.game_date.isoformat(), obj)
-        if self.remote is not None:
-            self.remote.publish(stage.publish, plan.game_date.isoformat(), obj, previous)
-        self.ledger.append("publish", **move)
-        note.unlink(missing_ok=True)
-
-    def _publishing(self, asset: str, day: dt.date) -> Path:
-        return self.home / "ledger" / "publishing" / f"{asset}-{day.isoformat()}.json"
+        assert plan.publish
+        self.publisher.publish(plan.stage, plan.publish, plan.game_date, obj, key=plan.key)
 
     def settle_publish(self, plan: Plan) -> None:
-        """A move a killed run made but did not record (its note is left, and the pointer names its object) is
-        recorded now, marked recovered; a note of a swap that never happened is dropped."""
+        """A move a killed run made but did not record is recorded now (see `projections.publishing`)."""
         assert plan.publish
-        self._settle_note(plan.publish, plan.game_date, plan.pointer)
-
-    def _settle_note(self, asset: str, day: dt.date, pointer: str | None) -> None:
-        note = self._publishing(asset, day)
-        try:
-            move = json.loads(note.read_bytes())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            move = {}
-        if move.get("object") and move.get("object") == pointer:
-            self.ledger.append("publish", **{k: v for k, v in move.items() if k != "run"}, recovered=True,
-                               moved_by_run=move.get("run"))
-        note.unlink(missing_ok=True)
+        self.publisher.settle(plan.publish, plan.game_date, plan.pointer)

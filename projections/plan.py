@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.hashing import short
-from projections.pipeline import Resolved
+from projections.dates import season_of
+from projections.hashing import hash_struct, short
+from projections.pipeline import Resolved, StageLike
+
+KEY_SCHEMA = 1
+
+
+def action_key(stage: StageLike, *, code: str, params: Mapping[str, Any], day: dt.date, inputs: Mapping[str, str],
+               as_of: dt.datetime | None) -> str:
+    """The key of one stage run: its name, code version, params, slate date (or season), its inputs' object
+    hashes and - only for a stage that reads it - as_of, as a tagged canonical structure."""
+    return hash_struct("action", {
+        "schema": KEY_SCHEMA,
+        "stage": stage.name,
+        "code": code,
+        "params": dict(params),
+        **({"game_date": day} if stage.scope == "date" else {"season": season_of(day)}),
+        "inputs": sorted(inputs.items()),
+        "as_of": as_of if stage.uses_as_of else None,
+    })
 
 
 @dataclass

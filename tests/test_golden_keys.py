@@ -13,9 +13,9 @@ import os
 
 import pytest
 
-from projections.engine import action_key
 from projections.hashing import digest_bytes
 from projections.pipeline import Stage, code_version
+from projections.plan import action_key
 from projections.statcache import StatCache
 from stages import PIPELINE
 from tests.conftest import REPO

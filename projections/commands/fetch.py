@@ -69,6 +69,7 @@ def run_snapshots(args: argparse.Namespace) -> int:
 def run_fetch(args: argparse.Namespace) -> int:
     import sys
 
+    from projections import live_fetch
     from projections.commands._edge import writes
     from projections.dates import ONE, parse_one
     from projections.errors import ConfigError, ProjectionsError
@@ -85,7 +86,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         return 2
     try:
         with writes(engine.home, f"fetch {args.table}"):  # a data root this user may not write: exit 2, not 1
-            summary = engine.fetch(key, day)
+            summary = live_fetch.fetch(engine, key, day)
     except ConfigError:
         raise
     except ProjectionsError as exc:
