@@ -4,7 +4,8 @@
 
 Events: run_start, run_end, stage_start, stage_success, stage_cached, stage_failure, publish, alert,
 alert_failure, gc. Each line is written with a single O_APPEND write, so concurrent writers never interleave
-inside a line and a SIGKILL leaves whole lines only. Readers skip (and count) any line they cannot parse.
+inside a line and a SIGKILL leaves whole lines only. A last line torn some other way (a full disk, an edit)
+is ended before the next record, so that record is whole. Readers skip (and count) any line they cannot parse.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ class Ledger:
         record.update({k: v for k, v in fields.items() if v is not None})
         line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / f"{now:%Y-%m}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
+        fd = os.open(self.dir / f"{now:%Y-%m}.jsonl", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o664)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a torn last line (a full disk, a hand edit) stays
+                line = b"\n" + line  # alone: this record is not glued onto it and lost with it
             os.write(fd, line)
         finally:
             os.close(fd)
@@ -59,6 +63,8 @@ class Ledger:
         for path in self.files():
             with open(path, "rb") as fh:
                 for raw in fh:
+                    if not raw.strip():
+                        continue
                     try:
                         record = json.loads(raw)
                     except ValueError:
