@@ -109,6 +109,8 @@ class LocalStore:
             if not self.verify_object(obj, use_cache=True):
                 return Commit(obj, created=False)
             self.quarantine(obj)  # damaged on disk: set it aside and write it again
+        elif os.path.lexists(final):  # its directory without a manifest (an object half deleted or restored)
+            self.quarantine(obj)
 
         self.tmp.mkdir(parents=True, exist_ok=True)
         staging = self.tmp / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -167,6 +169,9 @@ class LocalStore:
         where = self.object_dir(obj)
         if not where.is_dir():
             return [f"object {short(obj)}: missing ({where})"]
+        if not (where / MANIFEST).is_file():
+            return [f"object {short(obj)}: incomplete, no {MANIFEST} in {where}; the next build of it sets it aside "
+                    "and writes it again"]
         try:
             manifest = self.manifest(obj)
         except (StoreCorrupted, ObjectNotFound) as exc:

@@ -58,6 +58,16 @@ def pointer_to_no_object(home: Path) -> str:
     return "does not name a store object"
 
 
+def manifest_removed(home: Path) -> str:
+    """An object directory without its manifest (half deleted by hand, half restored): it blocked its stage for
+    good ("cannot write to the data root: Directory not empty") and verify called it "not in the store"."""
+    obj = _object_of(home, "sim")
+    path = LocalStore(home).object_dir(obj) / "manifest.json"
+    _writable(path)
+    path.unlink()
+    return "incomplete, no manifest.json"
+
+
 def half_written_action(home: Path) -> str:
     store = LocalStore(home)
     obj = _object_of(home, "schedule")
@@ -69,7 +79,7 @@ def half_written_action(home: Path) -> str:
 
 
 @pytest.mark.parametrize("damage", [flip_byte, truncate_parquet, dangling_pointer, pointer_to_no_object,
-                                    half_written_action],
+                                    manifest_removed, half_written_action],
                          ids=lambda f: f.__name__)
 def test_damage_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path, damage: Callable[[Path], str]):
     home = tmp_path / "home"
