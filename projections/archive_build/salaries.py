@@ -31,8 +31,8 @@ class DkSlate:
 
 def parse_game_info(info: str) -> tuple[str, str, date, int, int]:
     """"MIL@BOS 10/30/2019 07:30PM ET" -> (away, home, game date, hour, minute) in US/Eastern."""
-    match = re.fullmatch(r"(\w+)@(\w+) (\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d)([AP]M) ET", info.strip())
-    if match is None:
+    match = re.fullmatch(r"(\w+)@(\w+) (\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d)([AP]M) ET", str(info).strip())
+    if match is None or not (1 <= int(match[6]) <= 12 and int(match[7]) < 60):
         raise ValueError(f"DK Game Info {info!r} is not 'AWY@HOM MM/DD/YYYY HH:MMPM ET'")
     away, home, mon, day, year, hour, minute, half = match.groups()
     hour24 = int(hour) % 12 + (12 if half == "PM" else 0)

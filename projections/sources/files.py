@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 Resolve = Callable[[str, str | None], str]  # (name, team) -> player_id
 
 DK_COLUMNS = ("Position", "Name", "ID", "Roster Position", "Salary", "Game Info", "TeamAbbrev")
+DK_POSITIONS = ("PG", "SG", "SF", "PF", "C")
+DK_ROSTER_SLOTS = (*DK_POSITIONS, "G", "F", "UTIL")
+DK_CAP = 50_000  # a classic lineup's salary cap: no one player costs more
 LINES_COLUMNS = ("date", "away", "home", "whos_favored", "spread", "total", "moneyline_away", "moneyline_home",
                  "score_away", "score_home", "playoffs")
 REPORT_COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
@@ -55,14 +58,37 @@ def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: s
     return frame
 
 
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
+
+
 def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callable[[Any], Any], fix: str) -> list[Any]:
+    """`convert` of every cell of a column that every row must fill; a blank cell (a truncated last line too) or
+    one `convert` refuses is a BadFile naming the line."""
     out = []
     for row, value in enumerate(frame[column], start=2):  # line 1 is the header
+        if _blank(value):
+            raise BadFile(f"{name}: line {row}, column {column!r} is blank (a cell left empty, or the file is cut "
+                          f"short); {fix}")
         try:
             out.append(convert(value))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise BadFile(f"{name}: line {row}, column {column!r}: {value!r} ({exc}); {fix}") from None
     return out
+
+
+def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: float, what: str) -> pd.Series:
+    """A column of numbers that may be blank (NaN); text that is not a number, or a number outside
+    [low, high], is a BadFile naming the line."""
+    import pandas as pd
+
+    values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    wrong = (values.isna() & ~frame[column].map(_blank)) | (values < low) | (values > high)
+    if wrong.any():
+        row = int(wrong.to_numpy().argmax())
+        raise BadFile(f"{name}: line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {what} "
+                      f"(a number from {low:g} to {high:g}, or blank); fix that row")
+    return values
 
 
 # ------------------------------------------------------------------------------------------ DraftKings
@@ -80,10 +106,16 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     from projections.archive_build import eastern_to_utc, parse_game_info
 
     raw = _csv(content, name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
-    slots = set("/".join(raw["Roster Position"].astype(str)).split("/"))
+    slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
         raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
                       "slate; only classic NBA slates (PG/SG/SF/PF/C/G/F/UTIL) are projected")
+    positions = _column_values(raw, "Position", name, _slots(DK_POSITIONS), "a player's Position is one or more of "
+                               f"{'/'.join(DK_POSITIONS)} (e.g. PG/SG); fix that row or export the file again")
+    roster = _column_values(raw, "Roster Position", name, _slots(DK_ROSTER_SLOTS), "a classic NBA Roster Position "
+                            f"is one or more of {'/'.join(DK_ROSTER_SLOTS)} (e.g. PG/G/UTIL); fix that row or export "
+                            "the file again")
+    names = _column_values(raw, "Name", name, lambda v: str(v).strip(), "every row names its player")
     games = _column_values(raw, "Game Info", name, parse_game_info,
                            "every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'; export the file before the slate "
                            "locks, or fix that row")
@@ -95,9 +127,9 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     resolve = resolve_for(day)
     teams = _column_values(raw, "TeamAbbrev", name, team_code, "fix the team code or add the spelling to "
                            "projections/identity.py")
-    salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0")
+    salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0 and within "
+                            f"DraftKings' classic cap (${DK_CAP:,})")
     dk_id = _column_values(raw, "ID", name, lambda v: int(float(v)), "ID must be DraftKings' numeric player id")
-    names = [str(n).strip() for n in raw["Name"]]
     opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
     for row, (team, game) in enumerate(zip(teams, games, strict=True), start=2):
         if team not in game[:2]:
@@ -108,8 +140,8 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
         "season": season_of(day), "game_date": day, "slate_id": slate_id, "source": "dk",
         "dk_id": pd.array(dk_id, dtype="Int64"),
         "player_id": [resolve(n, t) for n, t in zip(names, teams, strict=True)],
-        "player_name": names, "team": teams, "opp": opp, "positions": raw["Position"].astype(str).str.strip(),
-        "roster_positions": raw["Roster Position"].astype(str).str.strip(), "salary": salary,
+        "player_name": names, "team": teams, "opp": opp, "positions": positions, "roster_positions": roster,
+        "salary": salary,
         "starter": pd.array([None] * len(raw), dtype="boolean"),
         "tip_time": pd.to_datetime([eastern_to_utc(g[2], g[3], g[4]) for g in games], utc=True),
         "avg_points": avg.astype(float) if avg is not None else float("nan"),
@@ -123,9 +155,21 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
 
 def _salary(value: Any) -> int:
     amount = int(float(value))
-    if amount <= 0:
+    if not 0 < amount <= DK_CAP:
         raise ValueError("not a salary")
     return amount
+
+
+def _slots(allowed: tuple[str, ...]) -> Callable[[Any], str]:
+    """A converter of "PG/SG" cells whose every part is one of `allowed`."""
+    def convert(value: Any) -> str:
+        text = str(value).strip()
+        unknown = [p for p in text.split("/") if p not in allowed]
+        if unknown:
+            raise ValueError(f"{'/'.join(unknown)} is no NBA classic position")
+        return text
+
+    return convert
 
 
 def dk_lock(frame: pd.DataFrame) -> dt.datetime:
@@ -176,8 +220,13 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
     if len(bad):
         raise BadFile(f"{name}: line {bad[0] + 2}, column 'whos_favored': {raw['whos_favored'].iloc[bad[0]]!r}; it "
                       "must be 'home' or 'away'")
-    numbers = {c: pd.to_numeric(raw[c], errors="coerce").astype(float) for c in
-               ("spread", "total", "moneyline_home", "moneyline_away", "score_home", "score_away")}
+    numbers = {"spread": _numbers(raw, "spread", name, -40, 40, "a point spread"),
+               "total": _numbers(raw, "total", name, 120, 330, "a game total"),
+               **{c: _numbers(raw, c, name, -100_000, 100_000, "a moneyline") for c in ("moneyline_home",
+                                                                                      "moneyline_away")},
+               **{c: _numbers(raw, c, name, 0, 250, "a score") for c in ("score_home", "score_away")}}
+    if (numbers["spread"].isna() | numbers["total"].isna()).all():
+        raise BadFile(f"{name}: no row has both a spread and a total, so no game has a line; {LINES_FIX}")
     spread = numbers["spread"].abs()
     out = pd.DataFrame({
         "season": [season_of(d) for d in day], "game_date": day, "home_team": home, "away_team": away,

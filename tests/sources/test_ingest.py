@@ -37,6 +37,13 @@ def write_csv(path: Path, rows: list[dict], drop: str | None = None) -> Path:
     return path
 
 
+def _cut(path: Path) -> Path:
+    """The file cut off in the middle of its last row (a download that stopped)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rstrip(b"\n").rfind(b",") - 30])
+    return path
+
+
 def built(home: Path, stage: str, day: dt.date) -> pd.DataFrame:
     """The table a stage of `day` holds, found through the store (its action record)."""
     from projections.settings import load_settings
@@ -119,6 +126,34 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
                                                                enumerate(rows_of(DK_2019))]),
      r"DKSalaries\.csv: line 3, column 'Salary': -5000 \(not a salary\); Salary must be a whole number of "
      r"dollars above 0"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, **{"Game Info": ""}) if i == 4 else r
+                                                               for i, r in enumerate(rows_of(DK_2019))]),
+     r"DKSalaries\.csv: line 6, column 'Game Info' is blank \(a cell left empty, or the file is cut short\); every "
+     r"row needs"),  # a traceback ('float' object has no attribute 'strip')
+    ("dk-salaries", lambda d: _cut(write_csv(d / "DKSalaries.csv", rows_of(DK_2019))),
+     r"DKSalaries\.csv: line \d+, column '[A-Za-z ]+'(: '.*' \(DK Game Info| is blank)"),  # last row, cut mid-cell
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, **{"Roster Position": ""}) if i == 2 else r
+                                                               for i, r in enumerate(rows_of(DK_2019))]),
+     r"DKSalaries\.csv: line 4, column 'Roster Position' is blank"),  # a TypeError traceback
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [
+        dict(r, Position="QB", **{"Roster Position": "QB/UTIL"}) if i == 0 else r
+        for i, r in enumerate(rows_of(DK_2019))]),
+     r"DKSalaries\.csv: line 2, column 'Position': 'QB' \(QB is no NBA classic position\)"),  # reached gold
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, Salary="10800000") if i == 0 else r
+                                                               for i, r in enumerate(rows_of(DK_2019))]),
+     r"line 2, column 'Salary': '?10800000'? \(not a salary\); .* within DraftKings' classic cap \(\$50,000\)"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [
+        dict(r, **{"Game Info": r["Game Info"].replace("07:30PM", "31:30PM")}) for r in rows_of(DK_2019)]),
+     r"column 'Game Info': '[A-Z]+@[A-Z]+ 11/01/2019 31:30PM ET'"),
+    ("lines", lambda d: write_csv(d / "lines.csv", [dict(r, spread="abc") if i == 1 else r for i, r in
+                                                    enumerate(rows_of(LINES, lambda r: r["date"] == "2023-01-16"))]),
+     r"lines\.csv: line 3, column 'spread': 'abc' is not a point spread \(a number from -40 to 40, or blank\)"),
+    ("lines", lambda d: write_csv(d / "lines.csv", [dict(r, total="-50") for r in
+                                                    rows_of(LINES, lambda r: r["date"] == "2023-01-16")]),
+     r"lines\.csv: line 2, column 'total': '-50' is not a game total"),  # was written: every game without a line
+    ("lines", lambda d: write_csv(d / "lines.csv", [dict(r, spread="") for r in
+                                                    rows_of(LINES, lambda r: r["date"] == "2023-01-16")]),
+     r"lines\.csv: no row has both a spread and a total, so no game has a line"),
     ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [
         dict(r, **{"Game Info": r["Game Info"].replace("11/01/2019", "11/02/2019")}) for r in rows_of(DK_2019)]),
      r"DKSalaries\.csv: its Game Info dates it 2019-11-02, but BOS, CHI, .* do not play on 2019-11-02 per the "
