@@ -55,11 +55,12 @@ def _plan(home: Path, table: str, frame: pd.DataFrame, name: str, fix: str, repl
         season = str(season)
         if seasons is not None and season not in seasons:
             continue
+        data = _checked(part.reset_index(drop=True), table, name, fix)  # a bad file is refused, kept or not
         if season in existing and not replace:
             report.kept.append(f"{table}/{season}: the archive already has it ({existing[season]}); pass --replace "
                                "to put this file in its place")
             continue
-        out.append((season, _checked(part.reset_index(drop=True), table, name, fix), len(part)))
+        out.append((season, data, len(part)))
     return out
 
 

@@ -103,6 +103,33 @@ def test_seasons_the_archive_has_are_kept_unless_replaced(cli, tmp_path: Path) -
     assert code == 0 and "wrote odds/2019-20: 11 rows" in out
 
 
+def test_a_damaged_file_is_refused_even_for_a_season_that_would_be_kept(cli, tmp_path: Path) -> None:
+    """Without --replace a season the archive has is kept; the file must still be checked, or a damaged export
+    is reported as fine ('kept ..., nothing written', exit 0) until the day it is ingested with --replace."""
+    picked = rows_of(LINES, lambda r: r["date"] == "2019-10-30")
+    path = write_csv(tmp_path / "lines.csv", picked + picked[:1])  # a game twice
+    before = tree_snapshot(cli.home)
+    code, out, err = cli("lines", str(path))
+    assert code == 2 and out == "" and "rows repeat a game" in err, err
+    assert tree_snapshot(cli.home) == before
+
+
+@pytest.mark.parametrize("edit, says", [
+    (dict(PTS="-12"), "row(s) with a negative count"),
+    (dict(MIN="300"), "row(s) with minutes outside 0..75"),
+    (dict(REB="99"), "row(s) with REB is not OREB + DREB"),
+    (dict(FGM="40"), "row(s) with more made than attempted"),
+])
+def test_game_logs_that_cannot_be_a_box_score_are_refused(cli, tmp_path: Path, edit: dict, says: str) -> None:
+    rows = rows_of(LOGS_2022)[:200]
+    rows[7] = dict(rows[7], **edit)
+    before = tree_snapshot(cli.home)
+    code, out, err = cli("game-logs", str(write_csv(tmp_path / "logs.csv", rows)))
+    assert code == 2 and out == "" and f"1 {says}, e.g. {rows[7]['PLAYER_NAME']} on " in err, err
+    assert "a box score adds up" in err
+    assert tree_snapshot(cli.home) == before
+
+
 def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
     renamed = tmp_path / "2031-12-25 whatever.csv"
     renamed.write_bytes(DK_2023.read_bytes())

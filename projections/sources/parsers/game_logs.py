@@ -67,11 +67,36 @@ def player_logs_from_rows(raw: pd.DataFrame, source: str, stats_source: str = "n
             out[col] = pd.to_numeric(raw[name]).fillna(0).astype("int64")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise bad(source, f"unreadable game-log rows ({type(exc).__name__}: {exc})") from None
+    impossible = _impossible(out)
+    if impossible:
+        raise bad(source, impossible, "a box score adds up (PTS = 2 FGM + FG3M + FTM, REB = OREB + DREB, made <= "
+                  "attempted, no negative count, at most 75 minutes); export the game logs again")
     out["plus_minus"] = pd.to_numeric(raw["PLUS_MINUS"], errors="coerce").astype(float)
     out["dk_points"] = dk_points(out["pts"], out["fg3m"], out["reb"], out["ast"], out["stl"], out["blk"],
                                  out["tov"]).astype(float)
     out["stats_source"] = stats_source
     return out.reset_index(drop=True)
+
+
+_RULES = (  # (what is wrong, the rows it is wrong in)
+    ("a negative count", lambda o: (o[list(_STAT_OF)] < 0).any(axis=1)),
+    ("minutes outside 0..75", lambda o: (o["minutes"] < 0) | (o["minutes"] > 75)),
+    ("more made than attempted", lambda o: (o["fgm"] > o["fga"]) | (o["fg3m"] > o["fg3a"]) | (o["ftm"] > o["fta"])
+     | (o["fg3m"] > o["fgm"]) | (o["fg3a"] > o["fga"])),
+    ("REB is not OREB + DREB", lambda o: o["reb"] != o["oreb"] + o["dreb"]),
+    ("PTS is not 2 FGM + FG3M + FTM", lambda o: o["pts"] != 2 * o["fgm"] + o["fg3m"] + o["ftm"]),
+)
+
+
+def _impossible(out: pd.DataFrame) -> str | None:
+    """The first box-score line that cannot be (every real season's logs pass), described; None when none."""
+    for what, rule in _RULES:
+        wrong = rule(out)
+        if wrong.any():
+            row = out[wrong.to_numpy()].iloc[0]
+            return (f"{int(wrong.sum())} row(s) with {what}, e.g. {row['player_name']} on {row['game_date']} "
+                    f"(game {row['game_id']})")
+    return None
 
 
 def empty_logs() -> pd.DataFrame:
