@@ -89,6 +89,7 @@ class Engine:
         self._params: dict[str, dict[str, Any]] = {}
         self._records: dict[str, dict[str, Any]] = {}
         self._damage_said: set[tuple[str, ...]] = set()  # damaged objects and pointers already reported
+        self._damaged: dict[str, str] = {}  # key -> what is wrong with its object
         self._layout_ready = False
         self._blas_controller: Any = None
         # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
@@ -187,6 +188,7 @@ class Engine:
             problems = self.store.verify_object(record["object"], use_cache=True)
             if problems:
                 said = (key, problems[0])
+                self._damaged[key] = problems[0].split(": ", 1)[-1]
                 if said not in self._damage_said:  # once per process, however often it is planned
                     self._damage_said.add(said)
                     self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; treated as "
@@ -260,6 +262,7 @@ class Engine:
         plan.key = action_key(stage, code=plan.code_version, params=plan.params, day=day, inputs=plan.inputs,
                               as_of=plan.as_of)
         plan.record = self._record(plan.key, fresh=fresh)
+        plan.damaged = self._damaged.get(plan.key) if plan.record is None else None
         if stage.publish:
             plan.pointer = self.pointer(stage.publish, day)
         if plan.up_to_date and self._settle:

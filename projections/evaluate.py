@@ -51,6 +51,28 @@ def _gold_path(home: Path, day: dt.date) -> Path:
     return home / "gold" / ASSET / f"game_date={day.isoformat()}" / "projections.parquet"
 
 
+def _read_gold(home: Path, day: dt.date) -> Any:
+    """The gold slate of `day`, its object verified first: a damaged one (a flipped byte reads as other numbers,
+    a truncated file not at all) is an EvaluationError naming the fix, never a traceback or a wrong figure."""
+    import pandas as pd
+
+    from projections.store import LocalStore
+
+    store = LocalStore(home)
+    try:
+        obj = store.read_pointer(ASSET, day.isoformat())
+        problems = store.verify_object(obj) if obj else ["the pointer names no object"]
+    except ProjectionsError as exc:
+        problems = [str(exc)]
+    if not problems:
+        try:
+            return pd.read_parquet(_gold_path(home, day))
+        except (OSError, ValueError) as exc:
+            problems = [f"unreadable ({exc})"]
+    raise EvaluationError(f"the gold slate of {day} is damaged ({problems[0]}); rebuild it with "
+                          f"`PROJECTIONS_HOME={home} doit slate date={day}` (`projections verify` lists all damage)")
+
+
 def _clustered_change(model_err: Any, base_err: Any, clusters: Any) -> dict[str, float]:
     """Mean of |model error| - |baseline error| with a standard error clustered by `clusters` (dates)."""
     import numpy as np
@@ -162,7 +184,7 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
             "are in the archive (2018-19, 2019-20) or ingest them with `projections ingest`")
     slates = []
     for day in days:
-        slate = pd.read_parquet(_gold_path(home, day))
+        slate = _read_gold(home, day)
         absent = [c for c in NEEDED if c not in slate.columns]
         if absent:
             raise EvaluationError(f"the gold slate of {day} lacks columns {absent}; rebuild it with "

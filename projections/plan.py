@@ -46,6 +46,7 @@ class Plan:
     publish: str | None = None
     blocked_by: str | None = None
     problem: str | None = None
+    damaged: str | None = None  # its key's object failed verification: treated as not built
 
     @property
     def built(self) -> bool:
@@ -70,6 +71,8 @@ class Plan:
             return self.problem
         if self.blocked_by:
             return f"waits for {self.blocked_by}"
+        if self.record is None and self.damaged:
+            return f"its object is damaged ({self.damaged}); the next build makes it again"
         if self.record is None:
             return "no object for its key (new inputs, params or code)"
         return f"gold pointer names {short(self.pointer)}, not {short(self.object)}"

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         written = report.build(engine, out=out, dates=dates)
     print(f"wrote {written.index} and {len(written.pages)} slate page(s) in {written.dir}")
     if written.dangling:
-        print(f"note: no page for {', '.join(written.dangling)}: the gold pointer names an object that is not in "
-              "the store (`projections verify` says more; `doit slate date=...` publishes it again)", file=sys.stderr)
+        print(f"note: no page for {', '.join(written.dangling)}: the gold pointer names an object that is missing "
+              "from the store or damaged (`projections verify` says which; `doit slate date=...` publishes it again)",
+              file=sys.stderr)
         return 1
     return 0

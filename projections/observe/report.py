@@ -62,7 +62,7 @@ class Written:
     dir: Path
     index: Path
     pages: dict[str, Path]
-    dangling: list[str] = field(default_factory=list)  # dates whose gold pointer names a missing object
+    dangling: list[str] = field(default_factory=list)  # dates whose gold pointer names a missing or damaged object
 
 
 def default_dates(engine: Engine, events: Events, limit: int = DEFAULT_DATES) -> list[dt.date]:
@@ -98,8 +98,8 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
     asset = next((s.publish for s in engine.pipeline.published if s.publish), "projections")
     pointed = {d.game_date: obj for d in overview.statuses
                if (obj := engine.pointer(asset, dt.date.fromisoformat(d.game_date)))}
-    # a pointer whose object is gone (deleted by hand, a disk error) gets no page; the rest of the board stands
-    golds = {day: obj for day, obj in pointed.items() if obj and engine.store.has(obj)}
+    # a pointer whose object is gone or damaged (deleted by hand, a disk error) gets no page; the rest stands
+    golds = {day: obj for day, obj in pointed.items() if obj and not engine.store.verify_object(obj, use_cache=True)}
     dangling = sorted(set(pointed) - set(golds))
     overview.pages = {day: f"slate-{day}.html" for day in golds}
     pages: dict[str, Path] = {}

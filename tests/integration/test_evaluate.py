@@ -72,6 +72,36 @@ def test_evaluate_can_skip_the_dates_without_a_slate_and_lists_them(built: Path)
     assert "(2 with games skipped as unbuilt)" in none.stderr and "slate date=2019-11-07,2019-11-08" in none.stderr
 
 
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_a_damaged_gold_slate_is_named_with_the_rebuild_command(built: Path, tmp_path: Path, damage: str):
+    """A truncated gold parquet gave an ArrowInvalid traceback; a flipped byte would have read as other numbers.
+    status names the damage too, not 'no object for its key'."""
+    import os
+    import shutil
+    import stat
+
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    shutil.copytree(built, home, symlinks=True)
+    target = (home / "gold" / "projections" / "game_date=2019-11-05").resolve() / "projections.parquet"
+    os.chmod(target.parent, 0o755)
+    os.chmod(target, os.stat(target).st_mode | stat.S_IWUSR)
+    data = bytearray(target.read_bytes())
+    if damage == "truncated":
+        data = data[:1000]
+    else:
+        data[len(data) // 2] ^= 0x10
+    target.write_bytes(bytes(data))
+    result = _evaluate_cli(home, BUILT, "--json")
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: the gold slate of 2019-11-05 is damaged (") and \
+        f"rebuild it with `PROJECTIONS_HOME={home} doit slate date=2019-11-05`" in result.stderr, result.stderr
+    status = run_cli(home, "status", "2019-11-05")
+    assert "R gold " in status.stdout and "stale: its object is damaged (file 'projections.parquet' hashes to " \
+        in status.stdout, status.stdout
+
+
 def test_evaluate_skips_dates_without_games(built: Path):
     report = evaluate(built, [dt.date(2019, 11, 5), dt.date(2019, 11, 6), dt.date(2019, 11, 28)])
     assert report["skipped_no_games"] == ["2019-11-28"] and len(report["dates"]) == 2

@@ -126,7 +126,10 @@ def test_a_root_with_no_gold_still_gets_an_index(tmp_path: Path):
     assert "No published slate among these dates." in html and "no runs in the ledger yet" in html
 
 
-def test_a_gold_pointer_to_a_missing_object_costs_its_page_not_the_dashboard(built_home: Path, tmp_path: Path):
+@pytest.mark.parametrize("damage", ["removed", "truncated"])
+def test_a_gold_pointer_to_a_missing_or_damaged_object_costs_its_page_not_the_dashboard(built_home: Path,
+                                                                                       tmp_path: Path, damage: str):
+    """A truncated gold parquet gave an ArrowInvalid traceback (a missing one was handled)."""
     import os
     import shutil
     import stat
@@ -138,9 +141,13 @@ def test_a_gold_pointer_to_a_missing_object_costs_its_page_not_the_dashboard(bui
     target = (home / "gold" / "projections" / f"game_date={FIXTURE_DATE}").resolve()
     for path in [target, *target.iterdir()]:
         os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
-    shutil.rmtree(target)
+    if damage == "removed":
+        shutil.rmtree(target)
+    else:
+        os.truncate(target / "projections.parquet", 1000)
     result = run_cli(home, "report")
     assert result.returncode == 1, result.stdout + result.stderr
     assert (home / "report" / "index.html").is_file() and "Traceback" not in result.stderr
-    assert f"no page for {FIXTURE_DATE}: the gold pointer names an object that is not in the store" in result.stderr
+    assert f"no page for {FIXTURE_DATE}: the gold pointer names an object that is missing from the store or " \
+        "damaged" in result.stderr
     assert not (home / "report" / f"slate-{FIXTURE_DATE}.html").exists()
