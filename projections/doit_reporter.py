@@ -107,7 +107,7 @@ class SlateReporter(ConsoleReporter):
         self.total = 0
         self.done = 0
         self.counts = {"built": 0, "re-published": 0, "fetched": 0, "up to date": 0, "failed": 0, "not run": 0,
-                       "published": 0}
+                       "published": 0, "no games": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
@@ -194,7 +194,8 @@ class SlateReporter(ConsoleReporter):
         values = task.values or {}
         if values.get("no_games"):
             day = task.name.partition(":")[2]
-            if day in self.dates:
+            self.counts["no games"] += 1
+            if day in self.dates and self.dates[day] != "failed":  # named alone, its schedule failed: it stays so
                 self.dates[day] = "no games"
             self._line(task, "no games", str(values.get("message") or ""))
             return
@@ -269,6 +270,7 @@ class SlateReporter(ConsoleReporter):
                    + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched") if c[k])
                    + f"{c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
+                   + (f", {c['no games']} not run (no games)" if c["no games"] else "")
                    + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
         if self.failed:
             stage, _, day = self.failed[0].partition(": ")[0].partition(":")

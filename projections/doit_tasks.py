@@ -236,13 +236,13 @@ def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = F
     seen = set() if seen is None else seen
 
     def action() -> dict[str, Any] | TaskFailed:
-        if off_days and name != engine.clock and day in seen:  # even a stage that does not read the schedule
-            return {"no_games": True}
+        if name != engine.clock and day in seen:  # even a stage that does not read the schedule (calibration):
+            return {"no_games": True}  # a date named alone has failed at the schedule already, for that reason
         try:
             outcome = engine.build(name, day, no_games_ok=off_days)
         except NoGames as exc:
+            seen.add(day)
             if off_days:
-                seen.add(day)
                 return {"no_games": True, "message": str(exc)}
             return TaskFailed(str(exc))
         except ProjectionsError as exc:

@@ -83,6 +83,19 @@ def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
     assert [e["stage"] for e in ledger_events(home) if e["event"] == "stage_failure"] == ["schedule"]
 
 
+def test_an_off_season_day_asked_for_by_name_fails_at_its_schedule_only(tmp_path: Path):
+    """2019-07-15 belongs to season 2018-19, which cannot be calibrated (no 2017-18): the calibration, which does
+    not read the schedule, also ran and failed with "0 games of the season before 2018-19" - a wrong lead."""
+    home = tmp_path / "home"
+    result = run_doit(home, "slate", "date=2019-07-15")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "schedule: no NBA games on 2019-07-15" in out, out
+    assert "season before" not in out and "calibration" not in out.split("Failures:")[1], out
+    assert "1 failed, 11 not run (inputs failed), 1 not run (no games);" in result.stdout, out
+    assert "0 date(s) ok, 1 failed (2019-07-15)" in result.stdout, out
+    assert [e["stage"] for e in ledger_events(home) if e["event"] == "stage_failure"] == ["schedule"]
+
+
 def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Path):
     """An off day is skipped only when the schedule knows the date: today in a season the archive does not
     hold, or dates beyond the shipped week of 2020-21, are refused with the fix; skipping them would report
