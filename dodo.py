@@ -6,8 +6,8 @@ quiet_interrupt()  # first: a Ctrl-C while the rest loads or the tasks are gener
 
 from doit import get_var  # noqa: E402
 
+from projections.doit_cli import check_command_line  # noqa: E402
 from projections.doit_tasks import (  # noqa: E402
-    check_task_names,
     doit_config,
     generate,
     quiet_broken_pipe,
@@ -24,6 +24,6 @@ workers_die_with_parent()
 def task_pipeline():
     """every stage of the selected dates (date=YYYY-MM-DD, A..B or a comma list; default today)"""
     engine = engine_for()
-    check_task_names(engine)
+    check_command_line(engine)
     dates = selected_dates(get_var("date"), engine.now)
     yield from generate(engine, dates)

@@ -11,9 +11,7 @@ is never up to date. doit's own dependency file is kept in memory: it is not the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import difflib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ from doit.exceptions import InvalidCommand, TaskFailed
 
 from projections import live_fetch
 from projections.dates import parse_dates, season_of, slate_date_today
+from projections.doit_cli import LISTINGS, check_variables, doit_command, named_tasks, task_name_dates
 from projections.doit_reporter import SLATE, SlateReporter, listed
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
@@ -40,12 +39,6 @@ def doit_config() -> dict[str, Any]:
         "sort": "definition",
         "reporter": SlateReporter,
     }
-
-
-VARIABLES = ("date", "executor", "workers")
-DOIT_COMMANDS = frozenset({"run", "list", "info", "help", "clean", "forget", "ignore", "auto", "dumpdb", "strace",
-                           "tabcompletion", "reset-dep"})
-LISTINGS = frozenset({"list", "info", "help"})  # commands that only print
 
 
 def quiet_broken_pipe(argv: list[str] | None = None) -> None:
@@ -73,92 +66,6 @@ def workers_die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
     os.register_at_fork(after_in_child=in_child)
-
-
-def doit_command(argv: list[str] | None = None) -> str:
-    """The doit command this process runs: `list`, `help`, ... or `run` (a task name, or none)."""
-    return next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
-
-
-def check_variables() -> None:
-    """Refuse a `name=value` argument this project does not read (a typo like `dates=` would otherwise be
-    ignored silently and the run would build today)."""
-    from doit import doit_cmd
-
-    given = getattr(doit_cmd, "_CMDLINE_VARS", None) or {}
-    unknown = sorted(set(given) - set(VARIABLES))
-    if unknown:
-        raise InvalidCommand(f"unknown variable(s) {', '.join(f'{u}=' for u in unknown)}; this project reads "
-                             f"{', '.join(f'{v}=' for v in VARIABLES)} (e.g. `doit slate date=2019-10-30`)")
-    for name in VARIABLES:  # doit keeps the last of `date=A date=B`: the first would be dropped silently
-        twice = [a for a in sys.argv[1:] if a.startswith(f"{name}=")]
-        if len(twice) > 1:
-            raise InvalidCommand(f"{name}= is given {len(twice)} times ({' '.join(twice)}); give it once"
-                                 + (" (a range A..B or a list A,B)" if name == "date" else ""))
-
-
-def command_line(argv: list[str] | None = None) -> tuple[str, list[str]]:
-    """(the doit command, the task names given to it), read by doit's own option parsers, as doit reads them:
-    an option's value (`-r json`, `-P thread`) is no task name, and neither is a `name=value` variable."""
-    from doit.cmd_base import DodoTaskLoader, DoitCmdBase
-    from doit.cmdparse import CmdOption, CmdParse, CmdParseError
-    from doit.doit_cmd import DoitMain
-
-    args = list((sys.argv if argv is None else argv)[1:])
-    loader = list(DodoTaskLoader.cmd_options)
-    with contextlib.suppress(CmdParseError):  # as doit: the loader's options may come before the command
-        args = CmdParse([CmdOption(o) for o in loader]).parse_only(args)[1]
-    args = [a for a in args if a.startswith("-") or "=" not in a]
-    name = args.pop(0) if args and args[0] in DOIT_COMMANDS else "run"
-    command = {c.get_name(): c for c in DoitMain.DOIT_CMDS}.get(name)
-    if command is None:  # a plugin's command
-        return name, []
-    options = [*command.base_options, *loader] if issubclass(command, DoitCmdBase) else []
-    try:
-        return name, CmdParse([CmdOption(o) for o in [*options, *command.cmd_options]]).parse(args)[1]
-    except CmdParseError:  # doit says what is wrong with its own options
-        return name, []
-
-
-def named_tasks(argv: list[str] | None = None) -> list[tuple[str, str | None]]:
-    """The tasks the command line names, as (stage or slate, date or None): `minutes:2019-10-30` ->
-    ("minutes", "2019-10-30"); `help`'s arguments are commands or tasks to describe, not to run."""
-    command, names = command_line(argv)
-    if command in ("help", "tabcompletion", "dumpdb"):
-        return []
-    return [(name, day or None) for name, _, day in (n.partition(":") for n in names)]
-
-
-def check_task_names(engine: Engine, argv: list[str] | None = None) -> None:
-    """Refuse a task name that no task has (`doit minute`, `doit minutes:2019-10-3`) before anything else is
-    looked at, naming the tasks there are; doit's own error would come only after the dates were checked."""
-    from projections.executors.tasks import CLUSTER
-
-    stages = list(engine.pipeline.order)
-    known = [SLATE, *stages]
-    if engine.settings.source == "live":
-        known += [f"fetch_{key}" for key in engine.pipeline.fetchers()]
-    if (get_var("executor") or engine.settings.executor) != "local":
-        known.append(CLUSTER)
-    for name, day in named_tasks(argv):
-        task = f"{name}:{day}" if day else name
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise InvalidCommand(f"no task {task!r}: {hint}tasks are {SLATE} and the stages {', '.join(stages)}, "
-                                 f"each alone (every selected date) or as STAGE:YYYY-MM-DD (`doit list` lists them)")
-        if day:
-            try:
-                dt.date.fromisoformat(day)
-            except ValueError:
-                raise InvalidCommand(f"no task {task!r}: {day!r} is not a date; name one date as "
-                                     f"{name}:YYYY-MM-DD, or several with date= (`doit {name} date=A..B`)") from None
-
-
-def task_name_dates(argv: list[str] | None = None) -> str | None:
-    """`doit minutes:2019-10-30` (a task name as `doit list` prints it) without date=: that date, as a date=
-    value ("2019-10-30,2019-10-31" for several); None when no task name carries one."""
-    return ",".join(sorted({day for _, day in named_tasks(argv) if day})) or None
 
 
 def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt.date]:

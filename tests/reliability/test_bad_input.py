@@ -191,6 +191,9 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     (["-r", "json", "slat"], "no task 'slat': did you mean slate?"),  # an option's value is no task name
     (["list", "--status", "minutes:2019-10-3"], "no task 'minutes:2019-10-3': '2019-10-3' is not a date; "),
     (["list", "gold:2019-10-30", "fetch_odds"], "no task 'fetch_odds': "),  # archive mode: no fetch tasks
+    (["slate", "2019-10-30"], "no task '2019-10-30': dates are given as date=YYYY-MM-DD"),  # built today's slate
+    (["slate", "--date=2019-10-30"], "no task '--date=2019-10-30': dates are given as date=YYYY-MM-DD"),
+    (["-n", "-1", "slate", "date=2019-10-30"], "-n -1: -n is how many processes build at once, 1 or more"),
 ])
 def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, argv: list[str], says: str):
     before = tree_snapshot(built_home)
