@@ -24,6 +24,8 @@ LABELS = {"dk_mean": "projection (dk_mean)", "proj_minutes": "minutes", "ownersh
 KEY = "player_id"
 
 
+SLATE_FILE = "projections.parquet"  # the published slate's table
+
 def resolve(store: LocalStore, text: str) -> str:
     """A full digest for `text` (a digest, or a hex prefix of at least 4 digits naming one object)."""
     value = text.strip().lower()
@@ -58,12 +60,21 @@ def previous_published(events: Events, day: str, current: str | None) -> str | N
     return None
 
 
+def _check_slate_of(store: LocalStore, obj: str, day: str) -> None:
+    """A named object must be a published slate (what gold points at; of any date): a schedule or a sim object
+    has other columns, so a comparison with it says nothing."""
+    manifest = store.manifest(obj)
+    if SLATE_FILE not in (manifest.get("files") or {}):
+        raise ConfigError(f"object {short(obj)} is a {manifest.get('stage') or 'non-slate'} object, not a published "
+                          f"slate; name two slates (`projections history {day}` lists what was published)")
+
+
 def load_slate(store: LocalStore, obj: str) -> pd.DataFrame:
     import pandas as pd
 
     manifest = store.manifest(obj)
     files = sorted((manifest.get("files") or {}).keys())
-    parquet = "projections.parquet" if "projections.parquet" in files else next(
+    parquet = SLATE_FILE if SLATE_FILE in files else next(
         (f for f in files if f.endswith(".parquet")), None)
     if parquet is None:
         raise ConfigError(f"object {short(obj)} ({manifest.get('stage')}) has no parquet file to compare")
@@ -176,6 +187,8 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
         raise ConfigError("name both objects (HASH_A HASH_B), or neither for the gold object and the one before it")
     else:
         old, new = resolve(store, old), resolve(store, new)
+        for obj in (old, new):
+            _check_slate_of(store, obj, day)
     labels = {}
     for obj in (old, new):
         moved = [e for e in events.publishes(day) if e.get("object") == obj]

@@ -86,7 +86,13 @@ def test_diff_errors_are_clear(observed: Observed):
     assert bad.returncode == 2 and "not an object hash" in bad.stderr
     one = cli(observed.home, observed.code, "diff", RERUN_DATE, "abcd")
     assert one.returncode == 2 and "give two objects" in one.stderr
-    for result in (once, none, bad, one):
+    store = LocalStore(observed.home)
+    schedule = next(r["object"] for r in (json.loads(p.read_bytes()) for p in store.iter_action_paths())
+                    if r["stage"] == "schedule")
+    other = cli(observed.home, observed.code, "diff", RERUN_DATE, schedule[9:17], observed.rerun_gold[9:17])
+    assert other.returncode == 2 and f"object {schedule[9:19]} is a schedule object, not a published slate; " \
+        "name two slates" in other.stderr, other.stderr  # it compared the schedule's rows with the slate's, exit 0
+    for result in (once, none, bad, one, other):
         assert "Traceback" not in result.stderr
 
 
