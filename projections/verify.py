@@ -131,9 +131,28 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
         if not store.object_dir(obj).is_dir():
             report.problems.append(f"action record {path} names missing object {short(obj)}; the next build "
                                    "redoes that stage")
+    report.problems.extend(_archive_refs(store, damaged))
     if store.tmp.is_dir():
         leftovers = [p.name for p in store.tmp.iterdir()]
         if leftovers:
             report.notes.append(f"{len(leftovers)} unfinished commit(s) in {store.tmp} (from killed runs); "
                                 "harmless, `projections gc` removes them")
     return report
+
+
+def _archive_refs(store: LocalStore, damaged: Collection[str]) -> list[str]:
+    """Problems with the ingested archive parts (refs/archive/<table>/<part>.json): every build that lists a
+    table's parts stops at an unreadable ref or one naming a missing object, whichever season it holds."""
+    problems = []
+    for ref in sorted((store.root / "refs" / "archive").glob("*/*.json")):
+        try:
+            obj = json.loads(ref.read_bytes())["object"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"archive ref {ref} is unreadable ({exc}); remove it and ingest the file again")
+            continue
+        if not is_digest(obj) or not store.has(obj):
+            problems.append(f"archive ref {ref} names object {short(str(obj))}, which is not in the store; ingest "
+                            "the file again")
+        elif obj in damaged:
+            problems.append(f"archive ref {ref} names damaged object {short(obj)}; ingest the file again")
+    return problems

@@ -103,6 +103,18 @@ def test_seasons_the_archive_has_are_kept_unless_replaced(cli, tmp_path: Path) -
     assert code == 0 and "wrote odds/2019-20: 11 rows" in out
 
 
+def test_verify_names_a_damaged_archive_ref(cli, tmp_path: Path) -> None:
+    """A corrupt ref of an ingested season fails every build that lists the table's parts; verify said ok."""
+    picked = rows_of(LINES, lambda r: r["date"] == "2023-01-16")
+    assert cli("lines", str(write_csv(tmp_path / "lines.csv", picked)))[0] == 0
+    assert run_cli(cli.home, "verify").returncode == 0
+    (ref,) = (cli.home / "refs" / "archive" / "odds").glob("*.json")
+    ref.write_text(ref.read_text()[:20])
+    result = run_cli(cli.home, "verify")
+    assert result.returncode == 1 and f"archive ref {ref} is unreadable (" in result.stdout, result.stdout
+    assert "remove it and ingest the file again" in result.stdout
+
+
 def test_a_damaged_file_is_refused_even_for_a_season_that_would_be_kept(cli, tmp_path: Path) -> None:
     """Without --replace a season the archive has is kept; the file must still be checked, or a damaged export
     is reported as fine ('kept ..., nothing written', exit 0) until the day it is ingested with --replace."""
