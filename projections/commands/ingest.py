@@ -35,10 +35,19 @@ def register(sub: Any) -> None:
     k.set_defaults(handler=run)
 
 
+MAX_BYTES = 256 * 2**20  # far above a season's game logs (about 5 MiB), far below what would exhaust memory
+
+
 def _read(path: Path) -> bytes:
     from projections.sources.files import BadFile
 
     try:
+        if path.exists() and not path.is_file():
+            raise BadFile(f"{path}: not a regular file (a directory or a device); give the downloaded file itself")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise BadFile(f"{path}: {size / 2**20:.0f} MiB, more than any file ingest reads (a season's game logs "
+                          f"are about 5 MiB; the limit is {MAX_BYTES // 2**20} MiB); check that this is the file meant")
         return path.read_bytes()
     except OSError as exc:
         raise BadFile(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None

@@ -161,6 +161,8 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
                                                                rows_of(DK_2023)]),
      r"DKSalaries\.csv: line 2, column 'Game Info': 'Postponed' .* every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'"),
     ("dk-salaries", lambda d: d / "missing.csv", r"missing\.csv: cannot read it \(No such file or directory\)"),
+    ("dk-salaries", lambda d: Path("/dev/zero"), r"/dev/zero: not a regular file"),  # read until MemoryError
+    ("game-logs", lambda d: d, r": not a regular file \(a directory or a device\)"),
     ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, Salary="-5000") if i == 1 else r for i, r in
                                                                enumerate(rows_of(DK_2019))]),
      r"DKSalaries\.csv: line 3, column 'Salary': -5000 \(not a salary\); Salary must be a whole number of "
