@@ -284,7 +284,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     """Every task for `dates`: per stage and date, per stage, and the slate."""
     try:
-        engine.preflight()
+        engine.preflight(dates)
         for name in engine.pipeline.order:
             engine.params(name)  # a bad override is a clean error now, not a traceback inside a check
     except ProjectionsError as exc:

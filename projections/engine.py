@@ -24,7 +24,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
@@ -39,7 +39,7 @@ from projections.errors import (
     StoreCorrupted,
 )
 from projections.frames import is_frame, stage_outputs
-from projections.gc import build_guard
+from projections.gc import build_guard, gate_path, store_lock_path
 from projections.hashing import seed_from, short
 from projections.ledger import Ledger
 from projections.ops.permissions import not_writable_message
@@ -107,8 +107,8 @@ class Engine:
 
     # ---- preflight -----------------------------------------------------------------------------------
 
-    def preflight(self) -> None:
-        """Fail early, changing nothing, when the data root cannot take a build."""
+    def preflight(self, dates: Iterable[dt.date] = ()) -> None:
+        """Fail early, changing nothing, when the data root cannot take a build (of `dates`: their locks too)."""
         home = self.home
         probe = home
         while not probe.exists():
@@ -127,6 +127,20 @@ class Engine:
         from projections.ops import permissions
 
         permissions.preflight(home, self.settings.permissions)
+        self._check_lock_files(dates)
+
+    def _check_lock_files(self, dates: Iterable[dt.date]) -> None:
+        """A lock a build of `dates` takes that cannot be a lock file (a directory, a symlink made there): one
+        ConfigError naming each, before anything runs, instead of a failure at every stage."""
+        wanted = {gate_path(self.home): "the gc gate", store_lock_path(self.home): "the store"}
+        seasonal = any(stage.scope == "season" for stage in self.pipeline.stages.values())
+        for day in dates:
+            wanted[self.home / "locks" / f"date={day.isoformat()}.lock"] = f"slate date {day}"
+            if seasonal:
+                wanted[self.home / "locks" / f"season={season_of(day)}.lock"] = f"season {season_of(day)}"
+        found = [why for path, what in wanted.items() if (why := locks.unusable(path, what=what))]
+        if found:
+            raise ConfigError(" | ".join(found))
 
     def ensure_layout(self) -> None:
         """Create the data root's layout under the permission policy (once per process)."""

@@ -6,22 +6,28 @@
 The holder writes who it is (pid, host, command, since) into the lock file, so a waiter can say who it
 waits for. That text is advisory; the flock is the truth, so a stale text left by a killed holder never
 blocks anyone.
+
+A lock path that cannot be a lock file (a directory, a symbolic link - dangling or not -, a FIFO or a device
+made there by hand) is refused with a ConfigError naming it and the fix (`unusable`), never followed or opened
+as something else; the caller's other OSErrors (a lock file this user may not write) pass through unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from projections.errors import LockTimeout
+from projections.errors import ConfigError, LockTimeout
 from projections.ledger import iso, utc_now
 
 Notify = Callable[[str], None]
@@ -75,6 +81,31 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _kind(mode: int) -> str | None:
+    """What a file of this mode is, when it is not a regular file (None for one)."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), None)
+
+
+def unusable(path: Path, *, what: str) -> str | None:
+    """Why `path` cannot be the lock file of `what` (something that is not a regular file is there), or None:
+    missing (it is created) or a regular file. The message names the path and the fix."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None  # missing, or not ours to look at: opening it says why
+    kind = _kind(st.st_mode)
+    if kind is None:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        with contextlib.suppress(OSError):
+            kind += f" (to {os.readlink(path)})"
+    how = "`rm -r`, after moving away anything in it you need" if stat.S_ISDIR(st.st_mode) else "`rm`"
+    return (f"cannot take the lock on {what}: {path} is {kind}, not a lock file; remove it ({how}) - the lock "
+            "file is created again by the next run")
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -91,7 +122,17 @@ def hold(
 ) -> Iterator[None]:
     """Hold the lock at `path`; wait for it (saying who holds it) up to `timeout` seconds (None: forever)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    try:  # O_NOFOLLOW: a symbolic link there is refused, not followed (it could create a file anywhere)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o664)
+    except OSError as exc:
+        why = unusable(path, what=what)
+        if why is None or exc.errno not in (errno.EISDIR, errno.ELOOP, errno.ENOENT, errno.ENXIO, errno.EOPNOTSUPP):
+            raise
+        raise ConfigError(why) from None
+    if _kind(os.fstat(fd).st_mode) is not None:  # a FIFO or device opens: it still is no lock file
+        os.close(fd)
+        raise ConfigError(unusable(path, what=what) or f"cannot take the lock on {what}: {path} is not a regular "
+                          "file; remove it")
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
         try:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from projections import locks
-from projections.errors import LockTimeout
+from projections.errors import ConfigError, LockTimeout
 
 HOLDER = """
 import sys, time
@@ -119,3 +119,35 @@ def test_a_worker_of_the_same_run_is_named_as_such(tmp_path):
         holder.join(30)
     assert messages == [f"waiting for the lock on the sibling lock, held by another worker of this run (pid "
                         f"{holder.pid})"]
+
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda p: p.mkdir(), "a directory"),
+    (lambda p: p.symlink_to("/nonexistent/elsewhere/store.lock"), "a symbolic link (to /nonexistent/elsewhere"),
+    (lambda p: os.mkfifo(p), "a FIFO"),
+], ids=["directory", "dangling symlink", "fifo"])
+def test_a_lock_path_that_is_no_lock_file_is_one_error_naming_it(tmp_path, make, kind):
+    """Something made by hand where a lock file goes was an IsADirectoryError / FileNotFoundError traceback."""
+    path = tmp_path / "locks" / "store.lock"
+    path.parent.mkdir()
+    make(path)
+    with pytest.raises(ConfigError) as caught, locks.hold(path, what="the store"):
+        pytest.fail("held a lock on something that is no lock file")
+    message = str(caught.value)
+    assert f"cannot take the lock on the store: {path} is {kind}" in message
+    assert "not a lock file; remove it" in message
+    assert locks.unusable(path, what="the store") == message
+    assert path.exists() or path.is_symlink()  # left as it was: the user removes it
+
+
+def test_a_symlink_at_a_lock_path_is_never_followed(tmp_path):
+    """A symlink to a place that exists would have created (and locked, and written into) a file there."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = tmp_path / "locks" / "date=2019-10-30.lock"
+    path.parent.mkdir()
+    path.symlink_to(elsewhere / "made.lock")
+    with pytest.raises(ConfigError, match="is a symbolic link"), locks.hold(path, what="slate date 2019-10-30"):
+        pass
+    assert not (elsewhere / "made.lock").exists()
+    assert locks.unusable(tmp_path / "locks" / "missing.lock", what="x") is None

@@ -110,3 +110,48 @@ def test_an_inbox_the_user_cannot_change_is_refused_before_anything_is_recorded(
     assert f"cannot write {inbox} " in result.stderr and f"make {inbox} writable" in result.stderr
     assert not (home / "refs" / "snapshots").exists() and not list((home / "store" / "objects").iterdir())
     assert (inbox / "DKSalaries.csv").exists()
+
+
+# ------------------------------------------------------------------ a lock path that is no lock file
+
+
+@pytest.fixture(scope="module")
+def scheduled_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small data root: one schedule build (store, ledger, locks)."""
+    home = tmp_path_factory.mktemp("scheduled") / "home"
+    built = run_doit(home, "schedule", f"date={FIXTURE_DATE}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    return home
+
+
+@pytest.mark.parametrize("lock, kind, what", [
+    (f"date={FIXTURE_DATE}.lock", "dir", f"slate date {FIXTURE_DATE}"),
+    ("store.lock", "dir", "the store"),
+    ("store.lock", "dangling", "the store"),
+    ("gc-gate.lock", "dir", "the gc gate"),
+])
+def test_a_lock_path_that_is_no_lock_file_refuses_the_run_in_one_line(scheduled_home: Path, tmp_path: Path,
+                                                                       lock: str, kind: str, what: str) -> None:
+    """A directory or a dangling symlink where a lock file goes was an IsADirectoryError / FileNotFoundError
+    traceback at every stage (doit) or out of gc."""
+    home = tmp_path / "home"
+    shutil.copytree(scheduled_home, home, symlinks=True)
+    path = home / "locks" / lock
+    path.unlink(missing_ok=True)
+    if kind == "dir":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "gone" / lock)
+    before = tree_snapshot(home)
+    built = run_doit(home, "schedule", f"date={FIXTURE_DATE}")
+    assert built.returncode == 3, built.stdout + built.stderr
+    assert "Traceback" not in built.stderr and len(built.stderr.strip().splitlines()) == 1, built.stderr
+    assert f"cannot take the lock on {what}: {path} is a " in built.stderr
+    assert "not a lock file; remove it" in built.stderr
+    assert tree_snapshot(home) == before
+    if lock != f"date={FIXTURE_DATE}.lock":  # gc takes the store's locks
+        gc = _cli(home, "gc")
+        assert gc.returncode == 2 and "Traceback" not in gc.stderr, gc.stdout + gc.stderr
+        assert gc.stderr.startswith("error: cannot take the lock on ") and str(path) in gc.stderr
+        unlocked = {k: v for k, v in before.items() if not k.startswith("locks/")}  # the gate held says who held it
+        assert {k: v for k, v in tree_snapshot(home).items() if not k.startswith("locks/")} == unlocked
