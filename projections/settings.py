@@ -8,7 +8,8 @@ environment itself.
 Mistakes are refused, never guessed at: a key in the file or a PROJECTIONS_* variable that is no setting (the few
 variables the code reads for itself are listed in settings_file.NOT_SETTINGS), a file that is not TOML, an empty
 path (an unset shell variable would otherwise make the current directory the data root), a data root that cannot
-be a directory, a permission mode that is not octal (however it is written: see settings_tables).
+be a directory, a permission mode that is not octal (however it is written: see settings_tables), a number written
+true/false (pydantic would read true as 1), a webhook URL that is no http(s) URL (checked without quoting it).
 
 The tables under `Settings` ([alerts], [schedule], [doctor], [permissions], [live], [remote]) are
 projections.settings_tables; this module holds the whole and its loading.
@@ -22,15 +23,16 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from projections import settings_checks as checks
 from projections.errors import ConfigError
 from projections.settings_file import config_file, salvage_table
 from projections.settings_sources import (
@@ -44,6 +46,8 @@ from projections.settings_sources import (
 from projections.settings_tables import (
     AlertSettings,
     DoctorSettings,
+    Float,
+    Int,
     LiveSettings,
     PermissionSettings,
     RemoteSettings,
@@ -62,16 +66,20 @@ class Settings(BaseSettings):
         default="archive", description="archive: the shipped + ingested archive; live: HTTP sources"
     )
     pipeline: str = Field(default="stages:PIPELINE", description="module:attribute of the stage list")
-    lock_timeout_s: float | None = Field(
-        default=6 * 3600.0, description="how long a run waits for another run's lock on a date"
+    lock_timeout_s: Float | None = Field(
+        default=6 * 3600.0, ge=0, description="how long a run waits for another run's lock on a date (0: not at all)"
     )
-    timezone: str = "America/New_York"
+    timezone: Annotated[str, AfterValidator(checks.timezone)] = Field(
+        default="America/New_York",
+        description="an IANA zone; nothing reads it yet (slate days are America/New_York's; the timer's zone is "
+                    "schedule.timezone)",
+    )
     params: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-stage parameter overrides, e.g. PROJECTIONS_PARAMS__LINEUPS__MODE=none; they enter the key",
     )
     serve_host: str = "127.0.0.1"
-    serve_port: int = Field(default=8765, ge=1, le=65535, description="the dashboard's port (`projections serve`)")
+    serve_port: Int = Field(default=8765, ge=1, le=65535, description="the dashboard's port (`projections serve`)")
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     doctor: DoctorSettings = DoctorSettings()
@@ -81,7 +89,7 @@ class Settings(BaseSettings):
         default="local", description="where `doit slate` builds: this process (local) or a Dask cluster"
     )
     dask_address: str | None = Field(default=None, description="scheduler address; unset = a LocalCluster")
-    dask_workers: int | None = Field(default=None, ge=1, description="LocalCluster worker processes (default: cores)")
+    dask_workers: Int | None = Field(default=None, ge=1, description="LocalCluster worker processes (default: cores)")
     live: LiveSettings = LiveSettings()
 
     @field_validator("home", mode="after")
@@ -214,11 +222,14 @@ def load_alert_settings() -> tuple[Settings, Path | None]:
     try:
         alerts = _load(_AlertsPart, {}, given=given).alerts
     except ConfigError as exc:
-        if "details_command" not in str(exc):
+        refused = {found[1] for found in _REFUSED_ALERT.finditer(str(exc))} & set(AlertSettings.model_fields)
+        if not refused:
             raise
-        # a details command alerts cannot fill in must not stop the alert that names it: the default stands in
-        table = {k: v for k, v in dict(given.get("alerts") or {}).items() if str(k).lower() != "details_command"}
-        with _unset("PROJECTIONS_ALERTS__DETAILS_COMMAND"):
+        # a value of [alerts] that is refused (a details command alerts cannot fill in, a webhook URL that is no
+        # URL, a port written true) must not stop the alert that names it: its default stands in, the other
+        # channels still deliver
+        table = {k: v for k, v in dict(given.get("alerts") or {}).items() if str(k).lower() not in refused}
+        with _unset(*(f"PROJECTIONS_ALERTS__{name.upper()}" for name in refused)):
             alerts = _load(_AlertsPart, {}, given={"alerts": table}).alerts
     try:
         home: Path | None = _load(_HomePart, {}, given={k: v for k, v in tables.items() if k == "home"}).home
@@ -228,10 +239,14 @@ def load_alert_settings() -> tuple[Settings, Path | None]:
     return Settings.model_construct(alerts=alerts, home=home or Path(default).absolute()), home
 
 
+# a refused value of [alerts] as _load names it: `alerts.smtp_port: ...`, `PROJECTIONS_... (alerts.smtp_port): ...`
+_REFUSED_ALERT = re.compile(r"\balerts\.(\w+)[\w.]*\)?: ")
+
+
 @contextlib.contextmanager
-def _unset(variable: str) -> Iterator[None]:
-    """`variable` (in any case) out of the environment while the block runs."""
-    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.upper() == variable}
+def _unset(*variables: str) -> Iterator[None]:
+    """`variables` (in any case) out of the environment while the block runs."""
+    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.upper() in variables}
     try:
         yield
     finally:

@@ -76,6 +76,30 @@ def timezone(value: str) -> str:
     return value
 
 
+def number(value: Any) -> Any:
+    """Refuse true/false for a number: pydantic would read `serve_port = true` as port 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a boolean, not a number: write the number itself, or leave the "
+                         "setting out for its default")
+    return value
+
+
+def http_url(value: Any) -> Any:
+    """An http(s) URL with a host (a secret: the error never quotes it); "" stays "" (no webhook)."""
+    from pydantic import AnyHttpUrl, SecretStr, TypeAdapter, ValidationError
+
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(text, str) or text == "":
+        return value
+    try:
+        TypeAdapter(AnyHttpUrl).validate_python(text)
+    except ValidationError as exc:
+        why = exc.errors()[0]["msg"].removeprefix("Input should be a valid URL, ")  # never the input itself
+        raise ValueError(f"not an http(s) URL with a host ({why}; the value is a secret, not shown): give the "
+                         "webhook's whole URL, e.g. https://hooks.slack.com/services/T000/B000/XXXX") from None
+    return value
+
+
 def unit(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.:\-]+", value) or value.endswith((".service", ".timer")):
         raise ValueError(f"{value!r} is not a usable unit name: use letters, digits, '-', '_', '.' or ':' without a "

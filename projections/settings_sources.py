@@ -114,14 +114,15 @@ class SettingsFile(TomlConfigSettingsSource):
 
 
 def read_text(path: Path | Traversable) -> str:
-    """The settings file's text; a ConfigError naming the file when it cannot be read or is not UTF-8."""
+    """The settings file's text, without the byte order mark some editors put first (tomllib refuses it); a
+    ConfigError naming the file when it cannot be read or is not UTF-8."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read the settings file {path}: {exc.strerror or exc}; fix its "
                           "permissions, or point PROJECTIONS_CONFIG at another file") from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path} is not UTF-8 text (line {line}: byte {raw[exc.start]:#04x}); "
@@ -154,7 +155,7 @@ def toml_problem(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
     if line is not None:
         where = f" at line {line}, column {column}"
         try:
-            text = path.read_bytes().decode("utf-8", "replace").splitlines()[line - 1].strip()
+            text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff").splitlines()[line - 1].strip()
         except (OSError, IndexError):
             text = ""
         if text:

@@ -34,6 +34,14 @@ SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 # (NoDecode: not parsed as JSON first), a TOML list as a list.
 Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.addresses)]
 
+# Numbers: true/false is refused (pydantic would read `serve_port = true` as 1); text of the environment is parsed.
+Int = Annotated[int, BeforeValidator(checks.number)]
+Float = Annotated[float, BeforeValidator(checks.number)]
+
+# A webhook URL: an http(s) URL with a host, checked when settings load, never quoted back ("" = no webhook).
+WebhookUrl = Annotated[SecretStr, AfterValidator(checks.http_url)]
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,20 +49,20 @@ class Frozen(BaseModel):
 class AlertSettings(Frozen):
     """Where alerts go: a Slack-compatible webhook and/or SMTP email. Unset channels are skipped."""
 
-    webhook_url: SecretStr | None = None
+    webhook_url: WebhookUrl | None = None
     smtp_host: str | None = None
-    smtp_port: int = 25
+    smtp_port: Int = Field(default=25, ge=1, le=65535)
     smtp_starttls: bool = False
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "projections@localhost"
     smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
-    timeout_s: float = 10.0
-    attempts: int = 3
+    timeout_s: Float = 10.0
+    attempts: Int = 3
     details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
         default="projections status {date}", description="the command an alert names for details; {date} is filled"
     )
-    max_per_run: int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
+    max_per_run: Int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
 
 
 class ScheduleSettings(Frozen):
@@ -65,7 +73,7 @@ class ScheduleSettings(Frozen):
                      AfterValidator(checks.times)] = ("10:00", "17:30")
     timezone: Annotated[str, AfterValidator(checks.timezone)] = "America/New_York"
     unit: Annotated[str, AfterValidator(checks.unit)] = "projections-slate"
-    timeout_s: int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
+    timeout_s: Int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
     user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
 
 
@@ -161,14 +169,14 @@ class LiveSettings(Frozen):
     odds: Endpoint = Endpoint()
     lineups: Endpoint = Endpoint()
     injuries: Endpoint = Endpoint()
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    read_timeout_s: float = Field(default=20.0, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
-    total_budget_s: float = Field(default=120.0, gt=0, description="time one fetch may take, waits included")
-    base_wait_s: float = Field(default=1.0, ge=0, description="first backoff ceiling (doubles, full jitter)")
-    max_wait_s: float = Field(default=30.0, ge=0)
-    min_interval_s: float = Field(default=0.5, ge=0, description="spacing between requests to one host")
-    host_intervals: dict[str, float] = Field(
+    connect_timeout_s: Float = Field(default=5.0, gt=0)
+    read_timeout_s: Float = Field(default=20.0, gt=0)
+    max_attempts: Int = Field(default=5, ge=1)
+    total_budget_s: Float = Field(default=120.0, gt=0, description="time one fetch may take, waits included")
+    base_wait_s: Float = Field(default=1.0, ge=0, description="first backoff ceiling (doubles, full jitter)")
+    max_wait_s: Float = Field(default=30.0, ge=0)
+    min_interval_s: Float = Field(default=0.5, ge=0, description="spacing between requests to one host")
+    host_intervals: dict[str, Float] = Field(
         default_factory=lambda: {"stats.nba.com": 1.0}, description="per-host spacing overriding min_interval_s"
     )
     inbox: SetPath | None = Field(default=None, description="DKSalaries.csv drop folder (default <home>/inbox)")
@@ -207,5 +215,5 @@ class RemoteSettings(Frozen):
     key: SecretStr | None = Field(default=None, description="access key id (default: the AWS credential chain)")
     secret: SecretStr | None = Field(default=None, description="secret access key")
     region: str | None = None
-    lease_s: float = Field(default=60.0, gt=0, description="a shared lock's lease; a dead holder's runs out")
-    timeout_s: float = Field(default=30.0, gt=0, description="read timeout of one request to the bucket")
+    lease_s: Float = Field(default=60.0, gt=0, description="a shared lock's lease; a dead holder's runs out")
+    timeout_s: Float = Field(default=30.0, gt=0, description="read timeout of one request to the bucket")

@@ -116,6 +116,13 @@ def test_a_malformed_line_holding_a_secret_is_not_quoted_back(env: Path):
     assert "TOKEN_7f3a" not in message and "hooks.example" not in message
 
 
+def test_a_settings_file_saved_with_a_byte_order_mark_is_read(env: Path):
+    """Some editors start a UTF-8 file with a BOM, which tomllib refuses ('Invalid statement' at line 1)."""
+    (env / "projections.toml").write_bytes(b'\xef\xbb\xbfserve_port = 9000\nsource = "archive"\n')
+    assert load_settings().serve_port == 9000
+    assert fastpath.settings().serve_port == 9000
+
+
 def test_a_toml_file_that_is_not_utf8_is_a_config_error(env: Path):
     (env / "projections.toml").write_bytes(b'source = "archive"\nserve_host = "\xff"\n')
     with pytest.raises(ConfigError, match=r"projections.toml.*line 2.*UTF-8"):
@@ -414,6 +421,87 @@ def test_doctor_refuses_a_serve_port_out_of_range_in_one_line(home: Path):
     assert len(result.stderr.splitlines()) == 1 and str(home / "projections.toml") in result.stderr
     doit = run_doit(home, "slate", f"date={FIXTURE_DATE}", timeout=120)
     assert doit.returncode == 3 and doit.stderr.startswith("ERROR: invalid settings (serve_port: "), doit.stderr
+
+
+@pytest.mark.parametrize(("text", "setting"), [
+    ("serve_port = true\n", "serve_port"),
+    ("lock_timeout_s = false\n", "lock_timeout_s"),
+    ("dask_workers = true\n", "dask_workers"),
+    ("[alerts]\nsmtp_port = true\n", "alerts.smtp_port"),
+    ("[schedule]\ntimeout_s = true\n", "schedule.timeout_s"),
+    ("[live]\nmax_attempts = true\n", "live.max_attempts"),
+    ('[live.host_intervals]\n"stats.nba.com" = true\n', "live.host_intervals.stats.nba.com"),
+    ("[remote]\nlease_s = true\n", "remote.lease_s"),
+])
+def test_a_boolean_for_a_number_is_refused(env: Path, text: str, setting: str):
+    """`serve_port = true` was read as port 1 (pydantic takes true for 1)."""
+    toml = env / "projections.toml"
+    toml.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"({setting}: " in message and "is a boolean, not a number: write the number itself" in message, message
+    assert message.endswith(f"fix {toml}"), message
+
+
+def test_numbers_from_the_environment_are_still_read_from_text(env: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PROJECTIONS_SERVE_PORT", "9000")
+    monkeypatch.setenv("PROJECTIONS_LIVE__MAX_ATTEMPTS", "2")
+    settings = load_settings()
+    assert (settings.serve_port, settings.live.max_attempts) == (9000, 2)
+
+
+# ---- lock_timeout_s, timezone, alerts.webhook_url -----------------------------------------------------------
+
+
+def test_a_negative_lock_timeout_is_refused(env: Path, monkeypatch: pytest.MonkeyPatch):
+    """-5 was taken, and a run waiting for a lock said 'gave up after -5 s'; 0 means: do not wait at all."""
+    monkeypatch.setenv("PROJECTIONS_LOCK_TIMEOUT_S", "-5")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == ("invalid settings (PROJECTIONS_LOCK_TIMEOUT_S (lock_timeout_s): Input should be "
+                                 "greater than or equal to 0); fix PROJECTIONS_LOCK_TIMEOUT_S")
+    monkeypatch.setenv("PROJECTIONS_LOCK_TIMEOUT_S", "0")
+    assert load_settings().lock_timeout_s == 0
+
+
+def test_a_top_level_timezone_that_is_no_zone_is_refused(env: Path):
+    """Only schedule.timezone was checked: `timezone = "Mars/X"` was taken."""
+    toml = env / "projections.toml"
+    toml.write_text('timezone = "Mars/X"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (f"invalid settings (timezone: 'Mars/X' is not an IANA time zone (e.g. "
+                                 f"America/New_York)); fix {toml}")
+    toml.write_text('timezone = "Europe/Paris"\n')
+    assert load_settings().timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize("url", ["not a url TOKEN_7f3a", "hooks.example/T0/TOKEN_7f3a", "ftp://hooks.example/TOKEN_7f3a",
+                                 "https://:TOKEN_7f3a@/T0"])
+def test_a_webhook_url_that_is_no_url_is_refused_without_quoting_it(env: Path, url: str):
+    """It was only refused when an alert was sent, i.e. when a run had already failed."""
+    toml = env / "projections.toml"
+    toml.write_text(f'[alerts]\nwebhook_url = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("invalid settings (alerts.webhook_url: not an http(s) URL with a host ("), message
+    assert "e.g. https://hooks.slack.com/services/" in message and message.endswith(f"fix {toml}"), message
+    assert "TOKEN_7f3a" not in message and "hooks.example" not in message, message
+
+
+def test_a_webhook_url_from_the_environment_is_checked_and_empty_means_none(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("PROJECTIONS_ALERTS__WEBHOOK_URL", "hooks.example/T0/TOKEN_7f3a")
+    with pytest.raises(ConfigError, match=r"^invalid settings \(PROJECTIONS_ALERTS__WEBHOOK_URL "
+                       r"\(alerts.webhook_url\): not an http\(s\) URL.*; fix PROJECTIONS_ALERTS__WEBHOOK_URL$"):
+        load_settings()
+    monkeypatch.setenv("PROJECTIONS_ALERTS__WEBHOOK_URL", "")
+    assert load_settings().alerts.webhook_url.get_secret_value() == ""  # type: ignore[union-attr]
+    monkeypatch.setenv("PROJECTIONS_ALERTS__WEBHOOK_URL", "http://127.0.0.1:9/hooks/T0/TOKEN_7f3a")
+    assert load_settings().alerts.webhook_url.get_secret_value().endswith("TOKEN_7f3a")  # type: ignore[union-attr]
 
 
 # ---- a data root that can never be one ----------------------------------------------------------------------

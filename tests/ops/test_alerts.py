@@ -451,6 +451,23 @@ def test_a_details_command_typo_does_not_stop_the_onfailure_alert(webhook: Webho
         "details:")[-1]
 
 
+def test_a_webhook_url_that_is_no_url_does_not_stop_the_email_alert(smtp: SmtpReceiver, tmp_path: Path) -> None:
+    """A webhook URL that is no URL is refused when settings load, so every run stops; the handler drops it and
+    the email still says why (before, the webhook failed at send time and the email went out)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projections.toml").write_text('[alerts]\nwebhook_url = "hooks.example/T0/TOKEN_7f3a"\n'
+                                           f'smtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\n'
+                                           'smtp_to = "ops@example.org"\n')
+    result = _unit_failed(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [mail] = smtp.messages
+    body = mail.get_content()
+    assert "alerts.webhook_url: not an http(s) URL with a host" in body, body
+    assert "TOKEN_7f3a" not in body + result.stdout + result.stderr
+    assert [(e["event"], e["channel"]) for e in ledger_lines(home)] == [("alert", "email")]
+
+
 @pytest.mark.parametrize(("alerts_table", "named"), [
     ('webhok_url = "http://127.0.0.1:9/x"', "alerts.webhok_url: not a setting (did you mean alerts.webhook_url?)"),
     ('webhook_url = "http://127.0.0.1:9/x', "is not valid TOML at line 3"),
