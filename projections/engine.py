@@ -183,15 +183,20 @@ class Engine:
         return pointer if pointer is not None and self.store.has(pointer) else None
 
     def pointer(self, asset: str, day: dt.date) -> str | None:
-        """The object gold/<asset>/game_date=D names; None for a pointer that names none (a symlink to
-        something else: said once, and replaced by the date's next publish, as a dangling one is)."""
+        """The object gold/<asset>/game_date=D names; None for a pointer that names none, said once: a symlink to
+        something else is replaced by the date's next publish (as a dangling one is); a directory or a file
+        there never is (it may be someone's copy): the message says to move it away."""
         try:
             return self.store.read_pointer(asset, day.isoformat())
         except StoreCorrupted as exc:
             said = (asset, day.isoformat(), str(exc))
             if said not in self._damage_said:
                 self._damage_said.add(said)
-                self.notify(f"{str(exc).split('; ')[0]}; treated as no gold (the date's next publish replaces it)")
+                if self.store.pointer_path(asset, day.isoformat()).is_symlink():
+                    self.notify(f"{str(exc).split('; ')[0]}; treated as no gold (the date's next publish replaces "
+                                "it)")
+                else:
+                    self.notify(f"{exc}; until then the date has no gold")
             return None
 
     def _record(self, key: str, *, fresh: bool) -> dict[str, Any] | None:

@@ -285,7 +285,8 @@ class LocalStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreCorrupted(f"gold pointer {link} is not a symlink ({exc}); remove it and rerun") from exc
+            raise StoreCorrupted(_not_a_pointer(link) or f"gold pointer {link} is not a symlink ({exc}); "
+                                 "remove it and rerun the date") from exc
         parts = Path(target).parts
         candidate = "xxh3-128:" + "".join(parts[-2:]) if len(parts) >= 2 else ""
         if not is_digest(candidate):
@@ -299,15 +300,19 @@ class LocalStore:
             raise ObjectNotFound(f"cannot publish {short(obj)}: not in the store")
         link = self.pointer_path(asset, game_date)
         link.parent.mkdir(parents=True, exist_ok=True)
+        if why := _not_a_pointer(link):  # only a symlink is ever replaced: anything else may be someone's data
+            raise StoreError(f"cannot publish {short(obj)} as {asset} {game_date}: {why}")
         target = os.path.relpath(self.object_dir(obj), link.parent)
         tmp = link.with_name(f".{link.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         os.symlink(target, tmp)
         failpoints.hit("pointer.symlinked")
         try:
             os.replace(tmp, link)
-        except OSError:
+        except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST) and (why := _not_a_pointer(link)):
+                raise StoreError(f"cannot publish {short(obj)} as {asset} {game_date}: {why}") from None
             raise
         _fsync_dir(link.parent)
         failpoints.hit("pointer.swapped")
@@ -321,6 +326,20 @@ class LocalStore:
                 continue
             for link in sorted(asset_dir.glob("game_date=*")):
                 yield asset_dir.name, link.name.split("=", 1)[1], link
+
+
+def _not_a_pointer(link: Path) -> str | None:
+    """Why what is at a gold pointer's path is no pointer (anything but a symlink: a directory, a file), with the
+    fix; None for a symlink or nothing. Such a thing is never replaced or deleted: it may be a copy someone made."""
+    try:
+        st = link.lstat()
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return None
+    kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a file" if stat.S_ISREG(st.st_mode) else "not a symlink"
+    return (f"gold pointer {link} is {kind}, not a symlink to a store object, and is never replaced (it may be "
+            f"someone's copy of the slate); move it out of {link.parent} (or remove it) and rerun the date")
 
 
 class RemoteCache(Protocol):

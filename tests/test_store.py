@@ -93,6 +93,31 @@ def test_pointer_swap_is_a_relative_symlink_replaced_by_rename(store):
         store.swap_pointer("projections", "2019-10-31", "xxh3-128:" + "0" * 32)
 
 
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_a_pointer_that_is_a_directory_or_a_file_is_never_replaced(store, kind):
+    """A copy of the slate put where its pointer goes: the swap said "cannot write to the data root: Is a
+    directory" (or, for a file, silently replaced it). It is someone's data: refused, named, left in place."""
+    obj = store.commit({"d": b"1"}, {}).object
+    link = store.pointer_path("projections", "2019-10-30")
+    link.parent.mkdir(parents=True)
+    if kind == "directory":
+        link.mkdir()
+        (link / "d").write_bytes(b"someone's copy")
+    else:
+        link.write_bytes(b"someone's copy")
+    with pytest.raises(StoreCorrupted) as read:
+        store.read_pointer("projections", "2019-10-30")
+    with pytest.raises(StoreError) as swapped:
+        store.swap_pointer("projections", "2019-10-30", obj)
+    for message in (str(read.value), str(swapped.value)):
+        assert f"gold pointer {link} is a {kind}, not a symlink to a store object, and is never replaced" in message
+        assert f"move it out of {link.parent} (or remove it) and rerun the date" in message
+    assert "Is a directory" not in str(swapped.value) and "writable" not in str(swapped.value)
+    copy = link / "d" if kind == "directory" else link
+    assert copy.read_bytes() == b"someone's copy"
+    assert sorted(p.name for p in link.parent.iterdir()) == ["game_date=2019-10-30"]  # no temp names left
+
+
 def test_pointer_that_names_no_object_is_reported(store):
     link = store.pointer_path("projections", "2019-10-30")
     link.parent.mkdir(parents=True)

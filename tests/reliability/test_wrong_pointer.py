@@ -57,6 +57,42 @@ def test_a_pointer_onto_another_dates_slate_is_named_and_rebuilt(two_dates: Path
     assert after.returncode == 0, after.stdout
 
 
+def test_a_pointer_replaced_by_a_copy_of_its_slate_is_named_never_overwritten(two_dates: Path, tmp_path: Path) -> None:
+    """`cp -r` of the slate where its pointer was: doit said "cannot write to the data root ...: Is a directory
+    ... make it writable or free disk space", report promised "the date's next publish replaces it" (it never
+    did). Every command now names the directory and says to move it away; none touches it."""
+    home = tmp_path / "home"
+    shutil.copytree(two_dates, home, symlinks=True)
+    own = gold_object(home, DAY)
+    link = home / "gold" / "projections" / f"game_date={DAY}"
+    target = link.resolve()
+    link.unlink()
+    shutil.copytree(target, link)
+    said = f"gold pointer {link} is a directory, not a symlink to a store object, and is never replaced"
+    fix = f"move it out of {link.parent} (or remove it) and rerun the date"
+
+    rebuilt = run_doit(home, "slate", f"date={DAY}")
+    assert rebuilt.returncode != 0, rebuilt.stdout + rebuilt.stderr
+    out = rebuilt.stdout + rebuilt.stderr
+    assert said in out and fix in out and "Traceback" not in out
+    assert "free disk space" not in out and "Is a directory" not in out
+    assert link.is_dir() and not link.is_symlink() and sorted(p.name for p in link.iterdir()) == sorted(
+        p.name for p in target.iterdir())
+    assert not [p for p in link.parent.iterdir() if p.name.startswith(".")]  # no temp symlink left
+    for args in (["report"], ["status", DAY]):
+        shown = run_cli(home, *args)
+        assert said in shown.stderr and fix in shown.stderr, shown.stdout + shown.stderr
+        assert "next publish replaces it" not in shown.stdout + shown.stderr and "Traceback" not in shown.stderr
+    verified = run_cli(home, "verify")
+    assert verified.returncode == 1 and said in verified.stdout, verified.stdout + verified.stderr
+
+    os.chmod(link, 0o755)
+    shutil.rmtree(link)  # the fix it names
+    again = run_doit(home, "slate", f"date={DAY}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert gold_object(home, DAY) == own
+
+
 # ------------------------------------------------------------------ the rule, on a store built by hand
 
 
