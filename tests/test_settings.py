@@ -444,6 +444,13 @@ def test_a_boolean_for_a_number_is_refused(env: Path, text: str, setting: str):
     assert message.endswith(f"fix {toml}"), message
 
 
+@pytest.mark.parametrize("port", [0, 65536])
+def test_an_smtp_port_out_of_range_is_refused(env: Path, port: int):
+    (env / "projections.toml").write_text(f"[alerts]\nsmtp_port = {port}\n")
+    with pytest.raises(ConfigError, match=r"\(alerts.smtp_port: Input should be (greater|less) than or equal to"):
+        load_settings()
+
+
 def test_numbers_from_the_environment_are_still_read_from_text(env: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PROJECTIONS_SERVE_PORT", "9000")
     monkeypatch.setenv("PROJECTIONS_LIVE__MAX_ATTEMPTS", "2")

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     user = args.run_as
     if user is None and args.scope == "system" and not settings.home.exists():
         user = os.environ.get("SUDO_USER")  # the CLI edge reads the environment, the library does not
+    systemd.check_accounts(settings, args.scope, user)
     if args.dry_run:
         units = systemd.render_units(settings, scope=args.scope, python=sys.executable, project_dir=project_dir,
                                      user=user, environment=environment)

@@ -9,12 +9,14 @@ timer's back. Secrets (webhook URL, SMTP password) never go into a unit file (un
 they stay in `<home>/projections.toml` or $PROJECTIONS_CONFIG, which the run reads itself.
 
 Raises:
-    ConfigError: a schedule, unit name, interpreter or directory that cannot make a working unit, or a unit
+    ConfigError: a schedule, unit name, interpreter or directory that cannot make a working unit, a User= or
+        Group= that is no account of this machine (install_units; the CLI checks a dry run too), or a unit
         directory this process cannot write.
 """
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import re
@@ -27,7 +29,7 @@ from typing import Literal
 from projections.errors import ConfigError
 from projections.ops.permissions import umask_for
 from projections.ops.unwritable import file_in_the_way
-from projections.settings import Settings
+from projections.settings import Settings, where_set
 
 Scope = Literal["system", "user"]
 
@@ -102,6 +104,35 @@ def _default_user(settings: Settings | None = None) -> str:
     if settings is not None and settings.home.exists():
         return _user_name(settings.home.stat().st_uid)
     return _user_name(os.geteuid())
+
+
+def check_accounts(settings: Settings, scope: Scope, user: str | None) -> None:
+    """Refuse a --system unit whose User= or Group= names no account of this machine: systemd would accept the
+    file and fail every run before it starts (status 217/USER, 216/GROUP). The default user (the data root's
+    owner, else whoever installs) exists by construction."""
+    if scope != "system":
+        return
+    named: str | None
+    if user is not None:
+        named, given = user, f"--run-as {user}"
+        fix = "pass an existing user to --run-as (or leave it out: the data root's owner)"
+    else:
+        named, given = settings.schedule.user, f"schedule.user = {settings.schedule.user!r}"
+        fix = f"fix schedule.user ({where_set(('schedule', 'user'))}) or pass an existing user with --run-as"
+    if named is not None and not named.isdigit():
+        try:
+            pwd.getpwnam(named)
+        except KeyError:
+            raise ConfigError(f"{given}: no such user on this machine, so the service (User={named}) could never "
+                              f"start; create it (sudo useradd --system {named}) or {fix}") from None
+    group = settings.permissions.group
+    if group is not None and not group.isdigit():
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            raise ConfigError(f"permissions.group = {group!r}: no such group on this machine, so the service "
+                              f"(Group={group}) could never start; create it (sudo groupadd {group}) or fix "
+                              f"permissions.group ({where_set(('permissions', 'group'))})") from None
 
 
 def _common(
@@ -247,6 +278,7 @@ def install_units(
     """Write the units into `unit_dir` (default: unit_dir_for) and, with `enable`, link the timer into
     `timers.target.wants/` exactly as `systemctl enable` would. Returns what was written and the systemctl
     commands still to run (daemon-reload and starting the timer need the running manager)."""
+    check_accounts(settings, scope, user)
     units = render_units(settings, scope=scope, python=python, project_dir=project_dir, user=user,
                          environment=environment)
     target = (unit_dir or unit_dir_for(settings, scope)).expanduser().absolute()

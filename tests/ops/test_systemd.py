@@ -101,6 +101,40 @@ def test_system_service_runs_as_the_data_root_owner_by_default(make_settings: Ma
     assert "User=alice\n" in explicit["projections-slate.service"]
 
 
+def test_install_refuses_a_user_or_group_that_does_not_exist(make_settings: MakeSettings, tmp_path: Path) -> None:
+    """`--run-as nosuchuser` wrote User=nosuchuser: systemd takes the file and fails every run (217/USER)."""
+    unit_dir = tmp_path / "units"
+    cases = [
+        (make_settings(), "nosuchuser", "--run-as nosuchuser: no such user on this machine, so the service "
+         "(User=nosuchuser) could never start; create it (sudo useradd --system nosuchuser) or pass an existing "
+         "user to --run-as"),
+        (make_settings(schedule={"user": "ghost"}), None, "schedule.user = 'ghost': no such user on this machine"),
+        (make_settings(permissions={"group": "nosuchgroup"}), "root", "permissions.group = 'nosuchgroup': no such "
+         "group on this machine, so the service (Group=nosuchgroup) could never start; create it"),
+    ]
+    for settings, user, message in cases:
+        with pytest.raises(ConfigError) as caught:
+            systemd.install_units(settings, scope="system", python=PYTHON, project_dir=REPO, unit_dir=unit_dir,
+                                  user=user, enable=False)
+        assert str(caught.value).startswith(message), str(caught.value)
+        assert not unit_dir.exists()
+    installed = systemd.install_units(make_settings(), scope="system", python=PYTHON, project_dir=REPO,
+                                      unit_dir=unit_dir, user="root", enable=False)
+    assert "User=root\n" in installed.written[0].read_text()
+
+
+def test_the_cli_refuses_run_as_a_user_that_does_not_exist(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    unit_dir = tmp_path / "units"
+    for extra in (["--no-enable"], ["--dry-run"]):
+        result = run_cli(tmp_path / "home", "systemd", "--system", "--run-as", "nosuchuser", "--unit-dir",
+                         str(unit_dir), *extra)
+        assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+        assert result.stderr.startswith("error: --run-as nosuchuser: no such user on this machine"), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and not unit_dir.exists()
+
+
 @pytest.mark.parametrize(("override", "match"), [
     ({"schedule": {"times": ["25:00"]}}, r"schedule.times: '25:00' is not HH:MM"),
     ({"schedule": {"times": []}}, r"schedule.times: no time given"),
