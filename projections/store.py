@@ -180,7 +180,10 @@ class LocalStore:
         if not isinstance(listed, dict) or not listed:
             return [f"object {short(obj)}: manifest lists no files"]
         problems = []
-        present = {p.name for p in where.iterdir()} - {MANIFEST}
+        try:
+            present = {p.name for p in where.iterdir()} - {MANIFEST}
+        except OSError as exc:
+            return [f"object {short(obj)}: its directory is unreadable ({_unreadable(where, exc)})"]
         for extra in sorted(present - set(listed)):
             problems.append(f"object {short(obj)}: unexpected file {extra!r}")
         actual: dict[str, str] = {}
@@ -189,7 +192,11 @@ class LocalStore:
             if not fpath.is_file():
                 problems.append(f"object {short(obj)}: file {name!r} is missing")
                 continue
-            digest = self.stat_cache.digest(fpath) if use_cache else hash_file(fpath)
+            try:
+                digest = self.stat_cache.digest(fpath) if use_cache else hash_file(fpath)
+            except OSError as exc:  # another user's file this one may not read: it cannot be vouched for
+                problems.append(f"object {short(obj)}: file {name!r} is unreadable ({_unreadable(fpath, exc)})")
+                continue
             actual[name] = digest
             want = listed[name].get("digest") if isinstance(listed[name], dict) else None
             if digest != want:
@@ -326,6 +333,16 @@ class LocalStore:
                 continue
             for link in sorted(asset_dir.glob("game_date=*")):
                 yield asset_dir.name, link.name.split("=", 1)[1], link
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why a file of an object cannot be read, with its owner and mode and the fix (objects are read-only for
+    everyone by design: `projections doctor --fix-permissions` never changes them)."""
+    from projections.ops.unwritable import owner_detail
+
+    owner, detail = owner_detail(path)
+    return (f"{path}, {detail}: {exc.strerror or exc}; make it readable again, objects are meant to be read by "
+            f"everyone (`sudo chmod a+rX {path}`)" + (f", or ask its owner ({owner})" if owner else ""))
 
 
 def _not_a_pointer(link: Path) -> str | None:

@@ -124,3 +124,39 @@ def test_pointer_that_names_no_object_is_reported(store):
     os.symlink("../../somewhere/else", link)
     with pytest.raises(StoreCorrupted, match="does not name a store object"):
         store.read_pointer("projections", "2019-10-30")
+
+
+UNREADABLE = """
+import sys
+from pathlib import Path
+from projections.store import LocalStore
+print("\\n".join(LocalStore(Path(sys.argv[1])).verify_object(sys.argv[2], use_cache=sys.argv[3] == "cached")))
+"""
+
+
+@pytest.mark.parametrize("cached", ["cached", "rehash"])
+def test_an_object_file_this_user_may_not_read_is_a_problem_not_a_traceback(store, cached):
+    """Another user's data.parquet (0400): `doit slate`, `status` and `verify` died with a PermissionError from
+    the digest. The object cannot be vouched for: a problem naming the file, its owner and mode and the fix."""
+    import subprocess
+    import sys
+
+    from tests.conftest import obeying_modes
+
+    obj = store.commit({"data.parquet": b"abc"}, {"stage": "x"}).object
+    path = store.object_dir(obj) / "data.parquet"
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+        os.chmod(path, 0o400)
+    else:
+        os.chmod(path, 0o000)
+    result = subprocess.run(obeying_modes([sys.executable, "-c", UNREADABLE, str(store.root), obj, cached]),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    [problem] = result.stdout.splitlines()
+    assert problem.startswith(f"object {obj.split(':')[1][:10]}: file 'data.parquet' is unreadable ({path}, owner ")
+    assert f"`sudo chmod a+rX {path}`" in problem and "Permission denied" in problem
+    if os.geteuid() == 0:
+        assert "owner nobody:" in problem and "ask its owner (nobody)" in problem
+    os.chmod(path, 0o444)
+    assert store.verify_object(obj) == []
