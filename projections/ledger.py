@@ -5,7 +5,8 @@
 Events: run_start, run_end, stage_start, stage_success, stage_cached, stage_failure, publish, alert,
 alert_failure, gc. Each line is written with a single O_APPEND write, so concurrent writers never interleave
 inside a line and a SIGKILL leaves whole lines only. A last line torn some other way (a full disk, an edit)
-is ended before the next record, so that record is whole. Readers skip (and count) any line they cannot parse.
+is ended before the next record, so that record is whole. Readers skip (and count) any line they cannot parse;
+a file they may not read at all (another user's) is a ConfigError naming it, its owner and mode, and the fix.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from projections.errors import ConfigError
 
 
 def utc_now() -> dt.datetime:
@@ -58,10 +61,20 @@ class Ledger:
             return []
         return sorted(self.dir.glob("*.jsonl"))
 
+    def current(self) -> Path:
+        """The file the next event is appended to (this UTC month's)."""
+        return self.dir / f"{utc_now():%Y-%m}.jsonl"
+
     def read(self, *, game_date: str | None = None, event: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every event, oldest first, optionally only those of one slate date or one kind."""
+        """Every event, oldest first, optionally only those of one slate date or one kind.
+
+        Raises ConfigError for a ledger file this user may not read."""
         for path in self.files():
-            with open(path, "rb") as fh:
+            try:
+                fh = open(path, "rb")  # noqa: SIM115 - closed by the `with` below; only the open is guarded
+            except OSError as exc:
+                raise ConfigError(unreadable_message(path, exc)) from None
+            with fh:
                 for raw in fh:
                     if not raw.strip():
                         continue
@@ -78,3 +91,13 @@ class Ledger:
                     if event is not None and record.get("event") != event:
                         continue
                     yield record
+
+
+def unreadable_message(path: Path, exc: OSError) -> str:
+    """One line for a ledger file that cannot be read: the path, its owner and mode, and the fix."""
+    from projections.ops.unwritable import owner_detail
+
+    owner, detail = owner_detail(path)
+    return (f"cannot read the ledger {path} ({detail}): {exc.strerror or exc}; every run appends to it, so it must "
+            "be readable and writable by each user that runs the pipeline: repair the data root with "
+            f"`projections doctor --fix-permissions` (as its owner or root), or run this as {owner or 'its owner'}")

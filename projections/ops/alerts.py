@@ -23,7 +23,7 @@ from typing import Any, Literal
 import httpx
 
 from projections.dates import slate_date_today
-from projections.errors import ConfigError
+from projections.errors import ConfigError, ProjectionsError
 from projections.fetch import FetchPolicy
 from projections.ledger import Ledger
 from projections.ops.channels import Delivery, configured, deliver
@@ -265,7 +265,7 @@ def notify_run(
     """After a run (`ledger.run`): send what `alerts_for_run` finds. Never raises; [] when all went well."""
     try:
         events = list(ledger.read())
-    except OSError as exc:
+    except (OSError, ProjectionsError) as exc:  # a ledger another user's (ConfigError)
         echo(f"cannot read the ledger {ledger.dir} to decide on alerts: {exc}")
         events = []
     found = alerts_for_run(events, run=ledger.run, stale=stale, details=settings.alerts.details_command,
@@ -370,7 +370,7 @@ def unit_failed(
     if ledger is not None:
         try:
             events = list(ledger.read())
-        except OSError as exc:
+        except (OSError, ProjectionsError) as exc:
             echo(f"cannot read the ledger {ledger.dir}: {exc}; alerting without the run's details")
     alert = alert_for_unit_failure(settings, unit, events=events, scope=scope, monitor=monitor, now=now,
                                    settings_error=settings_error)

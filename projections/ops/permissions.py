@@ -318,12 +318,34 @@ def preflight(home: Path, policy: PermissionSettings) -> None:
         elif problem is not None and (policy.group or st.st_uid != os.geteuid()):
             # another user's directory (the incident: one scheduler's dirs, another's run) or a shared setup
             found.append(f"{problem.message}; fix: {problem.fix}")
+    found.extend(_ledger_unwritable(home, want, me))
     if found:
         raise ConfigError(
             f"data root {home} breaks the permission policy (dir mode {want.dir_mode:04o}"
             + (f", group {policy.group}" if policy.group else "") + "): " + " | ".join(found)
             + "; set PROJECTIONS_HOME to a writable directory, or run `projections doctor` for the whole tree"
         )
+
+
+def _ledger_unwritable(home: Path, want: _Expect, me: str) -> list[str]:
+    """The ledger file a run will append to (this month's), when it exists and this user may not read and write
+    it: a run would build, then fail at its last ledger line (its record lost)."""
+    from projections.ledger import Ledger
+
+    path = Ledger(home).current()
+    try:
+        st = path.lstat()
+    except OSError:
+        return []  # missing: the run creates it, in a directory checked above
+    if stat.S_ISREG(st.st_mode) and os.access(path, os.R_OK | os.W_OK):
+        return []
+    what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else f"is not readable and writable by {me}"
+    problem = _check(path, st, want, is_dir=False) if stat.S_ISREG(st.st_mode) else None
+    fix = problem.fix if problem else f"sudo chown {me} {path} && sudo chmod {want.file_mode:04o} {path}"
+    if not stat.S_ISREG(st.st_mode):
+        fix = "move it away (the run creates the file)"
+    return [f"the ledger {path} ({_describe(path)}) {what}, and every run appends to it; fix: "
+            f"`projections doctor --fix-permissions` (as its owner or root), or {fix}"]
 
 
 def repair_tree(home: Path, policy: PermissionSettings) -> tuple[list[Path], list[Problem]]:

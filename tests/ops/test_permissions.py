@@ -135,6 +135,54 @@ def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
         os.chmod(home / "gold", 0o2775)
 
 
+def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:
+    """Another user's ledger file (0600): the run built its slate, said '1 date ok', then died in two chained
+    PermissionError tracebacks at its last ledger line. The preflight checks the file the run appends to."""
+    import subprocess
+    import sys
+
+    from projections.ledger import Ledger
+    from tests.conftest import obeying_modes
+
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    ledger = Ledger(home)
+    ledger.append("run_start")
+    current = ledger.current()
+    os.chmod(current, 0o600)
+    if os.geteuid() == 0:
+        os.chown(current, NOBODY, NOBODY)
+    else:
+        os.chmod(current, 0o000)  # as its owner, only a mode that refuses its owner refuses
+    result = subprocess.run(obeying_modes([sys.executable, "-c", PREFLIGHT, str(home)]), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"the ledger {current} (owner " in result.stdout and "is not readable and writable by" in result.stdout
+    assert "projections doctor --fix-permissions" in result.stdout
+    if os.geteuid() == 0:
+        assert "owner nobody:" in result.stdout
+    history = subprocess.run(obeying_modes([sys.executable, "-c", READ_LEDGER, str(home)]), capture_output=True,
+                             text=True, timeout=60)
+    assert history.returncode == 3 and "Traceback" not in history.stderr, history.stdout + history.stderr
+    assert history.stdout.startswith(f"cannot read the ledger {current} (owner ")
+    assert "projections doctor --fix-permissions" in history.stdout
+    os.chmod(current, 0o664)
+    permissions.preflight(home, POLICY)  # readable and writable (whoever owns it, as root): nothing to say
+
+
+READ_LEDGER = """
+import sys
+from pathlib import Path
+from projections.errors import ConfigError
+from projections.ledger import Ledger
+try:
+    list(Ledger(Path(sys.argv[1])).read())
+except ConfigError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
 def test_unknown_group_or_owner_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"permissions.group='no-such-group-xyz' is not a group.*groupadd"):
         permissions.ensure_dir(tmp_path / "x", PermissionSettings(group="no-such-group-xyz"))
