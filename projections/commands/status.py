@@ -1,12 +1,12 @@
 """`projections status [DATES]`: each stage of each date - up to date, stale (and why) or failed (with its
 error line) - when it was built, how long it took, the object it holds, and the date's gold object.
 
-A date that runs over ranges (and today's run) skip - no games, or no DraftKings salaries in the archive - is
-shown as SKIPPED with the reason; in archive mode a date the archive knows has no games is always SKIPPED (a
-run that named it alone fails by design: its failure is a note). A date the archive's schedule cannot vouch
-for (a season it lacks, or beyond the span of a season it holds in part) is OUTSIDE ARCHIVE, with that span
-and the fix. Exit status: 0 when every stage of every other date is up to date, 1 when something is stale or
-failed.
+A date that a run over a range (or today's run) skips - no games, or no DraftKings salaries in the archive -
+is shown as SKIPPED with the reason. In archive mode a date the archive knows has no games is always SKIPPED,
+even after a run that named it alone failed (that fails by design; the failure is shown as a note). A date the
+archive's schedule cannot vouch for (a season it lacks, or beyond the span of a season it holds in part) is
+OUTSIDE ARCHIVE, with that span and the fix. Exit status: 0 when every stage of every other date is up to
+date, 1 when something is stale or failed.
 """
 
 from __future__ import annotations
