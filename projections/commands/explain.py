@@ -4,7 +4,8 @@ A stale stage is compared with the build behind the date's published object (the
 one with the build of it before the one that made its current record. The differences - code version,
 parameters, input objects, sources, as_of - are printed as a small diff and followed upstream through every
 input that changed. In archive mode a date the archive knows has no games is SKIPPED, and one its schedule
-cannot vouch for is OUTSIDE ARCHIVE with the fix, as in `projections status`.
+cannot vouch for is OUTSIDE ARCHIVE with the fix; a stage that needs the calibration of a season whose prior
+season the archive lacks (2018-19) is CANNOT PROJECT with the fix, as in `projections status`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ A date that a run over a range (or today's run) skips - no games, or no DraftKin
 is shown as SKIPPED with the reason. In archive mode a date the archive knows has no games is always SKIPPED,
 even after a run that named it alone failed (that fails by design; the failure is shown as a note). A date the
 archive's schedule cannot vouch for (a season it lacks, or beyond the span of a season it holds in part) is
-OUTSIDE ARCHIVE, with that span and the fix. Exit status: 0 when every stage of every other date is up to
-date, 1 when something is stale or failed.
+OUTSIDE ARCHIVE, with that span and the fix. A date with games of a season whose prior season the archive
+lacks (2018-19: the calibration fits on 2017-18) is CANNOT PROJECT, with the fix (`doit slate` refuses it
+too). Exit status: 0 when every stage of every other date is up to date (or skipped, outside the archive or
+not projectable), 1 when something is stale or failed.
 """
 
 from __future__ import annotations
@@ -41,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
         print(status.render(found))
         if events.skipped_lines:
             print(f"note: {events.skipped_lines} unreadable ledger line(s) skipped in {engine.home / 'ledger'}")
-    return 0 if all(d.state in ("up to date", "skipped", "outside archive") for d in found) else 1
+    return 0 if all(d.state in status.NO_WORK for d in found) else 1

@@ -13,7 +13,8 @@ Both walk upstream: when an input object differs, the same comparison runs on th
 stale gold stage names the parameter three stages up that moved it.
 
 In archive mode the archive's calendar has the last word on a date nothing is published for, as in status: one
-it knows has no games is skipped, one its schedule cannot vouch for is outside it (the reason names the fix).
+it knows has no games is skipped, one its schedule cannot vouch for is outside it, and a stage that needs the
+calibration of a season whose prior season it lacks cannot be projected (the reason names the fix).
 
 What an explanation holds, and its text, is projections.observe.explanation.
 """
@@ -123,9 +124,11 @@ class Explainer:
     def calendar(self) -> Calendar | None:
         return status.archive_calendar(self.engine)
 
-    def _archive_says(self, day: dt.date) -> tuple[str, str] | None:
+    def _archive_says(self, day: dt.date, stage: str) -> tuple[str, str] | None:
         """In archive mode, for a date nothing is published for: ("outside archive", why and the fix) when the
-        archive's schedule cannot vouch for it, ("skipped", why) when it knows the date has no games."""
+        archive's schedule cannot vouch for it, ("cannot project", why and the fix) when `stage` needs the
+        calibration of a season whose prior season the archive lacks (`doit` refuses it), ("skipped", why) when
+        it knows the date has no games."""
         calendar = self.calendar
         if calendar is None or any(self.engine.store.read_pointer(p.publish, day.isoformat())
                                    for p in self.engine.pipeline.published if p.publish):
@@ -133,6 +136,10 @@ class Explainer:
         outside = status.outside_reason(calendar, day)
         if outside:
             return "outside archive", outside
+        cannot = status.cannot_project_reason(calendar, day) if status.needs_calibration(self.engine, [stage]) \
+            else None
+        if cannot:
+            return "cannot project", cannot
         no_games = status.no_games_reason(calendar, day)
         return ("skipped", no_games) if no_games else None
 
@@ -251,7 +258,7 @@ class Explainer:
                     reason = f"waits for {plan.blocked_by}, whose last run failed: {first_line(blocker.get('error'))}"
                 elif blocker is not None and blocker.get("event") == "no_games":
                     reason = f"nothing to build: {plan.blocked_by} found no games ({first_line(blocker.get('error'))})"
-            said = self._archive_says(day)
+            said = self._archive_says(day, stage)
             if said is not None:
                 state, reason = said
             chain = self._gold_chain(stage, day)

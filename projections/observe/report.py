@@ -180,7 +180,7 @@ def _status_grid(ov: Overview) -> str:
         gold = next((g for g in d.gold.values() if g), None)
         day = escape(d.game_date)
         link = f'<a href="{escape(ov.pages[d.game_date])}">{day}</a>' if d.game_date in ov.pages else day
-        why = " ".join(filter(None, (d.outside or d.skipped, d.note and f"note: {d.note}")))
+        why = " ".join(filter(None, (d.outside or d.cannot_project or d.skipped, d.note and f"note: {d.note}")))
         tip = f' title="{escape(why)}"' if why else ""
         rows.append(f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}"{tip}>'
                     f"{escape(d.state)}</td>{''.join(cells)}<td><code>{escape(short(gold, 10))}</code></td></tr>")

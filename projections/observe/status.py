@@ -3,7 +3,8 @@ it took, the object it holds, and the gold object of the date.
 
 The state comes from the store (the engine's plan), never from the ledger; the ledger adds the when, the how
 long and the error of a failed run. In archive mode the archive's calendar has the last word on dates nothing
-was published for: one it knows has no games is skipped, one its schedule cannot vouch for is outside it.
+was published for: one it knows has no games is skipped, one its schedule cannot vouch for is outside it, one
+of a season whose prior season it lacks (the calibration fits on that) cannot be projected.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from projections.plan import Plan
 
 State = Literal["up to date", "stale", "failed"]
-DateState = Literal["up to date", "stale", "failed", "skipped", "outside archive"]
+DateState = Literal["up to date", "stale", "failed", "skipped", "outside archive", "cannot project"]
+# the date states with no work `doit slate` would do (it skips or refuses them): status exits 0 on them
+NO_WORK: tuple[DateState, ...] = ("up to date", "skipped", "outside archive", "cannot project")
 MARK = {"up to date": "U", "stale": "R", "failed": "F"}
 
 
@@ -55,12 +58,15 @@ class DateStatus:
     published_at: dict[str, str | None] = field(default_factory=dict)
     skipped: str | None = None  # why a backfill or today's run skips the date (no games, no salaries)
     outside: str | None = None  # why archive mode cannot build the date at all, and the fix
-    note: str | None = None  # the failed run of a date skipped or outside the archive
+    cannot_project: str | None = None  # why archive mode cannot calibrate the date's season, and the fix
+    note: str | None = None  # the failed run of a date skipped, outside the archive or not projectable
 
     @property
     def state(self) -> DateState:
         if self.outside:
             return "outside archive"
+        if self.cannot_project:
+            return "cannot project"
         if self.skipped:
             return "skipped"
         states = {s.state for s in self.stages}
@@ -70,7 +76,8 @@ class DateStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {"game_date": self.game_date, "state": self.state, "skipped": self.skipped, "outside": self.outside,
-                "note": self.note, "gold": self.gold, "published_at": self.published_at,
+                "cannot_project": self.cannot_project, "note": self.note, "gold": self.gold,
+                "published_at": self.published_at,
                 "stages": [asdict(s) for s in self.stages]}
 
 
@@ -128,6 +135,29 @@ def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
     return f"{day} lies outside what the archive's schedule covers ({held}): `doit slate` refuses it - {OUTSIDE_FIX}"
 
 
+def needs_calibration(engine: Engine, stages: list[str] | None = None) -> bool:
+    """Whether building `stages` (default: the published ones, as `doit slate` does) needs a season-scoped
+    stage (the calibration, fitted on the season before) - what `doit` checks before refusing such a season."""
+    pipeline = engine.pipeline
+    names = stages if stages is not None else [s.name for s in pipeline.published]
+    return any(pipeline[n].scope == "season" for name in names for n in (name, *pipeline.upstream(name)))
+
+
+def cannot_project_reason(calendar: Calendar, day: dt.date) -> str | None:
+    """Why archive mode cannot project `day` - a date with games of a season whose prior season the archive
+    lacks, so the calibration has nothing to fit on: `doit slate` refuses it, alone or in a range - and the fix;
+    None for a date of a projectable season, an off day (still an off day) or one the schedule cannot vouch for."""
+    from projections.archive import previous_season
+
+    season = season_of(day)
+    if calendar.kind(day) in ("unknown", "no games") or calendar.projectable(season):
+        return None
+    return (f"season {season} cannot be projected: calibration fits on the season before "
+            f"({previous_season(season)}), which the archive does not hold, so `doit slate` refuses {day} - add it "
+            "with `projections ingest game-logs FILE` (and `ingest lines`), or pick dates of "
+            f"{calendar.held(projectable=True)}")
+
+
 def no_games_reason(calendar: Calendar, day: dt.date) -> str | None:
     """Why there is nothing to build for `day` when the archive's schedule knows it has no games, else None."""
     if calendar.kind(day) != "no games":
@@ -176,7 +206,11 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     is the archive's, in archive mode)."""
     iso = day.isoformat()
     out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar),
-                     outside=outside_reason(calendar, day) if calendar is not None else None)
+                     outside=outside_reason(calendar, day) if calendar is not None else None,
+                     cannot_project=cannot_project_reason(calendar, day)
+                     if calendar is not None and needs_calibration(engine) else None)
+    if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
+        out.skipped = None
     states: dict[str, State] = {}
     for plan in engine.status(day):
         row = _stage_status(plan, events, states)
@@ -188,8 +222,8 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
             moved = [e for e in events.publishes(iso) if e.get("object") == pointer]
             out.published_at[plan.publish] = moved[-1].get("ts") if moved else None
     if any(out.gold.values()):  # a published slate (from an inbox file, say) is never "skipped"
-        out.skipped = out.outside = None
-    if out.skipped or out.outside:
+        out.skipped = out.outside = out.cannot_project = None
+    if out.skipped or out.outside or out.cannot_project:
         out.note = _failed_note(iso, events)
     return out
 
@@ -214,8 +248,8 @@ def render(statuses: list[DateStatus]) -> str:
                           for asset, obj in d.gold.items() if obj) or "no gold"
         counts = {state: sum(1 for s in d.stages if s.state == state) for state in MARK}
         summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-        if d.skipped or d.outside:
-            lines.append(f"{d.game_date}  {d.state.upper():<10}  {d.outside or d.skipped}")
+        if d.skipped or d.outside or d.cannot_project:
+            lines.append(f"{d.game_date}  {d.state.upper():<10}  {d.outside or d.cannot_project or d.skipped}")
             if d.note:
                 lines.append(f"  note: {d.note}")
             continue

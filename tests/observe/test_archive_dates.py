@@ -107,3 +107,36 @@ def test_live_mode_keeps_the_store_view(home: Path):
     assert found[BEYOND_SPAN]["state"] == "stale" and found[BEYOND_SPAN]["outside"] is None
     assert found[OFF_DAY]["state"] == "failed" and found[OFF_DAY]["skipped"] is None
     assert _explain(home, BEYOND_SPAN, "gold", PROJECTIONS_SOURCE="live")["state"] == "stale"
+
+
+ORPHAN = "2018-11-18"  # season 2018-19: its calibration fits on 2017-18, which the archive lacks
+ORPHAN_NO_SALARIES = "2019-01-10"  # 2018-19, games but no DraftKings salaries: a backfill refuses it too
+ORPHAN_OFF_DAY = "2018-12-24"  # 2018-19 without games: still an off day
+
+
+def test_a_season_that_cannot_be_calibrated_is_cannot_project_as_doit_refuses_it(home: Path):
+    for args in (("slate", f"date={ORPHAN}"), ("slate", f"date={ORPHAN_NO_SALARIES}"),
+                 ("list", "--status", f"date={ORPHAN}")):
+        refused = run_doit(home, *args)
+        assert refused.returncode == 3 and "season 2018-19 cannot be projected" in refused.stderr, refused.stderr
+    code, found = _status(home, f"{ORPHAN},{ORPHAN_NO_SALARIES},{ORPHAN_OFF_DAY}")
+    assert code == 0
+    for day in (ORPHAN, ORPHAN_NO_SALARIES):
+        data = found[day]
+        assert data["state"] == "cannot project" and data["skipped"] is None and data["outside"] is None, data
+        for part in ("season 2018-19 cannot be projected", "the season before (2017-18)",
+                     f"`doit slate` refuses {day}", "`projections ingest game-logs FILE`", "2019-20 (2019-10-22.."):
+            assert part in data["cannot_project"], data["cannot_project"]
+    assert found[ORPHAN_OFF_DAY]["state"] == "skipped" and found[ORPHAN_OFF_DAY]["cannot_project"] is None
+    text = run_cli(home, "status", ORPHAN)
+    assert text.returncode == 0 and "never ran" not in text.stdout
+    assert text.stdout.startswith(f"{ORPHAN}  CANNOT PROJECT  {found[ORPHAN]['cannot_project']}")
+
+    gold = _explain(home, ORPHAN, "gold")
+    assert gold["state"] == "cannot project" and gold["reason"] == found[ORPHAN]["cannot_project"]
+    assert _explain(home, ORPHAN, "schedule")["state"] == "stale"  # `doit schedule date=...` builds it
+
+    report = run_cli(home, "report", f"{ORPHAN},{ORPHAN_NO_SALARIES}")
+    assert "Traceback" not in report.stderr, report.stderr
+    page = (home / "report" / "index.html").read_text()
+    assert page.count('<td class="state-cannot-project" title="season 2018-19 cannot be projected') == 2
