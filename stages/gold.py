@@ -3,7 +3,8 @@
 projections.parquet: ids, name, team, opponent, positions, salary, injury status, availability and role,
 p_play, proj_minutes (if he plays), exp_minutes, the DK points distribution if he plays (dk_mean, dk_sd,
 dk_p10..dk_p90), ownership, and which lineup case applied (mode). dk_projections.csv: DraftKings' salary-file
-layout with the expected points (p_play x dk_mean) in AvgPointsPerGame, ready for an optimiser.
+layout (Game Info as DraftKings writes it: "AWY@HOM MM/DD/YYYY HH:MMPM ET") with the expected points
+(p_play x dk_mean) in AvgPointsPerGame, ready for an optimiser.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ OUTPUT = Contract(
 )
 
 
+def game_info(slate: pd.DataFrame) -> pd.Series:
+    """DraftKings' Game Info of each row, "AWY@HOM MM/DD/YYYY HH:MMPM ET" (the tip in US Eastern time)."""
+    home = slate["home"].astype(bool)
+    away_team, home_team = slate["team"].where(~home, slate["opp"]), slate["opp"].where(~home, slate["team"])
+    tips = pd.to_datetime(slate["tip_time"], utc=True).dt.tz_convert("America/New_York")
+    return away_team + "@" + home_team + " " + tips.dt.strftime("%m/%d/%Y %I:%M%p") + " ET"
+
+
 def dk_csv(slate: pd.DataFrame) -> str:
     """The slate in DraftKings' DKSalaries.csv layout, the expected points in AvgPointsPerGame."""
     rows = slate.assign(
@@ -38,7 +47,7 @@ def dk_csv(slate: pd.DataFrame) -> str:
             "ID": slate["dk_id"].map(lambda i: str(int(i)) if pd.notna(i) else ""),
             "Roster Position": slate["roster_positions"],
             "Salary": slate["salary"],
-            "Game Info": slate["game_id"],
+            "Game Info": game_info(slate),
             "TeamAbbrev": slate["team"],
             "AvgPointsPerGame": (slate["p_play"] * slate["dk_mean"]).round(2),
         }
@@ -55,9 +64,9 @@ def gold(salaries: pd.DataFrame, rosters: pd.DataFrame, minutes: pd.DataFrame, s
                on="player_id", how="left") \
         .merge(sim[["player_id", *DK_COLUMNS]], on="player_id", how="left") \
         .merge(ownership[["player_id", "ownership"]], on="player_id", how="left")
-    out = slate[list(OUTPUT.columns)].sort_values(["dk_mean", "player_id"], ascending=[False, True])
-    out = out.reset_index(drop=True)
-    return {"projections.parquet": out, "dk_projections.csv": dk_csv(out)}
+    slate = slate.assign(dk_id=slate["dk_id"].astype("Int64"))  # whole ids, none where the source has none
+    slate = slate.sort_values(["dk_mean", "player_id"], ascending=[False, True]).reset_index(drop=True)
+    return {"projections.parquet": slate[list(OUTPUT.columns)], "dk_projections.csv": dk_csv(slate)}
 
 
 SPEC = Stage(

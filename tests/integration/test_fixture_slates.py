@@ -116,6 +116,26 @@ def test_the_draftkings_csv_matches_the_slate(fixture_home: Path):
     assert np.allclose(csv["AvgPointsPerGame"], (slate["p_play"] * slate["dk_mean"]).round(2))
 
 
+def test_the_draftkings_csv_reads_back_as_the_draftkings_file_it_came_from(fixture_home: Path):
+    """An optimiser reads Game Info as DraftKings writes it: the CSV held the nba.com game id there, which
+    DraftKings' layout (and this project's own DK reader) refuses; dk_id was a float."""
+    import datetime as dt
+
+    from projections.archive_build import parse_game_info
+    from projections.sources.files import dk_salaries
+
+    link = fixture_home / "gold" / "projections" / f"game_date={FIXTURE_DATE}"
+    day, read = dk_salaries((link / "dk_projections.csv").read_bytes(), "dk_projections.csv", lambda d: lambda n, t: n)
+    assert day == dt.date.fromisoformat(FIXTURE_DATE)
+    original = pd.read_csv(SHARED / "salaries" / "dk" / "2019-10-30__bradical1379__DKSalaries__cda50cde.csv")
+    ours = pd.read_csv(link / "dk_projections.csv").set_index("ID")
+    theirs = original.set_index("ID").loc[ours.index]
+    same_game = [parse_game_info(a) == parse_game_info(b)
+                 for a, b in zip(ours["Game Info"], theirs["Game Info"], strict=True)]
+    assert all(same_game) and (ours["Salary"] == theirs["Salary"]).all()  # team codes normalised (PHO -> PHX)
+    assert _slate(fixture_home, FIXTURE_DATE)["dk_id"].dtype == "Int64" and len(read) == len(ours)
+
+
 def test_a_slate_without_lineups_uses_expected_roles(tmp_path: Path, fixture_home: Path):
     home = tmp_path / "none"
     result = run_doit(home, "slate", "date=2019-11-05", PROJECTIONS_PARAMS__LINEUPS__MODE="none", timeout=600)
