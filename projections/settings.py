@@ -61,7 +61,10 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="ignore"
     )
 
-    home: SetPath = Field(default=Path("outputs"), description="data root: store, gold pointers, ledger")
+    home: SetPath = Field(
+        default=Path("outputs"),
+        description="data root: store, gold pointers, ledger (a relative path is taken from the current directory)",
+    )
     source: Literal["archive", "live"] = Field(
         default="archive", description="archive: the shipped + ingested archive; live: HTTP sources"
     )
@@ -78,7 +81,7 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="per-stage parameter overrides, e.g. PROJECTIONS_PARAMS__LINEUPS__MODE=none; they enter the key",
     )
-    serve_host: str = "127.0.0.1"
+    serve_host: str = Field(default="127.0.0.1", description="the address `projections serve` listens on")
     serve_port: Int = Field(default=8765, ge=1, le=65535, description="the dashboard's port (`projections serve`)")
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()

@@ -86,7 +86,7 @@ class Environment(EnvSettingsSource):
         if unknown:
             problems = "; ".join(f"{name}: {why}" for name, why in unknown.items())
             raise ConfigError(f"invalid settings in the environment ({problems}); rename or unset "
-                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
+                              f"{'it' if len(unknown) == 1 else 'them'} (docs/settings.md lists every setting)")
         return _modes_as_written(super().__call__())
 
 
@@ -102,7 +102,7 @@ class SettingsFile(TomlConfigSettingsSource):
         if unknown:
             problems = "; ".join(f"{key}: {not_a_setting(key, list(known.values()))}" for key in unknown)
             raise ConfigError(f"invalid settings in {path} ({problems}); rename or remove "
-                              f"{'it' if len(unknown) == 1 else 'them'} (README.md, Settings, lists every setting)")
+                              f"{'it' if len(unknown) == 1 else 'them'} (docs/settings.md lists every setting)")
 
     def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
         text = read_text(file_path)

@@ -49,16 +49,18 @@ class Frozen(BaseModel):
 class AlertSettings(Frozen):
     """Where alerts go: a Slack-compatible webhook and/or SMTP email. Unset channels are skipped."""
 
-    webhook_url: WebhookUrl | None = None
-    smtp_host: str | None = None
-    smtp_port: Int = Field(default=25, ge=1, le=65535)
-    smtp_starttls: bool = False
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_from: str = "projections@localhost"
+    webhook_url: WebhookUrl | None = Field(
+        default=None, description="a Slack-compatible webhook (an http(s) URL with a host; a secret, never quoted)"
+    )
+    smtp_host: str | None = Field(default=None, description="the SMTP server; unset = no email")
+    smtp_port: Int = Field(default=25, ge=1, le=65535, description="the SMTP server's port, 1-65535")
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_user: str | None = Field(default=None, description="SMTP login user; unset = no login")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP login password")
+    smtp_from: str = Field(default="projections@localhost", description="the From address of alert emails")
     smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
-    timeout_s: Float = 10.0
-    attempts: Int = 3
+    timeout_s: Float = Field(default=10.0, description="timeout of one webhook request or SMTP connection")
+    attempts: Int = Field(default=3, description="tries per channel before an alert counts as not sent")
     details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
         default="projections status {date}", description="the command an alert names for details; {date} is filled"
     )
@@ -70,9 +72,15 @@ class ScheduleSettings(Frozen):
     so every command (doctor included) refuses a schedule the timer could not use."""
 
     times: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("10:00, 17:30")),
-                     AfterValidator(checks.times)] = ("10:00", "17:30")
-    timezone: Annotated[str, AfterValidator(checks.timezone)] = "America/New_York"
-    unit: Annotated[str, AfterValidator(checks.unit)] = "projections-slate"
+                     AfterValidator(checks.times)] = Field(
+        default=("10:00", "17:30"), description="when the timer runs: HH:MM[:SS], comma-separated or a list"
+    )
+    timezone: Annotated[str, AfterValidator(checks.timezone)] = Field(
+        default="America/New_York", description="the IANA zone of `times`"
+    )
+    unit: Annotated[str, AfterValidator(checks.unit)] = Field(
+        default="projections-slate", description="base name of the units: <unit>.service, .timer, -alert@.service"
+    )
     timeout_s: Int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
     user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
 
@@ -80,12 +88,23 @@ class ScheduleSettings(Frozen):
 class DoctorSettings(Frozen):
     """What `projections doctor` inspects; tests point these at a fake layout."""
 
-    system_unit_dirs: tuple[SetPath, ...] = (Path("/etc/systemd/system"), Path("/lib/systemd/system"))
-    user_unit_dirs: tuple[SetPath, ...] = (Path("~/.config/systemd/user"),)
-    crontab_files: tuple[SetPath, ...] = (Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs"))
-    crontab_command: tuple[str, ...] = ("crontab", "-l")
-    match: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("projections, dodo.py"))] = (
-        "projections", "doit slate", "dodo.py")
+    system_unit_dirs: tuple[SetPath, ...] = Field(
+        default=(Path("/etc/systemd/system"), Path("/lib/systemd/system")),
+        description="system unit folders scanned (and where `systemd --system` writes, the first)",
+    )
+    user_unit_dirs: tuple[SetPath, ...] = Field(
+        default=(Path("~/.config/systemd/user"),),
+        description="user unit folders scanned (and where `systemd --user` writes, the first)",
+    )
+    crontab_files: tuple[SetPath, ...] = Field(
+        default=(Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs")),
+        description="crontab files and folders scanned",
+    )
+    crontab_command: tuple[str, ...] = Field(default=("crontab", "-l"), description="lists this user's crontab")
+    match: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("projections, dodo.py"))] = Field(
+        default=("projections", "doit slate", "dodo.py"),
+        description="a unit or crontab line that mentions one of these runs the pipeline",
+    )
     exclude: tuple[str, ...] = Field(
         default=("projections.cli alert", "projections alert", "projections.cli serve", "projections serve"),
         description="commands that mention the project but do not run the pipeline (the alert unit, serve)",
@@ -97,11 +116,18 @@ class DoctorSettings(Frozen):
 
 class PermissionSettings(Frozen):
     """The data root's mode policy, applied on creation and checked before a run. Modes are octal however they
-    are written (see the module docstring); a dir_mode must give the owner rwx, a file_mode the owner rw."""
+    are written (2775, "2775", "0o2775" and TOML's 0o2775 are the same; a plain integer is read by its digits, so
+    9999 is refused), at most 7777; a dir_mode must give the owner rwx, a file_mode the owner rw."""
 
-    dir_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.dir_mode)] = 0o2775
-    file_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.file_mode)] = 0o664
-    group: str | None = None
+    dir_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.dir_mode)] = Field(
+        default=0o2775, description="mode of the data root's directories (octal; the owner needs rwx)"
+    )
+    file_mode: Annotated[int, BeforeValidator(checks.octal), AfterValidator(checks.file_mode)] = Field(
+        default=0o664, description="mode of the data root's files (octal; the owner needs rw; no setuid/setgid/sticky)"
+    )
+    group: str | None = Field(
+        default=None, description="group of the data root's files and Group= of a --system service (unset: none)"
+    )
     owner: str | None = Field(default=None, description="expected owner of the data root (default: its top dir's)")
 
 
@@ -132,14 +158,18 @@ DEFAULT_URLS: dict[str, str] = {
 class Endpoint(Frozen):
     """One live endpoint; every field may be set alone (e.g. PROJECTIONS_LIVE__ODDS__API_KEY).
 
-    url: unset = the template in DEFAULT_URLS; "" turns the live backend off (the table then comes from the
+    url: unset = the built-in template (DEFAULT_URLS); "" turns the live backend off (the table then comes from the
     archive and ingested snapshots only). headers: added to the defaults (stats.nba.com wants its own)."""
 
-    url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    url: str | None = Field(
+        default=None, description='URL template; unset = the built-in one (injuries has none), "" = off'
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="headers added to the defaults")
     api_key: SecretStr | None = Field(default=None, description="sent as api_key_param or api_key_header")
-    api_key_param: str | None = None
-    api_key_header: str | None = None
+    api_key_param: str | None = Field(default=None, description="query parameter of the key (unset: api_key)")
+    api_key_header: str | None = Field(
+        default=None, description="header of the key (set: sent there, not as a parameter)"
+    )
     api_key_prefix: str = Field(default="", description='put before the key in its header, e.g. "Bearer "')
 
     @field_validator("headers", mode="after")
@@ -158,8 +188,8 @@ class Endpoint(Frozen):
 class LiveSettings(Frozen):
     """Live sources (`source = "live"`): endpoints, the HTTP policy, the DraftKings inbox, the replay clock."""
 
-    stats_base: str = "https://stats.nba.com/stats"
-    cdn_base: str = "https://cdn.nba.com/static/json"
+    stats_base: str = Field(default="https://stats.nba.com/stats", description="{stats} in the URL templates")
+    cdn_base: str = Field(default="https://cdn.nba.com/static/json", description="{cdn} in the URL templates")
     stats_headers: dict[str, str] = Field(default_factory=lambda: dict(_STATS_HEADERS),
                                           description="headers sent with every {stats} request")
     schedule: Endpoint = Endpoint()
@@ -169,12 +199,12 @@ class LiveSettings(Frozen):
     odds: Endpoint = Endpoint()
     lineups: Endpoint = Endpoint()
     injuries: Endpoint = Endpoint()
-    connect_timeout_s: Float = Field(default=5.0, gt=0)
-    read_timeout_s: Float = Field(default=20.0, gt=0)
-    max_attempts: Int = Field(default=5, ge=1)
+    connect_timeout_s: Float = Field(default=5.0, gt=0, description="connect timeout of one request")
+    read_timeout_s: Float = Field(default=20.0, gt=0, description="read timeout of one request")
+    max_attempts: Int = Field(default=5, ge=1, description="tries of one fetch")
     total_budget_s: Float = Field(default=120.0, gt=0, description="time one fetch may take, waits included")
     base_wait_s: Float = Field(default=1.0, ge=0, description="first backoff ceiling (doubles, full jitter)")
-    max_wait_s: Float = Field(default=30.0, ge=0)
+    max_wait_s: Float = Field(default=30.0, ge=0, description="largest backoff ceiling")
     min_interval_s: Float = Field(default=0.5, ge=0, description="spacing between requests to one host")
     host_intervals: dict[str, Float] = Field(
         default_factory=lambda: {"stats.nba.com": 1.0}, description="per-host spacing overriding min_interval_s"
@@ -214,6 +244,6 @@ class RemoteSettings(Frozen):
     endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph, moto)")
     key: SecretStr | None = Field(default=None, description="access key id (default: the AWS credential chain)")
     secret: SecretStr | None = Field(default=None, description="secret access key")
-    region: str | None = None
+    region: str | None = Field(default=None, description="the bucket's region (unset: the AWS configuration's)")
     lease_s: Float = Field(default=60.0, gt=0, description="a shared lock's lease; a dead holder's runs out")
     timeout_s: Float = Field(default=30.0, gt=0, description="read timeout of one request to the bucket")

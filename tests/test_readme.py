@@ -22,3 +22,12 @@ def test_ci_runs_the_readme_test_command_verbatim():
     test = _commands()[1]
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert test in ci
+
+
+def test_settings_reference_is_generated():
+    """docs/settings.md lists every setting: it is the generator's output, so a new or changed setting (or stage
+    parameter) must be documented by rerunning the generator."""
+    from projections.settings_reference import COMMAND, reference
+
+    committed = (REPO / "docs" / "settings.md").read_text()
+    assert committed == reference(), f"docs/settings.md is out of date: run `{COMMAND}`"
