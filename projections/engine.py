@@ -328,7 +328,12 @@ class Engine:
                 return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
                                published=False, seconds=time.monotonic() - started)
             if plan.record is not None:  # built before, only the pointer is behind
-                self._publish(plan, plan.record["object"])
+                try:
+                    self._publish(plan, plan.record["object"])
+                except ProjectionsError as exc:  # recorded like any failure of the stage: history and alerts see it
+                    self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), key=plan.key,
+                                       error=str(exc), error_type=type(exc).__name__)
+                    raise
                 return Outcome(name, day, plan.record["object"], plan.key, built=False, created=False,
                                published=True, seconds=time.monotonic() - started)
             self.ledger.append("stage_start", stage=name, game_date=day.isoformat(), key=plan.key,

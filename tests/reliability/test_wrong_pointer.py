@@ -18,7 +18,7 @@ import pytest
 
 from projections.store import LocalStore
 from projections.verify import verify
-from tests.conftest import gold_object, run_cli, run_doit
+from tests.conftest import gold_object, ledger_events, run_cli, run_doit
 
 DAY, OTHER = "2019-11-06", "2019-11-07"
 
@@ -79,6 +79,8 @@ def test_a_pointer_replaced_by_a_copy_of_its_slate_is_named_never_overwritten(tw
     assert link.is_dir() and not link.is_symlink() and sorted(p.name for p in link.iterdir()) == sorted(
         p.name for p in target.iterdir())
     assert not [p for p in link.parent.iterdir() if p.name.startswith(".")]  # no temp symlink left
+    failures = [e for e in ledger_events(home) if e["event"] == "stage_failure"]  # history and alerts see it
+    assert [e["stage"] for e in failures] == ["gold"] and said in failures[0]["error"], failures
     for args in (["report"], ["status", DAY]):
         shown = run_cli(home, *args)
         assert said in shown.stderr and fix in shown.stderr, shown.stdout + shown.stderr
