@@ -3,12 +3,13 @@ argument (or directory, or table) and the fix - never a traceback, never accepte
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from projections.cli import build_parser
-from tests.conftest import FIXTURE_DATE, run_cli
+from tests.conftest import FIXTURE_DATE, ledger_events, run_cli
 
 BELOW_MINIMUM = [
     (["diff", FIXTURE_DATE, "aaaa", "bbbb", "--top", "0"], "--top"),
@@ -59,6 +60,22 @@ def test_snapshots_refuses_an_unknown_table_like_fetch(home: Path) -> None:
         assert "Traceback" not in result.stderr
     assert snap.stderr == fetch.stderr  # the same refusal
     assert snap.stdout == ""
+
+
+def test_fetch_and_snapshots_take_a_stage_that_reads_one_table_as_that_table(home: Path) -> None:
+    # game_logs reads player_logs only: named by its stage, the fetch is of player_logs (here refused by the
+    # loopback port nothing serves: exit 1 naming the table, not exit 2 "no live backend")
+    fetch = run_cli(home, "fetch", "game_logs", FIXTURE_DATE, PROJECTIONS_LIVE__STATS_BASE="http://127.0.0.1:9/stats",
+                    PROJECTIONS_LIVE__MAX_ATTEMPTS="1")
+    assert fetch.returncode == 1 and "fetch failed: player_logs: " in fetch.stderr, fetch.stdout + fetch.stderr
+    assert [e["source"] for e in ledger_events(home) if e["event"] == "fetch_failure"] == ["player_logs"]
+    snap = run_cli(home, "snapshots", FIXTURE_DATE, "game_logs", "--json")
+    assert snap.returncode == 0 and json.loads(snap.stdout)["captures"] == [], snap.stderr
+    # a stage reading no live table, or several (lineups is a table itself), is refused listing both forms
+    for name in ("minutes", "calibration"):
+        refused = run_cli(home, "fetch", name, FIXTURE_DATE)
+        assert refused.returncode == 2 and f"no live backend for {name!r}" in refused.stderr, refused.stderr
+        assert "'player_logs'" in refused.stderr and "a stage that reads one: game_logs (player_logs)" in refused.stderr
 
 
 @pytest.mark.parametrize("where", ["file", "under-a-file", "proc"])

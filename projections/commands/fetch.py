@@ -10,31 +10,54 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from projections.pipeline import Pipeline
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("snapshots", help="the captures of each table for a date, and which one a build uses",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("date", help="the slate date, YYYY-MM-DD")
-    p.add_argument("table", nargs="?", help="one table (default: all with captures)")
+    p.add_argument("table", nargs="?", help="one table, or a stage that reads one (default: all with captures)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_snapshots)
     f = sub.add_parser("fetch", help="fetch one live table for one date now", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("table", help="schedule, player_logs, odds, rosters, lineups, injuries or salaries (the inbox)")
+    f.add_argument("table", help="schedule, player_logs, odds, rosters, lineups, injuries or salaries (the inbox); "
+                   "a stage that reads one table names it (game_logs: player_logs)")
     f.add_argument("date", help="the slate date, YYYY-MM-DD")
     f.set_defaults(handler=run_fetch)
 
 
-def known_table(table: str) -> str:
-    """`table` when it is one of the live tables (the ones captures exist for); ConfigError listing them else."""
+def stage_tables(pipeline: Pipeline) -> dict[str, str]:
+    """Stage name -> the live table it reads, for each stage of `pipeline` that reads exactly one and is not
+    named like a table itself (game_logs -> player_logs): names `fetch` and `snapshots` take as that table."""
+    from projections.sources import ENDPOINTS
+
+    read: dict[str, set[str]] = {}
+    for key, (source, readers) in pipeline.fetchers().items():
+        for stage in readers:
+            read.setdefault(stage, set()).add(getattr(source, "table", key))
+    return {stage: next(iter(tables)) for stage, tables in read.items()
+            if len(tables) == 1 and stage not in ENDPOINTS and next(iter(tables)) in ENDPOINTS}
+
+
+def known_table(table: str, pipeline: Pipeline) -> str:
+    """The live table `table` names (the ones captures exist for): itself, or the one table the stage of that
+    name reads; ConfigError listing both the tables and those stage names else."""
     from projections.errors import ConfigError
     from projections.sources import ENDPOINTS
 
-    if table not in ENDPOINTS:
-        raise ConfigError(f"no live backend for {table!r}; choose from {sorted(ENDPOINTS)}")
-    return table
+    if table in ENDPOINTS:
+        return table
+    aliases = stage_tables(pipeline)
+    if table in aliases:
+        return aliases[table]
+    stages = "".join(f", or a stage that reads one: {', '.join(f'{s} ({t})' for s, t in sorted(aliases.items()))}"
+                     if aliases else "")
+    raise ConfigError(f"no live backend for {table!r}; choose from {sorted(ENDPOINTS)}{stages}")
 
 
 def run_snapshots(args: argparse.Namespace) -> int:
@@ -43,9 +66,9 @@ def run_snapshots(args: argparse.Namespace) -> int:
     from projections.sources import ENDPOINTS, snapshots
     from projections.wiring import make_engine
 
-    tables = [known_table(args.table)] if args.table else sorted(ENDPOINTS)
-    day = parse_one(args.date, ONE)
     engine = make_engine()
+    tables = [known_table(args.table, engine.pipeline)] if args.table else sorted(ENDPOINTS)
+    day = parse_one(args.date, ONE)
     as_of = engine.as_of(day)
     rows: list[dict[str, Any]] = []
     for table in tables:
@@ -75,22 +98,22 @@ def run_fetch(args: argparse.Namespace) -> int:
     from projections.errors import ConfigError, ProjectionsError
     from projections.wiring import make_engine
 
-    known_table(args.table)
-    day = parse_one(args.date, ONE)
     engine = make_engine()
+    table = known_table(args.table, engine.pipeline)
+    day = parse_one(args.date, ONE)
     key = next((k for k, (source, _) in engine.pipeline.fetchers().items()
-                if getattr(source, "table", k) == args.table), None)
+                if getattr(source, "table", k) == table), None)
     if key is None:
-        print(f"error: no stage of the pipeline reads {args.table!r}, so nothing would use a capture of it",
+        print(f"error: no stage of the pipeline reads {table!r}, so nothing would use a capture of it",
               file=sys.stderr)
         return 2
     try:
-        with writes(engine.home, f"fetch {args.table}"):  # a data root this user may not write: exit 2, not 1
+        with writes(engine.home, f"fetch {table}"):  # a data root this user may not write: exit 2, not 1
             summary = live_fetch.fetch(engine, key, day)
     except ConfigError:
         raise
     except ProjectionsError as exc:
         print(f"fetch failed: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.table} {day}: {summary.get('describe', '')}")
+    print(f"{table} {day}: {summary.get('describe', '')}")
     return 0
