@@ -140,7 +140,7 @@ class SlateReporter(ConsoleReporter):
                 continue
             seen.add(name)
             todo.extend(tasks[name].task_dep)
-        stages = [n for n in seen if self._is_stage(tasks[n])]
+        stages = [n for n in tasks if n in seen and self._is_stage(tasks[n])]  # in build order
         self.total = len(stages)
         self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
         self.started = time.monotonic()
@@ -150,7 +150,8 @@ class SlateReporter(ConsoleReporter):
             self.no_salaries = list(meta.get("no_salaries", []))
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
             self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
-                               stage_runs=self.total, argv=sys.argv[1:], no_games=self.no_games or None,
+                               stage_runs=self.total, stages=list(dict.fromkeys(n.partition(":")[0] for n in stages)),
+                               argv=sys.argv[1:], no_games=self.no_games or None,
                                no_salaries=self.no_salaries or None,
                                invocation=os.environ.get("INVOCATION_ID"),  # systemd's, for the alert unit
                                overrides=_overrides() or None)

@@ -57,6 +57,21 @@ class Run:
         return sorted({str(e["game_date"]) for e in self.events if e.get("game_date")})
 
     @property
+    def stages(self) -> list[str] | None:
+        """The stages this run selected (its stage runs, per date), in build order; None when its run_start does
+        not say - written before runs recorded them, or lost - unless it ran the whole slate (`doit slate`)."""
+        start = self.start or {}
+        if isinstance(start.get("stages"), list):
+            return [str(s) for s in start["stages"]]
+        return None
+
+    @property
+    def whole_slate(self) -> bool:
+        """Whether the run asked for every stage (`doit slate`, or `doit` alone) rather than some by name."""
+        tasks = (self.start or {}).get("tasks")
+        return not isinstance(tasks, list) or not tasks or "slate" in tasks
+
+    @property
     def began(self) -> str | None:
         return (self.start or (self.events[0] if self.events else {})).get("ts")
 

@@ -133,7 +133,14 @@ def timeline(events: Events, day: str) -> list[Block]:
             continue
         touched = {e.stage for e in block.entries} | {str(e.get("stage")) for e in of_day
                                                       if e.get("run") == ended.run and e.get("stage")}
-        quiet = [s for s in stages if s not in touched]
+        # only the stages this run selected: `doit minutes` made no stage run of sim or gold. A run whose
+        # run_start does not name its stages is taken for the whole slate only if it asked for the slate
+        selected = ended.stages
+        ran = [s for s in stages if selected is None or s in selected] + \
+            [s for s in selected or [] if s not in stages]
+        if selected is None and not ended.whole_slate:
+            ran = []
+        quiet = [s for s in ran if s not in touched]
         failed = any(e.kind == "stage_failure" for e in block.entries)
         if quiet:
             verb = "not run (an input failed)" if failed else "up to date (nothing to do)"

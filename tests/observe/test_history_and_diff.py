@@ -106,3 +106,22 @@ def test_history_tells_runs_apart_by_their_environment_overrides(tmp_path):
     blocks = json.loads(run_cli(home, "history", FIXTURE_DATE, "--json").stdout)["blocks"]
     plain, overridden = (b["command"] for b in blocks)
     assert plain.startswith("doit ") and overridden == "PROJECTIONS_PARAMS__SIM__DRAWS=1001 " + plain
+
+
+def test_history_lists_only_the_stage_runs_a_run_made(tmp_path):
+    """`doit minutes` runs minutes and what it needs: its block names those up to date, never sim or gold."""
+    from stages import PIPELINE
+    from tests.conftest import FIXTURE_DATE, run_cli, run_doit
+
+    home = tmp_path / "home"
+    for task in ("slate", "minutes", "slate"):
+        assert run_doit(home, task, f"date={FIXTURE_DATE}").returncode == 0
+    blocks = json.loads(run_cli(home, "history", FIXTURE_DATE, "--json").stdout)["blocks"]
+    assert [b["end"]["up_to_date"] for b in blocks] == [0, 9, 13]
+    quiet = [[e["event"]["stages"] for e in b["entries"] if e["kind"] == "quiet"] for b in blocks]
+    minutes = [*PIPELINE.upstream("minutes"), "minutes"]
+    assert len(minutes) == 9 and quiet[0] == [] and sorted(quiet[1][0]) == sorted(minutes)
+    assert sorted(quiet[2][0]) == sorted(PIPELINE.order)
+    text = run_cli(home, "history", FIXTURE_DATE).stdout
+    block = text.split(" run ")[2]
+    assert " minutes date=" in block and "rates" not in block and "gold" not in block, block
