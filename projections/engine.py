@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import sys
 import time
 import traceback
@@ -39,10 +38,9 @@ from projections.errors import (
     StoreCorrupted,
 )
 from projections.frames import is_frame, stage_outputs
-from projections.gc import build_guard, gate_path, store_lock_path
+from projections.gc import build_guard
 from projections.hashing import seed_from, short
 from projections.ledger import Ledger
-from projections.ops.permissions import not_writable_message
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
@@ -109,38 +107,10 @@ class Engine:
 
     def preflight(self, dates: Iterable[dt.date] = ()) -> None:
         """Fail early, changing nothing, when the data root cannot take a build (of `dates`: their locks too)."""
-        home = self.home
-        probe = home
-        while not probe.exists():
-            probe = probe.parent
-        if not probe.is_dir():
-            raise ConfigError(f"data root {home}: {probe} is not a directory; set PROJECTIONS_HOME to a directory")
-        for path in [home, home / "store", home / "store" / "objects", home / "store" / "tmp",
-                     home / "store" / "actions", home / "gold", home / "ledger", home / "locks", home / "cache"]:
-            if path.exists():
-                if not os.access(path, os.W_OK | os.X_OK):
-                    raise ConfigError(not_writable_message(path))
-                continue
-            if not os.access(probe, os.W_OK | os.X_OK):
-                raise ConfigError(not_writable_message(probe))
-            break
-        from projections.ops import permissions
+        from projections import preflight
 
-        permissions.preflight(home, self.settings.permissions)
-        self._check_lock_files(dates)
-
-    def _check_lock_files(self, dates: Iterable[dt.date]) -> None:
-        """A lock a build of `dates` takes that cannot be a lock file (a directory, a symlink made there): one
-        ConfigError naming each, before anything runs, instead of a failure at every stage."""
-        wanted = {gate_path(self.home): "the gc gate", store_lock_path(self.home): "the store"}
-        seasonal = any(stage.scope == "season" for stage in self.pipeline.stages.values())
-        for day in dates:
-            wanted[self.home / "locks" / f"date={day.isoformat()}.lock"] = f"slate date {day}"
-            if seasonal:
-                wanted[self.home / "locks" / f"season={season_of(day)}.lock"] = f"season {season_of(day)}"
-        found = [why for path, what in wanted.items() if (why := locks.unusable(path, what=what))]
-        if found:
-            raise ConfigError(" | ".join(found))
+        preflight.check(self.home, self.settings.permissions, dates,
+                        seasonal=any(stage.scope == "season" for stage in self.pipeline.stages.values()))
 
     def ensure_layout(self) -> None:
         """Create the data root's layout under the permission policy (once per process)."""
