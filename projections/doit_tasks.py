@@ -101,6 +101,16 @@ def _no_games(engine: Engine, day: dt.date, seen: set[dt.date]) -> bool:
     return False
 
 
+def _archive_off_day(engine: Engine, day: dt.date) -> bool:
+    """The archive's schedule has no games on `day` (archive mode only): known in every `-n` worker alike, where
+    `seen` holds only what this process found."""
+    if engine.settings.source != "archive":
+        return False
+    from projections.archive import Calendar
+
+    return Calendar.of(engine.home).kind(day) == "no games"
+
+
 def _fetch_tasks_of(engine: Engine, name: str) -> list[str]:
     """The fetch tasks (live mode only) whose snapshots this stage reads."""
     if engine.settings.source != "live":
@@ -143,8 +153,8 @@ def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = F
     seen = set() if seen is None else seen
 
     def action() -> dict[str, Any] | TaskFailed:
-        if name != engine.clock and day in seen:  # even a stage that does not read the schedule (calibration):
-            return {"no_games": True}  # a date named alone has failed at the schedule already, for that reason
+        if name != engine.clock and (day in seen or _archive_off_day(engine, day)):  # even a stage that does not
+            return {"no_games": True}  # read the schedule (calibration): a date named alone fails at the schedule
         try:
             outcome = engine.build(name, day, no_games_ok=off_days)
         except NoGames as exc:

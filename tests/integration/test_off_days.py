@@ -13,6 +13,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import gold_object, ledger_events, run_cli, run_doit
 from tests.net.faultserver import FaultServer
 from tests.sources.payloads import recorded
@@ -83,11 +85,13 @@ def test_the_same_day_asked_for_by_name_still_fails(tmp_path: Path):
     assert [e["stage"] for e in ledger_events(home) if e["event"] == "stage_failure"] == ["schedule"]
 
 
-def test_an_off_season_day_asked_for_by_name_fails_at_its_schedule_only(tmp_path: Path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "-n 2"])
+def test_an_off_season_day_asked_for_by_name_fails_at_its_schedule_only(tmp_path: Path, workers: list[str]):
     """2019-07-15 belongs to season 2018-19, which cannot be calibrated (no 2017-18): the calibration, which does
-    not read the schedule, also ran and failed with "0 games of the season before 2018-19" - a wrong lead."""
+    not read the schedule, also ran and failed with "0 games of the season before 2018-19" - a wrong lead. With
+    -n 2 it runs in another worker than the schedule, which cannot tell it the date has no games."""
     home = tmp_path / "home"
-    result = run_doit(home, "slate", "date=2019-07-15")
+    result = run_doit(home, *workers, "slate", "date=2019-07-15")
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "schedule: no NBA games on 2019-07-15" in out, out
     assert "season before" not in out and "calibration" not in out.split("Failures:")[1], out
