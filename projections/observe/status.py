@@ -209,7 +209,9 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
                      outside=outside_reason(calendar, day) if calendar is not None else None,
                      cannot_project=cannot_project_reason(calendar, day)
                      if calendar is not None and needs_calibration(engine) else None)
-    if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
+    if out.skipped and out.skipped.startswith(f"no NBA games on {iso}"):  # an off day, found by the archive or a
+        out.cannot_project = None  # fetched schedule, stays one whatever its season
+    elif out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
         out.skipped = None
     states: dict[str, State] = {}
     for plan in engine.status(day):
