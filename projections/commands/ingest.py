@@ -42,13 +42,15 @@ def _read(path: Path) -> bytes:
     from projections.sources.files import BadFile
 
     try:
-        if path.exists() and not path.is_file():
-            raise BadFile(f"{path}: not a regular file (a directory or a device); give the downloaded file itself")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise BadFile(f"{path}: {size / 2**20:.0f} MiB, more than any file ingest reads (a season's game logs "
-                          f"are about 5 MiB; the limit is {MAX_BYTES // 2**20} MiB); check that this is the file meant")
-        return path.read_bytes()
+        if path.is_dir() or path.is_char_device() or path.is_block_device():
+            raise BadFile(f"{path}: a {'directory' if path.is_dir() else 'device'}, not a file; give the downloaded "
+                          "file itself (or pipe it in: /dev/stdin)")
+        with open(path, "rb") as fh:  # a pipe (/dev/stdin, <(curl ...)) too: read no more than the limit
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise BadFile(f"{path}: more than {MAX_BYTES // 2**20} MiB, more than any file ingest reads (a season's "
+                          "game logs are about 5 MiB); check that this is the file meant")
+        return data
     except OSError as exc:
         raise BadFile(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
 

@@ -142,6 +142,21 @@ def test_game_logs_that_cannot_be_a_box_score_are_refused(cli, tmp_path: Path, e
     assert tree_snapshot(cli.home) == before
 
 
+def test_a_file_piped_in_is_read(tmp_path: Path) -> None:
+    """`curl ... | projections ingest dk-salaries /dev/stdin`: a pipe is no regular file, but it is a file."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, project_env
+
+    home = tmp_path / "home"
+    result = subprocess.run([sys.executable, "-m", "projections.cli", "ingest", "dk-salaries", "/dev/stdin"],
+                            input=DK_2019.read_bytes(), env=project_env(home), capture_output=True, timeout=300,
+                            cwd=REPO)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"2019-11-01" in result.stdout and b"268 players" in result.stdout, result.stdout
+
+
 def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
     renamed = tmp_path / "2031-12-25 whatever.csv"
     renamed.write_bytes(DK_2023.read_bytes())
@@ -161,8 +176,8 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
                                                                rows_of(DK_2023)]),
      r"DKSalaries\.csv: line 2, column 'Game Info': 'Postponed' .* every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'"),
     ("dk-salaries", lambda d: d / "missing.csv", r"missing\.csv: cannot read it \(No such file or directory\)"),
-    ("dk-salaries", lambda d: Path("/dev/zero"), r"/dev/zero: not a regular file"),  # read until MemoryError
-    ("game-logs", lambda d: d, r": not a regular file \(a directory or a device\)"),
+    ("dk-salaries", lambda d: Path("/dev/zero"), r"/dev/zero: a device, not a file"),  # read until MemoryError
+    ("game-logs", lambda d: d, r": a directory, not a file; give the downloaded file itself"),
     ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, Salary="-5000") if i == 1 else r for i, r in
                                                                enumerate(rows_of(DK_2019))]),
      r"DKSalaries\.csv: line 3, column 'Salary': -5000 \(not a salary\); Salary must be a whole number of "
