@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doit import get_var
 from doit.exceptions import InvalidCommand
 
-from projections.doit_reporter import SLATE
+from projections.doit_reporter import CLUSTER, SLATE
 
 if TYPE_CHECKING:
     from projections.engine import Engine
@@ -28,10 +27,9 @@ DOIT_COMMANDS = frozenset({"run", "list", "info", "help", "clean", "forget", "ig
 LISTINGS = frozenset({"list", "info", "help"})  # commands that only print
 
 
-
 def doit_command(argv: list[str] | None = None) -> str:
     """The doit command this process runs: `list`, `help`, ... or `run` (a task name, or none)."""
-    return next((a for a in (sys.argv if argv is None else argv)[1:] if a in DOIT_COMMANDS), "run")
+    return command_line(argv).command
 
 
 def check_variables() -> None:
@@ -93,8 +91,6 @@ def named_tasks(argv: list[str] | None = None) -> list[tuple[str, str | None]]:
 def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
     """Refuse a task name that no task has (`doit minute`, `doit minutes:2019-10-3`) before anything else is
     looked at, naming the tasks there are; doit's own error would come only after the dates were checked."""
-    from projections.executors.tasks import CLUSTER
-
     stages = list(engine.pipeline.order)
     known = [SLATE, *stages]
     if engine.settings.source == "live":
@@ -107,14 +103,23 @@ def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
                              "slate date=...`); leave it out to build in this one")
     for name, day in named_tasks(argv):
         task = f"{name}:{day}" if day else name
-        if name.startswith("-") or _a_date(name):
+        if name == "--":
+            continue
+        if name.startswith("--date") or _a_date(name):
             raise InvalidCommand(f"no task {task!r}: dates are given as date=YYYY-MM-DD, a range date=A..B or a "
                                  "list date=A,B (`doit slate date=2019-10-30`)")
+        if name.startswith("-"):  # an option after a task name is that task's option: doit names what is wrong
+            break
         if name not in known:
+            import difflib
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
             raise InvalidCommand(f"no task {task!r}: {hint}tasks are {SLATE} and the stages {', '.join(stages)}, "
                                  f"each alone (every selected date) or as STAGE:YYYY-MM-DD (`doit list` lists them)")
+        if day and name in (SLATE, CLUSTER):
+            raise InvalidCommand(f"no task {task!r}: {name} takes its dates from date= (`doit {name} date={day}`); "
+                                 "STAGE:YYYY-MM-DD names one stage of one date")
         if day:
             try:
                 dt.date.fromisoformat(day)

@@ -20,6 +20,7 @@ from projections.hashing import short
 from projections.ledger import Ledger
 
 SLATE = "slate"
+CLUSTER = "cluster"  # the Dask run's task (projections.executors.tasks)
 _INTERRUPT = {"said": False}  # whether a run's summary already said it was interrupted
 
 

@@ -20,12 +20,11 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from projections.doit_tasks import SLATE, _checker, stage_tasks
+from projections.doit_reporter import CLUSTER, SLATE
+from projections.doit_tasks import _checker, stage_tasks
 from projections.engine import Engine
 from projections.errors import ConfigError, ProjectionsError
 from projections.executors.cluster import ClusterRun
-
-CLUSTER = "cluster"
 
 
 def _cluster_action(run: ClusterRun) -> Any:

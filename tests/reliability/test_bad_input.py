@@ -194,6 +194,8 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     (["slate", "2019-10-30"], "no task '2019-10-30': dates are given as date=YYYY-MM-DD"),  # built today's slate
     (["slate", "--date=2019-10-30"], "no task '--date=2019-10-30': dates are given as date=YYYY-MM-DD"),
     (["-n", "-1", "slate", "date=2019-10-30"], "-n -1: -n is how many processes build at once, 1 or more"),
+    (["slate:2019-10-30"], "no task 'slate:2019-10-30': slate takes its dates from date= (`doit slate "
+                           "date=2019-10-30`)"),  # doit's generic error; `doit info slate:D` was a KeyError
 ])
 def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, argv: list[str], says: str):
     before = tree_snapshot(built_home)
@@ -201,3 +203,13 @@ def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, a
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith(f"ERROR: {says}") and len(result.stderr.splitlines()) == 1, result.stderr
     assert tree_snapshot(built_home) == before
+
+
+def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(built_home: Path):
+    """An option after a task name is that task's option to doit, which names it; a trailing `--` is nothing.
+    The task-name check took both for misplaced dates."""
+    ended = run_doit(built_home, "slate", "date=2019-10-30", "--")
+    assert ended.returncode == 0 and "1 date ok" in ended.stdout, ended.stdout + ended.stderr
+    late = run_doit(built_home, "slate", "-v", "2", "date=2019-10-30")
+    assert late.returncode == 3 and "dates are given as" not in late.stderr, late.stderr
+    assert "-v" in late.stderr and "Traceback" not in late.stderr, late.stderr
