@@ -190,15 +190,22 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
     import pandas as pd
 
     from projections.sources.parsers import GAMELOG_COLUMNS, player_logs_from_gamelog, player_logs_from_rows
+    from projections.sources.parsers.game_logs import impossible
 
     try:
         if content.lstrip()[:1] in (b"{", b"["):
-            return player_logs_from_gamelog(content)
-        raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
-                   dtype={"GAME_ID": str, "PLAYER_ID": str})
-        return player_logs_from_rows(pd.DataFrame(raw), name)
+            logs = player_logs_from_gamelog(content)
+        else:
+            raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
+                       dtype={"GAME_ID": str, "PLAYER_ID": str})
+            logs = player_logs_from_rows(pd.DataFrame(raw), name)
     except ContractViolation as exc:
         raise BadFile(f"{name}: {exc}; {LOGS_FIX}") from None
+    wrong = impossible(logs)
+    if wrong:
+        raise BadFile(f"{name}: {wrong}; a box score adds up (PTS = 2 FGM + FG3M + FTM, REB = OREB + DREB, made <= "
+                      "attempted, no negative count, at most 75 minutes): export the game logs again")
+    return logs
 
 
 # ------------------------------------------------------------------------------------------ lines

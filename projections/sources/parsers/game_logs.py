@@ -67,10 +67,6 @@ def player_logs_from_rows(raw: pd.DataFrame, source: str, stats_source: str = "n
             out[col] = pd.to_numeric(raw[name]).fillna(0).astype("int64")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise bad(source, f"unreadable game-log rows ({type(exc).__name__}: {exc})") from None
-    impossible = _impossible(out)
-    if impossible:
-        raise bad(source, impossible, "a box score adds up (PTS = 2 FGM + FG3M + FTM, REB = OREB + DREB, made <= "
-                  "attempted, no negative count, at most 75 minutes); export the game logs again")
     out["plus_minus"] = pd.to_numeric(raw["PLUS_MINUS"], errors="coerce").astype(float)
     out["dk_points"] = dk_points(out["pts"], out["fg3m"], out["reb"], out["ast"], out["stl"], out["blk"],
                                  out["tov"]).astype(float)
@@ -88,8 +84,10 @@ _RULES = (  # (what is wrong, the rows it is wrong in)
 )
 
 
-def _impossible(out: pd.DataFrame) -> str | None:
-    """The first box-score line that cannot be (every real season's logs pass), described; None when none."""
+def impossible(out: pd.DataFrame) -> str | None:
+    """The first box-score line of player_logs that cannot be (every real season's logs pass), described; None
+    when none. `projections ingest game-logs` refuses such a file; the live feed is taken as it comes (one bad
+    upstream row must not stop every daily run)."""
     for what, rule in _RULES:
         wrong = rule(out)
         if wrong.any():
