@@ -22,9 +22,8 @@ MOVERS = ("dk_mean", "proj_minutes", "ownership", "dk_p90", "dk_sd", "salary")
 LABELS = {"dk_mean": "projection (dk_mean)", "proj_minutes": "minutes", "ownership": "ownership",
           "dk_p90": "ceiling (dk_p90)", "dk_sd": "spread (dk_sd)", "salary": "salary"}
 KEY = "player_id"
-
-
 SLATE_FILE = "projections.parquet"  # the published slate's table
+
 
 def resolve(store: LocalStore, text: str) -> str:
     """A full digest for `text` (a digest, or a hex prefix of at least 4 digits naming one object)."""
@@ -70,15 +69,10 @@ def _check_slate_of(store: LocalStore, obj: str, day: str) -> None:
 
 
 def load_slate(store: LocalStore, obj: str) -> pd.DataFrame:
+    """The slate table of a published slate object (a gold object: `_check_slate_of` refused any other)."""
     import pandas as pd
 
-    manifest = store.manifest(obj)
-    files = sorted((manifest.get("files") or {}).keys())
-    parquet = SLATE_FILE if SLATE_FILE in files else next(
-        (f for f in files if f.endswith(".parquet")), None)
-    if parquet is None:
-        raise ConfigError(f"object {short(obj)} ({manifest.get('stage')}) has no parquet file to compare")
-    return pd.read_parquet(store.path(obj, parquet))
+    return pd.read_parquet(store.path(obj, SLATE_FILE))
 
 
 @dataclass
