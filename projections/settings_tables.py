@@ -14,7 +14,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import NoDecode
 
 from projections import settings_checks as checks
@@ -36,7 +45,7 @@ Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.addresse
 
 # Numbers: true/false is refused (pydantic would read `serve_port = true` as 1); text of the environment is parsed.
 Int = Annotated[int, BeforeValidator(checks.number)]
-Float = Annotated[float, BeforeValidator(checks.number)]
+Float = Annotated[float, BeforeValidator(checks.number), AllowInfNan(False)]  # no inf/nan: a timeout ends
 
 # A webhook URL: an http(s) URL with a host, checked when settings load, never quoted back ("" = no webhook).
 WebhookUrl = Annotated[SecretStr, AfterValidator(checks.http_url)]
@@ -59,8 +68,8 @@ class AlertSettings(Frozen):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP login password")
     smtp_from: str = Field(default="projections@localhost", description="the From address of alert emails")
     smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
-    timeout_s: Float = Field(default=10.0, description="timeout of one webhook request or SMTP connection")
-    attempts: Int = Field(default=3, description="tries per channel before an alert counts as not sent")
+    timeout_s: Float = Field(default=10.0, gt=0, description="timeout of one webhook request or SMTP connection")
+    attempts: Int = Field(default=3, ge=1, description="tries per channel before an alert counts as not sent")
     details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
         default="projections status {date}", description="the command an alert names for details; {date} is filled"
     )

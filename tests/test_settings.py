@@ -472,6 +472,21 @@ def test_a_negative_lock_timeout_is_refused(env: Path, monkeypatch: pytest.Monke
     assert load_settings().lock_timeout_s == 0
 
 
+@pytest.mark.parametrize("variable, value, says", [
+    ("PROJECTIONS_ALERTS__TIMEOUT_S", "0", "greater than 0"),  # was raised to 1 ms without a word
+    ("PROJECTIONS_ALERTS__ATTEMPTS", "0", "greater than or equal to 1"),  # was raised to 1 without a word
+    ("PROJECTIONS_LIVE__READ_TIMEOUT_S", "inf", "a finite number"),  # a fetch that may never end
+    ("PROJECTIONS_LOCK_TIMEOUT_S", "nan", "a finite number"),
+])
+def test_alert_tries_and_timeouts_that_cannot_work_are_refused(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                variable: str, value: str, says: str):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert f"invalid settings ({variable} (" in str(caught.value) and says in str(caught.value)
+    assert str(caught.value).endswith(f"; fix {variable}")
+
+
 def test_a_top_level_timezone_that_is_no_zone_is_refused(env: Path):
     """Only schedule.timezone was checked: `timezone = "Mars/X"` was taken."""
     toml = env / "projections.toml"

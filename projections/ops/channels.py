@@ -48,9 +48,9 @@ class Delivery:
 
 def alert_policy(alerts: AlertSettings) -> FetchPolicy:
     """Timeouts and retries for alerts: `attempts` tries of `timeout_s` each, short jittered waits."""
-    t = max(alerts.timeout_s, 0.001)
+    t = alerts.timeout_s
     return FetchPolicy(connect_timeout=t, read_timeout=t, write_timeout=t, pool_timeout=t,
-                       max_attempts=max(alerts.attempts, 1), total_budget_s=t * max(alerts.attempts, 1) + 30.0,
+                       max_attempts=alerts.attempts, total_budget_s=t * alerts.attempts + 30.0,
                        base_wait_s=1.0, max_wait_s=10.0, min_interval_s=0.0)
 
 
