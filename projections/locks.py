@@ -29,6 +29,7 @@ from typing import Any
 
 from projections.errors import ConfigError, LockTimeout
 from projections.ledger import iso, utc_now
+from projections.ops.unwritable import kind_of
 
 Notify = Callable[[str], None]
 
@@ -81,13 +82,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _kind(mode: int) -> str | None:
-    """What a file of this mode is, when it is not a regular file (None for one)."""
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-    return next((name for test, name in kinds if test(mode)), None)
-
-
 def unusable(path: Path, *, what: str) -> str | None:
     """Why `path` cannot be the lock file of `what` (something that is not a regular file is there), or None:
     missing (it is created) or a regular file. The message names the path and the fix."""
@@ -95,7 +89,7 @@ def unusable(path: Path, *, what: str) -> str | None:
         st = path.lstat()
     except OSError:
         return None  # missing, or not ours to look at: opening it says why
-    kind = _kind(st.st_mode)
+    kind = kind_of(st.st_mode)
     if kind is None:
         return None
     if stat.S_ISLNK(st.st_mode):
@@ -129,7 +123,7 @@ def hold(
         if why is None or exc.errno not in (errno.EISDIR, errno.ELOOP, errno.ENOENT, errno.ENXIO, errno.EOPNOTSUPP):
             raise
         raise ConfigError(why) from None
-    if _kind(os.fstat(fd).st_mode) is not None:  # a FIFO or device opens: it still is no lock file
+    if kind_of(os.fstat(fd).st_mode) is not None:  # a FIFO or device opens: it still is no lock file
         os.close(fd)
         raise ConfigError(unusable(path, what=what) or f"cannot take the lock on {what}: {path} is not a regular "
                           "file; remove it")

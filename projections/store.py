@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from projections import failpoints
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
 from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
+from projections.ops.unwritable import kind_of
 from projections.statcache import StatCache
 
 log = logging.getLogger(__name__)
@@ -354,7 +355,7 @@ def _not_a_pointer(link: Path) -> str | None:
         return None
     if stat.S_ISLNK(st.st_mode):
         return None
-    kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a file" if stat.S_ISREG(st.st_mode) else "not a symlink"
+    kind = kind_of(st.st_mode) or "a file"
     return (f"gold pointer {link} is {kind}, not a symlink to a store object, and is never replaced (it may be "
             f"someone's copy of the slate); move it out of {link.parent} (or remove it) and rerun the date")
 

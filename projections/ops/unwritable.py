@@ -1,6 +1,7 @@
 """Why this process cannot write where it must, said with the path, its owner and mode, and the fix: a write the OS
 refused (`REFUSED`, `refused_message`), a data root that can never be one (`unusable_root`), a file where a
-directory must go (`file_in_the_way`). The policy itself (modes, group, owner) is projections.ops.permissions.
+directory must go (`file_in_the_way`), what a file is when it is no regular one (`kind_of`). The policy itself
+(modes, group, owner) is projections.ops.permissions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pathlib import Path
 
 # the errors that mean "this process may not write here", not "the disk broke"
 REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def kind_of(mode: int) -> str | None:
+    """What a file of this mode is ("a directory", "a symbolic link", ...), None for a regular file."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), None)
 
 
 def read_only(path: Path) -> bool:
