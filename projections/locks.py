@@ -69,6 +69,7 @@ def _same_run(pid: Any, ppid: Any) -> bool:
 
 
 _WAITS_SAID: set[tuple[str, str]] = set()  # (lock, holder): one line per process, not one per stage waiting
+QUIET_WAIT_S = 10.0  # a wait for a worker of this same run is said only once it lasts this long
 
 
 def pid_alive(pid: int) -> bool:
@@ -132,14 +133,23 @@ def hold(
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
-            info = _holder(fd)
-            said = (what, str(info.get("pid")))
-            if said not in _WAITS_SAID:  # a run waits once per stage of the date: one line says it
-                _WAITS_SAID.add(said)
-                notify(f"waiting for the lock on {what}, held by {_describe_holder(fd, info)}")
-            deadline = None if timeout is None else time.monotonic() + timeout
+            started = time.monotonic()
+            said = False
+            deadline = None if timeout is None else started + timeout
             delay = poll
             while True:
+                if not said:  # another run is news at once; a worker of this run (`doit -n N`, two stages of one
+                    # date) is the normal course of a run, said only if the wait drags on
+                    info = _holder(fd)
+                    holder = _describe_holder(fd, info)
+                    waited = time.monotonic() - started
+                    if waited >= QUIET_WAIT_S or (info and "worker of this run" not in holder) or \
+                            (not info and waited >= 1.0):  # a holder that never says who it is
+                        said = True
+                        key = (what, str(info.get("pid")))
+                        if key not in _WAITS_SAID:  # a run waits once per stage of the date: one line says it
+                            _WAITS_SAID.add(key)
+                            notify(f"waiting for the lock on {what}, held by {holder}")
                 try:
                     fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
