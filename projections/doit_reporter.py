@@ -169,7 +169,9 @@ class SlateReporter(ConsoleReporter):
         elapsed = time.monotonic() - self.started
         line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
                 f"{stage:<10} {day}{'  ' + detail if detail else ''}")
-        if self.live is not None:
+        if verb == "up to date" and len(self.dates) > 1:  # a backfill's rerun: 1,700 such lines say nothing the
+            self._refresh()  # summary's count does not (one date's run still lists its stages)
+        elif self.live is not None:
             self.live.print(line, _STYLE.get(verb, ""))
             self._refresh()
         else:
