@@ -116,7 +116,16 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
         index_html = render_page(overview, None)
     index = out / "index.html"
     write_atomic(index, index_html.encode())
+    _drop_stale_pages(out, set(pages.values()))
     return Written(dir=out, index=index, pages=pages, dangling=dangling)
+
+
+def _drop_stale_pages(out: Path, current: set[Path]) -> None:
+    """Slate pages an earlier report wrote that this one does not link (dates now out of its window): left, they
+    went stale and piled up (a season's pages are about 50 MB)."""
+    for page in out.glob("slate-????-??-??.html"):
+        if page not in current:
+            page.unlink(missing_ok=True)
 
 
 # ---- HTML --------------------------------------------------------------------------------------------

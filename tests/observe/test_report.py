@@ -29,6 +29,18 @@ def test_report_writes_an_index_and_a_page_per_published_date(written: Path):
     assert (written / "index.html").read_text() == (written / f"slate-{DATES[-1]}.html").read_text()
 
 
+def test_pages_of_dates_out_of_the_reports_window_are_removed(observed: Observed, tmp_path: Path):
+    """The default report covers the last 31 dates; pages an earlier, wider report wrote stayed, stale, and piled
+    up (about 50 MB a season). Only slate pages go: anything else in the folder stays."""
+    out = tmp_path / "board"
+    wide = cli(observed.home, observed.code, "report", "--out", str(out), DATES[0] + ".." + DATES[-1])
+    assert wide.returncode == 0 and (out / f"slate-{DATES[0]}.html").is_file(), wide.stdout + wide.stderr
+    (out / "notes.html").write_text("mine")
+    narrow = cli(observed.home, observed.code, "report", "--out", str(out), DATES[-1])
+    assert narrow.returncode == 0, narrow.stdout + narrow.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "notes.html", f"slate-{DATES[-1]}.html"]
+
+
 def test_pages_are_self_contained(written: Path):
     for page in written.iterdir():
         html = page.read_text()
