@@ -1,0 +1,25 @@
+"""projections/archive.py: the calendar cache keeps one answer per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from projections import archive
+
+
+def test_a_new_calendar_answer_replaces_the_old_one(tmp_path: Path):
+    """Each change of the parts or snapshots wrote a new cache/calendar-<table>-<hash>.json and none was ever
+    removed."""
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    first = archive.game_dates(home)
+    assert dt.date(2019, 10, 30) in first
+    (home / "cache" / "calendar-schedule-notes.json").write_text("[]")  # not one of ours: the name does not fit
+    index = home / "refs" / "snapshots" / "schedule"
+    index.mkdir(parents=True)
+    (index / "game_date=2031-01-01.jsonl").write_text("")  # a capture of a new date: the answer changes
+    second = archive.game_dates(home)
+    assert second == first | {dt.date(2031, 1, 1)}
+    cached = sorted(p.name for p in (home / "cache").glob("calendar-schedule-*.json"))
+    assert len(cached) == 2 and "calendar-schedule-notes.json" in cached, cached
