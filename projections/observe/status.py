@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from projections.dates import season_of
 from projections.hashing import short
@@ -241,7 +241,8 @@ def _seconds(value: float | None) -> str:
 
 
 def render(statuses: list[DateStatus]) -> str:
-    """Plain text: a header line per date, one line per stage."""
+    """Plain text: a header line per date, one line per stage (over several dates, only for a date not up to
+    date), and over several dates a last line counting the dates per state."""
     lines: list[str] = []
     width = max((len(s.stage) for d in statuses for s in d.stages), default=8)
     for d in statuses:
@@ -256,6 +257,8 @@ def render(statuses: list[DateStatus]) -> str:
                 lines.append(f"  note: {d.note}")
             continue
         lines.append(f"{d.game_date}  {d.state.upper():<10}  gold: {golds}  ({summary})")
+        if len(statuses) > 1 and d.state == "up to date":  # over several dates only what needs a look is listed
+            continue
         for s in d.stages:
             ran = f"built {when(s.built_at)} in {_seconds(s.seconds)}" if s.built_at else (
                 f"last ran {when(s.last_run)}" if s.last_run else "never ran")
@@ -268,4 +271,7 @@ def render(statuses: list[DateStatus]) -> str:
                     tail += f" (its last run, {when(s.last_run)}, failed)"
             gold = "  -> gold" if s.publishes and s.object and d.gold.get(s.publishes) == s.object else ""
             lines.append(f"  {s.mark} {s.stage:<{width}}  {short(s.object):<10}  {ran}{gold}{tail}")
+    if len(statuses) > 1:
+        states = {state: sum(1 for d in statuses if d.state == state) for state in get_args(DateState)}
+        lines.append(f"{len(statuses)} dates: " + ", ".join(f"{n} {state}" for state, n in states.items() if n))
     return "\n".join(lines)

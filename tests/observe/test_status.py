@@ -61,6 +61,17 @@ def test_status_text_and_exit_code(observed: Observed):
     assert "R gold" in bad.stdout and "stale: no object for its key" in bad.stdout
     off = cli(observed.home, observed.code, "status", FAILED_DATE)
     assert off.returncode == 0, off.stdout + off.stderr
+    assert bad.stdout.splitlines()[-1] == "2 dates: 1 stale, 1 skipped", bad.stdout
+
+
+def test_over_several_dates_an_up_to_date_date_is_one_line(observed: Observed):
+    """A season's status printed 14 lines a date, 1,871 in all, and no total."""
+    many = cli(observed.home, observed.code, "status", f"{RERUN_DATE},{DATES[1]}")
+    lines = many.stdout.splitlines()
+    assert lines[0].startswith(f"{RERUN_DATE}  UP TO DATE  gold: ") and not lines[1].startswith("  "), lines
+    assert lines[-1].startswith("2 dates: 1 up to date, ") and "1 stale" in lines[-1], lines
+    one = cli(observed.home, observed.code, "status", RERUN_DATE).stdout.splitlines()
+    assert len(one) == 1 + len(observed.stages) and not one[-1].startswith("1 dates")  # one date: every stage
 
 
 def test_status_of_a_date_never_run(observed: Observed):
