@@ -23,6 +23,7 @@ def main() -> None:
         ("hasher.py", ["--mb", "100" if args.quick else "500"]),
         ("cold_slate.py", ["--runs", "1" if args.quick else "3"]),
         ("sim.py", []),
+        ("memory.py", ["--dates", "5"] if args.quick else []),
         ("backfill.py", ["--range", "2019-10-22..2019-10-31"] if args.quick else []),
         ("scaling.py", ["--sizes", "1,2"] if args.quick else []),
     ]

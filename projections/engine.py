@@ -44,7 +44,7 @@ from projections.ledger import Ledger
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
-from projections.stage_io import load_inputs, provenance, writing
+from projections.stage_io import load_inputs, provenance, release_memory, writing
 from projections.statcache import StatCache
 from projections.store import LocalStore, RemoteCache
 
@@ -310,6 +310,7 @@ class Engine:
                                season=season_of(day) if self.pipeline[name].scope == "season" else None)
             try:
                 outcome = self._run(plan, started)
+                release_memory()  # its frames are gone: a backfill's worker no longer grows date after date
             except BaseException as exc:
                 error = str(exc) if isinstance(exc, ProjectionsError) else (
                     f"{type(exc).__name__}: {exc}")

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,3 +94,18 @@ def writing(home: Path, name: str, day: dt.date) -> Iterator[None]:
             f"{name} {day}: cannot write to the data root {home}: {exc.strerror or exc}{where}; make it "
             "writable by this user (`projections doctor` shows owners and modes, `--fix-permissions` repairs "
             "them) or free disk space; nothing was published") from exc
+
+
+def release_memory() -> None:
+    """Hand the memory a build freed back to the OS. pandas and pyarrow free into their allocators (glibc malloc,
+    pyarrow's pool), which keep it: a backfill's process grew by about 5 MB a date (20 dates: 387 -> 494 MB
+    between builds; with this, 227 -> 263 MB). About 10 us when there is nothing to give back."""
+    with contextlib.suppress(Exception):
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
