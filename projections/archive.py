@@ -160,6 +160,13 @@ class Calendar:
         """Whether slates of `season` can be projected: calibration fits on the season before, which must be held."""
         return previous_season(season) in self.spans
 
+    def not_projectable(self, seasons: list[str]) -> str:
+        """Why slates of `seasons` (none projectable) cannot be built, and the fix: the words of `doit`'s refusal
+        and of status's CANNOT PROJECT."""
+        return (f"calibration fits on the season before ({', '.join(previous_season(x) for x in seasons)}), which "
+                "the archive does not hold; add it with `projections ingest game-logs FILE` (and `ingest lines`), "
+                f"or pick dates of {self.held(projectable=True)}")
+
     def held(self, *, projectable: bool = False) -> str:
         """The seasons the schedule holds (only those whose slates can be projected, if asked), with their spans:
         "2019-20 (2019-10-22..2020-10-11), ..."."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -57,12 +58,18 @@ class CommandLine(NamedTuple):
 
 def command_line(argv: list[str] | None = None) -> CommandLine:
     """The doit command, the task names given to it and its options, read by doit's own option parsers, as doit
-    reads them: an option's value (`-r json`, `-P thread`) is no task name, and neither is a `name=value`."""
+    reads them: an option's value (`-r json`, `-P thread`) is no task name, and neither is a `name=value`.
+    Parsed once per command line: task generation asks several times."""
+    return _parse(tuple((sys.argv if argv is None else argv)[1:]))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(argv: tuple[str, ...]) -> CommandLine:
     from doit.cmd_base import DodoTaskLoader, DoitCmdBase
     from doit.cmdparse import CmdOption, CmdParse, CmdParseError
     from doit.doit_cmd import DoitMain
 
-    args = list((sys.argv if argv is None else argv)[1:])
+    args = list(argv)
     loader = list(DodoTaskLoader.cmd_options)
     with contextlib.suppress(CmdParseError):  # as doit: the loader's options may come before the command
         args = CmdParse([CmdOption(o) for o in loader]).parse_only(args)[1]

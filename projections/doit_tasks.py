@@ -132,18 +132,8 @@ def _needs_a_season_stage(engine: Engine, argv: list[str] | None = None) -> bool
     """Whether the tasks this doit command names (none: the default, `slate`) need a season-scope stage (the
     calibration, fitted on the season before): `doit schedule date=D` does not, `doit slate` does."""
     named = [name for name, _ in named_tasks(argv)]
-    todo = [n for n in named if n in engine.pipeline.order] if named and SLATE not in named else \
-        [s.name for s in engine.pipeline.published]
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in engine.pipeline.order:
-            continue
-        seen.add(name)
-        if engine.pipeline[name].scope == "season":
-            return True
-        todo.extend(engine.pipeline[name].inputs)
-    return False
+    return engine.pipeline.needs_season(named if named and SLATE not in named else
+                                        [s.name for s in engine.pipeline.published])
 
 
 def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = False,
@@ -261,7 +251,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     `_build_action`.)"""
     if engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import OUTSIDE_FIX, Calendar, previous_season
+    from projections.archive import OUTSIDE_FIX, Calendar
 
     calendar = Calendar.of(engine.home)
     kinds = {d: calendar.kind(d) for d in dates}
@@ -280,11 +270,8 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     if orphans:  # every stage after the first few would fail at calibration, date after date (an off day of such
         # a season is still an off day: skipped in a range, "no NBA games" named alone)
         lone = sorted({season_of(d) for d in orphans})
-        raise InvalidCommand(
-            f"{len(orphans)} date(s) of season {', '.join(lone)} cannot be projected ({listed(orphans)}): "
-            f"calibration fits on the season before ({', '.join(previous_season(x) for x in lone)}), which the "
-            "archive does not hold; add it with `projections ingest game-logs FILE` (and `ingest lines`), or pick "
-            f"dates of {calendar.held(projectable=True)}")
+        raise InvalidCommand(f"{len(orphans)} date(s) of season {', '.join(lone)} cannot be projected "
+                             f"({listed(orphans)}): {calendar.not_projectable(lone)}")
     if not off_days:
         return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],

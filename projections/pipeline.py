@@ -328,6 +328,12 @@ class Pipeline:
         """Every stage that depends on `name` (transitively), in build order."""
         return [n for n in self.order if name in self.upstream(n)]
 
+    def needs_season(self, names: list[str]) -> bool:
+        """Whether building `names` (unknown names ignored) runs a season-scope stage, theirs or upstream (the
+        calibration, fitted on the season before)."""
+        known = [n for n in names if n in self.stages]
+        return any(self[n].scope == "season" for name in known for n in (name, *self.upstream(name)))
+
     @property
     def published(self) -> list[StageLike]:
         return [s for s in self.stages.values() if s.publish]

@@ -136,9 +136,7 @@ class Explainer:
         outside = status.outside_reason(calendar, day)
         if outside:
             return "outside archive", outside
-        clock = self.engine.clock
-        last = self.events.last(day.isoformat(), clock, "stage_success", "stage_failure", "no_games") if clock else None
-        if last is not None and last.get("event") == "no_games":  # a fetched schedule found none: an off day
+        if status.found_no_games(self.engine, self.events, day.isoformat()):  # a fetched schedule: an off day
             return None
         cannot = status.cannot_project_reason(calendar, day) if status.needs_calibration(self.engine, [stage]) \
             else None

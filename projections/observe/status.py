@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from projections.dates import season_of
 from projections.hashing import short
-from projections.observe.events import Events, first_line, when
+from projections.observe.events import Event, Events, first_line, when
 
 if TYPE_CHECKING:
     from projections.archive import Calendar
@@ -138,24 +138,17 @@ def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
 def needs_calibration(engine: Engine, stages: list[str] | None = None) -> bool:
     """Whether building `stages` (default: the published ones, as `doit slate` does) needs a season-scoped
     stage (the calibration, fitted on the season before) - what `doit` checks before refusing such a season."""
-    pipeline = engine.pipeline
-    names = stages if stages is not None else [s.name for s in pipeline.published]
-    return any(pipeline[n].scope == "season" for name in names for n in (name, *pipeline.upstream(name)))
+    return engine.pipeline.needs_season(stages if stages is not None else [s.name for s in engine.pipeline.published])
 
 
 def cannot_project_reason(calendar: Calendar, day: dt.date) -> str | None:
     """Why archive mode cannot project `day` - a date with games of a season whose prior season the archive
     lacks, so the calibration has nothing to fit on: `doit slate` refuses it, alone or in a range - and the fix;
     None for a date of a projectable season, an off day (still an off day) or one the schedule cannot vouch for."""
-    from projections.archive import previous_season
-
     season = season_of(day)
     if calendar.kind(day) in ("unknown", "no games") or calendar.projectable(season):
         return None
-    return (f"season {season} cannot be projected: calibration fits on the season before "
-            f"({previous_season(season)}), which the archive does not hold, so `doit slate` refuses {day} - add it "
-            "with `projections ingest game-logs FILE` (and `ingest lines`), or pick dates of "
-            f"{calendar.held(projectable=True)}")
+    return f"season {season} cannot be projected, so `doit slate` refuses {day}: {calendar.not_projectable([season])}"
 
 
 def no_games_reason(calendar: Calendar, day: dt.date) -> str | None:
@@ -165,16 +158,22 @@ def no_games_reason(calendar: Calendar, day: dt.date) -> str | None:
     return f"no NBA games on {day} in the archive's schedule: nothing to build"
 
 
+def found_no_games(engine: Engine, events: Events, iso: str) -> Event | None:
+    """The clock stage's last run of `iso`, when what it found was that the date has no games (a fetched
+    schedule's word: an off day, whatever the archive or the season)."""
+    last = events.last(iso, engine.clock, "stage_success", "stage_failure", "no_games") if engine.clock else None
+    return last if last is not None and last.get("event") == "no_games" else None
+
+
 def _skip_reason(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None) -> str | None:
     """Why runs over ranges (and today's run) skip `day`, or None: the clock stage last found no games, the
     archive has no games for it, or it has no salaries for it and nothing was attempted for the date since
     the last run that skipped it (a date without salaries asked for by name and failed shows its failure
     until a later run skips it: ingesting its salaries file is the fix)."""
     iso = day.isoformat()
-    if engine.clock:
-        last = events.last(iso, engine.clock, "stage_success", "stage_failure", "no_games")
-        if last is not None and last.get("event") == "no_games":
-            return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
+    last = found_no_games(engine, events, iso)
+    if last is not None:
+        return f"no NBA games on {iso} (per the schedule fetched {when(last.get('ts'))}): nothing to build"
     if calendar is None:
         return None
     no_games = no_games_reason(calendar, day)
@@ -208,10 +207,9 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar),
                      outside=outside_reason(calendar, day) if calendar is not None else None,
                      cannot_project=cannot_project_reason(calendar, day)
-                     if calendar is not None and needs_calibration(engine) else None)
-    if out.skipped and out.skipped.startswith(f"no NBA games on {iso}"):  # an off day, found by the archive or a
-        out.cannot_project = None  # fetched schedule, stays one whatever its season
-    elif out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
+                     if calendar is not None and needs_calibration(engine) and not found_no_games(engine, events, iso)
+                     else None)
+    if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
         out.skipped = None
     states: dict[str, State] = {}
     for plan in engine.status(day):
