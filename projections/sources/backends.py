@@ -32,6 +32,7 @@ from projections.errors import ContractViolation, FetchError, SourceError
 from projections.ledger import iso
 from projections.sources import ENDPOINTS, parsers, snapshots, tables
 from projections.sources.http import LiveHttp
+from projections.sources.parsers.game_logs import impossible, impossible_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +55,9 @@ FIX = {
 }
 MIN_ROSTER = 8
 SHRINK = 0.5
+# the live game logs drop box-score lines that cannot be (with a note), up to this many; more is a broken feed
+MAX_IMPOSSIBLE_ROWS = 10
+MAX_IMPOSSIBLE_SHARE = 0.01
 
 
 @dataclass
@@ -191,10 +195,19 @@ def fetch_player_logs(ctx: Context) -> Capture:
                 raise ContractViolation(f"player_logs: no player games in {season_of(ctx.day)}, but {where} lists "
                                         f"{played} games before {ctx.day}", stage="player_logs")
         _shrunk(len(frame), previous, f"player_logs {season_of(ctx.day)}")
+        if impossible_rows(frame).sum() > max(MAX_IMPOSSIBLE_ROWS, MAX_IMPOSSIBLE_SHARE * len(frame)):
+            raise ContractViolation(f"player_logs {season_of(ctx.day)}: {impossible(frame)} - more than a few bad "
+                                    "rows: the feed is broken, not one box score", stage="player_logs")
 
     validate, kept = _parsed(parsers.player_logs_from_gamelog, "player_logs", plausible)
     result = ctx.http.get("game_logs", {"season": season_of(ctx.day)}, validate=validate, source="player_logs")
-    return Capture(kept["frame"], {"raw.json": result.content}, result.url, result.attempts)
+    frame = kept["frame"]
+    wrong = impossible_rows(frame)
+    if wrong.any():
+        ctx.notes.append(f"dropped {impossible(frame)}: a box score adds up (PTS = 2 FGM + FG3M + FTM, "
+                         "REB = OREB + DREB, made <= attempted, no negative count, at most 75 minutes)")
+        frame = frame[~wrong.to_numpy()].reset_index(drop=True)
+    return Capture(frame, {"raw.json": result.content}, result.url, result.attempts)
 
 
 def fetch_odds(ctx: Context) -> Capture:
@@ -333,7 +346,7 @@ def run(table: str, env: SourceEnv, day: dt.date, now: dt.datetime, *, http: Liv
                                 stat_cache=env.stat_cache)
     entry = recorded.entry
     return {"describe": f"{table} {len(capture.frame)} rows ({'new' if recorded.appended else 'unchanged'} "
-                        f"{entry.object[9:19]})",
+                        f"{entry.object[9:19]})" + "".join(f"; {note}" for note in ctx.notes),
             "object": entry.object, "data": entry.data, "rows": len(capture.frame), "url": capture.url,
             "attempts": capture.attempts, "changed": recorded.appended, "captured_at": iso(entry.captured_at),
             "notes": ctx.notes or None}

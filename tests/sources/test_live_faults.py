@@ -12,6 +12,7 @@ import socket
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from projections.errors import FetchError, SourceError
@@ -161,6 +162,37 @@ def test_a_shrunken_game_log_is_implausible(tmp_path: Path, server: FaultServer,
     with pytest.raises(FetchError, match=r"100 rows, fewer than half of the 1173 the last capture held"):
         fetch("player_logs", tmp_path, server, fake, max_attempts=2)
     assert len(snapshots.entries(tmp_path, "player_logs", SLATE)) == 1
+
+
+def _game_log_with_bad_rows(count: int) -> bytes:
+    """The slate's real game log with `count` rows given 300 minutes (a box score that cannot be)."""
+    body = json.loads(payloads.league_game_log(SLATE))
+    result = body["resultSets"][0]
+    column = result["headers"].index("MIN")
+    for row in result["rowSet"][:count]:
+        row[column] = 300
+    return json.dumps(body).encode()
+
+
+def test_an_impossible_box_score_line_in_the_live_game_log_is_dropped_with_a_note(
+        tmp_path: Path, server: FaultServer, fake: FakeTime):
+    serve_slate(server)
+    server.replay(GAMELOG, _game_log_with_bad_rows(1))
+    summary = fetch("player_logs", tmp_path, server, fake)
+    assert summary["rows"] == 1172
+    assert "dropped 1 row(s) with minutes outside 0..75" in summary["describe"]
+    assert summary["notes"] and "dropped 1 row(s)" in summary["notes"][0]
+    kept = pd.read_parquet(snapshots.data_path(tmp_path, snapshots.entries(tmp_path, "player_logs", SLATE)[-1]))
+    assert kept["minutes"].max() <= 75 and len(kept) == 1172
+
+
+def test_a_game_log_with_many_impossible_lines_is_a_broken_feed(tmp_path: Path, server: FaultServer,
+                                                                  fake: FakeTime):
+    serve_slate(server)
+    server.replay(GAMELOG, _game_log_with_bad_rows(40))
+    with pytest.raises(FetchError, match=r"40 row\(s\) with minutes outside 0..75.*the feed is broken"):
+        fetch("player_logs", tmp_path, server, fake, max_attempts=2)
+    assert no_snapshot(tmp_path, "player_logs")
 
 
 def test_odds_feed_without_the_slates_games_is_implausible(tmp_path: Path, server: FaultServer, fake: FakeTime):

@@ -86,8 +86,8 @@ _RULES = (  # (what is wrong, the rows it is wrong in)
 
 def impossible(out: pd.DataFrame) -> str | None:
     """The first box-score line of player_logs that cannot be (every real season's logs pass), described; None
-    when none. `projections ingest game-logs` refuses such a file; the live feed is taken as it comes (one bad
-    upstream row must not stop every daily run)."""
+    when none. `projections ingest game-logs` refuses such a file; the live feed drops such rows
+    (`impossible_rows`) with a note: one bad upstream row must not stop every daily run."""
     for what, rule in _RULES:
         wrong = rule(out)
         if wrong.any():
@@ -95,6 +95,16 @@ def impossible(out: pd.DataFrame) -> str | None:
             return (f"{int(wrong.sum())} row(s) with {what}, e.g. {row['player_name']} on {row['game_date']} "
                     f"(game {row['game_id']})")
     return None
+
+
+def impossible_rows(out: pd.DataFrame) -> pd.Series:
+    """True for every row of player_logs that breaks one of the box-score rules of `impossible`."""
+    import pandas as pd
+
+    wrong = pd.Series(False, index=out.index)
+    for _, rule in _RULES:
+        wrong |= rule(out)
+    return wrong
 
 
 def empty_logs() -> pd.DataFrame:
