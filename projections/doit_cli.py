@@ -26,11 +26,34 @@ VARIABLES = ("date", "executor", "workers")
 DOIT_COMMANDS = frozenset({"run", "list", "info", "help", "clean", "forget", "ignore", "auto", "dumpdb", "strace",
                            "tabcompletion", "reset-dep"})
 LISTINGS = frozenset({"list", "info", "help"})  # commands that only print
+# doit's commands for its own task state (dep_file), which this project does not keep: what is up to date is
+# whether the store holds a stage's object for its current key, so these would print "forgetting minutes" and
+# change nothing
+STATELESS = {
+    "forget": "there is nothing to forget: a stage is up to date when the store holds its object for its current "
+              "key (`projections explain DATE STAGE` says why it is or is not); a damaged object is found by "
+              "`projections verify` and rebuilt by the next run",
+    "ignore": "a run builds every stage the date needs; to build part of it name a stage (`doit minutes "
+              "date=...`), to stop a daily run disable its timer (`projections doctor` lists it)",
+    "reset-dep": "there is no dependency file to reset: keys come from the inputs' hashes, the parameters and the "
+                 "code, so a rerun after any change rebuilds exactly what it changed",
+    "clean": "stages write only to the store; `projections gc` deletes the objects nothing needs (`--dry-run` "
+             "lists them first)",
+}
 
 
 def doit_command(argv: list[str] | None = None) -> str:
     """The doit command this process runs: `list`, `help`, ... or `run` (a task name, or none)."""
     return command_line(argv).command
+
+
+def check_command() -> None:
+    """Refuse doit's commands for a task state this project does not keep (`doit forget`, `ignore`, `reset-dep`,
+    `clean`), naming what does that job here."""
+    command = doit_command()
+    if command in STATELESS:
+        raise InvalidCommand(f"`doit {command}` does nothing in this project, whose stages keep no doit state; "
+                             f"{STATELESS[command]}")
 
 
 def check_variables() -> None:

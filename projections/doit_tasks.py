@@ -22,7 +22,7 @@ from doit.exceptions import InvalidCommand, TaskFailed
 
 from projections import live_fetch
 from projections.dates import parse_dates, season_of, slate_date_today
-from projections.doit_cli import LISTINGS, check_variables, doit_command, named_tasks, task_name_dates
+from projections.doit_cli import LISTINGS, check_command, check_variables, doit_command, named_tasks, task_name_dates
 from projections.doit_reporter import SLATE, SlateReporter, listed
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
@@ -71,6 +71,7 @@ def workers_die_with_parent() -> None:
 def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt.date]:
     """The dates named by `date=` (today's slate date when absent, `now` being the engine's clock: live.now
     replays a past day as today), or InvalidCommand for doit to print."""
+    check_command()
     check_variables()
     value = value if value is not None else task_name_dates()
     try:

@@ -205,6 +205,24 @@ def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, a
     assert tree_snapshot(built_home) == before
 
 
+@pytest.mark.parametrize(("argv", "instead"), [
+    (["forget", "minutes", "date=2019-10-30"], "`projections explain DATE STAGE`"),
+    (["ignore", "minutes", "date=2019-10-30"], "name a stage (`doit minutes date=...`)"),
+    (["reset-dep"], "keys come from the inputs' hashes"),
+    (["clean", "date=2019-10-30"], "`projections gc` deletes the objects nothing needs"),
+])
+def test_doits_commands_for_a_task_state_this_project_does_not_keep_are_refused(
+        built_home: Path, argv: list[str], instead: str):
+    """doit keeps its task state in memory here, so `doit forget minutes` printed "forgetting minutes" and changed
+    nothing; each is refused, naming what does that job."""
+    before = tree_snapshot(built_home)
+    result = run_doit(built_home, *argv)
+    assert result.returncode == 3 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"ERROR: `doit {argv[0]}` does nothing in this project") and instead in \
+        result.stderr, result.stderr
+    assert tree_snapshot(built_home) == before
+
+
 def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(built_home: Path):
     """An option after a task name is that task's option to doit, which names it; a trailing `--` is nothing.
     The task-name check took both for misplaced dates."""
