@@ -131,7 +131,12 @@ def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
     if isinstance(processes, int) and processes < 0:
         raise InvalidCommand(f"-n {processes}: -n is how many processes build at once, 1 or more (e.g. `doit -n 2 "
                              "slate date=...`); leave it out to build in this one")
-    for name, day in named_tasks(argv):
+    given = named_tasks(argv)
+    if command_line(argv).options.get("single") and (not given or {n for n, _ in given} & {SLATE, CLUSTER}):
+        raise InvalidCommand(f"-s runs the tasks named without what they need, and {SLATE} is a name for the stages "
+                             f"of its dates, so `-s {SLATE}` builds nothing: build the dates with `doit {SLATE} "
+                             "date=...`, or run one stage on inputs already built with `doit -s STAGE date=...`")
+    for name, day in given:
         task = f"{name}:{day}" if day else name
         if name == "--":
             continue
