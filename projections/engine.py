@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,6 @@ from projections.errors import (
     NoGames,
     ProjectionsError,
     SourceError,
-    StageError,
     StoreCorrupted,
 )
 from projections.frames import is_frame, stage_outputs
@@ -44,7 +42,7 @@ from projections.ledger import Ledger
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
-from projections.stage_io import load_inputs, provenance, release_memory, writing
+from projections.stage_io import load_inputs, provenance, release_memory, stage_error, writing
 from projections.statcache import StatCache
 from projections.store import LocalStore, RemoteCache
 
@@ -106,9 +104,11 @@ class Engine:
     # ---- preflight -----------------------------------------------------------------------------------
 
     def preflight(self, dates: Iterable[dt.date] = ()) -> None:
-        """Fail early, changing nothing, when the data root cannot take a build (of `dates`: their locks too)."""
-        from projections import preflight
+        """Fail early, changing nothing, when this Python lacks a package the code needs, or the data root
+        cannot take a build (of `dates`: their locks too)."""
+        from projections import preflight, requirements
 
+        requirements.check()
         preflight.check(self.home, self.settings.permissions, dates,
                         seasonal=any(stage.scope == "season" for stage in self.pipeline.stages.values()))
 
@@ -320,11 +320,7 @@ class Engine:
                                    error_type=type(exc).__name__, seconds=round(time.monotonic() - started, 3))
                 if isinstance(exc, ProjectionsError | KeyboardInterrupt | SystemExit):
                     raise
-                where = "".join(traceback.format_exception(exc)[-3:]).strip()
-                raise StageError(
-                    f"{name} {day}: the stage function raised {type(exc).__name__}: {exc}\n{where}\n"
-                    f"fix the stage in {self.pipeline[name].module_file()} (nothing was published)"
-                ) from exc
+                raise stage_error(name, day, exc, self.pipeline[name].module_file()) from exc
             return outcome
 
     def _blas(self) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projections.dates import season_of
-from projections.errors import StoreError
+from projections.errors import StageError, StoreError
 from projections.hashing import short
 from projections.ledger import iso
 from projections.pipeline import Pipeline, StageLike
@@ -94,6 +94,20 @@ def writing(home: Path, name: str, day: dt.date) -> Iterator[None]:
             f"{name} {day}: cannot write to the data root {home}: {exc.strerror or exc}{where}; make it "
             "writable by this user (`projections doctor` shows owners and modes, `--fix-permissions` repairs "
             "them) or free disk space; nothing was published") from exc
+
+
+def stage_error(name: str, day: dt.date, exc: BaseException, module: Path) -> StageError:
+    """What a stage that raised an exception of its own (not a ProjectionsError) is reported as: the exception,
+    the last frames of its traceback and the fix (the stage's module, or the install a missing package needs)."""
+    import traceback
+
+    from projections.requirements import install_command
+
+    where = "".join(traceback.format_exception(exc)[-3:]).strip()
+    fix = (f"install what the code needs with `{install_command()}`" if isinstance(exc, ImportError)
+           else f"fix the stage in {module}")
+    return StageError(f"{name} {day}: the stage function raised {type(exc).__name__}: {exc}\n{where}\n"
+                      f"{fix} (nothing was published)")
 
 
 def release_memory() -> None:

@@ -22,6 +22,7 @@ import io
 import os
 import re
 import socket
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +292,17 @@ def _data_root(settings: Settings) -> list[Finding]:
     return out
 
 
+def _packages() -> list[Finding]:
+    """The packages the code needs that this Python lacks (a `git pull` added one): every run would be refused."""
+    from projections import requirements
+
+    gone = requirements.missing()
+    if gone:
+        return [Finding("error", "packages", sys.executable, f"lacks {', '.join(gone)}, which the code needs: every "
+                        "run is refused until they are installed", requirements.install_command())]
+    return [Finding("ok", "packages", sys.executable, "has every package the code needs")]
+
+
 def _alerts(settings: Settings) -> list[Finding]:
     if not channels.configured(settings.alerts):
         return [Finding("warning", "alerts", "settings.alerts", "no alert channel is configured: a failed run "
@@ -322,6 +334,7 @@ def run_doctor(
     findings += _generated(inv, python, project_dir)
     findings += _ports(inv)
     findings += _data_root(settings)
+    findings += _packages()
     if probe_alerts:
         findings += _alerts(settings)
     return sorted(findings, key=lambda f: _ORDER[f.severity])
