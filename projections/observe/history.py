@@ -136,9 +136,13 @@ def timeline(events: Events, day: str) -> list[Block]:
         # only the stages this run selected: `doit minutes` made no stage run of sim or gold. A run whose
         # run_start does not name its stages is taken for the whole slate only if it asked for the slate
         selected = ended.stages
-        ran = [s for s in stages if selected is None or s in selected] + \
-            [s for s in selected or [] if s not in stages]
-        if selected is None and not ended.whole_slate:
+        # a run_start without its stages (older code): the stages the date had seen by the run's end, and none
+        # when the run counted no stage up to date (newer stages seen later were never part of it)
+        known = stages if selected is not None else list(dict.fromkeys(
+            str(e["stage"]) for e in of_day if e.get("stage") and str(e.get("ts", "")) <= (ended.ended or "")))
+        ran = [s for s in known if selected is None or s in selected] + \
+            [s for s in selected or [] if s not in known]
+        if selected is None and (not ended.whole_slate or (ended.end or {}).get("up_to_date") == 0):
             ran = []
         quiet = [s for s in ran if s not in touched]
         failed = any(e.kind == "stage_failure" for e in block.entries)

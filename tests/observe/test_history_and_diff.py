@@ -125,3 +125,24 @@ def test_history_lists_only_the_stage_runs_a_run_made(tmp_path):
     text = run_cli(home, "history", FIXTURE_DATE).stdout
     block = text.split(" run ")[2]
     assert " minutes date=" in block and "rates" not in block and "gold" not in block, block
+
+
+def test_a_run_recorded_by_older_code_lists_only_the_stages_the_date_had_then(tmp_path):
+    """Older code's run_start named neither its tasks nor its stages. Such a run was taken for the whole slate of
+    the stages the date has ever seen, so a 4-stage run from before an upgrade listed the 9 newer stages as "up to
+    date (nothing to do)" although its own summary said 0 were."""
+    from tests.conftest import FIXTURE_DATE, run_cli, run_doit
+
+    home = tmp_path / "home"
+    for task in ("schedule", "schedule", "slate"):
+        assert run_doit(home, task, f"date={FIXTURE_DATE}").returncode == 0
+    (ledger,) = (home / "ledger").glob("*.jsonl")
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    starts = [r for r in records if r["event"] == "run_start"]
+    for record in starts[:2]:  # as older code wrote them
+        del record["stages"], record["tasks"]
+    ledger.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    blocks = json.loads(run_cli(home, "history", FIXTURE_DATE, "--json").stdout)["blocks"]
+    assert [b["end"]["up_to_date"] for b in blocks] == [0, 1, 1]
+    quiet = [[e["event"]["stages"] for e in b["entries"] if e["kind"] == "quiet"] for b in blocks]
+    assert quiet == [[], [["schedule"]], [["schedule"]]], quiet
