@@ -239,7 +239,12 @@ class Explainer:
             mode: Mode = "ran"
             state = "up to date"
             reason = ""
-            if previous is None:
+            gone = self.prov.builds_before(stage, iso, plan.record) if previous is None else []
+            if previous is None and gone:  # their records (and objects) were collected: nothing to compare
+                ref, against = None, (f"its first build for {scope} still in the store: the {len(gone)} earlier "
+                                      f"build(s) in the ledger (the last {gone[-1].get('ts')} by run "
+                                      f"{gone[-1].get('run')}) were removed by `projections gc`")
+            elif previous is None:
                 ref, against = None, f"its first build for {scope} (no earlier build of {stage} in the ledger)"
             else:
                 ref = self._built(previous[0], previous[1])

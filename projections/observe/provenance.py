@@ -103,17 +103,23 @@ class Provenance:
                     and e.get("season") == season]
         return self.events.of_stage(day, stage, "stage_success")
 
-    def last_built(self, stage: str, day: str, *, before: Record | None = None) -> tuple[Record, Event, int] | None:
-        """The newest successful build of `stage` for `day` in the ledger whose key still has an action record:
-        that record, the build's event, and how many newer builds were passed over for lacking one. With
-        `before`, only the builds before the one that wrote record `before` (before its `created_at` when the
-        ledger lacks that build)."""
+    def builds_before(self, stage: str, day: str, before: Record | None) -> list[Event]:
+        """The successful builds of `stage` for `day` in the ledger, oldest first; with `before`, only those
+        before the one that wrote record `before` (before its `created_at` when the ledger lacks that build)."""
         successes = self.builds(stage, day)
         if before is not None:
             built = self.events.build_of(before)
             at = next((i for i, e in enumerate(successes) if e is built), None)
             created = str(before.get("created_at") or "")
             successes = successes[:at] if at is not None else [e for e in successes if str(e.get("ts") or "") < created]
+        return successes
+
+    def last_built(self, stage: str, day: str, *, before: Record | None = None) -> tuple[Record, Event, int] | None:
+        """The newest successful build of `stage` for `day` in the ledger whose key still has an action record:
+        that record, the build's event, and how many newer builds were passed over for lacking one. With
+        `before`, only the builds before the one that wrote record `before` (before its `created_at` when the
+        ledger lacks that build)."""
+        successes = self.builds_before(stage, day, before)
         for passed, e in enumerate(reversed(successes)):
             rec = self.record(e.get("key"))
             if rec is not None:

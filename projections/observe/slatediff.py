@@ -176,6 +176,11 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
         if previous is None:
             raise ConfigError(f"{day} was published once ({short(pointer)}); there is no earlier slate to compare "
                               f"with - name two objects: projections diff {day} HASH_A HASH_B")
+        if not store.has(previous):
+            raise ConfigError(f"the slate {day} had before {short(pointer)} ({short(previous)}) was removed by "
+                              f"`projections gc`, so there is nothing to compare with; name two objects still in "
+                              f"the store (projections diff {day} HASH_A HASH_B; `projections history {day}` lists "
+                              "what was published), or keep more of them next time (`projections gc --keep N`)")
         new, old = pointer, previous
     elif new is None or old is None:
         raise ConfigError("name both objects (HASH_A HASH_B), or neither for the gold object and the one before it")

@@ -146,3 +146,24 @@ def test_a_run_recorded_by_older_code_lists_only_the_stages_the_date_had_then(tm
     assert [b["end"]["up_to_date"] for b in blocks] == [0, 1, 1]
     quiet = [[e["event"]["stages"] for e in b["entries"] if e["kind"] == "quiet"] for b in blocks]
     assert quiet == [[], [["schedule"]], [["schedule"]]], quiet
+
+
+def test_after_gc_removed_the_slate_before_explain_and_diff_say_so(tmp_path):
+    """gc --keep 1 removes the build before the current one: explain said "its first build (no earlier build in
+    the ledger)", which history contradicts, and diff failed with "object ... is not in the store"."""
+    from tests.conftest import FIXTURE_DATE, run_cli, run_doit
+
+    home = tmp_path / "home"
+    for extra in ({}, {"PROJECTIONS_PARAMS__SIM__DRAWS": "1001"}):
+        assert run_doit(home, "slate", f"date={FIXTURE_DATE}", **extra).returncode == 0
+    both = run_cli(home, "diff", FIXTURE_DATE, PROJECTIONS_PARAMS__SIM__DRAWS="1001")
+    assert both.returncode == 0, both.stderr
+    collected = run_cli(home, "gc", "--keep", "1", "--grace", "0", PROJECTIONS_PARAMS__SIM__DRAWS="1001")
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    diff = run_cli(home, "diff", FIXTURE_DATE, PROJECTIONS_PARAMS__SIM__DRAWS="1001")
+    assert diff.returncode == 2 and "Traceback" not in diff.stderr, diff.stderr
+    assert "was removed by `projections gc`, so there is nothing to compare with" in diff.stderr, diff.stderr
+    why = json.loads(run_cli(home, "explain", FIXTURE_DATE, "sim", "--json",
+                             PROJECTIONS_PARAMS__SIM__DRAWS="1001").stdout)
+    assert "the 1 earlier build(s) in the ledger" in json.dumps(why) and "removed by `projections gc`" in \
+        json.dumps(why), why
