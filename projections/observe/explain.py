@@ -203,8 +203,13 @@ class Explainer:
             if old_d == new_d:
                 same.append(f"source {source.name}")
                 continue
-            changes.append(Change("source", source.name, ref.sources.get(source.name) or short(old_d),
-                                  cur.sources.get(source.name) or short(new_d)))
+            before, after = ref.sources.get(source.name) or short(old_d), cur.sources.get(source.name) or short(new_d)
+            if before == after:  # the same files, read another way: what differs is not in the text
+                changes.append(Change("source", source.name, f"{before} (identity {short(old_d)})",
+                                      f"{after} (identity {short(new_d)})", "the same files, read another way: the "
+                                      "columns read or the source's identity changed with the code"))
+            else:
+                changes.append(Change("source", source.name, before, after))
         if spec.uses_as_of and cur.resolved and cur.as_of != ref.as_of:
             changes.append(Change("as_of", stage, ref.as_of, cur.as_of))
         if not changes and cur.key and ref.key and cur.key != ref.key:

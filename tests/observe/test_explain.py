@@ -132,3 +132,19 @@ def test_an_off_day_named_alone_is_skipped_and_its_failure_a_note(observed: Obse
 def test_unknown_stage_is_a_usage_error(observed: Observed):
     result = cli(observed.home, observed.code, "explain", RERUN_DATE, "nosuch")
     assert result.returncode == 2 and "no stage named 'nosuch'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_source_read_another_way_shows_what_differs(observed: Observed, tmp_path: Path):
+    """The same archive files read with other columns (the code changed how a source reads them) changed the
+    source's identity but not its text, so explain printed identical - and + lines for it."""
+    code = tmp_path / "code"
+    shutil.copytree(observed.code, code, ignore=shutil.ignore_patterns("__pycache__"))
+    module = code / "stages" / "lineups.py"
+    text = module.read_text()
+    columns = 'columns=("game_id", "team", "player_id", "started")'
+    assert columns in text, "the lineups stage's box-score source moved: update this test"
+    module.write_text(text.replace(columns, 'columns=("game_id", "team", "player_id", "started", "minutes")'))
+    data = _explain(observed, RERUN_DATE, "lineups", code=code)
+    (box,) = [c for c in data["changes"] if c["kind"] == "source" and c["name"] == "box"]
+    assert box["old"] != box["new"] and "(identity " in box["new"], box
+    assert box["note"].startswith("the same files, read another way"), box
