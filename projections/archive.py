@@ -206,8 +206,10 @@ def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt
     if home.is_dir():  # a command that only reads must not create a data root to cache in
         with contextlib.suppress(OSError):
             write_atomic(cache, json.dumps(sorted(d.isoformat() for d in found)).encode())
-            for old in cache.parent.glob(f"{tag}-*.json"):  # answers for parts or snapshots since changed
-                if old != cache and re.fullmatch(rf"{re.escape(tag)}-[0-9a-f]+\.json", old.name):
+            # answers for parts or snapshots since changed, and those older code kept without the table's name
+            stale = re.compile(rf"(?:{re.escape(tag)}|calendar)-[0-9a-f]+\.json")
+            for old in cache.parent.glob("calendar-*.json"):
+                if old != cache and stale.fullmatch(old.name):
                     old.unlink(missing_ok=True)
     return found
 

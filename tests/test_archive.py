@@ -23,3 +23,16 @@ def test_a_new_calendar_answer_replaces_the_old_one(tmp_path: Path):
     assert second == first | {dt.date(2031, 1, 1)}
     cached = sorted(p.name for p in (home / "cache").glob("calendar-schedule-*.json"))
     assert len(cached) == 2 and "calendar-schedule-notes.json" in cached, cached
+
+
+def test_a_calendar_answer_older_code_kept_is_removed(tmp_path: Path):
+    """Older code named its calendar answers cache/calendar-<hash>.json, without the table: an upgraded root kept
+    them forever."""
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    legacy = home / "cache" / "calendar-227d4f8e0c1b2a3d4e5f60718293a4b5.json"
+    legacy.write_text('["2019-10-30"]')
+    (home / "cache" / "calendar-mine.json").write_text("[]")  # not one of ours: the name does not fit
+    assert dt.date(2019, 10, 30) in archive.game_dates(home)
+    left = sorted(p.name for p in (home / "cache").glob("calendar-*.json"))
+    assert legacy.name not in left and "calendar-mine.json" in left and len(left) == 2, left
