@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FORMAT = 1
+KEEP = 16  # cache entries kept per kind (settings, pipeline): a few checkouts and settings in use at once
 
 
 def cache_dir() -> Path:
@@ -81,6 +82,22 @@ def _write(path: Path, value: Any) -> None:
     with open(tmp, "wb") as fh:
         pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+    _prune(path)
+
+
+def _prune(written: Path) -> None:
+    """Keep the KEEP newest entries of the kind just written (`settings-*`, `pipeline-*`): each code version
+    and settings change writes a new one, and nothing else ever removes them. An entry removed here is only
+    rebuilt, once, by the slow path."""
+    kind = written.name.partition("-")[0]
+    with contextlib.suppress(OSError):
+        entries = []
+        for path in written.parent.glob(f"{kind}-*.pickle"):
+            with contextlib.suppress(OSError):
+                entries.append((path.stat().st_mtime_ns, path))
+        for _, path in sorted(entries, reverse=True)[KEEP:]:
+            if path != written:
+                path.unlink(missing_ok=True)
 
 
 # ---- settings ------------------------------------------------------------------------------------------

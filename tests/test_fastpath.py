@@ -103,3 +103,25 @@ def test_the_settings_cache_follows_every_settings_module():
         finally:
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert fastpath._settings_key() == before
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries_per_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Each code version and settings change wrote a new entry and none was ever removed (600 files in a
+    developer's ~/.cache/projections). Writing one keeps the KEEP newest of its kind; the other kind is left."""
+    import os
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(cache))
+    monkeypatch.setenv("PROJECTIONS_HOME", str(tmp_path / "home"))
+    cache.mkdir()
+    for i in range(fastpath.KEEP + 5):  # entries of older code versions, oldest first
+        for kind in ("settings", "pipeline"):
+            old = cache / f"{kind}-{i:032x}.pickle"
+            old.write_bytes(pickle.dumps({}))
+            os.utime(old, ns=(10**18 + i, 10**18 + i))
+    fastpath.settings()  # a miss: writes its entry
+    kept = sorted(p.name for p in cache.glob("settings-*.pickle"))
+    assert len(kept) == fastpath.KEEP, kept
+    assert f"settings-{0:032x}.pickle" not in kept and f"settings-{fastpath.KEEP + 4:032x}.pickle" in kept
+    assert len(list(cache.glob("pipeline-*.pickle"))) == fastpath.KEEP + 5
+    assert isinstance(fastpath.settings(), fastpath.SettingsView)  # the entry just written is a hit
