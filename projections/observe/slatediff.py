@@ -191,7 +191,10 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
     labels = {}
     for obj in (old, new):
         moved = [e for e in events.publishes(day) if e.get("object") == obj]
-        label = f"published {when(moved[-1].get('ts'))}" if moved else "never published for this date"
+        replaced = [e for e in events.publishes(day) if e.get("previous") == obj]
+        label = (f"published {when(moved[-1].get('ts'))}" if moved else
+                 f"published by a run that did not record it, replaced {when(replaced[0].get('ts'))}" if replaced
+                 else "never published for this date")
         if obj == pointer:
             label += ", the gold object"
         labels[obj] = label

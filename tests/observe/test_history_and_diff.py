@@ -167,3 +167,20 @@ def test_after_gc_removed_the_slate_before_explain_and_diff_say_so(tmp_path):
                              PROJECTIONS_PARAMS__SIM__DRAWS="1001").stdout)
     assert "the 1 earlier build(s) in the ledger" in json.dumps(why) and "removed by `projections gc`" in \
         json.dumps(why), why
+
+
+def test_diff_labels_a_slate_whose_move_went_unrecorded_as_published(tmp_path):
+    """A run of older code killed between its pointer swap and its ledger line (newer code leaves a note and
+    records such a move) published a slate the ledger names only as the one the next move replaced: diff called
+    it "never published for this date" while history said the next move was "(was ...)"."""
+    from tests.conftest import FIXTURE_DATE, run_cli, run_doit
+
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    (ledger,) = (home / "ledger").glob("*.jsonl")
+    lines = [line for line in ledger.read_text().splitlines() if json.loads(line)["event"] != "publish"]
+    ledger.write_text("".join(line + "\n" for line in lines))
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", PROJECTIONS_PARAMS__SIM__DRAWS="1001").returncode == 0
+    diff = json.loads(run_cli(home, "diff", FIXTURE_DATE, "--json", PROJECTIONS_PARAMS__SIM__DRAWS="1001").stdout)
+    assert diff["old_label"].startswith("published by a run that did not record it, replaced "), diff["old_label"]
+    assert diff["new_label"].startswith("published ") and diff["new_label"].endswith(", the gold object")
