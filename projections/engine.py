@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 import time
 import uuid
@@ -42,7 +43,7 @@ from projections.ledger import Ledger
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
-from projections.stage_io import load_inputs, provenance, release_memory, stage_error, writing
+from projections.stage_io import blas_pools, load_inputs, provenance, release_memory, stage_error, writing
 from projections.statcache import StatCache
 from projections.store import LocalStore, RemoteCache
 
@@ -87,7 +88,6 @@ class Engine:
         self._damage_said: set[tuple[str, ...]] = set()  # damaged objects and pointers already reported
         self._damaged: dict[str, str] = {}  # key -> what is wrong with its object
         self._layout_ready = False
-        self._blas_controller: Any = None
         # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
         # it (archive mode): doit checks each task in isolation, and without this every check would plan its
         # whole upstream chain again. Live snapshots arrive mid-run, so live mode plans afresh every time.
@@ -183,6 +183,9 @@ class Engine:
                     self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; treated as "
                                 "not built (the next build of it makes it again)")
                 record = None
+            else:  # in use: gc keeps what was used within its grace period, as what was made then
+                with contextlib.suppress(OSError):
+                    os.utime(self.store.object_dir(record["object"]))
         if record is None and self.remote is not None:
             record = self._fetch_remote(key)
         if record is not None:
@@ -268,7 +271,17 @@ class Engine:
         """Build one stage of one date (its inputs must be built); publish it if it is a gold stage.
 
         A stage that finds no games (`NoGames`) is recorded as a failure, or, with `no_games_ok` (a range or
-        today's run, where an off day is expected), as a `no_games` event; NoGames is raised either way."""
+        today's run, where an off day is expected), as a `no_games` event; NoGames is raised either way. A failure
+        before the stage could start (its lock or lease, an input gone) is a stage_failure in the ledger too."""
+        try:
+            return self._build(name, day, no_games_ok=no_games_ok)
+        except ProjectionsError as exc:
+            if not self.ledger.last_ended(name, day.isoformat()):
+                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), error=str(exc),
+                                   error_type=type(exc).__name__)
+            raise
+
+    def _build(self, name: str, day: dt.date, *, no_games_ok: bool) -> Outcome:
         started = time.monotonic()
         self.ensure_layout()
         if self.pipeline[name].scope == "season":
@@ -281,7 +294,7 @@ class Engine:
                         notify=self.notify), remote_lock, \
                 build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
             plan = self.plan(name, day, fresh=True)
-            if plan.blocked_by:
+            if plan.blocked_by:  # e.g. `doit -s`, or a gc with --grace 0 since this run found it up to date
                 raise ProjectionsError(
                     f"{name} {day}: its input {plan.blocked_by} is not built; run `doit {name} date={day}`"
                 )
@@ -323,15 +336,6 @@ class Engine:
                 raise stage_error(name, day, exc, self.pipeline[name].module_file()) from exc
             return outcome
 
-    def _blas(self) -> Any:
-        """The BLAS/OpenMP thread pools of this process (threadpoolctl), found once: at the first build,
-        when numpy is loaded. Finding them costs ~1 ms, limiting them afterwards ~10 us."""
-        if self._blas_controller is None:
-            from threadpoolctl import ThreadpoolController
-
-            self._blas_controller = ThreadpoolController()
-        return self._blas_controller
-
     def _run(self, plan: Plan, started: float) -> Outcome:
         from projections.frames import to_parquet_bytes
 
@@ -346,7 +350,7 @@ class Engine:
         ctx = StageContext(stage=stage.name, seed=seed_from(plan.key), key=plan.key,
                            season=season_of(plan.game_date), scope=stage.scope, _game_date=plan.game_date,
                            _as_of=plan.as_of, uses_as_of=stage.uses_as_of)
-        with self._blas().limit(limits=1):  # one BLAS thread: the same bits on any core count (and on Dask)
+        with blas_pools().limit(limits=1):  # one BLAS thread: the same bits on any core count (and on Dask)
             result = stage.func(**frames, params=stage.params_model()(**plan.params), ctx=ctx)
         t2 = time.monotonic()
         outputs = stage_outputs(stage, result)

@@ -3,7 +3,8 @@
 Kept: every object a gold pointer names, every object named by a ref (archive parts, snapshots), the
 objects of the newest `keep` action records of each (stage, date), everything a kept object was built from
 (the inputs of its action records, transitively: a gold object reused after experiments keeps the stages it
-came from, so the date stays up to date) - and, for safety, anything younger than `grace_s`. Action records
+came from, so the date stays up to date) - and, for safety, anything made or used (found up to date by a run)
+within `grace_s`: a run that found a stage up to date builds on it a moment later. Action records
 whose object is deleted go too, so the action cache never points at nothing.
 Unfinished commits in store/tmp are removed when their writer is dead.
 

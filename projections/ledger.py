@@ -37,6 +37,7 @@ class Ledger:
         self.run = run
         self._host = socket.gethostname()
         self.skipped_lines = 0
+        self.last: dict[str, Any] | None = None  # the record this process appended last
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         now = utc_now()
@@ -54,7 +55,15 @@ class Ledger:
             os.write(fd, line)
         finally:
             os.close(fd)
+        self.last = record
         return record
+
+    def last_ended(self, stage: str, game_date: str) -> bool:
+        """Whether the record this process appended last ends `stage` of `game_date`: its failure, an off day or
+        an interruption (so a caller does not record it twice)."""
+        last = self.last or {}
+        return (last.get("event") in ("stage_failure", "no_games", "stage_interrupted")
+                and last.get("stage") == stage and last.get("game_date") == game_date)
 
     def files(self) -> list[Path]:
         if not self.dir.is_dir():

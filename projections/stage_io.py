@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import socket
 import sys
@@ -108,6 +109,15 @@ def stage_error(name: str, day: dt.date, exc: BaseException, module: Path) -> St
            else f"fix the stage in {module}")
     return StageError(f"{name} {day}: the stage function raised {type(exc).__name__}: {exc}\n{where}\n"
                       f"{fix} (nothing was published)")
+
+
+@functools.cache
+def blas_pools() -> Any:
+    """The BLAS/OpenMP thread pools of this process (threadpoolctl), found once: at the first build, when numpy
+    is loaded. Finding them costs ~1 ms, limiting them afterwards ~10 us."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def release_memory() -> None:

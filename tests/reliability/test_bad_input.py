@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -233,3 +234,19 @@ def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(buil
     late = run_doit(built_home, "slate", "-v", "2", "date=2019-10-30")
     assert late.returncode == 3 and "dates are given as" not in late.stderr, late.stderr
     assert "-v" in late.stderr and "Traceback" not in late.stderr, late.stderr
+
+
+def test_a_stage_that_fails_before_it_starts_is_a_stage_failure_in_the_ledger(tmp_path: Path):
+    """An input gone (`doit -s`, or a gc since the run checked it), a lock or lease not taken: the failure was only
+    printed, so status said "never ran" and history called the failed run's stages "up to date"."""
+    from tests.conftest import ledger_events, run_cli
+
+    home = tmp_path / "home"
+    result = run_doit(home, "-s", "gold", f"date={FIXTURE_DATE}")
+    assert result.returncode != 0 and "its input schedule is not built" in result.stdout + result.stderr
+    failures = [e for e in ledger_events(home) if e["event"] == "stage_failure"]
+    assert [(e["stage"], e["game_date"]) for e in failures] == [("gold", FIXTURE_DATE)], failures
+    assert failures[0]["error"].startswith("gold 2019-10-30: its input schedule is not built")
+    status = json.loads(run_cli(home, "status", FIXTURE_DATE, "--json").stdout)
+    (gold,) = [s for s in status["dates"][0]["stages"] if s["stage"] == "gold"]
+    assert "its input schedule is not built" in json.dumps(gold), gold

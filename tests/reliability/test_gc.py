@@ -91,3 +91,24 @@ def test_gc_keeps_what_a_reused_gold_object_was_built_from(tmp_path: Path):
     again = run_doit(home, "slate", f"date={FIXTURE_DATE}")
     assert again.returncode == 0 and "0 built" in again.stdout, again.stdout
     assert run_cli(home, "verify").returncode == 0
+
+
+def test_gc_keeps_what_a_run_just_found_up_to_date(tmp_path: Path):
+    """Back to the default parameters after an hour of experiments: a run finds the old objects up to date and
+    builds on them a moment later, while gc (keep 1) saw them as old and superseded and deleted them under the
+    run, which then failed "its input sim is not built". A run's use counts as new for the grace period."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    store = LocalStore(home)
+    first = {e["stage"]: e["object"] for e in ledger_events(home) if e["event"] == "stage_success"}
+    hours_ago = time.time() - 7200
+    for obj in store.iter_objects():
+        os.utime(store.object_dir(obj), (hours_ago, hours_ago))
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}", PROJECTIONS_PARAMS__SIM__DRAWS="1001").returncode == 0
+    checked = run_doit(home, "sim", f"date={FIXTURE_DATE}")  # the default parameters again: all up to date
+    assert checked.returncode == 0 and "0 built" in checked.stdout, checked.stdout
+    report = collect(store, keep=1, grace_s=3600)
+    assert first["sim"] not in report.deleted and store.has(first["sim"])
+    assert first["gold"] in report.deleted and first["ownership"] in report.deleted  # unused: collected as before
+    again = run_doit(home, "sim", f"date={FIXTURE_DATE}")
+    assert again.returncode == 0 and "0 built" in again.stdout, again.stdout
