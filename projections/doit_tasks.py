@@ -283,6 +283,8 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     """Every task for `dates`: per stage and date, per stage, and the slate."""
     try:
         engine.preflight(dates)
+        if engine.remote is not None and doit_command() != "help":
+            engine.remote.check()  # one line for a wrong bucket, endpoint or key, before any stage is checked
         for name in engine.pipeline.order:
             engine.params(name)  # a bad override is a clean error now, not a traceback inside a check
     except ProjectionsError as exc:

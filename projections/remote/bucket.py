@@ -89,6 +89,21 @@ class S3Bucket:
                           "check remote.url, remote.endpoint_url and the credentials "
                           "(PROJECTIONS_REMOTE__KEY / __SECRET)")
 
+    def check(self) -> None:
+        """ConfigError unless the bucket exists and these credentials may use it: asked once before a run, so a
+        wrong remote.url, endpoint or key is one line, not a traceback or a failure at every stage."""
+        try:
+            self._run(self.fs._call_s3("head_bucket", Bucket=self.bucket))
+        except Exception as exc:
+            info = _client_error(exc)
+            code = info[0] if info else ""
+            if code in {"404", "NoSuchBucket"} or isinstance(exc, FileNotFoundError):
+                raise ConfigError(f"the shared store's bucket {self.bucket!r} does not exist (remote.url "
+                                  f"{self.url}); create it, or fix remote.url") from None
+            raise ConfigError(f"cannot use the shared store {self.url} ({type(exc).__name__}: {exc}); check "
+                              "remote.url, remote.endpoint_url and the credentials (PROJECTIONS_REMOTE__KEY / "
+                              "__SECRET)") from None
+
     # ---- reads ---------------------------------------------------------------------------------------
 
     def get(self, key: str) -> tuple[bytes, str] | None:

@@ -85,6 +85,10 @@ class ObjectStoreCache:
 
     # ---- action cache --------------------------------------------------------------------------------
 
+    def check(self) -> None:
+        """ConfigError when the shared store cannot be used (no such bucket, refused credentials, unreachable)."""
+        self.bucket.check()
+
     def get_action(self, key: str) -> dict[str, Any] | None:
         found = self.bucket.get(action_key(key))
         if found is None:

@@ -155,3 +155,22 @@ def test_killing_a_worker_mid_backfill_loses_nothing(tmp_path: Path, serial: Pat
     copied = [e for e in ledger_events(front) if e.get("copied_from")]
     assert copied and {e["copied_from"] for e in copied} <= {str(tmp_path / "wa"), str(tmp_path / "wb")}
     assert json.dumps(copied)  # plain JSON lines
+
+
+@pytest.mark.parametrize("wrong", ["bucket", "endpoint"])
+def test_a_shared_store_that_cannot_be_used_is_refused_before_the_run(tmp_path: Path, bucket: Bucket, wrong: str):
+    """A bucket that does not exist, or an endpoint nobody answers: a traceback from doit's up-to-date check, the
+    run recorded as ok (or a failure at every stage of every date). Now one ERROR line, exit 3, nothing made."""
+    env = bucket.env()
+    if wrong == "bucket":
+        env["PROJECTIONS_REMOTE__URL"] = f"s3://no-such-{bucket.name}/shared"
+        says = f"the shared store's bucket 'no-such-{bucket.name}' does not exist"
+    else:
+        env["PROJECTIONS_REMOTE__ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+        says = "cannot use the shared store s3://"
+    home = tmp_path / "home"
+    result = run_doit(home, "slate", f"date={DAYS[0]}", timeout=180, **env)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert result.stderr.startswith(f"ERROR: {says}") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (home / "store" / "actions").exists() or not any((home / "store" / "actions").rglob("*.json"))
+    assert not [e for e in ledger_events(home) if e["event"] == "run_end"]
