@@ -298,9 +298,7 @@ class Engine:
                 raise ProjectionsError(
                     f"{name} {day}: its input {plan.blocked_by} is not built; run `doit {name} date={day}`"
                 )
-            if plan.problem or plan.key is None:
-                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(),
-                                   error=plan.problem, error_type="SourceError")
+            if plan.problem or plan.key is None:  # recorded by build(), as every failure before the start
                 raise SourceError(plan.problem or f"{name} {day}: cannot resolve its inputs")
             if plan.up_to_date:
                 assert plan.record is not None

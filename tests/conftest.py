@@ -60,6 +60,14 @@ def run_doit(home: Path, *args: str, timeout: float = 300, code: Path = REPO,
                           text=True, timeout=timeout, cwd=REPO)
 
 
+def built_root(factory: pytest.TempPathFactory, name: str, *args: str, timeout: float = 300) -> Path:
+    """A new data root where `doit ARGS` has run once and succeeded: the root a module or session fixture shares."""
+    home = factory.mktemp(name) / "home"
+    result = run_doit(home, *args, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return home
+
+
 def obeying_modes(argv: list[str]) -> list[str]:
     """`argv` run so that file modes bind it: as root (who ignores them), under setpriv without the
     capabilities that let root write anywhere; the test is skipped where setpriv is missing."""
@@ -122,16 +130,10 @@ SLATE_DATES = (FIXTURE_DATE, "2019-11-05", "2019-11-06", "2020-08-06")
 def slates_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root where `doit -n 2 slate` has built SLATE_DATES once: the three fixture slates (two real DK
     files and the bubble, with injury reports) plus 2019-11-06 for the evaluation (read-only for its users)."""
-    home = tmp_path_factory.mktemp("slates") / "home"
-    result = run_doit(home, "-n", "2", "slate", f"date={','.join(SLATE_DATES)}", timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield home
+    yield built_root(tmp_path_factory, "slates", "-n", "2", "slate", f"date={','.join(SLATE_DATES)}", timeout=600)
 
 
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root where `doit slate date=2019-10-30` has run once (read-only for tests that use it)."""
-    home = tmp_path_factory.mktemp("built") / "home"
-    result = run_doit(home, "slate", f"date={FIXTURE_DATE}")
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield home
+    yield built_root(tmp_path_factory, "built", "slate", f"date={FIXTURE_DATE}")

@@ -9,7 +9,6 @@ declares one more dependency, run in its own processes with the copy first on th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_DATE, REPO, project_env, tree_snapshot
+from tests.conftest import FIXTURE_DATE, REPO, project_env
 
 NEW_DEPENDENCY = "no-such-package-for-projections-tests"
 
@@ -67,16 +66,14 @@ def test_doctor_names_the_missing_package_and_the_install(pulled: Path, tmp_path
     assert found[0]["fix"].endswith(f"-m pip install -e {pulled}")
 
 
-def test_this_checkout_lacks_nothing(tmp_path: Path):
+def test_this_checkout_lacks_nothing():
     """The environment the tests run in has what pyproject.toml declares: the check passes it (no false alarm)."""
-    home = tmp_path / "home"
-    before = tree_snapshot(home)
-    result = subprocess.run([sys.executable, "-c", "from projections import requirements as r; "
-                             "print(r.declared()); print(r.missing())"], capture_output=True, text=True,
-                            env={**os.environ}, cwd=REPO, timeout=60, check=True)
-    declared, missing = result.stdout.splitlines()
-    assert "'threadpoolctl'" in declared and "'pydantic-settings'" in declared and missing == "[]"
-    assert tree_snapshot(home) == before
+    from projections import requirements
+
+    assert requirements.checkout() == REPO
+    declared = requirements.declared()
+    assert "threadpoolctl" in declared and "pydantic-settings" in declared
+    assert requirements.missing() == []
 
 
 def test_a_stage_that_cannot_import_a_package_names_the_install_not_the_stage(tmp_path: Path):

@@ -18,6 +18,7 @@ from tests.conftest import (
     FIXTURE_DATE,
     REPO,
     SHARED,
+    built_root,
     doit_argv,
     obeying_modes,
     project_env,
@@ -127,10 +128,7 @@ def test_an_inbox_the_user_cannot_change_is_refused_before_anything_is_recorded(
 @pytest.fixture(scope="module")
 def scheduled_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small data root: one schedule build (store, ledger, locks)."""
-    home = tmp_path_factory.mktemp("scheduled") / "home"
-    built = run_doit(home, "schedule", f"date={FIXTURE_DATE}")
-    assert built.returncode == 0, built.stdout + built.stderr
-    return home
+    return built_root(tmp_path_factory, "scheduled", "schedule", f"date={FIXTURE_DATE}")
 
 
 @pytest.mark.parametrize("lock, kind, what", [

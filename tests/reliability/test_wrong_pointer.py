@@ -18,17 +18,14 @@ import pytest
 
 from projections.store import LocalStore
 from projections.verify import verify
-from tests.conftest import gold_object, ledger_events, run_cli, run_doit
+from tests.conftest import built_root, gold_object, ledger_events, run_cli, run_doit
 
 DAY, OTHER = "2019-11-06", "2019-11-07"
 
 
 @pytest.fixture(scope="module")
 def two_dates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("two-dates") / "home"
-    built = run_doit(home, "-n", "2", "slate", f"date={DAY},{OTHER}", timeout=600)
-    assert built.returncode == 0, built.stdout + built.stderr
-    yield home
+    yield built_root(tmp_path_factory, "two-dates", "-n", "2", "slate", f"date={DAY},{OTHER}", timeout=600)
 
 
 def test_a_pointer_onto_another_dates_slate_is_named_and_rebuilt(two_dates: Path, tmp_path: Path) -> None:

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, doit_argv, gold_object, ledger_events, project_env, run_cli, run_doit
+from tests.conftest import (
+    REPO,
+    built_root,
+    doit_argv,
+    gold_object,
+    ledger_events,
+    project_env,
+    run_cli,
+    run_doit,
+)
 from tests.remote.conftest import Bucket, free_port
 
 DATES = "2019-10-30..2019-11-02"
@@ -32,10 +41,7 @@ DAYS = ["2019-10-30", "2019-10-31", "2019-11-01", "2019-11-02"]
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference: a local serial run of the dates, no shared store."""
-    home = tmp_path_factory.mktemp("serial") / "home"
-    result = run_doit(home, "slate", f"date={DATES}")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return home
+    return built_root(tmp_path_factory, "serial", "slate", f"date={DATES}")
 
 
 def built_keys(home: Path) -> set[tuple[str, str]]:
