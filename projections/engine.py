@@ -45,14 +45,14 @@ from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
 from projections.stage_io import blas_pools, load_inputs, provenance, release_memory, stage_error, writing
 from projections.statcache import StatCache
-from projections.store import LocalStore, RemoteCache
+from projections.store import LocalStore
 
 if TYPE_CHECKING:
-
-
+    from projections.remote import RemoteCache
     from projections.settings import Settings
 
 log = logging.getLogger(__name__)
+
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -295,9 +295,8 @@ class Engine:
                 build_guard(self.home, timeout=self.settings.lock_timeout_s, notify=self.notify):
             plan = self.plan(name, day, fresh=True)
             if plan.blocked_by:  # e.g. `doit -s`, or a gc with --grace 0 since this run found it up to date
-                raise ProjectionsError(
-                    f"{name} {day}: its input {plan.blocked_by} is not built; run `doit {name} date={day}`"
-                )
+                raise ProjectionsError(f"{name} {day}: its input {plan.blocked_by} is not built; run "
+                                       f"`doit {name} date={day}`")
             if plan.problem or plan.key is None:  # recorded by build(), as every failure before the start
                 raise SourceError(plan.problem or f"{name} {day}: cannot resolve its inputs")
             if plan.up_to_date:
@@ -370,10 +369,13 @@ class Engine:
             commit = self.store.commit(files, {**record_of, "timings": timings})
             timings["commit_s"] = round(time.monotonic() - t3, 4)
             record = {**record_of, "object": commit.object, "created": commit.created, "timings": timings}
+            if self.remote is not None:  # until pushed: a failed or killed push is retried by the next run
+                self.store.mark_unshared(plan.key)
             self.store.put_action(record)
         failpoints.hit("action.written")
         if self.remote is not None:
             self.remote.push(record, self.store)
+            self.store.clear_unshared(plan.key)
         self._records[plan.key] = record
         published = False
         if stage.publish:

@@ -3,9 +3,10 @@
     ledger/<YYYY-MM>.jsonl    events by the UTC month they happened in
 
 Events: run_start, run_end, stage_start, stage_success, stage_cached, stage_failure, publish, alert,
-alert_failure, gc. Each line is written with a single O_APPEND write, so concurrent writers never interleave
-inside a line and a SIGKILL leaves whole lines only. A last line torn some other way (a full disk, an edit)
-is ended before the next record, so that record is whole. Readers skip (and count) any line they cannot parse;
+alert_failure, gc; with a shared store also stage_fetched, stage_shared and publish_shared. Each line is written
+with a single O_APPEND write, so concurrent writers never interleave inside a line and a SIGKILL leaves whole
+lines only. A last line torn some other way (a full disk, an edit) is ended before the next record, so that
+record is whole. Readers skip (and count) any line they cannot parse;
 a file they may not read at all (another user's) is a ConfigError naming it, its owner and mode, and the fix.
 """
 

@@ -24,7 +24,8 @@ from projections.ops.permissions import not_writable_message
 if TYPE_CHECKING:
     from projections.settings_tables import PermissionSettings
 
-LAYOUT = ("", "store", "store/objects", "store/tmp", "store/actions", "gold", "ledger", "locks", "cache")
+LAYOUT = ("", "store", "store/objects", "store/tmp", "store/actions", "store/unshared", "gold", "ledger", "locks",
+          "cache")
 
 
 def check(home: Path, policy: PermissionSettings, dates: Iterable[dt.date] = (), *, seasonal: bool = True) -> None:

@@ -13,10 +13,14 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from projections.ledger import Ledger
 from projections.stage_io import writing
-from projections.store import LocalStore, RemoteCache, write_atomic
+from projections.store import LocalStore, write_atomic
+
+if TYPE_CHECKING:
+    from projections.remote import RemoteCache
 
 
 class Publisher:

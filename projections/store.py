@@ -3,6 +3,7 @@
     store/objects/ab/<hex>/   immutable: data file(s) + manifest.json, read-only once committed
     store/tmp/                staging on the same filesystem, so a commit is one rename
     store/actions/ab/<hex>.json   action cache: key -> object, written by rename
+    store/unshared/<hex>      a build not yet in the shared store (only with one): pushed by the next run
     gold/<asset>/game_date=D  symlink -> ../../store/objects/ab/<hex>, swapped by rename
 
 An object's name is the hash of its data files (names and digests); manifest.json describes the run that
@@ -23,10 +24,9 @@ import socket
 import stat
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from projections import failpoints
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
@@ -84,6 +84,7 @@ class LocalStore:
         self.objects = root / "store" / "objects"
         self.tmp = root / "store" / "tmp"
         self.actions = root / "store" / "actions"
+        self.unshared = root / "store" / "unshared"
         self.gold = root / "gold"
         self.stat_cache = stat_cache or StatCache(None)
 
@@ -274,6 +275,22 @@ class LocalStore:
         key = record["key"]
         write_atomic(self._action_path(key), json.dumps(record, indent=1, sort_keys=True).encode())
 
+    def mark_unshared(self, key: str) -> None:
+        """Note that the build of `key` is not in the shared store yet (written before it is pushed)."""
+        write_atomic(self.unshared / hex_of(key), key.encode())
+
+    def clear_unshared(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.unshared / hex_of(key)).unlink()
+
+    def unshared_keys(self) -> list[str]:
+        """Keys built here whose push to the shared store did not complete (failed, or the run was killed)."""
+        if not self.unshared.is_dir():
+            return []
+        keys = (p.read_text(encoding="utf-8").strip() for p in sorted(self.unshared.iterdir())
+                if not p.name.startswith("."))
+        return [k for k in keys if is_digest(k)]
+
     def iter_action_paths(self) -> Iterator[Path]:
         if self.actions.is_dir():
             yield from sorted(self.actions.glob("*/*.json"))
@@ -358,24 +375,6 @@ def _not_a_pointer(link: Path) -> str | None:
     kind = kind_of(st.st_mode) or "a file"
     return (f"gold pointer {link} is {kind}, not a symlink to a store object, and is never replaced (it may be "
             f"someone's copy of the slate); move it out of {link.parent} (or remove it) and rerun the date")
-
-
-class RemoteCache(Protocol):
-    """A shared store behind the local one (object storage), used the way Bazel uses a remote cache:
-    a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
-    pointer moves and date locks hold across machines. The local store stays the working copy."""
-
-    def check(self) -> None: ...
-
-    def get_action(self, key: str) -> dict[str, Any] | None: ...
-
-    def fetch_object(self, obj: str, into: LocalStore) -> None: ...
-
-    def push(self, record: Mapping[str, Any], local: LocalStore) -> None: ...
-
-    def publish(self, asset: str, game_date: str, obj: str, previous: str | None) -> None: ...
-
-    def lock(self, name: str, *, timeout: float | None) -> AbstractContextManager[None]: ...
 
 
 def _rmtree(path: Path) -> None:

@@ -105,8 +105,9 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
     from doit import get_var
     from doit.exceptions import InvalidCommand
 
+    from projections.doit_cli import LISTINGS, doit_command
     from projections.executors import selected_executor, selected_workers
-    from projections.remote.sync import sync_gold
+    from projections.remote.sync import share_unshared, sync_gold
 
     try:
         executor = selected_executor(engine.settings, get_var("executor"))
@@ -116,6 +117,8 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
                               "process (executor=local); add executor=dask to build on a cluster of that many "
                               "workers, or drop workers=")
         if engine.remote is not None:
+            if doit_command() not in LISTINGS:  # a run: what an earlier one built here but did not share, first
+                share_unshared(engine)
             sync_gold(engine, dates)
         if executor != "dask":
             return None

@@ -74,6 +74,13 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
         text = f"built {obj} in {secs}{rows}{same}"
     elif kind == "stage_cached":
         text = f"up to date {obj}"
+    elif kind == "stage_fetched":
+        text = f"fetched {obj} from the shared store{' in ' + secs if secs else ''} (built on another machine)"
+    elif kind == "stage_shared":
+        text = f"uploaded {obj} to the shared store (its build's own upload had not completed)"
+    elif kind == "publish_shared":
+        prev = short(e.get("previous")) if e.get("previous") else "none"
+        text = f"shared gold/{e.get('asset', '?')} -> {obj} (was {prev})"
     elif kind == "no_games":
         text = f"no games, nothing to build: {first_line(e.get('error'))}"
     elif kind == "stage_failure":

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 # The fixed top-level layout a run writes into (DESIGN.md "Data root").
 LAYOUT: tuple[str, ...] = (
-    "", "store", "store/objects", "store/tmp", "store/actions", "refs", "gold", "ledger", "locks", "cache",
+    "", "store", "store/objects", "store/tmp", "store/actions", "store/unshared", "refs", "gold", "ledger", "locks",
+    "cache",
 )  # fmt: skip
 # Files appended to or rewritten in place by more than one run: these need the file mode, not just the dir.
 # (cache/ is left out: SQLite creates its files 0644 whatever the umask, and the stat cache sets an unusable

@@ -10,14 +10,16 @@ The local data root stays the working copy and the default: without `remote.url`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from projections.errors import ConfigError
 
 if TYPE_CHECKING:
     from projections.remote.cache import ObjectStoreCache
     from projections.settings import Settings
+    from projections.store import LocalStore
 
 
 def make_remote(settings: Settings, *, notify: Callable[[str], None] | None = None) -> ObjectStoreCache | None:
@@ -37,3 +39,21 @@ def make_remote(settings: Settings, *, notify: Callable[[str], None] | None = No
                       secret=cfg.secret.get_secret_value() if cfg.secret else None)
     kwargs = {"notify": notify} if notify else {}
     return ObjectStoreCache(bucket, lease_s=cfg.lease_s, local=LocalStore(settings.home), **kwargs)
+
+
+class RemoteCache(Protocol):
+    """A shared store behind the local one (object storage), used the way Bazel uses a remote cache:
+    a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
+    pointer moves and date locks hold across machines. The local store stays the working copy."""
+
+    def check(self) -> None: ...
+
+    def get_action(self, key: str) -> dict[str, Any] | None: ...
+
+    def fetch_object(self, obj: str, into: LocalStore) -> None: ...
+
+    def push(self, record: Mapping[str, Any], local: LocalStore) -> None: ...
+
+    def publish(self, asset: str, game_date: str, obj: str, previous: str | None) -> None: ...
+
+    def lock(self, name: str, *, timeout: float | None) -> AbstractContextManager[None]: ...

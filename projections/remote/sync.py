@@ -6,6 +6,10 @@ build a date would list it stale. `sync_gold` settles each date's published stag
 pointer: when the key's object is what the shared pointer names, the local pointer adopts it (by a normal
 build, under the date's locks, which records a `publish`); when this machine's pointer is ahead of the
 shared one (a run killed between the two swaps), the shared one is moved forward.
+
+`share_unshared` first pushes what this data root built but could not share: a push that failed (the bucket
+down for a moment) or a run killed between the local commit and the push. Without it such a build stays
+local for good, because every later run finds it up to date here and never pushes it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from projections.errors import ProjectionsError
+
 if TYPE_CHECKING:
     from projections.engine import Engine
     from projections.remote.cache import ObjectStoreCache
+
+
+def share_unshared(engine: Engine) -> int:
+    """Push every build whose push did not complete (store/unshared); how many were shared. One that still
+    cannot be pushed is named and kept for the next run: this run goes on (its own builds push as usual)."""
+    remote: ObjectStoreCache = engine.remote  # type: ignore[assignment]
+    shared = 0
+    for key in engine.store.unshared_keys():
+        record = engine.store.get_action(key)
+        if record is None or not engine.store.has(record["object"]):  # removed since (gc): nothing to share
+            engine.store.clear_unshared(key)
+            continue
+        try:
+            remote.push(record, engine.store)
+        except ProjectionsError as exc:
+            engine.notify(f"{record.get('stage')} {record.get('game_date')}: still not in the shared store ({exc}); "
+                          "the next run tries again")
+            continue
+        engine.store.clear_unshared(key)
+        engine.ledger.append("stage_shared", stage=record.get("stage"), game_date=record.get("game_date"), key=key,
+                             object=record["object"])
+        shared += 1
+    if shared:
+        engine.notify(f"shared {shared} build(s) an earlier run made here but could not upload")
+    return shared
 
 
 def sync_gold(engine: Engine, dates: list[dt.date]) -> dict[str, int]:

@@ -180,3 +180,29 @@ def test_a_shared_store_that_cannot_be_used_is_refused_before_the_run(tmp_path: 
     assert result.stderr.startswith(f"ERROR: {says}") and len(result.stderr.splitlines()) == 1, result.stderr
     assert not (home / "store" / "actions").exists() or not any((home / "store" / "actions").rglob("*.json"))
     assert not [e for e in ledger_events(home) if e["event"] == "run_end"]
+
+
+def test_a_build_whose_upload_was_cut_off_is_shared_by_the_next_run(tmp_path: Path, bucket: Bucket):
+    """A run killed between its local commit and the push (or whose push failed) left that build local for good:
+    every later run found it up to date here and never pushed it, so every other machine rebuilt it. Now the
+    next run uploads it first, says so, and records it."""
+    home = tmp_path / "home"
+    killed = run_doit(home, "slate", f"date={DAYS[0]}", timeout=180,
+                      **bucket.env(PROJECTIONS_FAILPOINTS="action.written=crash"))
+    assert killed.returncode == 137, killed.stdout + killed.stderr
+    (stranded,) = [p.read_text() for p in (home / "store" / "unshared").iterdir()]
+    hexd = stranded.split(":", 1)[1]
+    assert f"actions/{hexd[:2]}/{hexd[2:]}.json" not in bucket.keys("actions/")
+
+    result = run_doit(home, "slate", f"date={DAYS[0]}", timeout=180, **bucket.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shared 1 build(s) an earlier run made here but could not upload" in result.stderr, result.stderr
+    local = {json.loads(p.read_text())["key"] for p in (home / "store" / "actions").rglob("*.json")}
+    shared = {json.loads(bucket.s3().get_object(Bucket=bucket.name, Key=f"shared/{k}")["Body"].read())["key"]
+              for k in bucket.keys("actions/")}
+    assert stranded in local and local <= shared, sorted(local - shared)
+    assert not list((home / "store" / "unshared").iterdir())
+    (event,) = [e for e in ledger_events(home) if e["event"] == "stage_shared"]
+    assert event["key"] == stranded
+    history = run_cli(home, "history", DAYS[0])
+    assert "uploaded" in history.stdout and "to the shared store" in history.stdout, history.stdout
