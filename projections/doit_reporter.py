@@ -87,7 +87,7 @@ class _Live:
 
 
 _STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
-          "fetched": "cyan", "no games": "yellow"}
+          "fetched": "cyan", "downloaded": "cyan", "no games": "yellow"}
 
 
 def _on_terminal(outstream: Any) -> bool:
@@ -107,8 +107,8 @@ class SlateReporter(ConsoleReporter):
         super().__init__(outstream, options)
         self.total = 0
         self.done = 0
-        self.counts = {"built": 0, "re-published": 0, "fetched": 0, "up to date": 0, "failed": 0, "not run": 0,
-                       "published": 0, "no games": 0}
+        self.counts = {"built": 0, "re-published": 0, "fetched": 0, "downloaded": 0, "up to date": 0, "failed": 0,
+                       "not run": 0, "published": 0, "no games": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
@@ -147,6 +147,7 @@ class SlateReporter(ConsoleReporter):
         self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
         if meta:
+            self._shared_store(meta)
             self.no_games = list(meta.get("no_games", []))
             self.no_salaries = list(meta.get("no_salaries", []))
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
@@ -223,8 +224,22 @@ class SlateReporter(ConsoleReporter):
             detail += "  -> gold"
         self._line(task, verb, detail)
 
+    def _shared_store(self, meta: dict[str, Any]) -> None:
+        """What the front end's sync with the shared store did before the checks: pointers it adopted count
+        as moved (a gold pointer did move here), and both it and uploads are said once."""
+        adopted, uploaded = meta.get("adopted", 0), meta.get("uploaded", 0)
+        self.counts["published"] += adopted
+        said = [f"adopted {adopted} gold pointer(s) another machine published"] if adopted else []
+        said += [f"uploaded {uploaded} build(s) whose upload an earlier run here did not finish"] if uploaded else []
+        if said:
+            self.write(f"shared store: {'; '.join(said)}\n")
+
     def skip_uptodate(self, task: Any) -> None:
         if self._is_stage(task):
+            if task.name in (task.meta or {}).get("downloaded", ()):  # up to date by a copy from the shared store
+                self.counts["downloaded"] += 1
+                self._line(task, "downloaded", "from the shared store")
+                return
             self.counts["up to date"] += 1
             self._line(task, "up to date")
 
@@ -271,7 +286,7 @@ class SlateReporter(ConsoleReporter):
             self._interrupted(elapsed, skipped)
             return
         summary = (f"{self.total} stage runs: {c['built']} built, "
-                   + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched") if c[k])
+                   + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched", "downloaded") if c[k])
                    + f"{c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
                    + (f", {c['no games']} not run (no games)" if c["no games"] else "")
@@ -291,6 +306,7 @@ class SlateReporter(ConsoleReporter):
         if self.ledger is not None:
             self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
                                built=c["built"], republished=c["re-published"] or None, fetched=c["fetched"] or None,
+                               downloaded=c["downloaded"] or None,
                                up_to_date=c["up to date"], failed=c["failed"],
                                not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
                                failures=self.failed[:20] or None)

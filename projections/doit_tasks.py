@@ -204,7 +204,9 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
             }
 
 
-def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
+def _checker(engine: Engine, pairs: list[tuple[str, dt.date]], downloaded: set[str] | None = None) -> Any:
+    """doit's up-to-date check of `pairs`; `downloaded` collects the tasks found up to date by fetching their
+    object from the shared store in this process (the reporter counts them apart)."""
     def up_to_date() -> bool:
         memo: dict[Any, Any] = {}
         plans = [engine.plan(name, day, memo) for name, day in pairs]
@@ -212,6 +214,9 @@ def _checker(engine: Engine, pairs: list[tuple[str, dt.date]]) -> Any:
             for plan in plans:
                 if plan.up_to_date and plan.publish:
                     engine.settle_publish(plan)
+                if downloaded is not None and engine.remote and plan.record and \
+                        plan.record["object"] in engine.remote.fetched:
+                    downloaded.add(f"{plan.stage}:{plan.game_date.isoformat()}")
         return all(plan.up_to_date for plan in plans)
 
     return up_to_date
@@ -295,8 +300,10 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
         engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    downloaded: set[str] = set()  # stage tasks found up to date by a copy from the shared store
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
-            "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries]}
+            "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries],
+            "downloaded": downloaded}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
     if engine.remote is not None or engine.settings.executor != "local" or get_var("executor") or get_var("workers"):
         from projections.executors.tasks import scale_out_tasks
@@ -310,7 +317,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     yield from _fetch_tasks(engine, dates, meta, off_days=off_days, seen=seen)
     yield from stage_tasks(engine, dates, meta,
                            action=lambda name, day: _build_action(engine, name, day, off_days=off_days, seen=seen),
-                           checker=lambda name, day: _checker(engine, [(name, day)]))
+                           checker=lambda name, day: _checker(engine, [(name, day)], downloaded))
     published = [s.name for s in engine.pipeline.published]
     yield {
         "basename": SLATE,

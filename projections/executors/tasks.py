@@ -118,8 +118,8 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
                               "workers, or drop workers=")
         if engine.remote is not None:
             if doit_command() not in LISTINGS:  # a run: what an earlier one built here but did not share, first
-                share_unshared(engine)
-            sync_gold(engine, dates)
+                meta["uploaded"] = share_unshared(engine)
+            meta["adopted"] = sync_gold(engine, dates)["adopted"]
         if executor != "dask":
             return None
         run = ClusterRun(engine, dates, address=engine.settings.dask_address,

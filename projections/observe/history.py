@@ -47,8 +47,9 @@ class Block:
             return head + "  UNFINISHED: no run_end (killed, or still running)"
         seconds = f" in {run.seconds:.1f}s" if run.seconds is not None else ""
         counts = ", ".join(f"{end.get(k, 0)} {label}" for k, label in (
-            ("built", "built"), ("republished", "re-published"), ("fetched", "fetched"), ("up_to_date", "up to date"),
-            ("failed", "failed"), ("published", "published")) if end.get(k) or k not in ("republished", "fetched"))
+            ("built", "built"), ("republished", "re-published"), ("fetched", "fetched"), ("downloaded", "downloaded"),
+            ("up_to_date", "up to date"), ("failed", "failed"), ("published", "published"))
+            if end.get(k) or k not in ("republished", "fetched", "downloaded"))
         return f"{head}  {run.outcome.upper()}{seconds}: {counts}"
 
     def as_json(self) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class RemoteCache(Protocol):
     a key another machine built is fetched, not recomputed; what this machine builds is pushed; gold
     pointer moves and date locks hold across machines. The local store stays the working copy."""
 
+    fetched: set[str]  # objects this process copied from the shared store
+
     def check(self) -> None: ...
 
     def get_action(self, key: str) -> dict[str, Any] | None: ...

@@ -78,6 +78,7 @@ class ObjectStoreCache:
         self.local = local
         self.locks = LeaseLocks(bucket, lease_s=lease_s, notify=notify)
         self._held: dict[tuple[str, int], Lease] = {}
+        self.fetched: set[str] = set()  # objects this process copied into the local store
         self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
@@ -147,6 +148,7 @@ class ObjectStoreCache:
         commit = into.commit(files, provenance)
         if commit.object != obj:  # cannot happen after the checks above; never leave a wrong name unnoticed
             raise StoreError(f"fetched object {short(obj)} committed as {short(commit.object)}")
+        self.fetched.add(obj)
 
     def push_object(self, obj: str, local: LocalStore) -> bool:
         """Upload a local object unless the bucket has it; True when this call completed it."""

@@ -44,8 +44,6 @@ def share_unshared(engine: Engine) -> int:
         engine.ledger.append("stage_shared", stage=record.get("stage"), game_date=record.get("game_date"), key=key,
                              object=record["object"])
         shared += 1
-    if shared:
-        engine.notify(f"shared {shared} build(s) an earlier run made here but could not upload")
     return shared
 
 

@@ -78,6 +78,17 @@ def test_cluster_backfill_matches_serial_and_a_second_machine_fetches_it(tmp_pat
         assert gold_object(second, day) == gold_object(serial, day), day
     assert run_cli(second, "verify").returncode == 0
 
+    # a third machine runs the slate straight away: its summary says what came from the shared store
+    third = run_doit(tmp_path / "third", "slate", f"date={DATES}", **bucket.env())
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert f"shared store: adopted {len(DAYS)} gold pointer(s) another machine published" in third.stdout
+    runs = int(third.stdout.rsplit(" stage runs: ", 1)[0].rsplit("\n", 1)[-1])  # a season stage runs per date
+    assert runs > len(built) and f"{runs} stage runs: 0 built, {runs} downloaded, 0 up to date, 0 failed; " \
+        f"{len(DAYS)} gold pointers moved" in third.stdout, third.stdout
+    (end,) = [e for e in ledger_events(tmp_path / "third") if e["event"] == "run_end"]
+    assert end["downloaded"] == runs and end["published"] == len(DAYS)
+    assert "downloaded" in run_cli(tmp_path / "third", "history", DAYS[0]).stdout
+
 
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
@@ -196,7 +207,8 @@ def test_a_build_whose_upload_was_cut_off_is_shared_by_the_next_run(tmp_path: Pa
 
     result = run_doit(home, "slate", f"date={DAYS[0]}", timeout=180, **bucket.env())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "shared 1 build(s) an earlier run made here but could not upload" in result.stderr, result.stderr
+    assert "shared store: uploaded 1 build(s) whose upload an earlier run here did not finish" in result.stdout, \
+        result.stdout
     local = {json.loads(p.read_text())["key"] for p in (home / "store" / "actions").rglob("*.json")}
     shared = {json.loads(bucket.s3().get_object(Bucket=bucket.name, Key=f"shared/{k}")["Body"].read())["key"]
               for k in bucket.keys("actions/")}
