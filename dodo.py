@@ -7,6 +7,7 @@ quiet_interrupt()  # first: a Ctrl-C while the rest loads or the tasks are gener
 from doit import get_var  # noqa: E402
 
 from projections.doit_cli import check_command_line  # noqa: E402
+from projections.doit_order import dates_in_order  # noqa: E402
 from projections.doit_tasks import (  # noqa: E402
     doit_config,
     generate,
@@ -18,6 +19,7 @@ from projections.wiring import engine_for  # noqa: E402
 
 DOIT_CONFIG = doit_config()
 quiet_broken_pipe()
+dates_in_order()
 workers_die_with_parent()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -154,6 +155,19 @@ def test_a_backfill_skips_dates_without_games(built_home: Path, tmp_path: Path):
     assert gold_object(home, "2019-12-24") is None
     start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
     assert start["no_games"] == ["2019-12-24"] and start["dates"] == ["2019-12-23", "2019-12-25"]
+
+
+def test_a_backfill_publishes_each_date_before_it_starts_the_next(home: Path):
+    """doit's dispatcher went breadth first: every date's first stage, then every date's second, and every gold
+    pointer moved at the end, so a backfill killed at 90% had published nothing. Now date after date."""
+    days = ["2019-11-01", "2019-11-02", "2019-11-03"]
+    result = run_doit(home, "slate", f"date={days[0]}..{days[-1]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = ledger_events(home)
+    order = [(e["event"], e["game_date"]) for e in events if e["event"] in ("stage_start", "publish")]
+    for day, after in itertools.pairwise(days):
+        assert order.index(("publish", day)) < order.index(("stage_start", after)), order
+    assert [d for kind, d in order if kind == "publish"] == days
 
 
 def test_a_backfill_skips_dates_without_salaries(built_home: Path, tmp_path: Path):
