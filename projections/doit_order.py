@@ -20,7 +20,8 @@ from typing import Any
 
 def _date_of(node: Any) -> str:
     """`<stage>:<YYYY-MM-DD>` -> the date; "" for a task of no date (the slate, a stage group), taken first."""
-    return str(node.task.name).rpartition(":")[2]
+    _, colon, day = str(node.task.name).rpartition(":")
+    return day if colon else ""
 
 
 def _next_node(self: Any, ready: deque[Any], tasks_to_run: list[str]) -> Any:
