@@ -117,6 +117,7 @@ class SlateReporter(ConsoleReporter):
         self.live: _Live | None = None
         self.no_games: list[str] = []
         self.no_salaries: list[str] = []
+        self.meta: dict[str, Any] = {}
 
     def write(self, text: str) -> None:
         """A line to doit's output stream. When its reader has gone (`doit slate | head`, a dead log pipe),
@@ -146,6 +147,7 @@ class SlateReporter(ConsoleReporter):
         self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
         self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
+        self.meta = meta or {}
         if meta:
             self._shared_store(meta)
             self.no_games = list(meta.get("no_games", []))
@@ -250,7 +252,11 @@ class SlateReporter(ConsoleReporter):
                 self._date_failed(task)
                 self._line(task, "skipped", "an input failed: " + fail.get_msg().strip().replace("\n", " "))
             return
-        if self._is_stage(task):
+        if task.name == CLUSTER:  # the cluster could not start: every stage is "not run"; this is the failure
+            message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
+            self.failed.append(f"{CLUSTER}: {message}")
+            self.write(f"FAILED     {CLUSTER}: {message.splitlines()[0] if message else ''}\n")
+        elif self._is_stage(task):
             self.counts["failed"] += 1
             self._date_failed(task)
             message = fail.get_msg().strip() if hasattr(fail, "get_msg") else str(fail)
@@ -318,7 +324,13 @@ class SlateReporter(ConsoleReporter):
     def _interrupted(self, elapsed: float, not_run: int) -> None:
         """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
         (quiet_interrupt) no traceback after it; the process still exits 130. What was built stays."""
-        c = self.counts
+        c = dict(self.counts)
+        cluster = self.meta.get("cluster") or {}
+        if cluster and not cluster.get("finished"):  # stopped while the cluster built: its stages never reported
+            for field in ("built", "published", "failed"):
+                c[field] += cluster.get(field, 0)
+            c["up to date"] += cluster.get("done", 0) - cluster.get("built", 0) - cluster.get("failed", 0)
+            not_run = max(not_run - cluster.get("done", 0), 0)
         self.write(f"\ninterrupted after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
                    f"{not_run} not run; {c['published']} gold pointers moved - run the same command again to finish\n")
         if self.ledger is not None:

@@ -40,3 +40,28 @@ def selected_workers(value: str | None, settings: Settings) -> int | None:
     if workers < 1:
         raise ConfigError(f"workers={value!r} is not a positive number of worker processes")
     return workers
+
+
+def check_cluster_run(settings: Settings, *, workers: str | None, processes: int, running: bool) -> None:
+    """ConfigError, before anything is checked or built, for a Dask run that cannot do what it was asked:
+    `workers=` with `dask_address` (the scheduler's own workers build: the number would be ignored), `-n`
+    (the cluster is the parallelism: doit's processes would each run the cluster), or, for a run, a scheduler
+    that does not answer (it took 30 s to find out, then every stage was "skipped", none counted failed)."""
+    address = settings.dask_address
+    if address and workers:
+        raise ConfigError(f"workers={workers} sizes a LocalCluster, but dask_address={address} names a running "
+                          "scheduler, whose workers are the ones started with `dask worker`; drop workers= (or "
+                          "unset dask_address to build on a LocalCluster of that many workers)")
+    if processes > 1:
+        raise ConfigError(f"-n {processes} with executor=dask: the cluster's workers are the parallelism; drop -n "
+                          "(workers=N sizes a LocalCluster)")
+    if address and running and address.startswith("tcp://"):
+        import socket
+
+        host, _, port = address.removeprefix("tcp://").rstrip("/").rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=5):
+                pass
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}); start it with `dask "
+                              "scheduler` (and `dask worker` on each machine), or fix dask_address") from None

@@ -16,10 +16,14 @@ Raises:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from projections.dates import season_of
@@ -53,6 +57,7 @@ class ClusterRun:
         self.workers = workers
         self.say = say
         self.outcomes: dict[Pair, dict[str, Any]] = {}
+        self.tally: dict[str, int] = {}  # done / built / published so far, "finished" once all are in
 
     # ---- the cluster ---------------------------------------------------------------------------------
 
@@ -70,9 +75,17 @@ class ClusterRun:
         n = self.workers or os.cpu_count() or 1
         import logging
 
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
         return Client(cluster), cluster
+
+    def _tally(self, outcome: dict[str, Any]) -> None:
+        """What the cluster has done so far, for a run interrupted before its stages report (the reporter)."""
+        counted = {"done": True, "built": outcome.get("built"), "published": outcome.get("published"),
+                   "failed": not outcome.get("ok")}
+        for field, yes in counted.items():
+            self.tally[field] = self.tally.get(field, 0) + bool(yes)
 
     def submit(self, client: Any) -> dict[Pair, Any]:
         """Every date as a chain of stage tasks (the engine's per-date lock would serialize them anyway, and a
@@ -125,6 +138,7 @@ class ClusterRun:
             for future in as_completed(list(futures.values())):
                 pair = by_future[future.key]
                 self.outcomes[pair] = outcome = self._result(future, pair)
+                self._tally(outcome)
                 self._copy_events(outcome)
                 pending[pair[1]] -= 1
                 if not pending[pair[1]]:
@@ -134,6 +148,7 @@ class ClusterRun:
             client.close()
             if cluster is not None:
                 cluster.close()
+        self.tally["finished"] = True
         failed = sum(1 for o in self.outcomes.values() if not o.get("ok"))
         built = sum(1 for o in self.outcomes.values() if o.get("built"))
         engine.ledger.append("cluster_end", built=built, failed=failed, seconds=round(time.monotonic() - started, 3))
@@ -166,6 +181,21 @@ class ClusterRun:
         state = f"FAILED ({bad[0]['stage']}: {bad[0]['error'].splitlines()[0][:160]})" if bad else "ok"
         self.say(f"cluster: [{done}/{len(self.dates)} {time.monotonic() - started:6.1f}s] {iso} {state}, "
                  f"{built} built on {', '.join(hosts) or '-'}")
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """The LocalCluster's worker processes start with SIGINT ignored: a Ctrl-C reaches the whole foreground
+    process group, and each worker printed a KeyboardInterrupt traceback (40 lines) under the run's one
+    "interrupted" line. The front end alone takes the Ctrl-C and closes the cluster, which stops them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _per_season(engine: Engine, name: str) -> bool:

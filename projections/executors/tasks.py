@@ -77,6 +77,7 @@ def _stage_checker(run: ClusterRun, name: str, day: dt.date) -> Any:
 
 def dask_tasks(run: ClusterRun, meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
     engine, dates = run.engine, run.dates
+    meta["cluster"] = run.tally
     published = [s.name for s in engine.pipeline.published]
     everything = _checker(engine, [(p, d) for d in dates for p in published])
     yield {
@@ -105,8 +106,8 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
     from doit import get_var
     from doit.exceptions import InvalidCommand
 
-    from projections.doit_cli import LISTINGS, doit_command
-    from projections.executors import selected_executor, selected_workers
+    from projections.doit_cli import LISTINGS, command_line, doit_command
+    from projections.executors import check_cluster_run, selected_executor, selected_workers
     from projections.remote.sync import share_unshared, sync_gold
 
     try:
@@ -116,6 +117,9 @@ def scale_out_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any]) 
             raise ConfigError(f"workers={get_var('workers')} sizes a Dask cluster, but this run builds in this "
                               "process (executor=local); add executor=dask to build on a cluster of that many "
                               "workers, or drop workers=")
+        if executor == "dask":  # refused before the shared store is touched
+            check_cluster_run(engine.settings, workers=get_var("workers"), running=doit_command() not in LISTINGS,
+                              processes=int(command_line().options.get("num_process") or 0))
         if engine.remote is not None:
             if doit_command() not in LISTINGS:  # a run: what an earlier one built here but did not share, first
                 meta["uploaded"] = share_unshared(engine)

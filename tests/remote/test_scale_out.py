@@ -218,3 +218,89 @@ def test_a_build_whose_upload_was_cut_off_is_shared_by_the_next_run(tmp_path: Pa
     assert event["key"] == stranded
     history = run_cli(home, "history", DAYS[0])
     assert "uploaded" in history.stdout and "to the shared store" in history.stdout, history.stdout
+
+
+@pytest.mark.parametrize("case", ["unreachable", "workers", "processes"])
+def test_a_dask_run_that_cannot_do_what_it_was_asked_is_refused_first(tmp_path: Path, bucket: Bucket, case: str):
+    """An unreachable dask_address took 30 s, then listed every stage as skipped and none as failed; workers=
+    with dask_address was ignored; `-n 2` ran the cluster in each of doit's processes. Now each is one ERROR
+    line (exit 3) before the shared store is touched or anything is built."""
+    env = bucket.env()
+    args = ["slate", f"date={DAYS[0]}", "executor=dask"]
+    if case == "unreachable":
+        env["PROJECTIONS_DASK_ADDRESS"] = f"tcp://127.0.0.1:{free_port()}"
+        says = f"ERROR: cannot reach the Dask scheduler at {env['PROJECTIONS_DASK_ADDRESS']}"
+    elif case == "workers":
+        env["PROJECTIONS_DASK_ADDRESS"] = f"tcp://127.0.0.1:{free_port()}"
+        args.append("workers=2")
+        says = "ERROR: workers=2 sizes a LocalCluster, but dask_address="
+    else:
+        args = ["-n", "2", *args]
+        says = "ERROR: -n 2 with executor=dask: the cluster's workers are the parallelism; drop -n"
+    home = tmp_path / "home"
+    started = time.monotonic()
+    result = run_doit(home, *args, timeout=120, **env)
+    assert result.returncode == 3 and result.stderr.startswith(says), result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1 and time.monotonic() - started < 20
+    assert not list((home / "store" / "actions").rglob("*.json")) and not bucket.keys()
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line_that_counts_what_the_cluster_built(tmp_path: Path, bucket: Bucket):
+    """Ctrl-C reaches the whole foreground process group: each LocalCluster worker printed a KeyboardInterrupt
+    traceback, and the summary said "0 built" for what the cluster had built. Now the front end alone stops the
+    cluster: one "interrupted" line counting the cluster's builds, no traceback, no worker left behind."""
+    home = tmp_path / "home"
+    proc = subprocess.Popen(doit_argv("slate", "date=2019-11-03..2019-11-12", "executor=dask", "workers=2"),
+                            env=project_env(home, **bucket.env()), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sum(e["event"] == "stage_success" for e in ledger_events(home)) < 15 \
+                if (home / "ledger").is_dir() else True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the cluster built nothing in time"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode in (130, -signal.SIGINT), out + err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    (line,) = [x for x in out.splitlines() if x.startswith("interrupted after")]
+    built = int(line.split(": ", 1)[1].split(" built")[0])
+    assert built >= 10, line  # the cluster's builds, which it had collected before the Ctrl-C
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "a worker of the cluster outlived its run"
+        time.sleep(0.2)
+
+
+def test_a_scheduler_that_hangs_up_is_the_run_s_failure(tmp_path: Path, bucket: Bucket):
+    """A port that answers but is no Dask scheduler: the cluster task failed with a bare `TaskFailed` line, every
+    stage was "skipped" and the summary counted 0 failed. Now the cluster's failure is listed under Failures."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                server.accept()[0].close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        result = run_doit(tmp_path / "home", "slate", f"date={DAYS[0]}", "executor=dask", timeout=120,
+                          **bucket.env(PROJECTIONS_DASK_ADDRESS=f"tcp://127.0.0.1:{port}"))
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    failures = result.stdout.split("\nFailures:\n", 1)[1]
+    assert failures.startswith(f"  cluster: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"), result.stdout
+    assert "TaskFailed" not in result.stdout + result.stderr
