@@ -4,12 +4,13 @@ it into the canonical table and records the capture as a snapshot.
 
     schedule     scoreboardv3 (or v2 / scheduleLeagueV2 by shape) for the date; zero games on a date the season
                  calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible
-    player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, or fewer rows
-                 than half of the last capture, is implausible
+    player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, fewer rows
+                 than half of the last capture, or rows of another season, is implausible
     odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
     lineups      liveData boxscore of each game of the slate (starters, who is not playing and why)
-    injuries     the official injury report table (CSV) at live.injuries.url
+    injuries     the official injury report table (CSV) at live.injuries.url; one listing no game of the date
+                 (yesterday's page) is implausible; the same bytes again keep the last capture's report time
     salaries     the DraftKings inbox (projections/sources/inbox.py): no network
 
 Raises FetchError (a SourceError) naming the source, the URL, every attempt and what to do.
@@ -195,6 +196,11 @@ def fetch_player_logs(ctx: Context) -> Capture:
                 raise ContractViolation(f"player_logs: no player games in {season_of(ctx.day)}, but {where} lists "
                                         f"{played} games before {ctx.day}", stage="player_logs")
         _shrunk(len(frame), previous, f"player_logs {season_of(ctx.day)}")
+        other = sorted(set(frame["season"]) - {season_of(ctx.day)})
+        if other:  # a feed answering another season would replace every player's history
+            raise ContractViolation(f"player_logs: the feed answered with games of season {', '.join(other)}, not "
+                                    f"{season_of(ctx.day)} (the season of {ctx.day}): check live.game_logs.url and "
+                                    "its season parameter", stage="player_logs")
         if impossible_rows(frame).sum() > max(MAX_IMPOSSIBLE_ROWS, MAX_IMPOSSIBLE_SHARE * len(frame)):
             raise ContractViolation(f"player_logs {season_of(ctx.day)}: {impossible(frame)} - more than a few bad "
                                     "rows: the feed is broken, not one box score", stage="player_logs")
@@ -304,16 +310,43 @@ def fetch_injuries(ctx: Context) -> Capture:
             frame = injury_report(content, "injury report", ctx.now, people.resolve)
         except BadFile as exc:
             raise ContractViolation(str(exc), stage="injuries") from None
+        if not (frame["game_date"] == ctx.day).any():  # yesterday's page: it would clear today's statuses
+            listed = sorted({str(d) for d in frame["game_date"]})
+            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3]) or 'no date'}, none "
+                                    f"of {ctx.day}: a report of another day (a stale page, or the wrong "
+                                    "live.injuries.url)", stage="injuries")
         kept["frame"] = frame
 
     result = ctx.http.get("injuries", {"date": ctx.day.isoformat()}, validate=validate, source="injuries")
     frame = kept["frame"]
     stamp = result.headers.get("last-modified")
     when = email.utils.parsedate_to_datetime(stamp) if stamp else None
-    if when is not None and when.tzinfo is not None and when <= ctx.now:
+    if when is None or when.tzinfo is None or when > ctx.now:
+        when = _same_report_time(ctx, result.content)
+    if when is not None:
         frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
     tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
     return Capture(frame, {"raw.csv": result.content}, result.url, result.attempts)
+
+
+def _same_report_time(ctx: Context, content: bytes) -> dt.datetime | None:
+    """With no Last-Modified, a report is stamped with the fetch time, so the same report fetched again was a new
+    snapshot (and a rebuild) every run: the same bytes as the last capture keep that capture's time."""
+    import pyarrow.parquet as pq
+
+    from projections.store import LocalStore
+
+    last = snapshots.select(snapshots.entries(ctx.home, "injuries", ctx.day), ctx.now)
+    store = LocalStore(ctx.home)
+    if last is None or not store.has(last.object):
+        return None
+    try:
+        if store.path(last.object, "raw.csv").read_bytes() != content:
+            return None
+        times = pq.read_table(store.path(last.object, snapshots.DATA), columns=["report_time"]).column(0)
+    except (OSError, KeyError, ValueError):
+        return None
+    return times[0].as_py() if len(times) else None
 
 
 BACKENDS: dict[str, Callable[[Context], Capture]] = {

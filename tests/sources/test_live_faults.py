@@ -262,6 +262,50 @@ def test_injury_report_table(tmp_path: Path, server: FaultServer, fake: FakeTime
     assert report["player_id"].str.fullmatch(r"\d+").mean() > 0.95  # names resolved to nba.com ids
 
 
+def test_an_injury_report_of_another_day_is_refused_and_the_last_one_kept(tmp_path: Path, server: FaultServer,
+                                                                           fake: FakeTime):
+    """The page still serving yesterday's report (no row for the slate's games) was taken: the injuries stage then
+    had no row for the date, and a player ruled Out was published at 35 minutes. Now it is retried, then refused
+    naming the dates it lists, and the last capture stays the one the slate reads."""
+    day, url = dt.date(2020, 8, 6), "/injuries/latest.csv"
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-06_02PM.csv"), content_type="text/csv")
+    fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, tzinfo=dt.UTC),
+          injuries={"url": server.url(url)})
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-05_11AM.csv"), content_type="text/csv")
+    with pytest.raises(FetchError, match=r"injuries: the report lists games of 2020-08-05, none of 2020-08-06: a "
+                                         r"report of another day .*live\.injuries\.url"):
+        fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, 15, tzinfo=dt.UTC),
+              injuries={"url": server.url(url)}, max_attempts=2)
+    assert len(snapshots.entries(tmp_path, "injuries", day)) == 1
+
+
+def test_the_same_report_fetched_again_without_last_modified_is_unchanged(tmp_path: Path, server: FaultServer,
+                                                                          fake: FakeTime):
+    """With no Last-Modified, a report was stamped with the fetch time, so every run stored the same report as a new
+    snapshot and rebuilt injuries and everything after it. The same bytes now keep the first capture's time."""
+    day, url = dt.date(2020, 8, 6), "/injuries/latest.csv"
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-06_02PM.csv"), content_type="text/csv")
+    first = fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, tzinfo=dt.UTC),
+                  injuries={"url": server.url(url)})
+    again = fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, 20, tzinfo=dt.UTC),
+                  injuries={"url": server.url(url)})
+    assert first["changed"] and not again["changed"] and again["object"] == first["object"]
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-06_05PM.csv"), content_type="text/csv")
+    newer = fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 21, tzinfo=dt.UTC),
+                  injuries={"url": server.url(url)})
+    assert newer["changed"] and len(snapshots.entries(tmp_path, "injuries", day)) == 2
+
+
+def test_game_logs_of_another_season_are_refused(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """A game-log feed answering another season was taken: 13,914 rows of 2022-23 became every player's history
+    and the slate was republished with absurd minutes. Now it is refused, naming both seasons."""
+    server.replay(SCOREBOARD, payloads.scoreboard(SLATE))
+    server.replay(GAMELOG, payloads.league_game_log(dt.date(2019, 4, 1)))  # all of 2018-19 before April
+    with pytest.raises(FetchError, match=r"player_logs: the feed answered with games of season 2018-19, not 2019-20"):
+        fetch("player_logs", tmp_path, server, fake, max_attempts=1)
+    assert no_snapshot(tmp_path, "player_logs")
+
+
 # ------------------------------------------------------------------------------------------ DraftKings inbox
 
 
