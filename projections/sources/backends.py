@@ -3,10 +3,12 @@ implausible one raises ContractViolation inside projections.fetch, so it is retr
 it into the canonical table and records the capture as a snapshot.
 
     schedule     scoreboardv3 (or v2 / scheduleLeagueV2 by shape) for the date; zero games on a date the season
-                 calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible
+                 calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible, and so is
+                 a game of the last capture missing (a postponed game stays listed)
     player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, fewer rows
                  than half of the last capture, or rows of another season, is implausible
-    odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible
+    odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible; a
+                 game the feed stops listing keeps its last captured line
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
     lineups      liveData boxscore of each game of the slate (starters, who is not playing and why)
     injuries     the official injury report table (CSV) at live.injuries.url; one listing no game of the date
@@ -157,6 +159,17 @@ def _parsed(parse: Callable[[bytes], pd.DataFrame], table: str, check: Callable[
     return validate, kept
 
 
+def _last_capture(ctx: Context, table: str) -> pd.DataFrame | None:
+    """The table of the date's newest capture at or before now (None when there is none or it is unreadable)."""
+    import pandas as pd
+
+    last = snapshots.select(snapshots.entries(ctx.home, table, ctx.day), ctx.now)
+    try:
+        return pd.read_parquet(snapshots.data_path(ctx.home, last)) if last is not None else None
+    except (SourceError, OSError, ValueError):
+        return None
+
+
 def _shrunk(rows: int, previous: int | None, what: str) -> None:
     if previous and rows < SHRINK * previous:
         raise ContractViolation(f"{what}: {rows} rows, fewer than half of the {previous} the last capture held "
@@ -168,6 +181,8 @@ def _shrunk(rows: int, previous: int | None, what: str) -> None:
 
 def fetch_schedule(ctx: Context) -> Capture:
     previous = _previous_rows(ctx.home, "schedule", ctx.day)
+    before = _last_capture(ctx, "schedule")
+    known = set(before["game_id"]) if before is not None else set()
 
     def plausible(frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -177,6 +192,11 @@ def fetch_schedule(ctx: Context) -> Capture:
                 raise ContractViolation(f"schedule: zero games on {ctx.day}, but {where} lists {expected}",
                                         stage="schedule")
         _shrunk(len(frame), previous, f"schedule {ctx.day}")
+        gone = sorted(known - set(frame["game_id"]))
+        if gone:  # a postponed game stays on the scoreboard (status PPD): one that vanishes is a partial payload
+            raise ContractViolation(f"schedule {ctx.day}: the scoreboard no longer lists {len(gone)} game(s) the last "
+                                    f"capture had ({', '.join(gone[:4])}) - a partial payload; its players would "
+                                    "leave the slate", stage="schedule")
 
     validate, kept = _parsed(lambda c: parsers.schedule_from_scoreboard(c, ctx.day), "schedule", plausible)
     result = ctx.http.get("schedule", {"date": ctx.day.isoformat()}, validate=validate, source="schedule")
@@ -231,6 +251,14 @@ def fetch_odds(ctx: Context) -> Capture:
     validate, kept = _parsed(parse, "odds", lambda frame: None)
     result = ctx.http.get("odds", {"date": ctx.day.isoformat()}, validate=validate, source="odds")
     frame = kept["frame"]
+    before = _last_capture(ctx, "odds")
+    if before is not None:  # a line taken off the board (news near tip, a partial payload) keeps its last value
+        kept_rows = before[~before["home_team"].isin(frame["home_team"])]
+        if len(kept_rows):
+            import pandas as pd
+
+            frame = pd.concat([frame, kept_rows], ignore_index=True).sort_values("home_team", ignore_index=True)
+            ctx.notes.append(f"kept the last captured line of {len(kept_rows)} game(s) the feed no longer lists")
     missing = len(games) - len(frame)
     if missing:
         ctx.notes.append(f"{missing} of {len(games)} games have no line in the feed yet")

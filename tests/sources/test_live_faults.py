@@ -306,6 +306,36 @@ def test_game_logs_of_another_season_are_refused(tmp_path: Path, server: FaultSe
     assert no_snapshot(tmp_path, "player_logs")
 
 
+def test_a_scoreboard_that_drops_a_game_is_refused(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """A scoreboard missing 1 of 11 games was taken: that game's 33 DraftKings players left the published slate,
+    exit 0. A postponed game stays listed (status PPD), so a vanished one is a partial payload: refused, and the
+    last capture stays."""
+    server.replay(SCOREBOARD, payloads.scoreboard(SLATE))
+    fetch("schedule", tmp_path, server, fake)
+    body = json.loads(payloads.scoreboard(SLATE))
+    dropped = body["scoreboard"]["games"].pop(3)["gameId"]
+    server.replay(SCOREBOARD, json.dumps(body).encode())
+    with pytest.raises(FetchError, match=rf"the scoreboard no longer lists 1 game\(s\) the last capture had "
+                                         rf"\({dropped}\) - a partial payload"):
+        fetch("schedule", tmp_path, server, fake, now=BEFORE_LOCK + dt.timedelta(minutes=10), max_attempts=2)
+    assert len(snapshots.entries(tmp_path, "schedule", SLATE)) == 1
+
+
+def test_a_line_the_odds_feed_stops_listing_keeps_its_last_value(tmp_path: Path, server: FaultServer,
+                                                                 fake: FakeTime):
+    """Odds for 2 of 11 games after a full capture replaced it: the 9 lines known were lost. They now stay, said."""
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    full = fetch("odds", tmp_path, server, fake)
+    server.replay(ODDS, json.dumps(json.loads(payloads.odds_today(SLATE))[:2]).encode())
+    later = fetch("odds", tmp_path, server, fake, now=BEFORE_LOCK + dt.timedelta(minutes=10))
+    assert full["rows"] == later["rows"] == 11
+    assert "kept the last captured line of 9 game(s) the feed no longer lists" in later["describe"]
+    first, last = (pd.read_parquet(snapshots.data_path(tmp_path, e)).set_index("home_team").sort_index()
+                   for e in snapshots.entries(tmp_path, "odds", SLATE)[:2])
+    assert first["spread_home"].equals(last["spread_home"])
+
+
 # ------------------------------------------------------------------------------------------ DraftKings inbox
 
 
