@@ -159,17 +159,6 @@ def _parsed(parse: Callable[[bytes], pd.DataFrame], table: str, check: Callable[
     return validate, kept
 
 
-def _last_capture(ctx: Context, table: str) -> pd.DataFrame | None:
-    """The table of the date's newest capture at or before now (None when there is none or it is unreadable)."""
-    import pandas as pd
-
-    last = snapshots.select(snapshots.entries(ctx.home, table, ctx.day), ctx.now)
-    try:
-        return pd.read_parquet(snapshots.data_path(ctx.home, last)) if last is not None else None
-    except (SourceError, OSError, ValueError):
-        return None
-
-
 def _shrunk(rows: int, previous: int | None, what: str) -> None:
     if previous and rows < SHRINK * previous:
         raise ContractViolation(f"{what}: {rows} rows, fewer than half of the {previous} the last capture held "
@@ -181,7 +170,7 @@ def _shrunk(rows: int, previous: int | None, what: str) -> None:
 
 def fetch_schedule(ctx: Context) -> Capture:
     previous = _previous_rows(ctx.home, "schedule", ctx.day)
-    before = _last_capture(ctx, "schedule")
+    before = snapshots.last_table(ctx.home, "schedule", ctx.day, ctx.now)
     known = set(before["game_id"]) if before is not None else set()
 
     def plausible(frame: pd.DataFrame) -> None:
@@ -251,7 +240,7 @@ def fetch_odds(ctx: Context) -> Capture:
     validate, kept = _parsed(parse, "odds", lambda frame: None)
     result = ctx.http.get("odds", {"date": ctx.day.isoformat()}, validate=validate, source="odds")
     frame = kept["frame"]
-    before = _last_capture(ctx, "odds")
+    before = snapshots.last_table(ctx.home, "odds", ctx.day, ctx.now)
     if before is not None:  # a line taken off the board (news near tip, a partial payload) keeps its last value
         kept_rows = before[~before["home_team"].isin(frame["home_team"])]
         if len(kept_rows):
@@ -350,31 +339,13 @@ def fetch_injuries(ctx: Context) -> Capture:
     stamp = result.headers.get("last-modified")
     when = email.utils.parsedate_to_datetime(stamp) if stamp else None
     if when is None or when.tzinfo is None or when > ctx.now:
-        when = _same_report_time(ctx, result.content)
+        # no time of its own: the same bytes as the last capture keep its time (a refetch is no new snapshot)
+        same = snapshots.last_table(ctx.home, "injuries", ctx.day, ctx.now, raw=("raw.csv", result.content))
+        when = same["report_time"].iloc[0].to_pydatetime() if same is not None and len(same) else None
     if when is not None:
         frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
     tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
     return Capture(frame, {"raw.csv": result.content}, result.url, result.attempts)
-
-
-def _same_report_time(ctx: Context, content: bytes) -> dt.datetime | None:
-    """With no Last-Modified, a report is stamped with the fetch time, so the same report fetched again was a new
-    snapshot (and a rebuild) every run: the same bytes as the last capture keep that capture's time."""
-    import pyarrow.parquet as pq
-
-    from projections.store import LocalStore
-
-    last = snapshots.select(snapshots.entries(ctx.home, "injuries", ctx.day), ctx.now)
-    store = LocalStore(ctx.home)
-    if last is None or not store.has(last.object):
-        return None
-    try:
-        if store.path(last.object, "raw.csv").read_bytes() != content:
-            return None
-        times = pq.read_table(store.path(last.object, snapshots.DATA), columns=["report_time"]).column(0)
-    except (OSError, KeyError, ValueError):
-        return None
-    return times[0].as_py() if len(times) else None
 
 
 BACKENDS: dict[str, Callable[[Context], Capture]] = {

@@ -26,13 +26,16 @@ import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.errors import SourceError
 from projections.hashing import digest_bytes, is_digest, short
 from projections.ledger import iso
 from projections.statcache import StatCache
 from projections.store import LocalStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +202,21 @@ def data_path(home: Path, entry: Entry) -> Path:
             "not in the store; fetch or ingest the source again (or remove that index line)"
         )
     return store.object_dir(entry.object) / DATA
+
+
+def last_table(home: Path, table: str, day: dt.date, now: dt.datetime, *,
+               raw: tuple[str, bytes] | None = None) -> pd.DataFrame | None:
+    """The table of the date's newest capture at or before `now`; with `raw` (file name, bytes), only when that
+    capture's raw file holds exactly those bytes. None when there is none, or it is unreadable."""
+    import pandas as pd
+
+    last = select(entries(home, table, day), now)
+    if last is None:
+        return None
+    try:
+        path = data_path(home, last)
+        if raw is not None and (path.parent / raw[0]).read_bytes() != raw[1]:
+            return None
+        return pd.read_parquet(path)
+    except (SourceError, OSError, ValueError):
+        return None
