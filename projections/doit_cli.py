@@ -56,6 +56,27 @@ def check_command() -> None:
                              f"{STATELESS[command]}")
 
 
+def dump_db_command() -> type:
+    """`doit dumpdb`, refused: it read a dependency file this project never writes and ended in a dbm traceback.
+    Registered in pyproject.toml ([tool.doit.plugins.command]): doit runs it without loading dodo.py."""
+    from doit.cmd_base import Command
+
+    class DumpDb(Command):
+        name = "dumpdb"
+        doc_purpose = "refused: this project keeps no doit state (see `projections history`)"
+
+        def execute(self, opt_values: dict[str, Any], pos_args: list[str]) -> int:
+            sys.stderr.write("ERROR: `doit dumpdb` has nothing to show: stages keep no doit state; what ran, when "
+                             "and what it made is in the ledger (`projections history DATE`), and what a stage's "
+                             "key is made of in `projections explain DATE STAGE`\n")
+            return 3
+
+    return DumpDb
+
+
+DumpDb = dump_db_command()
+
+
 def check_variables() -> None:
     """Refuse a `name=value` argument this project does not read (a typo like `dates=` would otherwise be
     ignored silently and the run would build today)."""

@@ -226,6 +226,15 @@ def test_doits_commands_for_a_task_state_this_project_does_not_keep_are_refused(
     assert tree_snapshot(built_home) == before
 
 
+def test_doit_dumpdb_is_refused_in_one_line(built_home: Path):
+    """`doit dumpdb` does not load dodo.py: it read a dependency file this project never writes and ended in a dbm
+    traceback. A command registered in pyproject.toml refuses it, naming where a run's record is."""
+    result = run_doit(built_home, "dumpdb")
+    assert result.returncode == 3 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("ERROR: `doit dumpdb` has nothing to show") and "projections history" in \
+        result.stderr, result.stderr
+
+
 def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(built_home: Path):
     """An option after a task name is that task's option to doit, which names it; a trailing `--` is nothing.
     The task-name check took both for misplaced dates."""
