@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from projections.archive import ArchiveTable
+from projections.archive import ArchiveTable, previous_season
 from projections.errors import SourceError
 from projections.pipeline import Stage, StageContext
 from projections.schema import ODDS, PLAYER_LOGS, SALARIES
@@ -34,6 +34,7 @@ class Params(BaseModel):
 
 
 MIN_GAMES = 300
+MIN_LINED = 0.5  # share of those games with a closing spread
 
 
 def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame, *, params: Params,
@@ -44,6 +45,12 @@ def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame
             f"calibration: the archive holds {games} games of the season before {ctx.season} (needs "
             f"{MIN_GAMES}); import that season's player logs and lines with `projections ingest` so the model "
             "can be fitted on it")
+    lined = lines.dropna(subset=["spread_home"]).groupby(["game_date", "home_team"]).ngroups if len(lines) else 0
+    if lined < MIN_LINED * games:  # the fit needs spreads and totals: without them it is singular
+        prior = previous_season(ctx.season)
+        raise SourceError(
+            f"calibration: the archive holds betting lines for {lined} of the {games} games of {prior} it fits "
+            f"on (needs {MIN_LINED:.0%}); add them with `projections ingest lines FILE --season {prior}`")
     table = fit_season(logs, lines, positions, fit_after_days=params.fit_after_days,
                        shrink_minutes=params.shrink_minutes, budget_strength=params.budget_strength,
                        rookie_p_play=params.rookie_p_play, rotation_minutes=params.rotation_minutes,

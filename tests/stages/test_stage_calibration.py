@@ -27,6 +27,22 @@ def test_calibration_without_a_prior_season_says_what_to_import():
                   ctx=ctx)
 
 
+def test_calibration_without_the_prior_season_s_lines_names_the_ingest():
+    """Game logs of the season before but no closing lines (`ingest game-logs` without `ingest lines`): the fit
+    raised a bare LinAlgError (singular matrix) and blamed the stage's code. It now names the lines to add."""
+    from projections.archive import SHIPPED
+
+    spec = PIPELINE["calibration"]
+    ctx = StageContext(stage="calibration", seed=1, key="k", season="2019-20", scope="season")
+    lines = pd.read_parquet(SHIPPED / "odds" / "2018-19.parquet")
+    with pytest.raises(SourceError, match=r"holds betting lines for 0 of the 1312 games of 2018-19 it fits on "
+                                          r"\(needs 50%\); add them with `projections ingest lines FILE --season "
+                                          r"2018-19`"):
+        spec.func(logs=pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet"), lines=lines.iloc[:0],
+                  positions=pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet"), params=spec.params_model()(),
+                  ctx=ctx)
+
+
 def test_calibration_table_is_complete_and_plausible():
     table = real_calibration()
     TABLE.check(table, stage="calibration", role="output", origin="(test)", fix="fix calibrate.py")
