@@ -27,7 +27,7 @@ from typing import Any
 
 from projections.archive import parts
 from projections.dates import parse_dates, season_of
-from projections.errors import ProjectionsError
+from projections.errors import ConfigError, ProjectionsError
 
 ASSET = "projections"
 BASELINE_GAMES = 10
@@ -240,7 +240,7 @@ def _format(result: dict[str, Any]) -> str:
     for label, prefix in (("minutes MAE", "minutes"), ("DK MAE", "dk")):
         lines.append(f"  {label:<12} model {result[f'{prefix}_mae']:.3f}  "
                      f"baseline {result[f'baseline_{prefix}_mae']:.3f}"
-                     f"  change {result[f'{prefix}_mae_change']:+.3f} (se {result[f'{prefix}_mae_change_se']:.3f}, "
+                     f"  change {result[f'{prefix}_mae_change']:+.3f} (se {_se(result[f'{prefix}_mae_change_se'])}, "
                      f"{result[f'{prefix}_mae_change_pct']:+.1f}%)")
     lines.append(f"  DK bias {result['dk_bias']:+.3f}  RMSE {result['dk_rmse']:.3f}  coverage p10-p90 "
                  f"{result['coverage_p10_p90']:.3f}  p25-p75 {result['coverage_p25_p75']:.3f}")
@@ -250,6 +250,13 @@ def _format(result: dict[str, Any]) -> str:
                          f" (base {m['baseline_dk_mae']:.3f}) bias {m['dk_bias']:+.3f} p10-p90 "
                          f"{m['coverage_p10_p90']:.3f} p25-p75 {m['coverage_p25_p75']:.3f}")
     return "\n".join(lines)
+
+
+def _se(value: float) -> str:
+    """A standard error for people: "n/a" over a single date (a date-clustered SE needs two dates)."""
+    import math
+
+    return f"{value:.3f}" if math.isfinite(value) else "n/a: one date"
 
 
 def _finite(value: Any) -> Any:
@@ -270,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         dates = parse_dates(args.dates)
         home = args.home
+        if home is not None and not Path(home).is_dir():  # a typo: no "build them first" into it
+            what = "is a file, not a directory" if Path(home).exists() else "does not exist"
+            raise ConfigError(f"--home {home} {what}; give the data root the slates were built in (the "
+                              "PROJECTIONS_HOME of `doit slate`), or leave --home out to use the settings' one")
         if home is None:
             from projections.settings import load_settings
 

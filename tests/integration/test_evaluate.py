@@ -120,3 +120,24 @@ def test_add_arguments_and_run_wire_as_a_subcommand(built: Path, capsys: pytest.
     assert "minutes MAE" in text and "DK MAE" in text and "tier rotation" in text
     assert run(parser.parse_args(["2019-13-01", "--home", str(built)])) == 2
     assert "invalid date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("wrong", ["file", "missing"])
+def test_a_home_that_is_no_directory_is_named(built: Path, tmp_path: Path, wrong: str):
+    """`--home` naming a file ended in a NotADirectoryError traceback; a mistyped one said "build them first" into
+    the typo. Both are one line naming what is wrong with --home (exit 2)."""
+    home = tmp_path / "afile"
+    if wrong == "file":
+        home.write_text("not a data root")
+    result = _evaluate_cli(built, BUILT, "--home", str(home))
+    says = "is a file, not a directory" if wrong == "file" else "does not exist"
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (f"error: --home {home} {says}; give the data root the slates were built in "
+                                     "(the PROJECTIONS_HOME of `doit slate`), or leave --home out to use the "
+                                     "settings' one")
+
+
+def test_one_date_has_no_standard_error_and_says_so(built: Path):
+    """A date-clustered SE needs two dates: over one, the table printed `se nan`."""
+    result = _evaluate_cli(built, BUILT.split("..")[0])
+    assert result.returncode == 0 and "se n/a: one date" in result.stdout and "nan" not in result.stdout, result.stdout
