@@ -374,9 +374,14 @@ def not_writable_message(path: os.PathLike[str]) -> str:
     """The error for a data root this user cannot write: path, owner, mode and the fix."""
     import getpass
 
-    _, detail = owner_detail(Path(path))
+    owner, detail = owner_detail(Path(path))
     if read_only(Path(path)):
         return (f"data root {path} is on a read-only file system ({detail}); remount it read-write or set "
                 "PROJECTIONS_HOME to a directory on a writable file system")
-    return (f"data root {path} is not writable by {getpass.getuser()} ({detail}); "
-            f"fix its owner or mode (e.g. `chmod u+rwx {path}`) or set PROJECTIONS_HOME to a writable directory")
+    me = getpass.getuser()
+    fix = (f"`chmod u+rwx {path}`" if owner == me else  # another user's root: u+rwx would change the owner's bits
+           f"`projections doctor --fix-permissions` run by {owner or 'its owner'}"
+           f"{'' if owner == 'root' else ' or root'} (the permission policy: "
+           f"a group {me} is in may write), or run this as {owner or 'its owner'}")
+    return f"data root {path} is not writable by {me} ({detail}); fix it with {fix}, or set PROJECTIONS_HOME to " \
+           "a writable directory"

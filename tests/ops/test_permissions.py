@@ -135,6 +135,35 @@ def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
         os.chmod(home / "gold", 0o2775)
 
 
+def test_a_data_root_of_another_user_names_a_fix_that_works_for_this_one() -> None:
+    """Run as nobody on root's data root, a run said `chmod u+rwx`, which changes the owner's bits and nothing
+    for nobody. It now names the policy repair by the owner, or running as the owner."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and util-linux setpriv to run as another user")
+    outer = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's tmp_path is 0700: nobody could not even look in
+    try:
+        home = outer / "home"
+        home.mkdir()
+        os.chmod(outer, 0o755)
+        os.chmod(home, 0o755)
+        script = PREFLIGHT.replace("permissions.preflight(", "__import__('projections.preflight').preflight.check(")
+        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                                 script, str(home)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, result.stdout + result.stderr
+        message = result.stdout.strip()
+        assert message.startswith(f"data root {home} is not writable by nobody (owner root:root, mode 0755)")
+        assert "chmod u+rwx" not in message and "`projections doctor --fix-permissions` run by root (" in message
+        assert "or run this as root" in message, message
+    finally:
+        shutil.rmtree(outer)
+
+
 def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:
     """Another user's ledger file (0600): the run built its slate, said '1 date ok', then died in two chained
     PermissionError tracebacks at its last ledger line. The preflight checks the file the run appends to."""
