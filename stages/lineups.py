@@ -2,9 +2,11 @@
 
 Starters are announced before tip, so they are the one piece of the date's box score a projection may use:
 the source loads only (game_id, team, player_id, started) of the date's games and this stage keeps only the
-rows with started = True (a bench row would reveal who played). The daily salary files' `starter` column is
-the fallback for a team the box scores lack. With `mode = "none"` (a slate built before lineups are known)
-no team is confirmed and the minutes stage uses expected roles; the manifest's meta says which case applied.
+rows with started = True (a bench row would reveal who played). In live mode the starters come from the
+live box scores captured before the lock (`live`: empty until a game's box score is published). The daily
+salary files' `starter` column is the fallback for a team the box scores lack. With `mode = "none"` (a slate
+built before lineups are known) no team is confirmed and the minutes stage uses expected roles; a team with no
+lineup known in `confirmed` mode does too. The manifest's meta says which case applied (`roles`).
 
 Output: five rows per confirmed team (one per starter) and one row with no player for each other team.
 """
@@ -21,6 +23,7 @@ from projections.archive import ArchiveTable
 from projections.contracts import Contract
 from projections.pipeline import Stage, StageContext
 from projections.schema import PLAYER_LOGS, SALARIES
+from projections.sources.tables import LINEUPS
 
 
 class Params(BaseModel):
@@ -40,8 +43,8 @@ OUTPUT = Contract(
 STARTERS_PER_TEAM = 5
 
 
-def lineups(box: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *, params: Params,
-            ctx: StageContext) -> pd.DataFrame:
+def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *,
+            params: Params, ctx: StageContext) -> pd.DataFrame:
     teams = sorted(set(schedule["home_team"]) | set(schedule["away_team"]))
     found: dict[str, tuple[list[str], str]] = {}
     if params.mode == "confirmed":
@@ -50,6 +53,10 @@ def lineups(box: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *
         for team, rows in started.groupby("team"):
             if len(rows) == STARTERS_PER_TEAM:
                 found[str(team)] = (sorted(rows["player_id"].astype(str)), "box_score")
+        live_starters = live[live["starter"].astype("boolean").fillna(False).astype(bool) & live["game_id"].isin(games)]
+        for team, rows in live_starters.groupby("team"):
+            if str(team) not in found and len(rows) == STARTERS_PER_TEAM:
+                found[str(team)] = (sorted(rows["player_id"].astype(str)), "live_box_score")
         dk_starters = rotoguru[rotoguru["starter"].astype("boolean").fillna(False).astype(bool)]
         for team, rows in dk_starters.groupby("team"):
             if str(team) not in found and len(rows) == STARTERS_PER_TEAM:
@@ -69,8 +76,10 @@ def lineups(box: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *
 def lineup_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
     """Which case applied: the mode, and how many teams had a confirmed lineup (of how many)."""
     confirmed = frame[frame["confirmed"]]
+    known, teams = int(confirmed["team"].nunique()), int(frame["team"].nunique())
     return {"mode": str(frame["mode"].iloc[0]) if len(frame) else "none",
-            "teams_confirmed": int(confirmed["team"].nunique()), "teams": int(frame["team"].nunique()),
+            "roles": "confirmed" if known == teams else f"confirmed for {known} of {teams}" if known else "expected",
+            "teams_confirmed": known, "teams": teams,
             "sources": sorted(set(confirmed["source"]))}
 
 
@@ -82,6 +91,8 @@ SPEC = Stage(
     sources=(
         ArchiveTable("box", "player_logs", window="day", columns=("game_id", "team", "player_id", "started"),
                      contract=PLAYER_LOGS, required=False),
+        ArchiveTable("live", "lineups", window="day", columns=("game_id", "team", "player_id", "starter"),
+                     contract=LINEUPS, required=False),
         ArchiveTable("rotoguru", "salaries", window="day", columns=("team", "player_id", "starter", "source"),
                      contract=SALARIES, required=False),
     ),

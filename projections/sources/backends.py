@@ -302,14 +302,18 @@ def fetch_lineups(ctx: Context) -> Capture:
                 raise
             waiting.append(str(game_id))
             attempts += exc.attempts
+            url = url or exc.url or ""
             continue
         frames.append(kept["frame"])
         raw[f"raw-{game_id}.json"] = result.content
         attempts += result.attempts
         url = url or result.url
-    if not frames:
-        raise FetchError(f"lineups: no box score of {ctx.day} is published yet (games {waiting}); "
-                         f"{FIX['lineups']}", attempts=attempts)
+    if not frames:  # the morning run: nothing is known yet, which the slate must say, not fail on
+        ctx.notes.append(f"no box score of the {len(waiting)} games is published yet: lineups are not known (the "
+                         "minutes use expected roles until a run closer to tip)")
+        empty = pd.DataFrame({c: pd.Series(dtype="bool" if c == "starter" else "object")
+                              for c in tables.LINEUPS.columns})
+        return Capture(empty, {}, url, attempts)
     if waiting:
         ctx.notes.append(f"box scores not published yet for {waiting}")
     return Capture(pd.concat(frames, ignore_index=True), raw, url, attempts)

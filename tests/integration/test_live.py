@@ -106,6 +106,12 @@ def test_a_live_run_builds_the_whole_slate_from_snapshots(live: Scenario) -> Non
                          / "manifest.json").read_text())
     assert "snapshot schedule 2019-10-30 captured 2019-10-30T20:00:00.000Z" in record["sources"]["archive"]
     assert [p.name.split("__")[1] for p in (live.home / "inbox" / "processed").iterdir()] == ["DKSalaries.csv"]
+    # no box score is out at 20:00: the lineups capture is empty and says so, and the slate says whose roles it used
+    assert "no box score of the 11 games is published yet: lineups are not known" in fetched["lineups"]["describe"]
+    lineups = next(e for e in _kinds(live.events["first"], "stage_success") if e["stage"] == "lineups")
+    meta = json.loads((live.home / "store" / "objects" / lineups["object"][9:11] / lineups["object"][11:]
+                       / "manifest.json").read_text())["meta"]
+    assert meta["roles"] == "expected" and meta["teams_confirmed"] == 0, meta
 
 
 def test_a_second_run_with_unchanged_payloads_reruns_nothing_downstream(live: Scenario) -> None:

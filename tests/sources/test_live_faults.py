@@ -240,11 +240,15 @@ def test_lineups_from_the_live_box_score(tmp_path: Path, server: FaultServer, fa
     assert summary["rows"] == 34 and summary["attempts"] == 1
 
 
-def test_lineups_not_published_yet_fail_at_once_with_the_fix(tmp_path: Path, server: FaultServer, fake: FakeTime):
+def test_lineups_not_published_yet_are_an_empty_capture_that_says_so(tmp_path: Path, server: FaultServer,
+                                                                     fake: FakeTime):
+    """The morning run, before any box score is out: lineups are not known, which the slate must say (expected
+    roles), not fail on. A 404 is not retried."""
     day = _schedule_of_box_score(tmp_path)
-    with pytest.raises(FetchError, match=r"no box score of 2021-01-17 is published yet.*rerun closer to it"):
-        fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
-    assert fake.sleeps == []  # a 404 is not retried
+    summary = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
+    assert summary["rows"] == 0 and fake.sleeps == []
+    assert "no box score of the 1 games is published yet: lineups are not known" in summary["describe"]
+    assert "boxscore_0022000196.json" in summary["url"]
 
 
 def test_injury_report_table(tmp_path: Path, server: FaultServer, fake: FakeTime):

@@ -170,7 +170,7 @@ def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
     out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": out["schedule"]})
     out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive_injuries()})
     box = logs[logs["game_date"] == DAY][["game_id", "team", "player_id", "started"]]
-    out["lineups"] = run_stage(PIPELINE["lineups"], {"box": box, "rotoguru": archive_salaries()[
+    out["lineups"] = run_stage(PIPELINE["lineups"], {"box": box, "live": NO_LIVE, "rotoguru": archive_salaries()[
         ["team", "player_id", "starter", "source"]], "schedule": out["schedule"]},
         params=lineups_stage.Params(mode=mode))  # type: ignore[arg-type]
     for name in ("rosters", "minutes", "rates", "sim", "ownership", "gold"):
@@ -179,6 +179,10 @@ def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
         out[name] = run_stage(PIPELINE[name], frames, params=params)
     return out
 
+
+# the lineups stage's live box scores (live mode only): none
+NO_LIVE = pd.DataFrame({"game_id": pd.Series(dtype=object), "team": pd.Series(dtype=object),
+                        "player_id": pd.Series(dtype=object), "starter": pd.Series(dtype=bool)})
 
 _REAL: dict[str, pd.DataFrame] = {}
 

@@ -18,7 +18,7 @@ import pytest
 from projections.archive import SHIPPED
 from projections.schema import STAT_COLUMNS
 from stages import PIPELINE
-from tests.stages.conftest import real_calibration, run_stage
+from tests.stages.conftest import NO_LIVE, real_calibration, run_stage
 
 DAY = dt.date(2019, 11, 5)
 
@@ -46,7 +46,8 @@ def _project(archive: dict[str, pd.DataFrame], calibration: pd.DataFrame, logs: 
     out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive["injuries"].iloc[:0]}, day=DAY)
     rotoguru = archive["salaries"][archive["salaries"]["game_date"] == DAY][["team", "player_id", "starter", "source"]]
     out["lineups"] = run_stage(PIPELINE["lineups"], {"box": day[["game_id", "team", "player_id", "started"]],
-                                                     "rotoguru": rotoguru, "schedule": out["schedule"]}, day=DAY)
+                                                     "live": NO_LIVE, "rotoguru": rotoguru,
+                                                     "schedule": out["schedule"]}, day=DAY)
     for name in ("rosters", "minutes", "rates", "sim", "ownership", "gold"):
         params = PIPELINE["sim"].params_model()(draws=500) if name == "sim" else None
         out[name] = run_stage(PIPELINE[name], {n: out[n] for n in PIPELINE[name].inputs}, params=params, day=DAY)

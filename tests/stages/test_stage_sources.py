@@ -14,6 +14,7 @@ from stages.lineups import lineup_meta
 from stages.schedule import lock_of
 from tests.stages.conftest import (
     DAY,
+    NO_LIVE,
     archive_injuries,
     archive_logs,
     archive_odds,
@@ -92,11 +93,12 @@ def test_injuries_reject_a_status_that_is_not_official():
         run_stage(PIPELINE["injuries"], {"report": bad})
 
 
-def _lineups(box: pd.DataFrame, rotoguru: pd.DataFrame | None = None, mode: str = "confirmed") -> pd.DataFrame:
+def _lineups(box: pd.DataFrame, rotoguru: pd.DataFrame | None = None, mode: str = "confirmed",
+             live: pd.DataFrame = NO_LIVE) -> pd.DataFrame:
     schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
     rotoguru = archive_salaries()[["team", "player_id", "starter", "source"]].iloc[:0] if rotoguru is None \
         else rotoguru
-    return run_stage(PIPELINE["lineups"], {"box": box, "rotoguru": rotoguru, "schedule": schedule},
+    return run_stage(PIPELINE["lineups"], {"box": box, "live": live, "rotoguru": rotoguru, "schedule": schedule},
                      params=lineups_stage.Params(mode=mode))  # type: ignore[arg-type]
 
 
@@ -109,7 +111,8 @@ def test_lineups_take_only_the_starters_of_the_box_score():
     out = _lineups(_box())
     assert out["confirmed"].all() and len(out) == 10 and out["starter"].all()
     assert "BOS5" not in set(out["player_id"]) and "NYK5" not in set(out["player_id"])
-    assert lineup_meta(out) == {"mode": "confirmed", "teams_confirmed": 2, "teams": 2, "sources": ["box_score"]}
+    assert lineup_meta(out) == {"mode": "confirmed", "roles": "confirmed", "teams_confirmed": 2, "teams": 2,
+                                "sources": ["box_score"]}
 
 
 def test_lineups_do_not_reveal_who_else_played():
@@ -125,6 +128,20 @@ def test_lineups_fall_back_to_the_salary_files_starters():
     out = _lineups(only_nyk, archive_salaries()[["team", "player_id", "starter", "source"]])
     sources = out.groupby("team")["source"].first().to_dict()
     assert sources == {"BOS": "salary_file", "NYK": "box_score"}
+
+
+def test_lineups_in_live_mode_come_from_the_live_box_scores_and_say_when_none_is_known():
+    """Live mode fetched box scores but no stage read them: every live slate had 0 teams confirmed, its meta said
+    mode "confirmed", and the minutes used expected roles with no word of it."""
+    box = _box()
+    live = box.rename(columns={"started": "starter"})
+    out = _lineups(box.iloc[:0], live=live)
+    assert out["confirmed"].all() and set(out["source"]) == {"live_box_score"} and len(out) == 10
+    assert lineup_meta(out)["roles"] == "confirmed"
+    half = _lineups(box.iloc[:0], live=live[live["team"] == "NYK"])
+    assert lineup_meta(half)["roles"] == "confirmed for 1 of 2"
+    none = lineup_meta(_lineups(box.iloc[:0]))
+    assert none["mode"] == "confirmed" and none["roles"] == "expected" and none["teams_confirmed"] == 0
 
 
 def test_lineups_mode_none_confirms_no_team_and_says_so():
