@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if user is None and args.scope == "system" and not settings.home.exists():
         user = os.environ.get("SUDO_USER")  # the CLI edge reads the environment, the library does not
     systemd.check_accounts(settings, args.scope, user)
+    if settings.source == "archive":  # today is beyond the shipped seasons: every daily run would be refused
+        where = os.environ.get("PROJECTIONS_CONFIG") or str(settings.home / "projections.toml")
+        print(f"note: source is \"archive\", so the timer's daily run of today's slate will be refused (exit 3, an "
+              f"alert every day): set source = \"live\" in {where} (and the live.* endpoints) for daily runs",
+              file=sys.stderr)
     if args.dry_run:
         units = systemd.render_units(settings, scope=args.scope, python=sys.executable, project_dir=project_dir,
                                      user=user, environment=environment)

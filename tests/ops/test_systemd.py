@@ -135,6 +135,19 @@ def test_the_cli_refuses_run_as_a_user_that_does_not_exist(tmp_path: Path) -> No
         assert len(result.stderr.splitlines()) == 1 and not unit_dir.exists()
 
 
+def test_the_cli_warns_that_archive_mode_cannot_run_today(tmp_path: Path) -> None:
+    """With source left at "archive" (the default), the timer's daily run of today's slate is refused every day:
+    the units were written without a word of it."""
+    from tests.conftest import run_cli
+
+    archive = run_cli(tmp_path / "home", "systemd", "--user", "--dry-run")
+    assert archive.returncode == 0, archive.stderr
+    assert "note: source is \"archive\", so the timer's daily run of today's slate will be refused" in archive.stderr
+    assert f"set source = \"live\" in {tmp_path / 'home' / 'projections.toml'}" in archive.stderr
+    live = run_cli(tmp_path / "home", "systemd", "--user", "--dry-run", PROJECTIONS_SOURCE="live")
+    assert live.returncode == 0 and "source is" not in live.stderr, live.stderr
+
+
 @pytest.mark.parametrize(("override", "match"), [
     ({"schedule": {"times": ["25:00"]}}, r"schedule.times: '25:00' is not HH:MM"),
     ({"schedule": {"times": []}}, r"schedule.times: no time given"),
@@ -233,8 +246,10 @@ def test_settings_set_only_in_the_shell_are_named_as_left_out_of_the_units(tmp_p
                      PROJECTIONS_SOURCE="archive", PROJECTIONS_FAILPOINTS="")
     assert result.returncode == 0, result.stderr
     assert "PARAMS__SIM__DRAWS" not in result.stdout  # not written into the unit
-    assert result.stderr == ("note: the units do not carry PROJECTIONS_PARAMS__SIM__DRAWS, PROJECTIONS_SOURCE, set "
-                             "in this shell: the timer's runs will not see them; put such settings in "
-                             f"{home / 'projections.toml'}, which every run reads\n")
+    assert result.stderr.startswith("note: the units do not carry PROJECTIONS_PARAMS__SIM__DRAWS, PROJECTIONS_SOURCE, "
+                                    "set in this shell: the timer's runs will not see them; put such settings in "
+                                    f"{home / 'projections.toml'}, which every run reads\n")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "projections.toml").write_text('source = "live"\n')
     quiet = run_cli(home, "systemd", "--user", "--dry-run")
-    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
