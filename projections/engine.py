@@ -138,12 +138,9 @@ class Engine:
 
                 if not isinstance(exc, ValidationError):
                     raise
-                from projections.settings import where_set
+                from projections.params import invalid_params
 
-                errors = exc.errors()
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-                fix = " and ".join(dict.fromkeys(where_set(("params", name, *e["loc"])) for e in errors))
-                raise ConfigError(f"invalid parameters for stage {name} ({problems}); fix {fix}") from None
+                raise invalid_params(name, exc, self.pipeline[name].params_model()) from None
         return self._params[name]
 
     def gold(self, asset: str, day: dt.date) -> str | None:

@@ -173,6 +173,14 @@ def test_a_bad_parameter_names_the_stage_and_the_variable_that_set_it(built_home
     assert tree_snapshot(built_home) == before
 
 
+def test_a_misspelt_parameter_names_the_one_meant(built_home: Path):
+    """`questionabl: Extra inputs are not permitted` named no fix; a setting's typo already got a did-you-mean."""
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_PARAMS__MINUTES__QUESTIONABL="0.5")
+    assert result.returncode == 3 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "(questionabl: minutes takes no such parameter; did you mean questionable?); fix " \
+           "PROJECTIONS_PARAMS__MINUTES__QUESTIONABL" in result.stderr, result.stderr
+
+
 def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home: Path, tmp_path: Path):
     """The file named is the one that was read ($PROJECTIONS_CONFIG here), not a guess at where it might be."""
     before = tree_snapshot(built_home)
@@ -180,7 +188,8 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     config.write_text("[params.sim]\ndraws = 5\nseeed = 1\n")
     result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_CONFIG=str(config))
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
-    assert "invalid parameters for stage sim (draws: " in result.stderr and "seeed: " in result.stderr
+    assert "invalid parameters for stage sim (draws: " in result.stderr
+    assert "seeed: sim takes no such parameter (it takes draws)" in result.stderr, result.stderr
     assert result.stderr.rstrip().endswith(
         f"; fix draws in [params.sim] of {config} and seeed in [params.sim] of {config}"), result.stderr
     assert tree_snapshot(built_home) == before
