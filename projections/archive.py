@@ -323,8 +323,8 @@ class ArchiveTable:
                 # while the same capture is selected must not change the key
         identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned,
                                     "columns": list(self.columns) if self.columns else None}
-        if self.window == "asof_day":
-            identity["as_of"] = cutoff
+        if self.window == "asof_day" and (chosen or snap is not None):  # with nothing to read, as_of cannot
+            identity["as_of"] = cutoff  # change what is read: a live day's key must not move with the clock
         digest = hash_struct("archive", identity)
         describe = f"archive {self.table} " + (", ".join(f"{n} {short(d)}" for o, n, d in pinned if o != "snapshot")
                                                or "(no parts)")

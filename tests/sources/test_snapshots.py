@@ -121,6 +121,19 @@ def test_an_asof_source_keeps_its_key_while_the_same_capture_is_selected(tmp_pat
     assert at_five.digest == at_six.digest and len(at_six.load()) == 1
 
 
+def test_an_asof_source_with_nothing_to_read_keeps_its_key_as_the_clock_moves(tmp_path: Path) -> None:
+    """A live day of a season the archive holds no injury reports for, with no injuries feed configured: the key
+    held as_of itself, so `projections status` said STALE minutes after a good run, every run."""
+    source = ArchiveTable("injuries", "injuries", window="asof_day", time_column="report_time", required=False)
+    env = env_for(live_settings(tmp_path, None))
+    day = dt.date(2026, 11, 26)  # no shipped or ingested part of 2026-27, no capture
+    at_five = source.resolve(env, day, dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC))
+    at_six = source.resolve(env, day, dt.datetime(2026, 11, 26, 18, tzinfo=dt.UTC))
+    assert at_five.digest == at_six.digest and at_six.load().empty
+    shipped = [source.resolve(env, SLATE, T0 + dt.timedelta(hours=h)).digest for h in (5, 6)]
+    assert shipped[0] != shipped[1]  # with reports to read (the shipped 2019-20 part), as_of decides which
+
+
 def test_a_missing_snapshot_object_is_a_source_error_with_the_fix(tmp_path: Path) -> None:
     entry = record(tmp_path, schedule_frame(2), T0).entry
     folder = snapshots.data_path(tmp_path, entry).parent
