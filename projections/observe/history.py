@@ -118,6 +118,14 @@ def timeline(events: Events, day: str) -> list[Block]:
     blocks: dict[str | None, Block] = {}
     for run in events.runs_of(day):
         blocks[run.run] = Block(run)
+    for run in events.runs.values():  # a backfill that skipped the date (its run_start says why)
+        start = run.start or {}
+        why = "no NBA games" if day in (start.get("no_games") or []) else \
+            "no DraftKings salaries in the archive (`projections ingest dk-salaries FILE` adds them)" \
+            if day in (start.get("no_salaries") or []) else None
+        if why and run.run not in blocks:
+            blocks[run.run] = Block(run, [Entry(ts=run.began or "", kind="quiet", stage="slate",
+                                                text=f"skipped: {why}", event={"event": "skipped", "why": why})])
     loose: list[Block] = []
     for e in of_day:
         entry = _entry(e, finished)
@@ -155,7 +163,8 @@ def timeline(events: Events, day: str) -> list[Block]:
         quiet = [s for s in ran if s not in touched]
         failed = any(e.kind == "stage_failure" for e in block.entries)
         if quiet:
-            verb = "not run (an input failed)" if failed else "up to date (nothing to do)"
+            verb = "not run (the run was interrupted)" if ended.outcome == "interrupted" else \
+                "not run (an input failed)" if failed else "up to date (nothing to do)"
             block.entries.append(Entry(ts=ended.ended or "", kind="quiet", stage=", ".join(quiet), text=verb,
                                        event={"event": "quiet", "stages": quiet}))
     return sorted([*blocks.values(), *loose], key=lambda b: b.began)
@@ -173,7 +182,10 @@ def render(day: str, blocks: list[Block]) -> str:
     for block in blocks:
         lines.append(block.header())
         if not block.entries and block.run is not None:
-            lines.append("  nothing to do for this date (every stage was up to date)")
+            lines.append("  nothing of this date recorded: the run ended before any stage of it ran (killed?)"
+                         if block.run.end is None else
+                         "  interrupted before any stage of this date ran" if block.run.outcome == "interrupted"
+                         else "  nothing to do for this date (every stage was up to date)")
         for e in block.entries:
             if e.kind == "quiet":
                 lines.append(f"  {'':<12}  {e.stage}: {e.text}")

@@ -184,3 +184,56 @@ def test_diff_labels_a_slate_whose_move_went_unrecorded_as_published(tmp_path):
     diff = json.loads(run_cli(home, "diff", FIXTURE_DATE, "--json", PROJECTIONS_PARAMS__SIM__DRAWS="1001").stdout)
     assert diff["old_label"].startswith("published by a run that did not record it, replaced "), diff["old_label"]
     assert diff["new_label"].startswith("published ") and diff["new_label"].endswith(", the gold object")
+
+
+def test_history_says_a_backfill_skipped_the_date_and_why(tmp_path):
+    """A range over Christmas Eve 2019 skips it (no games), and its run_start says so; history said "nothing in
+    the ledger for this date (never selected by a run)"."""
+    from tests.conftest import run_cli, run_doit
+
+    home = tmp_path / "home"
+    assert run_doit(home, "schedule", "date=2019-12-24..2019-12-25").returncode == 0
+    text = run_cli(home, "history", "2019-12-24").stdout
+    assert "history of 2019-12-24: 1 run(s)" in text and "skipped: no NBA games" in text, text
+
+
+def _wait_for(predicate, proc, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run did not get there in time"
+        time.sleep(0.05)
+
+
+def test_history_of_an_interrupted_and_of_a_killed_run_says_what_did_not_run(tmp_path):
+    """Stages a Ctrl-C'd run never reached read "up to date (nothing to do)"; a run killed before any stage of the
+    date started read "nothing to do for this date (every stage was up to date)"."""
+    import signal
+    import subprocess
+
+    from projections import locks
+    from tests.conftest import FIXTURE_DATE, REPO, doit_argv, ledger_events, project_env, run_cli
+
+    home = tmp_path / "home"
+    argv = doit_argv("slate", f"date={FIXTURE_DATE}")
+    proc = subprocess.Popen(argv, env=project_env(home), cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _wait_for(lambda: (home / "ledger").is_dir() and any(e["event"] == "stage_success" for e in ledger_events(home)),
+              proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) in (130, -signal.SIGINT)
+    interrupted = run_cli(home, "history", FIXTURE_DATE).stdout
+    assert "INTERRUPTED" in interrupted and "not run (the run was interrupted)" in interrupted, interrupted
+    assert "up to date (nothing to do)" not in interrupted, interrupted
+
+    with locks.hold(home / "locks" / f"date={FIXTURE_DATE}.lock", what="the test", notify=lambda _: None):
+        proc = subprocess.Popen(argv, env=project_env(home), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        runs = sum(e["event"] == "run_start" for e in ledger_events(home))
+        _wait_for(lambda: sum(e["event"] == "run_start" for e in ledger_events(home)) > runs, proc)
+        proc.kill()  # waiting for the date's lock: before any stage of the date started
+        proc.wait(timeout=30)
+    killed = run_cli(home, "history", FIXTURE_DATE).stdout.rstrip().splitlines()[-2:]
+    assert "UNFINISHED" in killed[0], killed
+    assert killed[1].strip() == "nothing of this date recorded: the run ended before any stage of it ran (killed?)"
