@@ -377,8 +377,7 @@ class Engine:
         published = False
         if stage.publish:
             plan.record = record
-            self._publish(plan, commit.object)
-            published = True
+            published = self._publish(plan, commit.object)
         seconds = time.monotonic() - started
         self.ledger.append("stage_success", stage=stage.name, game_date=plan.game_date.isoformat(),
                            season=season_of(plan.game_date) if stage.scope == "season" else None,
@@ -387,9 +386,9 @@ class Engine:
         return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,
                        published=published, seconds=seconds)
 
-    def _publish(self, plan: Plan, obj: str) -> None:
+    def _publish(self, plan: Plan, obj: str) -> bool:
         assert plan.publish
-        self.publisher.publish(plan.stage, plan.publish, plan.game_date, obj, key=plan.key)
+        return self.publisher.publish(plan.stage, plan.publish, plan.game_date, obj, key=plan.key)
 
     def settle_publish(self, plan: Plan) -> None:
         """A move a killed run made but did not record is recorded now (see `projections.publishing`)."""

@@ -32,11 +32,16 @@ class Publisher:
         self.remote = remote
         self.pointer = pointer  # what a pointer names (the engine's: a damaged pointer is said once, as no gold)
 
-    def publish(self, stage: str, asset: str, day: dt.date, obj: str, *, key: str | None) -> None:
-        """Point gold/<asset>/game_date=<day> at `obj` and record the move (note, swap, ledger line)."""
+    def publish(self, stage: str, asset: str, day: dt.date, obj: str, *, key: str | None) -> bool:
+        """Point gold/<asset>/game_date=<day> at `obj` and record the move (note, swap, ledger line); False when
+        it already names `obj` (a rebuild that made the same bytes: no move, none recorded)."""
         self.store.check(obj)
         previous = self.pointer(asset, day)
         self.settle(asset, day, previous)  # a killed run's move first, then this one
+        if previous == obj:
+            if self.remote is not None:  # the shared pointer may still be behind this machine's
+                self.remote.publish(asset, day.isoformat(), obj, previous)
+            return False
         move = {"stage": stage, "asset": asset, "game_date": day.isoformat(), "object": obj, "previous": previous,
                 "key": key}
         note = self.note(asset, day)
@@ -47,6 +52,7 @@ class Publisher:
             self.remote.publish(asset, day.isoformat(), obj, previous)
         self.ledger.append("publish", **move)
         note.unlink(missing_ok=True)
+        return True
 
     def note(self, asset: str, day: dt.date) -> Path:
         return self.home / "ledger" / "publishing" / f"{asset}-{day.isoformat()}.json"

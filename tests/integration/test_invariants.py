@@ -302,3 +302,34 @@ def test_failed_stage_is_recorded_and_gold_untouched(built_home: Path, tmp_path:
     assert failures and failures[-1]["game_date"] == "2019-08-01"
     assert gold_object(home) == gold_before
     assert gold_object(home, "2019-08-01") is None
+
+
+GOLD_SAME_BYTES = """
+
+import dataclasses as _dc
+import functools as _ft
+
+
+@_ft.wraps(SPEC.func)
+def _same(*args, **kwargs):
+    return _same.__wrapped__(*args, **kwargs)  # a logic edit that makes the same bytes
+
+
+SPEC = _dc.replace(SPEC, func=_same)
+"""
+
+
+def test_a_rebuild_that_makes_the_same_gold_moves_no_pointer(built_home: Path, tmp_path: Path):
+    """A gold rebuild with the same bytes was a pointer "move" to the object it already named: history said
+    `gold/projections -> bb3f9538c6 (was bb3f9538c6)` and the summary "1 gold pointers moved"."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    code = _copy_stages(tmp_path)
+    gold_py = code / "stages" / "gold.py"
+    gold_py.write_text(gold_py.read_text() + GOLD_SAME_BYTES)
+    before = gold_object(home, FIXTURE_DATE)
+    result = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 built" in result.stdout and "0 gold pointers moved" in result.stdout, result.stdout
+    assert gold_object(home, FIXTURE_DATE) == before
+    assert not [e for e in ledger_events(home) if e["event"] == "publish" and e.get("previous") == e["object"]]
