@@ -261,10 +261,13 @@ class ArchiveTable:
 
     @property
     def fetch_key(self) -> str:
-        """The table, when it has a live backend; otherwise there is no such attribute, so the pipeline does not
-        list this source among its fetchers."""
+        """The table, when it has a live backend and this source can read a capture (of its date's own season);
+        otherwise there is no such attribute, so the pipeline does not list this source among its fetchers and
+        a stage reading only earlier seasons (the calibration) never waits on, or fails with, a live fetch."""
         if self.table not in ENDPOINTS:
             raise AttributeError(f"archive table {self.table!r} has no live backend")
+        if self.window == "all" or 0 not in self.seasons:
+            raise AttributeError(f"source {self.name} reads no capture of its date ({self.table!r})")
         return self.table
 
     def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool:

@@ -170,6 +170,15 @@ def test_the_clock_knows_its_lock_from_its_own_captures(tmp_path: Path) -> None:
     assert not clock.needs_fetch(env, SLATE, AFTER_LOCK, None)
 
 
+def test_a_stage_reading_only_earlier_seasons_waits_on_no_fetch() -> None:
+    """The calibration fits on the season before, which no capture of the date can change: it waited on the
+    date's odds, logs and salaries fetches, so an odds feed down skipped it ("an input failed: fetch_odds")."""
+    from stages import PIPELINE
+
+    readers = {stage for _, stages in PIPELINE.fetchers().values() for stage in stages}
+    assert "calibration" not in readers and {"odds", "game_logs", "injuries", "lineups"} <= readers
+
+
 def test_tables_without_a_live_backend_are_not_fetchers() -> None:
     from projections.pipeline import FetchingSource
 
