@@ -69,6 +69,10 @@ def test_fetch_and_snapshots_take_a_stage_that_reads_one_table_as_that_table(hom
                     PROJECTIONS_LIVE__MAX_ATTEMPTS="1")
     assert fetch.returncode == 1 and "fetch failed: player_logs: " in fetch.stderr, fetch.stdout + fetch.stderr
     assert [e["source"] for e in ledger_events(home) if e["event"] == "fetch_failure"] == ["player_logs"]
+    # a run of its own in history (it read "(no run_start) ... UNFINISHED: no run_end (killed, or still running)")
+    history = run_cli(home, "history", FIXTURE_DATE).stdout
+    assert f"projections fetch player_logs {FIXTURE_DATE}  [{FIXTURE_DATE}]  FAILED in " in history, history
+    assert "UNFINISHED" not in history and "no run_start" not in history, history
     snap = run_cli(home, "snapshots", FIXTURE_DATE, "game_logs", "--json")
     assert snap.returncode == 0 and json.loads(snap.stdout)["captures"] == [], snap.stderr
     # a stage reading no live table, or several (lineups is a table itself), is refused listing both forms

@@ -107,13 +107,21 @@ def run_fetch(args: argparse.Namespace) -> int:
         print(f"error: no stage of the pipeline reads {table!r}, so nothing would use a capture of it",
               file=sys.stderr)
         return 2
+    import time
+
+    started = time.monotonic()
     try:
         with writes(engine.home, f"fetch {table}"):  # a data root this user may not write: exit 2, not 1
+            # a run of its own in the ledger, so history shows a hand fetch as one, not as an unfinished run
+            engine.ledger.append("run_start", dates=[day.isoformat()], tasks=[f"fetch_{key}"], stages=[],
+                                 argv=["fetch", table, day.isoformat()], program="projections")
             summary = live_fetch.fetch(engine, key, day)
     except ConfigError:
         raise
     except ProjectionsError as exc:
+        engine.ledger.append("run_end", ok=False, seconds=round(time.monotonic() - started, 3))
         print(f"fetch failed: {exc}", file=sys.stderr)
         return 1
+    engine.ledger.append("run_end", ok=True, seconds=round(time.monotonic() - started, 3))
     print(f"{table} {day}: {summary.get('describe', '')}")
     return 0

@@ -107,7 +107,7 @@ class Run:
         if not isinstance(argv, list):
             return ""
         env = "".join(f"{k}={v} " for k, v in sorted(overrides.items())) if isinstance(overrides, dict) else ""
-        return env + "doit " + " ".join(map(str, argv))
+        return env + f"{start.get('program') or 'doit'} " + " ".join(map(str, argv))
 
 
 class Events:

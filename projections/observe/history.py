@@ -46,6 +46,8 @@ class Block:
         if end is None:
             return head + "  UNFINISHED: no run_end (killed, or still running)"
         seconds = f" in {run.seconds:.1f}s" if run.seconds is not None else ""
+        if (run.start or {}).get("program") == "projections":  # `projections fetch` by hand: no stage counts
+            return f"{head}  {run.outcome.upper()}{seconds}"
         counts = ", ".join(f"{end.get(k, 0)} {label}" for k, label in (
             ("built", "built"), ("republished", "re-published"), ("fetched", "fetched"), ("downloaded", "downloaded"),
             ("up_to_date", "up to date"), ("failed", "failed"), ("published", "published"))
