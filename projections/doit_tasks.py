@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from doit import get_var
@@ -263,6 +263,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     kinds = {d: calendar.kind(d) for d in dates}
     unknown = [d for d in dates if kinds[d] == "unknown"]
     if unknown and get_var("date") is None and doit_command() in LISTINGS:
+        _listing_notes(kinds)
         return dates, [], []  # `doit list` / `doit help slate` on a day the archive lacks: they build nothing
     if unknown:  # not known to be off days: skipping them would report success for work never done, and
         # building one would fail in its first stage - refused up front, alone or in a range alike
@@ -279,9 +280,27 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
         raise InvalidCommand(f"{len(orphans)} date(s) of season {', '.join(lone)} cannot be projected "
                              f"({listed(orphans)}): {calendar.not_projectable(lone)}")
     if not off_days:
+        if doit_command() in LISTINGS:
+            _listing_notes(kinds)
         return dates, [], []
     return ([d for d in dates if kinds[d] == "slate"], [d for d in dates if kinds[d] == "no games"],
             [d for d in dates if kinds[d] == "no salaries"])
+
+
+_LISTED_AS_R = {
+    "unknown": "lies outside what the archive's schedule covers: `doit slate` refuses it",
+    "no games": "has no NBA games: `doit slate` skips it in a range and refuses it alone",
+    "no salaries": "has no DraftKings salaries in the archive: `doit slate` skips it in a range and refuses it "
+                   "alone (`projections ingest dk-salaries FILE` adds them)",
+}
+
+
+def _listing_notes(kinds: Mapping[dt.date, str]) -> None:
+    """`doit list --status` on a date no run will build lists its stages R, as if a build would fix them: a note
+    on stderr says why none will (stdout stays the listing)."""
+    for day, kind in sorted(kinds.items()):
+        if kind in _LISTED_AS_R:
+            sys.stderr.write(f"note: {day} {_LISTED_AS_R[kind]}; its stages below stay R\n")
 
 
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:

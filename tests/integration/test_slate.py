@@ -79,6 +79,20 @@ def test_list_status_on_an_empty_root_is_R_everywhere(home: Path):
     assert not (home / "store" / "objects").exists() or not any((home / "store" / "objects").iterdir())
 
 
+def test_list_status_of_a_date_no_run_builds_says_why_on_stderr(home: Path):
+    """`doit list --status` listed an off day, a day without salaries and a day beyond the archive all R, as if a
+    build would fix them; `doit slate` skips or refuses each. A note on stderr says so; stdout stays the listing."""
+    for date, says in (("date=2019-12-24", "2019-12-24 has no NBA games: `doit slate` skips it in a range"),
+                       ("date=2020-01-21", "2020-01-21 has no DraftKings salaries in the archive"),
+                       (None, "lies outside what the archive's schedule covers: `doit slate` refuses it")):
+        result = run_doit(home, "list", "--status", *([date] if date else []))
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("note: ") and says in result.stderr, result.stderr
+        assert "note:" not in result.stdout and result.stdout.startswith("R "), result.stdout
+    plain = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}")
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr
+
+
 def test_every_stage_run_is_in_the_ledger_with_a_manifest(built_home: Path):
     events = [e for e in ledger_events(built_home) if e.get("game_date") == FIXTURE_DATE]
     successes = {e["stage"]: e for e in events if e["event"] == "stage_success"}
