@@ -165,6 +165,9 @@ def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
             raise InvalidCommand(f"no task {task!r}: dates are given as date=YYYY-MM-DD, a range date=A..B or a "
                                  "list date=A,B (`doit slate date=2019-10-30`)")
         if name.startswith("-"):  # an option after a task name is that task's option: doit names what is wrong
+            if name.split("=")[0] in _doit_options(command_line(argv).command) and given[0][0] != name:
+                raise InvalidCommand(f"{name} is an option of `doit`, not of a task: put it before the task names "
+                                     f"(`doit {name.split('=')[0]} ... {given[0][0]} date=...`)")
             break
         if name not in known:
             import difflib
@@ -182,6 +185,21 @@ def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
             except ValueError:
                 raise InvalidCommand(f"no task {task!r}: {day!r} is not a date; name one date as "
                                      f"{name}:YYYY-MM-DD, or several with date= (`doit {name} date=A..B`)") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _doit_options(command: str) -> frozenset[str]:
+    """The flags doit's `command` takes (`-n`, `--process`, ...), loader options included."""
+    from doit.cmd_base import DodoTaskLoader, DoitCmdBase
+    from doit.doit_cmd import DoitMain
+
+    cmd = {c.get_name(): c for c in DoitMain.DOIT_CMDS}.get(command)
+    if cmd is None:
+        return frozenset()
+    opts = [*cmd.cmd_options, *((*cmd.base_options, *DodoTaskLoader.cmd_options) if issubclass(cmd, DoitCmdBase)
+                                else ())]
+    return frozenset({f"-{o['short']}" for o in opts if o.get("short")} | {f"--{o['long']}" for o in opts
+                                                                            if o.get("long")})
 
 
 def task_name_dates(argv: list[str] | None = None) -> str | None:

@@ -252,6 +252,10 @@ def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(buil
     late = run_doit(built_home, "slate", "-v", "2", "date=2019-10-30")
     assert late.returncode == 3 and "dates are given as" not in late.stderr, late.stderr
     assert "-v" in late.stderr and "Traceback" not in late.stderr, late.stderr
+    # doit's own option after the task: doit said "option -n not recognized (parsing options: [])"
+    n = run_doit(built_home, "slate", "date=2019-10-30", "-n", "2")
+    assert n.returncode == 3 and n.stderr.startswith("ERROR: -n is an option of `doit`, not of a task: put it before "
+                                                     "the task names (`doit -n ... slate date=...`)"), n.stderr
 
 
 def test_a_stage_that_fails_before_it_starts_is_a_stage_failure_in_the_ledger(tmp_path: Path):
