@@ -154,8 +154,9 @@ def check_command_line(engine: Engine, argv: list[str] | None = None) -> None:
                              "slate date=...`); leave it out to build in this one")
     given = named_tasks(argv)
     if command_line(argv).options.get("single") and (not given or {n for n, _ in given} & {SLATE, CLUSTER}):
-        raise InvalidCommand(f"-s runs the tasks named without what they need, and {SLATE} is a name for the stages "
-                             f"of its dates, so `-s {SLATE}` builds nothing: build the dates with `doit {SLATE} "
+        named = "" if given else f"with no task named runs the default, {SLATE}; "
+        raise InvalidCommand(f"-s runs the tasks named without what they need; {named}{SLATE} is a name for the "
+                             f"stages of its dates, so `-s {SLATE}` builds nothing: build the dates with `doit {SLATE} "
                              "date=...`, or run one stage on inputs already built with `doit -s STAGE date=...`")
     for name, day in given:
         task = f"{name}:{day}" if day else name

@@ -207,7 +207,8 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     (["slate:2019-10-30"], "no task 'slate:2019-10-30': slate takes its dates from date= (`doit slate "
                            "date=2019-10-30`)"),  # doit's generic error; `doit info slate:D` was a KeyError
     (["-s", "slate", "date=2019-10-31"], "-s runs the tasks named without what they need"),  # built nothing, and
-    (["-s", "date=2019-10-31"], "-s runs the tasks named without what they need"),  # history said "up to date"
+    (["-s", "date=2019-10-31"], "-s runs the tasks named without what they need; with no task named runs the "
+                                "default, slate; "),  # history said "up to date"
 ])
 def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, argv: list[str], says: str):
     before = tree_snapshot(built_home)
