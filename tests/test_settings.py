@@ -305,6 +305,14 @@ def test_alert_test_refuses_a_details_command_typo(home: Path):
     assert "PROJECTIONS_ALERTS__DETAILS_COMMAND" in result.stderr and "{day}" in result.stderr, result.stderr
 
 
+def test_alert_test_says_an_undelivered_channel_once(home: Path):
+    """A dead webhook was said twice: `FAILED webhook ...` and `ALERT NOT DELIVERED via webhook ...`."""
+    result = run_cli(home, "alert", "--test", timeout=120, PROJECTIONS_ALERTS__WEBHOOK_URL="http://127.0.0.1:9/hook")
+    assert result.returncode == 1, result.stdout + result.stderr
+    said = (result.stdout + result.stderr).count("Connection refused; 2)")
+    assert said == 1 and "ALERT NOT DELIVERED via webhook" in result.stderr, result.stdout + result.stderr
+
+
 BOTH = ("ops@example.org", "oncall@example.org")
 
 

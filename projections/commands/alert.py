@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings()
         apply_umask(settings.permissions)  # the ledger file it may create follows the data-root policy
         deliveries = alerts.send_test_alert(settings, ledger=Ledger(settings.home))
-        for d in deliveries:
-            print(f"{'sent' if d.ok else 'FAILED':<6} {d.channel:<7} {d.target}  {d.detail}")
+        for d in deliveries:  # a failed one is said once, by the alert path (ALERT NOT DELIVERED ...)
+            if d.ok:
+                print(f"sent   {d.channel:<7} {d.target}  {d.detail}")
         return alerts.exit_code(deliveries)
     monitor = {k: v for k, v in os.environ.items() if k.startswith("MONITOR_")}
     problem: str | None = None
