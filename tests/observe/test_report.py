@@ -29,6 +29,13 @@ def test_report_writes_an_index_and_a_page_per_published_date(written: Path):
     assert (written / "index.html").read_text() == (written / f"slate-{DATES[-1]}.html").read_text()
 
 
+def test_report_files_follow_the_data_root_policy(written: Path):
+    """Every file written by rename was created 0644 whatever the policy (664 by default): another member of
+    the data root's group could not rewrite a page in place."""
+    modes = {p.name: p.stat().st_mode & 0o777 for p in written.iterdir()}
+    assert set(modes.values()) == {0o664}, {n: oct(m) for n, m in modes.items()}
+
+
 def test_pages_of_dates_out_of_the_reports_window_are_removed(observed: Observed, tmp_path: Path):
     """The default report covers the last 31 dates; pages an earlier, wider report wrote stayed, stale, and piled
     up (about 50 MB a season). Only slate pages go: anything else in the folder stays."""
