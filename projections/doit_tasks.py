@@ -123,7 +123,10 @@ def _needs(engine: Engine, name: str) -> list[str]:
     stage = engine.pipeline[name]
     deps = list(stage.inputs) + _fetch_tasks_of(engine, name)
     clock = engine.clock
-    if clock and name != clock and (stage.sources or stage.uses_as_of) and stage.scope == "date" \
+    # a date's stages that read sources or as_of wait for its clock; so does a season stage (the calibration):
+    # it reads nothing of the date, but on a date without games (live mode learns it from the clock) it must
+    # not run, nor fail first for a season it cannot fit
+    if clock and name != clock and ((stage.sources or stage.uses_as_of) or stage.scope == "season") \
             and clock not in deps:
         deps.append(clock)
     return deps

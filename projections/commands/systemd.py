@@ -58,13 +58,17 @@ def run(args: argparse.Namespace) -> int:
     systemd.check_accounts(settings, args.scope, user)
     if settings.source == "archive":  # today is beyond the shipped seasons: every daily run would be refused
         where = os.environ.get("PROJECTIONS_CONFIG") or str(settings.home / "projections.toml")
-        print(f"note: source is \"archive\", so the timer's daily run of today's slate will be refused (exit 3, an "
-              f"alert every day): set source = \"live\" in {where} (and the live.* endpoints) for daily runs",
-              file=sys.stderr)
+        archive_note = (f"note: source is \"archive\", so the timer's daily run of today's slate will be refused "
+                        f"(exit 3, an alert every day): set source = \"live\" in {where} (and the live.* endpoints) "
+                        "for daily runs")
+    else:
+        archive_note = ""
     if args.dry_run:
         units = systemd.render_units(settings, scope=args.scope, python=sys.executable, project_dir=project_dir,
                                      user=user, environment=environment)
         print(systemd.render_text(units, args.unit_dir or systemd.unit_dir_for(settings, args.scope)), end="")
+        if archive_note:
+            print(archive_note, file=sys.stderr)
         return 0
     installed = systemd.install_units(settings, scope=args.scope, python=sys.executable, project_dir=project_dir,
                                       unit_dir=args.unit_dir, user=user, environment=environment,
@@ -74,4 +78,6 @@ def run(args: argparse.Namespace) -> int:
     if installed.enabled is not None:
         print(f"enabled {installed.enabled}")
     print("then run:\n" + "".join(f"  {step}\n" for step in installed.next_steps), end="")
+    if archive_note:
+        print(archive_note, file=sys.stderr)
     return 0
