@@ -272,8 +272,8 @@ def _advice(failure: _Failure, host: str, settings_key: str) -> str:
         advice = f"{host} keeps dropping or truncating responses: retry later or check the endpoint{where}"
     elif failure.kind == "payload":
         advice = (
-            "the endpoint answered with an empty or implausible payload: check that the date and parameters "
-            "really have data, or import a recorded archive for it instead"
+            "the endpoint answered with an empty, implausible or foreign payload (see the attempts above): check "
+            "the endpoint and that the date and parameters really have data, or import a recorded archive for it"
         )
     elif failure.status in (401, 403, 407):
         advice = f"the server refused our credentials: check the API key/token{where}"

@@ -233,8 +233,10 @@ def fetch_odds(ctx: Context) -> Capture:
         if frame.empty:
             listed = parsers.feed_game_ids(content)
             raise ContractViolation(
-                f"odds: the feed lists {len(listed)} game(s) {listed[:6]} but none of the {len(games)} games of "
-                f"{ctx.day}" + (" (the feed only carries today's games)" if listed else ""), stage="odds")
+                (f"odds: the feed lists {len(listed)} game(s) {listed[:6]} but none of the {len(games)} games of "
+                 f"{ctx.day} (the feed only carries today's games)") if listed else
+                f"odds: the feed lists no game at all (the {len(games)} games of {ctx.day} have no line yet)",
+                stage="odds")
         return frame
 
     validate, kept = _parsed(parse, "odds", lambda frame: None)

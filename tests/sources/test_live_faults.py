@@ -122,7 +122,7 @@ def test_empty_schedule_that_stays_empty_is_reported_and_never_published(tmp_pat
     with pytest.raises(FetchError, match=r"zero games on 2019-10-30, but the archive schedule lists 11") as caught:
         fetch("schedule", tmp_path, server, fake)
     assert caught.value.attempts == 4 and fake.sleeps == [0.5, 1.0, 2.0]
-    assert "empty or implausible payload" in str(caught.value) and no_snapshot(tmp_path)
+    assert "empty, implausible or foreign payload" in str(caught.value) and no_snapshot(tmp_path)
 
 
 def test_empty_schedule_is_checked_against_the_season_calendar(tmp_path: Path, server: FaultServer, fake: FakeTime):
@@ -201,6 +201,26 @@ def test_odds_feed_without_the_slates_games_is_implausible(tmp_path: Path, serve
     server.replay(ODDS, recorded("api/live/odds_todaysGames_first2games.json"))  # March 2025 games
     with pytest.raises(FetchError, match=r"none of the 11 games of 2019-10-30 \(the feed only carries today"):
         fetch("odds", tmp_path, server, fake, max_attempts=2)
+
+
+def test_an_odds_feed_listing_no_game_says_so(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """It said "the feed lists 0 game(s) [] but none of the 11 games"."""
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    server.replay(ODDS, b"[]")
+    with pytest.raises(FetchError, match=r"odds: the feed lists no game at all \(the 11 games of 2019-10-30 have no "
+                                         r"line yet\)"):
+        fetch("odds", tmp_path, server, fake, max_attempts=1)
+
+
+def test_an_html_page_served_with_200_is_named_as_one(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """A proxy's or block page's HTML with status 200 read "not valid JSON ... truncated or an error page", then
+    advice to check that the date really has data."""
+    server.replay(SCOREBOARD, b"<!DOCTYPE html><html><head><title>Access Denied</title></head><body>no</body></html>",
+                  content_type="text/html")
+    with pytest.raises(FetchError, match=r"an HTML page titled 'Access Denied' \(\d+ bytes\), not JSON - an error, "
+                                         r"login or block page in front of the endpoint"):
+        fetch("schedule", tmp_path, server, fake, max_attempts=1)
 
 
 def test_odds_of_the_slate(tmp_path: Path, server: FaultServer, fake: FakeTime):

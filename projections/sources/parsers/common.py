@@ -40,6 +40,13 @@ def load_json(content: bytes, source: str) -> Any:
     """The decoded body; ContractViolation for an empty, truncated or non-JSON body."""
     if not content.strip():
         raise bad(source, "empty body")
+    if content.lstrip()[:1] == b"<":  # served with 200 by a proxy, a login wall or a block page
+        import re
+
+        title = re.search(rb"<title[^>]*>([^<]{1,80})", content, re.IGNORECASE)
+        said = f" titled {title.group(1).decode(errors='replace').strip()!r}" if title else ""
+        raise bad(source, f"an HTML page{said} ({len(content)} bytes), not JSON - an error, login or block page "
+                          "in front of the endpoint")
     try:
         return json.loads(content)
     except ValueError as exc:
