@@ -118,6 +118,7 @@ class SlateReporter(ConsoleReporter):
         self.no_games: list[str] = []
         self.no_salaries: list[str] = []
         self.meta: dict[str, Any] = {}
+        self.width = 10  # of the stage column: its longest name
 
     def write(self, text: str) -> None:
         """A line to doit's output stream. When its reader has gone (`doit slate | head`, a dead log pipe),
@@ -144,6 +145,7 @@ class SlateReporter(ConsoleReporter):
             todo.extend(tasks[name].task_dep)
         stages = [n for n in tasks if n in seen and self._is_stage(tasks[n])]  # in build order
         self.total = len(stages)
+        self.width = max([10, *(len(n.partition(":")[0]) for n in stages)])  # calibration, fetch_player_logs
         self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
         self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
@@ -171,7 +173,7 @@ class SlateReporter(ConsoleReporter):
         stage, _, day = task.name.partition(":")
         elapsed = time.monotonic() - self.started
         line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
-                f"{stage:<10} {day}{'  ' + detail if detail else ''}")
+                f"{stage:<{self.width}} {day}{'  ' + detail if detail else ''}")
         if verb == "up to date" and len(self.dates) > 1:  # a backfill's rerun: 1,700 such lines say nothing the
             self._refresh()  # summary's count does not (one date's run still lists its stages)
         elif self.live is not None:
