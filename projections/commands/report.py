@@ -11,8 +11,8 @@ from typing import Any
 
 def register(sub: Any) -> None:
     p = sub.add_parser("report", help="write the static HTML dashboard into the data root", description=__doc__)
-    p.add_argument("dates", nargs="?", help="YYYY-MM-DD, A..B or a comma list (default: the last 31 dates with "
-                                            "gold or ledger entries)")
+    p.add_argument("dates", nargs="*", help="YYYY-MM-DD, A..B or a comma list, one or several (default: the last "
+                                            "31 dates with gold or ledger entries)")
     p.add_argument("--out", help="directory to write (default: $PROJECTIONS_HOME/report)")
     p.set_defaults(handler=run)
 
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from projections.observe import report
     from projections.wiring import make_engine
 
-    dates = parse_dates(args.dates) if args.dates else None
+    dates = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
     # the directory is checked (and created) before the build: a bad --out or a data root this user may not
     # write is one clear error, not a traceback after the work

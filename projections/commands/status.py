@@ -21,7 +21,8 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="each stage of each date: up to date, stale or failed, and why",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dates", nargs="?", help="YYYY-MM-DD, A..B or a comma list (default: today's slate date)")
+    p.add_argument("dates", nargs="*", help="YYYY-MM-DD, A..B or a comma list, one or several (default: today's "
+                                            "slate date)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from projections.observe.events import Events
     from projections.wiring import make_engine
 
-    named = parse_dates(args.dates) if args.dates else None
+    named = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
     dates = named or [slate_date_today(engine.now)]  # doit's today: live.now replays a past day
     events = Events.read(engine.home)

@@ -70,6 +70,8 @@ def test_over_several_dates_an_up_to_date_date_is_one_line(observed: Observed):
     lines = many.stdout.splitlines()
     assert lines[0].startswith(f"{RERUN_DATE}  UP TO DATE  gold: ") and not lines[1].startswith("  "), lines
     assert lines[-1].startswith("2 dates: 1 up to date, ") and "1 stale" in lines[-1], lines
+    spaced = cli(observed.home, observed.code, "status", RERUN_DATE, DATES[1])  # it printed the top-level usage
+    assert spaced.returncode == many.returncode and spaced.stdout == many.stdout, spaced.stderr
     one = cli(observed.home, observed.code, "status", RERUN_DATE).stdout.splitlines()
     assert len(one) == 1 + len(observed.stages) and not one[-1].startswith("1 dates")  # one date: every stage
 
