@@ -114,6 +114,18 @@ class Prepared:
         return self.report
 
 
+def _no_season(name: str, seasons: set[str] | None, frame: pd.DataFrame) -> str:
+    """No row of the --season(s) asked for: which seasons the file holds, and the form a season is named in."""
+    import re
+
+    held = sorted(set(frame["season"].astype(str))) if len(frame) else []
+    bad = sorted(s for s in seasons or () if not re.fullmatch(r"\d{4}-\d{2}", s))
+    form = f"; a season is written YYYY-YY, e.g. 2019-20 (not {', '.join(bad)})" if bad else ""
+    holds = f"the file holds {', '.join(held[:6])}{' ...' if len(held) > 6 else ''}" if held else \
+        "the file holds no row"
+    return f"{name}: no rows of the season(s) asked for ({', '.join(sorted(seasons or []))}): {holds}{form}"
+
+
 def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = False,
                       seasons: set[str] | None = None) -> Prepared:
     report = IngestReport()
@@ -121,7 +133,7 @@ def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = 
     fix = files.LOGS_FIX
     planned = _plan(home, "player_logs", logs, name, fix, replace, report, seasons)
     if not planned and not report.kept:
-        raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
+        raise files.BadFile(_no_season(name, seasons, logs))
     games = schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})])
     planned_games = _plan(home, "schedule", games, name, fix, replace, report, {p[0] for p in planned})
     for season in sorted({p[0] for p in planned_games}):
@@ -141,5 +153,5 @@ def prepare_lines(home: Path, content: bytes, name: str, *, replace: bool = Fals
     odds = files.lines(content, name)
     planned = _plan(home, "odds", odds, name, files.LINES_FIX, replace, report, seasons)
     if not planned and not report.kept:
-        raise files.BadFile(f"{name}: no rows of the seasons asked for ({sorted(seasons or [])})")
+        raise files.BadFile(_no_season(name, seasons, odds))
     return Prepared(name, content, report, [("odds", planned)])

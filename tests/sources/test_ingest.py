@@ -103,6 +103,16 @@ def test_seasons_the_archive_has_are_kept_unless_replaced(cli, tmp_path: Path) -
     assert code == 0 and "wrote odds/2019-20: 11 rows" in out
 
 
+def test_a_season_the_file_lacks_names_those_it_holds_and_the_form(cli, tmp_path: Path) -> None:
+    """--season 2023-2024 said "no rows of the seasons asked for (['2023-2024'])": not the form, not the file's."""
+    path = write_csv(tmp_path / "lines.csv", rows_of(LINES, lambda r: r["date"] == "2023-01-16"))
+    code, _, err = cli("lines", str(path), "--season", "2022-2023")
+    assert code == 2 and err.strip().endswith("no rows of the season(s) asked for (2022-2023): the file holds "
+                                              "2022-23; a season is written YYYY-YY, e.g. 2019-20 (not 2022-2023)"), err
+    code, _, err = cli("lines", str(path), "--season", "2019-20")
+    assert code == 2 and err.strip().endswith("(2019-20): the file holds 2022-23"), err
+
+
 def test_verify_names_a_damaged_archive_ref(cli, tmp_path: Path) -> None:
     """A corrupt ref of an ingested season fails every build that lists the table's parts; verify said ok."""
     picked = rows_of(LINES, lambda r: r["date"] == "2023-01-16")
