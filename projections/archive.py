@@ -278,6 +278,13 @@ class ArchiveTable:
         next_day = game_date + dt.timedelta(days=1)
         if now >= dt.datetime(next_day.year, next_day.month, next_day.day, tzinfo=EASTERN):
             return False  # every tip of D is before midnight of D (US/Eastern): long locked
+        if ENDPOINTS.get(self.table, "") is None and (lock is None or now >= lock):  # the DraftKings inbox: no
+            # network, and a file dropped after the lock still holds the slate as known before it (its capture is
+            # stamped so): it is taken when there is one
+            from projections.sources.inbox import inbox_dir
+
+            inbox = inbox_dir(env.settings)
+            return inbox.is_dir() and any(p.suffix.lower() == ".csv" and p.is_file() for p in inbox.iterdir())
         if lock is None:  # the clock itself: its captures carry their slate's lock
             locks = [e.lock for e in snapshots.entries(env.home, self.table, game_date) if e.lock]
             lock = min(locks) if locks else None

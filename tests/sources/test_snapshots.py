@@ -159,6 +159,13 @@ def test_needs_fetch_until_the_lock_and_never_in_archive_mode(tmp_path: Path) ->
     assert not odds.needs_fetch(archive, SLATE, BEFORE_LOCK, LOCK)
     off = env_for(live_settings(tmp_path, None, odds={"url": ""}))
     assert not odds.needs_fetch(off, SLATE, BEFORE_LOCK, LOCK)
+    # the DraftKings inbox is no network: a file dropped after the first tip is still taken (stamped before it)
+    inbox = ArchiveTable("salaries", "salaries")
+    assert not inbox.needs_fetch(live, SLATE, AFTER_LOCK, LOCK)  # an empty inbox: nothing to take
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    (tmp_path / "inbox" / "DKSalaries.csv").write_text("dropped after the first tip")
+    assert inbox.needs_fetch(live, SLATE, AFTER_LOCK, LOCK)
+    assert not inbox.needs_fetch(live, dt.date(2019, 10, 29), BEFORE_LOCK, None)
 
 
 def test_the_clock_knows_its_lock_from_its_own_captures(tmp_path: Path) -> None:
