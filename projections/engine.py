@@ -88,6 +88,7 @@ class Engine:
         self._damage_said: set[tuple[str, ...]] = set()  # damaged objects and pointers already reported
         self._damaged: dict[str, str] = {}  # key -> what is wrong with its object
         self._layout_ready = False
+        self.touch_used = True  # False for a command that only looks (status, explain, report): it refreshes no age
         # An up-to-date plan stays up to date for the rest of this process when sources cannot change under
         # it (archive mode): doit checks each task in isolation, and without this every check would plan its
         # whole upstream chain again. Live snapshots arrive mid-run, so live mode plans afresh every time.
@@ -180,7 +181,7 @@ class Engine:
                     self.notify(f"{record.get('stage')} {record.get('game_date')}: {problems[0]}; treated as "
                                 "not built (the next build of it makes it again)")
                 record = None
-            else:  # in use: gc keeps what was used within its grace period, as what was made then
+            elif self.touch_used:  # in use by a run: gc keeps what was used within its grace period
                 with contextlib.suppress(OSError):
                     os.utime(self.store.object_dir(record["object"]))
         if record is None and self.remote is not None:

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     day = parse_one(args.date, ONE)
     engine = make_engine()
+    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
     expl = Explainer(engine).explain(args.stage, day)
     if args.json:
         print(json.dumps(expl.as_json(), indent=1, default=str))

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     dates = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
+    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
     # the directory is checked (and created) before the build: a bad --out or a data root this user may not
     # write is one clear error, not a traceback after the work
     out = output_dir(Path(args.out) if args.out else engine.home / "report", home=engine.home,

@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     refresher = None
     if not args.no_build:
         def rebuild() -> object:
-            return report.build(make_engine(settings), out=out)
+            engine = make_engine(settings)
+            engine.touch_used = False  # it only looks: gc's grace counts runs' use
+            return report.build(engine, out=out)
 
         refresher = server.Refresher(settings.home, rebuild, args.refresh)
         output_dir(out, home=settings.home, doing="serve")  # a data root this user may not write: say so, once

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     named = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
+    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
     dates = named or [slate_date_today(engine.now)]  # doit's today: live.now replays a past day
     events = Events.read(engine.home)
     found = status.collect(engine, dates, events)

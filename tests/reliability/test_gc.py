@@ -112,3 +112,20 @@ def test_gc_keeps_what_a_run_just_found_up_to_date(tmp_path: Path):
     assert first["gold"] in report.deleted and first["ownership"] in report.deleted  # unused: collected as before
     again = run_doit(home, "sim", f"date={FIXTURE_DATE}")
     assert again.returncode == 0 and "0 built" in again.stdout, again.stdout
+
+
+def test_a_command_that_only_looks_refreshes_no_objects_age(tmp_path: Path):
+    """`projections status` (or explain, report, serve) planned every stage and so refreshed every object's age: a
+    look at an old slate kept everything under it from gc for another grace period."""
+    home = tmp_path / "home"
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0
+    store = LocalStore(home)
+    hours_ago = time.time() - 7200
+    for obj in store.iter_objects():
+        os.utime(store.object_dir(obj), (hours_ago, hours_ago))
+    for command in (["status", FIXTURE_DATE], ["explain", FIXTURE_DATE, "schedule"]):
+        assert run_cli(home, *command).returncode in (0, 1)
+    ages = {obj: store.object_dir(obj).stat().st_mtime for obj in store.iter_objects()}
+    assert ages and all(abs(m - hours_ago) < 1 for m in ages.values()), ages
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0  # a run's use still counts
+    assert any(store.object_dir(obj).stat().st_mtime > hours_ago + 3600 for obj in store.iter_objects())
