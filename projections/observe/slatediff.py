@@ -192,9 +192,10 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
     for obj in (old, new):
         moved = [e for e in events.publishes(day) if e.get("object") == obj]
         replaced = [e for e in events.publishes(day) if e.get("previous") == obj]
+        of = str(store.manifest(obj).get("game_date") or day)
         label = (f"published {when(moved[-1].get('ts'))}" if moved else
                  f"published by a run that did not record it, replaced {when(replaced[0].get('ts'))}" if replaced
-                 else "never published for this date")
+                 else f"a slate of {of}, not of {day}" if of != day else "never published for this date")
         if obj == pointer:
             label += ", the gold object"
         labels[obj] = label

@@ -75,6 +75,8 @@ def test_diff_of_two_named_objects_by_prefix(observed: Observed):
     other = json.loads(cli(observed.home, observed.code, "diff", DATES[1], observed.first_gold[DATES[0]],
                            observed.first_gold[DATES[1]], "--json").stdout)
     assert len(other["added"]) > 0 and len(other["removed"]) > 0
+    # a slate of another date is labelled as one (it read "never published for this date")
+    assert other["old_label"] == f"a slate of {DATES[0]}, not of {DATES[1]}", other["old_label"]
 
 
 def test_diff_errors_are_clear(observed: Observed):
