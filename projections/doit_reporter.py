@@ -147,8 +147,8 @@ class SlateReporter(ConsoleReporter):
         self.total = len(stages)
         self.width = max([10, *(len(n.partition(":")[0]) for n in stages)])  # calibration, fetch_player_logs
         self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
-        self.started = time.monotonic()
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
+        self.started = float((meta or {}).get("started") or time.monotonic())  # from task generation on
         self.meta = meta or {}
         if meta:
             self._shared_store(meta)

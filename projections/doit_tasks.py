@@ -308,6 +308,9 @@ def _listing_notes(kinds: Mapping[dt.date, str]) -> None:
 
 def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     """Every task for `dates`: per stage and date, per stage, and the slate."""
+    import time
+
+    started = time.monotonic()  # the run's clock starts here: a shared store's downloads happen before doit's
     try:
         engine.preflight(dates)
         if engine.remote is not None and doit_command() != "help":
@@ -325,7 +328,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     downloaded: set[str] = set()  # stage tasks found up to date by a copy from the shared store
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries],
-            "downloaded": downloaded}
+            "downloaded": downloaded, "started": started}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
     if engine.remote is not None or engine.settings.executor != "local" or get_var("executor") or get_var("workers"):
         from projections.executors.tasks import scale_out_tasks

@@ -87,6 +87,8 @@ def test_cluster_backfill_matches_serial_and_a_second_machine_fetches_it(tmp_pat
         f"{len(DAYS)} gold pointers moved" in third.stdout, third.stdout
     (end,) = [e for e in ledger_events(tmp_path / "third") if e["event"] == "run_end"]
     assert end["downloaded"] == runs and end["published"] == len(DAYS)
+    fetching = sum(e["seconds"] for e in ledger_events(tmp_path / "third") if e["event"] == "stage_fetched")
+    assert end["seconds"] >= fetching > 0, (end, fetching)  # the run's time counts its downloads (it said 0.0s)
     assert "downloaded" in run_cli(tmp_path / "third", "history", DAYS[0]).stdout
 
 
