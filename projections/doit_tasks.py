@@ -212,7 +212,10 @@ def _checker(engine: Engine, pairs: list[tuple[str, dt.date]], downloaded: set[s
     object from the shared store in this process (the reporter counts them apart)."""
     def up_to_date() -> bool:
         memo: dict[Any, Any] = {}
-        plans = [engine.plan(name, day, memo) for name, day in pairs]
+        try:
+            plans = [engine.plan(name, day, memo) for name, day in pairs]
+        except ProjectionsError:  # e.g. the shared store stopped answering: not up to date, so the task's action
+            return False  # runs and fails with the message (raised here, doit printed a traceback and stopped)
         if doit_command() not in LISTINGS:  # a run, not a listing: record a move a killed run left unrecorded
             for plan in plans:
                 if plan.up_to_date and plan.publish:

@@ -45,6 +45,22 @@ def _client_error(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
+_UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+                "ConnectionRefusedError", "ClientConnectorError", "ServerDisconnectedError"}
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) says the endpoint did not answer, as opposed to refusing a request."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if type(seen).__name__ in _UNREACHABLE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class S3Bucket:
     """`s3://bucket/prefix` through s3fs (any S3-compatible endpoint: AWS, MinIO, Ceph, moto)."""
 
@@ -70,6 +86,8 @@ class S3Bucket:
                            "retries": {"max_attempts": 5, "mode": "standard"}},
         )
 
+        self._down: str | None = None  # why the store stopped answering, once it did (see _guard)
+
     def __repr__(self) -> str:
         return f"S3Bucket({self.url!r})"
 
@@ -85,9 +103,19 @@ class S3Bucket:
         return sync(self.fs.loop, lambda: coro)
 
     def _fail(self, what: str, key: str, exc: BaseException) -> StoreError:
+        if _unreachable(exc) and self._down is None:  # the rest of the run fails at once instead of retrying
+            self._down = f"{what} s3://{self.bucket}/{self._key(key)}: {type(exc).__name__}: {exc}"
         return StoreError(f"{what} s3://{self.bucket}/{self._key(key)} failed ({type(exc).__name__}: {exc}); "
                           "check remote.url, remote.endpoint_url and the credentials "
                           "(PROJECTIONS_REMOTE__KEY / __SECRET)")
+
+    def _guard(self) -> None:
+        """StoreError at once when the store stopped answering earlier in this process: every later request
+        retried for its own ~30 s, so a run whose store went away ended minutes later, stage after stage."""
+        if self._down is not None:
+            raise StoreError(f"the shared store {self.url} stopped answering earlier in this run ({self._down}); "
+                             "nothing more is asked of it: rerun when it is back (what was built here is kept and "
+                             "uploaded then)")
 
     def check(self) -> None:
         """ConfigError unless the bucket exists and these credentials may use it: asked once before a run, so a
@@ -108,6 +136,7 @@ class S3Bucket:
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The bytes stored at `key` and their ETag (the version a CAS names), or None when absent."""
+        self._guard()
 
         async def _get() -> tuple[bytes, str]:
             resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(key))
@@ -126,6 +155,7 @@ class S3Bucket:
             raise self._fail("reading", key, exc) from exc
 
     def exists(self, key: str) -> bool:
+        self._guard()
         try:
             return bool(self.fs.exists(self._path(key)))
         except Exception as exc:
@@ -133,6 +163,7 @@ class S3Bucket:
 
     def cat_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """The bytes of every key that exists (fetched concurrently); absent keys are left out."""
+        self._guard()
         keys = list(keys)
         if not keys:
             return {}
@@ -145,6 +176,7 @@ class S3Bucket:
 
     def list(self, prefix: str) -> list[str]:
         """Every key under `prefix` (relative to the bucket's prefix), sorted."""
+        self._guard()
         root = self._path(prefix).rstrip("/")
         try:
             found = self.fs.find(root)
@@ -160,6 +192,7 @@ class S3Bucket:
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str:
         """Write `data` at `key`; returns the new ETag. With `if_absent` or `if_match` the write is
         conditional and raises PreconditionFailed when it loses."""
+        self._guard()
         condition: dict[str, str] = {}
         if if_absent:
             condition["IfNoneMatch"] = "*"
@@ -182,6 +215,7 @@ class S3Bucket:
             raise self._fail("writing", key, exc) from exc
 
     def delete(self, key: str) -> None:
+        self._guard()
         try:
             self.fs.rm_file(self._path(key))
         except FileNotFoundError:

@@ -306,3 +306,47 @@ def test_a_scheduler_that_hangs_up_is_the_run_s_failure(tmp_path: Path, bucket: 
     failures = result.stdout.split("\nFailures:\n", 1)[1]
     assert failures.startswith(f"  cluster: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"), result.stdout
     assert "TaskFailed" not in result.stdout + result.stderr
+
+
+def test_a_store_that_stops_answering_mid_run_fails_the_run_cleanly(tmp_path: Path):
+    """The bucket's server killed under a backfill: every later request retried for its own ~30 s (the run ended
+    minutes later), and a request made inside doit's up-to-date check ended the run in a traceback that counted 0
+    failed and every date ok. Now the first unanswered request marks the store down: the rest fail at once, each
+    stage as a failure, every date failed, no traceback."""
+    import boto3
+
+    from tests.remote.conftest import KEY, REGION, SECRET
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", "from moto.server import main; main()", "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                             region_name=REGION).create_bucket(Bucket="going-away")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "moto did not start"
+                time.sleep(0.1)
+        home = tmp_path / "home"
+        env = project_env(home, PROJECTIONS_REMOTE__URL="s3://going-away/shared",
+                          PROJECTIONS_REMOTE__ENDPOINT_URL=endpoint, PROJECTIONS_REMOTE__KEY=KEY,
+                          PROJECTIONS_REMOTE__SECRET=SECRET, PROJECTIONS_REMOTE__REGION=REGION)
+        proc = subprocess.Popen(doit_argv("slate", f"date={DATES}"), env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        while sum(e["event"] == "stage_success" for e in ledger_events(home)) < 2 if (home / "ledger").is_dir() \
+                else True:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        server.kill()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            server.kill()
+        server.wait()
+    assert proc.returncode == 2 and "Traceback" not in err, out + err
+    assert f"0 date(s) ok, {len(DAYS)} failed" in out, out
+    assert "stopped answering earlier in this run" in out and "rerun when it is back" in out, out
