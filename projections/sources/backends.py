@@ -8,11 +8,11 @@ it into the canonical table and records the capture as a snapshot.
     player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, fewer rows
                  than half of the last capture, or rows of another season, is implausible
     odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible; a
-                 game the feed stops listing keeps its last captured line
+                 game the feed stops listing, or lists with no market, keeps its last captured line
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
     lineups      liveData boxscore of each game of the slate (starters, who is not playing and why)
-    injuries     the official injury report table (CSV) at live.injuries.url; one listing no game of the date
-                 (yesterday's page) is implausible; the same bytes again keep the last capture's report time
+    injuries     the official injury report table (CSV) at live.injuries.url; one listing only games before the
+                 date (yesterday's page) is implausible; the same bytes again keep the last capture's report time
     salaries     the DraftKings inbox (projections/sources/inbox.py): no network
 
 Raises FetchError (a SourceError) naming the source, the URL, every attempt and what to do.
@@ -243,13 +243,19 @@ def fetch_odds(ctx: Context) -> Capture:
     result = ctx.http.get("odds", {"date": ctx.day.isoformat()}, validate=validate, source="odds")
     frame = kept["frame"]
     before = snapshots.last_table(ctx.home, "odds", ctx.day, ctx.now)
-    if before is not None:  # a line taken off the board (news near tip, a partial payload) keeps its last value
-        kept_rows = before[~before["home_team"].isin(frame["home_team"])]
+    if before is not None:  # a line taken off the board (news near tip, a partial payload) keeps its last value:
+        # a game the feed no longer lists, or lists with no market left
+        lined = ["spread_home", "moneyline_home", "moneyline_away"]
+        bare = frame[frame[lined].isna().all(axis=1)]["home_team"]
+        known = before[before[lined].notna().any(axis=1)]
+        kept_rows = known[~known["home_team"].isin(frame["home_team"]) | known["home_team"].isin(bare)]
         if len(kept_rows):
             import pandas as pd
 
-            frame = pd.concat([frame, kept_rows], ignore_index=True).sort_values("home_team", ignore_index=True)
-            ctx.notes.append(f"kept the last captured line of {len(kept_rows)} game(s) the feed no longer lists")
+            frame = pd.concat([frame[~frame["home_team"].isin(kept_rows["home_team"])], kept_rows],
+                              ignore_index=True).sort_values("home_team", ignore_index=True)
+            ctx.notes.append(f"kept the last captured line of {len(kept_rows)} game(s) the feed no longer lists "
+                             "or lists without one")
     missing = len(games) - len(frame)
     if missing:
         ctx.notes.append(f"{missing} of {len(games)} games have no line in the feed yet")
@@ -333,10 +339,11 @@ def fetch_injuries(ctx: Context) -> Capture:
             frame = injury_report(content, "injury report", ctx.now, people.resolve)
         except BadFile as exc:
             raise ContractViolation(str(exc), stage="injuries") from None
-        if not (frame["game_date"] == ctx.day).any():  # yesterday's page: it would clear today's statuses
+        if len(frame) and max(frame["game_date"]) < ctx.day:  # yesterday's page: it would clear today's statuses
+            # (a morning report may list no player of the day yet: its teams "not yet submitted", rows dropped)
             listed = sorted({str(d) for d in frame["game_date"]})
-            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3]) or 'no date'}, none "
-                                    f"of {ctx.day}: a report of another day (a stale page, or the wrong "
+            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3])} only, none of "
+                                    f"{ctx.day} or later: a report of an earlier day (a stale page, or the wrong "
                                     "live.injuries.url)", stage="injuries")
         kept["frame"] = frame
 

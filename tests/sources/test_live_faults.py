@@ -223,6 +223,23 @@ def test_an_html_page_served_with_200_is_named_as_one(tmp_path: Path, server: Fa
         fetch("schedule", tmp_path, server, fake, max_attempts=1)
 
 
+def test_a_line_pulled_from_the_board_keeps_its_last_value(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """A book pulling a line near tip lists the game with no market left: its spread became NaN, said nowhere."""
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    fetch("odds", tmp_path, server, fake)
+    games = json.loads(payloads.odds_today(SLATE))
+    for game in games[:3]:
+        game["markets"] = []
+    server.replay(ODDS, json.dumps(games).encode())
+    later = fetch("odds", tmp_path, server, fake, now=BEFORE_LOCK + dt.timedelta(minutes=10))
+    assert "kept the last captured line of 3 game(s) the feed no longer lists or lists without one" \
+        in later["describe"], later["describe"]
+    first, last = (pd.read_parquet(snapshots.data_path(tmp_path, e)).set_index("home_team").sort_index()
+                   for e in snapshots.entries(tmp_path, "odds", SLATE)[:2])
+    assert last["spread_home"].notna().all() and first["spread_home"].equals(last["spread_home"])
+
+
 def test_odds_of_the_slate(tmp_path: Path, server: FaultServer, fake: FakeTime):
     import pandas as pd
 
@@ -296,11 +313,24 @@ def test_an_injury_report_of_another_day_is_refused_and_the_last_one_kept(tmp_pa
     fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, tzinfo=dt.UTC),
           injuries={"url": server.url(url)})
     server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-05_11AM.csv"), content_type="text/csv")
-    with pytest.raises(FetchError, match=r"injuries: the report lists games of 2020-08-05, none of 2020-08-06: a "
-                                         r"report of another day .*live\.injuries\.url"):
+    with pytest.raises(FetchError, match=r"injuries: the report lists games of 2020-08-05 only, none of 2020-08-06 "
+                                         r"or later: a report of an earlier day .*live\.injuries\.url"):
         fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 8, 6, 17, 15, tzinfo=dt.UTC),
               injuries={"url": server.url(url)}, max_attempts=2)
     assert len(snapshots.entries(tmp_path, "injuries", day)) == 1
+
+
+def test_a_morning_report_with_no_player_of_the_day_yet_is_taken(tmp_path: Path, server: FaultServer,
+                                                                 fake: FakeTime):
+    """At 11 AM the day's teams are often "NOT YET SUBMITTED" (no player row), so the report may list only
+    tomorrow's games - as the real report of 2020-12-24 2 PM does (only Christmas games). It is the day's report
+    all the same, and was refused as one of another day, failing the morning run."""
+    day, url = dt.date(2020, 12, 24), "/injuries/latest.csv"
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-12-24_02PM.csv"), content_type="text/csv")
+    summary = fetch("injuries", tmp_path, server, fake, day=day, now=dt.datetime(2020, 12, 24, 20, tzinfo=dt.UTC),
+                    injuries={"url": server.url(url)})
+    report = pd.read_parquet(snapshots.data_path(tmp_path, snapshots.entries(tmp_path, "injuries", day)[0]))
+    assert summary["rows"] == len(report) > 0 and min(report["game_date"]) > day, report["game_date"].unique()
 
 
 def test_the_same_report_fetched_again_without_last_modified_is_unchanged(tmp_path: Path, server: FaultServer,
