@@ -67,7 +67,7 @@ class S3Bucket:
     def __init__(self, url: str, *, endpoint_url: str | None = None, key: str | None = None,
                  secret: str | None = None, region: str | None = None, timeout_s: float = 30.0) -> None:
         try:
-            import s3fs
+            import s3fs  # noqa: F401  (here: a missing package is a ConfigError before anything)
         except ImportError as exc:  # pragma: no cover - an install problem, said plainly
             raise ConfigError("remote.url is s3:// but s3fs is not installed; `pip install s3fs`") from exc
         rest = url.removeprefix("s3://").strip("/")
@@ -79,14 +79,28 @@ class S3Bucket:
         client_kwargs: dict[str, Any] = {}
         if region:
             client_kwargs["region_name"] = region
-        self.fs = s3fs.S3FileSystem(
+        self._options: dict[str, Any] = dict(
             key=key, secret=secret, endpoint_url=endpoint_url, client_kwargs=client_kwargs,
             skip_instance_cache=True, use_listings_cache=False,  # several writers: never trust a cached listing
             config_kwargs={"connect_timeout": min(timeout_s, 10.0), "read_timeout": timeout_s,
                            "retries": {"max_attempts": 5, "mode": "standard"}},
         )
+        self._fs: Any = None
+        self._pid = 0
 
         self._down: str | None = None  # why the store stopped answering, once it did (see _guard)
+
+    @property
+    def fs(self) -> Any:
+        """The s3fs filesystem of this process: made again in a process forked from the one that made it (`doit
+        -n N` forks its workers), whose event loop s3fs refuses ("This class is not fork-safe")."""
+        import os
+
+        if self._fs is None or self._pid != os.getpid():
+            import s3fs
+
+            self._fs, self._pid = s3fs.S3FileSystem(**self._options), os.getpid()
+        return self._fs
 
     def __repr__(self) -> str:
         return f"S3Bucket({self.url!r})"

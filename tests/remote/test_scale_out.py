@@ -350,3 +350,15 @@ def test_a_store_that_stops_answering_mid_run_fails_the_run_cleanly(tmp_path: Pa
     assert proc.returncode == 2 and "Traceback" not in err, out + err
     assert f"0 date(s) ok, {len(DAYS)} failed" in out, out
     assert "stopped answering earlier in this run" in out and "rerun when it is back" in out, out
+
+
+def test_doit_n_2_on_a_shared_store_builds_what_a_serial_run_does(tmp_path: Path, serial: Path, bucket: Bucket):
+    """`doit -n 2` forks its workers, and s3fs refuses an event loop made before the fork: every stage of every
+    date failed with "This class is not fork-safe". The store's client is now made again in each process."""
+    home = tmp_path / "home"
+    result = run_doit(home, "-n", "2", "slate", f"date={DATES}", **bucket.env())
+    assert result.returncode == 0 and "not fork-safe" not in result.stdout + result.stderr, result.stdout
+    assert f"{len(DAYS)} dates ok" in result.stdout, result.stdout
+    for day in DAYS:
+        assert gold_object(home, day) == gold_object(serial, day) is not None, day
+    assert bucket.keys("gold/projections/") == [f"gold/projections/game_date={d}.json" for d in DAYS]
