@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from projections import failpoints, locks
 from projections.dates import season_of
 from projections.errors import (
-    ConfigError,
     ContractViolation,
     NoGames,
     ProjectionsError,
@@ -96,8 +95,9 @@ class Engine:
         self._settle = getattr(settings, "source", "archive") == "archive"
         unknown = sorted(set(settings.params) - set(pipeline.stages))
         if unknown:
-            raise ConfigError(f"settings override parameters of unknown stages {unknown}; stages are "
-                              f"{pipeline.order}")
+            from projections.params import unknown_stages
+
+            raise unknown_stages(unknown, pipeline.order)
         for stage in pipeline.stages.values():
             if stage.uses_as_of and self.clock and self.clock not in pipeline.upstream(stage.name):
                 raise ValueError(f"stage {stage.name} uses as_of but does not depend on {self.clock}")

@@ -31,3 +31,10 @@ def invalid_params(stage: str, exc: ValidationError, model: type[BaseModel]) -> 
         problems.append(f"{where}: {message}")
     fix = " and ".join(dict.fromkeys(where_set(("params", stage, *e["loc"])) for e in exc.errors()))
     return ConfigError(f"invalid parameters for stage {stage} ({'; '.join(problems)}); fix {fix}")
+
+
+def unknown_stages(unknown: list[str], stages: list[str]) -> ConfigError:
+    """The error for parameter overrides of stages the pipeline lacks, with the stage probably meant."""
+    meant = {name: close[0] for name in unknown if (close := difflib.get_close_matches(name, stages, n=1))}
+    hint = "".join(f"; did you mean {meant[n]} for {n}?" for n in unknown if n in meant)
+    return ConfigError(f"settings override parameters of unknown stages {unknown}{hint}; stages are {stages}")

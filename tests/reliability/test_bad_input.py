@@ -181,6 +181,13 @@ def test_a_misspelt_parameter_names_the_one_meant(built_home: Path):
            "PROJECTIONS_PARAMS__MINUTES__QUESTIONABL" in result.stderr, result.stderr
 
 
+def test_a_misspelt_stage_of_a_parameter_names_the_stage_meant(built_home: Path):
+    """`unknown stages ['minuts']` listed every stage but said nothing of the one meant."""
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_PARAMS__MINUTS__QUESTIONABLE="0.5")
+    assert result.returncode == 3 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "unknown stages ['minuts']; did you mean minutes for minuts?" in result.stderr, result.stderr
+
+
 def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home: Path, tmp_path: Path):
     """The file named is the one that was read ($PROJECTIONS_CONFIG here), not a guess at where it might be."""
     before = tree_snapshot(built_home)
