@@ -154,8 +154,9 @@ def hold(
                     fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise LockTimeout(
+                    if deadline is not None and time.monotonic() >= deadline and \
+                            "worker of this run" not in _describe_holder(fd):  # the timeout is for other runs:
+                        raise LockTimeout(  # a worker of this one (`doit -n N`) is this run's own course
                             f"gave up after {timeout:.0f} s waiting for the lock on {what}, held by "
                             f"{_describe_holder(fd)}; wait for it to finish, or stop it if it is stuck"
                         ) from None

@@ -333,3 +333,12 @@ def test_a_rebuild_that_makes_the_same_gold_moves_no_pointer(built_home: Path, t
     assert "1 built" in result.stdout and "0 gold pointers moved" in result.stdout, result.stdout
     assert gold_object(home, FIXTURE_DATE) == before
     assert not [e for e in ledger_events(home) if e["event"] == "publish" and e.get("previous") == e["object"]]
+
+
+def test_a_zero_lock_timeout_is_for_other_runs_not_this_runs_own_workers(tmp_path: Path):
+    """With lock_timeout_s=0 (never wait for another run), `doit -n 2` failed 3-4 of 6 dates: its own workers
+    timed out on each other's season lock (the calibration). The timeout now applies to other runs only."""
+    home = tmp_path / "home"
+    result = run_doit(home, "-n", "2", "slate", "date=2019-11-01..2019-11-06", PROJECTIONS_LOCK_TIMEOUT_S="0")
+    assert result.returncode == 0 and "gave up after" not in result.stdout, result.stdout + result.stderr
+    assert "6 dates ok" in result.stdout, result.stdout
