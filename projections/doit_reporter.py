@@ -174,8 +174,8 @@ class SlateReporter(ConsoleReporter):
         elapsed = time.monotonic() - self.started
         line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
                 f"{stage:<{self.width}} {day}{'  ' + detail if detail else ''}")
-        if verb == "up to date" and len(self.dates) > 1:  # a backfill's rerun: 1,700 such lines say nothing the
-            self._refresh()  # summary's count does not (one date's run still lists its stages)
+        if verb in ("up to date", "no fetch") and len(self.dates) > 1:  # a backfill's rerun: 1,700 such lines say
+            self._refresh()  # nothing the summary's count does not (one date's run still lists its stages)
         elif self.live is not None:
             self.live.print(line, _STYLE.get(verb, ""))
             self._refresh()
@@ -240,6 +240,11 @@ class SlateReporter(ConsoleReporter):
 
     def skip_uptodate(self, task: Any) -> None:
         if self._is_stage(task):
+            why = (task.meta or {}).get("not_fetched", {}).get(task.name)
+            if why:  # a live source never captured for the date: say why, not "up to date"
+                self.counts["up to date"] += 1
+                self._line(task, "no fetch", why)
+                return
             if task.name in (task.meta or {}).get("downloaded", ()):  # up to date by a copy from the shared store
                 self.counts["downloaded"] += 1
                 self._line(task, "downloaded", "from the shared store")

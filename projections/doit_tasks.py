@@ -201,10 +201,31 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
                 "actions": [_fetch_action(engine, key, day, after_clock=not before_clock and bool(engine.clock),
                                           off_days=off_days, seen=seen)],
                 "task_dep": [] if before_clock or not engine.clock else [f"{engine.clock}:{day.isoformat()}"],
-                "uptodate": [lambda key=key, day=day: not live_fetch.needs_fetch(engine, key, day)],
+                "uptodate": [_fetch_checker(engine, key, day, meta)],
                 "verbosity": 2,
                 "meta": meta,
             }
+
+
+def _fetch_checker(engine: Engine, key: str, day: dt.date, meta: dict[str, Any]) -> Any:
+    """A fetch is up to date when none is due; one that never captured anything says why none was made (the
+    reporter prints "not fetched" with it, not "up to date")."""
+    def up_to_date() -> bool:
+        if live_fetch.needs_fetch(engine, key, day):
+            return False
+        from projections.archive import _live_configured
+        from projections.sources import ENDPOINTS, snapshots
+
+        if not snapshots.entries(engine.home, key, day):
+            lock = engine.lock(day)
+            meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = (
+                f"live.{ENDPOINTS.get(key)}.url is unset: the archive's rows are used"
+                if not _live_configured(key, engine.settings) else
+                f"the slate locked{f' at {lock:%H:%M}Z' if lock else ''} before any capture of it, and nothing "
+                "is fetched after the lock")
+        return True
+
+    return up_to_date
 
 
 def _checker(engine: Engine, pairs: list[tuple[str, dt.date]], downloaded: set[str] | None = None) -> Any:
@@ -331,7 +352,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     downloaded: set[str] = set()  # stage tasks found up to date by a copy from the shared store
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries],
-            "downloaded": downloaded, "started": started}
+            "downloaded": downloaded, "started": started, "not_fetched": {}}
     # ---- scale out (projections.remote, projections.executors): only with a shared store / executor=dask
     if engine.remote is not None or engine.settings.executor != "local" or get_var("executor") or get_var("workers"):
         from projections.executors.tasks import scale_out_tasks

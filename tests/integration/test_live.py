@@ -168,3 +168,20 @@ def test_no_secret_reaches_the_data_root_or_the_logs(live: Scenario) -> None:
             for path in root.rglob("*"):
                 if path.is_file() and not path.is_symlink():
                     assert token.encode() not in path.read_bytes(), path
+
+
+def test_a_first_run_after_the_lock_says_which_sources_it_did_not_fetch_and_why(tmp_path: Path) -> None:
+    """The first run of a date after its first tip fetched nothing after the schedule (by design) and printed
+    `up to date fetch_odds`, `up to date fetch_player_logs`, ... for sources never captured at all."""
+    home = tmp_path / "home"
+    with FaultServer() as server:
+        server.replay("/stats/scoreboardv3", payloads.scoreboard(DAY))
+        result = run_doit(home, "slate", f"date={DAY}", timeout=300, PROJECTIONS_LIVE__NOW="2019-10-30T23:30:00Z",
+                          **_settings(server))
+    lines = result.stdout.splitlines()
+    odds = next(line for line in lines if " fetch_odds " in line)
+    assert "no fetch" in odds and "the slate locked at 23:00Z before any capture of it, and nothing is fetched " \
+           "after the lock" in odds, result.stdout
+    assert not [line for line in lines if "up to date fetch_" in line], result.stdout
+    injuries = next(line for line in lines if " fetch_injuries " in line)
+    assert "live.injuries.url is unset: the archive's rows are used" in injuries, injuries
