@@ -273,7 +273,7 @@ class ArchiveTable:
     def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool:
         """True in live mode until the slate locks (no network here). After the lock a capture could not be
         used anyway: rebuilding a locked slate reads what was known at the lock, and fetches nothing."""
-        if getattr(env.settings, "source", "archive") != "live" or not _live_configured(self.table, env.settings):
+        if getattr(env.settings, "source", "archive") != "live" or not live_configured(self.table, env.settings):
             return False
         next_day = game_date + dt.timedelta(days=1)
         if now >= dt.datetime(next_day.year, next_day.month, next_day.day, tzinfo=EASTERN):
@@ -375,7 +375,7 @@ class ArchiveTable:
         return frame
 
 
-def _live_configured(table: str, settings: Any) -> bool:
+def live_configured(table: str, settings: Any) -> bool:
     endpoint = ENDPOINTS.get(table)
     live = getattr(settings, "live", None)
     return endpoint is None or (live is not None and bool(live.url_template(endpoint)))

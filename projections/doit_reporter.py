@@ -332,8 +332,8 @@ class SlateReporter(ConsoleReporter):
         """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
         (quiet_interrupt) no traceback after it; the process still exits 130. What was built stays."""
         c = dict(self.counts)
-        cluster = self.meta.get("cluster") or {}
-        if cluster and not cluster.get("finished"):  # stopped while the cluster built: its stages never reported
+        cluster = self.meta["cluster"]() if self.meta.get("cluster") else {}  # a Dask run's progress
+        if cluster and not cluster["finished"]:  # stopped while the cluster built: its stages never reported
             for field in ("built", "published", "failed"):
                 c[field] += cluster.get(field, 0)
             c["up to date"] += cluster.get("done", 0) - cluster.get("built", 0) - cluster.get("failed", 0)

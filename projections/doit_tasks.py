@@ -209,18 +209,18 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
 
 def _fetch_checker(engine: Engine, key: str, day: dt.date, meta: dict[str, Any]) -> Any:
     """A fetch is up to date when none is due; one that never captured anything says why none was made (the
-    reporter prints "not fetched" with it, not "up to date")."""
+    reporter prints "no fetch" with it, not "up to date")."""
     def up_to_date() -> bool:
         if live_fetch.needs_fetch(engine, key, day):
             return False
-        from projections.archive import _live_configured
+        from projections.archive import live_configured
         from projections.sources import ENDPOINTS, snapshots
 
         if not snapshots.entries(engine.home, key, day):
             lock = engine.lock(day)
             meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = (
                 f"live.{ENDPOINTS.get(key)}.url is unset: the archive's rows are used"
-                if not _live_configured(key, engine.settings) else
+                if not live_configured(key, engine.settings) else
                 f"the slate locked{f' at {lock:%H:%M}Z' if lock else ''} before any capture of it, and nothing "
                 "is fetched after the lock")
         return True

@@ -49,18 +49,13 @@ def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, sched
     found: dict[str, tuple[list[str], str]] = {}
     if params.mode == "confirmed":
         games = set(schedule["game_id"])
-        started = box[box["started"].astype("boolean").fillna(False).astype(bool) & box["game_id"].isin(games)]
-        for team, rows in started.groupby("team"):
-            if len(rows) == STARTERS_PER_TEAM:
-                found[str(team)] = (sorted(rows["player_id"].astype(str)), "box_score")
-        live_starters = live[live["starter"].astype("boolean").fillna(False).astype(bool) & live["game_id"].isin(games)]
-        for team, rows in live_starters.groupby("team"):
-            if str(team) not in found and len(rows) == STARTERS_PER_TEAM:
-                found[str(team)] = (sorted(rows["player_id"].astype(str)), "live_box_score")
-        dk_starters = rotoguru[rotoguru["starter"].astype("boolean").fillna(False).astype(bool)]
-        for team, rows in dk_starters.groupby("team"):
-            if str(team) not in found and len(rows) == STARTERS_PER_TEAM:
-                found[str(team)] = (sorted(rows["player_id"].astype(str)), "salary_file")
+        for rows, flag, source in ((box[box["game_id"].isin(games)], "started", "box_score"),
+                                   (live[live["game_id"].isin(games)], "starter", "live_box_score"),
+                                   (rotoguru, "starter", "salary_file")):  # in that order of trust
+            starters = rows[rows[flag].astype("boolean").fillna(False).astype(bool)]
+            for team, five in starters.groupby("team"):
+                if str(team) not in found and len(five) == STARTERS_PER_TEAM:
+                    found[str(team)] = (sorted(five["player_id"].astype(str)), source)
     records: list[dict[str, Any]] = []
     for team in teams:
         if team in found:

@@ -57,7 +57,7 @@ class ClusterRun:
         self.workers = workers
         self.say = say
         self.outcomes: dict[Pair, dict[str, Any]] = {}
-        self.tally: dict[str, int] = {}  # done / built / published so far, "finished" once all are in
+        self.finished = False  # every outcome is in (until then `progress` is what the cluster has done so far)
 
     # ---- the cluster ---------------------------------------------------------------------------------
 
@@ -80,12 +80,13 @@ class ClusterRun:
                                    silence_logs=logging.ERROR)
         return Client(cluster), cluster
 
-    def _tally(self, outcome: dict[str, Any]) -> None:
-        """What the cluster has done so far, for a run interrupted before its stages report (the reporter)."""
-        counted = {"done": True, "built": outcome.get("built"), "published": outcome.get("published"),
-                   "failed": not outcome.get("ok")}
-        for field, yes in counted.items():
-            self.tally[field] = self.tally.get(field, 0) + bool(yes)
+    def progress(self) -> dict[str, Any]:
+        """Stage runs done, built, published and failed so far, and whether all are in: the counts of the
+        cluster_end line, and the reporter's for a run interrupted before its stages report."""
+        got = list(self.outcomes.values())
+        return {"finished": self.finished, "done": len(got), "built": sum(bool(o.get("built")) for o in got),
+                "published": sum(bool(o.get("published")) for o in got),
+                "failed": sum(not o.get("ok") for o in got)}
 
     def submit(self, client: Any) -> dict[Pair, Any]:
         """Every date as a chain of stage tasks (the engine's per-date lock would serialize them anyway, and a
@@ -138,7 +139,6 @@ class ClusterRun:
             for future in as_completed(list(futures.values())):
                 pair = by_future[future.key]
                 self.outcomes[pair] = outcome = self._result(future, pair)
-                self._tally(outcome)
                 self._copy_events(outcome)
                 pending[pair[1]] -= 1
                 if not pending[pair[1]]:
@@ -148,10 +148,10 @@ class ClusterRun:
             client.close()
             if cluster is not None:
                 cluster.close()
-        self.tally["finished"] = True
-        failed = sum(1 for o in self.outcomes.values() if not o.get("ok"))
-        built = sum(1 for o in self.outcomes.values() if o.get("built"))
-        engine.ledger.append("cluster_end", built=built, failed=failed, seconds=round(time.monotonic() - started, 3))
+        self.finished = True
+        done = self.progress()
+        engine.ledger.append("cluster_end", built=done["built"], failed=done["failed"],
+                             seconds=round(time.monotonic() - started, 3))
         return self.outcomes
 
     def _result(self, future: Any, pair: Pair) -> dict[str, Any]:

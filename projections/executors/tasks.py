@@ -77,7 +77,7 @@ def _stage_checker(run: ClusterRun, name: str, day: dt.date) -> Any:
 
 def dask_tasks(run: ClusterRun, meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
     engine, dates = run.engine, run.dates
-    meta["cluster"] = run.tally
+    meta["cluster"] = run.progress
     published = [s.name for s in engine.pipeline.published]
     everything = _checker(engine, [(p, d) for d in dates for p in published])
     yield {

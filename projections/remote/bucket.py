@@ -87,7 +87,6 @@ class S3Bucket:
         )
         self._fs: Any = None
         self._pid = 0
-
         self._down: str | None = None  # why the store stopped answering, once it did (see _guard)
 
     @property
