@@ -126,6 +126,52 @@ def _no_season(name: str, seasons: set[str] | None, frame: pd.DataFrame) -> str:
     return f"{name}: no rows of the season(s) asked for ({', '.join(sorted(seasons or []))}): {holds}{form}"
 
 
+def _archived(home: Path, table: str, season: str) -> pd.DataFrame | None:
+    """The rows of `season` in the archive's `table` (shipped or ingested), or None where it has none."""
+    import pyarrow.parquet as pq
+
+    held = [p for p in parts(home, table) if season in p.seasons]
+    if not held:
+        return None
+    return pq.read_table(held[-1].path, filters=[("season", "=", season)]).to_pandas()
+
+
+def _with_archived_games(home: Path, games: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """The schedule built from the logs, with the games the archive's schedule already has taken from it: its
+    tip times are real (the logs' are a 19:00 default) and it holds games the logs do not (the 2020 bubble,
+    games still to play). A log file replacing a season's logs must not shrink its schedule."""
+    import pandas as pd
+
+    merged = []
+    for season, part in games.groupby("season"):
+        old = _archived(home, "schedule", str(season))
+        if old is None or (old["game_id"].isin(set(part["game_id"])).all()
+                           and (old["tip_time_source"] == "default").all()):
+            merged.append(part)  # the season's first logs, or a schedule made from earlier logs of it
+            continue
+        new = part[~part["game_id"].isin(set(old["game_id"]))]
+        report.notes.append(f"schedule/{season}: the archive's {len(old)} games (and their tip times) are kept"
+                            + (f"; {len(new)} games only this file has are added" if len(new) else ""))
+        if new.empty:
+            continue  # nothing to write: the schedule stays the archive's part
+        merged.append(pd.concat([old[list(part.columns)], new], ignore_index=True)
+                      .sort_values(["game_date", "game_id"]).reset_index(drop=True))
+    return pd.concat(merged, ignore_index=True) if merged else games.iloc[0:0]
+
+
+def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report: IngestReport) -> None:
+    """A note where the logs replace a season whose archived logs flag starters and this file does not: roles
+    are then guessed from minutes (projections' starter proxy), which changes the season's projections."""
+    for season in sorted(seasons):
+        if logs.loc[logs["season"] == season, "started"].notna().any():
+            continue
+        old = _archived(home, "player_logs", season)
+        if old is not None and old["started"].notna().any():
+            report.notes.append(
+                f"player_logs/{season}: the archive's logs flag who started (Basketball-Reference GS) and this "
+                "file does not: starts are inferred from minutes from now on, so the season's projections change")
+
+
 def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = False,
                       seasons: set[str] | None = None) -> Prepared:
     report = IngestReport()
@@ -134,16 +180,28 @@ def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = 
     planned = _plan(home, "player_logs", logs, name, fix, replace, report, seasons)
     if not planned and not report.kept:
         raise files.BadFile(_no_season(name, seasons, logs))
-    games = schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})])
-    planned_games = _plan(home, "schedule", games, name, fix, replace, report, {p[0] for p in planned})
-    for season in sorted({p[0] for p in planned_games}):
-        days = games.loc[games["season"] == season, "game_date"]
+    games = _with_archived_games(home, schedule_from_logs(logs[logs["season"].isin({p[0] for p in planned})]),
+                                 report)
+    planned_games = _plan(home, "schedule", games, name, fix, replace, report,
+                          {p[0] for p in planned} & set(games["season"]))
+    _note_lost_starts(home, logs, {p[0] for p in planned}, report)
+    for season in sorted({p[0] for p in planned}):
+        days = logs.loc[logs["season"] == season, "game_date"]
         first, last = min(days), max(days)
-        if (last - first).days < WHOLE_SEASON_DAYS:  # a truncated export, or a season still under way
+        if (last - first).days >= WHOLE_SEASON_DAYS:
+            continue
+        count = logs.loc[logs["season"] == season, "game_id"].nunique()
+        # a truncated export, or a season still under way
+        if season in set(games["season"]) and max(games.loc[games["season"] == season, "game_date"]) <= last:
             report.notes.append(
-                f"{season} holds {len(days)} games from {first} to {last} only: a partial season, so dates outside "
-                "that span are refused as outside the archive; when you have the whole season's file, ingest it "
-                "with --replace")
+                f"{season} holds {count} games from {first} to {last} only: a partial season, so dates "
+                "outside that span are refused as outside the archive; when you have the whole season's file, "
+                "ingest it with --replace")
+        else:
+            report.notes.append(
+                f"player_logs/{season} holds games from {first} to {last} only (a partial season) while the "
+                f"archive's schedule goes on: dates after {last} are projected from history that ends there; when "
+                "you have the whole season's file, ingest it with --replace")
     return Prepared(name, content, report, [("player_logs", planned), ("schedule", planned_games)])
 
 

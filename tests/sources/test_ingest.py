@@ -331,3 +331,31 @@ def test_snapshots_marks_the_one_capture_a_build_uses(cli, tmp_path: Path) -> No
     captures = json.loads(listed.stdout)["captures"]
     assert [c["used"] for c in captures] == [False, False, True]
     assert captures[0]["object"] == captures[2]["object"] != captures[1]["object"]
+
+
+def test_replacing_a_shipped_seasons_logs_keeps_its_schedule(cli) -> None:
+    """The nba.com logs of 2019-20 stop at the hiatus and carry no tip times: put in place of the shipped logs,
+    they must not shrink the shipped schedule (the 2020 bubble, real tips) - the schedule part is left as it is,
+    and the notes say so and that starts are now inferred from minutes."""
+    from projections.archive import game_dates, parts
+
+    before = game_dates(cli.home)
+    assert dt.date(2020, 8, 6) in before
+    code, out, _ = cli("game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv"), "--replace")
+    assert code == 0 and "wrote player_logs/2019-20: " in out, out
+    assert "wrote schedule/" not in out
+    assert "note: schedule/2019-20: the archive's 1143 games (and their tip times) are kept" in out
+    assert "starts are inferred from minutes" in out
+    assert [p.origin for p in parts(cli.home, "schedule") if "2019-20" in p.seasons] == ["shipped"]
+    assert game_dates(cli.home) == before
+
+
+def test_a_partial_file_replacing_a_season_says_the_history_ends_early(cli, tmp_path: Path) -> None:
+    """Logs of 2019-20 up to December only, replacing the shipped season: the schedule goes on, so the note
+    says which dates are projected from history that ends early (not that they are refused)."""
+    source = SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv"
+    part = write_csv(tmp_path / "logs.csv", rows_of(source, lambda r: r["GAME_DATE"] < "2019-12-10"))
+    code, out, _ = cli("game-logs", str(part), "--replace")
+    assert code == 0, out
+    (note,) = [line for line in out.splitlines() if "partial season" in line]
+    assert "holds games from 2019-10-22 to 2019-12-09 only" in note and "projected from history" in note
