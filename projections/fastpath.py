@@ -258,8 +258,9 @@ class LazyStage:
         wanted = hash_struct("params", dict(overrides or {}))
         if self.params_cache[0] == wanted:
             return dict(self.params_cache[1])
-        result: dict[str, Any] = self.params_model()(**(overrides or {})).model_dump(mode="json")
-        return result
+        from projections.params import validated
+
+        return validated(self.params_model(), overrides)
 
     def module_file(self) -> Path:
         return Path(self.file)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -38,3 +42,41 @@ def unknown_stages(unknown: list[str], stages: list[str]) -> ConfigError:
     meant = {name: close[0] for name in unknown if (close := difflib.get_close_matches(name, stages, n=1))}
     hint = "".join(f"; did you mean {meant[n]} for {n}?" for n in unknown if n in meant)
     return ConfigError(f"settings override parameters of unknown stages {unknown}{hint}; stages are {stages}")
+
+
+def validated(model: type[BaseModel], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters as JSON: the model's defaults with `overrides`, validated.
+
+    A list parameter set in an environment variable arrives as text: JSON (`["dk"]`) or comma-separated
+    (`dk,rotoguru`) are both read as the list. A parameter that is not a finite number (inf, nan: they cannot
+    enter a key) is refused like any invalid value (pydantic's ValidationError)."""
+    values = dict(overrides or {})
+    for name, value in values.items():
+        field = model.model_fields.get(name)
+        if field is not None and isinstance(value, str) and get_origin(field.annotation) in (tuple, list, set):
+            values[name] = _as_list(value)
+    result: dict[str, Any] = model(**values).model_dump(mode="json")
+    bad = [{"type": "finite_number", "loc": loc, "input": value} for loc, value in _non_finite(result, ())]
+    if bad:
+        raise ValidationError.from_exception_data(model.__name__, bad)  # type: ignore[arg-type]
+    return result
+
+
+def _as_list(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # refused by the model, naming the variable
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _non_finite(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], float]]:
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [(loc, value)]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _non_finite(item, (*loc, key))]
+    if isinstance(value, list | tuple):
+        return [found for i, item in enumerate(value) for found in _non_finite(item, (*loc, i))]
+    return []

@@ -163,8 +163,9 @@ class Stage:
         return self.params
 
     def params_json(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        model = self.params_model()(**(overrides or {}))
-        return model.model_dump(mode="json")
+        from projections.params import validated
+
+        return validated(self.params_model(), overrides)
 
     def module_file(self) -> Path:
         path = inspect.getsourcefile(self.func)

@@ -22,8 +22,9 @@ SLOTS = ("PG", "SG", "SF", "PF", "C", "G", "F", "UTIL")
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    value_weight: float = Field(default=0.9, ge=0, description="utility per point of value (pts per $1k)")
-    points_weight: float = Field(default=0.06, ge=0, description="utility per expected DK point")
+    # bounded so that exp(utility) of every player stays a number: beyond, one player would take every slot
+    value_weight: float = Field(default=0.9, ge=0, le=25, description="utility per point of value (pts per $1k)")
+    points_weight: float = Field(default=0.06, ge=0, le=2.5, description="utility per expected DK point")
 
 
 OUTPUT = Contract(

@@ -7,8 +7,10 @@ Opponent and game come from the schedule, so every source yields the same column
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from projections.archive import ArchiveTable
 from projections.contracts import Contract
@@ -19,7 +21,10 @@ from projections.schema import SALARIES
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    prefer: tuple[str, ...] = ("dk", "rotoguru")
+    prefer: tuple[Literal["dk", "rotoguru"], ...] = Field(
+        default=("dk", "rotoguru"), min_length=1,
+        description="salary sources in order of trust, comma-separated or a list: dk (DKSalaries.csv files), "
+                    "rotoguru (the daily table)")
 
 
 OUTPUT = Contract(

@@ -280,3 +280,40 @@ def test_a_stage_that_fails_before_it_starts_is_a_stage_failure_in_the_ledger(tm
     status = json.loads(run_cli(home, "status", FIXTURE_DATE, "--json").stdout)
     (gold,) = [s for s in status["dates"][0]["stages"] if s["stage"] == "gold"]
     assert "its input schedule is not built" in json.dumps(gold), gold
+
+
+@pytest.mark.parametrize("variable, value, says", [
+    ("RATES__PCT_PRIOR_ATTEMPTS", "inf", "pct_prior_attempts: Input should be a finite number"),
+    ("CALIBRATION__SHRINK_MINUTES", "inf", "shrink_minutes: Input should be a finite number"),
+    ("OWNERSHIP__POINTS_WEIGHT", "1e308", "points_weight: Input should be less than or equal to 2.5"),
+    ("SALARIES__PREFER", "fanduel", "prefer.0: Input should be 'dk' or 'rotoguru'"),
+    ("SALARIES__PREFER", "[]", "prefer: Tuple should have at least 1 item"),
+])
+def test_a_parameter_no_stage_can_use_is_refused_up_front(built_home: Path, variable: str, value: str, says: str):
+    """inf ended the run in a traceback (it cannot enter a key: canonical JSON refuses it) after the summary
+    said the date was ok; 1e308 made every ownership weight 0 ("the salary file is not a classic slate"); a
+    salary source that does not exist failed the salaries stage with "download the DKSalaries.csv"."""
+    before = tree_snapshot(built_home)
+    result = run_doit(built_home, "slate", "date=2019-10-30", **{f"PROJECTIONS_PARAMS__{variable}": value})
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and says in result.stderr, result.stderr
+    assert result.stderr.rstrip().endswith(f"; fix PROJECTIONS_PARAMS__{variable}"), result.stderr
+    assert tree_snapshot(built_home) == before
+
+
+def test_an_infinite_parameter_in_the_settings_file_is_refused(built_home: Path, tmp_path: Path):
+    config = tmp_path / "projections.toml"
+    config.write_text("[params.rates]\npct_prior_attempts = inf\n")
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_CONFIG=str(config))
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "pct_prior_attempts: Input should be a finite number" in result.stderr and str(config) in result.stderr
+
+
+@pytest.mark.parametrize("value", ["dk,rotoguru", " dk , rotoguru ", '["dk", "rotoguru"]'])
+def test_a_list_parameter_is_set_from_the_environment(built_home: Path, value: str):
+    """docs/settings.md lists PROJECTIONS_PARAMS__SALARIES__PREFER as a list, but every form of it was refused
+    ("Input should be a valid tuple"). Comma-separated or JSON, the default order is the default: nothing to
+    rebuild."""
+    result = run_doit(built_home, "slate", "date=2019-10-30", PROJECTIONS_PARAMS__SALARIES__PREFER=value)
+    assert result.returncode == 0, result.stderr
+    assert "13 stage runs: 0 built, 13 up to date" in result.stdout, result.stdout
