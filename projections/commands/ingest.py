@@ -89,11 +89,13 @@ def run(args: argparse.Namespace) -> int:
             return _take_inbox(settings, now, waiting)
         if args.kind == "dk-salaries":
             for path, content, parsed in read:
-                day, slate_id, recorded, replaced = inbox.ingest_dk(home, content, str(path), now, read=parsed)
-                state = "new snapshot" if recorded.appended else "already known"
-                again = f", replaces {', '.join(replaced)} (the same DraftKings slate)" if replaced else ""
-                print(f"{path}: {day} slate {slate_id}{again}, {recorded.entry.rows} players on the date ({state}, "
-                      f"known from {recorded.entry.captured_at.isoformat()})")
+                took = inbox.ingest_dk(home, content, str(path), now, read=parsed)
+                state = "new snapshot" if took.recorded.appended else "already known"
+                again = f", replaces {', '.join(took.replaced)} (the same DraftKings slate)" if took.replaced else ""
+                print(f"{path}: {took.day} slate {took.slate_id}{again}, {took.players} players ({state}, known "
+                      f"from {took.recorded.entry.captured_at.isoformat()})")
+                for note in took.notes:
+                    print(f"note: {note}")
             return 0
         report = prepared.write(home, now)
     for line in report.written:
@@ -128,13 +130,15 @@ def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
     for path in found:
         try:
             content = _read(path)
-            day, slate_id, _, replaced = inbox.ingest_dk(settings.home, content, path.name, now)
+            took = inbox.ingest_dk(settings.home, content, path.name, now)
         except inbox.files.BadFile as exc:
             print(f"refused {exc}")
             bad += 1
             continue
-        done = inbox.processed_path(folder, slate_id, path.name)
+        done = inbox.processed_path(folder, took.slate_id, path.name)
         path.replace(done)
-        again = f", replaces {', '.join(replaced)} (the same DraftKings slate)" if replaced else ""
-        print(f"{path.name}: {day} slate {slate_id}{again} (moved to {done})")
+        again = f", replaces {', '.join(took.replaced)} (the same DraftKings slate)" if took.replaced else ""
+        print(f"{path.name}: {took.day} slate {took.slate_id}{again} (moved to {done})")
+        for note in took.notes:
+            print(f"note: {note}")
     return 1 if bad else 0

@@ -150,14 +150,38 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     if dup.any():
         raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} appear twice; the export is "
                       "damaged - download it again")
+    dup = frame["dk_id"].duplicated(keep=False)
+    if dup.any():
+        raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} share DraftKings ID "
+                      f"{frame.loc[dup, 'dk_id'].iloc[0]} (a lineup upload could not tell them apart); the export is "
+                      "damaged - download it again")
+    one_sided = sorted(f"{g[0]}@{g[1]}" for g in set(games) if not {g[0], g[1]} <= set(teams))
+    if one_sided:
+        raise BadFile(f"{name}: game(s) {', '.join(one_sided[:4])} list players of one team only (a classic export "
+                      "lists both teams of every game): the file is cut short or filtered; " + DK_FIX)
     return day, frame
 
 
+DK_FULL_TEAM = 8  # a whole export lists every rostered player: 11-18 a team in the real files
+
+
+def dk_notes(frame: pd.DataFrame) -> list[str]:
+    """What a person should know of a salary file that was taken: teams listing few players (a file cut at a
+    line, or filtered) leave the rest of their players out of the projections."""
+    sizes = frame.groupby("team").size()
+    thin = sizes[sizes < DK_FULL_TEAM]
+    if thin.empty:
+        return []
+    return [f"{', '.join(f'{t} ({n})' for t, n in thin.items())} list fewer than {DK_FULL_TEAM} players (a whole "
+            "export lists every rostered player, 11-18 a team): the file may be cut short or filtered, and the "
+            "players it leaves out are not projected"]
+
+
 def _salary(value: Any) -> int:
-    amount = int(float(value))
-    if not 0 < amount <= DK_CAP:
+    amount = float(value)
+    if not amount.is_integer() or not 0 < amount <= DK_CAP:
         raise ValueError("not a salary")
-    return amount
+    return int(amount)
 
 
 def _slots(allowed: tuple[str, ...]) -> Callable[[Any], str]:

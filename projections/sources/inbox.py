@@ -5,8 +5,9 @@
     projections ingest dk-salaries FILE  the same, for a file anywhere (left where it is)
 
 The date comes from the file's content (Game Info), never from its name or time. A date's snapshot holds
-every DraftKings slate seen for it (early and main slates side by side; the salaries stage picks the main
-one), so ingesting one more file makes a new snapshot that contains the old ones; a file sharing DraftKings
+every DraftKings slate seen for it, and the archive's slates of the date (early and main slates side by side;
+the salaries stage picks the main one), so ingesting one more file makes a new snapshot that contains the old
+ones; a file sharing DraftKings
 player ids with a slate already there is a new export of that slate and replaces it. Capture time: a file taken
 before its slate's first tip is known from now on; an archival file (taken after that tip) counts as known
 from the start of its slate date, so a past slate rebuilt at its lock finds it.
@@ -22,6 +23,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -87,18 +89,33 @@ def _scheduled_teams(home: Path, day: dt.date) -> set[str] | None:
     return teams
 
 
+@dataclass(frozen=True)
+class Taken:
+    """One DKSalaries.csv recorded: its date and slate, the snapshot, the slates it replaces, notes for a person."""
+
+    day: dt.date
+    slate_id: str
+    recorded: snapshots.Recorded
+    replaced: list[str]
+    notes: list[str]
+    players: int  # on this file's slate (the snapshot holds every slate of the date)
+
+
 def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_cache: StatCache | None = None,
-              read: tuple[dt.date, pd.DataFrame] | None = None) -> tuple[dt.date, str, snapshots.Recorded, list[str]]:
-    """Record one DKSalaries.csv as (part of) its date's salary snapshot: (date, slate_id, what was recorded,
-    the slates it replaces). A file sharing DraftKings player ids with a slate already recorded for the date is
-    a new export of that slate (a re-download, a corrected copy): it replaces that slate instead of standing
-    beside it as another one.
+              read: tuple[dt.date, pd.DataFrame] | None = None) -> Taken:
+    """Record one DKSalaries.csv as (part of) its date's salary snapshot. A file sharing DraftKings player ids
+    with a slate already recorded for the date is a new export of that slate (a re-download, a corrected copy):
+    it replaces that slate instead of standing beside it as another one. The date's first snapshot starts from
+    the archive's slates of the date (a snapshot stands in for the archive's rows of its date), so an early
+    slate ingested for an archived date stands beside its main slate instead of hiding it.
 
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
     import pandas as pd
     import pyarrow.parquet as pq
 
     day, frame = read or read_dk(home, content, name)
+    notes = files.dk_notes(frame)
+    players = len(frame)
     slate_id = str(frame["slate_id"].iloc[0])
     found = snapshots.entries(home, TABLE, day)
     lock = files.dk_lock(frame)
@@ -110,20 +127,67 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     previous = snapshots.select(found, captured)
     raw = {f"raw-{slate_id}.csv": content}
     replaced: list[str] = []
-    if previous is not None:
-        older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
+    older = pq.read_table(snapshots.data_path(home, previous)).to_pandas() if previous is not None \
+        else _archived_rows(home, day, list(frame.columns))
+    if len(older):
         ids = set(frame["dk_id"].dropna())
         same = {str(s) for s, part in older.groupby("slate_id") if ids & set(part["dk_id"].dropna())}
-        replaced = sorted(same - {slate_id})
+        replaced = sorted(s for s in same - {slate_id} if not _alike(older[older["slate_id"] == s], frame))
         older = older[~older["slate_id"].isin(same | {slate_id})]
         frame = pd.concat([older, frame], ignore_index=True) if len(older) else frame
-        kept = {f"raw-{s}.csv" for s in set(older["slate_id"])}
-        raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
+        if previous is not None:
+            kept = {f"raw-{s}.csv" for s in set(older["slate_id"])}
+            raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
     tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
                                 meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
-    return day, slate_id, recorded, replaced
+    return Taken(day, slate_id, recorded, replaced, notes + _coverage(home, day, frame, slate_id), players)
+
+
+def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
+    """The same slate: the same players at the same salaries and roster slots (the archive's copy of a file,
+    whose slate id was made another way, is not 'replaced' by the file itself)."""
+    cols = ["dk_id", "player_id", "team", "salary", "roster_positions"]
+    return bool(one[cols].astype(str).sort_values(cols).reset_index(drop=True).equals(
+        other[cols].astype(str).sort_values(cols).reset_index(drop=True)))
+
+
+def _archived_rows(home: Path, day: dt.date, columns: list[str]) -> pd.DataFrame:
+    """The archive's salary rows of `day` (every slate and source), in the columns of a DK file's table."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from projections.archive import parts
+    from projections.dates import season_of
+
+    frames = [pq.read_table(p.path, filters=[("game_date", "=", day)]).to_pandas()
+              for p in parts(home, TABLE) if season_of(day) in p.seasons]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    rows = rows.reindex(columns=columns)
+    rows["dk_id"] = pd.array(rows["dk_id"], dtype="Int64")  # floats where rotoguru rows (no id) are read with it
+    return rows
+
+
+def _coverage(home: Path, day: dt.date, frame: pd.DataFrame, slate_id: str) -> list[str]:
+    """A note when the file's slate is not the date's whole slate: which slate the projections use (the
+    DraftKings one with most teams, as the salaries stage picks), and what that leaves out."""
+    dk = frame[frame["source"] == "dk"]
+    teams = dk.groupby("slate_id")["team"].nunique()
+    mine = int(teams.get(slate_id, 0))
+    bigger = teams[teams > mine]
+    if len(bigger):
+        return [f"{slate_id} ({_games(mine)}) is kept beside slate {bigger.idxmax()} ({_games(int(bigger.max()))}), "
+                "which the date's projections use (the slate with most games)"]
+    playing = _scheduled_teams(home, day)
+    if playing is not None and mine < len(playing):
+        return [f"{slate_id} has {mine // 2} of the {_games(len(playing))} on {day}: the date's projections "
+                "cover only its games until the main slate's DKSalaries.csv is ingested"]
+    return []
+
+
+def _games(teams: int) -> str:
+    return f"{teams // 2} game{'s' if teams // 2 != 1 else ''}"
 
 
 def processed_path(inbox: Path, slate_id: str, name: str) -> Path:
@@ -154,15 +218,15 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
     for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
             if inbox.is_dir() else []:
         try:
-            slate_day, slate_id, _, replaced = ingest_dk(env.home, path.read_bytes(), path.name, now,
-                                                         stat_cache=env.stat_cache)
+            took = ingest_dk(env.home, path.read_bytes(), path.name, now, stat_cache=env.stat_cache)
         except files.BadFile as exc:
             log.warning("inbox: %s", exc)
             rejected.append(str(exc))
             continue
-        taken.append(f"{path.name} -> {slate_day} {slate_id}"
-                     + (f" (replaces {', '.join(replaced)})" if replaced else ""))
-        done = processed_path(inbox, slate_id, path.name)
+        taken.append(f"{path.name} -> {took.day} {took.slate_id}"
+                     + (f" (replaces {', '.join(took.replaced)})" if took.replaced else "")
+                     + "".join(f"; note: {n}" for n in took.notes))
+        done = processed_path(inbox, took.slate_id, path.name)
         try:
             done.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
@@ -178,7 +242,7 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
         raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "
                           f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
                           "ingest dk-salaries FILE`")
-    held = f"{entry.rows} players for {day} ({entry.object[9:19]})" if entry is not None else "the archive's"
+    held = f"{entry.rows} salary rows for {day} ({entry.object[9:19]})" if entry is not None else "the archive's"
     left = f", {len(unmoved)} left in the inbox (cannot move)" if unmoved else ""
     summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}",
                                "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None}

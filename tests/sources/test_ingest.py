@@ -264,17 +264,19 @@ def test_a_new_export_of_a_slate_replaces_it_and_another_slate_stands_beside_it(
     code, out, _ = cli("dk-salaries", str(DK_2019))
     assert code == 0 and ", replaces dk-2019-11-01-" in out and "(the same DraftKings slate), 268 players" in out
     held = salaries_held(cli.home, day)
-    assert set(held["slate_id"]) == {out.split(" slate ")[1].split(",")[0]}
-    assert dict(zip(held["dk_id"].astype(int), held["salary"], strict=True)) == {
+    dk = held[held["source"] == "dk"]  # beside the archive's rotoguru slate of the date, which stays
+    assert set(dk["slate_id"]) == {out.split(" slate ")[1].split(",")[0]}
+    assert set(held["source"]) == {"dk", "rotoguru"}
+    assert dict(zip(dk["dk_id"].astype(int), dk["salary"], strict=True)) == {
         int(r["ID"]): int(r["Salary"]) for r in rows_of(DK_2019)}
     assert len(raw_files(cli.home, day)) == 1  # the replaced copy's raw bytes go with it
 
     bubble = dt.date(2020, 8, 10)
     for path in DK_BUBBLE:
         code, out, _ = cli("dk-salaries", str(path))
-        assert code == 0 and "replaces" not in out, out
-    held = salaries_held(cli.home, bubble)
-    assert held["slate_id"].nunique() == 2 and len(held) == sum(len(rows_of(p)) for p in DK_BUBBLE)
+        assert code == 0 and "replaces" not in out, out  # the archive holds these very slates: nothing replaced
+    dk = salaries_held(cli.home, bubble).query("source == 'dk'")
+    assert dk["slate_id"].nunique() == 2 and len(dk) == sum(len(rows_of(p)) for p in DK_BUBBLE)
     assert len(raw_files(cli.home, bubble)) == 2
 
 
@@ -359,3 +361,49 @@ def test_a_partial_file_replacing_a_season_says_the_history_ends_early(cli, tmp_
     assert code == 0, out
     (note,) = [line for line in out.splitlines() if "partial season" in line]
     assert "holds games from 2019-10-22 to 2019-12-09 only" in note and "projected from history" in note
+
+
+def _early_slate(path: Path, games: tuple[str, ...]) -> Path:
+    """Two games of DK_2019 under new DraftKings ids: an early slate of the same date (real players, salaries)."""
+    rows = [dict(r, ID=str(int(r["ID"]) + 10**6), **{"Name + ID": f"{r['Name']} ({int(r['ID']) + 10**6})"})
+            for r in rows_of(DK_2019, lambda r: r["Game Info"].split(" ")[0] in games)]
+    return write_csv(path, rows)
+
+
+def test_an_early_slate_of_an_archived_date_stands_beside_its_main_slate(cli, tmp_path: Path) -> None:
+    """The date's first salary snapshot stood in for the archive's rows of the date: ingesting a 2-game early
+    slate of 2019-11-01 hid the archive's 8-game main slate, and gold went from 268 players to 4 teams'."""
+    early = _early_slate(tmp_path / "early.csv", ("NY@BOS", "HOU@BKN"))
+    code, out, _ = cli("dk-salaries", str(early))
+    assert code == 0, out
+    assert "(2 games) is kept beside slate dk-2019-11-01-" in out and "(8 games), which the date's projections " \
+        "use" in out, out
+    result = run_doit(cli.home, "slate", "date=2019-11-01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    gold = pd.read_csv(cli.home / "gold" / "projections" / "game_date=2019-11-01" / "dk_projections.csv")
+    assert len(gold) == len(rows_of(DK_2019)) and gold["TeamAbbrev"].nunique() == 16
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda rows: [dict(r, ID=rows[0]["ID"]) if i == 1 else r for i, r in enumerate(rows)],
+     "share DraftKings ID"),
+    (lambda rows: [dict(r, Salary="10800.7") if i == 0 else r for i, r in enumerate(rows)],
+     "line 2, column 'Salary': 10800.7 (not a salary)"),
+    (lambda rows: rows[:2], "list players of one team only"),
+])
+def test_a_damaged_salary_export_is_refused(cli, tmp_path: Path, damage, says: str) -> None:
+    """Two players under one DraftKings id (a lineup upload could not tell them apart), a salary with cents
+    (stored as whole dollars), the first lines of a file (its games half listed: the build then failed at
+    ownership) were all taken."""
+    path = write_csv(tmp_path / "DKSalaries.csv", damage(rows_of(DK_2019)))
+    code, _, err = cli("dk-salaries", str(path))
+    assert code == 2 and says in err and "Traceback" not in err, err
+    assert not (cli.home / "snapshots").exists()
+
+
+def test_a_file_cut_at_a_line_is_taken_with_a_note_naming_the_thin_teams(cli, tmp_path: Path) -> None:
+    rows = rows_of(DK_2019)
+    code, out, _ = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rows[: len(rows) // 2])))
+    assert code == 0, out
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ") and "fewer than 8" in line]
+    assert "the file may be cut short or filtered" in note
