@@ -222,14 +222,34 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
         else:
             raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
                        dtype={"GAME_ID": str, "PLAYER_ID": str})
+            _complete_rows(raw, name)
             logs = player_logs_from_rows(pd.DataFrame(raw), name)
     except ContractViolation as exc:
-        raise BadFile(f"{name}: {exc}; {LOGS_FIX}") from None
+        raise BadFile(f"{name}: {str(exc).removeprefix(f'{name} payload: ')}; {LOGS_FIX}") from None
     wrong = impossible(logs)
     if wrong:
         raise BadFile(f"{name}: {wrong}; a box score adds up (PTS = 2 FGM + FG3M + FTM, REB = OREB + DREB, made <= "
                       "attempted, no negative count, at most 75 minutes): export the game logs again")
     return logs
+
+
+def _complete_rows(raw: pd.DataFrame, name: str) -> None:
+    """BadFile naming the first line with a blank cell in a column every game-log row fills (a file cut in the
+    middle of a row: its last stats would be read as zeros) or a GAME_DATE that is no date."""
+    import pandas as pd
+
+    from projections.sources.parsers import GAMELOG_COLUMNS
+
+    for column in GAMELOG_COLUMNS:
+        blank = raw[column].map(_blank).to_numpy()
+        if blank.any():
+            raise BadFile(f"{name}: line {int(blank.argmax()) + 2}, column {column!r} is blank (a cell left empty, "
+                          f"or the file is cut short); {LOGS_FIX}")
+    days = pd.to_datetime(raw["GAME_DATE"], format="mixed", errors="coerce")
+    if days.isna().any():
+        row = int(days.isna().to_numpy().argmax())
+        raise BadFile(f"{name}: line {row + 2}, column 'GAME_DATE': {raw['GAME_DATE'].iloc[row]!r} is no date "
+                      f"(YYYY-MM-DD); {LOGS_FIX}")
 
 
 # ------------------------------------------------------------------------------------------ lines
@@ -264,7 +284,8 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
         "spread_home": spread.where(favoured == "away", -spread), "total": numbers["total"],
         "moneyline_home": numbers["moneyline_home"], "moneyline_away": numbers["moneyline_away"],
         "score_home": numbers["score_home"], "score_away": numbers["score_away"],
-        "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]), "source": name,
+        "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]),
+        "source": name.replace("\\", "/").rsplit("/", 1)[-1],  # the file's name: where it lay is no fact of the data
     })
     dup = out.duplicated(["game_date", "home_team"], keep=False)
     if dup.any():

@@ -212,4 +212,12 @@ def prepare_lines(home: Path, content: bytes, name: str, *, replace: bool = Fals
     planned = _plan(home, "odds", odds, name, files.LINES_FIX, replace, report, seasons)
     if not planned and not report.kept:
         raise files.BadFile(_no_season(name, seasons, odds))
+    for season in sorted({p[0] for p in planned}):
+        days = odds.loc[odds["season"] == season, "game_date"]
+        first, last = min(days), max(days)
+        if (last - first).days < WHOLE_SEASON_DAYS:  # a truncated file, or a season still under way
+            report.notes.append(
+                f"odds/{season} holds {len(days)} games from {first} to {last} only (a partial season): games "
+                "outside that span have no line, so they are projected without spread or total; when you have the "
+                "whole season's file, ingest it with --replace")
     return Prepared(name, content, report, [("odds", planned)])

@@ -224,6 +224,12 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
         dict(r, **{"Game Info": r["Game Info"].replace("11/01/2019", "11/02/2019")}) for r in rows_of(DK_2019)]),
      r"DKSalaries\.csv: its Game Info dates it 2019-11-02, but BOS, CHI, .* do not play on 2019-11-02 per the "
      r"archive's schedule \(only BKN, .* play then\); the file belongs to another date or was edited"),
+    ("game-logs", lambda d: (d / "logs.csv").write_bytes(LOGS_2022.read_bytes()[:1959648]) and d / "logs.csv",
+     r"logs\.csv: line 12960, column 'AST' is blank \(a cell left empty, or the file is cut short\)"),  # cut in
+    # mid-row: its AST, STL, BLK, TOV and PF were stored as 0
+    ("game-logs", lambda d: write_csv(d / "logs.csv", [dict(r, GAME_DATE="2023-02-30") if i == 3 else r for i, r in
+                                                       enumerate(rows_of(LOGS_2022)[:50])]),
+     r"^error: [^ ]*logs\.csv: line 5, column 'GAME_DATE': '2023-02-30' is no date"),  # named the file twice, no line
 ])
 def test_a_bad_file_is_refused_naming_file_column_and_fix_and_changes_nothing(cli, tmp_path: Path, kind, make,
                                                                               expected) -> None:
@@ -407,3 +413,25 @@ def test_a_file_cut_at_a_line_is_taken_with_a_note_naming_the_thin_teams(cli, tm
     assert code == 0, out
     (note,) = [line for line in out.splitlines() if line.startswith("note: ") and "fewer than 8" in line]
     assert "the file may be cut short or filtered" in note
+
+
+def test_a_partial_lines_file_says_which_games_have_no_line(cli, tmp_path: Path) -> None:
+    """A lines file cut at a line boundary was taken without a word (game logs got a partial-season note)."""
+    part = write_csv(tmp_path / "lines.csv", rows_of(LINES, lambda r: "2023-01-01" <= r["date"] < "2023-02-01"))
+    code, out, _ = cli("lines", str(part))
+    assert code == 0, out
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    assert note.startswith("note: odds/2022-23 holds ") and "a partial season" in note and "--replace" in note
+
+
+def test_where_a_lines_file_lay_is_not_stored(cli, tmp_path: Path) -> None:
+    """The lines' `source` column held the path given on the command line: the same file from another folder made
+    another archive object, and the store kept the user's paths."""
+    rows = rows_of(LINES, lambda r: "2023-01-01" <= r["date"] < "2023-02-01")
+    objects = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        code, out, _ = cli("lines", str(write_csv(tmp_path / folder / "lines.csv", rows)), "--replace")
+        assert code == 0, out
+        objects.append(out.split("(object ")[1].split(")")[0])
+    assert objects[0] == objects[1]
