@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
         prepared = prepare(home, _read(args.file), str(args.file), replace=args.replace, seasons=seasons)
     else:
+        _check_inbox(settings)
         waiting = _waiting(settings)
         if not waiting:  # nothing to take: nothing is written, not even a lock file
             print(f"inbox {inbox.inbox_dir(settings)}: no DKSalaries.csv waiting")
@@ -107,6 +108,20 @@ def run(args: argparse.Namespace) -> int:
     if not report.written:
         print("nothing written")
     return 0
+
+
+def _check_inbox(settings: Any) -> None:
+    """ConfigError for a `live.inbox` that names a file, or no folder at all (a typo would read as 'nothing
+    waiting' forever); the default inbox under the data root may not exist yet."""
+    from projections.errors import ConfigError
+    from projections.settings import where_set
+    from projections.sources import inbox
+
+    folder = inbox.inbox_dir(settings)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"the inbox {folder} is a file, not a folder; fix {where_set(('live', 'inbox'))}")
+    if not folder.exists() and settings.live.inbox:
+        raise ConfigError(f"the inbox {folder} does not exist; create it, or fix {where_set(('live', 'inbox'))}")
 
 
 def _waiting(settings: Any) -> list[Path]:

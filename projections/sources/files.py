@@ -44,10 +44,17 @@ def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: s
 
     if not content.strip():
         raise BadFile(f"{name}: the file is empty; {fix}")
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 (a spreadsheet's "Unicode text"): the same table
+        content = content.decode("utf-16").encode()
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"{name}: not UTF-8 text (byte {exc.start} is {content[exc.start:exc.start + 1]!r}: saved by a "
+                      "spreadsheet in another encoding?); save it as CSV UTF-8, or better " + fix) from None
     try:
         frame = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", **kwargs)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise BadFile(f"{name}: not a readable CSV ({exc}); {fix}") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise BadFile(f"{name}: not a readable CSV ({' '.join(str(exc).split())}); {fix}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -105,7 +112,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
 
     from projections.archive_build import eastern_to_utc, parse_game_info
 
-    raw = _csv(content, name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
+    raw = _csv(_dk_table(content), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
     slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
         raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
@@ -175,6 +182,22 @@ def dk_notes(frame: pd.DataFrame) -> list[str]:
     return [f"{', '.join(f'{t} ({n})' for t, n in thin.items())} list fewer than {DK_FULL_TEAM} players (a whole "
             "export lists every rostered player, 11-18 a team): the file may be cut short or filtered, and the "
             "players it leaves out are not projected"]
+
+
+def _dk_table(content: bytes) -> bytes:
+    """The salary table of a DraftKings file: the file itself, or the table inside a lineup-upload template (the
+    CSV a contest's "Upload lineups" offers: roster slots and instructions on the left, the same player table as
+    the salary export from its eighth line, eight columns in)."""
+    lines = content.splitlines()
+    if not lines or b"Instructions" not in lines[0]:
+        return content
+    for line in lines[:40]:
+        at = line.find(b"Position,Name + ID,")
+        if at > 0 and not line[:at].strip(b", \xef\xbb\xbf"):
+            skip = line[:at].count(b",")
+            start = lines.index(line)
+            return b"\n".join(row.split(b",", skip)[-1] for row in lines[start:] if row.count(b",") >= skip) + b"\n"
+    return content
 
 
 def _salary(value: Any) -> int:

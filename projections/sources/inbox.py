@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from projections.dates import season_of
 from projections.errors import SourceError
 from projections.ledger import iso
 from projections.sources import files, snapshots, tables
@@ -65,10 +66,23 @@ def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFram
     absent = sorted(listed - playing) if playing is not None else []
     if len(absent) * 2 >= len(listed) > 0:  # a postponed game or two is not this (the salaries stage drops them)
         games = f"only {', '.join(sorted(playing))} play then" if playing else "there are no NBA games that day"
+        opening = _season_opening(home, day)
+        if not playing and opening is not None and day < opening:
+            raise files.BadFile(f"{name}: its Game Info dates it {day}, before the {season_of(day)} regular season "
+                                f"opens ({opening}): a preseason slate, which is not projected (the schedule holds "
+                                "regular-season and playoff games only)")
         raise files.BadFile(f"{name}: its Game Info dates it {day}, but {', '.join(absent)} do not play on {day} "
                             f"per the archive's schedule ({games}); the file belongs to another date or was "
                             f"edited - {files.DK_FIX}")
     return day, frame
+
+
+def _season_opening(home: Path, day: dt.date) -> dt.date | None:
+    """The first game date the archive's schedule holds for `day`'s season."""
+    from projections.archive import Calendar
+
+    span = Calendar.of(home).spans.get(season_of(day))
+    return span[0] if span else None
 
 
 def _scheduled_teams(home: Path, day: dt.date) -> set[str] | None:
@@ -148,9 +162,15 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
 def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
     """The same slate: the same players at the same salaries and roster slots (the archive's copy of a file,
     whose slate id was made another way, is not 'replaced' by the file itself)."""
+    import pandas as pd
+
     cols = ["dk_id", "player_id", "team", "salary", "roster_positions"]
-    return bool(one[cols].astype(str).sort_values(cols).reset_index(drop=True).equals(
-        other[cols].astype(str).sort_values(cols).reset_index(drop=True)))
+
+    def canonical(frame: pd.DataFrame) -> pd.DataFrame:  # a snapshot holding rotoguru rows stores ids as floats
+        out = frame[cols].assign(dk_id=pd.array(pd.to_numeric(frame["dk_id"]), dtype="Int64")).astype(str)
+        return out.sort_values(cols).reset_index(drop=True)
+
+    return bool(canonical(one).equals(canonical(other)))
 
 
 def _archived_rows(home: Path, day: dt.date, columns: list[str]) -> pd.DataFrame:

@@ -435,3 +435,50 @@ def test_where_a_lines_file_lay_is_not_stored(cli, tmp_path: Path) -> None:
         assert code == 0, out
         objects.append(out.split("(object ")[1].split(")")[0])
     assert objects[0] == objects[1]
+
+
+def _template(rows: list[dict]) -> bytes:
+    """A DraftKings lineup-upload template (the layout of shared/data's showdown template, for a classic slate):
+    roster slots and instructions on the left, the salary export's table nine columns in."""
+    pad = "," * 9
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    head = ["PG,SG,SF,PF,C,G,F,UTIL,,Instructions", f"{pad}1. Locate the player you want to select in the list below ",
+            " "]
+    return ("\n".join(head + [pad + line for line in table.getvalue().splitlines()]) + "\n").encode()
+
+
+def test_other_forms_of_a_salary_file_are_read_or_named(cli, tmp_path: Path) -> None:
+    """A lineup-upload template holds the same table (it was 'not a readable CSV (Error tokenizing data...' over two
+    lines, with the fix 'pass that file unchanged'); UTF-16 is the same text; another encoding is named, with the
+    fix; a preseason file is named as one (it was 'belongs to another date or was edited')."""
+    rows = rows_of(DK_2019)
+    (tmp_path / "template.csv").write_bytes(_template(rows))
+    code, out, err = cli("dk-salaries", str(tmp_path / "template.csv"))
+    assert code == 0 and "2019-11-01 slate dk-2019-11-01-" in out and f", {len(rows)} players" in out, out + err
+    showdown = SHARED / "salaries" / "dk" / "2023-11-25__mainstringargs__DKSalaries_showdown_template__orig.csv"
+    code, _, err = cli("dk-salaries", str(showdown))
+    assert code == 2 and "lists ['CPT', 'UTIL']: a showdown or non-NBA-classic slate" in err, err
+    (tmp_path / "utf16.csv").write_bytes(DK_2019.read_text().encode("utf-16"))
+    code, out, err = cli("dk-salaries", str(tmp_path / "utf16.csv"))
+    assert code == 0 and f", {len(rows)} players" in out, out + err
+    (tmp_path / "latin1.csv").write_bytes(DK_2019.read_bytes().replace(b"Luka Doncic", "Luka Dončić".encode("cp1250")))
+    code, _, err = cli("dk-salaries", str(tmp_path / "latin1.csv"))
+    assert code == 2 and "not UTF-8 text (byte " in err and "save it as CSV UTF-8" in err, err
+    preseason = SHARED / "salaries" / "dk" / "2019-10-13__markjoeljimenez__DKSalaries__856ab4ae.csv"
+    code, _, err = cli("dk-salaries", str(preseason))
+    assert code == 2 and "before the 2019-20 regular season opens (2019-10-22): a preseason slate" in err, err
+
+
+def test_an_inbox_setting_that_names_no_folder_is_refused(cli, tmp_path: Path, monkeypatch) -> None:
+    """A live.inbox naming a file or a missing folder read as 'no DKSalaries.csv waiting', exit 0, forever."""
+    (tmp_path / "afile").write_text("x")
+    for path, says in ((tmp_path / "afile", "is a file, not a folder"), (tmp_path / "typo", "does not exist")):
+        monkeypatch.setenv("PROJECTIONS_LIVE__INBOX", str(path))
+        code, _, err = cli("inbox")
+        assert code == 2 and f"the inbox {path} {says}" in err and "PROJECTIONS_LIVE__INBOX" in err, err
+    monkeypatch.delenv("PROJECTIONS_LIVE__INBOX")
+    code, out, _ = cli("inbox")  # the default inbox under the data root need not exist yet
+    assert code == 0 and "no DKSalaries.csv waiting" in out
