@@ -3,8 +3,11 @@
 Each of the eight DK classic slots (PG, SG, SF, PF, C, G, F, UTIL) hands out 100% over the players eligible
 for it (their roster positions), in proportion to exp(utility), where utility grows with the player's value
 (expected DK points per $1,000 of salary) and his expected points; expected points are P(plays) x dk_mean,
-so a player ruled out gets nothing. Everything comes from inputs as of the lock, so a past slate is as
-complete as today's. The weights are priors (the archive holds no real ownership to fit them on).
+so a player ruled out gets nothing. A lineup holds a player once, so no one is owned by more than 100%: a
+player the slots' shares would put above it (one eligible for four slots on a small slate) is held at 100%
+and the others are scaled up alike until the total is 800% again. Everything comes from inputs as of the lock,
+so a past slate is as complete as today's. The weights are priors (the archive holds no real ownership to fit
+them on).
 """
 
 from __future__ import annotations
@@ -55,8 +58,21 @@ def ownership(salaries: pd.DataFrame, minutes: pd.DataFrame, sim: pd.DataFrame, 
                 stage="ownership", columns=("roster_positions",))
         w = np.where(eligible, weight, 0.0)
         share += 100.0 * w / w.sum()
-    frame["ownership"] = share
+    frame["ownership"] = capped(share)
     return frame[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
+
+
+def capped(share: np.ndarray, cap: float = 100.0, total: float = 800.0) -> np.ndarray:
+    """min(cap, k x share), with k >= 1 found so the shares again add up to `total` (to cap times the players
+    with a share, where fewer than eight have one); `share` itself where no one is above the cap."""
+    if (share <= cap).all():
+        return share
+    target = min(total, cap * float((share > 0).sum()))
+    lo, hi = 1.0, cap / float(share[share > 0].min())
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.minimum(cap, mid * share).sum() < target else (lo, mid)
+    return np.minimum(cap, hi * share)
 
 
 SPEC = Stage(

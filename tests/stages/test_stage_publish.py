@@ -63,3 +63,27 @@ def test_gold_has_one_row_per_dk_player_and_a_draftkings_csv(world: dict[str, An
     assert csv.splitlines()[0] == "Position,Name + ID,Name,ID,Roster Position,Salary,Game Info,TeamAbbrev," \
                                   "AvgPointsPerGame"
     assert len(csv.splitlines()) == len(slate) + 1
+
+
+def test_no_player_is_owned_by_more_than_every_lineup(world: dict[str, Any]):
+    """Each slot handed out its 100% on its own, so a cheap player eligible for SF/PF/F/UTIL could reach 400%
+    (11 of 89 real 2019-20 slates published someone above 100%, up to 175% on a two-game slate)."""
+    salaries = world["salaries"].copy()
+    salaries.loc[salaries["player_id"] == "BOS1", "salary"] = 3000  # value far above everyone's
+    params = PIPELINE["ownership"].params_model()(value_weight=5.0)
+    own = run_stage(PIPELINE["ownership"], {"salaries": salaries, "minutes": world["minutes"], "sim": world["sim"]},
+                    params=params).set_index("player_id")
+    assert np.isclose(own.loc["BOS1", "ownership"], 100.0)
+    assert (own["ownership"] <= 100.0 + 1e-9).all() and np.isclose(own["ownership"].sum(), 800.0)
+
+
+def test_capped_shares_keep_their_order_and_total():
+    from stages.ownership import capped
+
+    share = np.array([250.0, 150.0, 90.0, 80.0, 60.0, 50.0, 40.0, 30.0, 30.0, 20.0, 0.0])
+    out = capped(share)
+    assert np.isclose(out.sum(), 800.0) and out.max() == 100.0 and out[-1] == 0.0
+    assert (np.diff(out) <= 1e-12).all() and out[2] > share[2]  # the rest scaled up alike
+    assert capped(np.array([400.0, 400.0])).tolist() == [100.0, 100.0]  # two players cannot fill eight spots
+    small = np.array([100.0] * 8)
+    assert capped(small) is small
