@@ -54,7 +54,7 @@ def salaries(archive: pd.DataFrame, schedule: pd.DataFrame, *, params: Params, c
     if rows.empty:
         raise SourceError(
             f"salaries: no DraftKings salaries for {ctx.game_date}; download the DKSalaries.csv of the slate "
-            "from DraftKings and run `projections ingest dk-salaries <file>` (or drop it into the inbox)"
+            "from DraftKings and run `projections ingest dk-salaries <file>` (a live run takes it from the inbox)"
         )
     games = pd.concat([
         schedule.assign(team=schedule["home_team"], opp=schedule["away_team"], home=True),
@@ -70,8 +70,11 @@ def salaries(archive: pd.DataFrame, schedule: pd.DataFrame, *, params: Params, c
             "are not normalised (see projections/identity.py)"
         )
     # a minority of teams missing from the schedule had their games postponed after salaries were set
-    # (2020-03-11): their players cannot score, so the slate is the rest
-    out = out[list(OUTPUT.columns)]
+    # (2020-03-11): their players cannot score, so the slate is the rest. A game with one team listed is not on
+    # the slate either: a stray priced row of a game not offered (rotoguru 2020-01-25: one DAL player, no UTA
+    # player; alone on his team, he took its whole minutes budget, 48 minutes and 200% ownership)
+    teams = out.groupby("game_id")["team"].transform("nunique")
+    out = out[teams == 2][list(OUTPUT.columns)]
     return out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -80,7 +83,8 @@ SPEC = Stage(
     func=salaries,
     doc="the DraftKings slate of the date: player, DK id, positions, salary, game",
     inputs=("schedule",),
-    sources=(ArchiveTable("archive", "salaries", window="day", contract=SALARIES),),
+    sources=(ArchiveTable("archive", "salaries", window="day", contract=SALARIES,
+                          fix="add the date's DraftKings salaries with `projections ingest dk-salaries FILE`"),),
     params=Params,
     contract=OUTPUT,
 )

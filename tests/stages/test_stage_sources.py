@@ -160,3 +160,26 @@ def test_lineups_with_an_incomplete_team_leave_it_unconfirmed():
 def test_schedule_stage_for_another_date_is_empty_of_games():
     with pytest.raises(SourceError):
         run_stage(PIPELINE["schedule"], {"archive": archive_schedule()}, day=dt.date(2019, 11, 6))
+
+
+def test_a_stray_row_of_a_game_not_on_the_slate_is_dropped():
+    """rotoguru 2020-01-25 prices one DAL player (Justin Patton) of UTA@DAL, a game the main slate did not
+    offer (every other DAL and UTA row is listed unpriced): alone on his team, he took its whole minutes budget
+    and was published at 48 minutes, 47 DK points and 200% ownership."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from projections.archive import SHIPPED
+
+    day = dt.date(2020, 1, 25)
+
+    def shipped(table: str) -> pd.DataFrame:
+        return pq.read_table(SHIPPED / table / "2019-20.parquet", filters=[("game_date", "=", day)]).to_pandas()
+
+    schedule = run_stage(PIPELINE["schedule"], {"archive": shipped("schedule")}, day=day)
+    archive = shipped("salaries")
+    assert (archive["team"] == "DAL").sum() == 1 and "UTA" not in set(archive["team"])
+    out = run_stage(PIPELINE["salaries"], {"archive": archive, "schedule": schedule}, day=day)
+    assert "DAL" not in set(out["team"]) and out["team"].nunique() == 8
+    assert len(out) == len(archive) - 1
