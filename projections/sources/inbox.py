@@ -125,28 +125,16 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
 
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
     import pandas as pd
-    import pyarrow.parquet as pq
 
     day, frame = read or read_dk(home, content, name)
     notes = files.dk_notes(frame)
     players = len(frame)
     slate_id = str(frame["slate_id"].iloc[0])
-    found = snapshots.entries(home, TABLE, day)
-    lock = files.dk_lock(frame)
-    if now < lock:
-        captured = now
-    else:  # archival: known from the start of the slate date (and after anything already recorded for it)
-        start = dt.datetime(day.year, day.month, day.day, tzinfo=EASTERN).astimezone(dt.UTC)
-        captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
-    previous = snapshots.select(found, captured)
+    previous, captured, older = _known(home, day, frame, now)
     raw = {f"raw-{slate_id}.csv": content}
-    replaced: list[str] = []
-    older = pq.read_table(snapshots.data_path(home, previous)).to_pandas() if previous is not None \
-        else _archived_rows(home, day, list(frame.columns))
+    same, replaced, more = _same_slates(older, frame, name)
+    notes += more
     if len(older):
-        ids = set(frame["dk_id"].dropna())
-        same = {str(s) for s, part in older.groupby("slate_id") if ids & set(part["dk_id"].dropna())}
-        replaced = sorted(s for s in same - {slate_id} if not _alike(older[older["slate_id"] == s], frame))
         older = older[~older["slate_id"].isin(same | {slate_id})]
         frame = pd.concat([older, frame], ignore_index=True) if len(older) else frame
         if previous is not None:
@@ -157,6 +145,65 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
                                 meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
     return Taken(day, slate_id, recorded, replaced, notes + _coverage(home, day, frame, slate_id), players)
+
+
+def check_dk(home: Path, read: tuple[dt.date, pd.DataFrame], name: str, now: dt.datetime) -> None:
+    """files.BadFile for a file `ingest_dk` would refuse against what the date already holds (a partial copy of
+    a known slate), found before anything is written."""
+    day, frame = read
+    _same_slates(_known(home, day, frame, now)[2], frame, name)
+
+
+def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
+           ) -> tuple[snapshots.Entry | None, dt.datetime, pd.DataFrame]:
+    """(the snapshot the file's capture follows, its capture time, the salary rows the date holds before it: that
+    snapshot's, or the archive's where there is none)."""
+    import pyarrow.parquet as pq
+
+    found = snapshots.entries(home, TABLE, day)
+    lock = files.dk_lock(frame)
+    if now < lock:
+        captured = now
+    else:  # archival: known from the start of the slate date (and after anything already recorded for it)
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=EASTERN).astimezone(dt.UTC)
+        captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
+    previous = snapshots.select(found, captured)
+    older = pq.read_table(snapshots.data_path(home, previous)).to_pandas() if previous is not None \
+        else _archived_rows(home, day, list(frame.columns))
+    return previous, captured, older
+
+
+def _same_slates(older: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple[set[str], list[str], list[str]]:
+    """(the slates of `older` the file is a new export of, those it changes, notes); files.BadFile for a partial
+    copy of one (`_shrink`)."""
+    if not len(older):
+        return set(), [], []
+    slate_id = str(frame["slate_id"].iloc[0])
+    ids = set(frame["dk_id"].dropna())
+    same = {str(s) for s, part in older.groupby("slate_id") if ids & set(part["dk_id"].dropna())}
+    replaced = sorted(s for s in same - {slate_id} if not _alike(older[older["slate_id"] == s], frame))
+    notes = [note for old in replaced for note in _shrink(older[older["slate_id"] == old], frame, name, old)]
+    return same, replaced, notes
+
+
+def _shrink(old: pd.DataFrame, new: pd.DataFrame, name: str, old_slate: str) -> list[str]:
+    """A new export of a slate that lists fewer of its players: files.BadFile where it is a part of the slate
+    (a game listed with fewer of its players, or most of its games gone: a filtered or cut copy would replace the
+    whole slate), a note where whole games left it (postponed after the first export)."""
+    def games(frame: pd.DataFrame) -> dict[str, int]:
+        keys = ["@".join(sorted(pair)) for pair in zip(frame["team"], frame["opp"], strict=True)]
+        return {k: keys.count(k) for k in set(keys)}
+
+    before, after = games(old), games(new)
+    thinner = sorted(g for g in after if after[g] < before.get(g, 0))
+    gone = sorted(set(before) - set(after))
+    if thinner or len(gone) * 2 > len(before):
+        what = (f"lists fewer players of {', '.join(thinner[:3])}" if thinner
+                else f"leaves out {len(gone)} of its {len(before)} games")
+        raise files.BadFile(f"{name}: a new export of slate {old_slate} (the same DraftKings ids) that {what} "
+                            f"({len(new)} players, the slate has {len(old)}): a filtered or partial copy would "
+                            f"replace the whole slate; {files.DK_FIX}")
+    return [f"{', '.join(gone)} left slate {old_slate} (postponed?): its players are no longer on it"] if gone else []
 
 
 def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:

@@ -408,7 +408,8 @@ def test_a_damaged_salary_export_is_refused(cli, tmp_path: Path, damage, says: s
 
 
 def test_a_file_cut_at_a_line_is_taken_with_a_note_naming_the_thin_teams(cli, tmp_path: Path) -> None:
-    rows = rows_of(DK_2019)
+    """(For a date with no slate known yet; a cut copy of a known slate is refused, as the next test shows.)"""
+    rows = rows_of(DK_2023)
     code, out, _ = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rows[: len(rows) // 2])))
     assert code == 0, out
     (note,) = [line for line in out.splitlines() if line.startswith("note: ") and "fewer than 8" in line]
@@ -482,3 +483,18 @@ def test_an_inbox_setting_that_names_no_folder_is_refused(cli, tmp_path: Path, m
     monkeypatch.delenv("PROJECTIONS_LIVE__INBOX")
     code, out, _ = cli("inbox")  # the default inbox under the data root need not exist yet
     assert code == 0 and "no DKSalaries.csv waiting" in out
+
+
+def test_a_partial_copy_of_a_known_slate_is_refused_and_a_postponed_game_noted(cli, tmp_path: Path) -> None:
+    """Any shared DraftKings id made a file 'the same slate', so one game's rows of 2019-11-01's main slate
+    replaced all eight games (gold fell to 34 players, exit 0). A copy listing fewer players of a game, or most
+    games gone, is refused; a whole game gone (postponed after the export) is taken, and said."""
+    rows = rows_of(DK_2019)
+    before = tree_snapshot(cli.home)
+    for part in ([r for r in rows if r["Game Info"].startswith("NY@BOS")], rows[: len(rows) // 2]):
+        code, _, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", part)))
+        assert code == 2 and "a filtered or partial copy would replace the whole slate" in err, err
+        assert tree_snapshot(cli.home) == before
+    rest = [r for r in rows if not r["Game Info"].startswith("NY@BOS")]
+    code, out, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rest)))
+    assert code == 0 and "note: BOS@NYK left slate dk-2019-11-01-" in out and "(postponed?)" in out, out + err
