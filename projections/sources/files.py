@@ -112,7 +112,8 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
 
     from projections.archive_build import eastern_to_utc, parse_game_info
 
-    raw = _csv(_dk_table(content), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX)
+    raw = _csv(_dk_table(content), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
+               keep_default_na=False, na_values=[""])  # "N/A" in a cell is text to refuse, not a blank one
     slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
         raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "

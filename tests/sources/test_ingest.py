@@ -224,6 +224,9 @@ def test_dk_salaries_are_dated_by_their_content(cli, tmp_path: Path) -> None:
         dict(r, **{"Game Info": r["Game Info"].replace("11/01/2019", "11/02/2019")}) for r in rows_of(DK_2019)]),
      r"DKSalaries\.csv: its Game Info dates it 2019-11-02, but BOS, CHI, .* do not play on 2019-11-02 per the "
      r"archive's schedule \(only BKN, .* play then\); the file belongs to another date or was edited"),
+    ("dk-salaries", lambda d: write_csv(d / "DKSalaries.csv", [dict(r, Salary="N/A") if i == 2 else r for i, r in
+                                                               enumerate(rows_of(DK_2019))]),
+     r"DKSalaries\.csv: line 4, column 'Salary': 'N/A' \("),  # was "is blank (a cell left empty, or ... cut short)"
     ("game-logs", lambda d: (d / "logs.csv").write_bytes(LOGS_2022.read_bytes()[:1959648]) and d / "logs.csv",
      r"logs\.csv: line 12960, column 'AST' is blank \(a cell left empty, or the file is cut short\)"),  # cut in
     # mid-row: its AST, STL, BLK, TOV and PF were stored as 0
