@@ -316,17 +316,24 @@ class SlateReporter(ConsoleReporter):
             self.live.print(summary, "bold red" if self.failed else "bold")
         else:
             self.write(summary + "\n")
+        unrecorded: OSError | None = None
         if self.ledger is not None:
-            self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
-                               built=c["built"], republished=c["re-published"] or None, fetched=c["fetched"] or None,
-                               downloaded=c["downloaded"] or None,
-                               up_to_date=c["up to date"], failed=c["failed"],
-                               not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
-                               failures=self.failed[:20] or None)
+            try:
+                self.ledger.append("run_end", ok=not self.failed and not self.runtime_errors,
+                                   built=c["built"], republished=c["re-published"] or None,
+                                   fetched=c["fetched"] or None, downloaded=c["downloaded"] or None,
+                                   up_to_date=c["up to date"], failed=c["failed"],
+                                   not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
+                                   failures=self.failed[:20] or None)
+            except OSError as exc:  # a full disk: say so and alert all the same, without a traceback
+                unrecorded = exc
+                self.runtime_errors.append(f"ERROR: the end of this run could not be written to the ledger "
+                                           f"{self.ledger.dir} ({exc.strerror or exc}); free space on that disk, "
+                                           "then run the same command again")
         for msg in self.runtime_errors:
             sys.stderr.write(msg + "\n")
         if self.ledger is not None and (self.failed or skipped or self.runtime_errors):
-            self._alert()
+            self._alert() if unrecorded is None else self._alert_unrecorded(unrecorded)
 
     def _interrupted(self, elapsed: float, not_run: int) -> None:
         """Ctrl-C (SIGINT): one line, the run recorded as interrupted (neither ok nor a failure), no alert, and
@@ -349,6 +356,24 @@ class SlateReporter(ConsoleReporter):
         for worker in multiprocessing.active_children():  # -n N: a worker forked as the signal came never saw it
             worker.terminate()
         _INTERRUPT["said"] = True
+
+    def _alert_unrecorded(self, exc: OSError) -> None:
+        """The run's alert when the ledger it is made from could not be written (a full disk): one alert from
+        what this process saw, sent without recording its delivery."""
+        from projections.ops.alerts import RUN_STAGES, Alert, send_alert
+        from projections.settings import load_settings
+
+        bad = [d for d, state in self.dates.items() if state == "failed"] or sorted(self.dates)
+        span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else "?"
+        error = (f"the ledger could not be written ({exc.strerror or exc}): free space on the data root's disk, "
+                 "then run the same command again" + "".join(f"\n{f}" for f in self.failed[:10]))
+        try:
+            settings = load_settings()
+            send_alert(settings, Alert(date=span, stage=RUN_STAGES, error=error,
+                                       command=settings.alerts.details_command.format(date=span),
+                                       run=self.ledger.run if self.ledger else ""), ledger=None)
+        except Exception as err:  # the alert path must never turn a failed run into a crash
+            sys.stderr.write(f"alert not sent: {err}\n")
 
     def _alert(self) -> None:
         """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""

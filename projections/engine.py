@@ -272,11 +272,13 @@ class Engine:
         today's run, where an off day is expected), as a `no_games` event; NoGames is raised either way. A failure
         before the stage could start (its lock or lease, an input gone) is a stage_failure in the ledger too."""
         try:
-            return self._build(name, day, no_games_ok=no_games_ok)
+            with writing(self.home, name, day):  # the ledger's own writes too: a full disk is named, no traceback
+                return self._build(name, day, no_games_ok=no_games_ok)
         except ProjectionsError as exc:
             if not self.ledger.last_ended(name, day.isoformat()):
-                self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), error=str(exc),
-                                   error_type=type(exc).__name__)
+                with contextlib.suppress(OSError):  # the failure being a full disk, this may not be written either
+                    self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), error=str(exc),
+                                       error_type=type(exc).__name__)
             raise
 
     def _build(self, name: str, day: dt.date, *, no_games_ok: bool) -> Outcome:

@@ -165,8 +165,11 @@ def hold(
         if not shared:
             info = {"pid": os.getpid(), "ppid": os.getppid(), "host": socket.gethostname(), "since": iso(utc_now()),
                     "argv": sys.argv[:8]}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
+            try:  # who holds it, for a waiter's message: the flock is the lock, this note only informs
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(info).encode(), 0)
+            except OSError:  # a full disk: the lock is held all the same
+                pass
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
