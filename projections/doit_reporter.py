@@ -21,21 +21,38 @@ from projections.ledger import Ledger
 
 SLATE = "slate"
 CLUSTER = "cluster"  # the Dask run's task (projections.executors.tasks)
-_INTERRUPT = {"said": False}  # whether a run's summary already said it was interrupted
+_INTERRUPT = {"said": False, "signal": ""}  # whether a run's summary said it was interrupted; "SIGTERM" if so
 
 
 def quiet_interrupt() -> None:
     """Ctrl-C ends `doit` without a traceback: the run's summary says "interrupted" (SlateReporter), or, before
-    a run began (while tasks were being generated), one line says nothing was built. Python still exits 130."""
+    a run began (while tasks were being generated), one line says nothing was built. Python still exits 130.
+
+    SIGTERM (`systemctl stop`, a unit's timeout, `kill`) is taken the same way, so the run is recorded as
+    interrupted (it ended with no line and no run_end: history showed it unfinished for good); the process then
+    still dies of SIGTERM, as a service manager expects. Forked workers keep SIGTERM's default."""
+    import signal
+
     default = sys.excepthook
 
     def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
         if not issubclass(kind, KeyboardInterrupt):
             default(kind, exc, tb)
-        elif not _INTERRUPT["said"]:
+            return
+        if not _INTERRUPT["said"]:
             sys.stderr.write("interrupted before the run began: nothing was built\n")
+        if _INTERRUPT["signal"] == "SIGTERM":
+            sys.stderr.flush()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def terminated(signum: int, frame: Any) -> None:
+        _INTERRUPT["signal"] = "SIGTERM"
+        raise KeyboardInterrupt
 
     sys.excepthook = hook
+    signal.signal(signal.SIGTERM, terminated)
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 # settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
 OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")
@@ -345,12 +362,14 @@ class SlateReporter(ConsoleReporter):
                 c[field] += cluster.get(field, 0)
             c["up to date"] += cluster.get("done", 0) - cluster.get("built", 0) - cluster.get("failed", 0)
             not_run = max(not_run - cluster.get("done", 0), 0)
-        self.write(f"\ninterrupted after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
+        how = "stopped (SIGTERM)" if _INTERRUPT["signal"] else "interrupted"
+        self.write(f"\n{how} after {elapsed:.1f}s: {c['built']} built, {c['up to date']} up to date, "
                    f"{not_run} not run; {c['published']} gold pointers moved - run the same command again to finish\n")
         if self.ledger is not None:
             self.ledger.append("run_end", ok=False, interrupted=True, built=c["built"], up_to_date=c["up to date"],
                                failed=c["failed"], not_run=not_run, published=c["published"],
-                               seconds=round(elapsed, 3), failures=self.failed[:20] or None)
+                               seconds=round(elapsed, 3), failures=self.failed[:20] or None,
+                               signal=_INTERRUPT["signal"] or None)
         import multiprocessing
 
         for worker in multiprocessing.active_children():  # -n N: a worker forked as the signal came never saw it

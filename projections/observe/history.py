@@ -144,9 +144,12 @@ def timeline(events: Events, day: str) -> list[Block]:
     for block in blocks.values():
         ended = block.run
         if ended is not None and ended.outcome == "interrupted":  # its workers were stopped with it
+            how = str((ended.end or {}).get("signal") or "Ctrl-C")
             for entry in block.entries:
                 if entry.kind == "stage_start":
-                    entry.text = "interrupted (Ctrl-C) before it finished: nothing of it was kept"
+                    entry.text = f"interrupted ({how}) before it finished: nothing of it was kept"
+                elif how != "Ctrl-C" and entry.text:
+                    entry.text = entry.text.replace("interrupted (Ctrl-C)", f"interrupted ({how})")
         if ended is None or ended.end is None or day not in ended.dates:
             continue
         touched = {e.stage for e in block.entries} | {str(e.get("stage")) for e in of_day

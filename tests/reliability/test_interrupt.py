@@ -59,6 +59,31 @@ def test_ctrl_c_stops_the_run_quietly_and_the_same_command_finishes_it(tmp_path:
     assert gold_object(home, "2019-11-10") is not None and gold_object(home, "2019-11-11") is not None
 
 
+@pytest.mark.parametrize("group", [False, True], ids=["main-process", "process-group"])
+def test_sigterm_stops_the_run_as_a_recorded_interruption(tmp_path: Path, group: bool) -> None:
+    """`systemctl stop`, a unit's timeout or `kill`: the run ended with exit 143, no line and no run_end, so
+    history showed it unfinished for good. It now stops like Ctrl-C, says so, is recorded, and still dies of
+    SIGTERM (what a service manager expects of a stopped service)."""
+    home = tmp_path / "home"
+    run = subprocess.Popen(doit_argv("-n", "2", "slate", f"date={DATES}"), env=project_env(home), cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _started(home, "calibration"):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGTERM) if group else run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == -signal.SIGTERM, (out, err)
+    assert "Traceback" not in out + err and "ALERT" not in out + err, (out, err)
+    assert "stopped (SIGTERM) after " in out and "run the same command again to finish" in out, out
+    (end,) = [e for e in ledger_events(home) if e["event"] == "run_end"]
+    assert end["interrupted"] is True and end["signal"] == "SIGTERM"
+    told = run_cli(home, "history", "2019-11-10")
+    assert "INTERRUPTED in " in told.stdout and "interrupted (SIGTERM)" in told.stdout, told.stdout
+    again = run_doit(home, "-n", "2", "slate", f"date={DATES}")
+    assert again.returncode == 0 and gold_object(home, "2019-11-11") is not None, again.stdout + again.stderr
+
+
 def test_workers_of_a_killed_parallel_run_do_not_outlive_it(tmp_path: Path) -> None:
     """SIGKILL of `doit -n 2` (the OOM killer, a hard stop) cannot run any cleanup: the kernel stops its forked
     workers instead (they would wait on their job queue forever); the next run builds as usual."""
