@@ -1,6 +1,6 @@
 """doit entry point: wiring only. `doit slate date=2019-10-30`, `doit list --status date=...`."""
 
-from projections.doit_reporter import quiet_interrupt
+from projections.doit_signals import quiet_interrupt
 
 quiet_interrupt()  # first: a Ctrl-C while the rest loads or the tasks are generated is one line too
 
@@ -15,12 +15,14 @@ from projections.doit_tasks import (  # noqa: E402
     selected_dates,
     workers_die_with_parent,
 )
+from projections.doit_workers import watch_workers  # noqa: E402
 from projections.wiring import engine_for  # noqa: E402
 
 DOIT_CONFIG = doit_config()
 quiet_broken_pipe()
 dates_in_order()
 workers_die_with_parent()
+watch_workers()
 
 
 def task_pipeline():

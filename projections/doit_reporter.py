@@ -16,44 +16,12 @@ from typing import Any
 
 from doit.reporter import ConsoleReporter
 
+from projections.doit_signals import _INTERRUPT
 from projections.hashing import short
 from projections.ledger import Ledger
 
 SLATE = "slate"
 CLUSTER = "cluster"  # the Dask run's task (projections.executors.tasks)
-_INTERRUPT = {"said": False, "signal": ""}  # whether a run's summary said it was interrupted; "SIGTERM" if so
-
-
-def quiet_interrupt() -> None:
-    """Ctrl-C ends `doit` without a traceback: the run's summary says "interrupted" (SlateReporter), or, before
-    a run began (while tasks were being generated), one line says nothing was built. Python still exits 130.
-
-    SIGTERM (`systemctl stop`, a unit's timeout, `kill`) is taken the same way, so the run is recorded as
-    interrupted (it ended with no line and no run_end: history showed it unfinished for good); the process then
-    still dies of SIGTERM, as a service manager expects. Forked workers keep SIGTERM's default."""
-    import signal
-
-    default = sys.excepthook
-
-    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-        if not issubclass(kind, KeyboardInterrupt):
-            default(kind, exc, tb)
-            return
-        if not _INTERRUPT["said"]:
-            sys.stderr.write("interrupted before the run began: nothing was built\n")
-        if _INTERRUPT["signal"] == "SIGTERM":
-            sys.stderr.flush()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    def terminated(signum: int, frame: Any) -> None:
-        _INTERRUPT["signal"] = "SIGTERM"
-        raise KeyboardInterrupt
-
-    sys.excepthook = hook
-    signal.signal(signal.SIGTERM, terminated)
-    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
-
 # settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
 OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")
 
@@ -130,6 +98,7 @@ class SlateReporter(ConsoleReporter):
         self.failed: list[str] = []
         self.ledger: Ledger | None = None
         self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
+        self.left: dict[str, int] = {}  # date -> its stage runs not reported yet
         self.running: dict[str, float] = {}
         self.live: _Live | None = None
         self.no_games: list[str] = []
@@ -164,6 +133,7 @@ class SlateReporter(ConsoleReporter):
         self.total = len(stages)
         self.width = max([10, *(len(n.partition(":")[0]) for n in stages)])  # calibration, fetch_player_logs
         self.dates = dict.fromkeys(sorted({n.partition(":")[2] for n in stages if ":" in n}), "ok")
+        self.left = {day: sum(1 for n in stages if n.partition(":")[2] == day) for day in self.dates}
         meta = next((tasks[n].meta for n in seen if tasks[n].meta), None)
         self.started = float((meta or {}).get("started") or time.monotonic())  # from task generation on
         self.meta = meta or {}
@@ -188,6 +158,8 @@ class SlateReporter(ConsoleReporter):
         self.done += 1
         self.running.pop(task.name, None)
         stage, _, day = task.name.partition(":")
+        if day in self.left:
+            self.left[day] -= 1
         elapsed = time.monotonic() - self.started
         line = (f"[{self.done:>{len(str(self.total))}}/{self.total} {elapsed:6.1f}s] {verb:<10} "
                 f"{stage:<{self.width}} {day}{'  ' + detail if detail else ''}")
@@ -300,6 +272,8 @@ class SlateReporter(ConsoleReporter):
         built = {d: state for d, state in self.dates.items() if state != "no games"}
         if not built:
             return skipped
+        if self.runtime_errors:  # the run stopped early (a worker died): a date it did not finish is not ok
+            built = {d: "failed" if state == "ok" and self.left.get(d, 0) > 0 else state for d, state in built.items()}
         bad = [d for d, state in built.items() if state == "failed"]
         if not bad:
             return f"{len(built)} date{'s' if len(built) != 1 else ''} ok; {skipped}"
@@ -318,7 +292,9 @@ class SlateReporter(ConsoleReporter):
         summary = (f"{self.total} stage runs: {c['built']} built, "
                    + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched", "downloaded") if c[k])
                    + f"{c['up to date']} up to date, "
-                   f"{c['failed']} failed" + (f", {skipped} not run (inputs failed)" if skipped else "")
+                   f"{c['failed']} failed" + (f", {skipped} not run ("
+                                              f"{'the run stopped' if self.runtime_errors else 'inputs failed'})"
+                                              if skipped else "")
                    + (f", {c['no games']} not run (no games)" if c["no games"] else "")
                    + f"; {c['published']} gold pointers moved; {self._dates_summary()}{elapsed:.1f}s")
         if self.failed:
@@ -341,7 +317,7 @@ class SlateReporter(ConsoleReporter):
                                    fetched=c["fetched"] or None, downloaded=c["downloaded"] or None,
                                    up_to_date=c["up to date"], failed=c["failed"],
                                    not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
-                                   failures=self.failed[:20] or None)
+                                   failures=[*self.failed, *self.runtime_errors][:20] or None)
             except OSError as exc:  # a full disk: say so and alert all the same, without a traceback
                 unrecorded = exc
                 self.runtime_errors.append(f"ERROR: the end of this run could not be written to the ledger "

@@ -106,6 +106,35 @@ def test_workers_of_a_killed_parallel_run_do_not_outlive_it(tmp_path: Path) -> N
     assert again.returncode == 0, again.stdout + again.stderr
 
 
+def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
+    """The out-of-memory killer takes one worker of `doit -n 2`: doit's runner waited forever for its result (the
+    other worker idle, no line; under systemd until the unit's timeout). The run now stops, names the worker and
+    its signal, counts the dates it did not finish as failed, alerts, and the same command finishes the work."""
+    from tests.ops.receivers import WebhookReceiver
+
+    home = tmp_path / "home"
+    with WebhookReceiver() as webhook:
+        run = subprocess.Popen(doit_argv("-n", "2", "slate", f"date={DATES}"), cwd=REPO,
+                               env=project_env(home, PROJECTIONS_ALERTS__WEBHOOK_URL=webhook.url()),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not _started(home, "calibration"):
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.05)
+        worker = int(Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()[0])
+        os.kill(worker, signal.SIGKILL)
+        out, err = run.communicate(timeout=60)  # it hung here for good
+        assert run.returncode == 1, (out, err)
+        assert f"ERROR: worker process {worker} of this run was killed by SIGKILL" in err, err
+        assert "Traceback" not in out + err
+        assert "not run (the run stopped)" in out and " failed (2019-11-1" in out, out
+        assert webhook.posts and any(f"worker process {worker}" in str(p) for p in webhook.posts), webhook.posts
+    (end,) = [e for e in ledger_events(home) if e["event"] == "run_end"]
+    assert end["ok"] is False and any("killed by SIGKILL" in f for f in end["failures"])
+    again = run_doit(home, "-n", "2", "slate", f"date={DATES}")
+    assert again.returncode == 0 and gold_object(home, "2019-11-11") is not None, again.stdout + again.stderr
+
+
 def _state(pid: str) -> str:
     try:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
@@ -118,7 +147,7 @@ def test_ctrl_c_before_the_run_began_is_one_line_too() -> None:
     imports; dodo installs the quiet hook first thing."""
     import sys
 
-    code = ("from projections.doit_reporter import quiet_interrupt\nquiet_interrupt()\n"
+    code = ("from projections.doit_signals import quiet_interrupt\nquiet_interrupt()\n"
             "import projections.doit_tasks\nraise KeyboardInterrupt\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == -signal.SIGINT, result.stderr
