@@ -225,15 +225,17 @@ def load_alert_settings() -> tuple[Settings, Path | None]:
     try:
         alerts = _load(_AlertsPart, {}, given=given).alerts
     except ConfigError as exc:
-        refused = {found[1] for found in _REFUSED_ALERT.finditer(str(exc))} & set(AlertSettings.model_fields)
+        refused = {found[1] for found in _REFUSED_ALERT.finditer(str(exc))}
         if not refused:
             raise
         # a value of [alerts] that is refused (a details command alerts cannot fill in, a webhook URL that is no
-        # URL, a port written true) must not stop the alert that names it: its default stands in, the other
-        # channels still deliver
+        # URL, a port written true) or a key that is no setting (a typo, a top-level key written below the
+        # table) must not stop the alert that names it: the default stands in, the other channels still deliver
         table = {k: v for k, v in dict(given.get("alerts") or {}).items() if str(k).lower() not in refused}
         with _unset(*(f"PROJECTIONS_ALERTS__{name.upper()}" for name in refused)):
             alerts = _load(_AlertsPart, {}, given={"alerts": table}).alerts
+        if alerts.webhook_url is None and not alerts.smtp_host:  # what was dropped was the only channel: say so
+            raise
     try:
         home: Path | None = _load(_HomePart, {}, given={k: v for k, v in tables.items() if k == "home"}).home
     except ConfigError:

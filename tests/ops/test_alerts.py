@@ -468,6 +468,20 @@ def test_a_webhook_url_that_is_no_url_does_not_stop_the_email_alert(smtp: SmtpRe
     assert [(e["event"], e["channel"]) for e in ledger_lines(home)] == [("alert", "email")]
 
 
+def test_a_key_of_alerts_that_is_no_setting_does_not_stop_the_alert(webhook: WebhookReceiver, tmp_path: Path):
+    """`smtp_tls = true` under [alerts] (or a top-level key appended below the table, which TOML puts in it)
+    stopped every run, and the handler too ('even the [alerts] settings alone do not load'): nothing was sent.
+    The key is dropped, the webhook still delivers, and the alert names the typo."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projections.toml").write_text(f'[alerts]\nwebhook_url = "{webhook.url()}"\nsmtp_tls = true\n'
+                                           "lock_timeout = 60\n")
+    result = _unit_failed(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [post] = webhook.posts
+    assert "alerts.smtp_tls: not a setting" in post["text"] and "alerts.lock_timeout" in post["text"], post["text"]
+
+
 @pytest.mark.parametrize(("alerts_table", "named"), [
     ('webhok_url = "http://127.0.0.1:9/x"', "alerts.webhok_url: not a setting (did you mean alerts.webhook_url?)"),
     ('webhook_url = "http://127.0.0.1:9/x', "is not valid TOML at line 3"),
