@@ -101,3 +101,13 @@ def output_dir(path: Path, *, home: Path, doing: str) -> Path:
         denied = OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
         raise ConfigError(refused_message(denied, home=home, doing=doing))
     return path
+
+
+def no_root(home: Path) -> str | None:
+    """The note for a data root where nothing was ever built (no store/): most likely PROJECTIONS_HOME is unset
+    or mistyped in this shell, so what a look finds there (never ran, nothing in the ledger) is not the real
+    root's; None for a root with a store."""
+    if (home / "store").is_dir():
+        return None
+    return (f"note: no data root at {home} (it has no store/): nothing was ever built there; check PROJECTIONS_HOME "
+            "(or `home` in projections.toml)")

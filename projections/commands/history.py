@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -23,7 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from projections.settings import load_settings
 
     day = parse_one(args.date, ONE).isoformat()
+    from projections.commands._edge import no_root
+
     home = load_settings().home
+    if (missing := no_root(home)) is not None:
+        print(missing, file=sys.stderr)
     blocks = history.timeline(Events.read(home), day)
     if args.json:
         print(json.dumps({"game_date": day, "blocks": [b.as_json() for b in blocks]}, indent=1, default=str))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from projections.commands._edge import no_root
     from projections.dates import parse_dates, slate_date_today
     from projections.observe import status
     from projections.observe.events import Events
@@ -35,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     named = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
+    if (missing := no_root(engine.home)) is not None:
+        print(missing, file=sys.stderr)
     engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
     dates = named or [slate_date_today(engine.now)]  # doit's today: live.now replays a past day
     events = Events.read(engine.home)
