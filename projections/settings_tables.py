@@ -42,6 +42,7 @@ SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 # Email recipients: `smtp_to = "ops@example.org"` and PROJECTIONS_ALERTS__SMTP_TO=a@x,b@x are taken as they are
 # (NoDecode: not parsed as JSON first), a TOML list as a list.
 Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.addresses)]
+Paths = Annotated[tuple[SetPath, ...], NoDecode, BeforeValidator(checks.listing("/etc/crontab, /etc/cron.d"))]
 
 # Numbers: true/false is refused (pydantic would read `serve_port = true` as 1); text of the environment is parsed.
 Int = Annotated[int, BeforeValidator(checks.number)]
@@ -97,15 +98,15 @@ class ScheduleSettings(Frozen):
 class DoctorSettings(Frozen):
     """What `projections doctor` inspects; tests point these at a fake layout."""
 
-    system_unit_dirs: tuple[SetPath, ...] = Field(
+    system_unit_dirs: Paths = Field(
         default=(Path("/etc/systemd/system"), Path("/lib/systemd/system")),
         description="system unit folders scanned (and where `systemd --system` writes, the first)",
     )
-    user_unit_dirs: tuple[SetPath, ...] = Field(
+    user_unit_dirs: Paths = Field(
         default=(Path("~/.config/systemd/user"),),
         description="user unit folders scanned (and where `systemd --user` writes, the first)",
     )
-    crontab_files: tuple[SetPath, ...] = Field(
+    crontab_files: Paths = Field(
         default=(Path("/etc/crontab"), Path("/etc/cron.d"), Path("/var/spool/cron/crontabs")),
         description="crontab files and folders scanned",
     )
@@ -114,7 +115,7 @@ class DoctorSettings(Frozen):
         default=("projections", "doit slate", "dodo.py"),
         description="a unit or crontab line that mentions one of these runs the pipeline",
     )
-    exclude: tuple[str, ...] = Field(
+    exclude: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("projections serve"))] = Field(
         default=("projections.cli alert", "projections alert", "projections.cli serve", "projections serve"),
         description="commands that mention the project but do not run the pipeline (the alert unit, serve)",
     )

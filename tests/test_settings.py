@@ -628,3 +628,16 @@ def test_list_settings_take_commas_in_the_environment_and_one_value_in_the_file(
     monkeypatch.delenv("PROJECTIONS_SCHEDULE__TIMES")
     (env / "projections.toml").write_text('[schedule]\ntimes = "09:00"\n')
     assert load_settings().schedule.times == ("09:00",)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("/tmp/units", ("/tmp/units",)), ("/a, /b", ("/a", "/b")),
+                                                 ('["/a", "/b"]', ("/a", "/b"))])
+def test_path_lists_take_one_path_or_commas_in_the_environment(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                               expected: tuple[str, ...]):
+    """`PROJECTIONS_DOCTOR__USER_UNIT_DIRS=/tmp/x` was refused as 'PROJECTIONS_DOCTOR: Expecting value: line 1
+    column 1', naming neither the variable nor the field: path lists took JSON only."""
+    monkeypatch.setenv("PROJECTIONS_DOCTOR__USER_UNIT_DIRS", value)
+    monkeypatch.setenv("PROJECTIONS_DOCTOR__CRONTAB_FILES", value)
+    settings = load_settings()
+    assert settings.doctor.user_unit_dirs == tuple(Path(p) for p in expected)
+    assert settings.doctor.crontab_files == tuple(Path(p) for p in expected)
