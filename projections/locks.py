@@ -46,6 +46,9 @@ def _holder(fd: int) -> dict[str, Any]:
 
 def _describe_holder(fd: int, info: dict[str, Any] | None = None) -> str:
     info = _holder(fd) if info is None else info
+    if info and info.get("host") == socket.gethostname() and not Path(f"/proc/{info.get('pid')}").exists():
+        info = {}  # the note of a holder gone (shared holders write none, so an exclusive holder's note stays
+        # after it: a gc long finished was named as the holder of the store that running builds held)
     if not info:
         return "another process"
     if info.get("host") == socket.gethostname() and _same_run(info.get("pid"), info.get("ppid")):

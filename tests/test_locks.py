@@ -159,3 +159,47 @@ def test_a_symlink_at_a_lock_path_is_never_followed(tmp_path):
         pass
     assert not (elsewhere / "made.lock").exists()
     assert locks.unusable(tmp_path / "locks" / "missing.lock", what="x") is None
+
+
+SHARED_HOLDER = HOLDER.replace('what="test"', 'what="test", shared=True')
+
+
+def test_a_waiter_on_shared_holders_is_not_told_of_a_holder_long_gone(tmp_path):
+    """Shared holders (running builds) write no note, so the last exclusive holder's stayed in the file: gc
+    waiting on builds said 'held by pid 16934 ... (projections gc --grace 0)', a gc that had finished minutes
+    before. The note now leaves with its holder."""
+    path = tmp_path / "locks" / "store.lock"
+    gc = subprocess.run([sys.executable, "-c", HOLDER.replace("time.sleep(60)", "pass"), str(path)],
+                        capture_output=True, text=True, timeout=60)  # an exclusive holder (a gc) that finished
+    assert gc.returncode == 0 and '"pid": ' in path.read_text()  # its note stays in the file
+    proc = subprocess.Popen([sys.executable, "-c", SHARED_HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        messages: list[str] = []
+        with pytest.raises(LockTimeout) as raised, locks.hold(path, what="the store", timeout=1.5,
+                                                              notify=messages.append):
+            pass
+        assert "held by another process" in raised.value.args[0], raised.value.args[0]
+        assert all("held by another process" in m for m in messages), messages
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def test_the_note_of_a_holder_killed_holding_the_lock_is_not_believed(tmp_path, holder):
+    """A holder killed while it held the lock leaves its note; a later waiter (on shared holders) must not name
+    that dead process."""
+    path, proc = holder
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shared = subprocess.Popen([sys.executable, "-c", SHARED_HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert shared.stdout is not None and shared.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout) as raised, locks.hold(path, what="x", timeout=1.5, notify=lambda m: None):
+            pass
+        assert f"pid {proc.pid}" not in raised.value.args[0] and "another process" in raised.value.args[0]
+    finally:
+        shared.kill()
+        shared.wait()
+        shared.stdout.close()
