@@ -47,6 +47,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"home": str(engine.home), "dates": [d.as_json() for d in found]}, indent=1))
     else:
         print(status.render(found))
+        if named is None and found[0].state == "outside archive" and (latest := _latest_gold(engine.home)):
+            print(f"note: no date named, so today's; the latest date with gold is {latest}: "
+                  f"`projections status {latest}`")
         if events.skipped_lines:
             print(f"note: {events.skipped_lines} unreadable ledger line(s) skipped in {engine.home / 'ledger'}")
     return 0 if all(d.state in status.NO_WORK for d in found) else 1
+
+
+def _latest_gold(home: Any) -> str | None:
+    """The latest date with a published slate (gold/projections/game_date=D), or None."""
+    days = [p.name.removeprefix("game_date=") for p in (home / "gold" / "projections").glob("game_date=*")]
+    return max(days) if days else None

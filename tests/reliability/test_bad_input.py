@@ -327,3 +327,11 @@ def test_a_look_at_a_data_root_that_does_not_exist_says_so(tmp_path: Path, argv:
     assert f"note: no data root at {tmp_path / 'typo_home'} (it has no store/)" in result.stderr, result.stderr
     assert "PROJECTIONS_HOME" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "typo_home" / "store").exists()
+
+
+def test_status_without_a_date_outside_the_archive_names_the_latest_slate(built_home: Path):
+    """In archive mode `projections status` alone looks at today, which the archive never holds: it said only
+    OUTSIDE ARCHIVE. It now names the latest date with gold to look at instead."""
+    result = run_cli(built_home, "status", PROJECTIONS_LIVE__NOW="2026-11-26T12:00:00+00:00")
+    assert "2026-11-26  OUTSIDE ARCHIVE" in result.stdout, result.stdout
+    assert f"the latest date with gold is {FIXTURE_DATE}: `projections status {FIXTURE_DATE}`" in result.stdout
