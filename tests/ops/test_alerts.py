@@ -283,6 +283,24 @@ def test_unit_failure_whose_invocation_recorded_no_run_blames_no_other_run(make_
     assert alert.command == "journalctl --user -u projections-slate.service -n 200 --no-pager"
 
 
+def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(make_settings: MakeSettings):
+    """systemd before 251 (Debian 11, Ubuntu 22.04) passes no MONITOR_INVOCATION_ID: the handler took the latest
+    run of the last 4 hours as the failed unit's, so a run that failed and was alerted an hour earlier swallowed
+    the alert of a unit that failed now (a broken settings file: doit refused to start, recording nothing)."""
+    earlier = [{"event": "run_start", "run": "r1", "dates": ["2019-10-30"], "ts": "2019-10-30T14:00:00.000Z"},
+               {"event": "stage_failure", "run": "r1", "game_date": "2019-10-30", "stage": "odds", "error": "boom"},
+               {"event": "run_end", "run": "r1", "ok": False, "failed": 1, "ts": "2019-10-30T14:01:00.000Z"},
+               {"event": "alert", "run": "r1", "channel": "webhook", "ts": "2019-10-30T14:01:01.000Z"}]
+    for error in (None, "invalid settings (alerts.smtp_tls: not a setting)"):
+        alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=earlier,
+                                              scope="user", monitor={}, now=NOW, settings_error=error)
+        assert alert is not None and alert.run == "" and "before the pipeline recorded a run" in alert.error
+    running = earlier[:2]  # a run still going (no run_end) when the unit failed is the unit's own
+    cut = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=running,
+                                        scope="user", monitor={}, now=NOW)
+    assert cut is not None and cut.run == "r1"
+
+
 def test_unit_failure_after_an_alerted_manual_run_is_still_sent(
     make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
 ) -> None:
