@@ -82,7 +82,8 @@ def _schedule(inv: Inventory, runners: list[Runner]) -> list[Finding]:
         for key in keys:
             values = {r.label: r.env.get(key) for r in runners}
             if len(set(values.values())) > 1:
-                shown = "; ".join(f"{v if v is not None else '(unset)'} in {label}" for label, v in values.items())
+                shown = "; ".join(f"{'(unset)' if v is None else '(empty)' if v == '' else v} in {label}"
+                                  for label, v in values.items())
                 out.append(Finding("error", "drift", ", ".join(r.where for r in runners),
                                    f"{key} differs between the schedulers: {shown}",
                                    f"keep one scheduler (see `duplicate`) and set {key} in one place"))

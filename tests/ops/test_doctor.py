@@ -314,3 +314,19 @@ def test_doctor_checks_and_fixes_the_snapshot_indexes_every_run_appends_to(tmp_p
     [after] = data_root("--fix-permissions")
     assert after["severity"] == "ok" and "ledger and index files 0664" in after["message"], after
     assert stat.S_IMODE(index.stat().st_mode) == 0o664
+
+
+def test_a_drifted_value_cleared_by_an_override_reads_as_empty() -> None:
+    """`Environment=PROJECTIONS_HOME=` in an override clears it: the drift row printed the empty value as
+    nothing at all ('PROJECTIONS_HOME differs ...:  in user:...')."""
+    from projections.ops.crontab import CronLine
+    from projections.ops.doctor import _schedule
+    from projections.ops.inventory import Runner
+
+    cron = CronLine(source="/etc/crontab", line=5, schedule="0 10 * * *", user="alice", command="doit slate")
+    runners = [Runner("cron", label, label, "doit slate", env, "daily", ours=False, cron=cron)
+               for label, env in (("cron a", {"PROJECTIONS_HOME": "/srv/nba"}), ("cron b", {"PROJECTIONS_HOME": ""}),
+                                  ("cron c", {}))]
+    [drift] = [f for f in _schedule(None, runners) if f.check == "drift"]  # type: ignore[arg-type]
+    assert drift.message == ("PROJECTIONS_HOME differs between the schedulers: /srv/nba in cron a; (empty) in cron b;"
+                             " (unset) in cron c"), drift.message
