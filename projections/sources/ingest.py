@@ -126,14 +126,29 @@ def _no_season(name: str, seasons: set[str] | None, frame: pd.DataFrame) -> str:
     return f"{name}: no rows of the season(s) asked for ({', '.join(sorted(seasons or []))}): {holds}{form}"
 
 
-def _archived(home: Path, table: str, season: str) -> pd.DataFrame | None:
-    """The rows of `season` in the archive's `table` (shipped or ingested), or None where it has none."""
+def _archived(home: Path, table: str, season: str, *, shipped: bool = True) -> pd.DataFrame | None:
+    """The rows of `season` in the archive's `table`, or None where it has none: the part in use (an ingested one
+    replaces the shipped one of its name) and the shipped part it replaced, rows of the part in use first. So a
+    schedule an older version shrank to its logs' games (a --replace that dropped the 2020 bubble) gets them back
+    from the shipped part on the next ingest."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
-    held = [p for p in parts(home, table) if season in p.seasons]
-    if not held:
+    from projections.archive import SHIPPED
+
+    paths = [p.path for p in parts(home, table) if season in p.seasons][-1:]
+    replaced = SHIPPED / table / f"{season}.parquet"
+    if shipped and replaced.is_file() and replaced not in paths:
+        paths.append(replaced)
+    if not paths:
         return None
-    return pq.read_table(held[-1].path, filters=[("season", "=", season)]).to_pandas()
+    frames = [pq.read_table(path, filters=[("season", "=", season)]).to_pandas() for path in paths]
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    key = "game_id" if table == "schedule" else None
+    if key and len(frames) > 1:  # a game in both: the shipped row's real tip time, not the logs' default
+        rows = rows.sort_values("tip_time_source", key=lambda s: s.eq("default"), kind="stable")
+        rows = rows.drop_duplicates(key).reset_index(drop=True)
+    return rows
 
 
 def _with_archived_games(home: Path, games: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
@@ -150,9 +165,12 @@ def _with_archived_games(home: Path, games: pd.DataFrame, report: IngestReport) 
             merged.append(part)  # the season's first logs, or a schedule made from earlier logs of it
             continue
         new = part[~part["game_id"].isin(set(old["game_id"]))]
+        in_use = _archived(home, "schedule", str(season), shipped=False)
+        lacking = len(old) - (0 if in_use is None else int(old["game_id"].isin(set(in_use["game_id"])).sum()))
         report.notes.append(f"schedule/{season}: the archive's {len(old)} games (and their tip times) are kept"
-                            + (f"; {len(new)} games only this file has are added" if len(new) else ""))
-        if new.empty:
+                            + (f"; {len(new)} games only this file has are added" if len(new) else "")
+                            + (f"; {lacking} games an earlier ingest had dropped are back" if lacking else ""))
+        if new.empty and not lacking:
             continue  # nothing to write: the schedule stays the archive's part
         merged.append(pd.concat([old[list(part.columns)], new], ignore_index=True)
                       .sort_values(["game_date", "game_id"]).reset_index(drop=True))

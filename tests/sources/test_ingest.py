@@ -501,3 +501,26 @@ def test_a_partial_copy_of_a_known_slate_is_refused_and_a_postponed_game_noted(c
     rest = [r for r in rows if not r["Game Info"].startswith("NY@BOS")]
     code, out, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rest)))
     assert code == 0 and "note: BOS@NYK left slate dk-2019-11-01-" in out and "(postponed?)" in out, out + err
+
+
+def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) -> None:
+    """Before the ingest kept the archive's schedule, `ingest game-logs --replace` of the nba.com 2019-20 logs
+    wrote a schedule of their 971 games (tips at 19:00, no bubble). Ingesting them again took that part for the
+    archive's and kept it; the shipped schedule now takes part, so the bubble's games come back."""
+    import hashlib
+
+    from projections.archive import add_part, game_dates
+    from projections.sources import files, ingest, tables
+    from projections.store import LocalStore
+
+    content = (SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv").read_bytes()
+    shrunk = ingest.schedule_from_logs(files.game_logs(content, "logs.csv"))
+    assert len(shrunk) == 971
+    cli.home.mkdir(parents=True)
+    commit = LocalStore(cli.home).commit({"data.parquet": tables.to_parquet(shrunk, "schedule")}, {"kind": "ingest"})
+    add_part(cli.home, "schedule", "2019-20", commit.object, ("2019-20",), sha256=hashlib.sha256(content).hexdigest())
+    assert dt.date(2020, 8, 6) not in game_dates(cli.home)  # the old version's root
+
+    code, out, _ = cli("game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv"), "--replace")
+    assert code == 0 and "wrote schedule/2019-20: 1143 rows" in out, out
+    assert dt.date(2020, 8, 6) in game_dates(cli.home)
