@@ -123,7 +123,12 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging_it(tmp_path: P
             time.sleep(0.05)
         worker = int(Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()[0])
         os.kill(worker, signal.SIGKILL)
-        out, err = run.communicate(timeout=60)  # it hung here for good
+        try:
+            out, err = run.communicate(timeout=60)  # it hung here for good
+        finally:
+            if run.poll() is None:  # a hung run must not outlive the test
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
         assert run.returncode == 1, (out, err)
         assert f"ERROR: worker process {worker} of this run was killed by SIGKILL" in err, err
         assert "Traceback" not in out + err
