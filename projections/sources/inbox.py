@@ -168,8 +168,18 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
         start = dt.datetime(day.year, day.month, day.day, tzinfo=EASTERN).astimezone(dt.UTC)
         captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
     previous = snapshots.select(found, captured)
-    older = pq.read_table(snapshots.data_path(home, previous)).to_pandas() if previous is not None \
-        else _archived_rows(home, day, list(frame.columns))
+    archived = _archived_rows(home, day, list(frame.columns))
+    if previous is None:
+        return previous, captured, archived
+    older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
+    ids = set(older["dk_id"].dropna())
+    if len(archived) and not set(archived["slate_id"]) & set(older["slate_id"]) \
+            and not ids & set(archived["dk_id"].dropna()):
+        # a snapshot an older version recorded without the archive's slates of the date (an early slate that hid
+        # the main one): they join it now, so ingesting a file of the date again mends it
+        import pandas as pd
+
+        older = pd.concat([archived, older], ignore_index=True)
     return previous, captured, older
 
 

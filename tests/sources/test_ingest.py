@@ -524,3 +524,22 @@ def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) ->
     code, out, _ = cli("game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv"), "--replace")
     assert code == 0 and "wrote schedule/2019-20: 1143 rows" in out, out
     assert dt.date(2020, 8, 6) in game_dates(cli.home)
+
+
+def test_an_early_slate_an_older_version_recorded_alone_is_mended_by_ingesting_again(cli, tmp_path: Path) -> None:
+    """An older version recorded an early slate as the date's whole snapshot, which hides the archive's main
+    slate; ingesting a file of the date again ('already known' before) now brings the archive's slates in."""
+    from projections.sources import snapshots, tables
+    from projections.sources.inbox import read_dk
+
+    early = _early_slate(tmp_path / "early.csv", ("NY@BOS", "HOU@BKN"))
+    cli.home.mkdir(parents=True)
+    day, frame = read_dk(cli.home, early.read_bytes(), "early.csv")
+    snapshots.record(cli.home, "salaries", day, files={snapshots.DATA: tables.to_parquet(frame, "salaries")},
+                     captured_at=dt.datetime(2019, 11, 1, 4, tzinfo=dt.UTC), url="file:early.csv", rows=len(frame),
+                     meta={"slates": sorted(set(frame["slate_id"]))})  # as the older version did
+    assert set(salaries_held(cli.home, day)["source"]) == {"dk"}
+    code, out, _ = cli("dk-salaries", str(early))
+    assert code == 0 and "(8 games), which the date's projections use" in out, out
+    held = salaries_held(cli.home, day)
+    assert set(held["source"]) == {"dk", "rotoguru"} and held["slate_id"].nunique() == 3
