@@ -165,13 +165,20 @@ def timeline(events: Events, day: str) -> list[Block]:
             [s for s in selected or [] if s not in known]
         if selected is None and (not ended.whole_slate or (ended.end or {}).get("up_to_date") == 0):
             ran = []
+        elif selected is not None:
+            ran = [s for s in selected if s in set(ran)]  # in build order: what came before a failure is told apart
         quiet = [s for s in ran if s not in touched]
-        failed = any(e.kind == "stage_failure" for e in block.entries)
-        if quiet:
-            verb = "not run (the run was interrupted)" if ended.outcome == "interrupted" else \
-                "not run (an input failed)" if failed else "up to date (nothing to do)"
-            block.entries.append(Entry(ts=ended.ended or "", kind="quiet", stage=", ".join(quiet), text=verb,
-                                       event={"event": "quiet", "stages": quiet}))
+        failures = [e.stage for e in block.entries if e.kind == "stage_failure"]
+        # the stages before the first that failed (build order) were up to date; those after it did not run
+        first = min((ran.index(s) for s in failures if s in ran), default=len(ran))
+        groups = [([s for s in quiet if ran.index(s) < first], "up to date (nothing to do)"),
+                  ([s for s in quiet if ran.index(s) >= first], "not run (an input failed)")]
+        if ended.outcome == "interrupted":
+            groups = [(quiet, "not run (the run was interrupted)")]
+        for names, verb in groups:
+            if names:
+                block.entries.append(Entry(ts=ended.ended or "", kind="quiet", stage=", ".join(names), text=verb,
+                                           event={"event": "quiet", "stages": names}))
     return sorted([*blocks.values(), *loose], key=lambda b: b.began)
 
 

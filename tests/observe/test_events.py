@@ -73,3 +73,19 @@ def test_a_run_that_only_moved_a_pointer_back_counts_it():
     ])
     (block,) = history.timeline(events, "2019-10-30")
     assert block.header().endswith("OK in 0.1s: 0 built, 1 re-published, 12 up to date, 0 failed, 1 published")
+
+
+def test_stages_of_a_failed_run_before_the_failure_were_up_to_date_not_skipped():
+    """A run where ownership failed and the eleven stages before it were up to date (doit skipped them: no
+    event) listed all eleven as 'not run (an input failed)', while its own header counted 11 up to date."""
+    stages = ["schedule", "salaries", "sim", "ownership", "gold"]
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"], stages=stages),
+        _ev("02", "stage_start", run="r1", stage="ownership", game_date="2019-10-30", key=KEY),
+        _ev("03", "stage_failure", run="r1", stage="ownership", game_date="2019-10-30", key=KEY, error="boom"),
+        _ev("04", "run_end", run="r1", ok=False, built=0, up_to_date=3, failed=1, not_run=1, published=0,
+            seconds=1.0),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    quiet = {e.text: e.stage for e in block.entries if e.kind == "quiet"}
+    assert quiet == {"up to date (nothing to do)": "schedule, salaries, sim", "not run (an input failed)": "gold"}
