@@ -168,7 +168,11 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
         start = dt.datetime(day.year, day.month, day.day, tzinfo=EASTERN).astimezone(dt.UTC)
         captured = max([start, *(e.captured_at for e in found if e.captured_at <= lock)])
     previous = snapshots.select(found, captured)
+    # an archival file joins the archive's slates of its date; a live capture holds what was captured (a replayed
+    # day must not learn the archive's hindsight, e.g. the daily table's starters, before its lock)
     archived = _archived_rows(home, day, list(frame.columns))
+    if now < lock:
+        archived = archived.iloc[0:0]
     if previous is None:
         return previous, captured, archived
     older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()

@@ -399,8 +399,8 @@ def test_inbox_takes_a_dk_file_by_content_and_leaves_a_bad_one(tmp_path: Path, f
     (inbox / "download (3).csv").write_bytes(payloads.dk_salaries(SLATE))  # the name says nothing
     (inbox / "notes.csv").write_text("Name,Salary\nsomeone,3000\n")
     summary = fetch("salaries", tmp_path, None, fake)
-    # the file's 367 players beside the archive's rotoguru slate of the date (367): the salaries stage picks
-    assert summary["rows"] == 734 and summary["captured_at"] == "2019-10-30T20:00:00.000Z"
+    # a live capture holds the file alone (the archive's slates of the date join archival files only)
+    assert summary["rows"] == 367 and summary["captured_at"] == "2019-10-30T20:00:00.000Z"
     assert summary["taken"] == ["download (3).csv -> 2019-10-30 dk-2019-10-30-"
                                 + summary["taken"][0].rsplit("-", 1)[1]]
     assert "notes.csv: missing column(s) ['Position', 'ID', 'Roster Position', 'Game Info', 'TeamAbbrev']" \
@@ -416,8 +416,8 @@ def test_a_taken_file_that_cannot_be_moved_is_recorded_and_named_and_taking_it_a
     (inbox / "processed").write_text("a file where the processed folder goes")
     (inbox / "DKSalaries.csv").write_bytes(payloads.dk_salaries(SLATE))
     first = fetch("salaries", tmp_path, None, fake)
-    assert first["rows"] == 734 and (inbox / "DKSalaries.csv").exists()  # with the archive's rotoguru slate
-    assert first["describe"].startswith("inbox: 1 taken, 0 refused, 1 left in the inbox (cannot move); 734 salary "
+    assert first["rows"] == 367 and (inbox / "DKSalaries.csv").exists()
+    assert first["describe"].startswith("inbox: 1 taken, 0 refused, 1 left in the inbox (cannot move); 367 salary "
                                         "rows")
     assert first["unmoved"] == [f"DKSalaries.csv: cannot move it to {inbox / 'processed'} (File exists); make "
                                 f"{inbox} writable, or move the file yourself"]
