@@ -63,16 +63,22 @@ def ownership(salaries: pd.DataFrame, minutes: pd.DataFrame, sim: pd.DataFrame, 
 
 
 def capped(share: np.ndarray, cap: float = 100.0, total: float = 800.0) -> np.ndarray:
-    """min(cap, k x share), with k >= 1 found so the shares again add up to `total` (to cap times the players
-    with a share, where fewer than eight have one); `share` itself where no one is above the cap."""
+    """min(cap, k x share), with k >= 1 such that the shares again add up to `total` (to cap times the players
+    with a share, where fewer than eight have one); `share` itself where no one is above the cap.
+
+    Exact: with the shares sorted from the largest, the first j held at the cap leave total - j x cap to the
+    rest, so k = (total - j cap) / (sum of the rest); j is the first count at which the next share, so
+    scaled, stays under the cap."""
     if (share <= cap).all():
         return share
     target = min(total, cap * float((share > 0).sum()))
-    lo, hi = 1.0, cap / float(share[share > 0].min())
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if np.minimum(cap, mid * share).sum() < target else (lo, mid)
-    return np.minimum(cap, hi * share)
+    ordered = np.sort(share[share > 0])[::-1]
+    rest = np.cumsum(ordered[::-1])[::-1]  # rest[j]: the sum of the shares from the (j+1)-th largest on
+    for held in range(len(ordered)):
+        k = (target - held * cap) / rest[held]
+        if k * ordered[held] <= cap:
+            return np.where(share > 0, np.minimum(cap, k * share), 0.0)
+    return np.where(share > 0, cap, 0.0)
 
 
 SPEC = Stage(
