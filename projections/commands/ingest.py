@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "dk-salaries":
         read = [(path, content, inbox.read_dk(home, content, str(path)))
                 for path, content in ((p, _read(p)) for p in args.files)]
-        for path, _, parsed in read:
-            inbox.check_dk(home, parsed, str(path), now)
+        inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
         prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines

@@ -147,11 +147,18 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     return Taken(day, slate_id, recorded, replaced, notes + _coverage(home, day, frame, slate_id), players)
 
 
-def check_dk(home: Path, read: tuple[dt.date, pd.DataFrame], name: str, now: dt.datetime) -> None:
-    """files.BadFile for a file `ingest_dk` would refuse against what the date already holds (a partial copy of
-    a known slate), found before anything is written."""
-    day, frame = read
-    _same_slates(_known(home, day, frame, now)[2], frame, name)
+def check_dk(home: Path, reads: list[tuple[tuple[dt.date, pd.DataFrame], str]], now: dt.datetime) -> None:
+    """files.BadFile for a file `ingest_dk` would refuse against what its date holds (a partial copy of a known
+    slate), found before anything is written: the files in the order given, each against the date as the files
+    before it leave it."""
+    import pandas as pd
+
+    held: dict[dt.date, pd.DataFrame] = {}
+    for (day, frame), name in reads:
+        older = held[day] if day in held else _known(home, day, frame, now)[2]
+        same, _, _ = _same_slates(older, frame, name)
+        slate_id = str(frame["slate_id"].iloc[0])
+        held[day] = pd.concat([older[~older["slate_id"].isin(same | {slate_id})], frame], ignore_index=True)
 
 
 def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
@@ -200,6 +207,9 @@ def _same_slates(older: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple[s
     return same, replaced, notes
 
 
+SHRINK = 0.75  # a new export listing fewer than this share of a game's players is a part of the slate
+
+
 def _shrink(old: pd.DataFrame, new: pd.DataFrame, name: str, old_slate: str) -> list[str]:
     """A new export of a slate that lists fewer of its players: files.BadFile where it is a part of the slate
     (a game listed with fewer of its players, or most of its games gone: a filtered or cut copy would replace the
@@ -209,7 +219,7 @@ def _shrink(old: pd.DataFrame, new: pd.DataFrame, name: str, old_slate: str) -> 
         return {k: keys.count(k) for k in set(keys)}
 
     before, after = games(old), games(new)
-    thinner = sorted(g for g in after if after[g] < before.get(g, 0))
+    thinner = sorted(g for g in after if after[g] < SHRINK * before.get(g, 0))  # a player or two may leave a slate
     gone = sorted(set(before) - set(after))
     if thinner or len(gone) * 2 > len(before):
         what = (f"lists fewer players of {', '.join(thinner[:3])}" if thinner

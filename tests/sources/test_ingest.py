@@ -543,3 +543,22 @@ def test_an_early_slate_an_older_version_recorded_alone_is_mended_by_ingesting_a
     assert code == 0 and "(8 games), which the date's projections use" in out, out
     held = salaries_held(cli.home, day)
     assert set(held["source"]) == {"dk", "rotoguru"} and held["slate_id"].nunique() == 3
+
+
+def test_files_of_one_call_are_checked_in_order_before_anything_is_written(cli, tmp_path: Path) -> None:
+    """Each file was checked against the date as it stood before the call: a whole export then a partial copy of
+    it wrote the first, then refused the second (exit 2 after a write)."""
+    early = _early_slate(tmp_path / "early.csv", ("NY@BOS", "HOU@BKN"))  # a slate the date does not hold yet
+    rows = rows_of(early)
+    part = write_csv(tmp_path / "part.csv", [r for r in rows if r["Game Info"].startswith("NY@BOS")][:10])
+    before = tree_snapshot(cli.home)
+    code, out, err = cli("dk-salaries", str(early), str(part))
+    assert code == 2 and "part.csv: a new export of slate" in err and out == "", out + err
+    assert tree_snapshot(cli.home) == before
+
+
+def test_a_new_export_missing_a_player_or_two_replaces_the_slate(cli, tmp_path: Path) -> None:
+    """A player may leave a slate between two exports (waived, traded): refused as 'a part of the slate'."""
+    rows = rows_of(DK_2019)
+    code, out, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rows[:-1])))
+    assert code == 0 and ", replaces dk-2019-11-01-" in out and f"{len(rows) - 1} players" in out, out + err
