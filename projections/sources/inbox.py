@@ -144,7 +144,8 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
                                 meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
-    return Taken(day, slate_id, recorded, replaced, notes + _coverage(home, day, frame, slate_id), players)
+    coverage = [] if more else _coverage(home, day, frame, slate_id)  # games that left it were just named
+    return Taken(day, slate_id, recorded, replaced, notes + coverage, players)
 
 
 def check_dk(home: Path, reads: list[tuple[tuple[dt.date, pd.DataFrame], str]], now: dt.datetime) -> None:

@@ -501,6 +501,7 @@ def test_a_partial_copy_of_a_known_slate_is_refused_and_a_postponed_game_noted(c
     rest = [r for r in rows if not r["Game Info"].startswith("NY@BOS")]
     code, out, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rest)))
     assert code == 0 and "note: BOS@NYK left slate dk-2019-11-01-" in out and "(postponed?)" in out, out + err
+    assert "the date's projections cover only its games" not in out, out  # it is the main slate still
 
 
 def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) -> None:
