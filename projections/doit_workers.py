@@ -50,6 +50,8 @@ def _watch(procs: list[Any], result_q: Any, done: threading.Event) -> None:
 def _start_processes(original: Any) -> Any:
     def start(self: Any, job_q: Any, result_q: Any) -> list[Any]:
         procs: list[Any] = original(self, job_q, result_q)
+        if not all(hasattr(proc, "exitcode") for proc in procs):  # `-P thread`: threads die with the process
+            return procs
         done = threading.Event()
         self._projections_watch = done
         threading.Thread(target=_watch, args=(procs, result_q, done), daemon=True, name="worker-watch").start()
