@@ -337,8 +337,8 @@ def test_status_without_a_date_outside_the_archive_names_the_latest_slate(built_
     assert f"the latest date with gold is {FIXTURE_DATE}: `projections status {FIXTURE_DATE}`" in result.stdout
 
 
-def test_a_threaded_parallel_run_has_no_worker_watch_traceback(built_home: Path):
+def test_a_threaded_parallel_run_has_no_worker_watch_traceback(tmp_path: Path):
     """`doit -n 2 -P thread`: the watchdog of dead worker processes was started for threads too and printed
     'AttributeError: DaemonThread object has no attribute exitcode'."""
-    result = run_doit(built_home, "-n", "2", "-P", "thread", "slate", "date=2019-10-30")
+    result = run_doit(tmp_path / "home", "-n", "2", "-P", "thread", "slate", "date=2019-10-30")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
