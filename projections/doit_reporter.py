@@ -142,12 +142,18 @@ class SlateReporter(ConsoleReporter):
             self.no_games = list(meta.get("no_games", []))
             self.no_salaries = list(meta.get("no_salaries", []))
             self.ledger = Ledger(Path(meta["home"]), run=meta["run"])
-            self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
-                               stage_runs=self.total, stages=list(dict.fromkeys(n.partition(":")[0] for n in stages)),
-                               argv=sys.argv[1:], no_games=self.no_games or None,
-                               no_salaries=self.no_salaries or None,
-                               invocation=os.environ.get("INVOCATION_ID"),  # systemd's, for the alert unit
-                               overrides=_overrides() or None)
+            try:
+                self.ledger.append("run_start", dates=meta["dates"], tasks=sorted(selected_tasks),
+                                   stage_runs=self.total,
+                                   stages=list(dict.fromkeys(n.partition(":")[0] for n in stages)),
+                                   argv=sys.argv[1:], no_games=self.no_games or None,
+                                   no_salaries=self.no_salaries or None,
+                                   invocation=os.environ.get("INVOCATION_ID"),  # systemd's, for the alert unit
+                                   overrides=_overrides() or None)
+            except OSError as exc:  # a disk already full: the stages fail by name, the run's end says why
+                self.runtime_errors.append(f"ERROR: the start of this run could not be written to the ledger "
+                                           f"{self.ledger.dir} ({exc.strerror or exc}); free space on that disk, "
+                                           "then run the same command again")
         if self.total and _on_terminal(self.outstream):
             try:
                 self.live = _Live(self.outstream)

@@ -42,3 +42,24 @@ def test_a_full_disk_fails_its_dates_by_name_and_the_run_still_alerts(small_disk
     assert webhook.posts, out  # the run's alert arrived, whether or not its ledger could record the failures
     text = " ".join(str(p) for p in webhook.posts)
     assert "No space left on device" in text or "could not be written" in text, text
+
+
+def test_a_disk_full_before_the_run_starts_is_no_traceback(small_disk: Path, webhook: WebhookReceiver):
+    """The run's first ledger line (run_start, in the reporter's start) ended in a traceback and exit 3."""
+    home = small_disk / "home"
+    first = run_doit(home, "slate", "date=2019-11-02")
+    assert first.returncode == 0, first.stdout + first.stderr
+    for month in (home / "ledger").glob("*.jsonl"):  # a new month's ledger file: its first line needs a new block
+        month.rename(month.with_name("2000-01.jsonl"))
+    with open(small_disk / "fill", "wb") as sink:  # no byte left
+        try:
+            while True:
+                sink.write(b"\0" * 65536)
+        except OSError:
+            pass
+    result = run_doit(home, "slate", "date=2019-11-09..2019-11-10", PROJECTIONS_ALERTS__WEBHOOK_URL=webhook.url())
+    out = result.stdout + result.stderr
+    assert result.returncode in (1, 2) and "Traceback" not in out, out
+    assert "the start of this run could not be written to the ledger" in result.stderr, out
+    assert "0 date(s) ok" in result.stdout, out
+    assert webhook.posts, out
