@@ -42,7 +42,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-END_TO_HANDLER_S = 300  # a failed unit's handler runs at once: a run that ended longer ago is another run
+END_TO_HANDLER_S = 300  # a failed unit's handler runs at once: a run whose last line is older is another run
 RUN_STAGES = "the run's stages"  # the stage of an alert about a whole run that ended badly without a failure
 
 
@@ -315,11 +315,11 @@ def alert_for_unit_failure(
         began = _when(starts[-1]) if starts else None
         if began is not None and now - began <= dt.timedelta(seconds=settings.schedule.timeout_s + 600):
             start = starts[-1]
-            end = next((e for e in all_events if e.get("event") == "run_end" and e.get("run") == start.get("run")),
-                       None)
-            ended = _when(end) if end is not None else None
+            own = [e for e in all_events if e.get("run") == start.get("run")]
+            ended = _when(own[-1]) if any(e.get("event") == "run_end" for e in own) else None
             if ended is not None and now - ended > dt.timedelta(seconds=END_TO_HANDLER_S):
-                start = None  # that run ended well before this failure: an earlier run, not the failed unit's
+                start = None  # that run ended (its last line, its alerts included) well before this failure: an
+                # earlier run, not the failed unit's
     else:
         start = None
     keys = ("MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS")

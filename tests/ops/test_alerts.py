@@ -295,6 +295,10 @@ def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(m
         alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=earlier,
                                               scope="user", monitor={}, now=NOW, settings_error=error)
         assert alert is not None and alert.run == "" and "before the pipeline recorded a run" in alert.error
+    # a run whose own alerts took long (slow channels, several alerts) ended when its last line was written
+    slow = [*earlier[:3], {**earlier[3], "ts": "2019-10-30T14:58:00.000Z"}]
+    assert alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=slow, scope="user",
+                                         monitor={}, now=NOW) is None  # already alerted: not sent twice
     running = earlier[:2]  # a run still going (no run_end) when the unit failed is the unit's own
     cut = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=running,
                                         scope="user", monitor={}, now=NOW)
