@@ -315,6 +315,7 @@ class SlateReporter(ConsoleReporter):
             self.live.print(summary, "bold red" if self.failed else "bold")
         else:
             self.write(summary + "\n")
+        _INTERRUPT["said"] = True  # a stop while the alert is sent is no stop 'before the run began'
         unrecorded: OSError | None = None
         if self.ledger is not None:
             try:

@@ -160,3 +160,29 @@ def test_ctrl_c_before_the_run_began_is_one_line_too() -> None:
     other = subprocess.run([sys.executable, "-c", code.replace("KeyboardInterrupt", "ValueError('x')")], cwd=REPO,
                            capture_output=True, text=True, timeout=120)
     assert other.returncode == 1 and "Traceback" in other.stderr and "ValueError: x" in other.stderr
+
+
+def test_sigterm_while_the_run_alerts_is_not_called_a_stop_before_the_run(tmp_path: Path) -> None:
+    """The run was over (its summary printed) and its alert on the way to a webhook that does not answer: a
+    SIGTERM then printed 'interrupted before the run began: nothing was built'."""
+    import socket
+
+    home = tmp_path / "home"
+    with socket.socket() as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.listen()  # accepts connections, never answers
+        url = f"http://127.0.0.1:{sink.getsockname()[1]}/hook"
+        run = subprocess.Popen(doit_argv("slate", "date=2020-01-21"), cwd=REPO,  # no salaries: the date fails
+                               env=project_env(home, PROJECTIONS_ALERTS__WEBHOOK_URL=url),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        assert run.stdout is not None
+        lines = []
+        for line in run.stdout:  # until the summary: the run is over, its alert under way
+            lines.append(line)
+            if " stage runs: " in line:
+                break
+        time.sleep(1.0)
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == -signal.SIGTERM, "".join(lines) + out + err
+    assert "before the run began" not in err and "Traceback" not in err, err
