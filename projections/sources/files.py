@@ -44,8 +44,10 @@ def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: s
 
     if not content.strip():
         raise BadFile(f"{name}: the file is empty; {fix}")
-    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 (a spreadsheet's "Unicode text"): the same table
-        content = content.decode("utf-16").encode()
+    content = _from_utf16(content)
+    first = content.split(b"\n", 1)[0]
+    if b"\t" in first and b"," not in first and "sep" not in kwargs:  # a spreadsheet's tab-separated text
+        kwargs["sep"] = "\t"
     try:
         content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -63,6 +65,11 @@ def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: s
     if frame.empty:
         raise BadFile(f"{name}: no rows; {fix}")
     return frame
+
+
+def _from_utf16(content: bytes) -> bytes:
+    """UTF-16 text (a spreadsheet's "Unicode text") as UTF-8; anything else as it is."""
+    return content.decode("utf-16").encode() if content[:2] in (b"\xff\xfe", b"\xfe\xff") else content
 
 
 def _blank(value: Any) -> bool:
@@ -112,7 +119,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
 
     from projections.archive_build import eastern_to_utc, parse_game_info
 
-    raw = _csv(_dk_table(content), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
+    raw = _csv(_dk_table(_from_utf16(content)), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
                keep_default_na=False, na_values=[""])  # "N/A" in a cell is text to refuse, not a blank one
     slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
@@ -192,12 +199,12 @@ def _dk_table(content: bytes) -> bytes:
     lines = content.splitlines()
     if not lines or b"Instructions" not in lines[0]:
         return content
-    for line in lines[:40]:
-        at = line.find(b"Position,Name + ID,")
-        if at > 0 and not line[:at].strip(b", \xef\xbb\xbf"):
-            skip = line[:at].count(b",")
-            start = lines.index(line)
-            return b"\n".join(row.split(b",", skip)[-1] for row in lines[start:] if row.count(b",") >= skip) + b"\n"
+    for sep in (b",", b"\t"):  # the CSV, or a spreadsheet's tab-separated text of it
+        for start, line in enumerate(lines[:40]):
+            at = line.find(b"Position" + sep + b"Name + ID" + sep)
+            if at > 0 and not line[:at].strip(sep + b" \xef\xbb\xbf"):
+                skip = line[:at].count(sep)
+                return b"\n".join(row.split(sep, skip)[-1] for row in lines[start:] if row.count(sep) >= skip) + b"\n"
     return content
 
 

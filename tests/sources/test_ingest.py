@@ -468,6 +468,12 @@ def test_other_forms_of_a_salary_file_are_read_or_named(cli, tmp_path: Path) -> 
     (tmp_path / "utf16.csv").write_bytes(DK_2019.read_text().encode("utf-16"))
     code, out, err = cli("dk-salaries", str(tmp_path / "utf16.csv"))
     assert code == 0 and f", {len(rows)} players" in out, out + err
+    tab = "".join("\t".join(row) + "\n" for row in csv.reader(io.StringIO(DK_2019.read_text())))
+    (tmp_path / "unicode.txt").write_bytes(tab.encode("utf-16"))  # Excel's "Unicode Text": UTF-16, tabs
+    (tmp_path / "template16.csv").write_bytes(_template(rows).decode().encode("utf-16"))
+    for name in ("unicode.txt", "template16.csv"):
+        code, out, err = cli("dk-salaries", str(tmp_path / name))
+        assert code == 0 and f", {len(rows)} players" in out, name + out + err
     (tmp_path / "latin1.csv").write_bytes(DK_2019.read_bytes().replace(b"Luka Doncic", "Luka Dončić".encode("cp1250")))
     code, _, err = cli("dk-salaries", str(tmp_path / "latin1.csv"))
     assert code == 2 and "not UTF-8 text (byte " in err and "save it as CSV UTF-8" in err, err
