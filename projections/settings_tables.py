@@ -42,7 +42,8 @@ SetPath = Annotated[Path, BeforeValidator(_not_empty)]
 # Email recipients: `smtp_to = "ops@example.org"` and PROJECTIONS_ALERTS__SMTP_TO=a@x,b@x are taken as they are
 # (NoDecode: not parsed as JSON first), a TOML list as a list.
 Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.addresses)]
-Paths = Annotated[tuple[SetPath, ...], NoDecode, BeforeValidator(checks.listing("/etc/crontab, /etc/cron.d"))]
+Paths = Annotated[tuple[SetPath, ...], NoDecode, BeforeValidator(checks.listing("/etc/crontab, /etc/cron.d")),
+                  Field(min_length=1)]  # an empty value is a mistake, not "scan nothing"
 
 # Numbers: true/false is refused (pydantic would read `serve_port = true` as 1); text of the environment is parsed.
 Int = Annotated[int, BeforeValidator(checks.number)]

@@ -641,3 +641,11 @@ def test_path_lists_take_one_path_or_commas_in_the_environment(monkeypatch: pyte
     settings = load_settings()
     assert settings.doctor.user_unit_dirs == tuple(Path(p) for p in expected)
     assert settings.doctor.crontab_files == tuple(Path(p) for p in expected)
+
+
+@pytest.mark.parametrize("value", ["", " , "])
+def test_an_empty_path_list_is_refused(monkeypatch: pytest.MonkeyPatch, value: str):
+    """Read as no path at all, doctor silently scanned no crontab (the README says an empty path is refused)."""
+    monkeypatch.setenv("PROJECTIONS_DOCTOR__CRONTAB_FILES", value)
+    with pytest.raises(ConfigError, match=r"PROJECTIONS_DOCTOR__CRONTAB_FILES \(doctor.crontab_files\): .*at least 1"):
+        load_settings()
