@@ -324,7 +324,8 @@ class SlateReporter(ConsoleReporter):
                                    fetched=c["fetched"] or None, downloaded=c["downloaded"] or None,
                                    up_to_date=c["up to date"], failed=c["failed"],
                                    not_run=skipped, published=c["published"], seconds=round(elapsed, 3),
-                                   failures=[*self.failed, *self.runtime_errors][:20] or None)
+                                   failures=[*self.failed, *self.runtime_errors][:20] or None,
+                                   stopped=bool(self.runtime_errors) or None)
             except OSError as exc:  # a full disk: say so and alert all the same, without a traceback
                 unrecorded = exc
                 self.runtime_errors.append(f"ERROR: the end of this run could not be written to the ledger "

@@ -26,12 +26,24 @@ def run(args: argparse.Namespace) -> int:
     day = parse_one(args.date, ONE).isoformat()
     from projections.commands._edge import no_root
 
-    home = load_settings().home
+    settings = load_settings()
+    home = settings.home
     if (missing := no_root(home)) is not None:
         print(missing, file=sys.stderr)
-    blocks = history.timeline(Events.read(home), day)
+    blocks = history.timeline(Events.read(home), day, deps=_needs(settings.pipeline))
     if args.json:
         print(json.dumps({"game_date": day, "blocks": [b.as_json() for b in blocks]}, indent=1, default=str))
     else:
         print(history.render(day, blocks))
     return 0
+
+
+def _needs(ref: str) -> dict[str, set[str]] | None:
+    """What each stage waits on, from the pipeline; None when the pipeline does not load (history still reads)."""
+    from projections.observe.history import needs
+    from projections.wiring import load_pipeline
+
+    try:
+        return needs(load_pipeline(ref))
+    except Exception:  # a broken pipeline module must not stop a look at the ledger
+        return None

@@ -3,6 +3,7 @@ up to date, failed), every gold pointer move, every fetch and every alert sent (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,8 +113,20 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
     return Entry(ts=str(e.get("ts", "")), kind=kind, stage=stage, text=text, event=e)
 
 
-def timeline(events: Events, day: str) -> list[Block]:
-    """Blocks in the order they began: each run that selected `day` (or recorded an event for it)."""
+def needs(pipeline: Any) -> dict[str, set[str]]:
+    """Per stage, what it waits on in a run: its upstream stages and the fetches (`fetch_<key>`) they or it read."""
+    fetched = {key: set(readers) for key, (_, readers) in pipeline.fetchers().items()}
+    out: dict[str, set[str]] = {}
+    for name in pipeline.order:
+        up = set(pipeline.upstream(name))
+        out[name] = up | {f"fetch_{key}" for key, readers in fetched.items() if readers & (up | {name})}
+    return out
+
+
+def timeline(events: Events, day: str, *, deps: Mapping[str, set[str]] | None = None) -> list[Block]:
+    """Blocks in the order they began: each run that selected `day` (or recorded an event for it). `deps`
+    (`needs(pipeline)`) tells the stages a failure kept from running from those that were up to date; without
+    it, the stages after the first failure in build order are taken for the former."""
     of_day = events.by_date.get(day, [])
     finished = {(e.get("run"), e.get("stage"), e.get("key")) for e in of_day
                 if e.get("event") in ("stage_success", "stage_failure", "no_games", "stage_interrupted")}
@@ -168,13 +181,19 @@ def timeline(events: Events, day: str) -> list[Block]:
         elif selected is not None:
             ran = [s for s in selected if s in set(ran)]  # in build order: what came before a failure is told apart
         quiet = [s for s in ran if s not in touched]
-        failures = [e.stage for e in block.entries if e.kind == "stage_failure"]
-        # the stages before the first that failed (build order) were up to date; those after it did not run
+        failures = {e.stage for e in block.entries if e.kind in ("stage_failure", "fetch_failure")}
         first = min((ran.index(s) for s in failures if s in ran), default=len(ran))
-        groups = [([s for s in quiet if ran.index(s) < first], "up to date (nothing to do)"),
-                  ([s for s in quiet if ran.index(s) >= first], "not run (an input failed)")]
+
+        # whether a failure of the date kept each quiet stage from running: one it waits on failed (`deps`), else
+        # it comes after the first failure in build order
+        kept = {s: bool(deps[s] & failures) if deps is not None and s in deps else ran.index(s) >= first
+                for s in quiet}
+        groups = [([s for s in quiet if not kept[s]], "up to date (nothing to do)"),
+                  ([s for s in quiet if kept[s]], "not run (an input failed)")]
         if ended.outcome == "interrupted":
             groups = [(quiet, "not run (the run was interrupted)")]
+        elif (ended.end or {}).get("stopped"):  # a worker died: the run stopped where it was
+            groups = [(quiet, "not built (the run stopped early: up to date, or never reached)")]
         for names, verb in groups:
             if names:
                 block.entries.append(Entry(ts=ended.ended or "", kind="quiet", stage=", ".join(names), text=verb,

@@ -89,3 +89,33 @@ def test_stages_of_a_failed_run_before_the_failure_were_up_to_date_not_skipped()
     (block,) = history.timeline(events, "2019-10-30")
     quiet = {e.text: e.stage for e in block.entries if e.kind == "quiet"}
     assert quiet == {"up to date (nothing to do)": "schedule, salaries, sim", "not run (an input failed)": "gold"}
+
+
+def test_with_the_pipeline_history_tells_independent_stages_apart_from_kept_back_ones():
+    """salaries failed (no DraftKings salaries): game_logs, odds and lineups do not wait on it and were up to
+    date, but build order put them after it and called them 'not run (an input failed)'."""
+    stages = ["schedule", "salaries", "game_logs", "odds", "rosters", "gold"]
+    deps = {"schedule": set(), "salaries": {"schedule"}, "game_logs": set(), "odds": {"schedule"},
+            "rosters": {"schedule", "salaries", "game_logs"}, "gold": {"schedule", "salaries", "game_logs", "odds",
+                                                                        "rosters"}}
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"], stages=stages),
+        _ev("02", "stage_failure", run="r1", stage="salaries", game_date="2019-10-30", key=KEY, error="none"),
+        _ev("03", "run_end", run="r1", ok=False, built=0, up_to_date=3, failed=1, not_run=2, published=0,
+            seconds=1.0),
+    ])
+    (block,) = history.timeline(events, "2019-10-30", deps=deps)
+    quiet = {e.text: e.stage for e in block.entries if e.kind == "quiet"}
+    assert quiet == {"up to date (nothing to do)": "schedule, game_logs, odds",
+                     "not run (an input failed)": "rosters, gold"}
+
+
+def test_a_run_stopped_by_a_dead_worker_does_not_call_its_unreached_stages_up_to_date():
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"], stages=["schedule", "gold"]),
+        _ev("02", "run_end", run="r1", ok=False, built=0, up_to_date=0, failed=0, not_run=2, published=0,
+            seconds=1.0, stopped=True, failures=["ERROR: worker process 7 of this run was killed by SIGKILL"]),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    assert [e.text for e in block.entries if e.kind == "quiet"] == [
+        "not built (the run stopped early: up to date, or never reached)"]
