@@ -41,6 +41,7 @@ class GcReport:
     tmp_deleted: int = 0
     bytes_freed: int = 0
     dry_run: bool = False
+    others: dict[str, int] = field(default_factory=dict)  # owner -> objects kept: only they (or root) may delete
 
 
 def store_lock_path(home: Path) -> Path:
@@ -136,67 +137,99 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
     """Delete what nothing needs (see the module docstring). `dry_run` reports without deleting."""
     home = store.root
     report = GcReport(dry_run=dry_run)
-    with _gc_locks(home, dry_run=dry_run, timeout=timeout, notify=notify):
-        live: set[str] = set()
-        for _, _, link in store.iter_pointers():
-            with contextlib.suppress(Exception):
-                target = store._pointer_target(link)
-                if target:
-                    live.add(target)
-        live |= _ref_objects(home)
-
-        records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
-        built_from: dict[str, set[str]] = defaultdict(set)  # object -> the objects its records name as inputs
-        for path in store.iter_action_paths():
-            try:
-                record = json.loads(path.read_bytes())
-                obj = record["object"]
-                inputs = record.get("inputs") or {}
-                built_from[obj].update(str(v) for v in inputs.values() if is_digest(str(v)))
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                continue  # unreadable records are verify's business; the next build replaces them
-            scope = record.get("game_date") or record.get("season") or "-"
-            records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
-        doomed_records: list[tuple[str, Path]] = []
-        for group in records.values():
-            group.sort(key=lambda r: r[0], reverse=True)
-            for _, obj, _ in group[:keep]:
-                live.add(obj)
-            doomed_records.extend((obj, path) for _, obj, path in group[keep:])
-        live = _with_inputs(live, built_from)
-
-        now = time.time()
-        for obj in list(store.iter_objects()):
-            where = store.object_dir(obj)
-            try:
-                young = now - where.stat().st_mtime < grace_s
-            except OSError:
-                continue
-            if obj in live or young:
-                report.kept += 1
-                continue
-            report.deleted.append(obj)
-            report.bytes_freed += _size(where)
-            if not dry_run:
-                store.delete_object(obj)
-        gone = set(report.deleted)
-        for obj, path in doomed_records:
-            if obj in gone:
-                report.records_deleted += 1
-                if not dry_run:
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-
-        if store.tmp.is_dir():
-            for staging in store.tmp.iterdir():
-                pid_text = staging.name.split("-", 1)[0]
-                if pid_text.isdigit() and pid_alive(int(pid_text)):
-                    continue
-                report.tmp_deleted += 1
-                if not dry_run:
-                    _rmtree(staging)
-    if ledger is not None and not dry_run:
-        ledger.append("gc", deleted=len(report.deleted), records_deleted=report.records_deleted,
-                      tmp_deleted=report.tmp_deleted, bytes_freed=report.bytes_freed, kept=report.kept,
-                      keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted[:50]] or None)
+    try:
+        with _gc_locks(home, dry_run=dry_run, timeout=timeout, notify=notify):
+            _collect(store, report, keep=keep, grace_s=grace_s, dry_run=dry_run)
+    finally:  # recorded even when it stopped partway: what it deleted is gone
+        if ledger is not None and not dry_run and (report.deleted or report.records_deleted or report.tmp_deleted):
+            ledger.append("gc", deleted=len(report.deleted), records_deleted=report.records_deleted,
+                          tmp_deleted=report.tmp_deleted, bytes_freed=report.bytes_freed, kept=report.kept,
+                          keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted[:50]] or None,
+                          others=report.others or None)
     return report
+
+
+def _owner(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, dry_run: bool) -> None:
+    home = store.root
+    me = os.geteuid()
+    stopped: OSError | None = None
+    live: set[str] = set()
+    for _, _, link in store.iter_pointers():
+        with contextlib.suppress(Exception):
+            target = store._pointer_target(link)
+            if target:
+                live.add(target)
+    live |= _ref_objects(home)
+
+    records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
+    built_from: dict[str, set[str]] = defaultdict(set)  # object -> the objects its records name as inputs
+    for path in store.iter_action_paths():
+        try:
+            record = json.loads(path.read_bytes())
+            obj = record["object"]
+            inputs = record.get("inputs") or {}
+            built_from[obj].update(str(v) for v in inputs.values() if is_digest(str(v)))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # unreadable records are verify's business; the next build replaces them
+        scope = record.get("game_date") or record.get("season") or "-"
+        records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
+    doomed_records: list[tuple[str, Path]] = []
+    for group in records.values():
+        group.sort(key=lambda r: r[0], reverse=True)
+        for _, obj, _ in group[:keep]:
+            live.add(obj)
+        doomed_records.extend((obj, path) for _, obj, path in group[keep:])
+    live = _with_inputs(live, built_from)
+
+    now = time.time()
+    for obj in list(store.iter_objects()):
+        where = store.object_dir(obj)
+        try:
+            young = now - where.stat().st_mtime < grace_s
+        except OSError:
+            continue
+        if obj in live or young:
+            report.kept += 1
+            continue
+        owner = where.stat().st_uid
+        if me != 0 and owner != me:  # its folder is read-only: only its owner (or root) may empty it
+            report.kept += 1
+            name = _owner(owner)
+            report.others[name] = report.others.get(name, 0) + 1
+            continue
+        size = _size(where)
+        if not dry_run:
+            try:
+                store.delete_object(obj)
+            except OSError as exc:  # stop deleting; what is gone still loses its records below, then it is said
+                stopped = exc
+                break
+        report.deleted.append(obj)
+        report.bytes_freed += size
+    gone = set(report.deleted)
+    for obj, path in doomed_records:
+        if obj in gone:
+            report.records_deleted += 1
+            if not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    if store.tmp.is_dir():
+        for staging in store.tmp.iterdir():
+            pid_text = staging.name.split("-", 1)[0]
+            if pid_text.isdigit() and pid_alive(int(pid_text)):
+                continue
+            report.tmp_deleted += 1
+            if not dry_run:
+                _rmtree(staging)
+    if stopped is not None:
+        raise stopped

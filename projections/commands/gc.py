@@ -27,14 +27,18 @@ def run(args: argparse.Namespace) -> int:
     from projections.gc import collect
     from projections.hashing import short
     from projections.ledger import Ledger
+    from projections.ops.permissions import apply_umask, ensure_tree
     from projections.settings import load_settings
     from projections.store import LocalStore
 
     settings = load_settings()
+    apply_umask(settings.permissions)  # the ledger file, locks and folders it may create follow the policy
     store = LocalStore(settings.home)
     # a dry run writes nothing (it reads without gc's locks where it may not take them); a real gc that may not
     # write the data root stops at its first lock file, before anything is deleted
     with writes(settings.home, "gc --dry-run" if args.dry_run else "gc"):
+        if not args.dry_run and settings.home.is_dir():
+            ensure_tree(settings.home, settings.permissions)  # its lock folder and ledger, under the policy
         report = collect(store, keep=args.keep, grace_s=args.grace, dry_run=args.dry_run,
                          ledger=Ledger(settings.home), timeout=settings.lock_timeout_s,
                          notify=lambda m: print(m, file=sys.stderr, flush=True))
@@ -46,4 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"... and {more} more")
     print(f"gc: {verb} {len(report.deleted)} objects ({report.bytes_freed / 1e6:.1f} MB), "
           f"{report.records_deleted} action records, {report.tmp_deleted} unfinished commits; kept {report.kept}")
+    if report.others:
+        owners = ", ".join(f"{n} of {user}" for user, n in sorted(report.others.items()))
+        print(f"gc: kept {owners} that nothing needs: an object's folder is read-only, so only its owner or root "
+              "may delete it - run gc as root (or as each owner) to free them")
     return 0

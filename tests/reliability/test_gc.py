@@ -129,3 +129,27 @@ def test_a_command_that_only_looks_refreshes_no_objects_age(tmp_path: Path):
     assert ages and all(abs(m - hours_ago) < 1 for m in ages.values()), ages
     assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0  # a run's use still counts
     assert any(store.object_dir(obj).stat().st_mtime > hours_ago + 3600 for obj in store.iter_objects())
+
+
+def test_gc_keeps_objects_other_users_own_and_records_what_it_did(tmp_path: Path, monkeypatch):
+    """In a data root shared by a group, a committed object's folder is read-only and its owner's: gc run by
+    another user failed on the first one ('cannot create data.parquet ... in .'), having already deleted its own
+    objects, left their action records naming nothing (verify failed) and wrote no ledger record. Now the others'
+    objects are kept and counted by owner, its own are deleted with their records, and the run is recorded.
+    (The suite runs as root, so 'this user' is played by a uid of no one: os.geteuid is that uid here.)"""
+    home = tmp_path / "home"
+    assert run_doit(home, "salaries", f"date={FIXTURE_DATE}").returncode == 0
+    store = LocalStore(home)
+    mine, theirs = (store.commit({"data.parquet": f"orphan {n}".encode()}, {"stage": "orphan"}).object
+                    for n in (1, 2))
+    old = time.time() - 7200
+    for obj in (mine, theirs):
+        os.utime(store.object_dir(obj), (old, old))
+    me = 4242  # no user: the other objects (root's) are someone else's
+    os.chown(store.object_dir(mine), me, -1)
+    monkeypatch.setattr(os, "geteuid", lambda: me)
+    report = collect(store, keep=3, grace_s=3600, ledger=Ledger(home))
+    assert report.deleted == [mine] and store.has(theirs) and not store.object_dir(mine).exists()
+    assert report.others == {"root": report.others["root"]} and report.others["root"] >= 1
+    (event,) = [e for e in ledger_events(home) if e["event"] == "gc"]
+    assert event["deleted"] == 1 and event["others"] == report.others
