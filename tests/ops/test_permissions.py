@@ -409,3 +409,24 @@ def test_a_command_that_only_reads_creates_no_data_root(tmp_path: Path) -> None:
     result = run_cli(home, "status", "2019-10-30")
     assert result.returncode == 1 and "R schedule" in result.stdout, result.stdout + result.stderr
     assert not home.exists()
+
+
+def test_gc_creates_a_new_months_ledger_file_under_the_policy(tmp_path: Path) -> None:
+    """gc never applied the policy: run in a new month by an analyst (umask 022), it created the month's ledger
+    file 0644 and the service account's next run was refused on it (helper 38)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import FIXTURE_DATE, REPO, project_env, run_doit
+
+    home = tmp_path / "home"
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0
+    for month in (home / "ledger").glob("*.jsonl"):
+        month.rename(month.with_name("2000-01.jsonl"))  # the month gc writes in first
+    orphan = home / "store" / "tmp" / "999999999-dead"
+    orphan.mkdir(parents=True)  # something for gc to do, so it records itself
+    result = subprocess.run([sys.executable, "-m", "projections.cli", "gc"], env=project_env(home), cwd=REPO,
+                            capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    [month] = [p for p in (home / "ledger").glob("*.jsonl") if p.name != "2000-01.jsonl"]
+    assert mode(month) == 0o664
