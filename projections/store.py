@@ -226,7 +226,11 @@ class LocalStore:
         dest = store / "quarantine" / f"{hex_of(obj)}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         policy = permissions.policy_of(store)
         permissions.ensure_dir(dest.parent, policy)
-        os.chmod(where, policy.dir_mode)  # a directory moved to a new parent must be writable to update '..'
+        try:
+            os.chmod(where, policy.dir_mode)  # a directory moved to a new parent must be writable to update '..'
+        except PermissionError:  # another user's object (only its owner may chmod): set aside in its own shard,
+            # where '..' does not change, so its read-only folder need not be written; never read again either
+            dest = where.with_name(f"{where.name}.damaged-{os.getpid()}-{uuid.uuid4().hex[:6]}")
         os.rename(where, dest)
         log.warning("object %s was damaged; moved to %s", short(obj), dest)
         return dest

@@ -430,3 +430,33 @@ def test_gc_creates_a_new_months_ledger_file_under_the_policy(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     [month] = [p for p in (home / "ledger").glob("*.jsonl") if p.name != "2000-01.jsonl"]
     assert mode(month) == 0o664
+
+
+def test_a_damaged_object_of_another_user_is_set_aside_in_its_shard(tmp_path: Path, monkeypatch) -> None:
+    """In a shared root, a damaged object another user built blocked every run of this one: quarantine chmods the
+    object's folder to move it, which only its owner may (EPERM: 'cannot write to the data root ... Operation not
+    permitted', and --fix-permissions fixed nothing). It is now renamed within its shard, where its read-only
+    folder need not change, and the build goes on. (As root here, chmod refusing stands in for not owning it.)"""
+    from projections.store import LocalStore
+
+    home = tmp_path / "home"
+    permissions.ensure_tree(home, POLICY)
+    store = LocalStore(home)
+    files = {"data.csv": b"a,b\n1,2\n"}
+    obj = store.commit(files, {"kind": "test"}).object
+    where = store.object_dir(obj)
+    os.chmod(where, 0o755)
+    os.chmod(where / "data.csv", 0o644)
+    (where / "data.csv").write_bytes(b"a,b\n1,3\n")
+    os.chmod(where, 0o555)
+    real_chmod, foreign = os.chmod, where.stat().st_ino  # the damaged folder itself, not a new one in its place
+
+    def not_the_owner(path, mode, *args, **kwargs):
+        if Path(path).exists() and Path(path).stat().st_ino == foreign:
+            raise PermissionError(1, "Operation not permitted", str(path))
+        return real_chmod(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "chmod", not_the_owner)
+    assert store.commit(files, {"kind": "test"}).created  # set aside, written again
+    [aside] = [p for p in where.parent.iterdir() if ".damaged-" in p.name]
+    assert aside.name.startswith(where.name) and store.has(obj)
