@@ -164,6 +164,35 @@ def test_a_data_root_of_another_user_names_a_fix_that_works_for_this_one() -> No
         shutil.rmtree(outer)
 
 
+def test_a_user_outside_the_roots_group_is_told_to_join_it() -> None:
+    """A root that already follows a group policy (2775): a user outside the group was told to run
+    `doctor --fix-permissions` as the owner, which changes nothing; and doctor said all was well."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and util-linux setpriv to run as another user")
+    outer = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        home = outer / "home"
+        home.mkdir()
+        os.chmod(outer, 0o755)
+        os.chmod(home, 0o2775)  # root:root, group-writable: the policy, for the group root
+        script = PREFLIGHT.replace("permissions.preflight(", "__import__('projections.preflight').preflight.check(")
+        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                                 script, str(home)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, result.stdout + result.stderr
+        message = result.stdout.strip()
+        assert "nobody is not in its group root; add it (`sudo usermod -aG root nobody`, then log in again)" \
+            in message, message
+        assert "--fix-permissions" not in message, message
+    finally:
+        shutil.rmtree(outer)
+
+
 def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:
     """Another user's ledger file (0600): the run built its slate, said '1 date ok', then died in two chained
     PermissionError tracebacks at its last ledger line. The preflight checks the file the run appends to."""
