@@ -156,9 +156,10 @@ def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
         fix = (f"the file system of {probe} is mounted read-only; remount it read-write or set PROJECTIONS_HOME to "
                "a writable directory")
     elif _inside(path, home):
-        owner = owner_detail(existing_ancestor(home))[0]
-        fix = ("repair the data root with `projections doctor --fix-permissions` (as its owner or root), or run "
-               f"this command as the data root's owner{f' ({owner})' if owner else ''}")
+        owner = owner_detail(probe)[0]  # of the path refused (another user may have made it), not of the root
+        fix = ("repair the data root with `projections doctor --fix-permissions` (run by "
+               f"{owner or 'its owner'} or root), or run this command as {owner or 'its owner'}"
+               if owner != _me() else f"make {probe} writable (`projections doctor --fix-permissions`)")
     elif unreadable:
         fix = f"make {probe} readable by {_me()}, or choose another directory"
     else:

@@ -489,3 +489,30 @@ def test_a_damaged_object_of_another_user_is_set_aside_in_its_shard(tmp_path: Pa
     assert store.commit(files, {"kind": "test"}).created  # set aside, written again
     [aside] = [p for p in where.parent.iterdir() if ".damaged-" in p.name]
     assert aside.name.startswith(where.name) and store.has(obj)
+
+
+def test_a_refused_path_another_user_made_names_that_user() -> None:
+    """ana made inbox/ (umask 022); svc's `ingest inbox` was refused on it and told to 'run this command as the
+    data root's owner (svc)' - svc itself. The fix now names the owner of the path refused."""
+    import errno
+    import tempfile
+
+    from projections.ops import unwritable
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand a folder to another user")
+    home = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        inbox = home / "inbox"
+        inbox.mkdir()
+        os.chown(inbox, NOBODY, -1)
+        exc = PermissionError(errno.EACCES, "Permission denied", str(inbox / "processed"))
+        message = unwritable.refused_message(exc, home=home, doing="ingest inbox")
+        assert "(run by nobody or root), or run this command as nobody" in message, message
+        own = unwritable.refused_message(PermissionError(errno.EACCES, "Permission denied", str(home / "x")),
+                                         home=home, doing="ingest inbox")
+        assert "run this command as" not in own and "--fix-permissions" in own, own  # root owns the root: fix it
+    finally:
+        import shutil
+
+        shutil.rmtree(home)

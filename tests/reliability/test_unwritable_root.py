@@ -75,7 +75,7 @@ def test_a_write_the_data_root_refuses_is_one_line_with_the_fix(readonly_home: P
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith("error: ") and str(readonly_home / names) in result.stderr
-    assert FIX in result.stderr and "data root's owner" in result.stderr
+    assert FIX in result.stderr  # this user owns the path refused: the repair is theirs to run
     if "lock" in names:
         assert "a lock file" in result.stderr  # why a command that may only read takes it
     assert tree_snapshot(readonly_home) == before
