@@ -54,7 +54,17 @@ def _describe_holder(fd: int, info: dict[str, Any] | None = None) -> str:
     if info.get("host") == socket.gethostname() and _same_run(info.get("pid"), info.get("ppid")):
         return f"another worker of this run (pid {info.get('pid')})"
     cmd = " ".join(info.get("argv", []))[:120]
-    return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({cmd})"
+    user = f" of {info['user']}" if info.get("user") and info.get("user") != _user() else ""
+    return f"pid {info.get('pid')}{user} on {info.get('host')} since {info.get('since')} ({cmd})"
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 def _same_run(pid: Any, ppid: Any) -> bool:
@@ -159,15 +169,18 @@ def hold(
                 except BlockingIOError:
                     if deadline is not None and time.monotonic() >= deadline and \
                             "worker of this run" not in _describe_holder(fd):  # the timeout is for other runs:
+                        holder = _describe_holder(fd)
+                        stop = "ask its user (or root) to stop it" if " of " in holder.split(" on ")[0] else \
+                            "stop it"
                         raise LockTimeout(  # a worker of this one (`doit -n N`) is this run's own course
                             f"gave up after {timeout:.0f} s waiting for the lock on {what}, held by "
-                            f"{_describe_holder(fd)}; wait for it to finish, or stop it if it is stuck"
+                            f"{holder}; wait for it to finish, or {stop} if it is stuck"
                         ) from None
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
         if not shared:
             info = {"pid": os.getpid(), "ppid": os.getppid(), "host": socket.gethostname(), "since": iso(utc_now()),
-                    "argv": sys.argv[:8]}
+                    "argv": sys.argv[:8], "user": _user()}
             try:  # who holds it, for a waiter's message: the flock is the lock, this note only informs
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, json.dumps(info).encode(), 0)

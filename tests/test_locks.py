@@ -203,3 +203,17 @@ def test_the_note_of_a_holder_killed_holding_the_lock_is_not_believed(tmp_path, 
         shared.kill()
         shared.wait()
         shared.stdout.close()
+
+
+def test_a_lock_another_user_holds_names_that_user(holder):
+    """In a shared root, ana waiting on svc's run was told 'held by pid N ...; stop it if it is stuck': ana
+    cannot stop svc's process, nor tell whose it is."""
+    import json
+
+    path, proc = holder
+    note = json.loads(path.read_text())
+    path.write_text(json.dumps({**note, "user": "svc"}))  # the holder's own note, as another user would write it
+    with pytest.raises(LockTimeout) as raised, locks.hold(path, what="x", timeout=0.3, notify=lambda m: None):
+        pass
+    assert f"held by pid {proc.pid} of svc on " in raised.value.args[0]
+    assert "ask its user (or root) to stop it if it is stuck" in raised.value.args[0], raised.value.args[0]
