@@ -61,3 +61,6 @@ def _lock_files(home: Path, dates: Iterable[dt.date], *, seasonal: bool) -> None
     found = [why for path, what in wanted.items() if (why := locks.unusable(path, what=what))]
     if found:
         raise ConfigError(" | ".join(found))
+    for path in wanted:  # a lock file of another user's that this one may not open for writing
+        if path.is_file() and not path.is_symlink() and not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(not_writable_message(path).replace("data root ", "lock file ", 1))

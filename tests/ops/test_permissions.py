@@ -516,3 +516,34 @@ def test_a_refused_path_another_user_made_names_that_user() -> None:
         import shutil
 
         shutil.rmtree(home)
+
+
+def test_a_lock_file_this_user_may_not_write_stops_the_run_before_it_starts() -> None:
+    """`chmod 644 locks/store.lock` by its owner: another user's run started, then failed its dates (and alerted)
+    on 'Permission denied ... or free disk space'; doctor listed the file, the preflight did not look."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and util-linux setpriv to run as another user")
+    outer = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        home = outer / "home"
+        (home / "locks").mkdir(parents=True)
+        for folder in (outer, home, home / "locks"):
+            os.chmod(folder, 0o777)
+        lock = home / "locks" / "store.lock"
+        lock.write_text("")
+        os.chmod(lock, 0o644)  # root's
+        script = ("import sys\nfrom pathlib import Path\nfrom projections.errors import ConfigError\n"
+                  "from projections.preflight import _lock_files\ntry:\n    _lock_files(Path(sys.argv[1]), [], "
+                  "seasonal=False)\nexcept ConfigError as exc:\n    print(exc)\n    sys.exit(3)\n")
+        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                                 script, str(home)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert result.stdout.startswith(f"lock file {lock} is not writable by nobody"), result.stdout
+    finally:
+        shutil.rmtree(outer)
