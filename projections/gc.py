@@ -231,5 +231,13 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             report.tmp_deleted += 1
             if not dry_run:
                 _rmtree(staging)
+    gold = home / "gold"
+    for leftover in gold.glob("*/.*.tmp") if gold.is_dir() else []:  # a pointer's temp link a killed run left
+        pid_text = leftover.name.rsplit(".", 3)[-3] if leftover.name.count(".") >= 3 else ""
+        if pid_text.isdigit() and not pid_alive(int(pid_text)) and leftover.is_symlink():
+            report.tmp_deleted += 1
+            if not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
     if stopped is not None:
         raise stopped

@@ -153,3 +153,19 @@ def test_gc_keeps_objects_other_users_own_and_records_what_it_did(tmp_path: Path
     assert report.others == {"root": report.others["root"]} and report.others["root"] >= 1
     (event,) = [e for e in ledger_events(home) if e["event"] == "gc"]
     assert event["deleted"] == 1 and event["others"] == report.others
+
+
+def test_gc_removes_the_temp_link_a_run_killed_while_publishing_left(tmp_path: Path):
+    """A run killed between making a pointer's temp link and renaming it over the pointer left
+    gold/projections/.game_date=D.<pid>.<hex>.tmp; no later run, gc or verify removed it or said anything."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    folder = home / "gold" / "projections"
+    dead = folder / f".game_date={FIXTURE_DATE}.999999999.deadbeef.tmp"
+    dead.symlink_to(os.readlink(folder / f"game_date={FIXTURE_DATE}"))
+    mine = folder / f".game_date={FIXTURE_DATE}.{os.getpid()}.cafe0123.tmp"  # a live writer's: left alone
+    mine.symlink_to(os.readlink(folder / f"game_date={FIXTURE_DATE}"))
+    report = collect(LocalStore(home), keep=3, grace_s=3600)
+    assert report.tmp_deleted == 1 and not dead.is_symlink() and mine.is_symlink()
+    mine.unlink()
+    assert run_cli(home, "verify").returncode == 0
