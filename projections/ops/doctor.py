@@ -320,6 +320,26 @@ def _alerts(settings: Settings) -> list[Finding]:
     return out
 
 
+def _secrets_file() -> list[Finding]:
+    """The settings file holding a secret (the webhook URL's token, the SMTP password) that every user may read."""
+    import re
+
+    from projections.settings import config_file
+
+    path = config_file()
+    try:
+        if path is None or not path.stat().st_mode & 0o004:
+            return []
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    if not re.search(r"^\s*(webhook_url|smtp_password)\s*=", text, re.MULTILINE):
+        return []
+    return [Finding("warning", "secrets", str(path), "the settings file holds an alert secret (webhook_url or "
+                    "smtp_password) and every user of this machine may read it",
+                    f"chmod o-r {path} (the data root's group still reads it)")]
+
+
 def run_doctor(
     settings: Settings, *, python: str | None = None, project_dir: Path | None = None, probe_alerts: bool = True
 ) -> list[Finding]:
@@ -335,6 +355,7 @@ def run_doctor(
     findings += _generated(inv, python, project_dir)
     findings += _ports(inv)
     findings += _data_root(settings)
+    findings += _secrets_file()
     findings += _packages()
     if probe_alerts:
         findings += _alerts(settings)

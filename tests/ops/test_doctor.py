@@ -330,3 +330,21 @@ def test_a_drifted_value_cleared_by_an_override_reads_as_empty() -> None:
     [drift] = [f for f in _schedule(None, runners) if f.check == "drift"]  # type: ignore[arg-type]
     assert drift.message == ("PROJECTIONS_HOME differs between the schedulers: /srv/nba in cron a; (empty) in cron b;"
                              " (unset) in cron c"), drift.message
+
+
+def test_a_world_readable_settings_file_with_a_secret_is_a_warning(tmp_path: Path, monkeypatch) -> None:
+    """With the recommended 664 policy, projections.toml holding the webhook URL (its token) was readable by every
+    user of the box, who could send alerts with it; the generated units keep secrets out, doctor said nothing."""
+    import os
+
+    from projections.ops.doctor import _secrets_file
+
+    toml = tmp_path / "projections.toml"
+    toml.write_text('[alerts]\nwebhook_url = "https://hooks.example/T0/TOKEN"\n')
+    monkeypatch.setenv("PROJECTIONS_CONFIG", str(toml))
+    os.chmod(toml, 0o664)
+    [finding] = _secrets_file()
+    assert finding.severity == "warning" and finding.check == "secrets" and f"chmod o-r {toml}" in finding.fix
+    assert "TOKEN" not in finding.message + finding.fix
+    os.chmod(toml, 0o660)
+    assert _secrets_file() == []
