@@ -53,6 +53,10 @@ class StatCache:
             return None  # no data root yet: a read-only command must not create one; a build lays it out first
         try:
             self._db_path.parent.mkdir(exist_ok=True)
+            if not self._db_path.exists():  # created by this process's umask (the data-root policy, under which
+                # the group may write it), not SQLite's fixed 0644; its -wal/-shm files take the database's mode
+                with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+                    os.close(os.open(self._db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             conn = sqlite3.connect(self._db_path, timeout=10, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -64,6 +68,11 @@ class StatCache:
         return conn
 
     def _set_aside(self, exc: Exception) -> None:
+        if isinstance(exc, PermissionError) or "readonly" in str(exc) or "unable to open" in str(exc):
+            # another user's cache this one may not write: it is theirs, and sound - leave it be, and say so once
+            log.info("stat cache %s is not writable by this user (%s); hashing without it", self._db_path, exc)
+            self._db_path, self._conn = None, None
+            return
         log.warning("stat cache %s is unusable (%s); hashing without it", self._db_path, exc)
         if self._db_path is not None and self._db_path.exists():
             with contextlib.suppress(OSError):

@@ -45,8 +45,8 @@ LAYOUT: tuple[str, ...] = (
     "cache",
 )  # fmt: skip
 # Files appended to or rewritten in place by more than one run: these need the file mode, not just the dir.
-# (cache/ is left out: SQLite creates its files 0644 whatever the umask, and the stat cache sets an unusable
-# database aside and hashes without it, so a foreign cache file costs speed, never a run.)
+# (cache/ is left out: the stat cache creates its database under the policy's umask, and one this user may not
+# write it leaves alone and hashes without, so a foreign cache file costs speed, never a run.)
 _SHARED_FILE_DIRS = ("ledger", "locks")
 # ... and the snapshot indexes, refs/snapshots/<table>/game_date=D.jsonl, appended to by every fetch and ingest
 _SHARED_INDEXES = ("refs", "snapshots")
