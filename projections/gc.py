@@ -29,6 +29,7 @@ from projections import locks
 from projections.hashing import is_digest, short
 from projections.ledger import Ledger
 from projections.locks import pid_alive
+from projections.ops.permissions import user_name
 from projections.ops.unwritable import REFUSED
 from projections.store import LocalStore, _rmtree
 
@@ -149,15 +150,6 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
     return report
 
 
-def _owner(uid: int) -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
-
-
 def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, dry_run: bool) -> None:
     home = store.root
     me = os.geteuid()
@@ -203,7 +195,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
         owner = where.stat().st_uid
         if me != 0 and owner != me:  # its folder is read-only: only its owner (or root) may empty it
             report.kept += 1
-            name = _owner(owner)
+            name = user_name(owner)
             report.others[name] = report.others.get(name, 0) + 1
             continue
         size = _size(where)

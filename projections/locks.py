@@ -59,12 +59,9 @@ def _describe_holder(fd: int, info: dict[str, Any] | None = None) -> str:
 
 
 def _user() -> str:
-    import pwd
+    from projections.ops.permissions import user_name
 
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return str(os.geteuid())
+    return user_name(os.geteuid())
 
 
 def _same_run(pid: Any, ppid: Any) -> bool:

@@ -370,15 +370,6 @@ def repair_tree(home: Path, policy: PermissionSettings) -> tuple[list[Path], lis
     return fixed, left
 
 
-def _group_name(gid: int) -> str:
-    import grp
-
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
 def not_writable_message(path: os.PathLike[str]) -> str:
     """The error for a data root this user cannot write: path, owner, mode and the fix."""
     import getpass
@@ -391,7 +382,7 @@ def not_writable_message(path: os.PathLike[str]) -> str:
     st = Path(path).stat()
     if owner != me and st.st_mode & 0o020 and st.st_gid not in {os.getegid(), *os.getgroups()}:
         # the root already lets its group write: this user is not in that group (or joined it after logging in)
-        group = _group_name(st.st_gid)
+        group = group_name(st.st_gid)
         return (f"data root {path} is not writable by {me} ({detail}): {me} is not in its group {group}; add it "
                 f"(`sudo usermod -aG {group} {me}`, then log in again), or run this as {owner or 'its owner'}")
     fix = (f"`chmod u+rwx {path}`" if owner == me else  # another user's root: u+rwx would change the owner's bits
