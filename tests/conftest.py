@@ -137,3 +137,32 @@ def slates_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root where `doit slate date=2019-10-30` has run once (read-only for tests that use it)."""
     yield built_root(tmp_path_factory, "built", "slate", f"date={FIXTURE_DATE}")
+
+
+class Nobody:
+    """Runs Python scripts as another user (nobody: uid and gid 65534, no groups) with util-linux setpriv, on
+    files under `folder` (a /tmp folder any user may enter: pytest's tmp_path is 0700)."""
+
+    def __init__(self, folder: Path, setpriv: str) -> None:
+        self.folder, self._setpriv = folder, setpriv
+
+    def run(self, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([self._setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                               "-c", script, *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def nobody() -> Iterator[Nobody]:
+    """Another user, for what only a second user shows (the suite runs as root, which every mode lets through);
+    skipped where the suite is not root or setpriv is missing."""
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and util-linux setpriv to run as another user")
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    os.chmod(folder, 0o755)
+    try:
+        yield Nobody(folder, setpriv)
+    finally:
+        shutil.rmtree(folder)

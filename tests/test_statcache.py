@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
-
-import pytest
 
 from projections.hashing import hash_file
 from projections.statcache import StatCache
+from tests.conftest import Nobody
 
 
 def test_a_new_cache_database_takes_the_umask_not_sqlites_0644(tmp_path: Path) -> None:
@@ -32,37 +27,28 @@ def test_a_new_cache_database_takes_the_umask_not_sqlites_0644(tmp_path: Path) -
     assert stat.S_IMODE((tmp_path / "cache" / "stat.sqlite3").stat().st_mode) == 0o664
 
 
-def test_a_cache_database_this_user_may_not_write_is_left_as_it_is() -> None:
+def test_a_cache_database_this_user_may_not_write_is_left_as_it_is(nobody: Nobody) -> None:
     """Another user's cache (0644, theirs): this user's command hashes without it and leaves it be; it was
     renamed aside (the owner's cache lost) and a new one made, owned by this user, and the two swapped forever."""
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and util-linux setpriv to run as another user")
-    outer = Path(tempfile.mkdtemp(dir="/tmp"))
-    try:
-        cache_dir = outer / "cache"
-        cache_dir.mkdir()
-        for folder in (outer, cache_dir):
-            os.chmod(folder, 0o777)
-        db = cache_dir / "stat.sqlite3"
-        theirs, data = outer / "theirs.bin", outer / "data.bin"
-        for n, path in enumerate((theirs, data)):
-            path.write_bytes(b"y" * (100 + n))
-            os.chmod(path, 0o644)
-            os.utime(path, (1_000_000_000, 1_000_000_000))  # old enough to be cached (not racily clean)
-        owner = StatCache(db)  # root's, 0644
-        owner.digest(theirs)
-        owner.close()
-        os.chmod(db, 0o644)
-        script = ("import sys\nfrom pathlib import Path\nfrom projections.statcache import StatCache\n"
-                  "from projections.hashing import hash_file\nc = StatCache(Path(sys.argv[1]))\n"
-                  "assert c.digest(Path(sys.argv[2])) == hash_file(Path(sys.argv[2]))\nprint('ok')\n")
-        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                                 script, str(db), str(data)], capture_output=True, text=True, timeout=60)
-        assert result.stdout.strip() == "ok", result.stdout + result.stderr
-        assert db.is_file() and not list(cache_dir.glob("stat.broken-*")), sorted(p.name for p in cache_dir.iterdir())
-    finally:
-        shutil.rmtree(outer)
+    cache_dir = nobody.folder / "cache"
+    cache_dir.mkdir()
+    os.chmod(cache_dir, 0o777)
+    db = cache_dir / "stat.sqlite3"
+    theirs, data = nobody.folder / "theirs.bin", nobody.folder / "data.bin"
+    for n, path in enumerate((theirs, data)):
+        path.write_bytes(b"y" * (100 + n))
+        os.chmod(path, 0o644)
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # old enough to be cached (not racily clean)
+    owner = StatCache(db)  # root's, 0644
+    owner.digest(theirs)
+    owner.close()
+    os.chmod(db, 0o644)
+    script = ("import sys\nfrom pathlib import Path\nfrom projections.statcache import StatCache\n"
+              "from projections.hashing import hash_file\nc = StatCache(Path(sys.argv[1]))\n"
+              "assert c.digest(Path(sys.argv[2])) == hash_file(Path(sys.argv[2]))\nprint('ok')\n")
+    result = nobody.run(script, str(db), str(data))
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr
+    assert db.is_file() and not list(cache_dir.glob("stat.broken-*")), sorted(p.name for p in cache_dir.iterdir())
 
 
 def test_a_damaged_cache_database_is_set_aside(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from projections.errors import ConfigError
 from projections.ops import permissions
 from projections.settings_tables import PermissionSettings
+from tests.conftest import Nobody
 
 POLICY = PermissionSettings()  # dirs 2775, files 664, no group
 NOBODY = 65534
@@ -115,6 +116,7 @@ except ConfigError as exc:
     print(exc)
     sys.exit(3)
 """
+PREFLIGHT_CHECK = PREFLIGHT.replace("permissions.preflight(", "__import__('projections.preflight').preflight.check(")
 
 
 def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
@@ -135,62 +137,32 @@ def test_preflight_reports_unwritable_dirs(tmp_path: Path) -> None:
         os.chmod(home / "gold", 0o2775)
 
 
-def test_a_data_root_of_another_user_names_a_fix_that_works_for_this_one() -> None:
+def test_a_data_root_of_another_user_names_a_fix_that_works_for_this_one(nobody: Nobody) -> None:
     """Run as nobody on root's data root, a run said `chmod u+rwx`, which changes the owner's bits and nothing
     for nobody. It now names the policy repair by the owner, or running as the owner."""
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and util-linux setpriv to run as another user")
-    outer = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's tmp_path is 0700: nobody could not even look in
-    try:
-        home = outer / "home"
-        home.mkdir()
-        os.chmod(outer, 0o755)
-        os.chmod(home, 0o755)
-        script = PREFLIGHT.replace("permissions.preflight(", "__import__('projections.preflight').preflight.check(")
-        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                                 script, str(home)], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 3, result.stdout + result.stderr
-        message = result.stdout.strip()
-        assert message.startswith(f"data root {home} is not writable by nobody (owner root:root, mode 0755)")
-        assert "chmod u+rwx" not in message and "`projections doctor --fix-permissions` run by root (" in message
-        assert "or run this as root" in message, message
-    finally:
-        shutil.rmtree(outer)
+    home = nobody.folder / "home"
+    home.mkdir()
+    os.chmod(home, 0o755)
+    result = nobody.run(PREFLIGHT_CHECK, str(home))
+    assert result.returncode == 3, result.stdout + result.stderr
+    message = result.stdout.strip()
+    assert message.startswith(f"data root {home} is not writable by nobody (owner root:root, mode 0755)")
+    assert "chmod u+rwx" not in message and "`projections doctor --fix-permissions` run by root (" in message
+    assert "or run this as root" in message, message
 
 
-def test_a_user_outside_the_roots_group_is_told_to_join_it() -> None:
+def test_a_user_outside_the_roots_group_is_told_to_join_it(nobody: Nobody) -> None:
     """A root that already follows a group policy (2775): a user outside the group was told to run
     `doctor --fix-permissions` as the owner, which changes nothing; and doctor said all was well."""
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and util-linux setpriv to run as another user")
-    outer = Path(tempfile.mkdtemp(dir="/tmp"))
-    try:
-        home = outer / "home"
-        home.mkdir()
-        os.chmod(outer, 0o755)
-        os.chmod(home, 0o2775)  # root:root, group-writable: the policy, for the group root
-        script = PREFLIGHT.replace("permissions.preflight(", "__import__('projections.preflight').preflight.check(")
-        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                                 script, str(home)], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 3, result.stdout + result.stderr
-        message = result.stdout.strip()
-        assert "nobody is not in its group root; add it (`sudo usermod -aG root nobody`, then log in again)" \
-            in message, message
-        assert "--fix-permissions" not in message, message
-    finally:
-        shutil.rmtree(outer)
+    home = nobody.folder / "home"
+    home.mkdir()
+    os.chmod(home, 0o2775)  # root:root, group-writable: the policy, for the group root
+    result = nobody.run(PREFLIGHT_CHECK, str(home))
+    assert result.returncode == 3, result.stdout + result.stderr
+    message = result.stdout.strip()
+    assert "nobody is not in its group root; add it (`sudo usermod -aG root nobody`, then log in again)" \
+        in message, message
+    assert "--fix-permissions" not in message, message
 
 
 def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:
@@ -518,32 +490,19 @@ def test_a_refused_path_another_user_made_names_that_user() -> None:
         shutil.rmtree(home)
 
 
-def test_a_lock_file_this_user_may_not_write_stops_the_run_before_it_starts() -> None:
+def test_a_lock_file_this_user_may_not_write_stops_the_run_before_it_starts(nobody: Nobody) -> None:
     """`chmod 644 locks/store.lock` by its owner: another user's run started, then failed its dates (and alerted)
     on 'Permission denied ... or free disk space'; doctor listed the file, the preflight did not look."""
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and util-linux setpriv to run as another user")
-    outer = Path(tempfile.mkdtemp(dir="/tmp"))
-    try:
-        home = outer / "home"
-        (home / "locks").mkdir(parents=True)
-        for folder in (outer, home, home / "locks"):
-            os.chmod(folder, 0o777)
-        lock = home / "locks" / "store.lock"
-        lock.write_text("")
-        os.chmod(lock, 0o644)  # root's
-        script = ("import sys\nfrom pathlib import Path\nfrom projections.errors import ConfigError\n"
-                  "from projections.preflight import _lock_files\ntry:\n    _lock_files(Path(sys.argv[1]), [], "
-                  "seasonal=False)\nexcept ConfigError as exc:\n    print(exc)\n    sys.exit(3)\n")
-        result = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                                 script, str(home)], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 3, result.stdout + result.stderr
-        assert result.stdout.startswith(f"lock file {lock} is not writable by nobody"), result.stdout
-    finally:
-        shutil.rmtree(outer)
+    home = nobody.folder / "home"
+    (home / "locks").mkdir(parents=True)
+    for folder in (home, home / "locks"):
+        os.chmod(folder, 0o777)
+    lock = home / "locks" / "store.lock"
+    lock.write_text("")
+    os.chmod(lock, 0o644)  # root's
+    script = ("import sys\nfrom pathlib import Path\nfrom projections.errors import ConfigError\n"
+              "from projections.preflight import _lock_files\ntry:\n    _lock_files(Path(sys.argv[1]), [], "
+              "seasonal=False)\nexcept ConfigError as exc:\n    print(exc)\n    sys.exit(3)\n")
+    result = nobody.run(script, str(home))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout.startswith(f"lock file {lock} is not writable by nobody"), result.stdout
