@@ -363,11 +363,10 @@ class SlateReporter(ConsoleReporter):
     def _alert_unrecorded(self, exc: OSError) -> None:
         """The run's alert when the ledger it is made from could not be written (a full disk): one alert from
         what this process saw, sent without recording its delivery."""
-        from projections.ops.alerts import RUN_STAGES, Alert, send_alert
+        from projections.ops.alerts import RUN_STAGES, Alert, send_alert, span_of
         from projections.settings import load_settings
 
-        bad = [d for d, state in self.dates.items() if state == "failed"] or sorted(self.dates)
-        span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else "?"
+        span = span_of([d for d, state in self.dates.items() if state == "failed"] or list(self.dates))
         error = (f"the ledger could not be written ({exc.strerror or exc}): free space on the data root's disk, "
                  "then run the same command again" + "".join(f"\n{f}" for f in self.failed[:10]))
         try:

@@ -186,13 +186,13 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
     for obj in list(store.iter_objects()):
         where = store.object_dir(obj)
         try:
-            young = now - where.stat().st_mtime < grace_s
+            st = where.stat()
         except OSError:
             continue
-        if obj in live or young:
+        if obj in live or now - st.st_mtime < grace_s:  # needed, or made or used within the grace period
             report.kept += 1
             continue
-        owner = where.stat().st_uid
+        owner = st.st_uid
         if me != 0 and owner != me:  # its folder is read-only: only its owner (or root) may empty it
             report.kept += 1
             name = user_name(owner)

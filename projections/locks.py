@@ -46,7 +46,8 @@ def _holder(fd: int) -> dict[str, Any]:
 
 def _describe_holder(fd: int, info: dict[str, Any] | None = None) -> str:
     info = _holder(fd) if info is None else info
-    if info and info.get("host") == socket.gethostname() and not Path(f"/proc/{info.get('pid')}").exists():
+    pid = info.get("pid") if info else None
+    if isinstance(pid, int) and info.get("host") == socket.gethostname() and not pid_alive(pid):
         info = {}  # the note of a holder gone (shared holders write none, so an exclusive holder's note stays
         # after it: a gc long finished was named as the holder of the store that running builds held)
     if not info:
@@ -164,11 +165,11 @@ def hold(
                     fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if deadline is not None and time.monotonic() >= deadline and \
-                            "worker of this run" not in _describe_holder(fd):  # the timeout is for other runs:
-                        holder = _describe_holder(fd)
-                        stop = "ask its user (or root) to stop it" if " of " in holder.split(" on ")[0] else \
-                            "stop it"
+                    holder = _describe_holder(fd) if deadline is not None and time.monotonic() >= deadline \
+                        else ""
+                    if holder and "worker of this run" not in holder:  # the timeout is for other runs:
+                        user = _holder(fd).get("user")
+                        stop = "ask its user (or root) to stop it" if user and user != _user() else "stop it"
                         raise LockTimeout(  # a worker of this one (`doit -n N`) is this run's own course
                             f"gave up after {timeout:.0f} s waiting for the lock on {what}, held by "
                             f"{holder}; wait for it to finish, or {stop} if it is stuck"

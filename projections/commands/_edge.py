@@ -109,5 +109,5 @@ def no_root(home: Path) -> str | None:
     root's; None for a root with a store."""
     if (home / "store").is_dir():
         return None
-    return (f"note: no data root at {home} (it has no store/): nothing was ever built there; check PROJECTIONS_HOME "
+    return (f"no data root at {home} (it has no store/): nothing was ever built there; check PROJECTIONS_HOME "
             "(or `home` in projections.toml)")

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     home = settings.home
     if (missing := no_root(home)) is not None:
-        print(missing, file=sys.stderr)
+        print(f"note: {missing}", file=sys.stderr)
     blocks = history.timeline(Events.read(home), day, deps=_needs(settings.pipeline))
     if args.json:
         print(json.dumps({"game_date": day, "blocks": [b.as_json() for b in blocks]}, indent=1, default=str))

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     named = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
     if (missing := no_root(engine.home)) is not None:
-        print(missing, file=sys.stderr)
+        print(f"note: {missing}", file=sys.stderr)
     engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
     dates = named or [slate_date_today(engine.now)]  # doit's today: live.now replays a past day
     events = Events.read(engine.home)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"home": str(engine.home), "dates": [d.as_json() for d in found]}, indent=1))
     else:
         print(status.render(found))
-        if named is None and found[0].state == "outside archive" and (latest := _latest_gold(engine.home)):
+        if named is None and found[0].state == "outside archive" and (latest := _latest_gold(engine.store)):
             print(f"note: no date named, so today's; the latest date with gold is {latest}: "
                   f"`projections status {latest}`")
         if events.skipped_lines:
@@ -55,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(d.state in status.NO_WORK for d in found) else 1
 
 
-def _latest_gold(home: Any) -> str | None:
-    """The latest date with a published slate (gold/projections/game_date=D), or None."""
-    days = [p.name.removeprefix("game_date=") for p in (home / "gold" / "projections").glob("game_date=*")]
-    return max(days) if days else None
+def _latest_gold(store: Any) -> str | None:
+    """The latest date with a published slate, or None."""
+    return max((day for asset, day, _ in store.iter_pointers() if asset == "projections"), default=None)

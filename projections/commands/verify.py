@@ -16,15 +16,15 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from projections.commands._edge import no_root
     from projections.settings import load_settings
     from projections.statcache import StatCache
     from projections.store import LocalStore
     from projections.verify import verify
 
     settings = load_settings()
-    if not (settings.home / "store").is_dir():  # a typo'd PROJECTIONS_HOME must not read as a healthy root
-        print(f"error: no data root at {settings.home} (it has no store/): nothing was ever built there; check "
-              "PROJECTIONS_HOME (or `home` in projections.toml)", file=sys.stderr)
+    if (missing := no_root(settings.home)) is not None:  # a typo'd PROJECTIONS_HOME must not read as a healthy root
+        print(f"error: {missing}", file=sys.stderr)
         return 1
     store = LocalStore(settings.home, stat_cache=StatCache(None))
     publishers, why = _publishers(settings)

@@ -179,7 +179,8 @@ def timeline(events: Events, day: str, *, deps: Mapping[str, set[str]] | None = 
         if selected is None and (not ended.whole_slate or (ended.end or {}).get("up_to_date") == 0):
             ran = []
         elif selected is not None:
-            ran = [s for s in selected if s in set(ran)]  # in build order: what came before a failure is told apart
+            seen = set(ran)
+            ran = [s for s in selected if s in seen]  # in build order: what came before a failure is told apart
         quiet = [s for s in ran if s not in touched]
         failures = {e.stage for e in block.entries if e.kind in ("stage_failure", "fetch_failure")}
         first = min((ran.index(s) for s in failures if s in ran), default=len(ran))

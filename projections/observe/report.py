@@ -82,7 +82,7 @@ def _focus(engine: Engine, events: Events, day: str, asset: str, obj: str) -> Fo
 
     return Focus(day=day, asset=asset, object=obj, manifest=engine.store.manifest(obj),
                  slate=load_slate(engine.store, obj), actual=plots.actuals(engine.home, dt.date.fromisoformat(day)),
-                 blocks=history.timeline(events, day))
+                 blocks=history.timeline(events, day, deps=history.needs(engine.pipeline)))
 
 
 def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | None = None,

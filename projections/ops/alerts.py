@@ -170,7 +170,8 @@ def send_test_alert(
 # ------------------------------------------------------------------------------------------ run alerts
 
 
-def _span(dates: Sequence[str]) -> str:
+def span_of(dates: Sequence[str]) -> str:
+    """The dates as one date or A..B ("?" for none)."""
     dates = sorted(dates)
     if not dates:
         return "?"
@@ -241,13 +242,13 @@ def alerts_for_run(
     end = next((e for e in reversed(mine) if e.get("event") == "run_end"), None)
     if not out and end is not None and (end.get("ok") is False or end.get("not_run")):
         start = next((e for e in mine if e.get("event") == "run_start"), {})
-        date = _span([str(d) for d in start.get("dates") or []])
+        date = span_of([str(d) for d in start.get("dates") or []])
         problems = "; ".join(end.get("failures") or []) or "no stage failure was recorded"
         out.append(Alert(date, RUN_STAGES, f"the run ended with failed={end.get('failed', 0)}, "
                          f"not_run={end.get('not_run', 0)}: {problems}", details.format(date=date), "stale", run))
     if len(out) > limit:
         kept, rest = out[: limit - 1], out[limit - 1 :]
-        date = _span([a.date for a in rest])
+        date = span_of([a.date for a in rest])
         listed = "; ".join(f"{a.date} {a.stage}" for a in rest)
         out = [*kept, Alert(date, f"{len(rest)} more failed or stale dates", listed, details.format(date=date),
                             "summary", run)]
@@ -342,7 +343,7 @@ def alert_for_unit_failure(
     if any(e.get("event") == "alert" for e in mine):
         return None
     dates = [str(d) for d in start.get("dates") or []]
-    date = _span(dates)
+    date = span_of(dates)
     details = f"{journal}; {settings.alerts.details_command.format(date=date)}"
     failed = next((e for e in mine if e.get("event") in FAILURE_EVENTS), None)
     if failed is not None:

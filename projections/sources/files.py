@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projections.dates import season_of
@@ -316,7 +317,7 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
         "moneyline_home": numbers["moneyline_home"], "moneyline_away": numbers["moneyline_away"],
         "score_home": numbers["score_home"], "score_away": numbers["score_away"],
         "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]),
-        "source": name.replace("\\", "/").rsplit("/", 1)[-1],  # the file's name: where it lay is no fact of the data
+        "source": Path(name).name,  # the file's name: where it lay is no fact of the data
     })
     dup = out.duplicated(["game_date", "home_team"], keep=False)
     if dup.any():

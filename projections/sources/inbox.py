@@ -7,8 +7,8 @@
 The date comes from the file's content (Game Info), never from its name or time. A date's snapshot holds
 every DraftKings slate seen for it, and the archive's slates of the date (early and main slates side by side;
 the salaries stage picks the main one), so ingesting one more file makes a new snapshot that contains the old
-ones; a file sharing DraftKings
-player ids with a slate already there is a new export of that slate and replaces it. Capture time: a file taken
+ones; a file sharing DraftKings player ids with a slate already there is a new export of that slate and
+replaces it. Capture time: a file taken
 before its slate's first tip is known from now on; an archival file (taken after that tip) counts as known
 from the start of its slate date, so a past slate rebuilt at its lock finds it.
 
@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +125,6 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     slate ingested for an archived date stands beside its main slate instead of hiding it.
 
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
-    import pandas as pd
 
     day, frame = read or read_dk(home, content, name)
     notes = files.dk_notes(frame)
@@ -134,12 +134,10 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     raw = {f"raw-{slate_id}.csv": content}
     same, replaced, more = _same_slates(older, frame, name)
     notes += more
-    if len(older):
-        older = older[~older["slate_id"].isin(same | {slate_id})]
-        frame = pd.concat([older, frame], ignore_index=True) if len(older) else frame
-        if previous is not None:
-            kept = {f"raw-{s}.csv" for s in set(older["slate_id"])}
-            raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
+    frame = _merged(older, frame, same)
+    if previous is not None:
+        kept = {f"raw-{s}.csv" for s in set(frame["slate_id"]) - {slate_id}}
+        raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
     tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
@@ -152,14 +150,18 @@ def check_dk(home: Path, reads: list[tuple[tuple[dt.date, pd.DataFrame], str]], 
     """files.BadFile for a file `ingest_dk` would refuse against what its date holds (a partial copy of a known
     slate), found before anything is written: the files in the order given, each against the date as the files
     before it leave it."""
-    import pandas as pd
-
     held: dict[dt.date, pd.DataFrame] = {}
     for (day, frame), name in reads:
         older = held[day] if day in held else _known(home, day, frame, now)[2]
-        same, _, _ = _same_slates(older, frame, name)
-        slate_id = str(frame["slate_id"].iloc[0])
-        held[day] = pd.concat([older[~older["slate_id"].isin(same | {slate_id})], frame], ignore_index=True)
+        held[day] = _merged(older, frame, _same_slates(older, frame, name)[0])
+
+
+def _merged(older: pd.DataFrame, frame: pd.DataFrame, same: set[str]) -> pd.DataFrame:
+    """The date's salary rows once the file is taken: its slate in place of those it is a new export of."""
+    import pandas as pd
+
+    rest = older[~older["slate_id"].isin(same | {str(frame["slate_id"].iloc[0])})]
+    return pd.concat([rest, frame], ignore_index=True) if len(rest) else frame
 
 
 def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
@@ -178,9 +180,7 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
     previous = snapshots.select(found, captured)
     # an archival file joins the archive's slates of its date; a live capture holds what was captured (a replayed
     # day must not learn the archive's hindsight, e.g. the daily table's starters, before its lock)
-    archived = _archived_rows(home, day, list(frame.columns))
-    if now < lock:
-        archived = archived.iloc[0:0]
+    archived = _archived_rows(home, day, list(frame.columns)) if now >= lock else frame.iloc[0:0]
     if previous is None:
         return previous, captured, archived
     older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
@@ -215,9 +215,8 @@ def _shrink(old: pd.DataFrame, new: pd.DataFrame, name: str, old_slate: str) -> 
     """A new export of a slate that lists fewer of its players: files.BadFile where it is a part of the slate
     (a game listed with fewer of its players, or most of its games gone: a filtered or cut copy would replace the
     whole slate), a note where whole games left it (postponed after the first export)."""
-    def games(frame: pd.DataFrame) -> dict[str, int]:
-        keys = ["@".join(sorted(pair)) for pair in zip(frame["team"], frame["opp"], strict=True)]
-        return {k: keys.count(k) for k in set(keys)}
+    def games(frame: pd.DataFrame) -> Counter[str]:
+        return Counter("@".join(sorted(pair)) for pair in zip(frame["team"], frame["opp"], strict=True))
 
     before, after = games(old), games(new)
     thinner = sorted(g for g in after if after[g] < SHRINK * before.get(g, 0))  # a player or two may leave a slate
@@ -251,7 +250,6 @@ def _archived_rows(home: Path, day: dt.date, columns: list[str]) -> pd.DataFrame
     import pyarrow.parquet as pq
 
     from projections.archive import parts
-    from projections.dates import season_of
 
     frames = [pq.read_table(p.path, filters=[("game_date", "=", day)]).to_pandas()
               for p in parts(home, TABLE) if season_of(day) in p.seasons]
