@@ -43,6 +43,11 @@ class GcReport:
     bytes_freed: int = 0
     dry_run: bool = False
     others: dict[str, int] = field(default_factory=dict)  # owner -> objects kept: only they (or root) may delete
+    labels: dict[str, str] = field(default_factory=dict)  # object -> "stage date" of its newest action record
+
+    def label(self, obj: str) -> str:
+        """What `obj` was, for people: its stage and date (or season), from its newest action record."""
+        return self.labels.get(obj, "no action record (an ingest or fetch part no ref names)")
 
 
 def store_lock_path(home: Path) -> Path:
@@ -145,7 +150,7 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
         if ledger is not None and not dry_run and (report.deleted or report.records_deleted or report.tmp_deleted):
             ledger.append("gc", deleted=len(report.deleted), records_deleted=report.records_deleted,
                           tmp_deleted=report.tmp_deleted, bytes_freed=report.bytes_freed, kept=report.kept,
-                          keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted[:50]] or None,
+                          keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted] or None,
                           others=report.others or None)
     return report
 
@@ -164,6 +169,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
 
     records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
     built_from: dict[str, set[str]] = defaultdict(set)  # object -> the objects its records name as inputs
+    newest: dict[str, str] = {}  # object -> created_at of its newest record (whose stage and date label it)
     for path in store.iter_action_paths():
         try:
             record = json.loads(path.read_bytes())
@@ -174,6 +180,10 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             continue  # unreadable records are verify's business; the next build replaces them
         scope = record.get("game_date") or record.get("season") or "-"
         records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
+        created = str(record.get("created_at", ""))
+        if created >= newest.get(obj, ""):
+            newest[obj] = created
+            report.labels[obj] = f"{record.get('stage')} {scope}"
     doomed_records: list[tuple[str, Path]] = []
     for group in records.values():
         group.sort(key=lambda r: r[0], reverse=True)
@@ -208,6 +218,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
         report.deleted.append(obj)
         report.bytes_freed += size
     gone = set(report.deleted)
+    report.labels = {obj: label for obj, label in report.labels.items() if obj in gone}
     for obj, path in doomed_records:
         if obj in gone:
             report.records_deleted += 1

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                          notify=lambda m: print(m, file=sys.stderr, flush=True))
     verb = "would delete" if args.dry_run else "deleted"
     for obj in report.deleted[:20]:
-        print(f"{verb} {short(obj)}")
+        print(f"{verb} {short(obj)}  {report.label(obj)}")
     more = len(report.deleted) - 20
     if more > 0:
         print(f"... and {more} more")

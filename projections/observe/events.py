@@ -182,6 +182,15 @@ class Events:
                 if all(record.get(f) is None or e.get(f) is None or e.get(f) == record.get(f) for f in ("host", "pid"))]
         return next((e for e in same if str(e.get("ts") or "") >= created), None)
 
+    def deleted_by_gc(self, hexpart: str) -> Event | None:
+        """The gc run that deleted the object whose hex digest starts with `hexpart` (its ledger event lists
+        the short hashes of what it deleted), or None."""
+        for e in reversed(self.all):
+            if e.get("event") == "gc" and any(isinstance(o, str) and (o.startswith(hexpart) or hexpart.startswith(o))
+                                              for o in e.get("objects") or ()):
+                return e
+        return None
+
     def publishes(self, day: str) -> list[Event]:
         return [e for e in self.by_date.get(day, []) if e.get("event") == "publish"]
 

@@ -25,14 +25,15 @@ KEY = "player_id"
 SLATE_FILE = "projections.parquet"  # the published slate's table
 
 
-def resolve(store: LocalStore, text: str) -> str:
-    """A full digest for `text` (a digest, or a hex prefix of at least 4 digits naming one object)."""
+def resolve(store: LocalStore, text: str, events: Events | None = None, day: str = "") -> str:
+    """A full digest for `text` (a digest, or a hex prefix of at least 4 digits naming one object). An object
+    that is not in the store is looked up among what gc deleted (`events`), to say so."""
     value = text.strip().lower()
+    hexpart = value[len(PREFIX):] if value.startswith(PREFIX) else value
     if is_digest(value):
         if not store.has(value):
-            raise ObjectNotFound(f"object {short(value)} is not in the store at {store.objects}")
+            raise _missing(store, hexpart, f"object {short(value)} is not in the store at {store.objects}", events, day)
         return value
-    hexpart = value[len(PREFIX):] if value.startswith(PREFIX) else value
     if len(hexpart) < 4 or any(c not in "0123456789abcdef" for c in hexpart):
         raise ConfigError(f"{text!r} is not an object hash: give a digest or at least 4 hex digits of one")
     found = []
@@ -40,11 +41,23 @@ def resolve(store: LocalStore, text: str) -> str:
     if bucket.is_dir():
         found = [PREFIX + hexpart[:2] + p.name for p in bucket.iterdir() if (hexpart[:2] + p.name).startswith(hexpart)]
     if not found:
-        raise ObjectNotFound(f"no object in {store.objects} starts with {hexpart}")
+        raise _missing(store, hexpart, f"no object in {store.objects} starts with {hexpart}", events, day)
     if len(found) > 1:
         raise ConfigError(f"{hexpart} names {len(found)} objects ({', '.join(short(f, 14) for f in sorted(found))}); "
                           "give more digits")
     return found[0]
+
+
+def _missing(store: LocalStore, hexpart: str, message: str, events: Events | None, day: str) -> ObjectNotFound:
+    """The error for an object not in the store: gc's deletion of it, when the ledger recorded one."""
+    gc = events.deleted_by_gc(hexpart) if events is not None else None
+    if gc is None:
+        return ObjectNotFound(message)
+    listing = f"`projections history {day}` lists" if day else "`projections history DATE` lists"
+    return ObjectNotFound(f"object {hexpart[:10]} was deleted by `projections gc` at {when(gc.get('ts'))} (it was "
+                          f"kept for neither gold nor the newest {gc.get('keep', 'N')} builds); name objects still in "
+                          f"the store ({listing} what was published), or keep more next time (`projections gc "
+                          "--keep N`)")
 
 
 def previous_published(events: Events, day: str, current: str | None) -> str | None:
@@ -185,7 +198,7 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
     elif new is None or old is None:
         raise ConfigError("name both objects (HASH_A HASH_B), or neither for the gold object and the one before it")
     else:
-        old, new = resolve(store, old), resolve(store, new)
+        old, new = resolve(store, old, events, day), resolve(store, new, events, day)
         for obj in (old, new):
             _check_slate_of(store, obj, day)
     labels = {}

@@ -27,10 +27,15 @@ def test_gc_deletes_superseded_objects_and_keeps_gold(tmp_path: Path):
     store = LocalStore(home)
     dry = collect(store, keep=1, grace_s=0, dry_run=True)
     assert dry.deleted == [old_gold] and store.has(old_gold)  # a dry run deletes nothing
+    listed = run_cli(home, "gc", "--dry-run", "--keep", "1", "--grace", "0")
+    assert f"would delete {old_gold[9:19]}  gold {FIXTURE_DATE}\n" in listed.stdout, listed.stdout  # not a bare hash
 
     report = collect(store, keep=1, grace_s=0, ledger=Ledger(home))
     assert report.deleted == [old_gold] and report.records_deleted == 1
     assert not store.object_dir(old_gold).exists() and store.has(new_gold)
+    gone = run_cli(home, "diff", FIXTURE_DATE, old_gold[9:17], new_gold[9:17])
+    assert gone.returncode == 2 and f"object {old_gold[9:17]} was deleted by `projections gc` at " in gone.stderr, \
+        gone.stderr  # it said only "no object in ... starts with"
     assert run_cli(home, "verify").returncode == 0
     again = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
     assert again.returncode == 0 and "0 built" in again.stdout  # nothing the build needs was collected
