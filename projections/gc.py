@@ -6,7 +6,8 @@ objects of the newest `keep` action records of each (stage, date), everything a 
 came from, so the date stays up to date) - and, for safety, anything made or used (found up to date by a run)
 within `grace_s`: a run that found a stage up to date builds on it a moment later. Action records
 whose object is deleted go too, so the action cache never points at nothing.
-Unfinished commits in store/tmp are removed when their writer is dead.
+Unfinished commits in store/tmp are removed when their writer is dead, and damaged objects builds set aside
+(`LocalStore.quarantine`) once older than the grace period.
 
 gc holds `locks/store.lock` exclusively while it decides and deletes. Builds hold it shared for each stage
 (see Engine.build), so gc waits for running stages and no stage starts while gc works; the gate lock lets
@@ -40,6 +41,7 @@ class GcReport:
     deleted: list[str] = field(default_factory=list)
     records_deleted: int = 0
     tmp_deleted: int = 0
+    damaged_deleted: int = 0  # damaged objects a build set aside (store/quarantine, or beside them in their shard)
     bytes_freed: int = 0
     dry_run: bool = False
     others: dict[str, int] = field(default_factory=dict)  # owner -> objects kept: only they (or root) may delete
@@ -75,6 +77,13 @@ def _size(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
     return total
+
+
+def set_aside(store: LocalStore) -> list[Path]:
+    """Damaged objects builds set aside (`LocalStore.quarantine`): in store/quarantine, or, another user's, in
+    their own shard as `<name>.damaged-<pid>-<tag>`. Never read again; kept for inspection until gc."""
+    found = sorted((store.root / "store" / "quarantine").glob("*"))
+    return found + sorted(store.objects.glob("??/*.damaged-*"))
 
 
 def _ref_objects(home: Path) -> set[str]:
@@ -147,9 +156,11 @@ def collect(store: LocalStore, *, keep: int = 3, grace_s: float = 3600.0, dry_ru
         with _gc_locks(home, dry_run=dry_run, timeout=timeout, notify=notify):
             _collect(store, report, keep=keep, grace_s=grace_s, dry_run=dry_run)
     finally:  # recorded even when it stopped partway: what it deleted is gone
-        if ledger is not None and not dry_run and (report.deleted or report.records_deleted or report.tmp_deleted):
+        if ledger is not None and not dry_run and (report.deleted or report.records_deleted or report.tmp_deleted
+                                                          or report.damaged_deleted):
             ledger.append("gc", deleted=len(report.deleted), records_deleted=report.records_deleted,
-                          tmp_deleted=report.tmp_deleted, bytes_freed=report.bytes_freed, kept=report.kept,
+                          tmp_deleted=report.tmp_deleted, damaged_deleted=report.damaged_deleted or None,
+                          bytes_freed=report.bytes_freed, kept=report.kept,
                           keep=keep, grace_s=grace_s, objects=[short(o) for o in report.deleted] or None,
                           others=report.others or None)
     return report
@@ -234,6 +245,21 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             report.tmp_deleted += 1
             if not dry_run:
                 _rmtree(staging)
+    for damaged in set_aside(store):  # aged like objects, from when it was set aside (a rename sets its ctime)
+        try:
+            st = damaged.lstat()
+        except OSError:
+            continue
+        if now - st.st_ctime < grace_s:
+            continue
+        if me != 0 and st.st_uid != me:
+            name = user_name(st.st_uid)
+            report.others[name] = report.others.get(name, 0) + 1
+            continue
+        report.damaged_deleted += 1
+        report.bytes_freed += _size(damaged)
+        if not dry_run:
+            _rmtree(damaged)
     gold = home / "gold"
     for leftover in gold.glob("*/.*.tmp") if gold.is_dir() else []:  # a pointer's temp link a killed run left
         pid_text = leftover.name.rsplit(".", 3)[-3] if leftover.name.count(".") >= 3 else ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.errors import ProjectionsError
+from projections.gc import set_aside
 from projections.hashing import is_digest, short
 from projections.store import LocalStore
 
@@ -137,6 +138,11 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
         if leftovers:
             report.notes.append(f"{len(leftovers)} unfinished commit(s) in {store.tmp} (from killed runs); "
                                 "harmless, `projections gc` removes them")
+    aside = set_aside(store)
+    if aside:
+        report.notes.append(f"{len(aside)} damaged object(s) set aside by builds (never read again; the builds "
+                            f"wrote them anew), e.g. {aside[0]}: kept for inspection, `projections gc` deletes "
+                            "them once older than its grace period")
     return report
 
 

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if more > 0:
         print(f"... and {more} more")
     print(f"gc: {verb} {len(report.deleted)} objects ({report.bytes_freed / 1e6:.1f} MB), "
-          f"{report.records_deleted} action records, {report.tmp_deleted} unfinished commits; kept {report.kept}")
+          f"{report.records_deleted} action records, {report.tmp_deleted} unfinished commits"
+          + (f", {report.damaged_deleted} damaged objects set aside by builds" if report.damaged_deleted else "")
+          + f"; kept {report.kept}")
     if report.others:
         owners = ", ".join(f"{n} of {user}" for user, n in sorted(report.others.items()))
         print(f"gc: kept {owners} that nothing needs: an object's folder is read-only, so only its owner or root "

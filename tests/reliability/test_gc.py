@@ -174,3 +174,35 @@ def test_gc_removes_the_temp_link_a_run_killed_while_publishing_left(tmp_path: P
     assert report.tmp_deleted == 1 and not dead.is_symlink() and mine.is_symlink()
     mine.unlink()
     assert run_cli(home, "verify").returncode == 0
+
+
+def test_gc_deletes_the_damaged_objects_builds_set_aside_and_verify_counts_them(tmp_path: Path):
+    """A damaged object a build set aside (store/quarantine, or renamed within its shard when another user owns
+    it) was never counted by verify nor deleted by gc: store/quarantine grew for ever, unseen."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    files = {"data.csv": b"a,b\n1,2\n"}
+    obj = store.commit(files, {"kind": "test"}).object
+    where = store.object_dir(obj)
+    os.chmod(where, 0o755)
+    os.chmod(where / "data.csv", 0o644)
+    (where / "data.csv").write_bytes(b"a,b\n1,3\n")  # a flipped byte
+    assert store.commit(files, {"kind": "test"}).created  # the build sets the damaged copy aside, writes it anew
+    other = store.commit({"data.csv": b"c\n9\n"}, {"kind": "test"}).object
+    shard = store.object_dir(other)
+    os.chmod(shard, 0o755)
+    os.rename(shard, shard.with_name(f"{shard.name}.damaged-1-ab"))  # another user's: set aside in its shard
+    assert len(list((home / "store" / "quarantine").iterdir())) == 1
+
+    noted = run_cli(home, "verify")
+    assert noted.returncode == 0 and "2 damaged object(s) set aside by builds" in noted.stdout, noted.stdout
+    young = run_cli(home, "gc")  # set aside just now: within the grace period
+    assert young.returncode == 0 and "damaged" not in young.stdout and len(list(home.rglob("*.damaged-*"))) == 1
+    dry = run_cli(home, "gc", "--dry-run", "--grace", "0")
+    assert "would delete" in dry.stdout and "2 damaged objects set aside by builds" in dry.stdout, dry.stdout
+    assert len(list(home.rglob("*.damaged-*"))) == 1
+    done = run_cli(home, "gc", "--grace", "0")
+    assert done.returncode == 0 and "deleted" in done.stdout and "2 damaged objects" in done.stdout, done.stdout
+    assert not list((home / "store" / "quarantine").iterdir()) and not list(home.rglob("*.damaged-*"))
+    assert [e["damaged_deleted"] for e in ledger_events(home) if e["event"] == "gc"] == [2]
+    assert "set aside" not in run_cli(home, "verify").stdout
