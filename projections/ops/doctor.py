@@ -282,6 +282,8 @@ def _data_root(settings: Settings) -> list[Finding]:
         problems = permissions.check_tree(home, settings.permissions)
     except ConfigError as exc:
         return [Finding("error", "data-root", str(home), str(exc))]
+    if not os.access(home, os.W_OK | os.X_OK):  # the policy may hold and still not let this user in (its group)
+        return [Finding("error", "data-root", str(home), permissions.not_writable_message(home))]
     out = [Finding("error", "data-root", str(p.path), p.message, p.fix) for p in problems[:_MAX_DATA_ROOT]]
     if len(problems) > _MAX_DATA_ROOT:
         out.append(Finding("error", "data-root", str(home), f"and {len(problems) - _MAX_DATA_ROOT} more paths break "

@@ -163,6 +163,12 @@ def test_a_user_outside_the_roots_group_is_told_to_join_it(nobody: Nobody) -> No
     assert "nobody is not in its group root; add it (`sudo usermod -aG root nobody`, then log in again)" \
         in message, message
     assert "--fix-permissions" not in message, message
+    doctor = nobody.run("import os, sys; os.environ['PROJECTIONS_HOME'] = sys.argv[1]\n"
+                        "from projections.ops.doctor import _data_root\n"
+                        "from projections.settings import load_settings\n"
+                        "for f in _data_root(load_settings()): print(f.severity, f.message)", str(home))
+    assert doctor.stdout.startswith(f"error data root {home} is not writable by nobody") and \
+        "nobody is not in its group root; add it" in doctor.stdout, doctor.stdout + doctor.stderr  # it said "ok"
 
 
 def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:
