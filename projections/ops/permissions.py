@@ -44,6 +44,7 @@ LAYOUT: tuple[str, ...] = (
     "", "store", "store/objects", "store/tmp", "store/actions", "store/unshared", "refs", "gold", "ledger", "locks",
     "cache",
 )  # fmt: skip
+DROP = ("inbox", "inbox/processed")  # created with the layout; not preflighted: a run needs it only to take files
 # Files appended to or rewritten in place by more than one run: these need the file mode, not just the dir.
 # (cache/ is left out: the stat cache creates its database under the policy's umask, and one this user may not
 # write it leaves alone and hashes without, so a foreign cache file costs speed, never a run.)
@@ -192,9 +193,10 @@ def ensure_file(path: Path, policy: PermissionSettings) -> None:
 
 
 def ensure_tree(home: Path, policy: PermissionSettings) -> list[Path]:
-    """Create the data root's fixed layout under the policy; return the directories created."""
+    """Create the data root's fixed layout under the policy, the DraftKings drop folder with it (people of the
+    group drop files there by hand: one made by hand takes its maker's umask); return the directories created."""
     created: list[Path] = []
-    for rel in LAYOUT:
+    for rel in (*LAYOUT, *DROP):
         created.extend(ensure_dir(home / rel if rel else home, policy))
     return created
 

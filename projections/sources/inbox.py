@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from projections.dates import season_of
-from projections.errors import SourceError
+from projections.errors import ConfigError, SourceError
 from projections.ledger import iso
+from projections.ops import permissions
 from projections.sources import files, snapshots, tables
 
 if TYPE_CHECKING:
@@ -318,13 +319,16 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
                      + "".join(f"; note: {n}" for n in took.notes))
         done = processed_path(inbox, took.slate_id, path.name)
         try:
-            done.parent.mkdir(parents=True, exist_ok=True)
+            permissions.ensure_dir(done.parent, env.settings.permissions)  # the group's, like the layout
             with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
                 os.replace(path, done)
+            continue
+        except ConfigError as exc:  # its processed/ folder cannot be made: the message names why and the fix
+            unmoved.append(f"{path.name}: cannot move it to {done.parent}: {exc}")
         except OSError as exc:  # recorded all the same: the run goes on, and taking it again changes nothing
             unmoved.append(f"{path.name}: cannot move it to {done.parent} ({exc.strerror or exc}); make {inbox} "
                            "writable, or move the file yourself")
-            log.warning("inbox: %s", unmoved[-1])
+        log.warning("inbox: %s", unmoved[-1])
     entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
     if entry is None and not _archive_has(env.home, day):
         detail = (f"; unreadable files left there: {' | '.join(rejected)}" if rejected else

@@ -389,6 +389,7 @@ def test_ingest_then_doctor_finds_the_data_root_following_the_policy(tmp_path: P
     assert [f["severity"] for f in data_root] == ["ok"], data_root
     [index] = (home / "refs" / "snapshots" / "salaries").glob("*.jsonl")
     assert mode(index) == 0o664
+    assert mode(home / "inbox") == mode(home / "inbox" / "processed") == 0o2775  # laid out, not left to hand
 
 
 def test_ingest_into_a_new_data_root_lays_it_out_under_the_policy(tmp_path: Path) -> None:

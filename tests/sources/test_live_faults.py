@@ -419,8 +419,9 @@ def test_a_taken_file_that_cannot_be_moved_is_recorded_and_named_and_taking_it_a
     assert first["rows"] == 367 and (inbox / "DKSalaries.csv").exists()
     assert first["describe"].startswith("inbox: 1 taken, 0 refused, 1 left in the inbox (cannot move); 367 salary "
                                         "rows")
-    assert first["unmoved"] == [f"DKSalaries.csv: cannot move it to {inbox / 'processed'} (File exists); make "
-                                f"{inbox} writable, or move the file yourself"]
+    assert first["unmoved"] == [f"DKSalaries.csv: cannot move it to {inbox / 'processed'}: {inbox / 'processed'} is "
+                                f"not a directory, so {inbox / 'processed'} cannot be created; move it away or fix "
+                                "the path"]
     again = fetch("salaries", tmp_path, None, fake)
     assert again["object"] == first["object"]
     assert len(snapshots.entries(tmp_path, "salaries", SLATE)) == 1
