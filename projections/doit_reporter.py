@@ -363,7 +363,7 @@ class SlateReporter(ConsoleReporter):
     def _alert_unrecorded(self, exc: OSError) -> None:
         """The run's alert when the ledger it is made from could not be written (a full disk): one alert from
         what this process saw, sent without recording its delivery."""
-        from projections.ops.alerts import RUN_STAGES, Alert, send_alert, span_of
+        from projections.ops.alerts import RUN_STAGES, Alert, details_template, send_alert, span_of
         from projections.settings import load_settings
 
         span = span_of([d for d, state in self.dates.items() if state == "failed"] or list(self.dates))
@@ -372,7 +372,7 @@ class SlateReporter(ConsoleReporter):
         try:
             settings = load_settings()
             send_alert(settings, Alert(date=span, stage=RUN_STAGES, error=error,
-                                       command=settings.alerts.details_command.format(date=span),
+                                       command=details_template(settings).format(date=span),
                                        run=self.ledger.run if self.ledger else ""), ledger=None)
         except Exception as err:  # the alert path must never turn a failed run into a crash
             sys.stderr.write(f"alert not sent: {err}\n")

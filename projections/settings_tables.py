@@ -73,7 +73,9 @@ class AlertSettings(Frozen):
     timeout_s: Float = Field(default=10.0, gt=0, description="timeout of one webhook request or SMTP connection")
     attempts: Int = Field(default=3, ge=1, description="tries per channel before an alert counts as not sent")
     details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
-        default="projections status {date}", description="the command an alert names for details; {date} is filled"
+        default="projections status {date}",
+        description="the command an alert names for details; {date} is filled, and a `projections` command gets "
+        "PROJECTIONS_HOME=<the run's data root> in front"
     )
     max_per_run: Int = Field(default=5, ge=1, description="alerts one run may send; the rest become one summary")
 

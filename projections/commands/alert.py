@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from projections.errors import ConfigError
     from projections.ledger import Ledger
-    from projections.ops import alerts
+    from projections.ops import alerts, unit_alert
     from projections.ops.permissions import apply_umask
     from projections.settings import load_alert_settings, load_settings
 
@@ -66,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
                               f"load - {broken} (the settings as a whole: {problem})") from None
         print(f"settings do not load ({problem}); alerting with the [alerts] settings alone", file=sys.stderr)
     ledger = Ledger(home) if home is not None else None
-    return alerts.unit_failed(settings, args.unit_failed, scope=args.scope, ledger=ledger, monitor=monitor,
-                              settings_error=problem)
+    return unit_alert.unit_failed(settings, args.unit_failed, scope=args.scope, ledger=ledger, monitor=monitor,
+                                  settings_error=problem)

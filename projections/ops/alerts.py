@@ -2,8 +2,7 @@
 
     send_alert(settings, alert, ledger=...)      every configured channel; `alert` / `alert_failure` ledger lines
     notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped
-    unit_failed(settings, unit, ...)             the OnFailure= handler: what failed, unless already alerted (with
-                                                 settings that do not load, [alerts] alone and that error as why)
+    unit_alert.unit_failed(settings, unit, ...)  the OnFailure= handler (its own module)
     send_test_alert(settings, ledger=...)        `projections alert --test`
 
 Each alert names the slate date, the stage, the error and the command that shows the details. Sending
@@ -14,6 +13,8 @@ visible (`projections doctor` also probes the channels).
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shlex
 import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,11 +39,10 @@ Echo = Callable[[str], None]
 _MAX_ERROR = 1500
 
 
-def _stderr(message: str) -> None:
+def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-END_TO_HANDLER_S = 300  # a failed unit's handler runs at once: a run whose last line is older is another run
 RUN_STAGES = "the run's stages"  # the stage of an alert about a whole run that ended badly without a failure
 
 
@@ -106,7 +106,7 @@ def send_alert(
     ledger: Ledger | None,
     policy: FetchPolicy | None = None,
     client: httpx.Client | None = None,
-    echo: Echo = _stderr,
+    echo: Echo = to_stderr,
 ) -> list[Delivery]:
     """Send `alert` through every configured channel; record and print each failure. Never raises."""
     alerts = settings.alerts
@@ -150,7 +150,7 @@ def send_test_alert(
     ledger: Ledger | None,
     policy: FetchPolicy | None = None,
     client: httpx.Client | None = None,
-    echo: Echo = _stderr,
+    echo: Echo = to_stderr,
     today: dt.date | None = None,
 ) -> list[Delivery]:
     """`projections alert --test`: one test message through every configured channel, naming the configured
@@ -161,10 +161,22 @@ def send_test_alert(
         stage="(test)",
         error="this is a test of the alert path (`projections alert --test`); nothing failed (the details line "
               "is the command a failure alert names)",
-        command=settings.alerts.details_command.format(date=date),
+        command=details_template(settings).format(date=date),
         kind="test",
     )
     return send_alert(settings, alert, ledger=ledger, policy=policy, client=client, echo=echo)
+
+
+def details_template(settings: Settings) -> str:
+    """The configured details command, run against the data root this process used: the person reading the
+    alert types it in another shell, whose PROJECTIONS_HOME (or working folder, for the default relative
+    `outputs`) is not the service's. A template that sets the variable itself, or is not a `projections`
+    command, is left as it is."""
+    template = settings.alerts.details_command
+    if "PROJECTIONS_HOME" in template or not template.startswith("projections "):
+        return template
+    home = shlex.quote(str(settings.home.resolve())).replace("{", "{{").replace("}", "}}")
+    return f"PROJECTIONS_HOME={home} {template}"
 
 
 # ------------------------------------------------------------------------------------------ run alerts
@@ -200,9 +212,15 @@ def _details(details: str, date: str, failed: Sequence[Mapping[str, Any]]) -> st
     """The details command; a fetch failure is shown by `projections history`, not by status (whose stages
     merely never ran), so that command is added when the configured one is not it already."""
     command = details.format(date=date)
-    if any(f.get("event") == "fetch_failure" for f in failed) and "projections history" not in command:
-        command += f"; projections history {date}"
-    return command
+    return with_history(command, date) if any(f.get("event") == "fetch_failure" for f in failed) else command
+
+
+def with_history(command: str, day: str) -> str:
+    """`command` and `projections history DAY` after it (unless it is that already), for the same data root."""
+    if "projections history" in command:
+        return command
+    home = re.search(r"PROJECTIONS_HOME=('[^']*'|\S+) ", command)  # a shell sets it for one command only
+    return f"{command}; {home.group(0) if home else ''}projections history {day}"
 
 
 def alerts_for_run(
@@ -262,7 +280,7 @@ def notify_run(
     stale: Iterable[tuple[str, str]] = (),
     policy: FetchPolicy | None = None,
     client: httpx.Client | None = None,
-    echo: Echo = _stderr,
+    echo: Echo = to_stderr,
 ) -> list[Delivery]:
     """After a run (`ledger.run`): send what `alerts_for_run` finds. Never raises; [] when all went well."""
     try:
@@ -270,121 +288,9 @@ def notify_run(
     except (OSError, ProjectionsError) as exc:  # a ledger another user's (ConfigError)
         echo(f"cannot read the ledger {ledger.dir} to decide on alerts: {exc}")
         events = []
-    found = alerts_for_run(events, run=ledger.run, stale=stale, details=settings.alerts.details_command,
+    found = alerts_for_run(events, run=ledger.run, stale=stale, details=details_template(settings),
                            limit=settings.alerts.max_per_run)
     out: list[Delivery] = []
     for alert in found:
         out.extend(send_alert(settings, alert, ledger=ledger, policy=policy, client=client, echo=echo))
     return out
-
-
-# ------------------------------------------------------------------------------- OnFailure= handler
-
-
-def _when(event: Mapping[str, Any]) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(event.get("ts", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def alert_for_unit_failure(
-    settings: Settings,
-    unit: str,
-    *,
-    events: Iterable[Mapping[str, Any]],
-    scope: Literal["system", "user"],
-    monitor: Mapping[str, str],
-    now: dt.datetime,
-    settings_error: str | None = None,
-) -> Alert | None:
-    """What to say when systemd reports `unit` failed; None when that run's alert was already delivered.
-
-    The run is the one whose run_start carries `monitor["MONITOR_INVOCATION_ID"]` (systemd >= 251 passes
-    it to OnFailure units): when no run does, the service failed before recording one. Without an invocation
-    id, it is the latest run that started within the service's timeout. `settings_error`: the settings do not
-    load (the handler then alerts with [alerts] alone) - the reason a run that recorded nothing failed.
-    """
-    all_events = list(events)
-    journal = f"journalctl {'--user ' if scope == 'user' else ''}-u {unit} -n 200 --no-pager"
-    starts = [e for e in all_events if e.get("event") == "run_start"]
-    invocation = monitor.get("MONITOR_INVOCATION_ID")
-    if invocation:
-        start = next((e for e in reversed(starts) if e.get("invocation") == invocation), None)
-    elif settings_error is None:  # (settings that do not load now stopped this run before it recorded one)
-        start = None
-        began = _when(starts[-1]) if starts else None
-        if began is not None and now - began <= dt.timedelta(seconds=settings.schedule.timeout_s + 600):
-            start = starts[-1]
-            own = [e for e in all_events if e.get("run") == start.get("run")]
-            ended = _when(own[-1]) if any(e.get("event") == "run_end" for e in own) else None
-            if ended is not None and now - ended > dt.timedelta(seconds=END_TO_HANDLER_S):
-                start = None  # that run ended (its last line, its alerts included) well before this failure: an
-                # earlier run, not the failed unit's
-    else:
-        start = None
-    keys = ("MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS")
-    result = ", ".join(f"{k.removeprefix('MONITOR_').lower()}={monitor[k]}" for k in keys if monitor.get(k))
-    if start is None:
-        date = slate_date_today(now).isoformat()
-        which = ", ".join(([f"invocation {invocation}"] if invocation else []) + ([result] if result else []))
-        head = f"{unit} failed before the pipeline recorded a run{f' ({which})' if which else ''}"
-        if settings_error is not None:
-            return Alert(date, unit, f"{head}: the settings do not load, so doit refused to start - "
-                         f"{settings_error}", journal, "unit_failed")
-        return Alert(date, unit, f"{head}: usually doit refused to start (exit status 3: a bad date or variable, an "
-                     "invalid setting, or a date the archive does not cover) - its ERROR: line in the journal says "
-                     "which and how to fix it; otherwise the journal has the traceback", journal, "unit_failed")
-    result = f" ({result})" if result else ""
-    if settings_error is not None:
-        result += f"\n(the settings do not load now either: {settings_error})"
-    run = str(start.get("run", ""))
-    mine = [e for e in all_events if e.get("run") == run]
-    if any(e.get("event") == "alert" for e in mine):
-        return None
-    dates = [str(d) for d in start.get("dates") or []]
-    date = span_of(dates)
-    details = f"{journal}; {settings.alerts.details_command.format(date=date)}"
-    failed = next((e for e in mine if e.get("event") in FAILURE_EVENTS), None)
-    if failed is not None:
-        day = str(failed.get("game_date", date))
-        if failed.get("event") == "fetch_failure" and "projections history" not in details:
-            details += f"; projections history {day}"
-        return Alert(day, failure_label(failed), failure_error(failed) + result, details, "unit_failed", run)
-    if not any(e.get("event") == "run_end" for e in mine):
-        return Alert(date, unit, f"the run was cut off before it finished (killed, timed out or out of memory)"
-                     f"{result}", details, "unit_failed", run)
-    return Alert(date, unit, f"{unit} failed after the run ended{result}", details, "unit_failed", run)
-
-
-def unit_failed(
-    settings: Settings,
-    unit: str,
-    *,
-    scope: Literal["system", "user"],
-    ledger: Ledger | None,
-    monitor: Mapping[str, str],
-    now: dt.datetime | None = None,
-    policy: FetchPolicy | None = None,
-    client: httpx.Client | None = None,
-    echo: Echo = _stderr,
-    settings_error: str | None = None,
-) -> int:
-    """`projections alert --unit-failed UNIT`: alert unless already alerted; 0 when delivered (or not needed).
-
-    `settings_error`: the settings do not load and `settings` holds [alerts] alone (settings.load_alert_settings);
-    the alert names that error. `ledger` None: no data root to read or record in (`home` does not load)."""
-    now = now or dt.datetime.now(dt.UTC)
-    events: list[Mapping[str, Any]] = []
-    if ledger is not None:
-        try:
-            events = list(ledger.read())
-        except (OSError, ProjectionsError) as exc:
-            echo(f"cannot read the ledger {ledger.dir}: {exc}; alerting without the run's details")
-    alert = alert_for_unit_failure(settings, unit, events=events, scope=scope, monitor=monitor, now=now,
-                                   settings_error=settings_error)
-    if alert is None:
-        echo(f"{unit} failed; its run was already alerted (see the `alert` lines in {ledger.dir if ledger else '-'})")
-        return 0
-    deliveries = send_alert(settings, alert, ledger=ledger, policy=policy, client=client, echo=echo)
-    return exit_code(deliveries, need_all=False)

@@ -12,7 +12,7 @@ import pytest
 
 from projections.fetch import FetchPolicy
 from projections.ledger import Ledger
-from projections.ops import alerts
+from projections.ops import alerts, unit_alert
 from projections.ops.alerts import Alert
 from tests.ops.conftest import FakeTime, MakeSettings
 from tests.ops.receivers import SmtpReceiver, WebhookReceiver, closed_port
@@ -152,7 +152,12 @@ def test_test_alert_names_the_configured_details_command(
 ) -> None:
     settings = make_settings(alerts={"webhook_url": webhook.url(), "details_command": "projections history {date}"})
     alerts.send_test_alert(settings, ledger=None, policy=zero_wait, today=dt.date(2019, 10, 30))
-    assert "details: projections history 2019-10-30" in webhook.posts[0]["text"]
+    # run against the data root the service used: the reader's shell has its own PROJECTIONS_HOME (or folder)
+    assert f"details: PROJECTIONS_HOME={settings.home.resolve()} projections history 2019-10-30" \
+        in webhook.posts[0]["text"], webhook.posts[0]["text"]
+    for template in ("PROJECTIONS_HOME=/srv/nba projections status {date}", "ssh box journalctl -u nba"):
+        settings = make_settings(alerts={"webhook_url": webhook.url(), "details_command": template})
+        assert alerts.details_template(settings) == template  # it names the root itself, or is not ours
 
 
 def test_one_recipient_in_the_environment_gets_the_mail(
@@ -226,9 +231,9 @@ NOW = dt.datetime(2019, 10, 30, 15, 0, tzinfo=dt.UTC)
 
 def test_unit_failure_names_the_failed_stage_of_its_run(make_settings: MakeSettings) -> None:
     events = [{**_run_events()[0], "invocation": "abc123"}, *_run_events()[1:]]
-    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
-                                          scope="user", monitor={"MONITOR_INVOCATION_ID": "abc123",
-                                                                 "MONITOR_SERVICE_RESULT": "exit-code"}, now=NOW)
+    alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
+                                              scope="user", monitor={"MONITOR_INVOCATION_ID": "abc123",
+                                                                     "MONITOR_SERVICE_RESULT": "exit-code"}, now=NOW)
     assert alert is not None
     assert (alert.date, alert.stage, alert.kind, alert.run) == ("2019-10-30", "odds", "unit_failed", "r1")
     assert alert.command.startswith("journalctl --user -u projections-slate.service")
@@ -245,24 +250,24 @@ def test_unit_failure_after_delivered_run_alert_is_not_sent_twice(
     run_ledger.append("run_end", ok=False, failed=1, not_run=0)
     alerts.notify_run(settings, run_ledger, policy=zero_wait)
     assert len(webhook.posts) == 1
-    code = alerts.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
-                              monitor={}, policy=zero_wait, echo=print)
+    code = unit_alert.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
+                                  monitor={}, policy=zero_wait, echo=print)
     assert code == 0 and len(webhook.posts) == 1
 
 
 def test_unit_failure_without_run_or_cut_off(make_settings: MakeSettings) -> None:
     settings = make_settings()
-    none = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=[], scope="system",
-                                         monitor={"MONITOR_EXIT_STATUS": "1"}, now=NOW)
+    none = unit_alert.alert_for_unit_failure(settings, "projections-slate.service", events=[], scope="system",
+                                             monitor={"MONITOR_EXIT_STATUS": "1"}, now=NOW)
     assert none is not None and none.date == "2019-10-30" and "before the pipeline recorded a run" in none.error
     assert "exit_status=1" in none.error and none.command.startswith("journalctl -u projections-slate.service")
     started = [{"event": "run_start", "run": "r9", "dates": ["2019-10-30"], "ts": "2019-10-30T14:30:00.000Z"}]
-    cut = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=started, scope="system",
-                                        monitor={}, now=NOW)
+    cut = unit_alert.alert_for_unit_failure(settings, "projections-slate.service", events=started, scope="system",
+                                            monitor={}, now=NOW)
     assert cut is not None and "cut off" in cut.error and cut.run == "r9"
     old = [{**started[0], "ts": "2019-10-28T14:30:00.000Z"}]  # yesterday's run is not this failure
-    stale = alerts.alert_for_unit_failure(settings, "projections-slate.service", events=old, scope="system",
-                                          monitor={}, now=NOW)
+    stale = unit_alert.alert_for_unit_failure(settings, "projections-slate.service", events=old, scope="system",
+                                              monitor={}, now=NOW)
     assert stale is not None and stale.run == "" and "before the pipeline recorded a run" in stale.error
 
 
@@ -272,8 +277,8 @@ def test_unit_failure_whose_invocation_recorded_no_run_blames_no_other_run(make_
               {"event": "run_end", "run": "manual", "ok": True, "failed": 0, "not_run": 0}]
     monitor = {"MONITOR_INVOCATION_ID": "timer-run-2", "MONITOR_SERVICE_RESULT": "exit-code",
                "MONITOR_EXIT_STATUS": "3"}
-    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=manual,
-                                          scope="user", monitor=monitor, now=NOW)
+    alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=manual,
+                                              scope="user", monitor=monitor, now=NOW)
     assert alert is not None
     assert (alert.date, alert.stage, alert.kind, alert.run) == ("2019-10-30", "projections-slate.service",
                                                                 "unit_failed", "")
@@ -292,16 +297,16 @@ def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(m
                {"event": "run_end", "run": "r1", "ok": False, "failed": 1, "ts": "2019-10-30T14:01:00.000Z"},
                {"event": "alert", "run": "r1", "channel": "webhook", "ts": "2019-10-30T14:01:01.000Z"}]
     for error in (None, "invalid settings (alerts.smtp_tls: not a setting)"):
-        alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=earlier,
-                                              scope="user", monitor={}, now=NOW, settings_error=error)
+        alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=earlier,
+                                                  scope="user", monitor={}, now=NOW, settings_error=error)
         assert alert is not None and alert.run == "" and "before the pipeline recorded a run" in alert.error
     # a run whose own alerts took long (slow channels, several alerts) ended when its last line was written
     slow = [*earlier[:3], {**earlier[3], "ts": "2019-10-30T14:58:00.000Z"}]
-    assert alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=slow, scope="user",
-                                         monitor={}, now=NOW) is None  # already alerted: not sent twice
+    assert unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=slow, scope="user",
+                                             monitor={}, now=NOW) is None  # already alerted: not sent twice
     running = earlier[:2]  # a run still going (no run_end) when the unit failed is the unit's own
-    cut = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=running,
-                                        scope="user", monitor={}, now=NOW)
+    cut = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=running,
+                                            scope="user", monitor={}, now=NOW)
     assert cut is not None and cut.run == "r1"
 
 
@@ -314,9 +319,9 @@ def test_unit_failure_after_an_alerted_manual_run_is_still_sent(
     manual.append("stage_failure", game_date="2019-10-30", stage="odds", error="boom")
     manual.append("run_end", ok=False, failed=1, not_run=0)
     alerts.notify_run(settings, manual, policy=zero_wait)
-    code = alerts.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
-                              monitor={"MONITOR_INVOCATION_ID": "timer-run-2", "MONITOR_EXIT_STATUS": "3"},
-                              policy=zero_wait, echo=print)
+    code = unit_alert.unit_failed(settings, "projections-slate.service", scope="system", ledger=Ledger(settings.home),
+                                  monitor={"MONITOR_INVOCATION_ID": "timer-run-2", "MONITOR_EXIT_STATUS": "3"},
+                                  policy=zero_wait, echo=print)
     assert code == 0
     first, second = (post["text"] for post in webhook.posts)
     assert "odds failed for slate 2019-10-30" in first
@@ -327,9 +332,9 @@ def test_unit_failure_after_an_alerted_manual_run_is_still_sent(
 def test_unit_failed_exit_code_reflects_delivery(make_settings: MakeSettings, zero_wait: FetchPolicy) -> None:
     with closed_port() as sock:
         settings = make_settings(alerts={"webhook_url": f"http://127.0.0.1:{sock.getsockname()[1]}/x"})
-        code = alerts.unit_failed(settings, "projections-slate.service", scope="system",
-                                  ledger=Ledger(settings.home), monitor={}, now=NOW, policy=zero_wait,
-                                  echo=lambda _: None)
+        code = unit_alert.unit_failed(settings, "projections-slate.service", scope="system",
+                                      ledger=Ledger(settings.home), monitor={}, now=NOW, policy=zero_wait,
+                                      echo=lambda _: None)
     assert code == 1
     [event] = ledger_lines(settings.home)
     assert event["event"] == "alert_failure" and event["kind"] == "unit_failed"
@@ -390,8 +395,9 @@ def test_fetch_failure_alert_arrives_by_webhook_and_email(
     assert [d.ok for d in deliveries] == [True, True]
     text = webhook.posts[0]["text"]
     assert text.startswith("*projections: fetch odds failed for slate 2026-11-25*")
+    home = f"PROJECTIONS_HOME={settings.home.resolve()} "  # on both commands: a shell sets it for one only
     for part in ("stage: fetch odds", FETCH_ERROR.splitlines()[0], "calibration, odds",
-                 "details: projections status 2026-11-25; projections history 2026-11-25"):
+                 f"details: {home}projections status 2026-11-25; {home}projections history 2026-11-25"):
         assert part in text
     [mail] = smtp.messages
     assert mail["Subject"] == "projections: fetch odds failed for slate 2026-11-25"
@@ -403,12 +409,13 @@ def test_fetch_failure_alert_arrives_by_webhook_and_email(
 
 def test_unit_failure_names_a_failed_fetch(make_settings: MakeSettings) -> None:
     events = [{**_fetch_events()[0], "invocation": "inv7"}, *_fetch_events()[1:]]
-    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
-                                          scope="system", monitor={"MONITOR_INVOCATION_ID": "inv7"}, now=NOW)
+    settings = make_settings()
+    alert = unit_alert.alert_for_unit_failure(settings, "projections-slate.service", events=events,
+                                              scope="system", monitor={"MONITOR_INVOCATION_ID": "inv7"}, now=NOW)
     assert alert is not None
     assert (alert.date, alert.stage, alert.kind, alert.run) == ("2026-11-25", "fetch odds", "unit_failed", "f1")
     assert alert.error.startswith(FETCH_ERROR.splitlines()[0]) and "calibration, odds" in alert.error
-    assert alert.command.endswith("; projections history 2026-11-25")
+    assert alert.command.endswith(f"; PROJECTIONS_HOME={settings.home.resolve()} projections history 2026-11-25")
 
 
 # ------------------------------------------------------------------ the OnFailure handler, settings broken
@@ -523,9 +530,9 @@ def test_the_onfailure_handler_with_broken_alerts_settings_exits_with_the_error(
 
 def test_a_recorded_run_s_alert_also_names_settings_that_no_longer_load(make_settings: MakeSettings) -> None:
     events = [{**_run_events()[0], "invocation": "abc123"}, *_run_events()[1:]]
-    alert = alerts.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events, scope="user",
-                                          monitor={"MONITOR_INVOCATION_ID": "abc123"}, now=NOW,
-                                          settings_error="invalid settings (serve_port: ...); fix projections.toml")
+    alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events, scope="user",
+                                              monitor={"MONITOR_INVOCATION_ID": "abc123"}, now=NOW,
+                                              settings_error="invalid settings (serve_port: ...); fix projections.toml")
     assert alert is not None and (alert.stage, alert.run) == ("odds", "r1")
     assert alert.error.endswith("(the settings do not load now either: invalid settings (serve_port: ...); fix "
                                 "projections.toml)")
