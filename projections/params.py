@@ -26,14 +26,18 @@ def invalid_params(stage: str, exc: ValidationError, model: type[BaseModel]) -> 
 
     fields = list(model.model_fields)
     problems = []
-    for e in exc.errors():
+    errors = exc.errors()
+    items = {tuple(e["loc"][:-1]) for e in errors if e["loc"] and isinstance(e["loc"][-1], int)}
+    # a list whose every item was refused is then also "too short": the items' errors say it all
+    errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in items)]
+    for e in errors:
         where, message = ".".join(map(str, e["loc"])), e["msg"]
         if e["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(e["loc"][-1]), fields, n=1)
             message = f"{stage} takes no such parameter" + (f"; did you mean {close[0]}?" if close else
                                                              f" (it takes {', '.join(fields) or 'none'})")
         problems.append(f"{where}: {message}")
-    fix = " and ".join(dict.fromkeys(where_set(("params", stage, *e["loc"])) for e in exc.errors()))
+    fix = " and ".join(dict.fromkeys(where_set(("params", stage, *e["loc"])) for e in errors))
     return ConfigError(f"invalid parameters for stage {stage} ({'; '.join(problems)}); fix {fix}")
 
 
@@ -55,6 +59,11 @@ def validated(model: type[BaseModel], overrides: Mapping[str, Any] | None) -> di
         field = model.model_fields.get(name)
         if field is not None and isinstance(value, str) and get_origin(field.annotation) in (tuple, list, set):
             values[name] = _as_list(value)
+    # checked before the model: nan fails every bound (nan <= 1 is false), so it was refused as "at most 1"
+    bad = [{"type": "finite_number", "loc": loc, "input": value} for loc, value in _non_finite(values, ())
+           if _numeric(model, loc)]
+    if bad:
+        raise ValidationError.from_exception_data(model.__name__, bad)  # type: ignore[arg-type]
     result: dict[str, Any] = model(**values).model_dump(mode="json")
     bad = [{"type": "finite_number", "loc": loc, "input": value} for loc, value in _non_finite(result, ())]
     if bad:
@@ -72,7 +81,19 @@ def _as_list(text: str) -> Any:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _non_finite(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], float]]:
+def _numeric(model: type[BaseModel], loc: tuple[str | int, ...]) -> bool:
+    """Whether the top-level field at `loc` is a number (a text parameter may well read "nan")."""
+    field = model.model_fields.get(str(loc[0])) if loc else None
+    return field is not None and field.annotation in (float, int)
+
+
+def _non_finite(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], Any]]:
+    if isinstance(value, str):  # as an environment variable gives it: "nan", "inf", "-Infinity"
+        try:
+            number = float(value)
+        except ValueError:
+            return []
+        return [] if math.isfinite(number) else [(loc, value)]
     if isinstance(value, float):
         return [] if math.isfinite(value) else [(loc, value)]
     if isinstance(value, dict):
