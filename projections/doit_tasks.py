@@ -82,8 +82,10 @@ def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt
 
 def off_days_expected(dates: list[dt.date]) -> bool:
     """A date without games is skipped, not failed, in a run over several dates and in today's run (the daily
-    timer runs every day, the off-season and the All-Star break included); one date named by `date=` fails."""
-    return (get_var("date") is None and task_name_dates() is None) or len(dates) > 1
+    timer runs every day, the off-season and the All-Star break included); one date named by `date=` fails.
+    A range is a range even when it spans one day (`D..D`, as a backfill script writes a one-day stretch)."""
+    value = get_var("date")
+    return (value is None and task_name_dates() is None) or len(dates) > 1 or ".." in (value or "")
 
 
 def _no_games(engine: Engine, day: dt.date, seen: set[dt.date]) -> bool:

@@ -131,3 +131,13 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     assert found["state"] == "outside archive" and found["skipped"] is None, found
     assert "2020-21 only from 2020-12-22 to 2020-12-31" in found["outside"]
     assert "projections ingest game-logs FILE" in found["outside"], found
+
+
+def test_a_one_day_range_of_an_off_day_is_skipped_like_any_range(tmp_path: Path):
+    """A backfill script that writes `date=D..D` for a one-day stretch got the failure (and alert) meant for a
+    date named alone; a range is a range."""
+    home = tmp_path / "home"
+    result = run_doit(home, "slate", "date=2019-11-28..2019-11-28")
+    _assert_quiet_off_day(home, "2019-11-28", result, ledger_events(home))
+    alone = run_doit(home, "slate", "date=2019-11-28")
+    assert alone.returncode != 0 and "no NBA games on 2019-11-28" in alone.stdout + alone.stderr
