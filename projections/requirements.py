@@ -4,8 +4,10 @@ After a `git pull` that adds a dependency, an editable install still runs the ne
 every stage would fail on its import, each failure blaming the stage. `check()` refuses the run up front, naming
 each missing package and the one fix (`pip install -e <checkout>`). The code's own declaration is read: the
 checkout's pyproject.toml when the package runs from one (the installed metadata is as old as the install),
-else the installed distribution's metadata. Only presence is checked (find_spec, ~1 ms for all of them), so a
-no-op run stays cheap; version bounds are pip's to enforce at install.
+else the installed distribution's metadata. A run checks presence only (find_spec, ~1 ms for all of them), so a
+no-op run stays cheap; `projections doctor` also checks the installed versions against the declared bounds
+(`outdated()`: a pull that raised a bound leaves the old version installed, which imports fine and then fails
+somewhere deep).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def checkout() -> Path | None:
 
 def declared() -> list[str]:
     """The distribution names of the code's required dependencies (extras excluded)."""
+    return [m[0] for spec in specs() if (m := _NAME.match(spec))]
+
+
+def specs() -> list[str]:
+    """The code's required dependencies as declared (`numpy>=1.26`; extras excluded)."""
     root = checkout()
     if root is not None:
         import tomllib
@@ -38,14 +45,14 @@ def declared() -> list[str]:
         except (OSError, ValueError):
             project = {}
         if project.get("name") == "projections":
-            return [m[0] for spec in project.get("dependencies", []) if (m := _NAME.match(spec))]
+            return [str(spec) for spec in project.get("dependencies", [])]
     from importlib import metadata
 
     try:
         requires = metadata.requires("projections") or []
     except metadata.PackageNotFoundError:
         return []
-    return [m[0] for spec in requires if "extra ==" not in spec and (m := _NAME.match(spec))]
+    return [spec for spec in requires if "extra ==" not in spec]
 
 
 def missing() -> list[str]:
@@ -60,6 +67,26 @@ def missing() -> list[str]:
         if not found:
             gone.append(name)
     return gone
+
+
+def outdated() -> list[str]:
+    """The declared dependencies installed at a version outside their bounds: `numpy 1.25.0 (needs >=1.26)`."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found = []
+    for spec in specs():
+        try:
+            req = Requirement(spec)
+            if req.marker is not None and not req.marker.evaluate():
+                continue
+            version = metadata.version(req.name)
+        except (InvalidRequirement, metadata.PackageNotFoundError):
+            continue  # an unreadable declaration is pip's to refuse; a missing package is `missing()`'s
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            found.append(f"{req.name} {version} (needs {req.specifier})")
+    return found
 
 
 def install_command() -> str:

@@ -91,3 +91,23 @@ def test_a_stage_that_cannot_import_a_package_names_the_install_not_the_stage(tm
     assert "ModuleNotFoundError: No module named 'no_such_module_for_projections_tests'" in out, out
     assert f"install what the code needs with `{sys.executable} -m pip install -e {code}`" in out, out
     assert "fix the stage in" not in out
+
+
+def test_doctor_names_a_package_older_than_the_code_declares(tmp_path: Path):
+    """A pull that raised a bound leaves the old version installed: it imports, so nothing said so, and a run
+    could fail anywhere on an API the old version lacks."""
+    code = _checkout(tmp_path)
+    text = (code / "pyproject.toml").read_text()
+    assert '    "xxhash>=3.4",\n' in text, "pyproject.toml's dependencies moved: update this test"
+    (code / "pyproject.toml").write_text(text.replace('    "xxhash>=3.4",\n', '    "xxhash>=999",\n'))
+    result = _run(code, tmp_path / "home", "-m", "projections.cli", "doctor", "--no-alert-probe", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [found] = [f for f in json.loads(result.stdout) if f["check"] == "packages"]
+    from importlib import metadata
+
+    assert found["severity"] == "error" and f"xxhash {metadata.version('xxhash')} (needs >=999)" \
+        in found["message"], found
+    assert found["fix"].endswith(f"-m pip install -e {code}")
+    from projections import requirements
+
+    assert requirements.outdated() == []  # this checkout's environment meets every bound: no false alarm

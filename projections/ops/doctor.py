@@ -303,7 +303,12 @@ def _packages() -> list[Finding]:
     if gone:
         return [Finding("error", "packages", sys.executable, f"lacks {', '.join(gone)}, which the code needs: every "
                         "run is refused until they are installed", requirements.install_command())]
-    return [Finding("ok", "packages", sys.executable, "has every package the code needs")]
+    old = requirements.outdated()
+    if old:
+        return [Finding("error", "packages", sys.executable, f"has {', '.join(old)}: the code declares newer (a pull "
+                        "raised the bound); a run may fail anywhere until they are upgraded",
+                        requirements.install_command())]
+    return [Finding("ok", "packages", sys.executable, "has every package the code needs, at the versions declared")]
 
 
 def _alerts(settings: Settings) -> list[Finding]:
