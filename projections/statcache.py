@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from projections.errors import ConfigError
 from projections.hashing import hash_file
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ class StatCache:
         if not self._db_path.parent.parent.is_dir():
             return None  # no data root yet: a read-only command must not create one; a build lays it out first
         try:
-            self._db_path.parent.mkdir(exist_ok=True)
+            if not self._db_path.parent.is_dir():  # the data root's policy (as the root carries it), not the umask's:
+                from projections.ops import permissions  # a command may need it before a build lays the root out
+
+                permissions.ensure_dir(self._db_path.parent, permissions.policy_of(self._db_path.parent.parent))
             if not self._db_path.exists():  # created by this process's umask (the data-root policy, under which
                 # the group may write it), not SQLite's fixed 0644; its -wal/-shm files take the database's mode
                 with contextlib.suppress(FileExistsError):  # another process made it meanwhile
@@ -61,14 +65,14 @@ class StatCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:  # OSError: a file where cache/ goes, a folder it cannot create
+        except (sqlite3.Error, OSError, ConfigError) as exc:  # a file where cache/ goes, a folder it cannot create
             self._set_aside(exc)
             return None
         self._conn, self._pid = conn, os.getpid()
         return conn
 
     def _set_aside(self, exc: Exception) -> None:
-        if isinstance(exc, PermissionError) or "readonly" in str(exc) or "unable to open" in str(exc):
+        if isinstance(exc, PermissionError | ConfigError) or "readonly" in str(exc) or "unable to open" in str(exc):
             # another user's cache this one may not write: it is theirs, and sound - leave it be, and say so once
             log.info("stat cache %s is not writable by this user (%s); hashing without it", self._db_path, exc)
             self._db_path, self._conn = None, None

@@ -59,3 +59,21 @@ def test_a_damaged_cache_database_is_set_aside(tmp_path: Path) -> None:
     data.write_bytes(b"z")
     assert StatCache(db).digest(data) == hash_file(data)
     assert list((tmp_path / "cache").glob("stat.broken-*"))
+
+
+def test_the_cache_folder_takes_the_data_roots_policy_not_the_umask(tmp_path: Path) -> None:
+    """cache/ is made by the first command that hashes (status, verify), before any build lays the root out: it
+    took that command's umask (0755 under 022), doctor flagged it, and the group's stat cache could not be made."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chmod(home, 0o2775)  # a root laid out under a group policy
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 100)
+    old = os.umask(0o022)
+    try:
+        cache = StatCache(home / "cache" / "stat.sqlite3")
+        assert cache.digest(data) == hash_file(data)
+        cache.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((home / "cache").stat().st_mode) == 0o2775
