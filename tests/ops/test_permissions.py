@@ -513,3 +513,23 @@ def test_a_lock_file_this_user_may_not_write_stops_the_run_before_it_starts(nobo
     result = nobody.run(script, str(home))
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stdout.startswith(f"lock file {lock} is not writable by nobody"), result.stdout
+
+
+def test_a_new_data_root_follows_the_policy_after_its_first_run(tmp_path: Path) -> None:
+    """The README's first command, then doctor: errors, because outputs/ came from git at 0755 (the umask of the
+    clone) and the run adds to a folder that exists as it is. The run now makes outputs/ under the policy."""
+    import json
+    import subprocess
+
+    from tests.conftest import FIXTURE_DATE, REPO, doit_argv, project_env, run_cli
+
+    tracked = subprocess.run(["git", "ls-files", "outputs"], cwd=REPO, capture_output=True, text=True)
+    assert tracked.returncode != 0 or tracked.stdout.strip() == "", tracked.stdout  # a fresh clone has no outputs/
+    home = tmp_path / "outputs"
+    built = subprocess.run(doit_argv("schedule", f"date={FIXTURE_DATE}"), env=project_env(home), capture_output=True,
+                           text=True, timeout=300, preexec_fn=lambda: os.umask(0o022))
+    assert built.returncode == 0, built.stdout + built.stderr
+    found = run_cli(home, "doctor", "--json", "--no-alert-probe")
+    data_root = [f for f in json.loads(found.stdout) if f["check"] == "data-root"]
+    assert [f["severity"] for f in data_root] == ["ok"], data_root
+    assert mode(home / "cache") == mode(home) == 0o2775
