@@ -51,6 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProjectionsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError:  # a package the code declares is not installed (a pull added it, or it went)
+        from projections import requirements
+
+        try:
+            requirements.check()
+        except ProjectionsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise  # not one the code declares: a bug, with its traceback
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -111,3 +111,17 @@ def test_doctor_names_a_package_older_than_the_code_declares(tmp_path: Path):
     from projections import requirements
 
     assert requirements.outdated() == []  # this checkout's environment meets every bound: no false alarm
+
+
+@pytest.mark.parametrize("package", ["backoff", "httpx"])
+def test_a_command_on_a_python_without_a_package_names_it_instead_of_a_traceback(package: str, tmp_path: Path):
+    """doctor (which imports the alert channels, hence httpx and backoff, at once) died in a ModuleNotFoundError
+    traceback where `doit slate` named the package and the install. (None in sys.modules: this Python lacks it.)"""
+    script = (f"import sys\nsys.modules[{package!r}] = None\nfrom projections.cli import main\n"
+              "sys.exit(main(['doctor', '--no-alert-probe']))")
+    result = subprocess.run([sys.executable, "-c", script], env=project_env(tmp_path / "home"), capture_output=True,
+                            text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert result.stderr.startswith(f"error: this Python lacks 1 package(s) the code needs: {package} "), \
+        result.stderr
+    assert f"-m pip install -e {REPO}`" in result.stderr
