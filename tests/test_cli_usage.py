@@ -80,6 +80,10 @@ def test_fetch_and_snapshots_take_a_stage_that_reads_one_table_as_that_table(hom
         refused = run_cli(home, "fetch", name, FIXTURE_DATE)
         assert refused.returncode == 2 and f"no live backend for {name!r}" in refused.stderr, refused.stderr
         assert "'player_logs'" in refused.stderr and "a stage that reads one: game_logs (player_logs)" in refused.stderr
+    inbox = run_cli(home, "fetch", "salaries", FIXTURE_DATE)  # an empty inbox on an archived date
+    said = f"salaries {FIXTURE_DATE}: inbox: 0 taken, 0 refused; no snapshot for {FIXTURE_DATE}: the archive's " \
+        "salaries stand"  # it stopped at "the archive's"
+    assert inbox.returncode == 0 and inbox.stdout.strip() == said, inbox.stdout + inbox.stderr
 
 
 @pytest.mark.parametrize("where", ["file", "under-a-file", "proc"])

@@ -336,7 +336,8 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
         raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "
                           f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
                           "ingest dk-salaries FILE`")
-    held = f"{entry.rows} salary rows for {day} ({entry.object[9:19]})" if entry is not None else "the archive's"
+    held = f"{entry.rows} salary rows for {day} ({entry.object[9:19]})" if entry is not None else \
+        f"no snapshot for {day}: the archive's salaries stand"
     left = f", {len(unmoved)} left in the inbox (cannot move)" if unmoved else ""
     summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}",
                                "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None}
