@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         refresher.mark_built()
     elif not (out / "index.html").is_file():
         raise ConfigError(f"no dashboard in {out}: run `projections report` first, or drop --no-build")
-    if host not in server.LOOPBACK:
+    if not server.is_loopback(host):
         print(f"warning: serving on {host}, not a loopback address: anyone who can reach it can read the dashboard",
               flush=True)
 

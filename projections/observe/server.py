@@ -22,7 +22,17 @@ from typing import Any
 
 from projections.errors import ConfigError
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (all of 127.0.0.0/8, ::1) or localhost: only this machine reaches it."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _listener_inodes(port: int) -> set[str]:

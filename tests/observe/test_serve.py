@@ -96,3 +96,12 @@ def test_refresher_rebuilds_only_when_the_ledger_changed(tmp_path: Path):
     refresh()
     refresh()
     assert len(builds) == 1
+
+
+def test_only_addresses_outside_this_machine_are_warned_about():
+    """127.0.0.2 (all of 127.0.0.0/8 is loopback) drew 'not a loopback address: anyone who can reach it can read
+    the dashboard'."""
+    from projections.observe.server import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org", ""))
