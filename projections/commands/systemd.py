@@ -38,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from projections.ops import systemd
     from projections.settings import load_settings
 
+    if args.run_as is not None and args.scope == "user":
+        from projections.errors import ConfigError
+
+        raise ConfigError(f"--run-as {args.run_as} sets User= of a --system service; a --user unit runs as the user "
+                          "who installs it: drop --run-as, or install with --system (as root)")
     settings = load_settings()
     project_dir = args.project_dir or Path(projections.__file__).resolve().parents[1]
     environment = {"PROJECTIONS_CONFIG": os.environ["PROJECTIONS_CONFIG"]} if os.environ.get("PROJECTIONS_CONFIG") \

@@ -133,6 +133,10 @@ def test_the_cli_refuses_run_as_a_user_that_does_not_exist(tmp_path: Path) -> No
         assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
         assert result.stderr.startswith("error: --run-as nosuchuser: no such user on this machine"), result.stderr
         assert len(result.stderr.splitlines()) == 1 and not unit_dir.exists()
+    user = run_cli(tmp_path / "home", "systemd", "--user", "--run-as", "nobody", "--dry-run")  # it said nothing
+    assert user.returncode == 2 and user.stdout == "", user.stdout + user.stderr  # and wrote no User=
+    assert user.stderr.startswith("error: --run-as nobody sets User= of a --system service; a --user unit runs as "
+                                  "the user who installs it"), user.stderr
 
 
 def test_the_cli_warns_that_archive_mode_cannot_run_today(tmp_path: Path) -> None:
