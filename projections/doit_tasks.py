@@ -348,7 +348,8 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     off_days = off_days_expected(dates)
     dates, no_games, no_salaries = _buildable(engine, dates, off_days=off_days)  # may refuse: nothing made yet
     try:
-        engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
+        if doit_command() not in LISTINGS:  # a listing writes nothing: it must not lay out (or create) a root
+            engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     downloaded: set[str] = set()  # stage tasks found up to date by a copy from the shared store

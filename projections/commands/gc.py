@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from projections.commands._edge import writes
+    from projections.commands._edge import no_root, writes
     from projections.gc import collect
     from projections.hashing import short
     from projections.ledger import Ledger
@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from projections.store import LocalStore
 
     settings = load_settings()
+    if (missing := no_root(settings.home)) is not None:  # nothing to collect, and nothing to create for it
+        print(f"note: {missing}", file=sys.stderr)
+        return 0
     apply_umask(settings.permissions)  # the ledger file, locks and folders it may create follow the policy
     store = LocalStore(settings.home)
     # a dry run writes nothing (it reads without gc's locks where it may not take them); a real gc that may not

@@ -206,3 +206,18 @@ def test_gc_deletes_the_damaged_objects_builds_set_aside_and_verify_counts_them(
     assert not list((home / "store" / "quarantine").iterdir()) and not list(home.rglob("*.damaged-*"))
     assert [e["damaged_deleted"] for e in ledger_events(home) if e["event"] == "gc"] == [2]
     assert "set aside" not in run_cli(home, "verify").stdout
+
+
+def test_commands_that_only_look_lay_out_no_data_root(tmp_path: Path):
+    """`gc --dry-run` on a mistyped PROJECTIONS_HOME created it (locks/), and `doit list --status` laid out a whole
+    root (store, gold, ledger, locks, refs)."""
+    home = tmp_path / "mistyped"
+    for command in (("gc", "--dry-run"), ("gc",)):
+        result = run_cli(home, *command)
+        assert result.returncode == 0 and f"no data root at {home}" in result.stderr, result.stdout + result.stderr
+    listed = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}")
+    assert listed.returncode == 0 and f"schedule:{FIXTURE_DATE}" in listed.stdout, listed.stdout + listed.stderr
+    assert not home.exists()
+    home.mkdir()
+    assert run_doit(home, "list", "--status", f"date={FIXTURE_DATE}").returncode == 0
+    assert {p.name for p in home.iterdir()} <= {"cache"}  # a cache at most: no layout, no ledger
