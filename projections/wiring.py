@@ -49,6 +49,15 @@ def make_engine(settings: Settings | None = None, *, pipeline: Pipeline | None =
     return Engine(pipeline, settings, now=now, **kwargs)
 
 
+def looking(engine: Engine) -> Engine:
+    """`engine` for a command that only looks (status, explain, report, serve, `doit list`): it refreshes no
+    object's age (gc's grace counts runs' use), and what it still records - an object fetched from a shared
+    store, a pointer adopted from it - is outside any run: history read such a look as a run that never ended."""
+    engine.touch_used = False
+    engine.ledger.run = ""
+    return engine
+
+
 def engine_for() -> Engine:
     """The engine for a doit invocation, through the fast path (cached settings and pipeline shape: a
     no-op run imports neither pydantic nor pandas); a bad setting becomes doit's clean `ERROR:` line."""
@@ -61,6 +70,10 @@ def engine_for() -> Engine:
         engine = make_engine(settings, pipeline=fastpath.pipeline(settings.pipeline, settings.params, load_pipeline))
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    from projections.doit_cli import LISTINGS, doit_command
+
+    if doit_command() in LISTINGS:
+        looking(engine)
     if os.environ.get("PROJECTIONS_STATS"):  # benchmarks: how much this process hashed
         cache = engine.stat_cache
         atexit.register(lambda: print(f"stat-cache: computed {cache.computed} digests over "

@@ -28,11 +28,11 @@ def run(args: argparse.Namespace) -> int:
     from projections.dates import ONE, parse_one
     from projections.observe.explain import Explainer
     from projections.observe.explanation import render
-    from projections.wiring import make_engine
+    from projections.wiring import looking, make_engine
 
     day = parse_one(args.date, ONE)
     engine = make_engine()
-    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
+    looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
     expl = Explainer(engine).explain(args.stage, day)
     if args.json:
         print(json.dumps(expl.as_json(), indent=1, default=str))

@@ -23,11 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from projections.commands._edge import output_dir, writes
     from projections.dates import parse_dates
     from projections.observe import report
-    from projections.wiring import make_engine
+    from projections.wiring import looking, make_engine
 
     dates = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
-    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
+    looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
     # the directory is checked (and created) before the build: a bad --out or a data root this user may not
     # write is one clear error, not a traceback after the work
     out = output_dir(Path(args.out) if args.out else engine.home / "report", home=engine.home,

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from projections.observe import report, server
     from projections.ops.permissions import apply_umask
     from projections.settings import load_settings
-    from projections.wiring import make_engine
+    from projections.wiring import looking, make_engine
 
     settings = load_settings()
     apply_umask(settings.permissions)  # report/ (made before the first build's engine) follows the data-root policy
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_build:
         def rebuild() -> object:
             engine = make_engine(settings)
-            engine.touch_used = False  # it only looks: gc's grace counts runs' use
+            looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
             return report.build(engine, out=out)
 
         refresher = server.Refresher(settings.home, rebuild, args.refresh)

@@ -33,13 +33,13 @@ def run(args: argparse.Namespace) -> int:
     from projections.dates import parse_dates, slate_date_today
     from projections.observe import status
     from projections.observe.events import Events
-    from projections.wiring import make_engine
+    from projections.wiring import looking, make_engine
 
     named = parse_dates(",".join(args.dates)) if args.dates else None
     engine = make_engine()
     if (missing := no_root(engine.home)) is not None:
         print(f"note: {missing}", file=sys.stderr)
-    engine.touch_used = False  # it only looks: gc's grace counts runs' use, not this
+    looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
     dates = named or [slate_date_today(engine.now)]  # doit's today: live.now replays a past day
     events = Events.read(engine.home)
     found = status.collect(engine, dates, events)

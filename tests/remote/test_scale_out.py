@@ -67,6 +67,8 @@ def test_cluster_backfill_matches_serial_and_a_second_machine_fetches_it(tmp_pat
     assert listing.returncode == 0, listing.stdout + listing.stderr
     states = [line.split()[0] for line in listing.stdout.splitlines() if line.strip()]
     assert states and set(states) == {"U"}, listing.stdout
+    looked = run_cli(second, "history", DAYS[0], **bucket.env()).stdout  # what the listing fetched and adopted
+    assert "outside any run" in looked and "UNFINISHED" not in looked and "no run_start" not in looked, looked
     again = run_doit(second, "slate", f"date={DATES}", **bucket.env())
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 built" in again.stdout
