@@ -56,25 +56,36 @@ def check_command() -> None:
                              f"{STATELESS[command]}")
 
 
-def dump_db_command() -> type:
-    """`doit dumpdb`, refused: it read a dependency file this project never writes and ended in a dbm traceback.
-    Registered in pyproject.toml ([tool.doit.plugins.command]): doit runs it without loading dodo.py."""
+def refused_command(name: str, purpose: str, message: str) -> type:
+    """A doit command that refuses in one line (exit 3): `doit help` lists it as refused, not with doit's text.
+    Registered in pyproject.toml ([tool.doit.plugins.command]), so doit runs it without loading dodo.py (from
+    another folder, where doit does not read that file, `check_command` refuses the same commands)."""
     from doit.cmd_base import Command
 
-    class DumpDb(Command):
-        name = "dumpdb"
-        doc_purpose = "refused: this project keeps no doit state (see `projections history`)"
+    class Refused(Command):
+        doc_purpose = f"refused: {purpose}"
+        doc_usage = ""
+        doc_description = message
 
         def execute(self, opt_values: dict[str, Any], pos_args: list[str]) -> int:
-            sys.stderr.write("ERROR: `doit dumpdb` has nothing to show: stages keep no doit state; what ran, when "
-                             "and what it made is in the ledger (`projections history DATE`), and what a stage's "
-                             "key is made of in `projections explain DATE STAGE`\n")
+            sys.stderr.write(f"ERROR: {message}\n")
             return 3
 
-    return DumpDb
+    Refused.name = name
+    Refused.__name__ = Refused.__qualname__ = f"Refused_{name.replace('-', '_')}"
+    return Refused
 
 
-DumpDb = dump_db_command()
+def _stateless(name: str) -> type:
+    return refused_command(name, "this project keeps no doit state", f"`doit {name}` does nothing in this project, "
+                           f"whose stages keep no doit state; {STATELESS[name]}")
+
+
+DumpDb = refused_command("dumpdb", "this project keeps no doit state (see `projections history`)",
+                         "`doit dumpdb` has nothing to show: stages keep no doit state; what ran, when and what it "
+                         "made is in the ledger (`projections history DATE`), and what a stage's key is made of in "
+                         "`projections explain DATE STAGE`")
+Forget, Ignore, ResetDep, Clean = (_stateless(n) for n in ("forget", "ignore", "reset-dep", "clean"))
 
 
 def check_variables() -> None:

@@ -252,6 +252,15 @@ def test_doit_dumpdb_is_refused_in_one_line(built_home: Path):
         result.stderr, result.stderr
 
 
+def test_doit_help_lists_the_refused_commands_as_refused(built_home: Path):
+    """`doit help` described clean, forget, ignore and reset-dep with doit's own text ("clean action / remove
+    targets", ...) while each is refused."""
+    listed = run_doit(built_home, "help").stdout
+    for name in ("clean", "dumpdb", "forget", "ignore", "reset-dep"):
+        [line] = [line for line in listed.splitlines() if line.split()[1:2] == [name]]  # `doit NAME` (`-m NAME`)
+        assert "refused: this project keeps no doit state" in line, listed
+
+
 def test_options_after_a_task_and_a_trailing_double_dash_are_doits_to_judge(built_home: Path):
     """An option after a task name is that task's option to doit, which names it; a trailing `--` is nothing.
     The task-name check took both for misplaced dates."""
