@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     )
     pipeline: str = Field(default="stages:PIPELINE", description="module:attribute of the stage list")
     lock_timeout_s: Float | None = Field(
-        default=6 * 3600.0, ge=0, description="how long a run waits for another run's lock on a date (0: not at all)"
+        default=6 * 3600.0, ge=0,
+        description="how long a run waits for another run's lock on a date (0: not at all; unset: as long as it takes)"
     )
     timezone: Annotated[str, AfterValidator(checks.timezone)] = Field(
         default="America/New_York",

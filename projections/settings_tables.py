@@ -95,7 +95,8 @@ class ScheduleSettings(Frozen):
         default="projections-slate", description="base name of the units: <unit>.service, .timer, -alert@.service"
     )
     timeout_s: Int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
-    user: str | None = Field(default=None, description="User= of a --system service (default: who installs it)")
+    user: str | None = Field(
+        default=None, description="User= of a --system service (default: the data root's owner, else $SUDO_USER)")
 
 
 class DoctorSettings(Frozen):
