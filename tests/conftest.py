@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,6 +99,18 @@ def gold_object(home: Path, day: str = FIXTURE_DATE) -> str | None:
         return None
     target = Path(os.readlink(link))
     return "xxh3-128:" + target.parent.name + target.name
+
+
+def damaged_object(store: Any, files: dict[str, bytes]) -> tuple[str, Path]:
+    """Commit `files` to `store` (a LocalStore), then flip a byte of the first: (its object, its folder, left
+    writable). The next commit of the same files finds it damaged and sets it aside."""
+    obj = store.commit(files, {"kind": "test"}).object
+    where = store.object_dir(obj)
+    name, data = next(iter(files.items()))
+    os.chmod(where, 0o755)
+    os.chmod(where / name, 0o644)
+    (where / name).write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
+    return obj, where
 
 
 def tree_snapshot(home: Path) -> dict[str, str]:

@@ -446,16 +446,13 @@ def test_a_damaged_object_of_another_user_is_set_aside_in_its_shard(tmp_path: Pa
     permitted', and --fix-permissions fixed nothing). It is now renamed within its shard, where its read-only
     folder need not change, and the build goes on. (As root here, chmod refusing stands in for not owning it.)"""
     from projections.store import LocalStore
+    from tests.conftest import damaged_object
 
     home = tmp_path / "home"
     permissions.ensure_tree(home, POLICY)
     store = LocalStore(home)
     files = {"data.csv": b"a,b\n1,2\n"}
-    obj = store.commit(files, {"kind": "test"}).object
-    where = store.object_dir(obj)
-    os.chmod(where, 0o755)
-    os.chmod(where / "data.csv", 0o644)
-    (where / "data.csv").write_bytes(b"a,b\n1,3\n")
+    obj, where = damaged_object(store, files)
     os.chmod(where, 0o555)
     real_chmod, foreign = os.chmod, where.stat().st_ino  # the damaged folder itself, not a new one in its place
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from projections.gc import collect
 from projections.ledger import Ledger
 from projections.store import LocalStore
-from tests.conftest import FIXTURE_DATE, gold_object, ledger_events, run_cli, run_doit
+from tests.conftest import FIXTURE_DATE, damaged_object, gold_object, ledger_events, run_cli, run_doit
 from tests.integration.test_invariants import _copy_stages, _edit_gold_logic
 
 
@@ -182,11 +182,7 @@ def test_gc_deletes_the_damaged_objects_builds_set_aside_and_verify_counts_them(
     home = tmp_path / "home"
     store = LocalStore(home)
     files = {"data.csv": b"a,b\n1,2\n"}
-    obj = store.commit(files, {"kind": "test"}).object
-    where = store.object_dir(obj)
-    os.chmod(where, 0o755)
-    os.chmod(where / "data.csv", 0o644)
-    (where / "data.csv").write_bytes(b"a,b\n1,3\n")  # a flipped byte
+    damaged_object(store, files)
     assert store.commit(files, {"kind": "test"}).created  # the build sets the damaged copy aside, writes it anew
     other = store.commit({"data.csv": b"c\n9\n"}, {"kind": "test"}).object
     shard = store.object_dir(other)
