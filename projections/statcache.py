@@ -1,8 +1,11 @@
-"""Stat cache: (device, inode, size, mtime_ns) -> digest, so a no-op run hashes nothing.
+"""Stat cache: (device, inode, size, mtime_ns, ctime_ns) -> digest, so a no-op run hashes nothing.
 
-Entries live in SQLite (WAL, safe for several processes) under the data root. A file whose mtime is within
-`RACY_NS` of the moment it was hashed is hashed but not cached: a write landing in the same timestamp tick
-would otherwise go unnoticed (git's "racily clean" rule). A broken cache database is never fatal: it is
+Entries live in SQLite (WAL, safe for several processes) under the data root. The change time is part of the
+key because nothing can set it back: a byte flipped in place whose size and mtime were then restored (a disk
+error repaired by hand, `touch -r`, a careless copy) changes it, where it would otherwise keep the old digest
+and a damaged object stay in use. A file whose mtime or ctime is within `RACY_NS` of the moment it was hashed
+is hashed but not cached: a write landing in the same timestamp tick would otherwise go unnoticed (git's
+"racily clean" rule). A broken cache database is never fatal: it is
 set aside and the run carries on hashing.
 """
 
@@ -22,16 +25,16 @@ from projections.hashing import hash_file
 log = logging.getLogger(__name__)
 
 RACY_NS = 1_000_000_000
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS stat (kind TEXT NOT NULL, path TEXT NOT NULL, dev INTEGER, ino INTEGER,"
-    " size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL, PRIMARY KEY (kind, path))"
+_SCHEMA = (  # stat2: the key gained ctime_ns (the table `stat` of older code is dropped, its entries unusable)
+    "CREATE TABLE IF NOT EXISTS stat2 (kind TEXT NOT NULL, path TEXT NOT NULL, dev INTEGER, ino INTEGER,"
+    " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT NOT NULL, PRIMARY KEY (kind, path))"
 )
 
-Signature = tuple[int, int, int, int]
+Signature = tuple[int, int, int, int, int]
 
 
 def signature(st: os.stat_result) -> Signature:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class StatCache:
@@ -65,6 +68,7 @@ class StatCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
+            conn.execute("DROP TABLE IF EXISTS stat")
         except (sqlite3.Error, OSError, ConfigError) as exc:  # a file where cache/ goes, a folder it cannot create
             self._set_aside(exc)
             return None
@@ -95,22 +99,22 @@ class StatCache:
         if conn is not None:
             try:
                 row = conn.execute(
-                    "SELECT dev, ino, size, mtime_ns, digest FROM stat WHERE kind=? AND path=?", key
+                    "SELECT dev, ino, size, mtime_ns, ctime_ns, digest FROM stat2 WHERE kind=? AND path=?", key
                 ).fetchone()
             except sqlite3.Error as exc:
                 self._set_aside(exc)
                 row, conn = None, None
-            if row is not None and tuple(row[:4]) == sig:
-                self._memo[key] = (sig, row[4])
-                return str(row[4])
+            if row is not None and tuple(row[:5]) == sig:
+                self._memo[key] = (sig, row[5])
+                return str(row[5])
         value = compute(path)
         self.computed += 1
         self.computed_bytes += st.st_size
         self._memo[key] = (sig, value)
-        if conn is not None and time.time_ns() - st.st_mtime_ns > RACY_NS:
+        if conn is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS:
             try:
                 conn.execute(
-                    "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?)", (*key, *sig, value)
+                    "INSERT OR REPLACE INTO stat2 VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*key, *sig, value)
                 )
             except sqlite3.Error as exc:
                 self._set_aside(exc)

@@ -86,7 +86,8 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
         problems = store.verify_object(obj)
         if problems:
             damaged.add(obj)
-            report.problems.extend(problems)
+            report.problems.extend(f"{p}; the next build that needs it sets it aside and makes it again"
+                                   for p in problems)
         if progress:
             progress(report.objects)
     records: list[tuple[Path, dict[str, Any] | Exception]] = []

@@ -77,3 +77,30 @@ def test_the_cache_folder_takes_the_data_roots_policy_not_the_umask(tmp_path: Pa
     finally:
         os.umask(old)
     assert stat.S_IMODE((home / "cache").stat().st_mode) == 0o2775
+
+
+def test_a_byte_flipped_in_place_is_found_though_size_and_mtime_were_put_back(tmp_path: Path) -> None:
+    """A damaged object whose size and mtime were restored kept its cached digest: builds went on using it after
+    verify had named it. The change time, which nothing can set back, is part of the key."""
+    import time
+
+    from projections.store import LocalStore
+
+    store = LocalStore(tmp_path / "home")
+    obj = store.commit({"data.csv": b"a,b\n1,2\n" * 100}, {"kind": "test"}).object
+    data = store.object_dir(obj) / "data.csv"
+    old = data.stat()
+    os.utime(data, ns=(old.st_atime_ns, old.st_mtime_ns - 5 * 10**9))  # old enough to be cached
+    assert store.verify_object(obj, use_cache=True) == []  # hashed and cached
+    assert store.verify_object(obj, use_cache=True) == []  # from the cache
+    before = data.stat()
+    os.chmod(data, 0o644)
+    time.sleep(0.01)
+    with open(data, "r+b") as f:
+        f.seek(5)
+        f.write(b"9")
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were
+    os.chmod(data, before.st_mode)
+    assert data.stat().st_size == before.st_size and data.stat().st_mtime_ns == before.st_mtime_ns
+    problems = store.verify_object(obj, use_cache=True)
+    assert problems and "data.csv" in problems[0], problems
