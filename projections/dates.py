@@ -16,6 +16,7 @@ from projections.errors import InvalidDate
 EASTERN = ZoneInfo("America/New_York")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_DATES = 4000
+YEARS = (1946, 2199)  # the NBA's first season (as the BAA) to far enough ahead: a year outside is a typo
 FORMS = "YYYY-MM-DD, a range A..B, or a comma list of those (e.g. 2019-10-30 or 2019-10-22..2019-11-30)"
 
 
@@ -29,9 +30,13 @@ def parse_one(text: str, expected: str = FORMS) -> dt.date:
     if not _DATE.match(text):
         raise InvalidDate(f"invalid date {text!r}: expected {expected}")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidDate(f"invalid date {text!r}: {exc}; expected {expected}") from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise InvalidDate(f"invalid date {text!r}: NBA slates fall in the years {YEARS[0]}..{YEARS[1]}; expected "
+                          f"{expected}")
+    return day
 
 
 def parse_dates(text: str) -> list[dt.date]:

@@ -45,3 +45,12 @@ def test_a_single_date_error_does_not_offer_ranges():
     assert "range" not in str(caught.value)
     with pytest.raises(InvalidDate, match=r"a range A\.\.B"):
         parse_one("2019-11-0x")  # where ranges are accepted (date=), the error lists them
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "0999-12-31", "1000-01-01", "9999-12-31"])
+def test_a_year_no_slate_can_have_is_refused(text):
+    """Year 1 gave an OverflowError traceback in evaluate, year 999 a ValueError in status ('0-01'), and season
+    labels such as "999-00"."""
+    with pytest.raises(InvalidDate) as info:
+        parse_dates(text)
+    assert f"invalid date {text!r}: NBA slates fall in the years 1946..2199" in str(info.value)
