@@ -56,12 +56,14 @@ def _read_gold(home: Path, day: dt.date) -> Any:
     a truncated file not at all) is an EvaluationError naming the fix, never a traceback or a wrong figure."""
     import pandas as pd
 
+    from projections.observe.slatediff import gold_problem
     from projections.store import LocalStore
 
     store = LocalStore(home)
     try:
         obj = store.read_pointer(ASSET, day.isoformat())
-        problems = store.verify_object(obj) if obj else ["the pointer names no object"]
+        wrong = gold_problem(store, obj, day.isoformat()) if obj else "the pointer names no object"
+        problems = [wrong] if wrong else []
     except ProjectionsError as exc:
         problems = [str(exc)]
     if not problems:
@@ -69,7 +71,7 @@ def _read_gold(home: Path, day: dt.date) -> Any:
             return pd.read_parquet(_gold_path(home, day))
         except (OSError, ValueError) as exc:
             problems = [f"unreadable ({exc})"]
-    raise EvaluationError(f"the gold slate of {day} is damaged ({problems[0]}); rebuild it with "
+    raise EvaluationError(f"the gold slate of {day} is damaged or not its own ({problems[0]}); rebuild it with "
                           f"`PROJECTIONS_HOME={home} doit slate date={day}` (`projections verify` lists all damage)")
 
 

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {written.index} and {len(written.pages)} slate page(s) in {written.dir}")
     if written.dangling:
         print(f"note: no page for {', '.join(written.dangling)}: the gold pointer names an object that is missing "
-              "from the store or damaged (`projections verify` says which; `doit slate date=...` publishes it again)",
+              "from the store or damaged, or is not that date's slate (`projections verify` says which; `doit slate "
+              "date=...` publishes it again)",
               file=sys.stderr)
         return 1
     return 0

@@ -20,7 +20,7 @@ from projections.ledger import iso, utc_now
 from projections.observe import history, plots, status
 from projections.observe.events import Events, Run, when
 from projections.observe.page import CSS, SCRIPT
-from projections.observe.slatediff import percent
+from projections.observe.slatediff import gold_problem, percent
 from projections.store import write_atomic
 
 if TYPE_CHECKING:
@@ -98,8 +98,9 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
     asset = next((s.publish for s in engine.pipeline.published if s.publish), "projections")
     pointed = {d.game_date: obj for d in overview.statuses
                if (obj := engine.pointer(asset, dt.date.fromisoformat(d.game_date)))}
-    # a pointer whose object is gone or damaged (deleted by hand, a disk error) gets no page; the rest stands
-    golds = {day: obj for day, obj in pointed.items() if obj and not engine.store.verify_object(obj, use_cache=True)}
+    # a pointer whose object is gone, damaged (deleted by hand, a disk error) or not that date's slate (moved by
+    # hand) gets no page; the rest stands
+    golds = {day: obj for day, obj in pointed.items() if obj and gold_problem(engine.store, obj, day) is None}
     dangling = sorted(set(pointed) - set(golds))
     overview.pages = {day: f"slate-{day}.html" for day in golds}
     pages: dict[str, Path] = {}

@@ -72,6 +72,27 @@ def previous_published(events: Events, day: str, current: str | None) -> str | N
     return None
 
 
+def gold_problem(store: LocalStore, obj: str, day: str) -> str | None:
+    """What is wrong with `obj` as the published slate of `day`, or None: damaged (a flipped byte reads as other
+    numbers, a truncated file not at all), not a slate (a pointer moved onto a sim object by hand), or the slate of
+    another date (a pointer copied across dates: scored against the wrong box scores)."""
+    from projections.errors import ProjectionsError
+
+    try:
+        problems = store.verify_object(obj, use_cache=True)
+        manifest = store.manifest(obj) if not problems else {}
+    except ProjectionsError as exc:
+        return str(exc)
+    if problems:
+        return problems[0]
+    if SLATE_FILE not in (manifest.get("files") or {}):
+        return f"object {short(obj)} is a {manifest.get('stage') or 'non-slate'} object, not a published slate"
+    of = manifest.get("game_date")
+    if of and str(of) != day:
+        return f"object {short(obj)} is the slate of {of}, not of {day}"
+    return None
+
+
 def _check_slate_of(store: LocalStore, obj: str, day: str) -> None:
     """A named object must be a published slate (what gold points at; of any date): a schedule or a sim object
     has other columns, so a comparison with it says nothing."""
@@ -185,6 +206,9 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
         if not store.has(pointer):
             raise ObjectNotFound(f"the gold pointer of {day} names {short(pointer)}, which is not in the store (a "
                                  f"dangling pointer); `doit slate date={day}` rebuilds it, or name two objects")
+        if (wrong := gold_problem(store, pointer, day)) is not None:
+            raise ObjectNotFound(f"the gold pointer of {day} names a slate it cannot show: {wrong}; `doit slate "
+                                 f"date={day}` publishes the date's own (`projections verify` lists such pointers)")
         previous = previous_published(events, day, pointer)
         if previous is None:
             raise ConfigError(f"{day} was published once ({short(pointer)}); there is no earlier slate to compare "
@@ -201,6 +225,10 @@ def diff_date(store: LocalStore, events: Events, day: str, asset: str = "project
         old, new = resolve(store, old, events, day), resolve(store, new, events, day)
         for obj in (old, new):
             _check_slate_of(store, obj, day)
+    for obj in (old, new):  # read below: a damaged one is named, never a pyarrow traceback
+        if (problems := store.verify_object(obj, use_cache=True)):
+            raise ObjectNotFound(f"object {short(obj)} is damaged ({problems[0]}); `projections verify` lists the "
+                                 f"damage, and the next build that needs it makes it again")
     labels = {}
     for obj in (old, new):
         moved = [e for e in events.publishes(day) if e.get("object") == obj]

@@ -95,7 +95,7 @@ def test_a_damaged_gold_slate_is_named_with_the_rebuild_command(built: Path, tmp
     target.write_bytes(bytes(data))
     result = _evaluate_cli(home, BUILT, "--json")
     assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.startswith("error: the gold slate of 2019-11-05 is damaged (") and \
+    assert result.stderr.startswith("error: the gold slate of 2019-11-05 is damaged or not its own (") and \
         f"rebuild it with `PROJECTIONS_HOME={home} doit slate date=2019-11-05`" in result.stderr, result.stderr
     status = run_cli(home, "status", "2019-11-05")
     assert "R gold " in status.stdout and "stale: its object is damaged (file 'projections.parquet' hashes to " \

@@ -148,3 +148,41 @@ def test_a_season_scoped_producer_is_described_by_its_season(store: LocalStore) 
     store.swap_pointer("projections", "2019-11-06", obj)
     [problem] = verify(store, publishers=PUBLISHERS).problems
     assert "produced by calibration for season 2019-20, not by gold for 2019-11-06" in problem
+
+
+def test_the_lookers_name_a_pointer_moved_onto_another_object_instead_of_using_it(two_dates: Path,
+                                                                                 tmp_path: Path) -> None:
+    """A pointer moved onto a sim object crashed report and serve (FileNotFoundError at startup) and diff; one
+    copied from another date was scored by evaluate against this date's box scores, exit 0."""
+    home = tmp_path / "home"
+    shutil.copytree(two_dates, home, symlinks=True)
+    store = LocalStore(home)
+    sim = next(r["object"] for r in (json.loads(p.read_bytes()) for p in store.iter_action_paths())
+               if r["stage"] == "sim" and r["game_date"] == DAY)
+    gold = home / "gold" / "projections"
+    subprocess.run(["ln", "-sfn", os.path.relpath(store.object_dir(sim), gold), str(gold / f"game_date={DAY}")],
+                   check=True)
+    report = run_cli(home, "report", "--out", str(tmp_path / "pages"))
+    assert report.returncode == 1 and "Traceback" not in report.stderr, report.stdout + report.stderr
+    assert f"no page for {DAY}: " in report.stderr and "or is not that date's slate" in report.stderr
+    assert (tmp_path / "pages" / f"slate-{OTHER}.html").exists()
+    assert not (tmp_path / "pages" / f"slate-{DAY}.html").exists()  # no page for a pointer it cannot show
+    diffed = run_cli(home, "diff", DAY)
+    assert diffed.returncode == 1 and "Traceback" not in diffed.stderr, diffed.stderr
+    assert f"is a sim object, not a published slate; `doit slate date={DAY}` publishes the date's own" \
+        in diffed.stderr, diffed.stderr
+
+    subprocess.run(["ln", "-sfn", os.readlink(gold / f"game_date={OTHER}"), str(gold / f"game_date={DAY}")],
+                   check=True)
+    scored = run_cli(home, "evaluate", DAY)
+    assert scored.returncode == 1 and f"is the slate of {OTHER}, not of {DAY}" in scored.stderr, \
+        scored.stdout + scored.stderr
+    target = store.object_dir(gold_object(home, OTHER)) / "projections.parquet"  # a truncated slate
+    os.chmod(target.parent, 0o755)
+    os.chmod(target, 0o644)
+    os.truncate(target, 5000)
+    for argv in ((OTHER, gold_object(home, DAY)[9:17], gold_object(home, OTHER)[9:17]), (OTHER, "--json")):
+        damaged = run_cli(home, "diff", *argv)
+        assert damaged.returncode in (1, 2) and "Traceback" not in damaged.stderr, damaged.stderr  # ArrowInvalid
+        assert "'projections.parquet' hashes to" in damaged.stderr and "`projections verify` lists" in damaged.stderr, \
+            damaged.stderr
