@@ -208,9 +208,10 @@ def test_commands_that_only_look_lay_out_no_data_root(tmp_path: Path):
     """`gc --dry-run` on a mistyped PROJECTIONS_HOME created it (locks/), and `doit list --status` laid out a whole
     root (store, gold, ledger, locks, refs)."""
     home = tmp_path / "mistyped"
-    for command in (("gc", "--dry-run"), ("gc",)):
+    for command in (("gc", "--dry-run"), ("gc",), ("report",)):  # report wrote an empty dashboard into it
         result = run_cli(home, *command)
-        assert result.returncode == 0 and f"no data root at {home}" in result.stderr, result.stdout + result.stderr
+        assert result.returncode == (1 if command == ("report",) else 0), result.stdout + result.stderr
+        assert f"no data root at {home}" in result.stderr, result.stdout + result.stderr
     listed = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}")
     assert listed.returncode == 0 and f"schedule:{FIXTURE_DATE}" in listed.stdout, listed.stdout + listed.stderr
     assert not home.exists()
