@@ -137,6 +137,20 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def _outside_group(path: Path) -> str | None:
+    """The group of `path` when the group may write it and this user is not in that group (the policy holds; the
+    user lacks the membership), else None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if st.st_mode & 0o020 and st.st_gid not in {os.getegid(), *os.getgroups()}:
+        from projections.ops.permissions import group_name
+
+        return group_name(st.st_gid)
+    return None
+
+
 def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
     """One line for an OSError saying this process may not write a path: which path, why, and the fix."""
     path = Path(exc.filename) if exc.filename else home
@@ -157,9 +171,13 @@ def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
                "a writable directory")
     elif _inside(path, home):
         owner = owner_detail(probe)[0]  # of the path refused (another user may have made it), not of the root
-        fix = ("repair the data root with `projections doctor --fix-permissions` (run by "
-               f"{owner or 'its owner'} or root), or run this command as {owner or 'its owner'}"
-               if owner != _me() else f"make {probe} writable (`projections doctor --fix-permissions`)")
+        group = _outside_group(probe)
+        by = f"{owner or 'its owner'}{'' if owner == 'root' else ' or root'}"
+        fix = (f"{_me()} is not in its group {group}; add it (`sudo usermod -aG {group} {_me()}`, then log in "
+               f"again), or run this command as {owner or 'its owner'}" if group is not None and owner != _me() else
+               f"repair the data root with `projections doctor --fix-permissions` (run by {by}), or run this "
+               f"command as {owner or 'its owner'}" if owner != _me() else
+               f"make {probe} writable (`projections doctor --fix-permissions`)")
     elif unreadable:
         fix = f"make {probe} readable by {_me()}, or choose another directory"
     else:

@@ -42,11 +42,13 @@ def test_a_live_schedule_that_never_answers_alerts_naming_the_fetch(tmp_path: Pa
     assert "read the schedule snapshot - schedule - and the stages after them" in text
 
     # every command the alert names for details runs (no usage error) and shows the failed fetch
+    # each names the run's data root (the reader's shell has its own), as `PROJECTIONS_HOME=... projections ...`
     commands = [shlex.split(c.strip()) for c in fields["details"].split(";")]
-    assert [c[:2] for c in commands] == [["projections", "status"], ["projections", "history"]]
+    assert [c[:3] for c in commands] == [[f"PROJECTIONS_HOME={home}", "projections", "status"],
+                                         [f"PROJECTIONS_HOME={home}", "projections", "history"]], commands
     shown = ""
     for command in commands:
-        result = run_cli(home, *command[1:], timeout=120)
+        result = run_cli(Path(command[0].split("=", 1)[1]), *command[2:], timeout=120)
         assert result.returncode in (0, 1), (command, result.stdout + result.stderr)
         shown += result.stdout
     assert "fetch FAILED" in shown and "failed after 2 attempts" in shown

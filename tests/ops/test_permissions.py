@@ -169,6 +169,12 @@ def test_a_user_outside_the_roots_group_is_told_to_join_it(nobody: Nobody) -> No
                         "for f in _data_root(load_settings()): print(f.severity, f.message)", str(home))
     assert doctor.stdout.startswith(f"error data root {home} is not writable by nobody") and \
         "nobody is not in its group root; add it" in doctor.stdout, doctor.stdout + doctor.stderr  # it said "ok"
+    permissions.ensure_tree(home, POLICY)  # a laid-out root: gc's lock is the first write refused
+    gc = nobody.run("import os, sys; os.environ['PROJECTIONS_HOME'] = sys.argv[1]\n"
+                    "from projections.cli import main\nsys.exit(main(['gc']))", str(home))
+    assert gc.returncode == 2 and "nobody is not in its group root; add it (`sudo usermod -aG root nobody`" \
+        in gc.stderr, gc.stderr  # it said "--fix-permissions (run by root or root)", which changes nothing
+    assert "--fix-permissions" not in gc.stderr and "root or root" not in gc.stderr
 
 
 def test_preflight_reports_a_ledger_file_this_user_cannot_append_to(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def readonly_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("readonly") / "home"
     built = run_doit(home, "schedule", f"date={FIXTURE_DATE}")
     assert built.returncode == 0, built.stdout + built.stderr
-    (home / "inbox").mkdir()
+    (home / "inbox").mkdir(exist_ok=True)  # the run lays it out
     shutil.copy(DK_2023, home / "inbox" / "DKSalaries.csv")
     _chmod_tree(home, writable=False)
     try:
