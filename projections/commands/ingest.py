@@ -126,12 +126,10 @@ def _check_inbox(settings: Any) -> None:
 
 
 def _waiting(settings: Any) -> list[Path]:
-    """The CSV files waiting in the inbox now."""
+    """The CSV files waiting in the inbox now, oldest first (the order they are taken in)."""
     from projections.sources import inbox
 
-    folder = inbox.inbox_dir(settings)
-    return sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
-        if folder.is_dir() else []
+    return inbox.waiting(inbox.inbox_dir(settings))
 
 
 def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:

@@ -51,6 +51,20 @@ def inbox_dir(settings: Any) -> Path:
     return Path(settings.live.inbox) if settings.live.inbox else settings.home / "inbox"
 
 
+def waiting(inbox: Path) -> list[Path]:
+    """The CSV files in the inbox, oldest first (by mtime, then name): taken in that order, a later export of a
+    slate replaces an earlier one, so a correction wins over the file it corrects (a browser names the second
+    download `DKSalaries (1).csv`, which sorts before `DKSalaries.csv`)."""
+    def age(path: Path) -> tuple[int, str]:
+        try:
+            return path.stat().st_mtime_ns, path.name
+        except OSError:  # taken by another run meanwhile: last, and skipped when read
+            return 2**63, path.name
+
+    found = [p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv"] if inbox.is_dir() else []
+    return sorted(found, key=age)
+
+
 def _raw_files(home: Path, entry: snapshots.Entry) -> dict[str, bytes]:
     folder = snapshots.data_path(home, entry).parent
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("raw-")}
@@ -306,8 +320,7 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
     taken: list[str] = []
     rejected: list[str] = []
     unmoved: list[str] = []
-    for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv") \
-            if inbox.is_dir() else []:
+    for path in waiting(inbox):
         try:
             took = ingest_dk(env.home, path.read_bytes(), path.name, now, stat_cache=env.stat_cache)
         except files.BadFile as exc:

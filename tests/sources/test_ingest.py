@@ -569,3 +569,26 @@ def test_a_new_export_missing_a_player_or_two_replaces_the_slate(cli, tmp_path: 
     rows = rows_of(DK_2019)
     code, out, err = cli("dk-salaries", str(write_csv(tmp_path / "DKSalaries.csv", rows[:-1])))
     assert code == 0 and ", replaces dk-2019-11-01-" in out and f"{len(rows) - 1} players" in out, out + err
+
+
+def test_the_inbox_takes_the_newest_export_last_so_the_correction_wins(cli, tmp_path: Path) -> None:
+    """Two real exports of one slate, the later correcting the earlier (64 -> 63 players). A browser saves the
+    second download as `DKSalaries (1).csv`, which sorts before `DKSalaries.csv`: taken by name, the older file
+    replaced the correction."""
+    import os
+
+    first = SHARED / "salaries" / "dk" / "2020-08-31__hr23232323__DKSalaries__d39cc26c.csv"
+    second = SHARED / "salaries" / "dk" / "2020-08-31__hr23232323__DKSalaries_v2__cb93ff4f.csv"
+    if not (first.is_file() and second.is_file()):
+        pytest.skip("the 2020-08-31 exports are not here")
+    inbox = cli.home / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for path, name, mtime in ((first, "DKSalaries.csv", 1_598_868_000), (second, "DKSalaries (1).csv",
+                                                                           1_598_871_600)):
+        (inbox / name).write_bytes(path.read_bytes())
+        os.utime(inbox / name, (mtime, mtime))  # downloaded at 10:00 and 11:00
+    code, out, _ = cli("inbox")
+    assert code == 0, out
+    assert out.index("DKSalaries.csv") < out.index("DKSalaries (1).csv"), out  # taken oldest first
+    held = salaries_held(cli.home, dt.date(2020, 8, 31))
+    assert len(held[held["source"] == "dk"]) == 63, held["source"].value_counts()  # the correction
