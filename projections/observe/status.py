@@ -10,6 +10,7 @@ of a season whose prior season it lacks (the calibration fits on that) cannot be
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -81,7 +82,27 @@ class DateStatus:
                 "stages": [asdict(s) for s in self.stages]}
 
 
-def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> StageStatus:
+def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetches: Mapping[str, list[str]]) -> None:
+    """A stage not up to date whose snapshot's last fetch of the date failed after the stage last ran: FAILED with
+    that fetch's error (a live run whose fetch gave up read as stale "never ran", with an archive's advice)."""
+    if plan.up_to_date:
+        return
+    mine = {key for key, readers in fetches.items() if plan.stage in readers}
+    last: dict[str, Event] = {}
+    for e in events.by_date.get(row.game_date, []):
+        if e.get("event") in ("fetch_success", "fetch_failure") and e.get("source") in mine:
+            last[str(e["source"])] = e
+    failed = [e for e in last.values() if e.get("event") == "fetch_failure" and str(e.get("ts") or "") >
+              (row.last_run or "")]
+    if failed:
+        e = max(failed, key=lambda e: str(e.get("ts") or ""))
+        row.state, row.last_outcome, row.last_run = "failed", "failed", e.get("ts")
+        row.error = f"fetch {e.get('source')} failed: {first_line(e.get('error'))}"
+        row.seconds = e.get("seconds") if row.seconds is None else row.seconds
+
+
+def _stage_status(plan: Plan, events: Events, states: dict[str, State],
+                  fetches: Mapping[str, list[str]] | None = None) -> StageStatus:
     day = plan.game_date.isoformat()
     row = StageStatus(game_date=day, stage=plan.stage, state="up to date" if plan.up_to_date else "stale",
                       reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
@@ -105,7 +126,9 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State]) -> Stage
             row.error = first_line(last.get("error"))
             if row.last_run and not row.seconds:
                 row.seconds = last.get("seconds")
-    if plan.blocked_by and states.get(plan.blocked_by) == "failed":
+    if fetches:
+        _fetch_failed(row, plan, events, fetches)
+    if plan.blocked_by and states.get(plan.blocked_by) == "failed" and row.state != "failed":
         row.reason = f"waits for {plan.blocked_by}, which failed"
     return row
 
@@ -212,8 +235,9 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
         out.skipped = None
     states: dict[str, State] = {}
+    fetches = {key: readers for key, (_, readers) in engine.pipeline.fetchers().items()}
     for plan in engine.status(day):
-        row = _stage_status(plan, events, states)
+        row = _stage_status(plan, events, states, fetches)
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:

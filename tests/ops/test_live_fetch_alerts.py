@@ -52,3 +52,9 @@ def test_a_live_schedule_that_never_answers_alerts_naming_the_fetch(tmp_path: Pa
         assert result.returncode in (0, 1), (command, result.stdout + result.stderr)
         shown += result.stdout
     assert "fetch FAILED" in shown and "failed after 2 attempts" in shown
+    # status itself, which the alert names first, says FAILED with the fetch's error (it said STALE "never ran",
+    # with the archive's advice to ingest the table)
+    status = run_cli(home, "status", DAY, timeout=120, **{k: v for k, v in env.items() if "ALERTS" not in k})
+    assert status.returncode == 1 and f"{DAY}  FAILED" in status.stdout, status.stdout + status.stderr
+    assert "FAILED: fetch schedule failed: " in status.stdout and "HTTP 503" in status.stdout, status.stdout
+    assert "archive" not in status.stdout, status.stdout
