@@ -191,6 +191,17 @@ class Events:
                 return e
         return None
 
+    def fetch_failed(self, day: str, sources: Iterable[str], after: str | None = None) -> Event | None:
+        """The newest fetch failure of `day` among `sources` whose source's last fetch of the day failed, and later
+        than `after` (a stage's last run): why a stage reading that snapshot could not build."""
+        wanted, last = set(sources), {}
+        for e in self.by_date.get(day, []):
+            if e.get("event") in ("fetch_success", "fetch_failure") and e.get("source") in wanted:
+                last[str(e["source"])] = e
+        failed = [e for e in last.values() if e.get("event") == "fetch_failure" and str(e.get("ts") or "") >
+                  (after or "")]
+        return max(failed, key=lambda e: str(e.get("ts") or "")) if failed else None
+
     def publishes(self, day: str) -> list[Event]:
         return [e for e in self.by_date.get(day, []) if e.get("event") == "publish"]
 

@@ -273,6 +273,13 @@ class Explainer:
             said = self._archive_says(day, stage)
             if said is not None:
                 state, reason = said
+            fetched = self.events.fetch_failed(iso, [key for key, (_, readers) in
+                                                     self.engine.pipeline.fetchers().items() if stage in readers],
+                                               after=(last or {}).get("ts"))
+            if fetched is not None:  # its snapshot's fetch gave up: that is why, not the archive's advice
+                state, reason = "failed", f"fetch {fetched.get('source')} failed: {first_line(fetched.get('error'))}"
+                failure = failure or {"ts": fetched.get("ts"), "run": fetched.get("run"), "error": reason,
+                                      "error_type": fetched.get("error_type")}
             chain = self._gold_chain(stage, day)
             if chain is not None:
                 ref, against = self._built(chain[0]), chain[1]

@@ -87,15 +87,9 @@ def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetches: Mapping
     that fetch's error (a live run whose fetch gave up read as stale "never ran", with an archive's advice)."""
     if plan.up_to_date:
         return
-    mine = {key for key, readers in fetches.items() if plan.stage in readers}
-    last: dict[str, Event] = {}
-    for e in events.by_date.get(row.game_date, []):
-        if e.get("event") in ("fetch_success", "fetch_failure") and e.get("source") in mine:
-            last[str(e["source"])] = e
-    failed = [e for e in last.values() if e.get("event") == "fetch_failure" and str(e.get("ts") or "") >
-              (row.last_run or "")]
-    if failed:
-        e = max(failed, key=lambda e: str(e.get("ts") or ""))
+    e = events.fetch_failed(row.game_date, [key for key, readers in fetches.items() if plan.stage in readers],
+                            after=row.last_run)
+    if e is not None:
         row.state, row.last_outcome, row.last_run = "failed", "failed", e.get("ts")
         row.error = f"fetch {e.get('source')} failed: {first_line(e.get('error'))}"
         row.seconds = e.get("seconds") if row.seconds is None else row.seconds

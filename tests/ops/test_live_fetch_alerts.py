@@ -58,3 +58,6 @@ def test_a_live_schedule_that_never_answers_alerts_naming_the_fetch(tmp_path: Pa
     assert status.returncode == 1 and f"{DAY}  FAILED" in status.stdout, status.stdout + status.stderr
     assert "FAILED: fetch schedule failed: " in status.stdout and "HTTP 503" in status.stdout, status.stdout
     assert "archive" not in status.stdout, status.stdout
+    explained = run_cli(home, "explain", DAY, "schedule", timeout=120,
+                        **{k: v for k, v in env.items() if "ALERTS" not in k})
+    assert "fetch schedule failed: " in explained.stdout and "archive" not in explained.stdout, explained.stdout
