@@ -65,7 +65,9 @@ class Block:
 
 def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
     kind = str(e.get("event"))
-    stage = str(e.get("stage") or e.get("source") or "")
+    # a fetch is the run's task fetch_<source>: what a run selects, and what its stages wait on
+    stage = str(e.get("stage") or (f"fetch_{e['source']}" if kind.startswith("fetch_") and e.get("source") else
+                                   e.get("source") or ""))
     obj = short(e.get("object")) if e.get("object") else ""
     secs = f"{e['seconds']:.2f}s" if isinstance(e.get("seconds"), int | float) else ""
     if kind == "stage_start":
@@ -113,13 +115,22 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
     return Entry(ts=str(e.get("ts", "")), kind=kind, stage=stage, text=text, event=e)
 
 
-def needs(pipeline: Any) -> dict[str, set[str]]:
-    """Per stage, what it waits on in a run: its upstream stages and the fetches (`fetch_<key>`) they or it read."""
+def needs(pipeline: Any, clock: str = "schedule") -> dict[str, set[str]]:
+    """Per stage and fetch task, what it waits on in a run (as the doit tasks do): its upstream stages, the clock
+    stage (`clock`: a date's lock) for a stage that reads sources or as_of and for a season stage, and the fetches
+    (`fetch_<key>`) they or it read."""
     fetched = {key: set(readers) for key, (_, readers) in pipeline.fetchers().items()}
+    clock_of = {clock, *pipeline.upstream(clock)} if clock in pipeline.stages else set()
+    before = {f"fetch_{key}" for key, readers in fetched.items() if clock in readers}  # the clock's own fetches
     out: dict[str, set[str]] = {}
     for name in pipeline.order:
+        stage = pipeline[name]
         up = set(pipeline.upstream(name))
+        if clock_of and name != clock and (stage.sources or stage.uses_as_of or stage.scope == "season"):
+            up |= clock_of
         out[name] = up | {f"fetch_{key}" for key, readers in fetched.items() if readers & (up | {name})}
+    for key, readers in fetched.items():  # a fetch after the clock waits for it (a date's lock, its games)
+        out[f"fetch_{key}"] = set() if clock in readers or not clock_of else clock_of | before
     return out
 
 

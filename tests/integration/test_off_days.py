@@ -141,3 +141,6 @@ def test_a_one_day_range_of_an_off_day_is_skipped_like_any_range(tmp_path: Path)
     _assert_quiet_off_day(home, "2019-11-28", result, ledger_events(home))
     alone = run_doit(home, "slate", "date=2019-11-28")
     assert alone.returncode != 0 and "no NBA games on 2019-11-28" in alone.stdout + alone.stderr
+    told = run_cli(home, "history", "2019-11-28").stdout  # every stage waits on the schedule (the date's lock)
+    assert "up to date (nothing to do)" not in told and "game_logs" in told and "not run (an input failed)" \
+        in told, told  # game_logs, calibration and injuries read "up to date" though the run ran none of them

@@ -52,6 +52,7 @@ def test_a_live_schedule_that_never_answers_alerts_naming_the_fetch(tmp_path: Pa
         assert result.returncode in (0, 1), (command, result.stdout + result.stderr)
         shown += result.stdout
     assert "fetch FAILED" in shown and "failed after 2 attempts" in shown
+    assert "fetch_schedule" in shown and "up to date (nothing to do)" not in shown, shown  # fetches did run
     # status itself, which the alert names first, says FAILED with the fetch's error (it said STALE "never ran",
     # with the archive's advice to ingest the table)
     status = run_cli(home, "status", DAY, timeout=120, **{k: v for k, v in env.items() if "ALERTS" not in k})
