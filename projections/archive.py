@@ -181,13 +181,15 @@ OUTSIDE_FIX = ("add that season with `projections ingest game-logs FILE` (and `i
 
 def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt.date]:
     """The dates of `table`'s parts (without the rows whose status is "postponed", if asked) and of its
-    snapshots. The answer is kept in the data root's cache under the parts' stat signatures and the snapshot
-    index's mtime, so a no-op backfill does not import pyarrow to learn it again."""
+    snapshots whose newest capture holds rows. The answer is kept in the data root's cache under the parts' and the
+    snapshot index files' stat signatures, so a no-op backfill does not import pyarrow to learn it again."""
     chosen = parts(home, table)
     index = home / "refs" / "snapshots" / table
     signature = [(str(p.path), p.path.stat().st_size, p.path.stat().st_mtime_ns) for p in chosen]
     tag = f"calendar-{table}"
-    cache = home / "cache" / f"{tag}-{hex_of(hash_struct(tag, signature, _mtime(index)))}.json"
+    captured = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in index.glob("game_date=*.jsonl")) \
+        if index.is_dir() else []  # each index file: a capture appended to one changes what it says
+    cache = home / "cache" / f"{tag}-{hex_of(hash_struct(tag, signature, captured))}.json"
     with contextlib.suppress(OSError, ValueError):
         return {dt.date.fromisoformat(d) for d in json.loads(cache.read_bytes())}
     import pyarrow.compute as pc
@@ -202,7 +204,10 @@ def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt
     if index.is_dir():
         for path in index.glob("game_date=*.jsonl"):
             with contextlib.suppress(ValueError):
-                found.add(dt.date.fromisoformat(path.stem.split("=", 1)[1]))
+                day = dt.date.fromisoformat(path.stem.split("=", 1)[1])
+                captures = snapshots.entries(home, table, day)
+                if captures and captures[-1].rows > 0:  # a live capture of an off day holds no rows: no date of it
+                    found.add(day)
     if home.is_dir():  # a command that only reads must not create a data root to cache in
         with contextlib.suppress(OSError):
             write_atomic(cache, json.dumps(sorted(d.isoformat() for d in found)).encode())

@@ -205,3 +205,25 @@ def test_snapshots_command_marks_the_capture_a_build_uses(tmp_path: Path, monkey
     assert lines[0] == "2019-10-30: as_of (schedule not built)"
     assert lines[1].startswith(f"* schedule     2019-10-30T14:00:00.000Z  {first.object[9:19]}")
     assert lines[2].startswith(f"  schedule     2019-10-31T00:00:00.000Z  {later.object[9:19]}")
+
+
+def test_a_live_capture_of_an_off_day_leaves_it_an_off_day_in_the_calendar(tmp_path: Path) -> None:
+    """Live runs capture the scoreboard of an off day too (no rows): the calendar took every captured date for a
+    date with games, so a backfill over it said "without DraftKings salaries skipped" where a fresh root (and
+    status) said "no NBA games". A capture appended later (games after all) is seen: the cache keys on each
+    index file, not on the folder."""
+    from projections.archive import Calendar
+
+    off = dt.date(2019, 11, 28)  # Thanksgiving: no games in the archive
+    frame = schedule_frame(0)
+
+    def capture(games: pd.DataFrame, at: dt.datetime) -> None:
+        files = {"raw.json": b"{}", snapshots.DATA: tables.to_parquet(games.assign(game_date=off), "schedule")}
+        snapshots.record(tmp_path, "schedule", off, files=files, captured_at=at, url="http://x/y", rows=len(games),
+                         lock=None)
+
+    assert Calendar.of(tmp_path).kind(off) == "no games"
+    capture(frame, dt.datetime(2019, 11, 28, 15, tzinfo=dt.UTC))
+    assert Calendar.of(tmp_path).kind(off) == "no games"
+    capture(schedule_frame(1), dt.datetime(2019, 11, 28, 16, tzinfo=dt.UTC))
+    assert Calendar.of(tmp_path).kind(off) != "no games"
