@@ -133,11 +133,11 @@ class Explainer:
         if calendar is None or any(self.engine.store.read_pointer(p.publish, day.isoformat())
                                    for p in self.engine.pipeline.published if p.publish):
             return None
+        if status.found_no_games(self.engine, self.events, day.isoformat()):  # a fetched schedule: an off day
+            return None
         outside = status.outside_reason(calendar, day)
         if outside:
             return "outside archive", outside
-        if status.found_no_games(self.engine, self.events, day.isoformat()):  # a fetched schedule: an off day
-            return None
         cannot = status.cannot_project_reason(calendar, day) if status.needs_calibration(self.engine, [stage]) \
             else None
         if cannot:

@@ -221,11 +221,11 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     """The status of every stage of `day`, in build order, and why runs skip it or cannot build it (`calendar`
     is the archive's, in archive mode)."""
     iso = day.isoformat()
+    off = found_no_games(engine, events, iso)  # a fetched schedule's word: an off day, whatever the archive holds
     out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar),
-                     outside=outside_reason(calendar, day) if calendar is not None else None,
+                     outside=outside_reason(calendar, day) if calendar is not None and not off else None,
                      cannot_project=cannot_project_reason(calendar, day)
-                     if calendar is not None and needs_calibration(engine) and not found_no_games(engine, events, iso)
-                     else None)
+                     if calendar is not None and needs_calibration(engine) and not off else None)
     if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
         out.skipped = None
     states: dict[str, State] = {}
