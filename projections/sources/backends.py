@@ -33,7 +33,7 @@ from projections.archive import parts
 from projections.dates import season_of
 from projections.errors import ContractViolation, FetchError, SourceError
 from projections.ledger import iso
-from projections.sources import ENDPOINTS, parsers, snapshots, tables
+from projections.sources import ENDPOINTS, freshness, parsers, snapshots, tables
 from projections.sources.http import LiveHttp
 from projections.sources.parsers.game_logs import impossible, impossible_rows
 
@@ -217,6 +217,8 @@ def fetch_player_logs(ctx: Context) -> Capture:
     validate, kept = _parsed(parsers.player_logs_from_gamelog, "player_logs", plausible)
     result = ctx.http.get("game_logs", {"season": season_of(ctx.day)}, validate=validate, source="player_logs")
     frame = kept["frame"]
+    if (behind := freshness.logs_behind(ctx.home, ctx.day, frame, _archive_schedule(ctx.home, ctx.day))):
+        ctx.notes.append(behind)
     wrong = impossible_rows(frame)
     if wrong.any():
         ctx.notes.append(f"dropped {impossible(frame)}: a box score adds up (PTS = 2 FGM + FG3M + FTM, "

@@ -484,3 +484,20 @@ def test_requests_to_one_host_are_spaced_by_its_own_interval(tmp_path: Path, ser
         for _ in range(3):
             http.get("schedule", {"date": SLATE.isoformat()}, validate=None, source="schedule")
     assert fake.sleeps == [0.25, 0.25]  # the host's own interval, not the 5 s default
+
+
+def test_a_game_log_a_day_behind_is_taken_with_a_note(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """The real game log without the games of 2019-10-29 (the feed not yet updated): taken silently, it left the
+    day's games out of every player's history. The schedule says the day had games, so the capture says so."""
+    serve_slate(server)
+    whole = fetch("player_logs", tmp_path, server, fake)
+    assert not any("has not caught up" in n for n in whole.get("notes") or []), whole  # no false alarm
+    body = json.loads(payloads.league_game_log(SLATE))
+    result = body["resultSets"][0]
+    column = result["headers"].index("GAME_DATE")
+    result["rowSet"] = [row for row in result["rowSet"] if not str(row[column]).startswith("2019-10-29")]
+    server.replay(GAMELOG, json.dumps(body).encode())
+    behind = fetch("player_logs", tmp_path, server, fake)
+    assert behind["rows"] < whole["rows"]
+    assert any(n.startswith("the game logs end 2019-10-28, but 2019-10-29 had games: the feed has not caught up")
+               for n in behind["notes"] or []), behind
