@@ -6,7 +6,8 @@ it into the canonical table and records the capture as a snapshot.
                  calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible, and so is
                  a game of the last capture missing (a postponed game stays listed)
     player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, fewer rows
-                 than half of the last capture, or rows of another season, is implausible
+                 than half of the last capture, or rows of another season, is implausible; a log ending before
+                 the last date with games is taken with a note (projections.sources.freshness)
     odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible; a
                  game the feed stops listing, or lists with no market, keeps its last captured line
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
