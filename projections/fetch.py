@@ -35,7 +35,7 @@ log = logging.getLogger("projections.fetch")
 
 USER_AGENT = "projections/0.1 (daily NBA slate pipeline)"
 
-Validator = Callable[[bytes], None]
+Validator = Callable[[bytes], object]  # raises on a payload it refuses; what it returns is not used
 
 
 def _secrets_of(request: httpx.Request) -> tuple[str, ...]:

@@ -154,14 +154,15 @@ _STATS_HEADERS = {
 }
 
 # Each live endpoint's URL template: {stats} and {cdn} are LiveSettings.stats_base / cdn_base, {date} the slate
-# date (YYYY-MM-DD), {season} its season ("2019-20"), {team_id} / {game_id} nba.com ids. The official injury
+# date (YYYY-MM-DD), {season} its season ("2019-20"), {season_type} the game log's part of it (Regular+Season,
+# PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. The official injury
 # report is a PDF, so injuries have no default: point live.injuries.url at a service that serves its table as
 # CSV (the columns of shared/data/nba/injuries/2020/csv) to fetch it live.
 DEFAULT_URLS: dict[str, str] = {
     "schedule": "{stats}/scoreboardv3?GameDate={date}&LeagueID=00",
     "calendar": "{cdn}/staticData/scheduleLeagueV2.json",
     "game_logs": "{stats}/leaguegamelog?Counter=0&DateFrom=&DateTo=&Direction=ASC&LeagueID=00&PlayerOrTeam=P"
-                 "&Season={season}&SeasonType=Regular+Season&Sorter=DATE",
+                 "&Season={season}&SeasonType={season_type}&Sorter=DATE",
     "rosters": "{stats}/commonteamroster?LeagueID=00&Season={season}&TeamID={team_id}",
     "odds": "{cdn}/liveData/odds/odds_todaysGames.json",
     "lineups": "{cdn}/liveData/boxscore/boxscore_{game_id}.json",

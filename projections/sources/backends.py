@@ -6,8 +6,8 @@ it into the canonical table and records the capture as a snapshot.
                  calendar (the archive schedule, else scheduleLeagueV2) lists games for is implausible, and so is
                  a game of the last capture missing (a postponed game stays listed)
     player_logs  leaguegamelog, player mode, the date's season; empty after the season has begun, fewer rows
-                 than half of the last capture, or rows of another season, is implausible; a log ending before
-                 the last date with games is taken with a note (projections.sources.freshness)
+                 than half of the last capture, or rows of another season, is implausible (postseason: its own
+                 module); a log ending before the last date with games is noted (sources.freshness)
     odds         odds_todaysGames, kept to the slate's games; no game of the slate in the feed is implausible; a
                  game the feed stops listing, or lists with no market, keeps its last captured line
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
@@ -34,7 +34,7 @@ from projections.archive import parts
 from projections.dates import season_of
 from projections.errors import ContractViolation, FetchError, SourceError
 from projections.ledger import iso
-from projections.sources import ENDPOINTS, freshness, parsers, snapshots, tables
+from projections.sources import ENDPOINTS, freshness, parsers, postseason, snapshots, tables
 from projections.sources.http import LiveHttp
 from projections.sources.parsers.game_logs import impossible, impossible_rows
 
@@ -123,11 +123,8 @@ def _calendar(ctx: Context) -> tuple[dict[dt.date, int] | None, str]:
         return known.groupby("game_date").size().to_dict(), "the archive schedule"
     if not ctx.http.configured("calendar"):
         return None, ""
-    def readable(content: bytes) -> None:
-        parsers.calendar_counts(content)
-
     try:
-        result = ctx.http.get("calendar", {}, validate=readable, source="calendar")
+        result = ctx.http.get("calendar", {}, validate=parsers.calendar_counts, source="calendar")
     except (FetchError, ContractViolation) as exc:
         ctx.notes.append(f"season calendar unavailable ({str(exc)[:200]})")
         return None, ""
@@ -216,8 +213,9 @@ def fetch_player_logs(ctx: Context) -> Capture:
                                     "rows: the feed is broken, not one box score", stage="player_logs")
 
     validate, kept = _parsed(parsers.player_logs_from_gamelog, "player_logs", plausible)
-    result = ctx.http.get("game_logs", {"season": season_of(ctx.day)}, validate=validate, source="player_logs")
-    frame = kept["frame"]
+    result = ctx.http.get("game_logs", {"season": season_of(ctx.day), "season_type": postseason.REGULAR},
+                          validate=validate, source="player_logs")
+    frame, later, _ = postseason.join(ctx.http, ctx.day, kept["frame"])
     if (behind := freshness.logs_behind(ctx.home, ctx.day, frame, _archive_schedule(ctx.home, ctx.day))):
         ctx.notes.append(behind)
     wrong = impossible_rows(frame)
@@ -225,7 +223,7 @@ def fetch_player_logs(ctx: Context) -> Capture:
         ctx.notes.append(f"dropped {impossible(frame)}: a box score adds up (PTS = 2 FGM + FG3M + FTM, "
                          "REB = OREB + DREB, made <= attempted, no negative count, at most 75 minutes)")
         frame = frame[~wrong.to_numpy()].reset_index(drop=True)
-    return Capture(frame, {"raw.json": result.content}, result.url, result.attempts)
+    return Capture(frame, {"raw.json": result.content, **later}, result.url, result.attempts)
 
 
 def fetch_odds(ctx: Context) -> Capture:

@@ -25,6 +25,7 @@ import io
 import json
 from pathlib import Path
 
+from projections.dates import season_of  # the 2020 bubble (July-October) is 2019-20
 from projections.identity import team_code
 from tests.net.faultserver import recorded, shared_root
 
@@ -40,11 +41,6 @@ TEAM_IDS = {"ATL": 1610612737, "BOS": 1610612738, "CLE": 1610612739, "NOP": 1610
             "NYK": 1610612752, "ORL": 1610612753, "IND": 1610612754, "PHI": 1610612755, "PHX": 1610612756,
             "POR": 1610612757, "SAC": 1610612758, "SAS": 1610612759, "OKC": 1610612760, "TOR": 1610612761,
             "UTA": 1610612762, "MEM": 1610612763, "WAS": 1610612764, "DET": 1610612765, "CHA": 1610612766}
-
-
-def season_of(day: dt.date) -> str:
-    start = day.year if day.month >= 7 else day.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def games_of(day: dt.date) -> list[dict]:

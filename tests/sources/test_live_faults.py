@@ -501,3 +501,26 @@ def test_a_game_log_a_day_behind_is_taken_with_a_note(tmp_path: Path, server: Fa
     assert behind["rows"] < whole["rows"]
     assert any(n.startswith("the game logs end 2019-10-28, but 2019-10-29 had games: the feed has not caught up")
                for n in behind["notes"] or []), behind
+
+
+def test_the_game_log_asks_for_the_postseason_once_it_may_have_begun(tmp_path: Path, server: FaultServer,
+                                                                     fake: FakeTime):
+    """leaguegamelog answers one SeasonType a request, and the template asked for the regular season alone: on a
+    playoff date the live capture replaced the archive's own-season rows with the regular season. From April on
+    the play-in and the playoffs are asked for too and joined (a row answered twice is kept once); before, one
+    request as ever."""
+    day = dt.date(2020, 7, 31)  # the bubble's restart: 2019-20's postseason may have begun
+    server.replay(GAMELOG, payloads.league_game_log(day))  # (this server answers every SeasonType alike)
+    summary = fetch("player_logs", tmp_path, server, fake, day=day)
+    kinds = [r.query["SeasonType"][0] for r in server.requests_to(GAMELOG)]
+    assert kinds == ["Regular Season", "PlayIn", "Playoffs"], kinds
+    rows = len(json.loads(payloads.league_game_log(day))["resultSets"][0]["rowSet"])
+    assert summary["rows"] == rows  # the same games thrice: kept once
+    entry = snapshots.entries(tmp_path, "player_logs", day)[-1]
+    kept = {p.name for p in snapshots.data_path(tmp_path, entry).parent.iterdir()}
+    assert {"raw.json", "raw-playin.json", "raw-playoffs.json"} <= kept, kept
+
+    serve_slate(server)  # October: no postseason of 2019-20 yet
+    before = len(server.requests_to(GAMELOG))
+    fetch("player_logs", tmp_path / "october", server, fake)
+    assert [r.query["SeasonType"][0] for r in server.requests_to(GAMELOG)[before:]] == ["Regular Season"]
