@@ -180,10 +180,13 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     no_box = [d for d in with_games if d not in played_days]
     days = [d for d in with_games if d in played_days]
     if not days:
+        from projections.archive import Calendar
+
         raise EvaluationError(
-            f"none of the {len(dates)} date(s) has both games and box scores in the archive "
-            f"(no games: {len(no_games)}, no box scores: {len(no_box)}); pick dates of a season whose player logs "
-            "are in the archive (2018-19, 2019-20) or ingest them with `projections ingest`")
+            f"none of the {len(dates)} date(s) has games, DraftKings salaries and box scores in the archive "
+            f"(no games: {len(no_games)}, no DraftKings salaries: {len(no_slate)}, no box scores: {len(no_box)}); "
+            f"pick dates of a season the archive can project ({Calendar.of(archive_home).held(projectable=True)}) "
+            "or ingest one with `projections ingest`")
     slates = []
     for day in days:
         slate = _read_gold(home, day)

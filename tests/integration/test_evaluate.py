@@ -107,6 +107,16 @@ def test_evaluate_skips_dates_without_games(built: Path):
     assert report["skipped_no_games"] == ["2019-11-28"] and len(report["dates"]) == 2
 
 
+def test_evaluate_counts_every_date_it_cannot_score_and_offers_seasons_it_can(tmp_path: Path):
+    """2018-19 has no DraftKings salaries (and no season before it to calibrate on): the error counted 0 of 2
+    dates ("no games: 0, no box scores: 0") and offered 2018-19 itself as the fix."""
+    with pytest.raises(EvaluationError) as caught:
+        evaluate(tmp_path, [dt.date(2018, 11, 1), dt.date(2018, 11, 2)])
+    message = str(caught.value)
+    assert "(no games: 0, no DraftKings salaries: 2, no box scores: 0)" in message, message
+    assert "2019-20 (2019-10-22..2020-10-11)" in message and "2018-19" not in message, message
+
+
 def test_evaluate_library_call_raises_for_missing_slates(tmp_path: Path):
     with pytest.raises(EvaluationError, match=r"1 date\(s\) have NBA games but no gold slate.*2019-11-05"):
         evaluate(tmp_path, [dt.date(2019, 11, 5)])
