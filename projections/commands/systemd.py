@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if user is None and args.scope == "system" and not settings.home.exists():
         user = os.environ.get("SUDO_USER")  # the CLI edge reads the environment, the library does not
     systemd.check_accounts(settings, args.scope, user)
+    if args.scope == "system":  # what systemd accepts and every run then fails on: say it now
+        runs_as = user or settings.schedule.user or systemd.default_user(settings)
+        for note in systemd.access_notes(settings, runs_as, sys.executable, project_dir):
+            print(f"warning: {note}", file=sys.stderr)
     if settings.source == "archive":  # today is beyond the shipped seasons: every daily run would be refused
         where = os.environ.get("PROJECTIONS_CONFIG") or str(settings.home / "projections.toml")
         archive_note = (f"note: source is \"archive\", so the timer's daily run of today's slate will be refused "

@@ -98,7 +98,7 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
-def _default_user(settings: Settings | None = None) -> str:
+def default_user(settings: Settings | None = None) -> str:
     """Who a --system service runs as when settings do not say: the data root's owner when it exists (so a
     `sudo projections systemd --system` does not make root write the data root), else whoever installs."""
     if settings is not None and settings.home.exists():
@@ -135,6 +135,45 @@ def check_accounts(settings: Settings, scope: Scope, user: str | None) -> None:
                               f"permissions.group ({where_set(('permissions', 'group'))})") from None
 
 
+def _may(path: Path, uid: int, gids: set[int], bits: int) -> bool:
+    """Whether the mode bits of `path` give `bits` (4 read, 2 write, 1 search/execute) to that user (ACLs aside)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if uid == 0:
+        return not bits & 1 or path.is_dir() or bool(st.st_mode & 0o111)
+    shift = 6 if st.st_uid == uid else 3 if st.st_gid in gids else 0
+    return (st.st_mode >> shift) & bits == bits
+
+
+def access_notes(settings: Settings, user: str, python: str, project_dir: Path) -> list[str]:
+    """What the service's user could not do that every run needs: run the interpreter (each folder on its path,
+    the venv's link and what it points to), read the checkout, write the data root. systemd accepts such a unit
+    and each run fails at start (203/EXEC) or at its first write; the user's UID and groups are those the unit
+    gets, judged by mode bits."""
+    try:
+        entry = pwd.getpwnam(user) if not user.isdigit() else pwd.getpwuid(int(user))
+    except KeyError:
+        return []  # check_accounts refuses it
+    uid, gids = entry.pw_uid, set(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    notes = []
+    for what, target in (("the interpreter", Path(python)), ("its real file", Path(python).resolve()),
+                         ("the checkout", project_dir / "dodo.py")):
+        blocked = next((p for p in reversed(target.parents) if not _may(p, uid, gids, 1)), None)
+        if blocked is not None or not _may(target, uid, gids, 5 if what != "the checkout" else 4):
+            where = f"the folder {blocked}" if blocked is not None else str(target)
+            notes.append(f"{user} cannot reach {what} {target} ({where} does not let it in): every run would fail "
+                         "to start; run as a user who can, or use a Python and checkout it can read (e.g. a venv "
+                         "made from /usr/bin/python3 in a shared folder)")
+            break
+    home = settings.home if settings.home.exists() else next(p for p in settings.home.parents if p.exists())
+    if not _may(home, uid, gids, 3):
+        notes.append(f"{user} cannot write the data root {home}: every run would be refused; give it the root (or "
+                     "put it in the root's group) - `projections doctor` lists the modes")
+    return notes
+
+
 def _common(
     settings: Settings, scope: Scope, project_dir: Path, environment: Mapping[str, str], user: str | None
 ) -> list[str]:
@@ -146,7 +185,7 @@ def _common(
         f"UMask={umask_for(settings.permissions):04o}",
     ]
     if scope == "system":
-        lines.append(f"User={user or settings.schedule.user or _default_user(settings)}")
+        lines.append(f"User={user or settings.schedule.user or default_user(settings)}")
         if settings.permissions.group:
             lines.append(f"Group={settings.permissions.group}")
     return lines
@@ -313,5 +352,5 @@ def install_units(
     steps = [f"{ctl} daemon-reload", f"{ctl} {'start' if enable else 'enable --now'} {names.timer}",
              f"{ctl} list-timers {names.timer}", "projections doctor"]
     if scope == "user":
-        steps.insert(0, f"loginctl enable-linger {_default_user()}  # so the timer runs while you are logged out")
+        steps.insert(0, f"loginctl enable-linger {default_user()}  # so the timer runs while you are logged out")
     return Installed(target, tuple(written), link, tuple(steps))

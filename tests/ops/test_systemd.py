@@ -257,3 +257,24 @@ def test_settings_set_only_in_the_shell_are_named_as_left_out_of_the_units(tmp_p
     (home / "projections.toml").write_text('source = "live"\n')
     quiet = run_cli(home, "systemd", "--user", "--dry-run")
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+def test_a_system_service_user_who_could_not_run_it_is_warned_about(tmp_path: Path) -> None:
+    """`--system --run-as nobody` wrote a unit whose user could not write the data root (root's, 0755) - nor, on
+    this machine, reach the interpreter under /root - and said nothing: systemd takes it, every run fails."""
+    import os
+
+    from tests.conftest import run_cli
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the data root must belong to another user than nobody")
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chmod(home, 0o755)
+    unit_dir = tmp_path / "units"
+    result = run_cli(home, "systemd", "--system", "--dry-run", "--run-as", "nobody", "--unit-dir", str(unit_dir))
+    assert result.returncode == 0 and "User=nobody" in result.stdout, result.stdout + result.stderr
+    assert f"warning: nobody cannot write the data root {home}: every run would be refused" in result.stderr, \
+        result.stderr
+    fine = run_cli(home, "systemd", "--system", "--dry-run", "--run-as", "root", "--unit-dir", str(unit_dir))
+    assert fine.returncode == 0 and "warning:" not in fine.stderr, fine.stderr  # root reaches all of it
