@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     store = LocalStore(settings.home, stat_cache=StatCache(None))
     publishers, why = _publishers(settings)
     report = verify(store, publishers=publishers)
+    report.problems.extend(_lost_pointers(store, settings.home))
     if why:
         report.notes.append(why)
     if args.json:
@@ -43,6 +44,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"verified {report.objects} objects, {report.pointers} gold pointers, {report.actions} action "
               f"records in {settings.home}: {verdict}")
     return 0 if report.ok else 1
+
+
+def _lost_pointers(store: Any, home: Any) -> list[str]:
+    """Gold pointers the ledger saw moved that are gone (deleted by hand): the date's slate is no longer
+    published, which nothing else would say."""
+    import os
+
+    from projections.observe.events import Events
+
+    moved = {(str(e.get("asset")), str(e.get("game_date"))) for e in Events.read(home).all
+             if e.get("event") == "publish" and e.get("asset") and e.get("game_date")}
+    return [f"gold pointer {asset} {day} is gone (the ledger records its publish): the date's slate is no longer "
+            f"published; `doit slate date={day}` publishes it again" for asset, day in sorted(moved)
+            if not os.path.lexists(store.pointer_path(asset, day))]
 
 
 def _publishers(settings: Any) -> tuple[dict[str, list[str]] | None, str]:

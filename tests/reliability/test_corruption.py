@@ -114,3 +114,17 @@ def test_a_dangling_gold_pointer_is_no_gold_to_status_and_diff(tmp_path: Path):
     assert status.returncode == 1 and f"{FIXTURE_DATE}  STALE       gold: no gold" in status.stdout, status.stdout
     diff = run_cli(home, "diff", FIXTURE_DATE)
     assert diff.returncode == 1 and "(a dangling pointer); `doit slate date=2019-10-30` rebuilds it" in diff.stderr
+
+
+def test_a_deleted_gold_pointer_is_a_problem_to_verify(tmp_path: Path):
+    """`rm gold/projections/game_date=D`: verify said "ok" (status showed no gold) though the ledger records the
+    date's publish."""
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    (home / "gold" / "projections" / f"game_date={FIXTURE_DATE}").unlink()
+    found = run_cli(home, "verify")
+    assert found.returncode == 1, found.stdout
+    assert f"gold pointer projections {FIXTURE_DATE} is gone (the ledger records its publish)" in found.stdout
+    assert f"`doit slate date={FIXTURE_DATE}` publishes it again" in found.stdout
+    assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
+    assert run_cli(home, "verify").returncode == 0
