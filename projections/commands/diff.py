@@ -16,7 +16,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("diff", help="what changed between two slates of a date (default: gold vs the previous)",
                        description=__doc__)
     p.add_argument("date", help="the slate date, YYYY-MM-DD")
-    p.add_argument("objects", nargs="*", metavar="HASH", help="the old and the new object (both or neither)")
+    p.add_argument("objects", nargs="*", default=[], metavar="HASH",
+                   help="the old and the new object (both or neither)")
     p.add_argument("--top", type=at_least(1, "list at least 1 move per column"), default=10,
                    help="moves to list per column, 1 or more (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

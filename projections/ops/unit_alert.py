@@ -61,7 +61,8 @@ def alert_for_unit_failure(
     """
     all_events = list(events)
     journal = f"journalctl {'--user ' if scope == 'user' else ''}-u {unit} -n 200 --no-pager"
-    starts = [e for e in all_events if e.get("event") == "run_start"]
+    # the unit runs doit: a `projections fetch` by hand records a run too, but never the unit's
+    starts = [e for e in all_events if e.get("event") == "run_start" and e.get("program") != "projections"]
     invocation = monitor.get("MONITOR_INVOCATION_ID")
     if invocation:
         start = next((e for e in reversed(starts) if e.get("invocation") == invocation), None)

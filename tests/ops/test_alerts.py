@@ -288,6 +288,19 @@ def test_unit_failure_whose_invocation_recorded_no_run_blames_no_other_run(make_
     assert alert.command == "journalctl --user -u projections-slate.service -n 200 --no-pager"
 
 
+def test_without_an_invocation_id_a_fetch_run_by_hand_is_not_the_failed_units(make_settings: MakeSettings):
+    """`projections fetch` by hand records a run of its own; failing a minute before the unit, it was taken for
+    the unit's run ("fetch salaries failed for slate 2030-01-01") instead of the unit failing before a run."""
+    manual = [{"event": "run_start", "run": "m1", "dates": ["2019-10-30"], "program": "projections",
+               "ts": "2019-10-30T14:59:00.000Z"},
+              {"event": "fetch_failure", "run": "m1", "game_date": "2019-10-30", "source": "salaries",
+               "error": "no DraftKings salaries", "ts": "2019-10-30T14:59:01.000Z"},
+              {"event": "run_end", "run": "m1", "ok": False, "ts": "2019-10-30T14:59:02.000Z"}]
+    alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=manual,
+                                              scope="user", monitor={}, now=NOW)
+    assert alert is not None and alert.run == "" and "failed before the pipeline recorded a run" in alert.error
+
+
 def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(make_settings: MakeSettings):
     """systemd before 251 (Debian 11, Ubuntu 22.04) passes no MONITOR_INVOCATION_ID: the handler took the latest
     run of the last 4 hours as the failed unit's, so a run that failed and was alerted an hour earlier swallowed
