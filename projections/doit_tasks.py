@@ -223,8 +223,8 @@ def _fetch_checker(engine: Engine, key: str, day: dt.date, meta: dict[str, Any])
             meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = (
                 f"live.{ENDPOINTS.get(key)}.url is unset: the archive's rows are used"
                 if not live_configured(key, engine.settings) else
-                f"the slate locked{f' at {lock:%H:%M}Z' if lock else ''} before any capture of it, and nothing "
-                "is fetched after the lock")
+                f"the slate locked at {lock:%H:%M}Z before any capture of it, and nothing is fetched after the lock"
+                if lock is not None else "the date has no games: nothing to fetch for it")
         return True
 
     return up_to_date

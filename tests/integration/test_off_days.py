@@ -69,6 +69,7 @@ def test_todays_run_on_an_off_day_in_live_mode_fetches_the_schedule_and_stops(tm
     assert off["game_date"] == day and off["error"].startswith(f"schedule: no NBA games on {day}")
     assert re.search(rf"no games\s+schedule\s+{day}  schedule: no NBA games", result.stdout), result.stdout
     assert "pick a date with games" not in result.stdout  # today's run: the fact, not advice for a date named alone
+    assert "locked" not in result.stdout, result.stdout  # "no fetch ... the slate locked before any capture of it"
     history = run_cli(home, "history", day).stdout
     assert re.search(rf"schedule\s+no games, nothing to build: schedule: no NBA games on {day}", history), history
     assert "never finished" not in history and "FAILED" not in history, history
