@@ -158,6 +158,10 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
                                 meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
     coverage = [] if more else _coverage(home, day, frame, slate_id)  # games that left it were just named
+    lock = files.dk_lock(frame)
+    if replaced and lock <= now < lock + dt.timedelta(hours=12):  # the slate's own day, already under way
+        notes.append(f"taken after the slate's lock ({lock:%H:%M}Z): it counts as known before the lock, so the "
+                     "locked slate's projections change with it")
     return Taken(day, slate_id, recorded, replaced, notes + coverage, players)
 
 

@@ -19,7 +19,7 @@ from projections.errors import FetchError, SourceError
 from projections.sources import backends, snapshots
 from tests.net.faultserver import FaultServer, recorded
 from tests.sources import payloads
-from tests.sources.conftest import BEFORE_LOCK, SLATE, FakeTime, env_for, http_for, live_settings
+from tests.sources.conftest import AFTER_LOCK, BEFORE_LOCK, SLATE, FakeTime, env_for, http_for, live_settings
 
 SCOREBOARD = "/stats/scoreboardv3"
 GAMELOG = "/stats/leaguegamelog"
@@ -524,3 +524,22 @@ def test_the_game_log_asks_for_the_postseason_once_it_may_have_begun(tmp_path: P
     before = len(server.requests_to(GAMELOG))
     fetch("player_logs", tmp_path / "october", server, fake)
     assert [r.query["SeasonType"][0] for r in server.requests_to(GAMELOG)[before:]] == ["Regular Season"]
+
+
+def test_a_correction_taken_after_the_lock_says_the_locked_slate_changes(tmp_path: Path, fake: FakeTime):
+    """A re-export dropped after the first tip replaces the slate as known before it (as the README says), which
+    moves a locked slate's gold: it was silent."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "DKSalaries.csv").write_bytes(payloads.dk_salaries(SLATE))
+    first = fetch("salaries", tmp_path, None, fake)
+    assert not any("after the slate's lock" in t for t in first["taken"]), first
+    text = payloads.dk_salaries(SLATE).decode()
+    header, row, rest = text.split("\n", 2)
+    salary = header.split(",").index("Salary")
+    cells = row.split(",")
+    cells[salary] = str(int(cells[salary]) + 100)  # DraftKings corrected one salary
+    (inbox / "DKSalaries.csv").write_text("\n".join([header, ",".join(cells), rest]))
+    late = fetch("salaries", tmp_path, None, fake, now=AFTER_LOCK)
+    assert any("note: taken after the slate's lock (23:00Z): it counts as known before the lock, so the locked "
+               "slate's projections change with it" in t for t in late["taken"]), late["taken"]
