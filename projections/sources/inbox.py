@@ -356,7 +356,10 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
     held = f"{entry.rows} salary rows for {day} ({entry.object[9:19]})" if entry is not None else \
         f"no snapshot for {day}: the archive's salaries stand"
     left = f", {len(unmoved)} left in the inbox (cannot move)" if unmoved else ""
-    summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}",
+    # which file went where, and why one was refused, in the run's own output (it was in the ledger alone)
+    which = "".join(f"; took {t.split('; note: ')[0]}" for t in taken[:3]) + \
+        "".join(f"; refused {(r.splitlines() or [''])[0][:160]}" for r in rejected[:3])
+    summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}{which}",
                                "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None}
     if entry is not None:
         summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))

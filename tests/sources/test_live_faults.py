@@ -407,6 +407,9 @@ def test_inbox_takes_a_dk_file_by_content_and_leaves_a_bad_one(tmp_path: Path, f
         in summary["rejected"][0]
     slate = summary["taken"][0].split(" ")[-1]
     assert (inbox / "processed" / f"{slate}__download (3).csv").exists() and (inbox / "notes.csv").exists()
+    # the run's own line says which file went where and why the other stays (it was in the ledger alone)
+    assert f"; took download (3).csv -> 2019-10-30 {slate}; refused notes.csv: missing column(s)" \
+        in summary["describe"], summary["describe"]
 
 
 def test_a_taken_file_that_cannot_be_moved_is_recorded_and_named_and_taking_it_again_changes_nothing(
