@@ -345,6 +345,8 @@ class ArchiveTable:
                                                or "(no parts)")
         if snap is not None:
             describe += f"; {snap.describe()}"
+        if "as_of" in identity and cutoff is not None:  # a cutoff that moved is what changed, not the code
+            describe += f"; rows known by {cutoff.astimezone(dt.UTC):%Y-%m-%d %H:%M}Z"
         return Resolved(
             digest=digest,
             describe=describe,

@@ -130,8 +130,11 @@ def test_an_asof_source_with_nothing_to_read_keeps_its_key_as_the_clock_moves(tm
     at_five = source.resolve(env, day, dt.datetime(2026, 11, 26, 17, tzinfo=dt.UTC))
     at_six = source.resolve(env, day, dt.datetime(2026, 11, 26, 18, tzinfo=dt.UTC))
     assert at_five.digest == at_six.digest and at_six.load().empty
-    shipped = [source.resolve(env, SLATE, T0 + dt.timedelta(hours=h)).digest for h in (5, 6)]
-    assert shipped[0] != shipped[1]  # with reports to read (the shipped 2019-20 part), as_of decides which
+    shipped = [source.resolve(env, SLATE, T0 + dt.timedelta(hours=h)) for h in (5, 6)]
+    assert shipped[0].digest != shipped[1].digest  # with reports to read (the shipped 2019-20 part), as_of decides
+    # and says so: explain read the two as "the same files, read another way ... changed with the code"
+    assert shipped[0].describe.endswith("; rows known by 2019-10-30 19:00Z") and \
+        shipped[1].describe.endswith("; rows known by 2019-10-30 20:00Z"), shipped[1].describe
 
 
 def test_a_missing_snapshot_object_is_a_source_error_with_the_fix(tmp_path: Path) -> None:
