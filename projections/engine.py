@@ -28,13 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections import failpoints, locks
 from projections.dates import season_of
-from projections.errors import (
-    ContractViolation,
-    NoGames,
-    ProjectionsError,
-    SourceError,
-    StoreCorrupted,
-)
+from projections.errors import ContractViolation, NoGames, ProjectionsError, SourceError, StoreCorrupted
 from projections.frames import is_frame, stage_outputs
 from projections.gc import build_guard
 from projections.hashing import seed_from, short
@@ -42,6 +36,7 @@ from projections.ledger import Ledger
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
+from projections.sources import snapshots
 from projections.stage_io import blas_pools, load_inputs, provenance, release_memory, stage_error, writing
 from projections.statcache import StatCache
 from projections.store import LocalStore
@@ -206,12 +201,15 @@ class Engine:
         return record
 
     def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
-        """The slate's lock (first tip) from the clock stage's record; None while the clock is not built."""
+        """The date's first tip (the clock stage's record; None while it is not built), or the later first tip of
+        the DraftKings slate its salaries hold (`snapshots.slate_lock`: a game off the slate may tip first)."""
         if self.clock is None:
             return None
         record = self.plan(self.clock, day, memo, fresh=fresh).record
-        lock = (record or {}).get("meta", {}).get("lock")
-        return dt.datetime.fromisoformat(lock.replace("Z", "+00:00")) if lock else None
+        first = (record or {}).get("meta", {}).get("lock")
+        lock = dt.datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
+        slate = snapshots.slate_lock(self.home, day) if lock is not None else None
+        return max(lock, slate) if lock is not None and slate is not None else lock
 
     def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
         """The instant whose knowledge a build of `day` may use: the lock (first tip) for a past slate,

@@ -156,7 +156,8 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
-                                meta={"slates": sorted(set(frame["slate_id"]))}, stat_cache=stat_cache)
+                                lock=main_slate_lock(frame), meta={"slates": sorted(set(frame["slate_id"]))},
+                                stat_cache=stat_cache)
     coverage = [] if more else _coverage(home, day, frame, slate_id)  # games that left it were just named
     lock = files.dk_lock(frame)
     if replaced and lock <= now < lock + dt.timedelta(hours=12):  # the slate's own day, already under way
@@ -212,6 +213,21 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
 
         older = pd.concat([archived, older], ignore_index=True)
     return previous, captured, older
+
+
+def main_slate_lock(frame: pd.DataFrame) -> dt.datetime | None:
+    """The first tip of the DraftKings slate the projections use - the one with most teams, then players, as
+    stages/salaries.py `_main_slate` picks among the DraftKings rows - or None without DraftKings rows or tips.
+    The engine takes it for the date's lock when later than its first tip: news until then still counts."""
+    import pandas as pd
+
+    dk = frame[frame["source"] == "dk"]
+    if dk.empty:
+        return None
+    size = dk.groupby("slate_id").agg(teams=("team", "nunique"), players=("player_id", "size"))
+    main = size.sort_values(["teams", "players"], ascending=False).index[0]
+    tips = pd.to_datetime(dk.loc[dk["slate_id"] == main, "tip_time"], utc=True, errors="coerce").dropna()
+    return tips.min().to_pydatetime() if len(tips) else None
 
 
 def _same_slates(older: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple[set[str], list[str], list[str]]:

@@ -124,6 +124,13 @@ def select(found: list[Entry], as_of: dt.datetime | None) -> Entry | None:
     return usable[-1] if usable else None
 
 
+def slate_lock(home: Path, day: dt.date) -> dt.datetime | None:
+    """The first tip of the DraftKings slate the date's newest salaries capture holds (the one its projections
+    use, recorded as the capture's lock), or None: no capture, or one recorded without it (older code)."""
+    found = entries(home, "salaries", day)
+    return found[-1].lock if found else None
+
+
 def dates(home: Path, table: str) -> list[dt.date]:
     """Slate dates with an index for `table`, ascending."""
     folder = index_dir(home, table)

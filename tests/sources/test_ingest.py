@@ -592,3 +592,30 @@ def test_the_inbox_takes_the_newest_export_last_so_the_correction_wins(cli, tmp_
     assert out.index("DKSalaries.csv") < out.index("DKSalaries (1).csv"), out  # taken oldest first
     held = salaries_held(cli.home, dt.date(2020, 8, 31))
     assert len(held[held["source"] == "dk"]) == 63, held["source"].value_counts()  # the correction
+
+
+def test_a_game_off_the_draftkings_slate_does_not_lock_the_slate(cli, tmp_path: Path, monkeypatch) -> None:
+    """2020-08-06: NOP@SAC tipped at 17:30Z, off the real DraftKings slate (its first tip 20:00Z). The date
+    locked at 17:30Z, so nothing was fetched after it - the 2 PM injury report, the lineups - though the slate's
+    games were hours away (on a weekend, the afternoon timer run did nothing)."""
+    import datetime as dt_
+
+    from projections.wiring import make_engine
+
+    day = dt.date(2020, 8, 6)
+    dk = SHARED / "salaries" / "dk" / "2020-08-06__VincentLa__DKNBASalaries_Classic_20200806.csv"
+    if not dk.is_file():
+        pytest.skip(f"{dk} is not here")
+    built = run_doit(cli.home, "schedule", f"date={day}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    first = dt_.datetime(2020, 8, 6, 17, 30, tzinfo=dt_.UTC)
+    assert make_engine().lock(day) == first  # the date's first tip: no salaries captured yet
+    code, out, _ = cli("dk-salaries", str(dk))
+    assert code == 0, out
+    assert make_engine().lock(day) == dt_.datetime(2020, 8, 6, 20, 0, tzinfo=dt_.UTC)  # the slate's own first tip
+    from projections import live_fetch
+
+    monkeypatch.setenv("PROJECTIONS_SOURCE", "live")
+    for now, due in (("2020-08-06T19:00:00Z", True), ("2020-08-06T20:00:00Z", False)):
+        monkeypatch.setenv("PROJECTIONS_LIVE__NOW", now)
+        assert live_fetch.needs_fetch(make_engine(), "odds", day) is due, now  # 19:00Z: still before the lock
