@@ -73,11 +73,17 @@ def selected_dates(value: str | None, now: dt.datetime | None = None) -> list[dt
     replays a past day as today), or InvalidCommand for doit to print."""
     check_command()
     check_variables()
-    value = value if value is not None else task_name_dates()
+    named = task_name_dates()
+    value = value if value is not None else named
     try:
-        return parse_dates(value) if value is not None else [slate_date_today(now)]
+        dates = parse_dates(value) if value is not None else [slate_date_today(now)]
+        outside = [d for d in parse_dates(named) if d not in dates] if named else []
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    if outside:  # doit would say only 'Invalid parameter: "minutes:2019-11-01". Must be a command, task...'
+        raise InvalidCommand(f"a task name's date ({', '.join(map(str, outside))}) is not among date={value}: "
+                             "drop date= (the task names' dates are used) or name tasks of the dates it selects")
+    return dates
 
 
 def off_days_expected(dates: list[dt.date]) -> bool:

@@ -216,6 +216,8 @@ def test_a_bad_parameter_in_the_settings_file_names_that_file_and_key(built_home
     (["-s", "slate", "date=2019-10-31"], "-s runs the tasks named without what they need"),  # built nothing, and
     (["-s", "date=2019-10-31"], "-s runs the tasks named without what they need; with no task named runs the "
                                 "default, slate; "),  # history said "up to date"
+    (["minutes:2019-11-01", "date=2019-11-02"], "a task name's date (2019-11-01) is not among date=2019-11-02: "
+                                                "drop date="),  # doit's 'Invalid parameter ... Must be a command'
 ])
 def test_a_task_name_no_task_has_is_refused_naming_the_tasks(built_home: Path, argv: list[str], says: str):
     before = tree_snapshot(built_home)
