@@ -1,5 +1,6 @@
 """The live game log's postseason: leaguegamelog answers one SeasonType per request, so the playoffs (and the
-play-in, since 2020-21) are asked for apart from the regular season once they can have begun, and joined to it.
+play-in, since the 2020 bubble) are asked for apart from the regular season once they can have begun, and
+joined to it.
 
 Without them a playoff date's live capture replaced the archive's own-season rows with the regular season alone:
 every player's history stopped in April (or, in 2020, in March). A URL template without `{season_type}` (a
