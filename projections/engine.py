@@ -71,7 +71,7 @@ class Engine:
         self.clock = clock if clock in pipeline.stages else None
         self.notify = notify
         self.remote = remote
-        self.stat_cache = StatCache(self.home / "cache" / "stat.sqlite3")
+        self.stat_cache = StatCache(self.home / "cache" / "stat2.sqlite3")  # stat.sqlite3: older code's (no ctime)
         self.store = LocalStore(self.home, stat_cache=self.stat_cache)
         self.ledger = Ledger(self.home, run=run or uuid.uuid4().hex[:12])
         self.source_env = SourceEnv(home=self.home, settings=settings, stat_cache=self.stat_cache)

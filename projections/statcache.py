@@ -25,7 +25,8 @@ from projections.hashing import hash_file
 log = logging.getLogger(__name__)
 
 RACY_NS = 1_000_000_000
-_SCHEMA = (  # stat2: the key gained ctime_ns (the table `stat` of older code is dropped, its entries unusable)
+_SCHEMA = (  # stat2: the key gained ctime_ns. A database file of its own (cache/stat2.sqlite3): older code's
+    # cache/stat.sqlite3 is left as it is, so a run of older code beside this one (a timer mid-pull) keeps it
     "CREATE TABLE IF NOT EXISTS stat2 (kind TEXT NOT NULL, path TEXT NOT NULL, dev INTEGER, ino INTEGER,"
     " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT NOT NULL, PRIMARY KEY (kind, path))"
 )
@@ -68,7 +69,6 @@ class StatCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
-            conn.execute("DROP TABLE IF EXISTS stat")
         except (sqlite3.Error, OSError, ConfigError) as exc:  # a file where cache/ goes, a folder it cannot create
             self._set_aside(exc)
             return None

@@ -104,3 +104,26 @@ def test_a_byte_flipped_in_place_is_found_though_size_and_mtime_were_put_back(tm
     assert data.stat().st_size == before.st_size and data.stat().st_mtime_ns == before.st_mtime_ns
     problems = store.verify_object(obj, use_cache=True)
     assert problems and "data.csv" in problems[0], problems
+
+
+def test_older_codes_cache_is_left_to_it(tmp_path: Path) -> None:
+    """The ctime key first lived in the old database and dropped its table: a run of the older code beside a new
+    one (a timer mid-pull) found 'no such table: stat', set the shared database aside and re-hashed everything,
+    and so did each version after the other. The new key has a database of its own."""
+    import sqlite3
+
+    from tests.conftest import FIXTURE_DATE, run_doit
+
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    old = home / "cache" / "stat.sqlite3"
+    with sqlite3.connect(old) as conn:  # what older code made: table stat, keyed without ctime
+        conn.execute("CREATE TABLE stat (kind TEXT NOT NULL, path TEXT NOT NULL, dev INTEGER, ino INTEGER,"
+                     " size INTEGER, mtime_ns INTEGER, digest TEXT NOT NULL, PRIMARY KEY (kind, path))")
+        conn.execute("INSERT INTO stat VALUES ('file', '/x', 1, 2, 3, 4, 'xxh3-128:00')")
+    conn.close()
+    assert run_doit(home, "schedule", f"date={FIXTURE_DATE}").returncode == 0
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("SELECT count(*) FROM stat").fetchone() == (1,)
+    conn.close()
+    assert (home / "cache" / "stat2.sqlite3").is_file() and not list((home / "cache").glob("*.broken-*"))
