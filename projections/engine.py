@@ -208,7 +208,7 @@ class Engine:
         record = self.plan(self.clock, day, memo, fresh=fresh).record
         first = (record or {}).get("meta", {}).get("lock")
         lock = dt.datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
-        slate = snapshots.slate_lock(self.home, day) if lock is not None else None
+        slate = snapshots.slate_lock(self.home, day, self.stat_cache) if lock is not None else None
         return max(lock, slate) if lock is not None and slate is not None else lock
 
     def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:

@@ -124,11 +124,29 @@ def select(found: list[Entry], as_of: dt.datetime | None) -> Entry | None:
     return usable[-1] if usable else None
 
 
-def slate_lock(home: Path, day: dt.date) -> dt.datetime | None:
+def slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) -> dt.datetime | None:
     """The first tip of the DraftKings slate the date's newest salaries capture holds (the one its projections
-    use, recorded as the capture's lock), or None: no capture, or one recorded without it (older code)."""
+    use, recorded as the capture's lock), or None. A capture older code recorded without it is read once for it
+    (`stat_cache` remembers the answer under the file's signature, so a no-op run reads no parquet): an
+    upgraded root gets the same lock as a new one."""
     found = entries(home, "salaries", day)
-    return found[-1].lock if found else None
+    if not found or found[-1].lock is not None or stat_cache is None:
+        return found[-1].lock if found else None
+    try:
+        text = stat_cache.digest(data_path(home, found[-1]), kind="slate-lock", compute=_slate_lock_of)
+    except (OSError, SourceError):
+        return None
+    return _ts(text) if text != "-" else None
+
+
+def _slate_lock_of(path: Path) -> str:
+    import pyarrow.parquet as pq
+
+    from projections.sources.inbox import main_slate_lock
+
+    columns = ["source", "slate_id", "team", "player_id", "tip_time"]
+    lock = main_slate_lock(pq.read_table(path, columns=columns).to_pandas())
+    return iso(lock) if lock is not None else "-"
 
 
 def dates(home: Path, table: str) -> list[dt.date]:

@@ -613,6 +613,13 @@ def test_a_game_off_the_draftkings_slate_does_not_lock_the_slate(cli, tmp_path: 
     code, out, _ = cli("dk-salaries", str(dk))
     assert code == 0, out
     assert make_engine().lock(day) == dt_.datetime(2020, 8, 6, 20, 0, tzinfo=dt_.UTC)  # the slate's own first tip
+    from projections.sources import snapshots
+
+    index = snapshots.index_path(cli.home, "salaries", day)  # as older code recorded it: no lock in the line
+    lines = [json.loads(line) for line in index.read_text().splitlines()]
+    assert lines[-1]["lock"] == "2020-08-06T20:00:00.000Z"
+    index.write_text("".join(json.dumps({k: v for k, v in line.items() if k != "lock"}) + "\n" for line in lines))
+    assert make_engine().lock(day) == dt_.datetime(2020, 8, 6, 20, 0, tzinfo=dt_.UTC)  # read from its table
     from projections import live_fetch
 
     monkeypatch.setenv("PROJECTIONS_SOURCE", "live")
