@@ -54,6 +54,15 @@ def doit_argv(*args: str, code: Path = REPO) -> list[str]:
     return [sys.executable, "-m", "doit", "-f", str(code / "dodo.py"), *args]
 
 
+def ctrl_c_default() -> None:
+    """preexec_fn of a process a test stops with SIGINT: its default action back, as at a terminal. The suite may
+    run as a background job or under nohup, whose children inherit SIGINT ignored (Python then installs no
+    KeyboardInterrupt handler, and the run went on to the end)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_doit(home: Path, *args: str, timeout: float = 300, code: Path = REPO,
              **extra: str) -> subprocess.CompletedProcess[str]:
     """Run `doit ARGS` in a real process against the data root `home`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from projections import archive
@@ -18,7 +19,9 @@ def test_a_new_calendar_answer_replaces_the_old_one(tmp_path: Path):
     (home / "cache" / "calendar-schedule-notes.json").write_text("[]")  # not one of ours: the name does not fit
     index = home / "refs" / "snapshots" / "schedule"
     index.mkdir(parents=True)
-    (index / "game_date=2031-01-01.jsonl").write_text("")  # a capture of a new date: the answer changes
+    line = {"captured_at": "2031-01-01T12:00:00.000Z", "object": "xxh3-128:" + "0" * 32,
+            "data": "xxh3-128:" + "1" * 32, "rows": 2}  # a capture of a new date with games: the answer changes
+    (index / "game_date=2031-01-01.jsonl").write_text(json.dumps(line) + "\n")
     second = archive.game_dates(home)
     assert second == first | {dt.date(2031, 1, 1)}
     cached = sorted(p.name for p in (home / "cache").glob("calendar-schedule-*.json"))

@@ -93,6 +93,7 @@ def test_report_out_that_cannot_be_a_directory(home: Path, tmp_path: Path, where
     out = {"file": blocker, "under-a-file": blocker / "pages", "proc": Path("/proc/projections-report")}[where]
     if where == "proc" and not Path("/proc/self").is_dir():
         pytest.skip("no procfs here")
+    (home / "store").mkdir(parents=True)  # a data root (report refuses one where nothing was ever built)
     result = run_cli(home, "report", "--out", str(out))
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1, result.stderr

@@ -215,12 +215,12 @@ def test_history_of_an_interrupted_and_of_a_killed_run_says_what_did_not_run(tmp
     import subprocess
 
     from projections import locks
-    from tests.conftest import FIXTURE_DATE, REPO, doit_argv, ledger_events, project_env, run_cli
+    from tests.conftest import FIXTURE_DATE, REPO, ctrl_c_default, doit_argv, ledger_events, project_env, run_cli
 
     home = tmp_path / "home"
     argv = doit_argv("slate", f"date={FIXTURE_DATE}")
     proc = subprocess.Popen(argv, env=project_env(home), cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=ctrl_c_default)
     _wait_for(lambda: (home / "ledger").is_dir() and any(e["event"] == "stage_success" for e in ledger_events(home)),
               proc)
     proc.send_signal(signal.SIGINT)

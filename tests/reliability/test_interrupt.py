@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, doit_argv, gold_object, ledger_events, project_env, run_cli, run_doit
+from tests.conftest import REPO, ctrl_c_default, doit_argv, gold_object, ledger_events, project_env, run_cli, run_doit
 
 DATES = "2019-11-10..2019-11-11"
 
@@ -33,7 +33,8 @@ def _started(home: Path, stage: str) -> bool:
 def test_ctrl_c_stops_the_run_quietly_and_the_same_command_finishes_it(tmp_path: Path, jobs: list[str]) -> None:
     home = tmp_path / "home"
     run = subprocess.Popen(doit_argv(*jobs, "slate", f"date={DATES}"), env=project_env(home), cwd=REPO,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           preexec_fn=ctrl_c_default)
     deadline = time.monotonic() + 120
     while not _started(home, "calibration"):  # the slowest stage: a wide window to interrupt in
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()

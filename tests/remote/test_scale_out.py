@@ -25,6 +25,7 @@ import pytest
 from tests.conftest import (
     REPO,
     built_root,
+    ctrl_c_default,
     doit_argv,
     gold_object,
     ledger_events,
@@ -256,7 +257,7 @@ def test_ctrl_c_on_a_local_cluster_is_one_line_that_counts_what_the_cluster_buil
     home = tmp_path / "home"
     proc = subprocess.Popen(doit_argv("slate", "date=2019-11-03..2019-11-12", "executor=dask", "workers=2"),
                             env=project_env(home, **bucket.env()), cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=ctrl_c_default)
     try:
         deadline = time.monotonic() + 120
         while sum(e["event"] == "stage_success" for e in ledger_events(home)) < 15 \
