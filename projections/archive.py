@@ -187,8 +187,8 @@ def _calendar(home: Path, table: str, *, drop_postponed: bool = False) -> set[dt
     index = home / "refs" / "snapshots" / table
     signature = [(str(p.path), p.path.stat().st_size, p.path.stat().st_mtime_ns) for p in chosen]
     tag = f"calendar-{table}"
-    captured = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in index.glob("game_date=*.jsonl")) \
-        if index.is_dir() else []  # each index file: a capture appended to one changes what it says
+    captured = sorted((p.name, st.st_size, st.st_mtime_ns) for p in index.glob("game_date=*.jsonl")
+                      for st in [p.stat()]) if index.is_dir() else []  # a capture appended to one changes its say
     cache = home / "cache" / f"{tag}-{hex_of(hash_struct(tag, signature, captured))}.json"
     with contextlib.suppress(OSError, ValueError):
         return {dt.date.fromisoformat(d) for d in json.loads(cache.read_bytes())}

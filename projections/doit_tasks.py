@@ -124,7 +124,7 @@ def _fetch_tasks_of(engine: Engine, name: str) -> list[str]:
     """The fetch tasks (live mode only) whose snapshots this stage reads."""
     if engine.settings.source != "live":
         return []
-    return [f"fetch_{key}" for key, (_, readers) in engine.pipeline.fetchers().items() if name in readers]
+    return [f"fetch_{key}" for key in engine.pipeline.fetched_for(name)]
 
 
 def _needs(engine: Engine, name: str) -> list[str]:

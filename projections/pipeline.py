@@ -347,3 +347,7 @@ class Pipeline:
                 if isinstance(source, FetchingSource):
                     found.setdefault(source.fetch_key, (source, []))[1].append(stage.name)
         return found
+
+    def fetched_for(self, name: str) -> list[str]:
+        """The fetch keys whose snapshots stage `name` reads (its live tables), in build order."""
+        return [key for key, (_, readers) in self.fetchers().items() if name in readers]

@@ -273,8 +273,7 @@ class Explainer:
             said = self._archive_says(day, stage)
             if said is not None:
                 state, reason = said
-            fetched = self.events.fetch_failed(iso, [key for key, (_, readers) in
-                                                     self.engine.pipeline.fetchers().items() if stage in readers],
+            fetched = self.events.fetch_failed(iso, self.engine.pipeline.fetched_for(stage),
                                                after=(last or {}).get("ts"))
             if fetched is not None:  # its snapshot's fetch gave up: that is why, not the archive's advice
                 state, reason = "failed", f"fetch {fetched.get('source')} failed: {first_line(fetched.get('error'))}"

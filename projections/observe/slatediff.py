@@ -85,21 +85,25 @@ def gold_problem(store: LocalStore, obj: str, day: str) -> str | None:
         return str(exc)
     if problems:
         return problems[0]
-    if SLATE_FILE not in (manifest.get("files") or {}):
-        return f"object {short(obj)} is a {manifest.get('stage') or 'non-slate'} object, not a published slate"
+    if (other := _not_a_slate(obj, manifest)) is not None:
+        return other
     of = manifest.get("game_date")
     if of and str(of) != day:
         return f"object {short(obj)} is the slate of {of}, not of {day}"
     return None
 
 
+def _not_a_slate(obj: str, manifest: dict[str, Any]) -> str | None:
+    if SLATE_FILE in (manifest.get("files") or {}):
+        return None
+    return f"object {short(obj)} is a {manifest.get('stage') or 'non-slate'} object, not a published slate"
+
+
 def _check_slate_of(store: LocalStore, obj: str, day: str) -> None:
     """A named object must be a published slate (what gold points at; of any date): a schedule or a sim object
     has other columns, so a comparison with it says nothing."""
-    manifest = store.manifest(obj)
-    if SLATE_FILE not in (manifest.get("files") or {}):
-        raise ConfigError(f"object {short(obj)} is a {manifest.get('stage') or 'non-slate'} object, not a published "
-                          f"slate; name two slates (`projections history {day}` lists what was published)")
+    if (other := _not_a_slate(obj, store.manifest(obj))) is not None:
+        raise ConfigError(f"{other}; name two slates (`projections history {day}` lists what was published)")
 
 
 def load_slate(store: LocalStore, obj: str) -> pd.DataFrame:

@@ -10,7 +10,6 @@ of a season whose prior season it lacks (the calibration fits on that) cannot be
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -82,21 +81,20 @@ class DateStatus:
                 "stages": [asdict(s) for s in self.stages]}
 
 
-def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetches: Mapping[str, list[str]]) -> None:
+def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetched: list[str]) -> None:
     """A stage not up to date whose snapshot's last fetch of the date failed after the stage last ran: FAILED with
     that fetch's error (a live run whose fetch gave up read as stale "never ran", with an archive's advice)."""
     if plan.up_to_date:
         return
-    e = events.fetch_failed(row.game_date, [key for key, readers in fetches.items() if plan.stage in readers],
-                            after=row.last_run)
+    e = events.fetch_failed(row.game_date, fetched, after=row.last_run)
     if e is not None:
         row.state, row.last_outcome, row.last_run = "failed", "failed", e.get("ts")
         row.error = f"fetch {e.get('source')} failed: {first_line(e.get('error'))}"
         row.seconds = e.get("seconds") if row.seconds is None else row.seconds
 
 
-def _stage_status(plan: Plan, events: Events, states: dict[str, State],
-                  fetches: Mapping[str, list[str]] | None = None) -> StageStatus:
+def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched: list[str] | None = None
+                  ) -> StageStatus:
     day = plan.game_date.isoformat()
     row = StageStatus(game_date=day, stage=plan.stage, state="up to date" if plan.up_to_date else "stale",
                       reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
@@ -120,8 +118,8 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State],
             row.error = first_line(last.get("error"))
             if row.last_run and not row.seconds:
                 row.seconds = last.get("seconds")
-    if fetches:
-        _fetch_failed(row, plan, events, fetches)
+    if fetched:
+        _fetch_failed(row, plan, events, fetched)
     if plan.blocked_by and states.get(plan.blocked_by) == "failed" and row.state != "failed":
         row.reason = f"waits for {plan.blocked_by}, which failed"
     return row
@@ -229,9 +227,8 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     if out.cannot_project:  # not skipped: a backfill refuses a date of such a season, salaries or not
         out.skipped = None
     states: dict[str, State] = {}
-    fetches = {key: readers for key, (_, readers) in engine.pipeline.fetchers().items()}
     for plan in engine.status(day):
-        row = _stage_status(plan, events, states, fetches)
+        row = _stage_status(plan, events, states, engine.pipeline.fetched_for(plan.stage))
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:

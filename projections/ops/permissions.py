@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from projections.errors import ConfigError
-from projections.ops.unwritable import owner_detail, read_only
+from projections.ops.unwritable import outside_group, owner_detail, read_only
 
 if TYPE_CHECKING:
     from projections.settings_tables import PermissionSettings
@@ -381,10 +381,9 @@ def not_writable_message(path: os.PathLike[str]) -> str:
         return (f"data root {path} is on a read-only file system ({detail}); remount it read-write or set "
                 "PROJECTIONS_HOME to a directory on a writable file system")
     me = getpass.getuser()
-    st = Path(path).stat()
-    if owner != me and st.st_mode & 0o020 and st.st_gid not in {os.getegid(), *os.getgroups()}:
+    group = outside_group(Path(path))
+    if owner != me and group is not None:
         # the root already lets its group write: this user is not in that group (or joined it after logging in)
-        group = group_name(st.st_gid)
         return (f"data root {path} is not writable by {me} ({detail}): {me} is not in its group {group}; add it "
                 f"(`sudo usermod -aG {group} {me}`, then log in again), or run this as {owner or 'its owner'}")
     fix = (f"`chmod u+rwx {path}`" if owner == me else  # another user's root: u+rwx would change the owner's bits

@@ -137,7 +137,7 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _outside_group(path: Path) -> str | None:
+def outside_group(path: Path) -> str | None:
     """The group of `path` when the group may write it and this user is not in that group (the policy holds; the
     user lacks the membership), else None."""
     try:
@@ -171,7 +171,7 @@ def refused_message(exc: OSError, *, home: Path, doing: str) -> str:
                "a writable directory")
     elif _inside(path, home):
         owner = owner_detail(probe)[0]  # of the path refused (another user may have made it), not of the root
-        group = _outside_group(probe)
+        group = outside_group(probe)
         by = f"{owner or 'its owner'}{'' if owner == 'root' else ' or root'}"
         fix = (f"{_me()} is not in its group {group}; add it (`sudo usermod -aG {group} {_me()}`, then log in "
                f"again), or run this command as {owner or 'its owner'}" if group is not None and owner != _me() else

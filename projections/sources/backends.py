@@ -215,7 +215,7 @@ def fetch_player_logs(ctx: Context) -> Capture:
     validate, kept = _parsed(parsers.player_logs_from_gamelog, "player_logs", plausible)
     result = ctx.http.get("game_logs", {"season": season_of(ctx.day), "season_type": postseason.REGULAR},
                           validate=validate, source="player_logs")
-    frame, later, _ = postseason.join(ctx.http, ctx.day, kept["frame"])
+    frame, later = postseason.join(ctx.http, ctx.day, kept["frame"])
     if (behind := freshness.logs_behind(ctx.home, ctx.day, frame, _archive_schedule(ctx.home, ctx.day))):
         ctx.notes.append(behind)
     wrong = impossible_rows(frame)

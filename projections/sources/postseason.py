@@ -29,14 +29,14 @@ def may_have_begun(day: dt.date) -> bool:
     return day >= dt.date(int(season[:4]) + 1, *STARTS)
 
 
-def join(http: Any, day: dt.date, regular: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, bytes], int]:
+def join(http: Any, day: dt.date, regular: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, bytes]]:
     """`regular` and the postseason games of `day`'s season before `day` (none before it may have begun, or for a
-    template without `{season_type}`): the frame, the raw files to keep, the requests' attempts."""
+    template without `{season_type}`): the frame and the raw files to keep."""
     import pandas as pd
 
     if not may_have_begun(day) or "{season_type}" not in http.live.url_template("game_logs"):
-        return regular, {}, 0
-    frames, raw, attempts = [regular], {}, 0
+        return regular, {}
+    frames, raw = [regular], {}
     for kind, name in LATER:
         def readable(content: bytes, kind: str = kind) -> None:
             frame = parsers.player_logs_from_gamelog(content)
@@ -48,6 +48,6 @@ def join(http: Any, day: dt.date, regular: pd.DataFrame) -> tuple[pd.DataFrame, 
         result = http.get("game_logs", {"season": season_of(day), "season_type": kind}, validate=readable,
                           source="player_logs")
         frames.append(parsers.player_logs_from_gamelog(result.content))
-        raw[name], attempts = result.content, attempts + result.attempts
+        raw[name] = result.content
     joined = pd.concat(frames, ignore_index=True).drop_duplicates(["game_id", "player_id"])
-    return joined[pd.to_datetime(joined["game_date"]).dt.date < day].reset_index(drop=True), raw, attempts
+    return joined[pd.to_datetime(joined["game_date"]).dt.date < day].reset_index(drop=True), raw
