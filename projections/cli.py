@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from projections import commands
+from projections.commands._edge import failed
 from projections.errors import ProjectionsError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -49,16 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.close(devnull)
         return 141  # 128 + SIGPIPE, what the shell reports for a tool stopped by a closed pipe
     except ProjectionsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return failed(args, str(exc), 2)
     except ModuleNotFoundError:  # a package the code declares is not installed (a pull added it, or it went)
         from projections import requirements
 
         try:
             requirements.check()
         except ProjectionsError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return failed(args, str(exc), 2)
         raise  # not one the code declares: a bug, with its traceback
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.archive import parts
+from projections.commands._edge import failed
 from projections.dates import parse_dates, season_of
 from projections.errors import ConfigError, ProjectionsError
 
@@ -292,11 +293,9 @@ def run(args: argparse.Namespace) -> int:
             home = load_settings().home
         result = evaluate(Path(home), dates, skip_unbuilt=args.skip_unbuilt)
     except EvaluationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return failed(args, str(exc), 1)
     except ProjectionsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return failed(args, str(exc), 2)
     print(json.dumps(_finite(result), sort_keys=True, allow_nan=False) if args.json else _format(result))
     return 0
 

@@ -113,3 +113,30 @@ def test_systemd_unit_dir_that_cannot_be_a_directory(home: Path, tmp_path: Path,
     assert result.stderr.startswith("error: ") and str(unit_dir) in result.stderr, result.stderr
     assert "--unit-dir" in result.stderr and "Traceback" not in result.stderr
     assert blocker.read_text() == "x"
+
+
+JSON_FAILURES = [
+    (["status", "--json", "date=2019-13-40"], 2, "2019-13-40"),  # bad usage, raised up to the command line
+    (["history", "--json", "2019-02-30"], 2, "2019-02-30"),
+    (["diff", FIXTURE_DATE, "abcd", "--json"], 2, "two objects"),
+    (["evaluate", "2019-10-30", "--json"], 1, "no gold slate"),  # nothing built yet
+    (["snapshots", FIXTURE_DATE, "bogus", "--json"], 2, "bogus"),
+]
+
+
+@pytest.mark.parametrize("argv, code, named", JSON_FAILURES, ids=[" ".join(a) for a, _, _ in JSON_FAILURES])
+def test_a_failed_json_command_still_prints_json(home: Path, argv: list[str], code: int, named: str) -> None:
+    # a script reading `--json` output gets one JSON object whichever way the command ended; people still read
+    # the error on standard error
+    result = run_cli(home, *argv)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and named in result.stderr, result.stderr
+    body = json.loads(result.stdout)
+    assert body == {"ok": False, "error": result.stderr.removeprefix("error: ").strip(), "exit_code": code}
+
+
+def test_verify_json_on_a_missing_root_prints_json(tmp_path: Path) -> None:
+    result = run_cli(tmp_path / "no-such-root", "verify", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    body = json.loads(result.stdout)
+    assert body["ok"] is False and "no-such-root" in body["error"], body

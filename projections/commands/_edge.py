@@ -111,3 +111,19 @@ def no_root(home: Path) -> str | None:
         return None
     return (f"no data root at {home} (it has no store/): nothing was ever built there; check PROJECTIONS_HOME "
             "(or `home` in projections.toml)")
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+
+
+def failed(args: argparse.Namespace | None, message: str, code: int) -> int:
+    """Report an error and return its exit code: `error: MESSAGE` on standard error, and with `--json` also one
+    JSON object on standard output ({"ok": false, "error": ..., "exit_code": ...}), so a script reading the
+    JSON gets JSON whichever way the command ended."""
+    import json
+    import sys
+
+    print(f"error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": message, "exit_code": code}))
+    return code

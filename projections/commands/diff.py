@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from projections.commands._edge import at_least
+from projections.commands._edge import at_least, failed
 
 
 def register(sub: Any) -> None:
@@ -42,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     except ObjectNotFound as exc:
         if args.objects:  # a hash the user named: bad usage (2)
             raise
-        print(f"error: {exc}", file=sys.stderr)  # the gold pointer dangles: a problem found (1)
-        return 1
+        return failed(args, str(exc), 1)  # the gold pointer dangles: a problem found (1)
     if args.json:
         print(json.dumps(d.as_json(), indent=1, default=str))
     else:

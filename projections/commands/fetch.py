@@ -93,7 +93,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     import sys
 
     from projections import live_fetch
-    from projections.commands._edge import writes
+    from projections.commands._edge import failed, writes
     from projections.dates import ONE, parse_one
     from projections.errors import ConfigError, ProjectionsError
     from projections.wiring import make_engine
@@ -104,9 +104,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     key = next((k for k, (source, _) in engine.pipeline.fetchers().items()
                 if getattr(source, "table", k) == table), None)
     if key is None:
-        print(f"error: no stage of the pipeline reads {table!r}, so nothing would use a capture of it",
-              file=sys.stderr)
-        return 2
+        return failed(args, f"no stage of the pipeline reads {table!r}, so nothing would use a capture of it", 2)
     import time
 
     started = time.monotonic()

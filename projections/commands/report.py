@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from projections.commands._edge import no_root, output_dir, writes
+    from projections.commands._edge import failed, no_root, output_dir, writes
     from projections.dates import parse_dates
     from projections.observe import report
     from projections.wiring import looking, make_engine
@@ -29,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine()
     looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
     if (missing := no_root(engine.home)) is not None:  # a dashboard of nothing, written into a root it would create
-        print(f"error: {missing}", file=sys.stderr)
-        return 1
+        return failed(args, missing, 1)
     # the directory is checked (and created) before the build: a bad --out or a data root this user may not
     # write is one clear error, not a traceback after the work
     out = output_dir(Path(args.out) if args.out else engine.home / "report", home=engine.home,

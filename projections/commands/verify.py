@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -16,7 +15,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from projections.commands._edge import no_root
+    from projections.commands._edge import failed, no_root
     from projections.settings import load_settings
     from projections.statcache import StatCache
     from projections.store import LocalStore
@@ -24,8 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if (missing := no_root(settings.home)) is not None:  # a typo'd PROJECTIONS_HOME must not read as a healthy root
-        print(f"error: {missing}", file=sys.stderr)
-        return 1
+        return failed(args, missing, 1)
     store = LocalStore(settings.home, stat_cache=StatCache(None))
     publishers, why = _publishers(settings)
     report = verify(store, publishers=publishers)

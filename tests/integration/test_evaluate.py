@@ -52,7 +52,7 @@ def test_evaluate_prints_one_json_object_with_sane_numbers(built: Path):
 
 def test_evaluate_names_the_dates_without_a_slate_and_how_to_build_them(built: Path):
     result = _evaluate_cli(built, "2019-11-05..2019-11-08", "--json")
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 1 and json.loads(result.stdout)["error"] in result.stderr  # JSON either way
     assert "2019-11-07, 2019-11-08" in result.stderr and "doit" in result.stderr
     assert f"PROJECTIONS_HOME={built}" in result.stderr and "slate date=2019-11-07,2019-11-08" in result.stderr
     assert "--skip-unbuilt" in result.stderr
@@ -94,7 +94,8 @@ def test_a_damaged_gold_slate_is_named_with_the_rebuild_command(built: Path, tmp
         data[len(data) // 2] ^= 0x10
     target.write_bytes(bytes(data))
     result = _evaluate_cli(home, BUILT, "--json")
-    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["ok"] is False  # no figure read from the damaged file
     assert result.stderr.startswith("error: the gold slate of 2019-11-05 is damaged or not its own (") and \
         f"rebuild it with `PROJECTIONS_HOME={home} doit slate date=2019-11-05`" in result.stderr, result.stderr
     status = run_cli(home, "status", "2019-11-05")
