@@ -191,6 +191,9 @@ class LocalStore:
         actual: dict[str, str] = {}
         for name in sorted(listed):
             fpath = where / name
+            if fpath.is_symlink():  # bytes that match today may change under it tomorrow, outside the store
+                problems.append(f"object {short(obj)}: file {name!r} is a symlink, not written by a build")
+                continue
             if not fpath.is_file():
                 problems.append(f"object {short(obj)}: file {name!r} is missing")
                 continue
@@ -236,20 +239,21 @@ class LocalStore:
         return dest
 
     def iter_objects(self) -> Iterator[str]:
+        """Every object; a planted symlink (shard or object folder) is not one (verify.planted_links names it)."""
         if not self.objects.is_dir():
             return
         for prefix in sorted(self.objects.iterdir()):
-            if not prefix.is_dir() or len(prefix.name) != 2:
+            if prefix.is_symlink() or not prefix.is_dir() or len(prefix.name) != 2:
                 continue
             for entry in sorted(prefix.iterdir()):
                 candidate = "xxh3-128:" + prefix.name + entry.name
-                if is_digest(candidate):
+                if is_digest(candidate) and not entry.is_symlink():
                     yield candidate
 
     def delete_object(self, obj: str) -> None:
-        """Remove an object (gc only)."""
+        """Remove an object (gc only); never through a symlink (`iter_objects`)."""
         where = self.object_dir(obj)
-        if where.exists():
+        if where.exists() and not (where.is_symlink() or where.parent.is_symlink()):  # planted links: verify names
             _rmtree(where)
 
     # ---- action cache --------------------------------------------------------------------------------
@@ -382,11 +386,14 @@ def _not_a_pointer(link: Path) -> str | None:
 
 
 def _rmtree(path: Path) -> None:
-    """Remove a tree whose write bits were dropped (objects are 0555/0444 once committed)."""
+    """Remove a tree whose write bits were dropped (objects are 0555/0444 once committed). A symlink inside is
+    removed as a link: neither its target's mode nor its target is touched."""
     for dirpath, dirnames, _ in os.walk(path):
         for d in [dirpath, *(os.path.join(dirpath, n) for n in dirnames)]:
             with contextlib.suppress(OSError):
-                os.chmod(d, os.stat(d).st_mode | stat.S_IRWXU)
+                st = os.lstat(d)
+                if not stat.S_ISLNK(st.st_mode):
+                    os.chmod(d, st.st_mode | stat.S_IRWXU)
     shutil.rmtree(path)
 
 

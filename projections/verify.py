@@ -9,7 +9,9 @@ a half-written record) and the next build recreates what is damaged instead of u
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +92,8 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
                                    for p in problems)
         if progress:
             progress(report.objects)
+    report.problems.extend(f"{link} is a symlink (to {os.readlink(link)}) in the store, not written by a build: "
+                           "nothing reads or deletes through it; remove the link" for link in planted_links(store))
     records: list[tuple[Path, dict[str, Any] | Exception]] = []
     produced: dict[str, list[Producer]] = {}
     for path in store.iter_action_paths():
@@ -163,3 +167,22 @@ def _archive_refs(store: LocalStore, damaged: Collection[str]) -> list[str]:
         elif obj in damaged:
             problems.append(f"archive ref {ref} names damaged object {short(obj)}; ingest the file again")
     return problems
+
+
+def planted_links(store: LocalStore) -> list[Path]:
+    """Symlinks in the store's object tree (a shard, an object folder or a file in one): builds never write
+    one, and reading or deleting through one would reach outside the data root."""
+    if not store.objects.is_dir():
+        return []
+    found = []
+    for prefix in sorted(store.objects.iterdir()):
+        if prefix.is_symlink():
+            found.append(prefix)
+        elif prefix.is_dir():
+            for entry in sorted(prefix.iterdir()):
+                if entry.is_symlink():
+                    found.append(entry)
+                elif entry.is_dir():
+                    with contextlib.suppress(OSError):
+                        found.extend(f for f in sorted(entry.iterdir()) if f.is_symlink())
+    return found

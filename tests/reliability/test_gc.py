@@ -218,3 +218,45 @@ def test_commands_that_only_look_lay_out_no_data_root(tmp_path: Path):
     home.mkdir()
     assert run_doit(home, "list", "--status", f"date={FIXTURE_DATE}").returncode == 0
     assert {p.name for p in home.iterdir()} <= {"cache"}  # a cache at most: no layout, no ledger
+
+
+def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: Path):
+    """gc deleted a folder outside the data root through a symlinked shard (store/objects/fe -> elsewhere), and
+    crashed on a symlinked object folder after making its target writable; verify passed an object whose data
+    file was a symlink to an outside copy of the same bytes."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    kept = store.commit({"data.csv": b"a\n1\n"}, {"kind": "test"}).object
+    outside = tmp_path / "outside"
+    planted_obj = outside / "shard" / ("0" * 30)
+    planted_obj.mkdir(parents=True)
+    (planted_obj / "manifest.json").write_text("precious")
+    os.symlink(outside / "shard", store.objects / "fe")  # a whole shard elsewhere
+    folder = outside / "folder"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("precious too")
+    os.chmod(folder, 0o500)
+    os.symlink(folder, store.object_dir(kept).parent / ("a" * 30))  # an object folder elsewhere
+    other = store.commit({"data.csv": b"b\n2\n"}, {"kind": "test"}).object
+    copy = outside / "data.csv"
+    copy.write_bytes(b"b\n2\n")
+    data = store.object_dir(other) / "data.csv"
+    os.chmod(data.parent, 0o755)
+    data.unlink()
+    os.symlink(copy, data)  # same bytes today, whatever they become tomorrow
+    old = time.time() - 7200
+    for obj in (kept, other):
+        os.utime(store.object_dir(obj), (old, old))
+
+    checked = run_cli(home, "verify")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    for link in (store.objects / "fe", store.object_dir(kept).parent / ("a" * 30)):
+        assert f"{link} is a symlink (to {os.readlink(link)}) in the store, not written by a build" in checked.stdout
+    assert f"object {other[9:19]}: file 'data.csv' is a symlink, not written by a build" in checked.stdout
+
+    done = run_cli(home, "gc", "--grace", "0", "--keep", "1")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert (planted_obj / "manifest.json").read_text() == "precious"  # gc deleted it through the link
+    assert (folder / "manifest.json").read_text() == "precious too"
+    assert oct(folder.stat().st_mode & 0o777) == "0o500"  # not made writable on the way
+    assert copy.read_bytes() == b"b\n2\n" and not store.has(kept)  # the store's own unreferenced objects do go
