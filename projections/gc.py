@@ -82,8 +82,9 @@ def _size(path: Path) -> int:
 def set_aside(store: LocalStore) -> list[Path]:
     """Damaged objects builds set aside (`LocalStore.quarantine`): in store/quarantine, or, another user's, in
     their own shard as `<name>.damaged-<pid>-<tag>`. Never read again; kept for inspection until gc."""
-    found = sorted((store.root / "store" / "quarantine").glob("*"))
-    return found + sorted(store.objects.glob("??/*.damaged-*"))
+    quarantine = store.root / "store" / "quarantine"
+    found = [] if quarantine.is_symlink() else sorted(quarantine.glob("*"))
+    return found + sorted(p for p in store.objects.glob("??/*.damaged-*") if not p.parent.is_symlink())
 
 
 def _ref_objects(home: Path) -> set[str]:
@@ -237,7 +238,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 
-    if store.tmp.is_dir():
+    if store.tmp.is_dir() and not store.tmp.is_symlink():
         for staging in store.tmp.iterdir():
             pid_text = staging.name.split("-", 1)[0]
             if pid_text.isdigit() and pid_alive(int(pid_text)):

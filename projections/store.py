@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import stat
 import uuid
 from collections.abc import Iterator, Mapping
@@ -387,7 +386,10 @@ def _not_a_pointer(link: Path) -> str | None:
 
 def _rmtree(path: Path) -> None:
     """Remove a tree whose write bits were dropped (objects are 0555/0444 once committed). A symlink inside is
-    removed as a link: neither its target's mode nor its target is touched."""
+    removed as a link: neither its target's mode nor its target is touched (nor a link's at the top)."""
+    if path.is_symlink():
+        path.unlink()
+        return
     for dirpath, dirnames, _ in os.walk(path):
         for d in [dirpath, *(os.path.join(dirpath, n) for n in dirnames)]:
             with contextlib.suppress(OSError):
@@ -395,7 +397,3 @@ def _rmtree(path: Path) -> None:
                 if not stat.S_ISLNK(st.st_mode):
                     os.chmod(d, st.st_mode | stat.S_IRWXU)
     shutil.rmtree(path)
-
-
-def hostname() -> str:
-    return socket.gethostname()

@@ -244,6 +244,11 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     os.chmod(data.parent, 0o755)
     data.unlink()
     os.symlink(copy, data)  # same bytes today, whatever they become tomorrow
+    (outside / "shard" / f"{'1' * 30}.damaged-1-ab").mkdir()  # "set aside" in the linked shard
+    staged = outside / "staged"
+    staged.mkdir()
+    store.tmp.mkdir(parents=True, exist_ok=True)
+    os.symlink(staged, store.tmp / "999999999-dead")  # a dead writer's "staging", elsewhere
     old = time.time() - 7200
     for obj in (kept, other):
         os.utime(store.object_dir(obj), (old, old))
@@ -259,4 +264,6 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     assert (planted_obj / "manifest.json").read_text() == "precious"  # gc deleted it through the link
     assert (folder / "manifest.json").read_text() == "precious too"
     assert oct(folder.stat().st_mode & 0o777) == "0o500"  # not made writable on the way
+    assert (outside / "shard" / f"{'1' * 30}.damaged-1-ab").is_dir() and staged.is_dir()
+    assert not (store.tmp / "999999999-dead").is_symlink()  # the link itself goes, not what it names
     assert copy.read_bytes() == b"b\n2\n" and not store.has(kept)  # the store's own unreferenced objects do go
