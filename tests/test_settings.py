@@ -649,3 +649,20 @@ def test_an_empty_path_list_is_refused(monkeypatch: pytest.MonkeyPatch, value: s
     monkeypatch.setenv("PROJECTIONS_DOCTOR__CRONTAB_FILES", value)
     with pytest.raises(ConfigError, match=r"PROJECTIONS_DOCTOR__CRONTAB_FILES \(doctor.crontab_files\): .*at least 1"):
         load_settings()
+
+
+@pytest.mark.parametrize("home", ["/", "//", "/usr", "/tmp", "link"])
+def test_a_system_directory_is_no_data_root(tmp_path: Path, home: str):
+    """`PROJECTIONS_HOME=/ doit slate` (as root) laid out /store, /gold, /ledger, /locks, /refs, /inbox, /cache.
+    Checked on the rule and on `status` (which lays out nothing either way), so that this test, failing, does not
+    do what it guards against."""
+    from projections.ops.unwritable import unusable_root
+
+    if home == "link":
+        (tmp_path / "link").symlink_to("/")
+        home = str(tmp_path / "link")
+    problem = unusable_root(Path(home))
+    assert problem is not None and "is a system directory" in problem and "give a directory of its own" in problem
+    cli = run_cli(Path(home), "status", FIXTURE_DATE, timeout=120)
+    assert cli.returncode == 2 and "is a system directory" in cli.stderr, cli.stdout + cli.stderr
+    assert len(cli.stderr.splitlines()) == 1, cli.stderr

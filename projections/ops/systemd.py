@@ -68,7 +68,11 @@ def on_calendar(settings: Settings) -> list[str]:
 
 
 def _escape(text: str) -> str:
-    """Escape systemd specifiers; the caller decides about quoting."""
+    """Escape systemd specifiers; the caller decides about quoting. A control character is refused: a newline
+    would start a directive of its own (`ExecStartPre=` run as the unit's user)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ConfigError(f"cannot write {text!r} into a systemd unit: it holds a control character (a newline?); "
+                          "fix the setting or argument it came from")
     return text.replace("%", "%%")
 
 
@@ -185,9 +189,9 @@ def _common(
         f"UMask={umask_for(settings.permissions):04o}",
     ]
     if scope == "system":
-        lines.append(f"User={user or settings.schedule.user or default_user(settings)}")
+        lines.append(f"User={_escape(user or settings.schedule.user or default_user(settings))}")
         if settings.permissions.group:
-            lines.append(f"Group={settings.permissions.group}")
+            lines.append(f"Group={_escape(settings.permissions.group)}")
     return lines
 
 

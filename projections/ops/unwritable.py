@@ -97,10 +97,21 @@ def _file_system(path: Path) -> str | None:
     return kind
 
 
+SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
+                         "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"})
+
+
 def unusable_root(home: Path) -> str | None:
     """Why `home` can never be this user's data root, or None: it (or the part of it that exists) is a file, or
     it is missing and cannot be created - a read-only or kernel file system (/proc), a directory this user may not
-    write. Each reason names the path and the fix."""
+    write; a control character in it (a newline would split a systemd unit's line); `/` or a top-level system
+    directory (the layout would spread store/, gold/, ledger/ ... among the system's). Each reason names the path
+    and the fix."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in str(home)):
+        return f"the data root {str(home)!r} holds a control character (a newline?); give a plain path"
+    if os.path.realpath(home) in SYSTEM_DIRS:  # also through a link to one, or spelled `//`
+        return (f"the data root {home} is a system directory: the layout (store/, gold/, ledger/, ...) would go "
+                f"among the system's own; give a directory of its own, e.g. {home / 'projections'}")
     try:
         link = next((p for p in (home, *home.parents) if p.is_symlink() and not p.exists()), None)
         if link is not None:

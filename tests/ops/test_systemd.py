@@ -278,3 +278,28 @@ def test_a_system_service_user_who_could_not_run_it_is_warned_about(tmp_path: Pa
         result.stderr
     fine = run_cli(home, "systemd", "--system", "--dry-run", "--run-as", "root", "--unit-dir", str(unit_dir))
     assert fine.returncode == 0 and "warning:" not in fine.stderr, fine.stderr  # root reaches all of it
+
+
+@pytest.mark.parametrize("where", ["environment", "project_dir", "run_as"])
+def test_a_newline_never_reaches_a_unit_file(make_settings: MakeSettings, tmp_path: Path, where: str) -> None:
+    """A newline in a value written into a unit started a directive of its own: PROJECTIONS_HOME (now refused
+    by the settings, below) or any other value with `\\nExecStartPre=/bin/touch /tmp/pwned` ran that command as
+    the unit's user."""
+    evil = "x\nExecStartPre=/bin/touch /tmp/pwned"
+    checkout = tmp_path / evil  # a real checkout with a newline in its name
+    checkout.mkdir(parents=True)
+    (checkout / "dodo.py").write_text("")
+    kwargs: dict = {"environment": {"PROJECTIONS_CONFIG": f"/etc/{evil}"}} if where == "environment" else \
+        {"project_dir": checkout} if where == "project_dir" else {"user": evil}
+    kwargs.setdefault("project_dir", REPO)
+    with pytest.raises(ConfigError, match="holds a control character"):
+        systemd.render_units(make_settings(), scope="system", python=PYTHON, **kwargs)
+
+
+def test_a_data_root_with_a_newline_is_refused_before_any_unit_is_written(tmp_path: Path) -> None:
+    units = tmp_path / "units"
+    env = {**os.environ, "PROJECTIONS_HOME": f"{tmp_path}/root\nExecStartPre=/bin/touch {tmp_path}/pwned"}
+    result = subprocess.run([sys.executable, "-m", "projections.cli", "systemd", "--user", "--unit-dir", str(units)],
+                            env=env, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 2 and "holds a control character" in result.stderr, result.stdout + result.stderr
+    assert not units.exists() and "\n" not in result.stderr.rstrip("\n")  # named with the newline escaped
