@@ -35,24 +35,10 @@ def register(sub: Any) -> None:
     k.set_defaults(handler=run)
 
 
-MAX_BYTES = 256 * 2**20  # far above a season's game logs (about 5 MiB), far below what would exhaust memory
+def _read(path: Path, **limit: Any) -> bytes:
+    from projections.sources.intake import read_file  # the inbox reads its files with the same cap
 
-
-def _read(path: Path) -> bytes:
-    from projections.sources.files import BadFile
-
-    try:
-        if path.is_dir() or path.is_char_device() or path.is_block_device():
-            raise BadFile(f"{path}: a {'directory' if path.is_dir() else 'device'}, not a file; give the downloaded "
-                          "file itself (or pipe it in: /dev/stdin)")
-        with open(path, "rb") as fh:  # a pipe (/dev/stdin, <(curl ...)) too: read no more than the limit
-            data = fh.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise BadFile(f"{path}: more than {MAX_BYTES // 2**20} MiB, more than any file ingest reads (a season's "
-                          "game logs are about 5 MiB); check that this is the file meant")
-        return data
-    except OSError as exc:
-        raise BadFile(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
+    return read_file(path, **limit)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     now = settings.live.now or dt.datetime.now(dt.UTC)
     # read and check everything first: a bad file is refused before anything (even a lock file) is written
     if args.kind == "dk-salaries":
+        dk = {"limit": inbox.files.DK_MAX_BYTES, "what": inbox.files.DK_WHAT}
         read = [(path, content, inbox.read_dk(home, content, str(path)))
-                for path, content in ((p, _read(p)) for p in args.files)]
+                for path, content in ((p, _read(p, **dk)) for p in args.files)]
         inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
@@ -116,9 +103,12 @@ def _check_inbox(settings: Any) -> None:
     waiting' forever); the default inbox under the data root may not exist yet."""
     from projections.errors import ConfigError
     from projections.settings import where_set
-    from projections.sources import inbox
+    from projections.sources import inbox, intake
 
     folder = inbox.inbox_dir(settings)
+    # a linked inbox under the data root, or a linked processed/, would carry taken files out of it
+    intake.check_inbox(folder, default=not settings.live.inbox)
+    intake.check_processed(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"the inbox {folder} is a file, not a folder; fix {where_set(('live', 'inbox'))}")
     if not folder.exists() and settings.live.inbox:
@@ -127,14 +117,14 @@ def _check_inbox(settings: Any) -> None:
 
 def _waiting(settings: Any) -> list[Path]:
     """The CSV files waiting in the inbox now, oldest first (the order they are taken in)."""
-    from projections.sources import inbox
+    from projections.sources import inbox, intake
 
-    return inbox.waiting(inbox.inbox_dir(settings))
+    return intake.waiting(inbox.inbox_dir(settings))
 
 
 def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
     from projections.commands._edge import output_dir
-    from projections.sources import inbox
+    from projections.sources import inbox, intake
 
     folder = inbox.inbox_dir(settings)
     # a taken file moves to processed/: an inbox this user cannot change is refused before anything is recorded
@@ -142,17 +132,20 @@ def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
     output_dir(folder, home=settings.home, doing="ingest inbox")
     bad = 0
     for path in found:
+        name = intake.shown(path.name)
         try:
-            content = _read(path)
-            took = inbox.ingest_dk(settings.home, content, path.name, now)
+            content = intake.read_dropped(path, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)
+            if content is None:  # another run took it meanwhile
+                continue
+            took = inbox.ingest_dk(settings.home, content, name, now)
         except inbox.files.BadFile as exc:
             print(f"refused {exc}")
             bad += 1
             continue
-        done = inbox.processed_path(folder, took.slate_id, path.name)
-        path.replace(done)
+        done = intake.processed_path(folder, took.slate_id, path.name)
+        intake.move_taken(path, done, settings.permissions)
         again = f", replaces {', '.join(took.replaced)} (the same DraftKings slate)" if took.replaced else ""
-        print(f"{path.name}: {took.day} slate {took.slate_id}{again} (moved to {done})")
+        print(f"{name}: {took.day} slate {took.slate_id}{again} (moved to {intake.shown(done)})")
         for note in took.notes:
             print(f"note: {note}")
     return 1 if bad else 0

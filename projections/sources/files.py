@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation
 from projections.identity import team_code
+from projections.sources.parsers.common import MONEYLINE_RANGE, SPREAD_RANGE, TOTAL_RANGE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,18 +55,29 @@ def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: s
     except UnicodeDecodeError as exc:
         raise BadFile(f"{name}: not UTF-8 text (byte {exc.start} is {content[exc.start:exc.start + 1]!r}: saved by a "
                       "spreadsheet in another encoding?); save it as CSV UTF-8, or better " + fix) from None
-    try:
+    try:  # the header first: a file without the columns is refused before its rows are parsed
+        header = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", nrows=0, **kwargs)
+        _has_columns(header, name, what, required, fix)
         frame = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", **kwargs)
     except (ValueError, pd.errors.ParserError) as exc:
-        raise BadFile(f"{name}: not a readable CSV ({' '.join(str(exc).split())}); {fix}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise BadFile(f"{name}: missing column(s) {missing} of {what} (the file has {list(frame.columns)[:12]}); "
-                      f"{fix}")
+        raise BadFile(f"{name}: not a readable CSV ({' '.join(str(exc).split())[:SHOWN]}); {fix}") from None
+    _has_columns(frame, name, what, required, fix)
     if frame.empty:
         raise BadFile(f"{name}: no rows; {fix}")
     return frame
+
+
+SHOWN = 200  # characters of a file's own text quoted in an error: enough to recognise it, no more
+
+
+def _has_columns(frame: pd.DataFrame, name: str, what: str, required: tuple[str, ...], fix: str) -> None:
+    """BadFile for a table lacking a required column, quoting the start of the header it has."""
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        has = repr(list(frame.columns)[:12])
+        has = has if len(has) <= SHOWN else has[:SHOWN] + "...]"
+        raise BadFile(f"{name}: missing column(s) {missing} of {what} (the file has {has}); {fix}")
 
 
 def _from_utf16(content: bytes) -> bytes:
@@ -108,6 +120,8 @@ def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: floa
 
 # ------------------------------------------------------------------------------------------ DraftKings
 
+DK_MAX_BYTES = 16 * 2**20
+DK_WHAT = "any DraftKings salary export (a full slate's is under 50 KB)"
 DK_FIX = ("download the slate's salary CSV from DraftKings (a classic NBA contest -> 'Export to CSV' / "
           "DKSalaries.csv) and pass that file unchanged")
 
@@ -120,6 +134,8 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
 
     from projections.archive_build import eastern_to_utc, parse_game_info
 
+    if len(content) > DK_MAX_BYTES:  # refused before it is parsed: a 139 MB file took 46 s and 2 GB to refuse
+        raise BadFile(f"{name}: more than {DK_MAX_BYTES // 2**20} MiB, more than {DK_WHAT}; {DK_FIX}")
     raw = _csv(_dk_table(_from_utf16(content)), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
                keep_default_na=False, na_values=[""])  # "N/A" in a cell is text to refuse, not a blank one
     slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
@@ -303,10 +319,10 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
     if len(bad):
         raise BadFile(f"{name}: line {bad[0] + 2}, column 'whos_favored': {raw['whos_favored'].iloc[bad[0]]!r}; it "
                       "must be 'home' or 'away'")
-    numbers = {"spread": _numbers(raw, "spread", name, -40, 40, "a point spread"),
-               "total": _numbers(raw, "total", name, 120, 330, "a game total"),
-               **{c: _numbers(raw, c, name, -100_000, 100_000, "a moneyline") for c in ("moneyline_home",
-                                                                                      "moneyline_away")},
+    numbers = {"spread": _numbers(raw, "spread", name, *SPREAD_RANGE, "a point spread"),
+               "total": _numbers(raw, "total", name, *TOTAL_RANGE, "a game total"),
+               **{c: _numbers(raw, c, name, *MONEYLINE_RANGE, "a moneyline") for c in ("moneyline_home",
+                                                                                     "moneyline_away")},
                **{c: _numbers(raw, c, name, 0, 250, "a score") for c in ("score_home", "score_away")}}
     if (numbers["spread"].isna() | numbers["total"].isna()).all():
         raise BadFile(f"{name}: no row has both a spread and a total, so no game has a line; {LINES_FIX}")

@@ -12,17 +12,17 @@ replaces it. Capture time: a file taken
 before its slate's first tip is known from now on; an archival file (taken after that tip) counts as known
 from the start of its slate date, so a past slate rebuilt at its lock finds it.
 
-A file that cannot be read is left in the inbox and named in the fetch summary and the error, with the fix.
+A file that cannot be read is left in the inbox and named in the fetch summary and the error, with the fix; so
+is an entry that is no regular file (a symbolic link, a folder, a pipe: never opened) or one larger than any
+DraftKings export (refused from its size, unread) - the inbox is a drop folder others write to (intake.py).
 A file that is taken but cannot be moved to processed/ (an inbox this user may not change) is recorded all the
 same and named in the summary: the run goes on, and taking it again next time changes nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +32,7 @@ from zoneinfo import ZoneInfo
 from projections.dates import season_of
 from projections.errors import ConfigError, SourceError
 from projections.ledger import iso
-from projections.ops import permissions
-from projections.sources import files, snapshots, tables
+from projections.sources import files, intake, snapshots, tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,20 +48,6 @@ TABLE = "salaries"
 
 def inbox_dir(settings: Any) -> Path:
     return Path(settings.live.inbox) if settings.live.inbox else settings.home / "inbox"
-
-
-def waiting(inbox: Path) -> list[Path]:
-    """The CSV files in the inbox, oldest first (by mtime, then name): taken in that order, a later export of a
-    slate replaces an earlier one, so a correction wins over the file it corrects (a browser names the second
-    download `DKSalaries (1).csv`, which sorts before `DKSalaries.csv`)."""
-    def age(path: Path) -> tuple[int, str]:
-        try:
-            return path.stat().st_mtime_ns, path.name
-        except OSError:  # taken by another run meanwhile: last, and skipped when read
-            return 2**63, path.name
-
-    found = [p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() == ".csv"] if inbox.is_dir() else []
-    return sorted(found, key=age)
 
 
 def _raw_files(home: Path, entry: snapshots.Entry) -> dict[str, bytes]:
@@ -315,12 +300,6 @@ def _games(teams: int) -> str:
     return f"{teams // 2} game{'s' if teams // 2 != 1 else ''}"
 
 
-def processed_path(inbox: Path, slate_id: str, name: str) -> Path:
-    """Where a taken file goes: processed/<slate id>__<its name> (DraftKings names every export DKSalaries.csv,
-    so the name alone would have each day's file overwrite the last)."""
-    return inbox / "processed" / f"{slate_id}__{Path(name).name}"
-
-
 def _archive_has(home: Path, day: dt.date) -> bool:
     import pyarrow.parquet as pq
 
@@ -337,29 +316,32 @@ def _archive_has(home: Path, day: dt.date) -> bool:
 def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     """Take every DKSalaries.csv in the inbox; fail unless `day` then has salaries (snapshot or archive)."""
     inbox = inbox_dir(env.settings)
+    intake.check_inbox(inbox, default=not env.settings.live.inbox)
     taken: list[str] = []
     rejected: list[str] = []
     unmoved: list[str] = []
-    for path in waiting(inbox):
+    for path in intake.waiting(inbox):
+        name = intake.shown(path.name)
         try:
-            took = ingest_dk(env.home, path.read_bytes(), path.name, now, stat_cache=env.stat_cache)
+            content = intake.read_dropped(path, limit=files.DK_MAX_BYTES, what=files.DK_WHAT)
+            if content is None:  # another run took it meanwhile
+                continue
+            took = ingest_dk(env.home, content, name, now, stat_cache=env.stat_cache)
         except files.BadFile as exc:
             log.warning("inbox: %s", exc)
             rejected.append(str(exc))
             continue
-        taken.append(f"{path.name} -> {took.day} {took.slate_id}"
+        taken.append(f"{name} -> {took.day} {took.slate_id}"
                      + (f" (replaces {', '.join(took.replaced)})" if took.replaced else "")
                      + "".join(f"; note: {n}" for n in took.notes))
-        done = processed_path(inbox, took.slate_id, path.name)
+        done = intake.processed_path(inbox, took.slate_id, path.name)
         try:
-            permissions.ensure_dir(done.parent, env.settings.permissions)  # the group's, like the layout
-            with contextlib.suppress(FileNotFoundError):  # another run took it at the same moment
-                os.replace(path, done)
+            intake.move_taken(path, done, env.settings.permissions)
             continue
         except ConfigError as exc:  # its processed/ folder cannot be made: the message names why and the fix
-            unmoved.append(f"{path.name}: cannot move it to {done.parent}: {exc}")
+            unmoved.append(f"{name}: cannot move it to {done.parent}: {exc}")
         except OSError as exc:  # recorded all the same: the run goes on, and taking it again changes nothing
-            unmoved.append(f"{path.name}: cannot move it to {done.parent} ({exc.strerror or exc}); make {inbox} "
+            unmoved.append(f"{name}: cannot move it to {done.parent} ({exc.strerror or exc}); make {inbox} "
                            "writable, or move the file yourself")
         log.warning("inbox: %s", unmoved[-1])
     entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)

@@ -1,0 +1,172 @@
+"""The DraftKings inbox is a drop folder other people write to: what lies there is read as a file and no more -
+never through a link, never past a size cap, never moved out of the data root, its name never printed raw."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.conftest import REPO, ledger_events, project_env, run_cli, tree_snapshot
+from tests.sources.test_ingest import DK_2019
+
+DAY = "2019-11-01"  # DK_2019's date: an archived one, so a fetch that takes nothing still succeeds
+
+
+def _inbox(home: Path) -> Path:
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    return inbox
+
+
+def _ledger_text(home: Path) -> str:
+    return "".join(str(e) for e in ledger_events(home))
+
+
+def _measured(home: Path, *args: str) -> tuple[int, str, int]:
+    """(exit code, stdout, peak resident memory in bytes) of `projections ARGS` run in a process of its own."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "projections.cli", *args], env=project_env(home), cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return proc.returncode, out.read(), usage.ru_maxrss * 1024
+
+
+def test_a_file_larger_than_any_export_is_refused_unread_and_left(tmp_path: Path) -> None:
+    """A 3 GB file in the inbox was read whole by every live run (1.5 GB of memory and counting), while
+    `ingest inbox` refused it: the inbox reads with the same cap now, and a file over it is refused from its size."""
+    small, big = tmp_path / "small", tmp_path / "big"
+    for home, size in ((small, 10), (big, 64 * 2**20)):
+        with open(_inbox(home) / "huge.csv", "wb") as fh:
+            fh.truncate(size)  # sparse: no disk, but every byte reads as a NUL
+    code, said_small, rss_small = _measured(small, "fetch", "salaries", DAY)
+    assert code == 0, said_small[:2000]
+    code, said, rss = _measured(big, "fetch", "salaries", DAY)
+    assert code == 0 and "inbox: 0 taken, 1 refused" in said, said[:2000]
+    assert "refused huge.csv: more than 16 MiB, more than any DraftKings salary export" in said, said[:2000]
+    assert rss - rss_small < 32 * 2**20, (rss, rss_small)  # not one copy of the file in memory
+    assert (big / "inbox" / "huge.csv").stat().st_size == 64 * 2**20  # left where it was, like any refused file
+    assert any("huge.csv: more than 16 MiB" in str(e.get("rejected")) for e in ledger_events(big))
+    # `ingest inbox` and `ingest dk-salaries FILE` refuse it the same way
+    inbox = run_cli(big, "ingest", "inbox")
+    assert inbox.returncode == 1 and "refused huge.csv: more than 16 MiB" in inbox.stdout, inbox.stdout[:2000]
+    named = run_cli(big, "ingest", "dk-salaries", str(big / "inbox" / "huge.csv"))
+    assert named.returncode == 2 and "huge.csv: more than 16 MiB" in named.stderr, named.stderr[:2000]
+
+
+def test_a_link_or_other_non_file_in_the_inbox_is_refused_by_name_and_never_read(tmp_path: Path) -> None:
+    """`ln -s /etc/shadow inbox/shadow.csv` had the fetch quote the file's first line in its output and the
+    ledger. A link, a pipe or a folder is refused by name, unread; the header of a wrong file is quoted in short."""
+    home = tmp_path / "home"
+    secret = tmp_path / "secret"
+    secret.write_text("root:SECRET-HASH:19000:0:99999:7:::\nbin:*:19000::::::\n")
+    inbox = _inbox(home)
+    (inbox / "shadow.csv").symlink_to(secret)
+    (inbox / "data.csv").symlink_to(DK_2019)  # a good export, but a link: what it points to is not the inbox's
+    os.mkfifo(inbox / "pipe.csv")
+    (inbox / "folder.csv").mkdir()
+    (inbox / "wide.csv").write_text(",".join(f"column{i}" + "x" * 500 for i in range(12)) + "\n1,2\n")
+    fetch = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert fetch.returncode == 0, fetch.stdout + fetch.stderr
+    said = fetch.stdout + fetch.stderr + _ledger_text(home)
+    assert "SECRET" not in said and "Harden" not in said, said
+    assert "inbox: 0 taken, 5 refused" in fetch.stdout, fetch.stdout
+    assert f"refused data.csv -> {DK_2019}: a symbolic link, not a file, so it is not read" in fetch.stdout
+    assert "pipe.csv: a named pipe, not a file, so it is not read" in fetch.stderr, fetch.stderr
+    assert "folder.csv: a folder, not a file, so it is not read" in fetch.stderr, fetch.stderr
+    wide = next(line for line in fetch.stderr.splitlines() if line.startswith("inbox: wide.csv"))
+    assert "(the file has ['column0xxx" in wide and len(wide) < 700, wide  # a short excerpt: 6 KB of header
+    assert {p.name for p in inbox.iterdir()} == {"shadow.csv", "data.csv", "pipe.csv", "folder.csv", "wide.csv"}
+    ingest = run_cli(home, "ingest", "inbox", timeout=120)
+    assert ingest.returncode == 1 and "SECRET" not in ingest.stdout + ingest.stderr, ingest.stdout + ingest.stderr
+    assert "refused shadow.csv -> " in ingest.stdout and "a symbolic link, not a file" in ingest.stdout
+
+
+def test_a_processed_folder_linked_out_of_the_data_root_is_refused(tmp_path: Path) -> None:
+    """A planted `inbox/processed -> /elsewhere` moved taken files out of the data root. `ingest inbox` refuses
+    it before anything is recorded; a live fetch takes the file (it is good) but does not move it, and says why."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    inbox = _inbox(home)
+    (inbox / "processed").symlink_to(elsewhere)
+    (inbox / "DKSalaries.csv").write_bytes(DK_2019.read_bytes())
+    before = tree_snapshot(home)
+    ingest = run_cli(home, "ingest", "inbox", timeout=120)
+    assert ingest.returncode == 2, ingest.stdout + ingest.stderr
+    assert f"error: {inbox / 'processed'} is a symbolic link (to {elsewhere}), not a folder" in ingest.stderr
+    assert "replace it with a directory" in ingest.stderr, ingest.stderr
+    assert tree_snapshot(home) == before and list(elsewhere.iterdir()) == []
+    fetch = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert fetch.returncode == 0, fetch.stdout + fetch.stderr
+    assert "inbox: 1 taken, 0 refused, 1 left in the inbox (cannot move)" in fetch.stdout, fetch.stdout
+    assert f"{inbox / 'processed'} is a symbolic link" in fetch.stderr, fetch.stderr
+    assert list(elsewhere.iterdir()) == [] and (inbox / "DKSalaries.csv").is_file()
+    # replaced with a directory, as the error says: the next run moves the file there
+    (inbox / "processed").unlink()
+    (inbox / "processed").mkdir()
+    again = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert again.returncode == 0 and [p.name[:14] for p in (inbox / "processed").iterdir()] == ["dk-2019-11-01-"]
+
+
+def test_a_linked_inbox_under_the_data_root_is_refused(tmp_path: Path) -> None:
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "DKSalaries.csv").write_bytes(DK_2019.read_bytes())
+    home.mkdir()
+    (home / "inbox").symlink_to(elsewhere)
+    for args in (("fetch", "salaries", DAY), ("ingest", "inbox")):
+        result = run_cli(home, *args, timeout=120)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"{home / 'inbox'} is a symbolic link (to {elsewhere}), not a folder" in result.stderr, result.stderr
+        assert "or set live.inbox to the folder it points to" in result.stderr
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["DKSalaries.csv"]
+    # the operator's own live.inbox may be a link: taken as set
+    taken = run_cli(home, "ingest", "inbox", PROJECTIONS_LIVE__INBOX=str(home / "inbox"), timeout=120)
+    assert taken.returncode == 0 and "(moved to " in taken.stdout, taken.stdout + taken.stderr
+
+
+def test_a_file_name_with_control_characters_is_printed_quoted(tmp_path: Path) -> None:
+    """A dropped file named `evil<ESC>[2J<newline>line.csv` reached the terminal raw: it cleared the screen and
+    forged a line of output. Names are quoted as repr quotes them wherever they are printed or recorded."""
+    home = tmp_path / "home"
+    name = "evil\x1b[2J\nsalaries 2019-11-01: ok.csv"
+    (_inbox(home) / name).write_bytes(DK_2019.read_bytes())
+    (home / "inbox" / "bad\x1b[31m.csv").write_text("Name\nx\n")
+    fetch = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert fetch.returncode == 0, fetch.stdout + fetch.stderr
+    assert "\x1b" not in fetch.stdout + fetch.stderr and len(fetch.stdout.splitlines()) == 1, fetch.stdout
+    assert f"took {name!r} -> {DAY} dk-2019-11-01-" in fetch.stdout, fetch.stdout
+    assert "refused 'bad\\x1b[31m.csv': missing column(s)" in fetch.stdout, fetch.stdout
+    for args in (("snapshots", DAY, "salaries"), ("history", DAY)):
+        shown = run_cli(home, *args, timeout=120)
+        assert shown.returncode == 0 and "\x1b" not in shown.stdout, shown.stdout + shown.stderr
+    assert [p.name.split("__", 1)[1] for p in (home / "inbox" / "processed").iterdir()] == [name]
+
+
+def test_a_salary_file_far_larger_than_any_export_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    """A 139 MB DraftKings CSV (under ingest's 256 MiB cap) took 46 s and 2 GB of memory to be refused; a
+    DraftKings export is under 50 KB, so a file over 16 MiB is refused at once."""
+    header, rows = DK_2019.read_bytes().split(b"\n", 1)
+    big = tmp_path / "DKSalaries.csv"
+    with open(big, "wb") as fh:
+        fh.write(header + b"\n")
+        while fh.tell() <= 17 * 2**20:
+            fh.write(rows)
+    code, said, rss = _measured(tmp_path / "home", "ingest", "dk-salaries", str(big))
+    assert code == 2 and f"error: {big}: more than 16 MiB, more than any DraftKings salary export" in said, said
+    assert rss < 300 * 2**20, rss
+
+
+def test_a_file_without_the_columns_is_refused_on_its_header(tmp_path: Path) -> None:
+    """The header is checked before the rows are parsed: a file of another kind is refused for its columns (its
+    rows, here ragged, are never parsed)."""
+    wrong = tmp_path / "export.csv"
+    wrong.write_text("Player,Team\nA,B\n" + "x,y,z,w\n" * 1000)
+    result = run_cli(tmp_path / "home", "ingest", "dk-salaries", str(wrong), timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert f"{wrong}: missing column(s) ['Position', 'Name', 'ID'" in result.stderr, result.stderr
+    assert "(the file has ['Player', 'Team'])" in result.stderr, result.stderr
