@@ -13,7 +13,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("report", help="write the static HTML dashboard into the data root", description=__doc__)
     p.add_argument("dates", nargs="*", help="YYYY-MM-DD, A..B or a comma list, one or several (default: the last "
                                             "31 dates with gold or ledger entries)")
-    p.add_argument("--out", help="directory to write (default: $PROJECTIONS_HOME/report)")
+    p.add_argument("--out", help="directory to write (default: $PROJECTIONS_HOME/report): a new or empty one, or one "
+                                 "the report wrote before (another non-empty directory is refused)")
     p.set_defaults(handler=run)
 
 

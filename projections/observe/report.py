@@ -88,9 +88,10 @@ def _focus(engine: Engine, events: Events, day: str, asset: str, obj: str) -> Fo
 def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | None = None,
           events: Events | None = None) -> Written:
     """Write the dashboard for `dates` (default: the last 31 dates with gold or ledger entries)."""
+    out = out or engine.home / "report"
+    check_out(out, default=engine.home / "report")  # before the work: nothing of another's is overwritten
     events = events or Events.read(engine.home)
     dates = dates if dates is not None else default_dates(engine, events)
-    out = out or engine.home / "report"
     overview = Overview(home=engine.home, stages=list(engine.pipeline.order),
                         statuses=status.collect(engine, dates, events),
                         runs=sorted(events.runs.values(), key=lambda r: r.began or "")[-60:],
@@ -123,10 +124,56 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
 
 def _drop_stale_pages(out: Path, current: set[Path]) -> None:
     """Slate pages an earlier report wrote that this one does not link (dates now out of its window): left, they
-    went stale and piled up (a season's pages are about 50 MB)."""
+    went stale and piled up (a season's pages are about 50 MB). A file of that name the report did not write stays."""
     for page in out.glob("slate-????-??-??.html"):
-        if page not in current:
+        if page not in current and _ours(page):
             page.unlink(missing_ok=True)
+
+
+GENERATOR = '<meta name="generator" content="projections report">'
+# how every page began before the generator tag (the report has always written this head): a folder an older
+# version wrote is the report's own as well
+OLDER_HEAD = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+              'content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,"><title>projections')
+
+
+def _ours(page: Path) -> bool:
+    """Whether `page` is a page the report wrote (a regular file beginning with its head), not a link or another's."""
+    try:
+        if not page.is_file() or page.is_symlink():
+            return False
+        with open(page, "rb") as fh:
+            head = fh.read(1024).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return GENERATOR in head or head.startswith(OLDER_HEAD)
+
+
+def check_out(out: Path, *, default: Path) -> None:
+    """ConfigError for a directory the report may not write into: an existing, non-empty one whose index.html (or,
+    with none, any slate page) the report did not write - its index.html would be overwritten and its slate-*.html
+    deleted. New and empty directories, the default one and the report's own are fine."""
+    from projections.errors import ConfigError
+
+    if out.absolute() == default.absolute() or not out.is_dir() or (default.is_dir() and out.samefile(default)):
+        return
+    try:
+        if not any(out.iterdir()):
+            return
+    except OSError as exc:
+        raise ConfigError(f"report --out {out}: cannot list that directory ({exc.strerror or exc}), so whether it "
+                          "holds another's index.html cannot be told; name a new or empty directory you can read, or "
+                          f"leave out --out for the default ({default})") from None
+    index = out / "index.html"
+    if index.exists() or index.is_symlink():
+        if _ours(index):
+            return
+    elif any(_ours(page) for page in out.glob("slate-????-??-??.html")):
+        return
+    raise ConfigError(f"report --out {out}: that directory holds files the report did not write (no dashboard "
+                      f"index.html of `projections report` in it), and writing the dashboard would overwrite its "
+                      f"index.html and delete its slate-*.html pages; name a new or empty directory, or leave out "
+                      f"--out for the default ({default})")
 
 
 # ---- HTML --------------------------------------------------------------------------------------------
@@ -280,7 +327,7 @@ def render_page(ov: Overview, focus: Focus | None) -> str:
                  f"{_history(focus)}</section>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><title>{escape(title)}</title><style>{CSS}</style></head>
+{GENERATOR}<link rel="icon" href="data:,"><title>{escape(title)}</title><style>{CSS}</style></head>
 <body><header><h1>{escape(title)}</h1><p class="muted">data root {escape(str(ov.home))}; generated
 {escape(when(ov.generated))}</p>{_nav(ov, focus)}<div class="cards">{"".join(cards)}</div></header>
 <main>{slate}

@@ -170,3 +170,47 @@ def test_a_gold_pointer_to_a_missing_or_damaged_object_costs_its_page_not_the_da
     assert f"no page for {FIXTURE_DATE}: the gold pointer names an object that is missing from the store or " \
         "damaged" in result.stderr
     assert not (home / "report" / f"slate-{FIXTURE_DATE}.html").exists()
+
+
+def test_report_out_refuses_a_directory_it_did_not_write(observed: Observed, tmp_path: Path):
+    """`report --out ~/site` overwrote the folder's index.html and deleted its slate-*.html pages: a non-empty
+    folder holding no dashboard of the report's own is refused, naming it and the fix, and left as it was."""
+    site = tmp_path / "site"
+    site.mkdir()
+    mine = {"index.html": "<html>my home page</html>", f"slate-{DATES[0]}.html": "<html>my notes</html>",
+            "about.html": "about me"}
+    for name, text in mine.items():
+        (site / name).write_text(text)
+    refused = cli(observed.home, observed.code, "report", "--out", str(site))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith(f"error: report --out {site}: that directory holds files the report did not "
+                                      "write") and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "name a new or empty directory, or leave out --out for the default" in refused.stderr
+    assert {p.name: p.read_text() for p in site.iterdir()} == mine
+    # no index.html, but a slate page of someone else's: refused too
+    (site / "index.html").unlink()
+    assert cli(observed.home, observed.code, "report", "--out", str(site)).returncode == 2
+    assert (site / f"slate-{DATES[0]}.html").read_text() == "<html>my notes</html>"
+
+
+def test_report_out_writes_into_a_new_an_empty_or_its_own_directory(observed: Observed, tmp_path: Path):
+    """An empty folder, one the report wrote (its pages carry a generator tag) and one an older version wrote
+    (the same head without the tag) are written as before; a slate page the report did not write stays."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    first = cli(observed.home, observed.code, "report", "--out", str(empty), DATES[0] + ".." + DATES[-1])
+    assert first.returncode == 0, first.stdout + first.stderr
+    index = (empty / "index.html").read_text()
+    assert report.GENERATOR in index
+    again = cli(observed.home, observed.code, "report", "--out", str(empty), DATES[-1])
+    assert again.returncode == 0 and not (empty / f"slate-{DATES[0]}.html").exists(), again.stdout + again.stderr
+    # as an older version wrote it: the pages without the tag, and one stale page
+    older = tmp_path / "older"
+    older.mkdir()
+    for name in ("index.html", f"slate-{DATES[0]}.html"):
+        (older / name).write_text(index.replace(report.GENERATOR, ""))
+    (older / "slate-2001-01-01.html").write_text("<html>a page of mine</html>")
+    upgraded = cli(observed.home, observed.code, "report", "--out", str(older), DATES[-1])
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert sorted(p.name for p in older.iterdir()) == ["index.html", "slate-2001-01-01.html", f"slate-{DATES[-1]}.html"]
+    assert report.GENERATOR in (older / "index.html").read_text()
