@@ -30,6 +30,12 @@ TEAM_ID_OF = {code: team_id for team_id, code in TEAM_IDS.items()}
 # 6 NBA Cup final. Slates are built from the games that count.
 SLATE_TYPES = {"2": False, "4": True, "5": True, "6": False}
 
+# What a line can be, inclusive, for a closing-lines file (`projections ingest lines`) and the live odds feed alike:
+# anything outside is a broken feed or a typo, never a real line.
+SPREAD_RANGE = (-40.0, 40.0)  # a point spread, home or away
+TOTAL_RANGE = (120.0, 330.0)  # a game total
+MONEYLINE_RANGE = (-100_000.0, 100_000.0)  # an American moneyline
+
 
 def bad(source: str, problem: str, fix: str = "") -> ContractViolation:
     """The ContractViolation for a `source` payload that is not the promised shape."""
@@ -51,6 +57,9 @@ def load_json(content: bytes, source: str) -> Any:
         return json.loads(content)
     except ValueError as exc:
         raise bad(source, f"not valid JSON ({len(content)} bytes, {exc}) - truncated or an error page") from None
+    except RecursionError:
+        raise bad(source, f"JSON nested too deeply to decode ({len(content)} bytes) - no real payload is; a broken "
+                          "or hostile answer") from None
 
 
 def result_set(body: Any, name: str, source: str, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:

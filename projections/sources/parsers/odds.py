@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from projections.dates import season_of
-from projections.sources.parsers.common import TEAM_IDS, bad, load_json
+from projections.sources.parsers.common import MONEYLINE_RANGE, SPREAD_RANGE, TEAM_IDS, bad, load_json
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from projections.errors import ContractViolation
 
 
 def _american(decimal_odds: float) -> float:
@@ -21,7 +23,33 @@ def _american(decimal_odds: float) -> float:
     return round(-100.0 / (decimal_odds - 1.0), 1)
 
 
-def _consensus(game: Mapping[str, Any], market: str, side: str, field: str) -> float:
+def _decimal_range() -> tuple[float, float]:
+    """The decimal odds whose American moneyline lies within MONEYLINE_RANGE (1.001 to 1001)."""
+    low, high = MONEYLINE_RANGE
+    return 1.0 + 100.0 / abs(low), 1.0 + high / 100.0
+
+
+def _plausible(value: float, field: str) -> bool:
+    if field == "spread":
+        return SPREAD_RANGE[0] <= value <= SPREAD_RANGE[1]
+    low, high = _decimal_range()
+    return low <= value <= high  # False for NaN; inf is out of range
+
+
+def _refused(where: str, market: str, side: str, field: str, raw: Any) -> ContractViolation:
+    if field == "spread":
+        what = f"a point spread (a number from {SPREAD_RANGE[0]:g} to {SPREAD_RANGE[1]:g})"
+    else:
+        low, high = _decimal_range()
+        what = (f"decimal odds (a number from {low:g} to {high:g}, a moneyline within {MONEYLINE_RANGE[0]:+g} to "
+                f"{MONEYLINE_RANGE[1]:+g})")
+    return bad("odds", f"{where}: the {market} market's {side} {field} {str(raw)[:40]!r} is not {what}",
+               "the feed is broken; the last good capture stays until it serves real lines")
+
+
+def _consensus(game: Mapping[str, Any], where: str, market: str, side: str, field: str) -> float:
+    """The median over books of one outcome's `field`; a value that is not a real line refuses the payload
+    (ContractViolation naming the game, the field and the value); text that is no number is skipped."""
     values = []
     for item in game.get("markets") or []:
         if item.get("name") != market:
@@ -30,9 +58,12 @@ def _consensus(game: Mapping[str, Any], market: str, side: str, field: str) -> f
             for outcome in book.get("outcomes") or []:
                 if outcome.get("type") == side and outcome.get(field) not in (None, ""):
                     try:
-                        values.append(float(outcome[field]))
-                    except (TypeError, ValueError):
+                        value = float(outcome[field])
+                    except (TypeError, ValueError, OverflowError):
                         continue
+                    if not _plausible(value, field):
+                        raise _refused(where, market, side, field, outcome[field])
+                    values.append(value)
     return float(statistics.median(values)) if values else math.nan
 
 
@@ -57,10 +88,11 @@ def odds_from_todays_games(content: bytes, games: pd.DataFrame) -> pd.DataFrame:
         index = by_id.get(str(game.get("gameId")), by_teams.get((home, away)))
         if index is None:
             continue
-        ml_home, ml_away = _consensus(game, "2way", "home", "odds"), _consensus(game, "2way", "away", "odds")
+        where = f"game {game.get('gameId')} ({away}@{home})"
+        ml_home, ml_away = (_consensus(game, where, "2way", side, "odds") for side in ("home", "away"))
         rows.append({
             "season": season_of(games["game_date"].iloc[index]), "game_date": games["game_date"].iloc[index],
-            "home_team": home, "away_team": away, "spread_home": _consensus(game, "spread", "home", "spread"),
+            "home_team": home, "away_team": away, "spread_home": _consensus(game, where, "spread", "home", "spread"),
             "total": math.nan, "moneyline_home": _american(ml_home) if ml_home > 1 else math.nan,
             "moneyline_away": _american(ml_away) if ml_away > 1 else math.nan, "score_home": math.nan,
             "score_away": math.nan, "playoffs": bool(games["playoffs"].iloc[index]), "source": "nba_live_odds",
