@@ -19,7 +19,17 @@ def register(sub: Any) -> None:
                    metavar="SECONDS",
                    help="rebuild the report on a request when the ledger changed, at most this often (default 5)")
     p.add_argument("--no-build", action="store_true", help="serve the report as it is; never rebuild it")
+    p.add_argument("--client-timeout", type=_above_zero, default=10.0, metavar="SECONDS",
+                   help="drop a client that takes longer than this to send a request, or to take the next bytes "
+                        "of a response (default 10): an idle or trickling connection holds no thread")
     p.set_defaults(handler=run)
+
+
+def _above_zero(text: str) -> float:
+    value = seconds()(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"serving {out} at {url} (Ctrl-C stops)", flush=True)
 
-    server.serve(out, host, port, refresher=refresher, ready=ready)
+    server.serve(out, host, port, refresher=refresher, ready=ready, client_timeout=args.client_timeout)
     return 0

@@ -2,7 +2,8 @@
 
 The port is checked before binding - a connect probe, then the bind itself - and a taken port is a clear
 ConfigError naming the process that holds it (when /proc tells), never a restart loop. Only the files of
-`report/` are served; directory listings are off.
+`report/` are served; directory listings are off. A client gets `client_timeout` seconds (10) to send each
+request and for each wait on it: an idle or trickling connection is dropped, not left holding a thread.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import http.server
+import io
 import os
 import socket
 import sys
@@ -92,8 +94,42 @@ def check_port(host: str, port: int) -> None:
                 raise _taken(host, port)
 
 
+CLIENT_TIMEOUT_S = 10.0  # a client has this long to send each request's head, and each wait on it is this long
+
+
+class _Paced(io.RawIOBase):
+    """A connection's reading side with a deadline: the whole head of a request (request line and headers) must
+    arrive before it, so a client sending a byte now and then is dropped as surely as one that sends nothing."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock, self.timeout, self.deadline = sock, timeout, time.monotonic() + timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no whole request within {self.timeout:g} s")
+        self.sock.settimeout(min(left, self.timeout))
+        try:
+            return self.sock.recv_into(buffer)
+        finally:
+            self.sock.settimeout(self.timeout)  # a response's writes wait the full timeout
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     refresh: Callable[[], None] | None = None
+    timeout = CLIENT_TIMEOUT_S  # the socket's: a client that neither sends nor takes for this long is dropped
+
+    def setup(self) -> None:
+        super().setup()
+        self.paced = _Paced(self.connection, float(self.timeout))
+        self.rfile = io.BufferedReader(self.paced)
+
+    def handle_one_request(self) -> None:
+        self.paced.deadline = time.monotonic() + float(self.timeout)  # each request of a kept-alive connection
+        super().handle_one_request()
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -111,6 +147,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # the default 5 dropped connection attempts (a 1 s retry each) of a page's burst
 
 
 class Refresher:
@@ -155,10 +192,13 @@ class Refresher:
 
 
 def serve(report_dir: Path, host: str, port: int, *, refresher: Refresher | None = None,
-          ready: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
-    """Serve `report_dir` on host:port until interrupted (or `stop` is set)."""
+          ready: Callable[[str], None] | None = None, stop: threading.Event | None = None,
+          client_timeout: float = CLIENT_TIMEOUT_S) -> None:
+    """Serve `report_dir` on host:port until interrupted (or `stop` is set); a client that takes longer than
+    `client_timeout` seconds to send a request, or to take the next bytes of a response, is dropped."""
     check_port(host, port)
-    handler = partial(type("Handler", (_Handler,), {"refresh": staticmethod(refresher) if refresher else None}),
+    handler = partial(type("Handler", (_Handler,), {"refresh": staticmethod(refresher) if refresher else None,
+                                                    "timeout": client_timeout}),
                       directory=str(report_dir))
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     server_cls = type("Server", (_Server,), {"address_family": family})

@@ -105,3 +105,80 @@ def test_only_addresses_outside_this_machine_are_warned_about():
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org", ""))
+
+
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_idle_and_trickling_clients_are_dropped_and_their_threads_freed(tmp_path: Path):
+    """500 half-sent requests held 510 threads of `serve` for as long as their clients liked: a client now has 10 s
+    (--client-timeout) to send a whole request - one sending a byte every 2 s is dropped too - while a normal
+    request is served meanwhile."""
+    import threading
+
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("counts the server's threads in /proc")
+    home = tmp_path / "home"
+    (home / "report").mkdir(parents=True)
+    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build"],
+                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    clients: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+        begun = time.monotonic()
+        for _ in range(50):
+            client = socket.create_connection(("127.0.0.1", port), timeout=20)
+            client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line that ends it
+            clients.append(client)
+        trickler = socket.create_connection(("127.0.0.1", port), timeout=20)
+        clients.append(trickler)
+        begun = time.monotonic()  # every connection made
+        dropped: list[float] = []
+
+        def trickle() -> None:
+            import select
+
+            try:
+                trickler.sendall(b"GET / HTTP/1.1\r\n")
+                while time.monotonic() - begun < 30:
+                    if select.select([trickler], [], [], 2)[0] and trickler.recv(1) == b"":  # closed by the server
+                        break
+                    trickler.sendall(b"X")
+            except OSError:
+                pass
+            dropped.append(time.monotonic() - begun)
+
+        feeder = threading.Thread(target=trickle, daemon=True)
+        feeder.start()
+        time.sleep(1)
+        assert _threads(proc.pid) > 50  # one a connection, as before
+        assert _get(f"http://127.0.0.1:{port}/") == (200, "<html>the dashboard</html>")  # served meanwhile
+        for client in clients[:-1]:
+            assert client.recv(1) == b"", "an idle client was not dropped"
+        assert time.monotonic() - begun < 14
+        feeder.join(timeout=20)
+        assert dropped and dropped[0] < 14, dropped  # dropped, though it sent a byte every 2 s
+        deadline = time.monotonic() + 5
+        while _threads(proc.pid) > 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _threads(proc.pid) <= 5
+        assert proc.poll() is None
+    finally:
+        for client in clients:
+            client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_client_timeout_of_zero_is_refused(tmp_path: Path):
+    from tests.conftest import run_cli
+
+    result = run_cli(tmp_path / "home", "serve", "--no-build", "--client-timeout", "0", timeout=60)
+    assert result.returncode == 2 and "0 is not a number of seconds above 0" in result.stderr, result.stderr
