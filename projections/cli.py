@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from projections import commands
 from projections.commands._edge import failed
 from projections.errors import ProjectionsError
+from projections.textsafe import Visible
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,6 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    # what a command prints may quote a feed, a file name or a player name: no escape sequence reaches the terminal
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Visible(sys.stdout), Visible(sys.stderr)
+    try:
+        return _run(handler, args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
     try:
         code = handler(args)
         sys.stdout.flush()  # inside the try: a reader gone by now is a broken pipe too

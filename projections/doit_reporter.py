@@ -19,6 +19,7 @@ from doit.reporter import ConsoleReporter
 from projections.doit_signals import _INTERRUPT
 from projections.hashing import short
 from projections.ledger import Ledger
+from projections.textsafe import visible
 
 SLATE = "slate"
 CLUSTER = "cluster"  # the Dask run's task (projections.executors.tasks)
@@ -65,7 +66,7 @@ class _Live:
         self.progress.update(self.task, total=total or None, completed=done, description=what)
 
     def print(self, line: str, style: str) -> None:
-        self.console.print(line, style=style, markup=False, soft_wrap=True)
+        self.console.print(visible(line), style=style, markup=False, soft_wrap=True)
 
     def stop(self) -> None:
         self.progress.stop()
@@ -110,7 +111,7 @@ class SlateReporter(ConsoleReporter):
         """A line to doit's output stream. When its reader has gone (`doit slate | head`, a dead log pipe),
         the stream is pointed at /dev/null and the build goes on: a closed pipe loses lines, never a slate."""
         try:
-            self.outstream.write(text)
+            self.outstream.write(visible(text))  # a line may quote a feed or a file name: no escape sequences
         except BrokenPipeError:
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 devnull = os.open(os.devnull, os.O_WRONLY)

@@ -140,3 +140,25 @@ def test_verify_json_on_a_missing_root_prints_json(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     body = json.loads(result.stdout)
     assert body["ok"] is False and "no-such-root" in body["error"], body
+
+
+def test_escape_sequences_a_feed_left_in_the_ledger_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    """A feed's 404 page quoted in a fetch error set the terminal's title and cleared the screen when
+    `projections history` printed it."""
+    from projections.ledger import Ledger
+
+    home = tmp_path / "home"
+    Ledger(home).append("fetch_failure", source="odds", game_date=FIXTURE_DATE,
+                        error="HTTP 404 Not Found: \x1b]0;PWNED\x07\x1b[2J\x1b[31mFAKE ERROR\r")
+    result = run_cli(home, "history", FIXTURE_DATE)
+    assert result.returncode == 0, result.stderr
+    assert "fetch FAILED: HTTP 404 Not Found: \\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mFAKE ERROR" in result.stdout
+    assert not any(c in result.stdout + result.stderr for c in "\x1b\x07\r"), result.stdout
+
+
+def test_one_line_and_visible() -> None:
+    from projections.textsafe import one_line, visible
+
+    assert visible("a\tb\nc\x1b[2J\x9b\x7f") == "a\tb\nc\\x1b[2J\\x9b\\x7f"
+    assert one_line("Evil\nfake line.csv\r\t\x00") == "Evil\\nfake line.csv\\r\\t\\x00"
+    assert one_line("Luka Dončić") == "Luka Dončić"  # letters outside ASCII are not control characters

@@ -14,6 +14,7 @@ from projections.errors import ConfigError, ObjectNotFound
 from projections.hashing import PREFIX, is_digest, short
 from projections.observe.events import Events, when
 from projections.store import LocalStore
+from projections.textsafe import one_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,10 +274,10 @@ def render(d: SlateDiff) -> str:
     lines.append(f"players: {len(d.added)} added, {len(d.removed)} removed")
     for label, people in (("+", d.added), ("-", d.removed)):
         for p in people[:15]:
-            extra = f"  {p['team']}" if "team" in p else ""
+            extra = f"  {one_line(p['team'])}" if "team" in p else ""
             extra += f"  ${p['salary']:,}" if isinstance(p.get("salary"), int) else ""
             extra += f"  proj {p['dk_mean']:.2f}" if isinstance(p.get("dk_mean"), float) else ""
-            lines.append(f"  {label} {p.get('player_name', p['player_id'])}{extra}")
+            lines.append(f"  {label} {one_line(p.get('player_name', p['player_id']))}{extra}")
         if len(people) > 15:
             lines.append(f"  {label} ... and {len(people) - 15} more")
     if d.columns_added or d.columns_removed:
@@ -287,10 +288,10 @@ def render(d: SlateDiff) -> str:
             lines.append(f"{LABELS[col]}: unchanged")
             continue
         lines.append(f"{LABELS[col]}: {n} player(s) moved, mean {d.mean_delta[col]:+.2f}; biggest:")
-        width = max(len(m.player_name) for m in moves)
+        width = max(len(one_line(m.player_name)) for m in moves)
         for m in moves:
-            lines.append(f"  {m.player_name:<{width}}  {m.team:<4} {_num(m.old, col):>8} -> {_num(m.new, col):>8}"
-                         f"  ({m.delta:+.2f})")
+            lines.append(f"  {one_line(m.player_name):<{width}}  {one_line(m.team):<4} {_num(m.old, col):>8} -> "
+                         f"{_num(m.new, col):>8}  ({m.delta:+.2f})")
     absent = [c for c in d.missing if c != KEY]
     if absent:
         lines.append(f"not compared (column missing in one or both): {', '.join(absent)}")

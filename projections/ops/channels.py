@@ -25,6 +25,7 @@ import httpx
 from projections.fetch import FetchPolicy, make_client, retry_after_s
 from projections.redaction import redact
 from projections.settings_tables import AlertSettings
+from projections.textsafe import one_line, slack, visible
 
 Channel = Literal["webhook", "email"]
 # What a webhook receiver answers for a URL it does not know (revoked, mistyped): retrying cannot help.
@@ -227,14 +228,14 @@ def deliver(
     out: list[Delivery] = []
     for channel in configured(alerts):
         if channel == "webhook":
-            payload = {"text": f"*{subject}*\n{text}"}
+            payload = {"text": f"*{slack(subject)}*\n{slack(text)}"}  # feed text quoted in it pings no one
             if client is not None:
                 out.append(send_webhook(alerts, payload, client=client, policy=policy))
             else:
                 with make_client(policy) as own:
                     out.append(send_webhook(alerts, payload, client=own, policy=policy))
         else:
-            out.append(send_email(alerts, subject, text, policy=policy))
+            out.append(send_email(alerts, one_line(subject), visible(text), policy=policy))
     return out
 
 

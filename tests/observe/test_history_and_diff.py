@@ -239,3 +239,17 @@ def test_history_of_an_interrupted_and_of_a_killed_run_says_what_did_not_run(tmp
     killed = run_cli(home, "history", FIXTURE_DATE).stdout.rstrip().splitlines()[-2:]
     assert "UNFINISHED" in killed[0], killed
     assert killed[1].strip() == "nothing of this date recorded: the run ended before any stage of it ran (killed?)"
+
+
+def test_a_player_name_from_a_file_cannot_forge_lines_of_diff():
+    """A DraftKings file's name cell with a newline printed as a line of its own (`Evil\\n  + Fake Player`)."""
+    from projections.observe.slatediff import LABELS, Move, SlateDiff, render
+
+    col = next(iter(LABELS))
+    d = SlateDiff(game_date="2019-10-30", old="xxh3-128:" + "a" * 32, new="xxh3-128:" + "b" * 32, old_label="old",
+                  new_label="new", rows=(1, 2), added=[{"player_id": "9", "player_name": "Evil\n  + Fake Player",
+                                                        "team": "B\tOS"}],
+                  changed={col: 1}, mean_delta={col: 1.0}, moves={col: [Move("1", "Also\nEvil", "LAL", 1.0, 2.0)]})
+    text = render(d)
+    assert "  + Evil\\n  + Fake Player  B\\tOS" in text and "  Also\\nEvil  LAL" in text, text
+    assert len(text.splitlines()) == 7, text

@@ -98,3 +98,21 @@ def test_every_stage_run_is_counted_in_the_summary():
     reporter.complete_run()
     assert out.getvalue().splitlines()[-1].startswith(
         "3 stage runs: 1 built, 1 re-published, 1 fetched, 0 up to date, 0 failed; 1 gold pointers moved;")
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_a_failure_quoting_a_feed_drives_no_terminal(terminal: bool, monkeypatch: pytest.MonkeyPatch):
+    """A fetch failure quoting a feed's error page printed its escape sequences raw (the window title set, the
+    screen cleared) in doit's progress lines and failure list; the reporter's own colours stay."""
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = _Terminal() if terminal else io.StringIO()
+    a = _task("odds:2019-10-30", [])
+    reporter = SlateReporter(out, {})
+    reporter.initialize({a.name: a, "slate": _task("slate", [a.name])}, ["slate"])
+    reporter.execute_task(a)
+    reporter.add_failure(a, SimpleNamespace(get_msg=lambda: "HTTP 404: \x1b]0;PWNED\x07\x1b[2J fake"))
+    reporter.complete_run()
+    text = out.getvalue()
+    assert "HTTP 404: \\x1b]0;PWNED\\x07\\x1b[2J fake" in text, text
+    assert "\x1b]0" not in text and "\x1b[2J" not in text and "\x07" not in text

@@ -549,3 +549,21 @@ def test_a_recorded_run_s_alert_also_names_settings_that_no_longer_load(make_set
     assert alert is not None and (alert.stage, alert.run) == ("odds", "r1")
     assert alert.error.endswith("(the settings do not load now either: invalid settings (serve_port: ...); fix "
                                 "projections.toml)")
+
+
+def test_what_a_feed_wrote_into_an_error_neither_pings_nor_drives_a_terminal(
+    make_settings: MakeSettings, webhook: WebhookReceiver, smtp: SmtpReceiver, zero_wait: FetchPolicy
+) -> None:
+    """A feed's error page quoted in the alert reached the webhook as Slack markup (`<!channel>` pinged everyone,
+    `<http://x|fix here>` showed a link of the feed's choosing) and both channels with raw escape sequences."""
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org"]})
+    hostile = Alert(date="2019-10-30", stage="fetch odds", run="run0002", command="projections status 2019-10-30",
+                    error="HTTP 404: <!channel> <http://evil.example|fix here> & \x1b]0;PWNED\x07\x1b[2J")
+    deliveries = alerts.send_alert(settings, hostile, ledger=Ledger(settings.home, run="run0002"), policy=zero_wait)
+    assert [d.ok for d in deliveries] == [True, True]
+    text = webhook.posts[0]["text"]
+    assert "&lt;!channel&gt; &lt;http://evil.example|fix here&gt; &amp; \\x1b]0;PWNED\\x07\\x1b[2J" in text, text
+    assert "<" not in text and "\x1b" not in text
+    body = smtp.messages[0].get_content()
+    assert "<!channel> <http://evil.example|fix here> & \\x1b]0;PWNED\\x07\\x1b[2J" in body and "\x1b" not in body

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from projections.textsafe import slack
 from tests.conftest import ledger_events, run_cli, run_doit
 from tests.net.faultserver import FaultServer
 from tests.ops.receivers import WebhookReceiver
@@ -37,7 +38,7 @@ def test_a_live_schedule_that_never_answers_alerts_naming_the_fetch(tmp_path: Pa
     assert "(run)" not in text and "ended stale" not in text
     fields = dict(line.split(": ", 1) for line in body if ": " in line and not line.startswith("("))
     assert fields["date"] == DAY and fields["stage"] == "fetch schedule"
-    assert fields["error"] == failure["error"].splitlines()[0]
+    assert fields["error"] == slack(failure["error"].splitlines()[0])  # as Slack shows it: & < > as entities
     assert "failed after 2 attempts" in fields["error"] and "HTTP 503" in fields["error"]
     assert "read the schedule snapshot - schedule - and the stages after them" in text
 
