@@ -328,22 +328,15 @@ def _alerts(settings: Settings) -> list[Finding]:
 
 
 def _secrets_file() -> list[Finding]:
-    """The settings file holding a secret (the webhook URL's token, the SMTP password) that every user may read."""
-    import re
+    """The settings file holding a secret that every user may read (ops.settings_secrets)."""
+    from projections.ops.settings_secrets import world_readable_secrets
 
-    from projections.settings import config_file
-
-    path = config_file()
-    try:
-        if path is None or not path.stat().st_mode & 0o004:
-            return []
-        text = path.read_text(errors="replace")
-    except OSError:
+    found = world_readable_secrets()
+    if found is None:
         return []
-    if not re.search(r"^\s*(webhook_url|smtp_password)\s*=", text, re.MULTILINE):
-        return []
-    return [Finding("warning", "secrets", str(path), "the settings file holds an alert secret (webhook_url or "
-                    "smtp_password) and every user of this machine may read it",
+    path, keys = found
+    return [Finding("warning", "secrets", str(path), f"the settings file holds secrets ({', '.join(keys[:4])}) and "
+                    "every user of this machine may read it",
                     f"chmod o-r {path} (the data root's group still reads it)")]
 
 

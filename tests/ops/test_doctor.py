@@ -348,3 +348,31 @@ def test_a_world_readable_settings_file_with_a_secret_is_a_warning(tmp_path: Pat
     assert "TOKEN" not in finding.message + finding.fix
     os.chmod(toml, 0o660)
     assert _secrets_file() == []
+
+
+@pytest.mark.parametrize("text, key", [
+    ('[live.odds]\napi_key = "K3Y-abcdef"\n', "live.odds.api_key"),
+    ('[live]\nstats_base = "https://user:PASS@stats.example/api"\n', "live.stats_base"),
+    ('alerts.webhook_url = "https://hooks.example/T0/TOKEN"\n', "alerts.webhook_url"),
+    ('[alerts]\n"smtp_password" = "hunter22"\n', "alerts.smtp_password"),
+    ('[live.odds]\nurl = "https://odds.example/v1?apiKey=abcdef123"\n', "live.odds.url"),
+])
+def test_every_kind_of_secret_in_a_world_readable_settings_file_is_found(tmp_path: Path, monkeypatch, text: str,
+                                                                         key: str) -> None:
+    """Only a plain `webhook_url =` or `smtp_password =` line warned: an API key, a password in a URL, a dotted or
+    a quoted key did not."""
+    import os
+
+    from projections.ops.doctor import _secrets_file
+
+    toml = tmp_path / "projections.toml"
+    base = '[live.odds]\napi_key_header = "X-Api-Key"\n' if "live.odds" not in text else '[schedule]\nunit = "nba"\n'
+    toml.write_text(base)
+    os.chmod(toml, 0o664)
+    monkeypatch.setenv("PROJECTIONS_CONFIG", str(toml))
+    assert _secrets_file() == []  # no secret, no warning (a header's name is no secret)
+    toml.write_text(text + base)
+    [finding] = _secrets_file()
+    assert f"({key})" in finding.message, finding.message
+    for secret in ("K3Y-abcdef", "PASS", "TOKEN", "hunter22", "abcdef123"):
+        assert secret not in finding.message + finding.fix
