@@ -43,9 +43,15 @@ def details_template(value: str) -> str:
     how = (f"the fields allowed are {allowed} (a literal brace is written {{{{ or }}}}), "
            "e.g. 'projections status {date}'")
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a valid template ({exc}); {how}") from None
+    names = [name for name, _, _ in fields]
+    formatted = sorted({f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+                        for name, spec, conv in fields if spec or conv})
+    if formatted:  # `{date:>99999999}` built a 100 MB string at every settings load, and into every alert
+        raise ValueError(f"{value!r} formats a field ({', '.join(formatted)}): fields are put in as they are, "
+                         f"without !conversions or :specs; {how}")
     unknown = sorted({f"{{{name}}}" for name in names if re.split(r"[.\[]", name, maxsplit=1)[0] not in DETAILS_FIELDS})
     if unknown:
         raise ValueError(f"{value!r} names the unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; {how}")

@@ -274,6 +274,8 @@ def test_a_nested_variable_that_is_not_json_is_a_config_error(env: Path, monkeyp
     ("projections status {date} {}", "names the unknown field {}"),
     ("projections status {", "is not a valid template"),
     ("projections status {date.year}", "cannot be filled in"),
+    ("x {date!r:>99999999}", "formats a field ({date!r:>99999999}): fields are put in as they are"),
+    ("x {date:^30}", "formats a field ({date:^30})"),
 ])
 def test_a_details_command_alerts_cannot_fill_in_is_refused(
     env: Path, monkeypatch: pytest.MonkeyPatch, template: str, problem: str
