@@ -120,7 +120,8 @@ def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: floa
 
 # ------------------------------------------------------------------------------------------ DraftKings
 
-DK_MAX_BYTES = 16 * 2**20
+DK_MAX_BYTES = 4 * 2**20  # 80 times a full slate's export
+DK_MAX_ROWS = 2_000  # a 15-game slate lists about 540 players
 DK_WHAT = "any DraftKings salary export (a full slate's is under 50 KB)"
 DK_FIX = ("download the slate's salary CSV from DraftKings (a classic NBA contest -> 'Export to CSV' / "
           "DKSalaries.csv) and pass that file unchanged")
@@ -138,6 +139,9 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
         raise BadFile(f"{name}: more than {DK_MAX_BYTES // 2**20} MiB, more than {DK_WHAT}; {DK_FIX}")
     raw = _csv(_dk_table(_from_utf16(content)), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
                keep_default_na=False, na_values=[""])  # "N/A" in a cell is text to refuse, not a blank one
+    if len(raw) > DK_MAX_ROWS:  # before the rows are checked one by one (seconds for a few MB of them)
+        raise BadFile(f"{name}: {len(raw):,} players, more than any DraftKings slate lists (a 15-game slate has about "
+                      f"540); {DK_FIX}")
     slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
     if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
         raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
