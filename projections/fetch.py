@@ -5,7 +5,9 @@ truncated or dropped responses, 429, 5xx, and payloads that `validate` rejects w
 with exponential backoff and full jitter inside a total time budget. `Retry-After` on 429/503 replaces
 the jittered wait. Any other non-2xx answer fails at once. Requests to one host are spaced by a minimum
 interval. Secrets never leave this module: URLs, headers, messages and log lines pass through `redact`
-(projections.redaction).
+(projections.redaction). Each attempt (projections.fetch_send) follows redirects itself, sending the caller's
+headers to the endpoint's own origin only, reads at most `max_body_bytes` and ends at a wall-clock deadline
+(`attempt_deadline_s`, and whatever is left of `total_budget_s`); the result names the URL that answered.
 
 Raises:
     FetchError: retries exhausted, budget spent, or an answer retrying cannot fix (`.url` is redacted).
@@ -14,22 +16,23 @@ Raises:
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import random as _random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import backoff
 import httpx
 
-from projections.errors import ConfigError, ContractViolation, FetchError
+from projections.errors import ConfigError, FetchError
+from projections.fetch_send import Answer, Failure, retry_after_s
+from projections.fetch_send import attempt as send_attempt
 from projections.redaction import is_secret_name, redact
+
+__all__ = ["FetchPolicy", "FetchResult", "HostRateLimiter", "Validator", "fetch", "make_client", "retry_after_s"]
 
 log = logging.getLogger("projections.fetch")
 
@@ -92,6 +95,8 @@ class FetchPolicy:
     base_wait_s: float = 1.0
     max_wait_s: float = 30.0
     min_interval_s: float = 0.5
+    attempt_deadline_s: float = 60.0  # wall clock of one attempt, redirects and the whole body included
+    max_body_bytes: int = 64 * 2**20  # decoded (and on the wire); a season of game logs is ~10 MB
     sleep: Callable[[float], None] = time.sleep
     random: Callable[[], float] = _random.random
     clock: Callable[[], float] = time.monotonic
@@ -100,7 +105,8 @@ class FetchPolicy:
     def __post_init__(self) -> None:
         problems = [
             f"{name} must be > 0 (got {getattr(self, name)!r})"
-            for name in ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout", "total_budget_s")
+            for name in ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout", "total_budget_s",
+                         "attempt_deadline_s", "max_body_bytes")
             if not getattr(self, name) > 0
         ]
         if self.max_attempts < 1:
@@ -135,7 +141,8 @@ class FetchPolicy:
 
 
 def make_client(policy: FetchPolicy, *, base_headers: Mapping[str, str] | None = None) -> httpx.Client:
-    """One shared client with explicit timeouts that follows redirects; close it (or use `with`)."""
+    """One shared client with explicit timeouts; close it (or use `with`). It follows redirects for other users
+    (alert webhooks); `fetch` follows them itself (projections.fetch_send), so keys stay with their origin."""
     headers = {"User-Agent": USER_AGENT, **(base_headers or {})}
     return httpx.Client(timeout=policy.timeout(), headers=headers, follow_redirects=True)
 
@@ -145,7 +152,9 @@ def make_client(policy: FetchPolicy, *, base_headers: Mapping[str, str] | None =
 
 @dataclass(frozen=True)
 class FetchResult:
-    """A successful fetch. Nothing here is secret: the URL is redacted and secret headers are dropped."""
+    """A successful fetch. Nothing here is secret: the URL is redacted and secret headers are dropped.
+
+    `url` is the URL that served the content: after a redirect, not the one asked for (`redirected_from`)."""
 
     url: str
     status: int
@@ -155,119 +164,24 @@ class FetchResult:
     elapsed_s: float
     waits: tuple[float, ...]
     throttled_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Failure:
-    kind: str  # dns | connect | timeout | protocol | http | payload
-    short: str
-    retryable: bool
-    cause: BaseException | None = None
-    status: int | None = None
-    retry_after: float | None = None
-
-
-_DNS_MARKERS = ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo")
-
-
-def _is_dns(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror) or any(m in str(seen).lower() for m in _DNS_MARKERS):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _transport_failure(exc: httpx.HTTPError, host: str) -> _Failure:
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if isinstance(exc, httpx.ConnectError) and _is_dns(exc):
-        return _Failure("dns", f"DNS lookup of {host} failed ({detail})", True, exc)
-    if isinstance(exc, httpx.TimeoutException):
-        return _Failure("timeout", detail, True, exc)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
-        return _Failure("protocol", f"dropped or truncated response ({detail})", True, exc)
-    return _Failure("connect", detail, True, exc)
-
-
-def _parse_http_date(value: str) -> datetime | None:
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def retry_after_s(headers: httpx.Headers) -> float | None:
-    """Seconds asked for by `Retry-After` (delta-seconds or HTTP-date), or None if absent or unreadable.
-
-    An HTTP-date is measured against the response's own `Date` header when present, so the two
-    machines' clock skew does not matter.
-    """
-    raw = headers.get("retry-after", "").strip()
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        when = _parse_http_date(raw)
-        if when is None:
-            return None
-        reference = _parse_http_date(headers.get("date", "")) or datetime.now(UTC)
-        seconds = (when - reference).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _status_failure(response: httpx.Response, secrets: tuple[str, ...]) -> _Failure:
-    code = response.status_code
-    short = f"HTTP {code} {response.reason_phrase}".rstrip()
-    if code == 429 or 500 <= code <= 599:
-        wait = retry_after_s(response.headers) if code in (429, 503) else None
-        if wait is not None:
-            short += f" (Retry-After {wait:g} s)"
-        return _Failure("http", short, True, status=code, retry_after=wait)
-    snippet = " ".join(response.content[:160].decode("utf-8", "replace").split())
-    if snippet:
-        short += f": {redact(snippet, secrets)}"
-    return _Failure("http", short, False, status=code)
-
-
-def _attempt(
-    client: httpx.Client, request: httpx.Request, validate: Validator | None, secrets: tuple[str, ...]
-) -> httpx.Response | _Failure:
-    host = request.url.host
-    try:
-        response = client.send(request)
-    except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-        raise ConfigError(
-            f"cannot request {redact(str(request.url), secrets)}: {redact(str(exc), secrets)} - "
-            "fix the endpoint URL or headers in the settings"
-        ) from exc
-    except httpx.TooManyRedirects as exc:
-        return _Failure("http", f"TooManyRedirects: {exc}", False, exc)
-    except (httpx.TransportError, httpx.DecodingError) as exc:
-        return _transport_failure(exc, host)
-    if not 200 <= response.status_code <= 299:
-        return _status_failure(response, secrets)
-    if validate is not None:
-        try:
-            validate(response.content)
-        except ContractViolation as exc:
-            return _Failure("payload", f"payload rejected ({len(response.content)} bytes): {exc}", True, exc)
-    return response
+    redirected_from: str = ""  # the URL asked for when a redirect led to `url` (both redacted), else ""
 
 
 # ------------------------------------------------------------------------------------------------- fetch
 
 
-def _advice(failure: _Failure, host: str, settings_key: str) -> str:
+def _advice(failure: Failure, host: str, settings_key: str) -> str:
     where = f" (setting {settings_key})" if settings_key else ""
     if failure.kind == "dns":
         advice = f"check the network and DNS on this machine (can it resolve {host}?) and the endpoint host{where}"
     elif failure.kind == "connect":
         advice = f"check the network, any proxy, and that {host} is up and serving; check the endpoint{where}"
     elif failure.kind == "timeout":
-        advice = f"{host} is slow or unreachable: check the network, or raise the fetch timeouts"
+        advice = (f"{host} is slow or unreachable: check the network, or raise the fetch timeouts "
+                  "(live.read_timeout_s, live.attempt_deadline_s, live.total_budget_s)")
+    elif failure.kind == "size":
+        advice = (f"check the endpoint{where}: no real payload is that big; if this one truly is, raise "
+                  "live.max_body_mb (PROJECTIONS_LIVE__MAX_BODY_MB)")
     elif failure.kind == "protocol":
         advice = f"{host} keeps dropping or truncating responses: retry later or check the endpoint{where}"
     elif failure.kind == "payload":
@@ -285,7 +199,7 @@ def _advice(failure: _Failure, host: str, settings_key: str) -> str:
 
 
 def _next_wait(
-    failure: _Failure, attempt: int, policy: FetchPolicy, left_s: float, waits: Iterator[float]
+    failure: Failure, attempt: int, policy: FetchPolicy, left_s: float, waits: Iterator[float]
 ) -> tuple[float, str]:
     """(seconds to wait, "") to retry, or (0, why not) to give up.
 
@@ -308,7 +222,7 @@ def _next_wait(
 
 
 def _give_up(
-    shown: str, source: str, reason: str, errors: list[str], elapsed: float, failure: _Failure, host: str,
+    shown: str, source: str, reason: str, errors: list[str], elapsed: float, failure: Failure, host: str,
     settings_key: str,
 ) -> FetchError:  # fmt: skip
     label = f"{source}: " if source else ""
@@ -349,6 +263,7 @@ def fetch(
     secrets = _secrets_of(probe)
     shown = redact(str(probe.url), secrets)
     host = probe.url.host.lower()
+    extra = tuple(name.lower() for name in headers or {})  # sent to the endpoint's own origin only
     waits = policy.jittered_waits()
     errors: list[str] = []
     taken: list[float] = []
@@ -364,15 +279,19 @@ def fetch(
         left = policy.total_budget_s - (policy.clock() - start)
         request = client.build_request("GET", target, headers=headers, timeout=policy.timeout(left))
         log.debug("GET %s attempt %d/%d", shown, attempt, policy.max_attempts)
-        outcome = _attempt(client, request, validate, secrets)
+        outcome = send_attempt(client, request, validate, extra_headers=extra, secrets=secrets,
+                               max_body_bytes=policy.max_body_bytes,
+                               deadline_s=max(min(policy.attempt_deadline_s, left), 0.001))
         elapsed = policy.clock() - start
-        if isinstance(outcome, httpx.Response):
+        if isinstance(outcome, Answer):
             if errors:
                 log.info("GET %s succeeded on attempt %d after %.2f s", shown, attempt, elapsed)
             kept = {name: redact(value, secrets) for name, value in outcome.headers.items() if not is_secret_name(name)}
-            return FetchResult(
-                shown, outcome.status_code, outcome.content, kept, attempt, elapsed, tuple(taken), throttled
-            )
+            served = redact(str(outcome.url), secrets)
+            if served != shown:
+                log.info("GET %s was redirected to %s", shown, served)
+            return FetchResult(served, outcome.status, outcome.content, kept, attempt, elapsed, tuple(taken),
+                               throttled, shown if served != shown else "")
         errors.append(redact(outcome.short, secrets))
         wait, reason = _next_wait(outcome, attempt, policy, policy.total_budget_s - elapsed, waits)
         if reason:

@@ -218,6 +218,10 @@ class LiveSettings(Frozen):
     read_timeout_s: Float = Field(default=20.0, gt=0, description="read timeout of one request")
     max_attempts: Int = Field(default=5, ge=1, description="tries of one fetch")
     total_budget_s: Float = Field(default=120.0, gt=0, description="time one fetch may take, waits included")
+    attempt_deadline_s: Float = Field(default=60.0, gt=0, description="wall-clock time one try may take, "
+                                      "redirects and the whole body included")
+    max_body_mb: Float = Field(default=64.0, gt=0, description="largest body one request may bring, in MiB "
+                               "(decoded or as sent)")
     base_wait_s: Float = Field(default=1.0, ge=0, description="first backoff ceiling (doubles, full jitter)")
     max_wait_s: Float = Field(default=30.0, ge=0, description="largest backoff ceiling")
     min_interval_s: Float = Field(default=0.5, ge=0, description="spacing between requests to one host")

@@ -33,6 +33,7 @@ def policy_from(live: LiveSettings, **overrides: object) -> FetchPolicy:
         "connect_timeout": live.connect_timeout_s, "read_timeout": live.read_timeout_s,
         "max_attempts": live.max_attempts, "total_budget_s": live.total_budget_s, "base_wait_s": live.base_wait_s,
         "max_wait_s": max(live.max_wait_s, live.base_wait_s), "min_interval_s": live.min_interval_s,
+        "attempt_deadline_s": live.attempt_deadline_s, "max_body_bytes": int(live.max_body_mb * 2**20),
         "limiter": _LIMITER,
     }
     values.update(overrides)

@@ -12,6 +12,9 @@ Faults, consumed one request at a time per path:
     ("truncate", body)           send `body` under a larger Content-Length, then close
     ("close",)                   close the connection without any response
     ("body", bytes)              answer 200 with these bytes instead of the recorded payload
+    ("trickle", seconds)         answer 200 (chunked), then one byte of body every `seconds`, never ending
+    ("flood", nbytes[, declare]) answer 200 with `nbytes` spaces, close-delimited (declared in Content-Length
+                                 when `declare`), stopping early when the client hangs up
 
 Every request is recorded (method, path, query, headers, arrival time). `stop()` ends stalls at once
 and joins every handler thread, so nothing outlives the server.
@@ -35,7 +38,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 Fault = tuple[Any, ...]
-_FAULT_ARITY = {"status": (2, 3), "stall": (2,), "truncate": (2,), "close": (1,), "body": (2,)}
+_FAULT_ARITY = {"status": (2, 3), "stall": (2,), "truncate": (2,), "close": (1,), "body": (2,), "trickle": (2,),
+                "flood": (2, 3)}
 
 
 def shared_root() -> Path:
@@ -139,8 +143,37 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "body":
             assert fault is not None
             self._send(200, fault[1], {})
+        elif kind == "trickle":
+            assert fault is not None
+            self._trickle(float(fault[1]), stopping)
+        elif kind == "flood":
+            assert fault is not None
+            self._flood(int(fault[1]), len(fault) > 2 and bool(fault[2]), stopping)
         else:
             self._replay(route)
+
+    def _trickle(self, seconds: float, stopping: threading.Event) -> None:
+        self.protocol_version = "HTTP/1.1"  # chunked: each byte its own chunk
+        self.send_response_only(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        while not stopping.is_set():
+            self.wfile.write(b"1\r\n \r\n")
+            self.wfile.flush()
+            stopping.wait(seconds)
+
+    def _flood(self, nbytes: int, declare: bool, stopping: threading.Event) -> None:
+        self.send_response_only(200)
+        self.send_header("Content-Type", "application/json")
+        if declare:
+            self.send_header("Content-Length", str(nbytes))
+        self.end_headers()
+        chunk = b" " * 2**16
+        sent = 0
+        while sent < nbytes and not stopping.is_set():
+            self.wfile.write(chunk[: nbytes - sent])
+            sent += len(chunk)
 
     def _replay(self, route: _Route | None) -> None:
         if route is None:

@@ -1,11 +1,15 @@
 """Live backends against a real loopback server serving hostile or broken payloads: odds that are no real line
-(NaN, Infinity, 1e308), JSON nested past Python's recursion limit. Each refused fetch leaves the data root exactly
-as it was (the last good capture stays)."""
+(NaN, Infinity, 1e308), JSON nested past Python's recursion limit, a redirect to another host while an API key
+is configured, a body over the size cap, a body trickled past the attempt's deadline. Each refused fetch leaves
+the data root exactly as it was (the last good capture stays)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from tests.conftest import tree_snapshot
 from tests.net.faultserver import FaultServer
 from tests.sources import payloads
 from tests.sources.conftest import BEFORE_LOCK, SLATE, FakeTime
-from tests.sources.test_live_faults import ODDS, SCOREBOARD, fetch, serve_slate
+from tests.sources.test_live_faults import GAMELOG, ODDS, SCOREBOARD, fetch, serve_slate
 
 LATER = BEFORE_LOCK + dt.timedelta(minutes=10)
 TOKEN = "tok_PLANTED_a11ce5eed"
@@ -100,3 +104,73 @@ def test_a_deeply_nested_live_payload_is_refused_and_nothing_is_recorded(tmp_pat
     with pytest.raises(FetchError, match=r"JSON nested too deeply to decode") as caught:
         fetch("schedule", tmp_path, server, fake, max_attempts=2)
     assert caught.value.attempts == 2 and not snapshots.index_path(tmp_path, "schedule", SLATE).exists()
+
+
+# ------------------------------------------------------------------------------------------ redirects
+
+
+@pytest.fixture
+def other() -> Iterator[FaultServer]:
+    with FaultServer() as running:
+        yield running
+
+
+def test_a_redirect_to_another_host_gets_no_key_and_the_capture_names_the_url_that_served_it(
+        tmp_path: Path, server: FaultServer, other: FaultServer, fake: FakeTime) -> None:
+    """X-Api-Key and the endpoint's headers followed the redirect to the other host, and the snapshot recorded the
+    URL asked for."""
+    serve_slate(server)
+    fetch("schedule", tmp_path, server, fake)
+    other.replay("/mirror/odds.json", payloads.odds_today(SLATE))
+    server.script(ODDS, ("status", 302, {"Location": other.url("/mirror/odds.json")}))
+    odds = {"api_key": TOKEN, "api_key_header": "X-Api-Key", "headers": {"X-Client": "projections"}}
+    summary = fetch("odds", tmp_path, server, fake, odds=odds)
+    asked, = server.requests_to(ODDS)
+    assert asked.headers["x-api-key"] == TOKEN and asked.headers["x-client"] == "projections"
+    served, = other.requests_to("/mirror/odds.json")
+    assert "x-api-key" not in served.headers and "x-client" not in served.headers, served.headers
+    entry = snapshots.entries(tmp_path, "odds", SLATE)[-1]
+    assert summary["url"] == entry.url == other.url("/mirror/odds.json") and summary["rows"] == 11
+    assert not any(TOKEN.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------------------------------ size, deadline
+
+
+def test_a_body_over_the_cap_is_refused_naming_the_setting(tmp_path: Path, server: FaultServer,
+                                                           fake: FakeTime) -> None:
+    serve_slate(server)
+    fetch("player_logs", tmp_path, server, fake)
+    before = tree_snapshot(tmp_path)
+    with pytest.raises(FetchError, match=r"leaguegamelog\?.* announces a body of [\d,]+ bytes, over the cap of "
+                                         r"104,857 bytes \(0\.1 MiB\) \(nothing read\) .*raise live\.max_body_mb "
+                                         r"\(PROJECTIONS_LIVE__MAX_BODY_MB\)") as caught:
+        fetch("player_logs", tmp_path, server, fake, now=LATER, max_body_mb=0.1)
+    assert caught.value.attempts == 1 and tree_snapshot(tmp_path) == before  # a size is not retried
+
+
+def test_a_trickled_schedule_ends_at_the_attempt_deadline(tmp_path: Path, server: FaultServer,
+                                                          fake: FakeTime) -> None:
+    """A server sending a byte a second held a doit run (and the date's lock) for hours. (The fetch runs in a
+    thread so that, without the deadline, the test fails instead of hanging; the server's stop ends it.)"""
+    server.script(SCOREBOARD, ("trickle", 0.05), ("trickle", 0.05))
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fetch("schedule", tmp_path, server, fake, attempt_deadline_s=0.5, max_attempts=2)
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the fetch was still reading the trickle after 10 s"
+    assert raised and isinstance(raised[0], FetchError), raised
+    assert re.search(r"within the attempt's 0\.5 s deadline.*live\.attempt_deadline_s", str(raised[0]))
+    assert raised[0].attempts == 2 and not snapshots.index_path(tmp_path, "schedule", SLATE).exists()
+
+
+def test_the_game_log_fits_the_default_cap(tmp_path: Path, server: FaultServer, fake: FakeTime) -> None:
+    server.replay(GAMELOG, payloads.league_game_log(SLATE))
+    assert fetch("player_logs", tmp_path, server, fake)["rows"] == 1173
