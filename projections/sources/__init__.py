@@ -11,6 +11,10 @@
     backends.py    one backend per table: build requests, validate payloads (empty or implausible is a
                    ContractViolation, so projections.fetch retries it), parse, record the snapshot
     inbox.py       the DraftKings salary inbox: DKSalaries.csv -> a salary snapshot for the date it names
+    intake.py      reading what others drop in the inbox: regular files only (no links), under a size cap, and
+                   the move to processed/ that never follows a link
+    postseason.py  playoff and play-in game logs joined to the season's
+    freshness.py   whether a live game log has caught up with the last day that had games
     ingest.py      `projections ingest`: season game logs and lines files -> archive parts
 
 `projections.archive.ArchiveTable` is the one source stages declare: it resolves snapshots (in every mode)
