@@ -187,6 +187,13 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host.lower(), url.port or default
 
 
+def _trusted(target: httpx.URL, origin: tuple[str, str, int | None]) -> bool:
+    """Whether a redirect target may carry the caller's headers: the request's own origin, or its upgrade from
+    http to https on the same host and default ports (what httpx and requests keep `Authorization` for)."""
+    scheme, host, port = _origin(target)
+    return (scheme, host, port) == origin or (origin == ("http", host, 80) and (scheme, port) == ("https", 443))
+
+
 def _size(limit: int) -> str:
     return f"{limit:,} bytes ({limit / 2**20:.3g} MiB)"
 
@@ -299,7 +306,7 @@ def _next_hop(
         headers.pop(name, None)
     hop = client.build_request("GET", target, headers=headers)
     hop.extensions["timeout"] = request.extensions["timeout"]  # the attempt's, shortened to its budget
-    if _origin(target) != origin:  # another origin: none of our keys or endpoint headers, and no cookie
+    if not _trusted(target, origin):  # another origin: none of our keys or endpoint headers, and no cookie
         for name in list(hop.headers.keys()):
             if name.lower() in extra or is_secret_name(name):
                 del hop.headers[name]

@@ -83,6 +83,22 @@ def test_a_redirect_within_the_origin_keeps_the_key(server: FaultServer) -> None
     assert server.requests_to("/moved")[0].headers["x-api-key"] == TOKEN
 
 
+@pytest.mark.parametrize("target, keeps", [
+    ("https://stats.nba.com/stats/x", True),  # the same host's upgrade to https: httpx and requests keep keys too
+    ("https://stats.nba.com:8443/stats/x", False), ("https://evil.example/x", False),
+    ("http://stats.nba.com:8080/x", False), ("http://STATS.nba.com/y", True),
+])
+def test_which_redirect_targets_keep_the_callers_headers(target: str, keeps: bool) -> None:
+    """An http endpoint upgraded to https on its own host lost its API key and the stats headers (401/403, not
+    retried): only a change of host or port, or a downgrade, is another origin."""
+    import httpx
+
+    from projections.fetch_send import _origin, _trusted
+
+    assert _trusted(httpx.URL(target), _origin(httpx.URL("http://stats.nba.com/stats/leaguegamelog"))) is keeps
+    assert not _trusted(httpx.URL("http://stats.nba.com/x"), _origin(httpx.URL("https://stats.nba.com/x")))
+
+
 def test_a_redirect_to_a_file_url_is_refused_naming_the_target(server: FaultServer) -> None:
     """It was a ConfigError blaming the endpoint URL in the settings ("cannot request http://.../odds")."""
     server.script("/odds", ("status", 302, {"Location": "file:///etc/passwd"}))

@@ -174,3 +174,34 @@ def test_a_trickled_schedule_ends_at_the_attempt_deadline(tmp_path: Path, server
 def test_the_game_log_fits_the_default_cap(tmp_path: Path, server: FaultServer, fake: FakeTime) -> None:
     server.replay(GAMELOG, payloads.league_game_log(SLATE))
     assert fetch("player_logs", tmp_path, server, fake)["rows"] == 1173
+
+
+def test_one_book_quoting_no_real_line_is_left_out_of_the_consensus() -> None:
+    """One book's odds of 1.000 (a suspended market) or a spread of 1e308 refused the whole feed - every game of
+    the date, every retry. That book is left out of the median; only when no book quotes a real line is the
+    payload refused."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from projections.errors import ContractViolation
+    from projections.sources.parsers.odds import odds_from_todays_games
+    from tests.conftest import SHARED
+
+    recorded = SHARED / "api" / "live" / "odds_todaysGames_first2games.json"
+    feed = json.loads(recorded.read_text())
+    games = pd.DataFrame({"game_id": ["0022400913"], "game_date": [dt.date(2025, 3, 10)], "home_team": ["HOU"],
+                          "away_team": ["NOP"], "playoffs": [False]})
+    clean = odds_from_todays_games(json.dumps(feed).encode(), games).iloc[0]
+    two_way, spread = (next(m for m in feed[0]["markets"] if m["name"] == n) for n in ("2way", "spread"))
+    for book in two_way["books"][:1]:
+        book["outcomes"][1]["odds"] = "1.000"
+    for book in spread["books"][:1]:
+        book["outcomes"][0]["spread"] = "1e308"
+    odd = odds_from_todays_games(json.dumps(feed).encode(), games).iloc[0]
+    assert abs(odd["spread_home"] - clean["spread_home"]) <= 0.5 and abs(odd["spread_home"]) < 40
+    assert -400 < odd["moneyline_home"] < -150 and odd["moneyline_away"] > 150
+    for book in two_way["books"]:
+        book["outcomes"][1]["odds"] = "0"
+    with pytest.raises(ContractViolation, match=r"the 2way market's away odds '0' is not decimal odds"):
+        odds_from_todays_games(json.dumps(feed).encode(), games)

@@ -48,9 +48,12 @@ def _refused(where: str, market: str, side: str, field: str, raw: Any) -> Contra
 
 
 def _consensus(game: Mapping[str, Any], where: str, market: str, side: str, field: str) -> float:
-    """The median over books of one outcome's `field`; a value that is not a real line refuses the payload
-    (ContractViolation naming the game, the field and the value); text that is no number is skipped."""
-    values = []
+    """The median over books of one outcome's `field`. A book's value that is no real line (NaN, Infinity,
+    1e308, a spread past 40, odds of 1.000 on a suspended market) is left out of it, as text that is no number
+    is; when every book's value is such, the payload is refused (ContractViolation naming the game, the field
+    and the value) rather than the line read as unknown."""
+    values: list[float] = []
+    implausible: list[Any] = []  # as the feed wrote them
     for item in game.get("markets") or []:
         if item.get("name") != market:
             continue
@@ -61,9 +64,12 @@ def _consensus(game: Mapping[str, Any], where: str, market: str, side: str, fiel
                         value = float(outcome[field])
                     except (TypeError, ValueError, OverflowError):
                         continue
-                    if not _plausible(value, field):
-                        raise _refused(where, market, side, field, outcome[field])
-                    values.append(value)
+                    if _plausible(value, field):
+                        values.append(value)
+                    else:
+                        implausible.append(outcome[field])
+    if implausible and not values:
+        raise _refused(where, market, side, field, implausible[0])
     return float(statistics.median(values)) if values else math.nan
 
 
