@@ -2,7 +2,8 @@
 
 Found by parsing the file (dotted and quoted keys included), not by matching lines: a secret-named key
 (webhook_url, smtp_password, api_key, ...: redaction.is_secret_name) with a value, or any string carrying
-credentials (a URL's password, `token=...`: what redaction.redact would hide).
+credentials in a URL (a password, `token=...`: what redaction.redact would hide). Header tables are not
+searched: the settings refuse credentials in headers, and `x-nba-stats-token = "true"` is none.
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ def secret_keys(text: str) -> list[str]:
     def walk(value: object, where: str) -> None:
         name = where.rpartition(".")[2]
         if isinstance(value, dict):
+            if name in ("headers", "stats_headers"):  # a header's value (x-nba-stats-token = "true") is sent as it
+                return  # is: the settings refuse credentials there, and a secret-looking header name is no secret
             for key, inner in value.items():
                 walk(inner, f"{where}.{key}" if where else str(key))
         elif isinstance(value, list):
             for inner in value:
                 walk(inner, where)
         elif isinstance(value, str) and value and (name == "webhook_url" or is_secret_name(name)
-                                                   or redact(value) != value):
+                                                   or ("://" in value and redact(value) != value)):  # a URL's secret
             found.append(where)
 
     walk(tables, "")

@@ -376,3 +376,15 @@ def test_every_kind_of_secret_in_a_world_readable_settings_file_is_found(tmp_pat
     assert f"({key})" in finding.message, finding.message
     for secret in ("K3Y-abcdef", "PASS", "TOKEN", "hunter22", "abcdef123"):
         assert secret not in finding.message + finding.fix
+
+
+def test_settings_without_secrets_are_not_flagged() -> None:
+    """The documented default header `x-nba-stats-token = "true"` and a details command with `--sort-key=` were
+    reported as secrets."""
+    from projections.ops.settings_secrets import secret_keys
+
+    text = ('[live]\nstats_base = "https://stats.nba.com/stats"\n[live.stats_headers]\n"x-nba-stats-token" = "true"\n'
+            '"x-nba-stats-origin" = "stats"\n[live.odds]\napi_key_header = "X-Api-Key"\napi_key_prefix = "Bearer "\n'
+            'headers = { "X-Session-Token" = "public" }\n'
+            '[alerts]\nsmtp_user = "nba"\ndetails_command = "projections status {date} --sort-key=salary {{x}}"\n')
+    assert secret_keys(text) == []
