@@ -299,8 +299,8 @@ class LocalStore:
         return [k for k in keys if is_digest(k)]
 
     def iter_action_paths(self) -> Iterator[Path]:
-        if self.actions.is_dir():
-            yield from sorted(self.actions.glob("*/*.json"))
+        if self.actions.is_dir():  # a planted link (shard or record) is not the store's: gc never deletes it
+            yield from sorted(p for p in self.actions.glob("*/*.json") if not (p.is_symlink() or p.parent.is_symlink()))
 
     # ---- gold pointers -------------------------------------------------------------------------------
 

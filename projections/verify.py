@@ -170,11 +170,16 @@ def _archive_refs(store: LocalStore, damaged: Collection[str]) -> list[str]:
 
 
 def planted_links(store: LocalStore) -> list[Path]:
-    """Symlinks in the store's object tree (a shard, an object folder or a file in one): builds never write
-    one, and reading or deleting through one would reach outside the data root."""
-    if not store.objects.is_dir():
-        return []
+    """Symlinks in the store's object tree (a shard, an object folder or a file in one) and its action records
+    (a shard or a record): builds never write one, and reading or deleting through one would reach outside the
+    data root."""
     found = []
+    if store.actions.is_dir():
+        for shard in sorted(store.actions.iterdir()):
+            found.extend([shard] if shard.is_symlink() else
+                         [r for r in sorted(shard.iterdir()) if r.is_symlink()] if shard.is_dir() else [])
+    if not store.objects.is_dir():
+        return found
     for prefix in sorted(store.objects.iterdir()):
         if prefix.is_symlink():
             found.append(prefix)

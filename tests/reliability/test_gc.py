@@ -249,13 +249,19 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     staged.mkdir()
     store.tmp.mkdir(parents=True, exist_ok=True)
     os.symlink(staged, store.tmp / "999999999-dead")  # a dead writer's "staging", elsewhere
+    key = "xxh3-128:" + "fa" * 16
+    store.put_action({"key": key, "object": kept, "stage": "test"})  # a record of an object gc will delete ...
+    record = store._action_path(key)
+    shard_elsewhere = outside / "actions-fa"
+    os.rename(record.parent, shard_elsewhere)
+    os.symlink(shard_elsewhere, record.parent)  # ... in an action shard linked out of the store
     old = time.time() - 7200
     for obj in (kept, other):
         os.utime(store.object_dir(obj), (old, old))
 
     checked = run_cli(home, "verify")
     assert checked.returncode == 1, checked.stdout + checked.stderr
-    for link in (store.objects / "fe", store.object_dir(kept).parent / ("a" * 30)):
+    for link in (store.objects / "fe", store.object_dir(kept).parent / ("a" * 30), record.parent):
         assert f"{link} is a symlink (to {os.readlink(link)}) in the store, not written by a build" in checked.stdout
     assert f"object {other[9:19]}: file 'data.csv' is a symlink, not written by a build" in checked.stdout
 
@@ -265,5 +271,6 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     assert (folder / "manifest.json").read_text() == "precious too"
     assert oct(folder.stat().st_mode & 0o777) == "0o500"  # not made writable on the way
     assert (outside / "shard" / f"{'1' * 30}.damaged-1-ab").is_dir() and staged.is_dir()
+    assert (shard_elsewhere / record.name).is_file()  # gc deleted the record through the link
     assert not (store.tmp / "999999999-dead").is_symlink()  # the link itself goes, not what it names
     assert copy.read_bytes() == b"b\n2\n" and not store.has(kept)  # the store's own unreferenced objects do go
