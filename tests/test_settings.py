@@ -668,3 +668,12 @@ def test_a_system_directory_is_no_data_root(tmp_path: Path, home: str):
     cli = run_cli(Path(home), "status", FIXTURE_DATE, timeout=120)
     assert cli.returncode == 2 and "is a system directory" in cli.stderr, cli.stdout + cli.stderr
     assert len(cli.stderr.splitlines()) == 1, cli.stderr
+
+
+@pytest.mark.parametrize("mount", ["/mnt", "/srv", "/opt", "/media"])
+def test_a_disk_mounted_at_a_top_level_mount_point_can_be_the_data_root(mount: str):
+    """/mnt was refused with the system's directories: a dedicated disk is mounted right there (a cloud VM's
+    resource disk at /mnt), and every run was refused."""
+    from projections.ops.unwritable import unusable_root
+
+    assert "system directory" not in (unusable_root(Path(mount)) or "")

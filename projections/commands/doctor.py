@@ -17,7 +17,8 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser("doctor", help="find duplicate/drifted/legacy schedulers, overrides, ports, data-root modes",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", action="store_true", help="print the findings as a JSON list")
+    p.add_argument("--json", action="store_true", help="print the findings as a JSON list (an object "
+                                                           "{\"ok\": false, \"error\": ...} when it cannot run)")
     p.add_argument("--no-alert-probe", action="store_true", help="do not contact the alert channels")
     p.add_argument("--fix-permissions", action="store_true",
                    help="first apply the data-root policy to every path this user may change")

@@ -97,8 +97,9 @@ def _file_system(path: Path) -> str | None:
     return kind
 
 
-SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
-                         "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"})
+# the system's own top-level directories (not /mnt, /media, /srv or /opt: a disk of its own is mounted there)
+SYSTEM_DIRS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/proc", "/root",
+                         "/run", "/sbin", "/sys", "/tmp", "/usr", "/var"})
 
 
 def unusable_root(home: Path) -> str | None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from projections.errors import ConfigError
 from projections.sources.files import BadFile
+from projections.textsafe import one_line
 
 if TYPE_CHECKING:
     from projections.settings_tables import PermissionSettings
@@ -33,10 +34,11 @@ LINK_SHOWN = 200  # characters of a link's target named in a refusal
 
 
 def shown(name: str | os.PathLike[str]) -> str:
-    """`name` as it is, or quoted as repr quotes it where it holds a control or other unprintable character (ESC
-    or a newline printed raw moves the cursor or forges a line of output)."""
+    """`name` as it is, or quoted as repr quotes it where it holds a control character (ESC or a newline printed
+    raw moves the cursor or forges a line of output). Other characters are names' own: a browser's download
+    named with a narrow no-break space (`10.15\u202fAM`) is shown, and recorded, as it is."""
     text = os.fspath(name)
-    return text if text.isprintable() else repr(text)
+    return text if one_line(text) == text else repr(text)
 
 
 def _too_big(name: str, limit: int, what: str) -> BadFile:

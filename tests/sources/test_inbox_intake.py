@@ -3,6 +3,7 @@ never through a link, never past a size cap, never moved out of the data root, i
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -186,3 +187,15 @@ def test_a_file_without_the_columns_is_refused_on_its_header(tmp_path: Path) -> 
     assert result.returncode == 2, result.stderr
     assert f"{wrong}: missing column(s) ['Position', 'Name', 'ID'" in result.stderr, result.stderr
     assert "(the file has ['Player', 'Team'])" in result.stderr, result.stderr
+
+
+def test_a_download_name_with_a_no_break_space_is_shown_and_recorded_as_it_is(tmp_path: Path) -> None:
+    """A browser's `DKSalaries 30 Oct 2019 at 10.15\\u202fAM.csv` was shown quoted, and its capture recorded as
+    url "file:'DKSalaries ...'" - only control characters are quoted."""
+    home = tmp_path / "home"
+    name = "DKSalaries 1 Nov 2019 at 10.15\u202fAM.csv"
+    (_inbox(home) / name).write_bytes(DK_2019.read_bytes())
+    fetch = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert fetch.returncode == 0 and f"took {name} -> {DAY}" in fetch.stdout, fetch.stdout + fetch.stderr
+    listed = json.loads(run_cli(home, "snapshots", DAY, "salaries", "--json", timeout=120).stdout)
+    assert [c["url"] for c in listed["captures"]] == [f"file:{name}"], listed
