@@ -33,7 +33,7 @@ from projections.redaction import redact
 from projections.settings import Settings
 from projections.settings_tables import PermissionSettings
 
-Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary"]
+Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary", "inbox_refused"]
 FAILURE_EVENTS = ("stage_failure", "fetch_failure")
 Echo = Callable[[str], None]
 _MAX_ERROR = 1500
@@ -66,6 +66,8 @@ class Alert:
             return f"projections: slate {self.date} ended stale ({self.stage})"
         if self.kind == "summary":
             return f"projections: {self.stage} for {self.date}"
+        if self.kind == "inbox_refused":
+            return f"projections: the DraftKings inbox refused a file (slate {self.date})"
         return f"projections: {self.stage} failed for slate {self.date}"
 
     def text(self) -> str:
@@ -257,6 +259,7 @@ def alerts_for_run(
     for date, stages in left.items():
         out.append(Alert(date, ", ".join(sorted(set(stages))), "the run finished but these stages are still stale "
                          "(not built or not published)", details.format(date=date), "stale", run))
+    out += _refused_files(mine, failures, details, run)
     end = next((e for e in reversed(mine) if e.get("event") == "run_end"), None)
     if not out and end is not None and (end.get("ok") is False or end.get("not_run")):
         start = next((e for e in mine if e.get("event") == "run_start"), {})
@@ -270,6 +273,26 @@ def alerts_for_run(
         listed = "; ".join(f"{a.date} {a.stage}" for a in rest)
         out = [*kept, Alert(date, f"{len(rest)} more failed or stale dates", listed, details.format(date=date),
                             "summary", run)]
+    return out
+
+
+def _refused_files(mine: list[Mapping[str, Any]], failures: Mapping[str, Any], details: str,
+                   run: str) -> list[Alert]:
+    """One alert for the files the DraftKings inbox refused in this run (each named once, under the first date
+    whose fetch met it): the slate was built all the same - from an earlier file, or the archive - so nothing
+    else would tell the person who dropped a correction that it was not taken."""
+    out: list[Alert] = []
+    seen: set[str] = set()
+    for e in mine:
+        if e.get("event") != "fetch_success" or not e.get("rejected"):
+            continue
+        new = [str(r) for r in e["rejected"] if str(r) not in seen]
+        seen.update(new)
+        date = str(e.get("game_date", "?"))
+        if new and date not in failures:
+            error = "; ".join(new[:3]) + (f" (and {len(new) - 3} more)" if len(new) > 3 else "") + \
+                f"\nthe refused file(s) stay in the inbox; the slate stands on {e.get('held') or 'what it had'}"
+            out.append(Alert(date, "inbox", error, details.format(date=date), "inbox_refused", run))
     return out
 
 

@@ -358,7 +358,8 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
     which = "".join(f"; took {t.split('; note: ')[0]}" for t in taken[:3]) + \
         "".join(f"; refused {(r.splitlines() or [''])[0][:160]}" for r in rejected[:3])
     summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}{which}",
-                               "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None}
+                               "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None,
+                               "held": held}
     if entry is not None:
         summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))
     return summary

@@ -567,3 +567,33 @@ def test_what_a_feed_wrote_into_an_error_neither_pings_nor_drives_a_terminal(
     assert "<" not in text and "\x1b" not in text
     body = smtp.messages[0].get_content()
     assert "<!channel> <http://evil.example|fix here> & \\x1b]0;PWNED\\x07\\x1b[2J" in body and "\x1b" not in body
+
+
+def test_a_file_the_inbox_refused_is_alerted_once_per_run(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    """A correction dropped into the inbox and refused (a wrong export, a cut file) left the slate built on the
+    older file or the archive, and only the run's output said so: nobody reads a timer's output."""
+    from tests.conftest import run_cli
+
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    inbox = settings.home / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "DKSalaries (1).csv").write_text("Name\nx\n")
+    for day in ("2019-11-01", "2019-11-02"):  # a run over two dates meets the same file twice
+        assert run_cli(settings.home, "fetch", "salaries", day, timeout=120).returncode == 0
+    events = ledger_lines(settings.home)
+    runs = [e["run"] for e in events if e["event"] == "run_start"]
+    for e in events:  # as one run of both dates
+        e["run"] = runs[0]
+    [alert] = alerts.alerts_for_run(events, run=runs[0])
+    assert (alert.date, alert.stage, alert.kind) == ("2019-11-01", "inbox", "inbox_refused")
+    assert alert.subject == "projections: the DraftKings inbox refused a file (slate 2019-11-01)"
+    assert alert.error.startswith("DKSalaries (1).csv: missing column(s) ['Position'")
+    assert "stay in the inbox; the slate stands on no snapshot for 2019-11-01: the archive's salaries stand" \
+        in alert.error
+    failed = {"event": "stage_failure", "run": runs[0], "game_date": "2019-11-01", "stage": "salaries", "error": "x"}
+    kinds = [a.kind for a in alerts.alerts_for_run([*events, failed], run=runs[0])]
+    assert kinds == ["stage_failure"]  # a date whose run failed gets the failure's alert, not this one
+    delivered = alerts.notify_run(settings, Ledger(settings.home, run=runs[1]), policy=zero_wait)
+    assert [d.ok for d in delivered] == [True] and "inbox refused a file (slate 2019-11-02)" in webhook.posts[0]["text"]
