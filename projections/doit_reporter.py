@@ -97,6 +97,7 @@ class SlateReporter(ConsoleReporter):
                        "not run": 0, "published": 0, "no games": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
+        self.refused = False  # a fetch (the DraftKings inbox) refused a file
         self.ledger: Ledger | None = None
         self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
         self.left: dict[str, int] = {}  # date -> its stage runs not reported yet
@@ -206,6 +207,7 @@ class SlateReporter(ConsoleReporter):
             return
         if values.get("fetched"):
             self.counts["fetched"] += 1
+            self.refused = self.refused or bool(values.get("rejected"))  # the inbox refused a file: it alerts
             self._line(task, "fetched", str(values.get("describe", "")))
             return
         if values.get("built"):
@@ -334,7 +336,7 @@ class SlateReporter(ConsoleReporter):
                                            "then run the same command again")
         for msg in self.runtime_errors:
             sys.stderr.write(msg + "\n")
-        if self.ledger is not None and (self.failed or skipped or self.runtime_errors):
+        if self.ledger is not None and (self.failed or skipped or self.runtime_errors or self.refused):
             self._alert() if unrecorded is None else self._alert_unrecorded(unrecorded)
 
     def _interrupted(self, elapsed: float, not_run: int) -> None:
@@ -379,7 +381,8 @@ class SlateReporter(ConsoleReporter):
             sys.stderr.write(f"alert not sent: {err}\n")
 
     def _alert(self) -> None:
-        """A run that failed or ended stale sends its alert (a failed alert is recorded, never raised)."""
+        """A run that failed, ended stale or met a file the inbox refused sends its alert (a failed alert is
+        recorded, never raised)."""
         from projections.ops.alerts import notify_run
         from projections.settings import load_settings
 

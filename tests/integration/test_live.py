@@ -185,3 +185,25 @@ def test_a_first_run_after_the_lock_says_which_sources_it_did_not_fetch_and_why(
     assert not [line for line in lines if "up to date fetch_" in line], result.stdout
     injuries = next(line for line in lines if " fetch_injuries " in line)
     assert "live.injuries.url is unset: the archive's rows are used" in injuries, injuries
+
+
+def test_a_run_that_met_a_refused_inbox_file_builds_and_alerts_it(tmp_path: Path) -> None:
+    """A file the inbox refused (a wrong export dropped beside the right one) was said only in the run's output:
+    the run succeeded, and a run that succeeds sent no alert."""
+    from tests.ops.receivers import WebhookReceiver
+
+    home = tmp_path / "home"
+    (home / "inbox").mkdir(parents=True)
+    (home / "inbox" / "DKSalaries.csv").write_bytes(payloads.dk_salaries(DAY))
+    (home / "inbox" / "DKSalaries (1).csv").write_text("Name,Salary\nx,1\n")
+    with FaultServer() as server, WebhookReceiver() as webhook:
+        server.replay("/stats/scoreboardv3", payloads.scoreboard(DAY))
+        server.replay("/stats/leaguegamelog", payloads.league_game_log(DAY))
+        server.replay(ODDS, payloads.odds_today(DAY))
+        result = run_doit(home, "slate", f"date={DAY}", timeout=600, PROJECTIONS_LIVE__NOW=NOW["first"],
+                          PROJECTIONS_ALERTS__WEBHOOK_URL=webhook.url(), **_settings(server))
+        posts = webhook.posts
+    assert result.returncode == 0 and gold_object(home, DAY.isoformat()), result.stdout + result.stderr
+    [post] = posts
+    assert post["text"].startswith(f"*projections: the DraftKings inbox refused a file (slate {DAY})*"), post
+    assert "DKSalaries (1).csv: missing column(s)" in post["text"] and "the slate stands on " in post["text"]
