@@ -1,7 +1,8 @@
 """Alerts: what they say, when a run sends them, and the record of every delivery - failed ones included.
 
     send_alert(settings, alert, ledger=...)      every configured channel; `alert` / `alert_failure` ledger lines
-    notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped
+    notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped, and
+                                                 one for files the DraftKings inbox refused
     unit_alert.unit_failed(settings, unit, ...)  the OnFailure= handler (its own module)
     send_test_alert(settings, ledger=...)        `projections alert --test`
 
