@@ -7,7 +7,8 @@ came from, so the date stays up to date) - and, for safety, anything made or use
 within `grace_s`: a run that found a stage up to date builds on it a moment later. Action records
 whose object is deleted go too, so the action cache never points at nothing.
 Unfinished commits in store/tmp are removed when their writer is dead, and damaged objects builds set aside
-(`LocalStore.quarantine`) once older than the grace period.
+(`LocalStore.quarantine`) and stat caches a run found unusable (`cache/*.broken-*`) once older than the grace
+period.
 
 gc holds `locks/store.lock` exclusively while it decides and deletes. Builds hold it shared for each stage
 (see Engine.build), so gc waits for running stages and no stage starts while gc works; the gate lock lets
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -261,6 +263,15 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
         report.bytes_freed += _size(damaged)
         if not dry_run:
             _rmtree(damaged)
+    cache = home / "cache"  # a stat cache a run found unusable and set aside (statcache): nothing reads it again
+    for broken in sorted(cache.glob("*.broken-*")) if cache.is_dir() and not cache.is_symlink() else []:
+        with contextlib.suppress(OSError):
+            st = broken.lstat()
+            if stat.S_ISREG(st.st_mode) and now - st.st_ctime >= grace_s and (me == 0 or st.st_uid == me):
+                report.tmp_deleted += 1
+                report.bytes_freed += st.st_size
+                if not dry_run:
+                    broken.unlink()
     gold = home / "gold"
     for leftover in gold.glob("*/.*.tmp") if gold.is_dir() else []:  # a pointer's temp link a killed run left
         pid_text = leftover.name.rsplit(".", 3)[-3] if leftover.name.count(".") >= 3 else ""

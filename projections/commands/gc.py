@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if more > 0:
         print(f"... and {more} more")
     print(f"gc: {verb} {len(report.deleted)} objects ({report.bytes_freed / 1e6:.1f} MB), "
-          f"{report.records_deleted} action records, {report.tmp_deleted} unfinished commits"
+          f"{report.records_deleted} action records, {report.tmp_deleted} leftovers (unfinished commits, temp "
+          "links, set-aside stat caches)"
           + (f", {report.damaged_deleted} damaged objects set aside by builds" if report.damaged_deleted else "")
           + f"; kept {report.kept}")
     if report.others:

@@ -274,3 +274,22 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     assert (shard_elsewhere / record.name).is_file()  # gc deleted the record through the link
     assert not (store.tmp / "999999999-dead").is_symlink()  # the link itself goes, not what it names
     assert copy.read_bytes() == b"b\n2\n" and not store.has(kept)  # the store's own unreferenced objects do go
+
+
+def test_gc_deletes_the_stat_caches_runs_set_aside_once_past_the_grace_period(tmp_path: Path):
+    """A stat cache a run found unusable is renamed cache/stat2.broken-<pid> and never read again; nothing
+    removed them."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    store.commit({"data.csv": b"a\n1\n"}, {"kind": "test"})
+    (home / "cache").mkdir()
+    broken = home / "cache" / "stat2.broken-4242"
+    broken.write_bytes(b"not a database" * 100)
+    live = home / "cache" / "stat2.sqlite3"
+    live.write_bytes(b"in use")
+    young = collect(store, keep=3, grace_s=3600)
+    assert broken.exists() and young.tmp_deleted == 0  # set aside just now: kept a while, for a look
+    dry = collect(store, keep=3, grace_s=0, dry_run=True)
+    assert dry.tmp_deleted == 1 and broken.exists()
+    done = collect(store, keep=3, grace_s=0)
+    assert done.tmp_deleted == 1 and not broken.exists() and live.read_bytes() == b"in use"
