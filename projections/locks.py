@@ -81,6 +81,7 @@ def _same_run(pid: Any, ppid: Any) -> bool:
 
 _WAITS_SAID: set[tuple[str, str]] = set()  # (lock, holder): one line per process, not one per stage waiting
 QUIET_WAIT_S = 10.0  # a wait for a worker of this same run is said only once it lasts this long
+UNNAMED_GRACE_S = 1.0  # how long a timeout waits for a holder to say who it is before giving up on it
 
 
 def pid_alive(pid: int) -> bool:
@@ -165,8 +166,11 @@ def hold(
                     fcntl.flock(fd, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    holder = _describe_holder(fd) if deadline is not None and time.monotonic() >= deadline \
-                        else ""
+                    now = time.monotonic()
+                    holder = _describe_holder(fd) if deadline is not None and now >= deadline else ""
+                    if holder == "another process" and now - started < UNNAMED_GRACE_S:
+                        holder = ""  # a holder that has the flock but has not written its note yet (truncate, then
+                        # write): it may be a worker of this run - `doit -n 2` with lock_timeout_s=0 failed its own
                     if holder and "worker of this run" not in holder:  # the timeout is for other runs:
                         user = _holder(fd).get("user")
                         stop = "ask its user (or root) to stop it" if user and user != _user() else "stop it"

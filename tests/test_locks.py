@@ -217,3 +217,27 @@ def test_a_lock_another_user_holds_names_that_user(holder):
         pass
     assert f"held by pid {proc.pid} of svc on " in raised.value.args[0]
     assert "ask its user (or root) to stop it if it is stuck" in raised.value.args[0], raised.value.args[0]
+
+
+def test_a_zero_timeout_waits_for_a_holder_that_has_not_said_who_it_is_yet(tmp_path):
+    """A holder takes the flock, then truncates the file and writes its note: a waiter with lock_timeout_s=0 that
+    read the file in between saw "another process" and gave up at once - `doit -n 2` failed a date on its own
+    worker's lock. A holder that has not said who it is gets a moment (locks.UNNAMED_GRACE_S) to say it."""
+    path = tmp_path / "date=2019-11-01.lock"
+    path.write_text("")
+    script = ("import fcntl, os, sys, time\n"
+              "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+              "fcntl.flock(fd, fcntl.LOCK_EX)\n"  # the flock, no note yet
+              "print('held', flush=True)\n"
+              "time.sleep(0.4)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        with locks.hold(path, what="slate date 2019-11-01", timeout=0, notify=lambda m: None):
+            assert proc.wait(5) == 0  # it got the lock once the unnamed holder let go
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
