@@ -206,13 +206,17 @@ def main_slate_lock(frame: pd.DataFrame) -> dt.datetime | None:
     The engine takes it for the date's lock when later than its first tip: news until then still counts."""
     import pandas as pd
 
+    tips = pd.to_datetime(main_slate(frame)["tip_time"], utc=True, errors="coerce").dropna()
+    return tips.min().to_pydatetime() if len(tips) else None
+
+
+def main_slate(frame: pd.DataFrame) -> pd.DataFrame:
+    """The DraftKings rows of the slate with most teams, then players (none without DraftKings rows)."""
     dk = frame[frame["source"] == "dk"]
     if dk.empty:
-        return None
+        return dk
     size = dk.groupby("slate_id").agg(teams=("team", "nunique"), players=("player_id", "size"))
-    main = size.sort_values(["teams", "players"], ascending=False).index[0]
-    tips = pd.to_datetime(dk.loc[dk["slate_id"] == main, "tip_time"], utc=True, errors="coerce").dropna()
-    return tips.min().to_pydatetime() if len(tips) else None
+    return dk[dk["slate_id"] == size.sort_values(["teams", "players"], ascending=False).index[0]]
 
 
 def _same_slates(older: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple[set[str], list[str], list[str]]:

@@ -130,13 +130,51 @@ def slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) ->
     (`stat_cache` remembers the answer under the file's signature, so a no-op run reads no parquet): an
     upgraded root gets the same lock as a new one."""
     found = entries(home, "salaries", day)
-    if not found or found[-1].lock is not None or stat_cache is None:
-        return found[-1].lock if found else None
+    if not found:  # the archive's own DraftKings files of the date, where it has them
+        return archive_slate_lock(home, day, stat_cache)
+    if found[-1].lock is not None or stat_cache is None:
+        return found[-1].lock
     try:
         text = stat_cache.digest(data_path(home, found[-1]), kind="slate-lock", compute=_slate_lock_of)
     except (OSError, SourceError):
         return None
     return _ts(text) if text != "-" else None
+
+
+def archive_slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) -> dt.datetime | None:
+    """The first tip of the DraftKings main slate among the archive's salary files of `day` (the slate with most
+    teams, then players, as the salaries stage picks; a game off it - the bubble's 1:30 PM game of 2020-08-06 -
+    does not lock it), or None where the archive has no DraftKings file of the date. Each part is read once per
+    date (`stat_cache`)."""
+    from projections.archive import parts
+    from projections.dates import season_of
+
+    best: tuple[int, int, str] | None = None
+    for part in parts(home, "salaries"):
+        if season_of(day) not in part.seasons:
+            continue
+        try:
+            text = stat_cache.digest(part.path, kind=f"slate-lock:{day}", compute=lambda p: _part_main(p, day)) \
+                if stat_cache is not None else _part_main(part.path, day)
+        except (OSError, SourceError):
+            continue
+        if text != "-":
+            teams, players, tip = text.split("|")
+            best = max(best or (0, 0, ""), (int(teams), int(players), tip), key=lambda m: m[:2])
+    return _ts(best[2]) if best is not None else None
+
+
+def _part_main(path: Path, day: dt.date) -> str:
+    """"teams|players|first tip" of the DraftKings main slate of `day` in one archive part, or "-"."""
+    import pyarrow.parquet as pq
+
+    from projections.sources.inbox import main_slate, main_slate_lock
+
+    columns = ["source", "slate_id", "team", "player_id", "tip_time"]
+    rows = pq.read_table(path, columns=columns, filters=[("game_date", "=", day), ("source", "=", "dk")]).to_pandas()
+    lock = main_slate_lock(rows)
+    main = main_slate(rows)
+    return f"{main['team'].nunique()}|{len(main)}|{iso(lock)}" if lock is not None else "-"
 
 
 def _slate_lock_of(path: Path) -> str:
