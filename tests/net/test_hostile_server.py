@@ -13,24 +13,11 @@ import pytest
 
 from projections.errors import FetchError
 from projections.fetch import FetchPolicy, FetchResult, fetch, make_client
+from tests.net.conftest import ODDS
 from tests.net.faketime import FakeTime
-from tests.net.faultserver import FaultServer, recorded
+from tests.net.faultserver import FaultServer
 
-ODDS = recorded("api/live/odds_todaysGames_first2games.json")
 TOKEN = "tok_PLANTED_c0ffee1234"
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as running:
-        running.replay("/odds", ODDS)
-        yield running
 
 
 @pytest.fixture

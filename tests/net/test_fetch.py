@@ -17,16 +17,10 @@ import pytest
 from projections.errors import ConfigError, ContractViolation, FetchError
 from projections.fetch import FetchPolicy, FetchResult, fetch, make_client
 from projections.redaction import redact
+from tests.net.conftest import ODDS
 from tests.net.faketime import FakeTime
+from tests.net.faultserver import FaultServer, recorded
 
-try:
-    from tests.net.faultserver import FaultServer, recorded
-except ModuleNotFoundError as missing:  # `tests/` is not a package, so pytest put tests/ itself on sys.path
-    if missing.name != "tests":
-        raise
-    from net.faultserver import FaultServer, recorded  # type: ignore[no-redef]
-
-ODDS = recorded("api/live/odds_todaysGames_first2games.json")
 PLAYERS = recorded("api/stats_cassettes/scenarios__test_common_CommonAllPlayers.json")
 
 
@@ -60,19 +54,6 @@ def plausible_roster(content: bytes) -> None:
     rows = json.loads(content)["resultSets"][0]["rowSet"]
     if len(rows) < 8:
         raise ContractViolation(f"roster of {len(rows)} players is implausible", stage="rosters")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as running:
-        running.replay("/odds", ODDS)
-        yield running
 
 
 @pytest.fixture
