@@ -73,7 +73,7 @@ class _Live:
 
 
 _STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
-          "fetched": "cyan", "downloaded": "cyan", "no games": "yellow"}
+          "fetched": "cyan", "downloaded": "cyan", "no games": "yellow", "FELL BACK": "bold yellow"}
 
 
 def _on_terminal(outstream: Any) -> bool:
@@ -94,7 +94,7 @@ class SlateReporter(ConsoleReporter):
         self.total = 0
         self.done = 0
         self.counts = {"built": 0, "re-published": 0, "fetched": 0, "downloaded": 0, "up to date": 0, "failed": 0,
-                       "not run": 0, "published": 0, "no games": 0}
+                       "not run": 0, "published": 0, "no games": 0, "fell back": 0}
         self.started = time.monotonic()
         self.failed: list[str] = []
         self.refused = False  # a fetch (the DraftKings inbox) refused a file
@@ -205,6 +205,10 @@ class SlateReporter(ConsoleReporter):
                 self.dates[day] = "no games"
             self._line(task, "no games", str(values.get("message") or ""))
             return
+        if values.get("fallback"):  # the fetch failed; the stages read the date's last good capture (alerted)
+            self.counts["fell back"] += 1
+            self._line(task, "FELL BACK", str(values.get("describe", "")))
+            return
         if values.get("fetched"):
             self.counts["fetched"] += 1
             self.refused = self.refused or bool(values.get("rejected"))  # the inbox refused a file: it alerts
@@ -300,6 +304,8 @@ class SlateReporter(ConsoleReporter):
             return
         summary = (f"{self.total} stage runs: {c['built']} built, "
                    + "".join(f"{c[k]} {k}, " for k in ("re-published", "fetched", "downloaded") if c[k])
+                   + (f"{c['fell back']} fetch(es) failed and fell back to the last good capture, "
+                      if c["fell back"] else "")
                    + f"{c['up to date']} up to date, "
                    f"{c['failed']} failed" + (f", {skipped} not run ("
                                               f"{'the run stopped' if self.runtime_errors else 'inputs failed'})"
@@ -336,7 +342,8 @@ class SlateReporter(ConsoleReporter):
                                            "then run the same command again")
         for msg in self.runtime_errors:
             sys.stderr.write(msg + "\n")
-        if self.ledger is not None and (self.failed or skipped or self.runtime_errors or self.refused):
+        if self.ledger is not None and (self.failed or skipped or self.runtime_errors or self.refused
+                                        or c["fell back"]):
             self._alert() if unrecorded is None else self._alert_unrecorded(unrecorded)
 
     def _interrupted(self, elapsed: float, not_run: int) -> None:
@@ -381,8 +388,7 @@ class SlateReporter(ConsoleReporter):
             sys.stderr.write(f"alert not sent: {err}\n")
 
     def _alert(self) -> None:
-        """A run that failed, ended stale or met a file the inbox refused sends its alert (a failed alert is
-        recorded, never raised)."""
+        """A run that failed, ended stale, fell back or met a refused inbox file alerts (failures are recorded)."""
         from projections.ops.alerts import notify_run
         from projections.settings import load_settings
 

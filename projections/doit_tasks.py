@@ -184,8 +184,8 @@ def _fetch_action(engine: Engine, key: str, day: dt.date, *, after_clock: bool =
             return {"no_games": True}
         try:
             return {"fetched": True, **live_fetch.fetch(engine, key, day)}
-        except ProjectionsError as exc:
-            return TaskFailed(str(exc))
+        except ProjectionsError as exc:  # the date's last good capture carries on, if there is one (and alerts)
+            return live_fetch.fall_back(engine, key, day, exc) or TaskFailed(str(exc))
 
     action.__name__ = f"fetch_{key}"
     return action

@@ -39,3 +39,30 @@ def fetch(engine: Engine, key: str, day: dt.date) -> Mapping[str, Any]:
     engine.ledger.append("fetch_success", source=key, game_date=day.isoformat(),
                          seconds=round(time.monotonic() - started, 3), **summary)
     return summary
+
+
+def fall_back(engine: Engine, key: str, day: dt.date, error: Exception) -> dict[str, Any] | None:
+    """After a fetch of `key` for `day` failed (`error`, already recorded as fetch_failure): the summary of going on
+    with the date's last good capture, or None when there is none (or the error is a setting's: that is fixed, not
+    waited out). The stages then read that capture - the news of the sources that did answer reaches gold while
+    one feed is down - and the run's alert names the failure and the capture used (a `fetch_fallback` line)."""
+    from projections.errors import ConfigError
+    from projections.ledger import iso
+    from projections.sources import snapshots
+
+    if isinstance(error, ConfigError):
+        return None
+    source, readers = engine.pipeline.fetchers()[key]
+    table = getattr(source, "table", key)
+    clock = engine.clock in readers  # the schedule: its captures are bounded by their own lock, not by an as_of
+    as_of = None if clock else engine.as_of(day)
+    found = snapshots.entries(engine.home, table, day)
+    held = snapshots.select(found, as_of) if clock or as_of is not None else None
+    if held is None:
+        return None
+    when = iso(held.captured_at)
+    engine.ledger.append("fetch_fallback", source=key, game_date=day.isoformat(), captured_at=when,
+                         object=held.object, readers=readers)
+    first = (str(error).splitlines() or [""])[0][:200]
+    return {"fallback": True, "captured_at": when,
+            "describe": f"FAILED ({first}); the stages read the last good capture, of {when} ({held.object[9:19]})"}

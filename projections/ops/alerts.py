@@ -251,6 +251,9 @@ def alerts_for_run(
         others = sorted({failure_label(f) for f in failed[1:]} - {label})
         if others:
             error += f"\n(also failed: {', '.join(others)})"
+        error += "".join(f"\nfetch {e.get('source')} fell back: the stages read its last good capture, of "
+                         f"{e.get('captured_at')}, and the run went on" for e in mine
+                         if e.get("event") == "fetch_fallback" and str(e.get("game_date")) == date)
         kind: Kind = "fetch_failure" if first.get("event") == "fetch_failure" else "stage_failure"
         out.append(Alert(date, label, error, _details(details, date, failed), kind, run))
     left: dict[str, list[str]] = {}

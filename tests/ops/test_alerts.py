@@ -597,3 +597,15 @@ def test_a_file_the_inbox_refused_is_alerted_once_per_run(
     assert kinds == ["stage_failure"]  # a date whose run failed gets the failure's alert, not this one
     delivered = alerts.notify_run(settings, Ledger(settings.home, run=runs[1]), policy=zero_wait)
     assert [d.ok for d in delivered] == [True] and "inbox refused a file (slate 2019-11-02)" in webhook.posts[0]["text"]
+
+
+def test_a_fetch_that_fell_back_is_alerted_naming_the_capture_the_run_went_on_with() -> None:
+    events = [*_fetch_events()[:3],
+              {"event": "fetch_fallback", "run": "f1", "game_date": "2026-11-25", "source": "odds",
+               "captured_at": "2026-11-25T20:00:00.000Z", "readers": ["calibration", "odds"]},
+              {"event": "run_end", "run": "f1", "ok": True, "failed": 0, "not_run": 0}]
+    [alert] = alerts.alerts_for_run(events, run="f1")
+    assert (alert.date, alert.stage, alert.kind) == ("2026-11-25", "fetch odds", "fetch_failure")
+    assert alert.error.startswith(FETCH_ERROR.splitlines()[0])
+    assert alert.error.endswith("fetch odds fell back: the stages read its last good capture, of "
+                                "2026-11-25T20:00:00.000Z, and the run went on"), alert.error
