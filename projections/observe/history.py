@@ -104,6 +104,8 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
         text = f"fetched {e.get('describe') or ''} {secs}".strip()
     elif kind == "fetch_failure":
         text = f"fetch FAILED{' after ' + secs if secs else ''}: {first_line(e.get('error'))}"
+    elif kind == "fetch_fallback":
+        text = f"fell back: the stages read the last good capture, of {e.get('captured_at', '?')}"
     elif kind == "alert":
         text = f"alert ({e.get('kind', '?')}) sent via {e.get('channel', '?')} to {e.get('target', '?')}"
     elif kind == "alert_failure":

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import CACHE_DIR, gold_object, ledger_events, run_doit
+from tests.conftest import CACHE_DIR, gold_object, ledger_events, run_cli, run_doit
 from tests.net.faultserver import FaultServer
 from tests.sources import payloads
 
@@ -156,6 +156,8 @@ def test_odds_that_never_come_back_fall_back_to_the_last_good_capture_and_alert(
     assert end["ok"] is True and end["failed"] == 0 and end["not_run"] == 0, end  # every stage went on
     assert "an input failed" not in run.stdout
     assert live.gold["odds"] == live.gold["first"]  # nothing else changed either: the same slate
+    told = run_cli(live.home, "history", DAY.isoformat())
+    assert "fell back: the stages read the last good capture, of 2019-10-30T20:00:00.000Z" in told.stdout, told.stdout
 
 
 def test_after_the_lock_nothing_is_fetched_and_nothing_changes(live: Scenario) -> None:
