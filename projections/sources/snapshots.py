@@ -136,8 +136,8 @@ def slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) ->
         return found[-1].lock
     try:
         text = stat_cache.digest(data_path(home, found[-1]), kind="slate-lock", compute=_slate_lock_of)
-    except (OSError, SourceError):
-        return None
+    except (OSError, SourceError, ValueError, KeyError, TypeError):  # unreadable or drifted (ArrowInvalid is a
+        return None  # ValueError): the salaries stage's contract names what is wrong
     return _ts(text) if text != "-" else None
 
 
@@ -156,8 +156,8 @@ def archive_slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = 
         try:
             text = stat_cache.digest(part.path, kind=f"slate-lock:{day}", compute=lambda p: _part_main(p, day)) \
                 if stat_cache is not None else _part_main(part.path, day)
-        except (OSError, SourceError):
-            continue
+        except (OSError, SourceError, ValueError, KeyError, TypeError):  # a part whose columns drifted: the
+            continue  # salaries stage's contract names it; the lock is the date's first tip meanwhile
         if text != "-":
             teams, players, tip = text.split("|")
             best = max(best or (0, 0, ""), (int(teams), int(players), tip), key=lambda m: m[:2])
