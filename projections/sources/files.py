@@ -104,6 +104,15 @@ def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callabl
     return out
 
 
+def _player_name(value: Any) -> str:
+    """A player's name: no spreadsheet formula (=, +, -, @ first: it would run when dk_projections.csv is opened)
+    and no control character."""
+    text = str(value).strip()
+    if text[:1] in ("=", "+", "-", "@") or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise ValueError("a name that starts like a spreadsheet formula or holds a control character is no player's")
+    return text
+
+
 def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: float, what: str) -> pd.Series:
     """A column of numbers that may be blank (NaN); text that is not a number, or a number outside
     [low, high], is a BadFile naming the line."""
@@ -151,7 +160,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
     roster = _column_values(raw, "Roster Position", name, _slots(DK_ROSTER_SLOTS), "a classic NBA Roster Position "
                             f"is one or more of {'/'.join(DK_ROSTER_SLOTS)} (e.g. PG/G/UTIL); fix that row or export "
                             "the file again")
-    names = _column_values(raw, "Name", name, lambda v: str(v).strip(), "every row names its player")
+    names = _column_values(raw, "Name", name, _player_name, "every row names its player, in plain text")
     games = _column_values(raw, "Game Info", name, parse_game_info,
                            "every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'; export the file before the slate "
                            "locks, or fix that row")

@@ -199,3 +199,24 @@ def test_a_download_name_with_a_no_break_space_is_shown_and_recorded_as_it_is(tm
     assert fetch.returncode == 0 and f"took {name} -> {DAY}" in fetch.stdout, fetch.stdout + fetch.stderr
     listed = json.loads(run_cli(home, "snapshots", DAY, "salaries", "--json", timeout=120).stdout)
     assert [c["url"] for c in listed["captures"]] == [f"file:{name}"], listed
+
+
+def test_a_name_that_is_a_spreadsheet_formula_is_refused(tmp_path: Path) -> None:
+    """A DraftKings file dropped in the inbox with `=HYPERLINK(...)` as a name passed it through to
+    dk_projections.csv, where a spreadsheet runs it when the file is opened. No player's name starts with =, +, -
+    or @; the file is refused naming the line, and the real file beside it is taken."""
+    home = tmp_path / "home"
+    text = DK_2019.read_text()
+    evil = text.replace(",James Harden,", ',"=HYPERLINK(""http://evil.example"",""Harden"")",', 1)
+    assert evil != text
+    (_inbox(home) / "evil.csv").write_text(evil)
+    fetch = run_cli(home, "fetch", "salaries", DAY, timeout=120)
+    assert fetch.returncode == 0, fetch.stdout + fetch.stderr
+    assert "refused evil.csv: line 2, column 'Name': '=HYPERLINK(" in fetch.stdout, fetch.stdout
+    assert "starts like a spreadsheet formula" in fetch.stderr and "in plain text" in fetch.stderr, fetch.stderr
+    import datetime as dt
+
+    from projections.sources import snapshots
+
+    assert snapshots.entries(home, "salaries", dt.date.fromisoformat(DAY)) == []  # nothing taken
+    assert (home / "inbox" / "evil.csv").exists()
