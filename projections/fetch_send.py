@@ -26,18 +26,18 @@ import httpx
 
 from projections.errors import ConfigError, ContractViolation
 from projections.redaction import is_secret_name, redact
+from projections.textsafe import one_line
 
 MAX_REDIRECTS = 5
 EXCERPT_CHARS = 160  # of an error body, in a message
 _EXCERPT_READ = 4096  # bytes of an error body read for the excerpt (the rest is never downloaded)
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 def excerpt(content: bytes, limit: int = EXCERPT_CHARS) -> str:
     """A short one-line excerpt of a body for a message: runs of whitespace become one space and every other
     control character (ESC, BEL, C1...) is shown escaped, so no server can drive the terminal reading it."""
     text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
-    return text.translate(_CONTROL)[:limit]
+    return one_line(text)[:limit]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def retry_after_s(headers: httpx.Headers) -> float | None:
 
 def _status_failure(response: httpx.Response, body: bytes, secrets: tuple[str, ...]) -> Failure:
     code = response.status_code
-    short = f"HTTP {code} {response.reason_phrase.translate(_CONTROL)}".rstrip()
+    short = f"HTTP {code} {one_line(response.reason_phrase)}".rstrip()
     if code == 429 or 500 <= code <= 599:
         wait = retry_after_s(response.headers) if code in (429, 503) else None
         if wait is not None:

@@ -180,7 +180,8 @@ class LocalStore:
         listed = manifest.get("files")
         if not isinstance(listed, dict) or not listed:
             return [f"object {short(obj)}: manifest lists no files"]
-        problems = []
+        linked = (where / MANIFEST).is_symlink()  # read above, but not the store's: named like a linked data file
+        problems = [f"object {short(obj)}: file {MANIFEST!r} is a symlink, not written by a build"] if linked else []
         try:
             present = {p.name for p in where.iterdir()} - {MANIFEST}
         except OSError as exc:
@@ -300,7 +301,8 @@ class LocalStore:
 
     def iter_action_paths(self) -> Iterator[Path]:
         if self.actions.is_dir():  # a planted link (shard or record) is not the store's: gc never deletes it
-            yield from sorted(p for p in self.actions.glob("*/*.json") if not (p.is_symlink() or p.parent.is_symlink()))
+            for shard in sorted(p for p in self.actions.iterdir() if p.is_dir() and not p.is_symlink()):
+                yield from sorted(p for p in shard.glob("*.json") if not p.is_symlink())
 
     # ---- gold pointers -------------------------------------------------------------------------------
 
@@ -388,8 +390,7 @@ def _rmtree(path: Path) -> None:
     """Remove a tree whose write bits were dropped (objects are 0555/0444 once committed). A symlink inside is
     removed as a link: neither its target's mode nor its target is touched (nor a link's at the top)."""
     if path.is_symlink():
-        path.unlink()
-        return
+        return path.unlink()
     for dirpath, dirnames, _ in os.walk(path):
         for d in [dirpath, *(os.path.join(dirpath, n) for n in dirnames)]:
             with contextlib.suppress(OSError):

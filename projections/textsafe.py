@@ -21,6 +21,11 @@ def _escape(match: re.Match[str]) -> str:
     return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{ord(char):02x}")
 
 
+def has_control(text: str) -> bool:
+    """Whether `text` holds any control character (newline and tab included)."""
+    return _CONTROL_ALL.search(text) is not None
+
+
 def visible(text: str) -> str:
     """`text` with every control character but newline and tab escaped."""
     return _CONTROL.sub(_escape, text)
@@ -28,7 +33,7 @@ def visible(text: str) -> str:
 
 def one_line(text: Any) -> str:
     """`text` (str() of it) with every control character escaped, newline and tab included."""
-    return _CONTROL_ALL.sub(_escape, str(text))
+    return _CONTROL_ALL.sub(_escape, str(text))  # (has_control tells whether it changes anything)
 
 
 def slack(text: str) -> str:

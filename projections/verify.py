@@ -9,7 +9,6 @@ a half-written record) and the next build recreates what is damaged instead of u
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -170,9 +169,9 @@ def _archive_refs(store: LocalStore, damaged: Collection[str]) -> list[str]:
 
 
 def planted_links(store: LocalStore) -> list[Path]:
-    """Symlinks in the store's object tree (a shard, an object folder or a file in one) and its action records
-    (a shard or a record): builds never write one, and reading or deleting through one would reach outside the
-    data root."""
+    """Symlinks in the store's object tree (a shard or an object folder; a file in an object is
+    LocalStore.verify_object's) and its action records (a shard or a record): builds never write one, and
+    reading or deleting through one would reach outside the data root."""
     found = []
     if store.actions.is_dir():
         for shard in sorted(store.actions.iterdir()):
@@ -184,10 +183,5 @@ def planted_links(store: LocalStore) -> list[Path]:
         if prefix.is_symlink():
             found.append(prefix)
         elif prefix.is_dir():
-            for entry in sorted(prefix.iterdir()):
-                if entry.is_symlink():
-                    found.append(entry)
-                elif entry.is_dir():
-                    with contextlib.suppress(OSError):
-                        found.extend(f for f in sorted(entry.iterdir()) if f.is_symlink())
+            found.extend(entry for entry in sorted(prefix.iterdir()) if entry.is_symlink())
     return found

@@ -35,18 +35,13 @@ def register(sub: Any) -> None:
     k.set_defaults(handler=run)
 
 
-def _read(path: Path, **limit: Any) -> bytes:
-    from projections.sources.intake import read_file  # the inbox reads its files with the same cap
-
-    return read_file(path, **limit)
-
-
 def run(args: argparse.Namespace) -> int:
     from projections import locks
     from projections.commands._edge import writes
     from projections.ops.permissions import apply_umask, ensure_tree
     from projections.settings import load_settings
     from projections.sources import inbox, ingest
+    from projections.sources.intake import read_file  # the inbox reads its files with the same cap
 
     settings = load_settings()
     home = settings.home
@@ -54,14 +49,13 @@ def run(args: argparse.Namespace) -> int:
     now = settings.live.now or dt.datetime.now(dt.UTC)
     # read and check everything first: a bad file is refused before anything (even a lock file) is written
     if args.kind == "dk-salaries":
-        dk = {"limit": inbox.files.DK_MAX_BYTES, "what": inbox.files.DK_WHAT}
-        read = [(path, content, inbox.read_dk(home, content, str(path)))
-                for path, content in ((p, _read(p, **dk)) for p in args.files)]
+        read = [(path, content, inbox.read_dk(home, content, str(path))) for path, content in
+                ((p, read_file(p, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)) for p in args.files)]
         inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
         prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
-        prepared = prepare(home, _read(args.file), str(args.file), replace=args.replace, seasons=seasons)
+        prepared = prepare(home, read_file(args.file), str(args.file), replace=args.replace, seasons=seasons)
     else:
         _check_inbox(settings)
         waiting = _waiting(settings)

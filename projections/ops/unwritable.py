@@ -14,6 +14,8 @@ import re
 import stat
 from pathlib import Path
 
+from projections.textsafe import has_control
+
 # the errors that mean "this process may not write here", not "the disk broke"
 REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
@@ -108,7 +110,7 @@ def unusable_root(home: Path) -> str | None:
     write; a control character in it (a newline would split a systemd unit's line); `/` or a top-level system
     directory (the layout would spread store/, gold/, ledger/ ... among the system's). Each reason names the path
     and the fix."""
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in str(home)):
+    if has_control(str(home)):
         return f"the data root {str(home)!r} holds a control character (a newline?); give a plain path"
     if os.path.realpath(home) in SYSTEM_DIRS:  # also through a link to one, or spelled `//`
         return (f"the data root {home} is a system directory: the layout (store/, gold/, ledger/, ...) would go "

@@ -22,6 +22,7 @@ from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation
 from projections.identity import team_code
 from projections.sources.parsers.common import MONEYLINE_RANGE, SPREAD_RANGE, TOTAL_RANGE
+from projections.textsafe import has_control
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +109,7 @@ def _player_name(value: Any) -> str:
     """A player's name: no spreadsheet formula (=, +, -, @ first: it would run when dk_projections.csv is opened)
     and no control character."""
     text = str(value).strip()
-    if text[:1] in ("=", "+", "-", "@") or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+    if text[:1] in ("=", "+", "-", "@") or has_control(text):
         raise ValueError("a name that starts like a spreadsheet formula or holds a control character is no player's")
     return text
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from projections.errors import ConfigError
 from projections.sources.files import BadFile
-from projections.textsafe import one_line
+from projections.textsafe import has_control
 
 if TYPE_CHECKING:
     from projections.settings_tables import PermissionSettings
@@ -38,7 +38,7 @@ def shown(name: str | os.PathLike[str]) -> str:
     raw moves the cursor or forges a line of output). Other characters are names' own: a browser's download
     named with a narrow no-break space (`10.15\u202fAM`) is shown, and recorded, as it is."""
     text = os.fspath(name)
-    return text if one_line(text) == text else repr(text)
+    return repr(text) if has_control(text) else text
 
 
 def _too_big(name: str, limit: int, what: str) -> BadFile:

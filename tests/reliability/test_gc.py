@@ -244,6 +244,12 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     os.chmod(data.parent, 0o755)
     data.unlink()
     os.symlink(copy, data)  # same bytes today, whatever they become tomorrow
+    third = store.commit({"data.csv": b"c\n3\n"}, {"kind": "test"}).object
+    manifest = store.object_dir(third) / "manifest.json"
+    os.chmod(manifest.parent, 0o755)
+    (outside / "manifest.json").write_bytes(manifest.read_bytes())
+    manifest.unlink()
+    os.symlink(outside / "manifest.json", manifest)
     (outside / "shard" / f"{'1' * 30}.damaged-1-ab").mkdir()  # "set aside" in the linked shard
     staged = outside / "staged"
     staged.mkdir()
@@ -264,6 +270,8 @@ def test_gc_and_verify_never_go_through_symlinks_planted_in_the_store(tmp_path: 
     for link in (store.objects / "fe", store.object_dir(kept).parent / ("a" * 30), record.parent):
         assert f"{link} is a symlink (to {os.readlink(link)}) in the store, not written by a build" in checked.stdout
     assert f"object {other[9:19]}: file 'data.csv' is a symlink, not written by a build" in checked.stdout
+    assert f"object {third[9:19]}: file 'manifest.json' is a symlink, not written by a build" in checked.stdout
+    assert checked.stdout.count(" is a symlink") == 5, checked.stdout  # each link named once
 
     done = run_cli(home, "gc", "--grace", "0", "--keep", "1")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
