@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument("--no-build", action="store_true", help="serve the report as it is; never rebuild it")
     p.add_argument("--client-timeout", type=_above_zero, default=10.0, metavar="SECONDS",
                    help="drop a client that takes longer than this to send a request, or to take the next bytes "
-                        "of a response (default 10): an idle or trickling connection holds no thread")
+                        "of a response (default 10), or over 6 times this to take a whole response: an idle, "
+                        "trickling or slowly reading connection holds no thread")
     p.set_defaults(handler=run)
 
 

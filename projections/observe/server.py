@@ -3,7 +3,8 @@
 The port is checked before binding - a connect probe, then the bind itself - and a taken port is a clear
 ConfigError naming the process that holds it (when /proc tells), never a restart loop. Only the files of
 `report/` are served; directory listings are off. A client gets `client_timeout` seconds (10) to send each
-request and for each wait on it: an idle or trickling connection is dropped, not left holding a thread.
+request and for each wait on it, and RESPONSE_WAITS times that (60 s) to take a whole response: an idle, trickling
+or slowly reading connection is dropped, not left holding a thread.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def check_port(host: str, port: int) -> None:
 
 
 CLIENT_TIMEOUT_S = 10.0  # a client has this long to send each request's head, and each wait on it is this long
+RESPONSE_WAITS = 6  # ... and this many client timeouts to take a whole response (the dashboard's files are small)
 
 
 class _Paced(io.RawIOBase):
@@ -118,6 +120,32 @@ class _Paced(io.RawIOBase):
             self.sock.settimeout(self.timeout)  # a response's writes wait the full timeout
 
 
+class _PacedWriter(io.BufferedIOBase):
+    """A connection's writing side with a deadline for the whole response: a client taking a few bytes now and then
+    (each wait under the timeout) is dropped when the deadline passes, as one that takes nothing is."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock, self.timeout, self.deadline = sock, timeout, time.monotonic() + timeout * RESPONSE_WAITS
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"response not taken within {self.timeout * RESPONSE_WAITS:g} s")
+        self.sock.settimeout(min(left, self.timeout))  # sendall's timeout bounds the whole call
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.sock.settimeout(self.timeout)
+        with memoryview(data) as view:
+            return view.nbytes
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     refresh: Callable[[], None] | None = None
     timeout = CLIENT_TIMEOUT_S  # the socket's: a client that neither sends nor takes for this long is dropped
@@ -126,9 +154,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().setup()
         self.paced = _Paced(self.connection, float(self.timeout))
         self.rfile = io.BufferedReader(self.paced)
+        self.wfile = self.writer = _PacedWriter(self.connection, float(self.timeout))
 
     def handle_one_request(self) -> None:
-        self.paced.deadline = time.monotonic() + float(self.timeout)  # each request of a kept-alive connection
+        begun = time.monotonic()  # each request of a kept-alive connection has its own deadlines
+        self.paced.deadline = begun + float(self.timeout)
+        self.writer.deadline = begun + float(self.timeout) * RESPONSE_WAITS
         super().handle_one_request()
 
     def do_GET(self) -> None:

@@ -182,3 +182,48 @@ def test_a_client_timeout_of_zero_is_refused(tmp_path: Path):
 
     result = run_cli(tmp_path / "home", "serve", "--no-build", "--client-timeout", "0", timeout=60)
     assert result.returncode == 2 and "0 is not a number of seconds above 0" in result.stderr, result.stderr
+
+
+def test_a_slowly_reading_client_is_dropped_when_its_response_deadline_passes(tmp_path: Path):
+    """A client taking a little of a large file each second (every wait under --client-timeout) held its thread
+    for as long as the file lasted at its pace - minutes here. A whole response now has 6 client timeouts."""
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("counts the server's threads in /proc")
+    home = tmp_path / "home"
+    (home / "report").mkdir(parents=True)
+    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
+    (home / "report" / "big.svg").write_bytes(b"x" * (48 << 20))  # 48 MiB: 4 minutes at the pace below
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build",
+                             "--client-timeout", "1"],
+                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = socket.socket()
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+        idle = _threads(proc.pid)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        client.settimeout(5)
+        client.connect(("127.0.0.1", port))
+        client.sendall(b"GET /big.svg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        begun = time.monotonic()
+        freed_after = None
+        while time.monotonic() - begun < 20:
+            try:
+                if client.recv(16384) == b"":
+                    break
+            except OSError:
+                break
+            time.sleep(0.08)  # about 200 KB/s: each 64 KiB write of the server waits well under 1 s
+            if freed_after is None and time.monotonic() - begun > 1 and _threads(proc.pid) <= idle:
+                freed_after = time.monotonic() - begun
+        assert freed_after is not None, "the slow reader still held a thread of serve after 20 s"
+        assert 5 < freed_after < 12, freed_after  # 6 x the 1 s client timeout, not the file's length
+        assert _get(f"http://127.0.0.1:{port}/") == (200, "<html>the dashboard</html>")
+        assert proc.poll() is None
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
