@@ -12,6 +12,7 @@ import os
 import pkgutil
 import select
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from projections import commands
@@ -37,12 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Handler = args.handler
-    # what a command prints may quote a feed, a file name or a player name: no escape sequence reaches the terminal
+    return run_visibly(args.handler, args)
+
+
+def run_visibly(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command with stdout and stderr escaped: what it prints may quote a feed, a file name or a player name,
+    and no escape sequence reaches the terminal - a bug's traceback (which may quote one too) included."""
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Visible(sys.stdout), Visible(sys.stderr)
     try:
         return _run(handler, args)
+    except Exception:  # a bug: its traceback, as Python would print it (exit 1), but escaped
+        traceback.print_exc()
+        return 1
     finally:
         sys.stdout, sys.stderr = streams
 

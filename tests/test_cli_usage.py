@@ -4,6 +4,7 @@ argument (or directory, or table) and the fix - never a traceback, never accepte
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,23 @@ def test_one_line_and_visible() -> None:
     assert visible("a\tb\nc\x1b[2J\x9b\x7f") == "a\tb\nc\\x1b[2J\\x9b\\x7f"
     assert one_line("Evil\nfake line.csv\r\t\x00") == "Evil\\nfake line.csv\\r\\t\\x00"
     assert one_line("Luka Dončić") == "Luka Dončić"  # letters outside ASCII are not control characters
+
+
+def test_a_bugs_traceback_is_escaped_and_exits_1(capfd: pytest.CaptureFixture[str]) -> None:
+    """An unexpected exception's traceback was printed by Python after the command's escaped streams were put
+    back: a feed value quoted in it (here the exception's message) reached the terminal raw."""
+    import argparse
+
+    from projections.cli import run_visibly
+
+    def buggy(args: argparse.Namespace) -> int:
+        print("before", "\x1b[2J", file=sys.stderr)
+        sys.stderr.writelines(["lines \x1b]0;T\x07\n"])
+        raise ValueError("bad value \x1b]0;PWNED\x07\x1b[31m from a feed")
+
+    assert run_visibly(buggy, argparse.Namespace()) == 1
+    err = capfd.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ValueError: bad value \\x1b]0;PWNED\\x07" in err, err
+    assert "before \\x1b[2J" in err and "lines \\x1b]0;T\\x07" in err
+    assert "\x1b" not in err and "\x07" not in err
+    assert sys.stderr.__class__.__name__ != "Visible"  # the real streams are back
