@@ -3,6 +3,7 @@ the report when the ledger moves."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -34,6 +35,14 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
 @pytest.fixture
 def serving(observed: Observed) -> Iterator[tuple[str, subprocess.Popen[str], int]]:
     port = _free_port()
@@ -47,11 +56,7 @@ def serving(observed: Observed) -> Iterator[tuple[str, subprocess.Popen[str], in
                                                     else "")
         yield line.split(" at ", 1)[1].split()[0], proc, port
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        _stop(proc)
 
 
 def test_serve_serves_the_dashboard_on_localhost(serving: tuple[str, subprocess.Popen[str], int]):
@@ -112,6 +117,22 @@ def _threads(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
 
 
+@contextlib.contextmanager
+def _serve_as_is(home: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`projections serve --no-build` on a free port of 127.0.0.1 with a one-line dashboard, until the block ends."""
+    (home / "report").mkdir(parents=True, exist_ok=True)
+    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build",
+                             *extra], env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+        yield proc, port
+        assert proc.poll() is None
+    finally:
+        _stop(proc)
+
+
 def test_idle_and_trickling_clients_are_dropped_and_their_threads_freed(tmp_path: Path):
     """500 half-sent requests held 510 threads of `serve` for as long as their clients liked: a client now has 10 s
     (--client-timeout) to send a whole request - one sending a byte every 2 s is dropped too - while a normal
@@ -120,15 +141,9 @@ def test_idle_and_trickling_clients_are_dropped_and_their_threads_freed(tmp_path
 
     if not Path("/proc/self/status").is_file():
         pytest.skip("counts the server's threads in /proc")
-    home = tmp_path / "home"
-    (home / "report").mkdir(parents=True)
-    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build"],
-                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     clients: list[socket.socket] = []
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+    with _serve_as_is(tmp_path / "home") as (proc, port), contextlib.ExitStack() as closing:
+        closing.callback(lambda: [client.close() for client in clients])
         begun = time.monotonic()
         for _ in range(50):
             client = socket.create_connection(("127.0.0.1", port), timeout=20)
@@ -166,15 +181,6 @@ def test_idle_and_trickling_clients_are_dropped_and_their_threads_freed(tmp_path
         while _threads(proc.pid) > 5 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _threads(proc.pid) <= 5
-        assert proc.poll() is None
-    finally:
-        for client in clients:
-            client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_a_client_timeout_of_zero_is_refused(tmp_path: Path):
@@ -191,15 +197,8 @@ def test_a_slowly_reading_client_is_dropped_when_its_response_deadline_passes(tm
         pytest.skip("counts the server's threads in /proc")
     home = tmp_path / "home"
     (home / "report").mkdir(parents=True)
-    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
     (home / "report" / "big.svg").write_bytes(b"x" * (48 << 20))  # 48 MiB: 4 minutes at the pace below
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build",
-                             "--client-timeout", "1"],
-                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    client = socket.socket()
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+    with _serve_as_is(home, "--client-timeout", "1") as (proc, port), socket.socket() as client:
         idle = _threads(proc.pid)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
         client.settimeout(5)
@@ -219,11 +218,3 @@ def test_a_slowly_reading_client_is_dropped_when_its_response_deadline_passes(tm
         assert freed_after is not None, "the slow reader still held a thread of serve after 20 s"
         assert 5 < freed_after < 12, freed_after  # 6 x the 1 s client timeout, not the file's length
         assert _get(f"http://127.0.0.1:{port}/") == (200, "<html>the dashboard</html>")
-        assert proc.poll() is None
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
