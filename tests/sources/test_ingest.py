@@ -125,6 +125,30 @@ def test_verify_names_a_damaged_archive_ref(cli, tmp_path: Path) -> None:
     assert "remove it and ingest the file again" in result.stdout
 
 
+def test_gc_keeps_an_ingested_part_no_build_has_read_and_verify_names_one_gone(cli, tmp_path: Path) -> None:
+    """An ingested season is named only by its ref until a build reads it: gc must keep it at any grace and
+    keep, and verify must name a ref whose object is gone (every build listing the table would stop at it)."""
+    import shutil
+
+    from projections.store import LocalStore
+
+    picked = rows_of(LINES, lambda r: r["date"] == "2023-01-16")
+    assert cli("lines", str(write_csv(tmp_path / "lines.csv", picked)))[0] == 0
+    (ref,) = (cli.home / "refs" / "archive" / "odds").glob("*.json")
+    obj = json.loads(ref.read_text())["object"]
+    swept = run_cli(cli.home, "gc", "--grace", "0", "--keep", "1")
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    store = LocalStore(cli.home)
+    assert store.has(obj) and store.verify_object(obj) == [], swept.stdout
+    assert run_cli(cli.home, "verify").returncode == 0
+    where = store.object_dir(obj)
+    where.chmod(0o755)
+    shutil.rmtree(where)
+    result = run_cli(cli.home, "verify")
+    assert result.returncode == 1 and f"archive ref {ref} names object {obj[9:19]}, which is not in the store; " \
+        "ingest the file again" in result.stdout, result.stdout
+
+
 def test_a_damaged_file_is_refused_even_for_a_season_that_would_be_kept(cli, tmp_path: Path) -> None:
     """Without --replace a season the archive has is kept; the file must still be checked, or a damaged export
     is reported as fine ('kept ..., nothing written', exit 0) until the day it is ingested with --replace."""
