@@ -61,7 +61,7 @@ def test_verify_names_a_truncated_or_missing_file(store):
 def test_refuses_bad_file_names_and_empty_objects(store):
     with pytest.raises(StoreError):
         store.commit({}, {})
-    for bad in ["../x", MANIFEST, ".hidden"]:
+    for bad in ["../x", MANIFEST, ".hidden", "sub/../../x", "a/b"]:  # a name with a folder reaches out of it
         with pytest.raises(StoreError, match="invalid object file name"):
             store.commit({bad: b"x"}, {})
 
@@ -160,3 +160,106 @@ def test_an_object_file_this_user_may_not_read_is_a_problem_not_a_traceback(stor
         assert "owner nobody:" in problem and "ask its owner (nobody)" in problem
     os.chmod(path, 0o444)
     assert store.verify_object(obj) == []
+
+
+def _writable(store, obj):
+    where = store.object_dir(obj)
+    where.chmod(0o755)
+    for f in where.iterdir():
+        f.chmod(0o644)
+    return where
+
+
+def test_a_failed_commit_leaves_no_staging_folder(store):
+    """A commit that fails after staging (here its shard is a file someone put there) removes what it staged:
+    store/tmp holds only the leftovers of killed runs."""
+    obj = store.commit({"d": b"1"}, {}).object
+    shard = store.object_dir(obj).parent
+    shard.chmod(0o755)
+    _writable(store, obj)
+    import shutil
+
+    shutil.rmtree(shard)
+    shard.write_bytes(b"not a shard")
+    with pytest.raises(OSError):
+        store.commit({"d": b"1"}, {})
+    assert list(store.tmp.iterdir()) == []
+
+
+def test_a_missing_object_is_named_not_a_path_to_nothing(store):
+    with pytest.raises(ObjectNotFound, match="is not in the store"):
+        store.path("xxh3-128:" + "0" * 32, "data.parquet")
+
+
+def test_verify_names_a_manifest_that_is_no_object_an_extra_file_and_a_folder_under_another_name(store):
+    """Each is a finding with its object named, never an AttributeError or a pass."""
+    import shutil
+
+    listed = store.commit({"d": b"1"}, {}).object
+    where = _writable(store, listed)
+    (where / MANIFEST).write_text("[1, 2]")
+    assert store.verify_object(listed) == [f"object {listed[9:19]}: manifest {where / MANIFEST} is not a JSON object"]
+    extra = store.commit({"d": b"2"}, {}).object
+    (_writable(store, extra) / "stray.csv").write_text("x")
+    assert store.verify_object(extra) == [f"object {extra[9:19]}: unexpected file 'stray.csv'"]
+    # a whole intact object copied under another object's name: every file matches its manifest, the name not
+    source = store.commit({"d": b"3"}, {}).object
+    other = "xxh3-128:" + "ab" * 16
+    shutil.copytree(store.object_dir(source), store.object_dir(other))
+    assert store.verify_object(other) == [f"object {other[9:19]}: content hashes to {source[9:19]}, not to its name"]
+
+
+def test_a_build_never_uses_an_object_whose_data_file_is_a_symlink(store, tmp_path):
+    """Same bytes today through a link, whatever they become tomorrow: check() refuses it (verify names it)."""
+    obj = store.commit({"data.csv": b"1,2"}, {}).object
+    where = _writable(store, obj)
+    copy = tmp_path / "outside.csv"
+    copy.write_bytes(b"1,2")
+    (where / "data.csv").unlink()
+    (where / "data.csv").symlink_to(copy)
+    with pytest.raises(StoreCorrupted, match=r"file 'data\.csv' is a symlink, not written by a build"):
+        store.check(obj)
+
+
+def test_an_action_record_for_another_key_or_without_an_object_digest_counts_as_missing(store):
+    """A record copied to another key's path, or naming no object digest, would make a stage look built."""
+    import json
+
+    obj = store.commit({"d": b"1"}, {}).object
+    key, other = "xxh3-128:" + "ab" * 16, "xxh3-128:" + "cd" * 16
+    store.put_action({"key": other, "object": obj})
+    moved = store._action_path(key)
+    moved.parent.mkdir(parents=True, exist_ok=True)
+    store._action_path(other).rename(moved)
+    assert store.get_action(key) is None
+    moved.write_text(json.dumps({"key": key, "object": "data.parquet"}))
+    assert store.get_action(key) is None
+    moved.write_text(json.dumps({"key": key, "object": obj}))
+    assert store.get_action(key) == {"key": key, "object": obj}
+
+
+def test_unshared_keys_skip_what_is_no_key(store):
+    key = "xxh3-128:" + "ab" * 16
+    store.mark_unshared(key)
+    (store.unshared / "notes.txt").write_text("not a key")
+    assert store.unshared_keys() == [key]
+
+
+def test_removing_a_tree_never_changes_the_mode_of_what_a_link_inside_it_names(store, tmp_path):
+    """gc removes a dead writer's staging folder whose write bits are gone; a symlink inside it to a folder
+    elsewhere is removed as a link, and that folder keeps its mode."""
+    from projections.gc import collect
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    outside.chmod(0o500)
+    staged = store.tmp / "999999999-dead"
+    (staged / "part").mkdir(parents=True)
+    (staged / "part" / "to_outside").symlink_to(outside)
+    (staged / "part").chmod(0o555)
+    try:
+        collect(store, grace_s=0)
+        assert not staged.exists()
+        assert outside.is_dir() and stat.S_IMODE(outside.stat().st_mode) == 0o500
+    finally:
+        outside.chmod(0o700)
