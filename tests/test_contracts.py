@@ -53,3 +53,53 @@ def test_nulls_duplicates_and_empty_frames():
 def test_not_a_frame():
     with pytest.raises(ContractViolation, match="not a DataFrame"):
         check([1, 2])
+
+
+def test_floats_never_stand_for_ints_nor_ints_for_text():
+    """Only one way: an int column may stand where floats are wanted, not a float column where ints are (3.5
+    minutes is no salary), and no number where text is."""
+    with pytest.raises(ContractViolation, match=r"salary.*float \(wanted int\)"):
+        check(frame(salary=[3000.5, 4000.0]))
+    with pytest.raises(ContractViolation, match=r"player_id.*int \(wanted str\)"):
+        check(frame(player_id=[1, 2]))
+
+
+def test_dates_and_timestamps_are_told_apart_in_every_form_they_come_in():
+    """A game date where a tip time is wanted (or the other way) is a different thing, whether the column is
+    Arrow-backed (read from parquet), numpy datetime64 or Python objects; object booleans are bools."""
+    import pyarrow as pa
+
+    day, tip = dt.date(2019, 10, 30), dt.datetime(2019, 10, 30, 23, 0, tzinfo=dt.UTC)
+    forms = {
+        "arrow_date": (pd.Series([day], dtype=pd.ArrowDtype(pa.date32())), "date"),
+        "arrow_ts": (pd.Series([tip], dtype=pd.ArrowDtype(pa.timestamp("us", tz="UTC"))), "timestamp"),
+        "numpy_ts": (pd.Series([tip]), "timestamp"),
+        "object_date": (pd.Series([day], dtype=object), "date"),
+        "object_ts": (pd.Series([tip], dtype=object), "timestamp"),
+        "object_bool": (pd.Series([True], dtype=object), "bool"),
+    }
+    table = pd.DataFrame({name: series for name, (series, _) in forms.items()})
+    kinds = {name: kind for name, (_, kind) in forms.items()}
+    Contract(columns=kinds).check(table, stage="s", role="output", origin="", fix="fix it")
+    other = {"date": "timestamp", "timestamp": "date", "bool": "str"}
+    for name, kind in kinds.items():
+        with pytest.raises(ContractViolation, match=rf"{name}': '{kind} \(wanted {other[kind]}\)"):
+            Contract(columns={name: other[kind]}).check(table, stage="s", role="output", origin="", fix="fix it")
+
+
+def test_a_closed_contract_names_the_columns_it_does_not_know():
+    closed = Contract(columns={"player_id": "str"}, extra_columns_ok=False)
+    with pytest.raises(ContractViolation, match=r"unexpected columns \['salary'\]") as info:
+        closed.check(pd.DataFrame({"player_id": ["a"], "salary": [1]}), stage="s", role="output", origin="",
+                     fix="fix it")
+    assert info.value.columns == ("salary",)
+
+
+def test_a_contract_that_names_what_it_does_not_declare_is_refused_where_it_is_written():
+    with pytest.raises(ValueError, match=r"unknown dtype kinds \{'salary': 'integer'\}"):
+        Contract(columns={"salary": "integer"})
+    with pytest.raises(ValueError, match="contract names column 'minutes' that is not declared"):
+        Contract(columns={"salary": "int"}, non_null=("minutes",))
+    with pytest.raises(ValueError, match=r"columns \['minutes'\] are not in the contract"):
+        C.restricted(("player_id", "minutes"))
+    assert C.restricted(("player_id", "salary")).columns == {"player_id": "str", "salary": "int"}
