@@ -46,6 +46,20 @@ def test_the_key_function_itself_is_pinned():
     assert key == "xxh3-128:8bd8d2c168bd546f1122e6cf208f5dac", key
 
 
+def test_as_of_enters_the_key_of_a_stage_that_reads_it_and_only_that():
+    """A stage reading ctx.as_of must rebuild when the instant moves; one that does not must not (its sources'
+    snapshots, pinned by hash, carry what it knows)."""
+    def noop(*, params, ctx):
+        return None
+
+    later = AS_OF + dt.timedelta(hours=1)
+    for reads, moves in ((True, True), (False, False)):
+        stage = Stage(name="demo", func=noop, doc="a fixed stage", uses_as_of=reads)
+        keys = {action_key(stage, code="1+0000000000000000", params={}, day=DAY, inputs={}, as_of=when)
+                for when in (AS_OF, later)}
+        assert len(keys) == (2 if moves else 1), reads
+
+
 @pytest.mark.parametrize("name", PIPELINE.order)
 def test_stage_key_is_pinned(name: str):
     if os.environ.get("UPDATE_GOLDEN"):

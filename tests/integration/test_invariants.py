@@ -136,7 +136,8 @@ def test_sigkill_in_commit_or_pointer_swap_leaves_previous_gold_complete(tmp_pat
 
 def test_a_killed_runs_pointer_move_is_recorded_before_the_next_move(tmp_path: Path):
     """A run killed between the pointer swap and the ledger leaves its move to the next run, also when that run
-    moves the pointer again itself (another parameter): the ledger has both moves, in order."""
+    moves the pointer again itself (another parameter): the ledger has both moves, in order. Meanwhile gold,
+    built for the default parameters but pointing at the other build, is stale (R), not up to date."""
     home = tmp_path / "home"
     assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0
     first = gold_object(home)
@@ -144,6 +145,8 @@ def test_a_killed_runs_pointer_move_is_recorded_before_the_next_move(tmp_path: P
                       PROJECTIONS_FAILPOINTS="pointer.swapped=crash")
     assert killed.returncode != 0 and gold_object(home) != first
     moved = gold_object(home)
+    listed = run_doit(home, "list", "--status", f"date={FIXTURE_DATE}").stdout.splitlines()
+    assert f"R gold:{FIXTURE_DATE}" in [line[:len(f"R gold:{FIXTURE_DATE}")] for line in listed], listed
     assert run_doit(home, "slate", f"date={FIXTURE_DATE}").returncode == 0  # back: moves the pointer itself
     moves = [e for e in ledger_events(home) if e["event"] == "publish" and e["game_date"] == FIXTURE_DATE]
     assert [(m.get("previous"), m["object"], m.get("recovered")) for m in moves] == [
