@@ -27,3 +27,29 @@ def test_a_whole_last_line_gets_no_blank_line_before_the_next(tmp_path: Path):
         ledger.append("gc", removed=n)
     text = ledger.files()[0].read_bytes()
     assert b"\n\n" not in text and text.count(b"\n") == 3
+
+
+def test_fields_left_unset_are_left_out_and_reads_filter_by_date_and_kind(tmp_path: Path):
+    """A None field is not written (a reader tells "not known" by its absence, not by a null); read() gives one
+    date's events, or one kind's, oldest first."""
+    ledger = Ledger(tmp_path, run="r1")
+    ledger.append("stage_end", stage="minutes", game_date="2019-10-30", error=None)
+    ledger.append("stage_end", stage="rates", game_date="2019-10-31")
+    ledger.append("publish", stage="gold", game_date="2019-10-30")
+    (first, *_) = Ledger(tmp_path).read()
+    assert "error" not in first and first["run"] == "r1"
+    assert [(r["event"], r["stage"]) for r in Ledger(tmp_path).read(game_date="2019-10-30")] == [
+        ("stage_end", "minutes"), ("publish", "gold")]
+    assert [r["stage"] for r in Ledger(tmp_path).read(event="stage_end")] == ["minutes", "rates"]
+    assert [r["stage"] for r in Ledger(tmp_path).read(game_date="2019-10-31", event="publish")] == []
+
+
+def test_last_ended_is_about_the_stage_and_date_named(tmp_path: Path):
+    """A failure this process recorded for one date is not taken for another date's (it would go unrecorded)."""
+    ledger = Ledger(tmp_path)
+    ledger.append("stage_failure", stage="minutes", game_date="2019-10-30")
+    assert ledger.last_ended("minutes", "2019-10-30")
+    assert not ledger.last_ended("minutes", "2019-10-31")
+    assert not ledger.last_ended("rates", "2019-10-30")
+    ledger.append("stage_end", stage="minutes", game_date="2019-10-30")
+    assert not ledger.last_ended("minutes", "2019-10-30")
