@@ -241,3 +241,73 @@ def test_a_zero_timeout_waits_for_a_holder_that_has_not_said_who_it_is_yet(tmp_p
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_a_waiter_whose_parent_holds_the_lock_waits_for_it_as_for_its_own_run(tmp_path):
+    """The main process of `doit -n N` holding a lock its worker waits for is this run's own course: named as
+    such, never a timeout (lock_timeout_s is for other runs)."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")  # no inherited lock descriptor: only the parent holds it
+    path = tmp_path / "locks" / "date=2019-10-30.lock"
+    out = spawn.Queue()
+    with locks.hold(path, what="test"):
+        waiter = spawn.Process(target=_wait_on, args=(path, out, 0.1))
+        waiter.start()
+        time.sleep(2.0)  # past the waiter's 0.2 s timeout and its quiet 0.1 s
+    messages = out.get(timeout=30)
+    waiter.join(30)
+    said = f"waiting for the lock on the sibling lock, held by another worker of this run (pid {os.getpid()})"
+    assert messages == [said, "taken"], messages
+
+
+def test_a_holder_is_named_after_a_longer_note_of_an_earlier_holder(tmp_path):
+    """The note is truncated before it is written: a longer note left by an earlier holder would otherwise
+    trail the new one, and the waiter could only say "another process"."""
+    path = tmp_path / "locks" / "date=2019-10-30.lock"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"pid": 1, "argv": ["' + "x" * 500 + '"]}')
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout, match=f"pid {proc.pid} "), locks.hold(path, what="x", timeout=0.3,
+                                                                             notify=lambda m: None):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_a_process_of_another_user_counts_as_alive(nobody):
+    """kill(pid, 0) on another user's process is refused (EPERM): it exists all the same, and its lock note must
+    not be taken for a dead holder's."""
+    result = nobody.run("from projections.locks import pid_alive; print(pid_alive(1), pid_alive(2 ** 22 + 1))")
+    assert result.returncode == 0 and result.stdout.split() == ["True", "False"], result.stdout + result.stderr
+
+
+def test_a_holder_of_another_parent_is_another_run_even_to_a_forked_worker(tmp_path):
+    """A forked worker's parent has its very command line - but a holder with another parent (a worker of a
+    second `doit -n 2`) is another run: the waiter gives up at its timeout instead of waiting as for a sibling."""
+    import multiprocessing
+
+    path = tmp_path / "locks" / "date=2019-10-30.lock"
+    relay = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {HOLDER!r}, sys.argv[1]])"
+    proc = subprocess.Popen([sys.executable, "-c", relay, str(path)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)  # the holder is its child, not this process's
+    fork = multiprocessing.get_context("fork")
+    out = fork.Queue()
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        waiter = fork.Process(target=_wait_on, args=(path, out, 0.1))
+        waiter.start()
+        messages = out.get(timeout=30)
+        waiter.join(30)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert messages[-1].startswith("timeout: gave up after 0 s waiting for the lock on the sibling lock"), messages
+    assert "worker of this run" not in " ".join(messages)
