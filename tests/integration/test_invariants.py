@@ -307,6 +307,49 @@ def test_failed_stage_is_recorded_and_gold_untouched(built_home: Path, tmp_path:
     assert gold_object(home, "2019-08-01") is None
 
 
+GOLD_BROKEN = """
+
+import dataclasses as _dc
+import functools as _ft
+
+
+@_ft.wraps(SPEC.func)
+def _broken(*args, **kwargs):
+    out = _broken.__wrapped__(*args, **kwargs)
+    out[SPEC.main] = {BREAK}
+    return out
+
+
+SPEC = _dc.replace(SPEC, func=_broken)
+"""
+
+
+@pytest.mark.parametrize("breaks, says", [
+    ('out[SPEC.main].drop(columns=["dk_mean"])', "gold: output (built from "),
+    ('b"not a table"', "gold: output 'projections.parquet' is missing or not a DataFrame"),
+], ids=["a column dropped", "no frame"])
+def test_an_output_that_breaks_its_contract_is_never_committed_or_published(built_home: Path, tmp_path: Path,
+                                                                            breaks: str, says: str):
+    """The engine checks every stage's output against its contract before committing it: a gold stage that lost
+    a column, or returned no frame, fails naming the stage and the fix, and the slate stays where it was."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    code = _copy_stages(tmp_path)
+    gold_py = code / "stages" / "gold.py"
+    gold_py.write_text(gold_py.read_text() + GOLD_BROKEN.replace("{BREAK}", breaks))
+    before, objects = gold_object(home), sorted((home / "store" / "objects").glob("*/*"))
+    result = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
+    assert result.returncode != 0
+    assert says in result.stdout + result.stderr, result.stdout + result.stderr
+    if "drop(" in breaks:
+        assert "missing columns ['dk_mean']" in result.stdout + result.stderr
+        assert "fix gold.py (nothing was published)" in result.stdout + result.stderr
+    assert gold_object(home) == before
+    assert sorted((home / "store" / "objects").glob("*/*")) == objects  # nothing committed
+    [failure] = [e for e in ledger_events(home) if e["event"] == "stage_failure"]
+    assert failure["stage"] == "gold" and failure["game_date"] == FIXTURE_DATE
+
+
 GOLD_SAME_BYTES = """
 
 import dataclasses as _dc
