@@ -365,3 +365,22 @@ def test_doit_n_2_on_a_shared_store_builds_what_a_serial_run_does(tmp_path: Path
     for day in DAYS:
         assert gold_object(home, day) == gold_object(serial, day) is not None, day
     assert bucket.keys("gold/projections/") == [f"gold/projections/game_date={d}.json" for d in DAYS]
+
+
+def test_a_build_damaged_in_the_shared_store_is_made_again_not_adopted(tmp_path: Path, bucket: Bucket):
+    """Another machine's object whose bytes the bucket lost or changed: a second machine rebuilds that stage
+    (and says so) instead of recording it as fetched and reading a missing object; its gold equals the first's."""
+    first = run_doit(tmp_path / "a", "slate", f"date={DAYS[0]}", timeout=180, **bucket.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    (sim,) = [e for e in ledger_events(tmp_path / "a") if e["event"] == "stage_success" and e["stage"] == "sim"]
+    hexd = sim["object"].split(":", 1)[1]
+    damaged = next(k for k in bucket.keys(f"objects/{hexd[:2]}/{hexd[2:]}/") if k.endswith(".parquet"))
+    bucket.s3().put_object(Bucket=bucket.name, Key=f"shared/{damaged}", Body=b"not the bytes it was")
+
+    second = run_doit(tmp_path / "b", "slate", f"date={DAYS[0]}", timeout=180, **bucket.env())
+    assert second.returncode == 0, second.stdout + second.stderr
+    events = ledger_events(tmp_path / "b")
+    assert [e["key"] for e in events if e["event"] == "stage_success"] == [sim["key"]]  # made again, alone
+    assert sim["key"] not in {e["key"] for e in events if e["event"] == "stage_fetched"}
+    assert gold_object(tmp_path / "b", DAYS[0]) == gold_object(tmp_path / "a", DAYS[0])
+    assert run_cli(tmp_path / "b", "verify").returncode == 0
