@@ -263,3 +263,37 @@ def test_removing_a_tree_never_changes_the_mode_of_what_a_link_inside_it_names(s
         assert outside.is_dir() and stat.S_IMODE(outside.stat().st_mode) == 0o500
     finally:
         outside.chmod(0o700)
+
+
+def test_verify_rehashes_every_file_whatever_the_stat_cache_says(tmp_path):
+    """A build's check trusts the stat cache; `projections verify` must not: a cache entry vouching for a file's
+    old bytes (a cache restored from a backup, a clock set back) would hide a damaged object from the one
+    command meant to find it."""
+    import sqlite3
+
+    from projections.statcache import StatCache, signature
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    db = home / "cache" / "stat2.sqlite3"
+    caches = [StatCache(db) for _ in range(3)]
+    try:
+        store = LocalStore(home, stat_cache=caches[0])
+        obj = store.commit({"data.parquet": b"abcdef"}, {}).object
+        store.check(obj)  # lays out the cache
+        path = store.object_dir(obj) / "data.parquet"
+        good = store.manifest(obj)["files"]["data.parquet"]["digest"]
+        os.chmod(path, 0o644)
+        path.write_bytes(b"abcdeF")
+        conn = sqlite3.connect(db)
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO stat2 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         ("file", str(path), *signature(os.stat(path)), good))
+        conn.close()
+        assert LocalStore(home, stat_cache=caches[1]).verify_object(obj, use_cache=True) == []  # it vouches
+        assert "'data.parquet' hashes to" in LocalStore(home, stat_cache=caches[2]).verify_object(obj)[0]
+    finally:
+        for cache in caches:
+            cache.close()
+    result = run_cli(home, "verify")
+    assert result.returncode == 1 and "'data.parquet' hashes to" in result.stdout, result.stdout
