@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +66,68 @@ def test_seed_is_a_function_of_the_key():
 def test_hex_of_rejects_path_tricks():
     with pytest.raises(ValueError):
         hex_of("xxh3-128:../../etc/passwd")
+
+
+@pytest.mark.parametrize("value", [
+    "xxh3-128:b5e9c1ad071b3e7fc779cfaa5e52381g",  # one non-hex letter
+    "xxh3-128:b5e9c1ad071b3e7fc779cfaa5e52381",  # 31 hex digits
+    "xxh3-128:b5e9c1ad071b3e7fc779cfaa5e5238180",  # 33 hex digits
+    "xxh3-128:B5E9C1AD071B3E7FC779CFAA5E523818",  # uppercase: the digest is always written lowercase
+    "xxh3-128:../../../../etc/passwd/aaaaaaaaaa",  # 32 characters, a path
+    "xxh3-128:b5e9c1ad071b3e7f/779cfaa5e523818",
+    "xxh3-128:b5e9c1ad071b3e7fc779cfaa5e52381 ",
+    "xxh3-128:",
+    "b5e9c1ad071b3e7fc779cfaa5e523818",  # bare hex: no algorithm
+    "xxh64:b5e9c1ad071b3e7fc779cfaa5e523818",
+    b"xxh3-128:b5e9c1ad071b3e7fc779cfaa5e523818",
+    None,
+])
+def test_is_digest_rejects_anything_but_the_prefix_and_32_lowercase_hex(value):
+    """hex_of builds store paths from digests; a looser check let '../', odd lengths or other case through."""
+    assert not is_digest(value)
+    with pytest.raises(ValueError):
+        hex_of(value)
+
+
+def test_is_digest_accepts_every_hex_digit():
+    """A digest made of any of the 16 lowercase hex digits is a digest."""
+    assert is_digest("xxh3-128:0123456789abcdef0123456789abcdef")
+    assert is_digest("xxh3-128:fedcba9876543210fedcba9876543210")
+
+
+# real player names (misc/player_map.csv), in no particular order
+PLAYERS = [
+    "Russell Westbrook", "Nikola Jokić", "D'Angelo Russell", "Bam Adebayo", "Luka Dončić", "Kevin Love",
+    "Derrick Rose", "Kris Dunn", "Jrue Holiday", "Monte Morris", "Gary Trent Jr.", "Troy Brown Jr.",
+    "Wendell Carter Jr.", "Dennis Smith Jr.", "Tim Hardaway Jr.", "Marvin Bagley III", "Markieff Morris",
+    "Marcus Morris", "Devonte' Graham", "Dāvis Bertāns",
+]
+
+
+def test_sets_are_hashed_in_sorted_order():
+    """A set was written in iteration order, which changes with PYTHONHASHSEED: the same params gave a new key
+    in every process."""
+    assert len(set(PLAYERS)) == 20
+    assert canonical_json(set(PLAYERS)) == canonical_json(sorted(PLAYERS))
+    assert canonical_json({"players": frozenset(PLAYERS)}) == canonical_json({"players": sorted(PLAYERS)})
+    assert hash_struct("action", set(PLAYERS)) == hash_struct("action", sorted(PLAYERS))
+
+
+def test_set_digest_is_the_same_under_any_hash_seed():
+    """The key of a set must not depend on the process's string-hash seed."""
+    code = "import sys; from projections.hashing import hash_struct; print(hash_struct('action', set(sys.argv[1:])))"
+    digests = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code, *PLAYERS], env=env, capture_output=True, text=True,
+                             check=True)
+        digests.add(out.stdout.strip())
+    assert digests == {hash_struct("action", sorted(PLAYERS))}
+
+
+def test_non_ascii_text_is_hashed_as_utf8():
+    """With \\u escapes the canonical bytes (and every key over an accented name) would change; the encoding
+    is raw UTF-8, pinned here."""
+    assert canonical_json("Nikola Jokić") == b'"Nikola Joki\xc4\x87"'
+    assert canonical_json({"name": "Luka Dončić"}) == '{"name":"Luka Dončić"}'.encode()
+    assert hash_struct("action", "Nikola Jokić") == "xxh3-128:21a583f9deb0ba68caead4f3949425e8"

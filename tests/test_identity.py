@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from projections.identity import (
+    NAME_ALIASES,
     NBA_TEAMS,
+    _check_aliases,
     canonical_key,
     dk_points,
     flip_last_first,
@@ -57,6 +59,16 @@ def test_every_nba_code_maps_to_itself() -> None:
 def test_unknown_team_names_the_value_and_the_fix() -> None:
     with pytest.raises(ValueError, match=r"'Seattle SuperSonics'.*_TEAM_SPELLINGS"):
         team_code("Seattle SuperSonics")
+
+
+def test_team_code_refuses_a_missing_or_blank_team_with_a_value_error() -> None:
+    """Without the type check a NaN team (a missing cell) raised AttributeError, which callers catching
+    ValueError for bad teams let through; a blank one was reported as an unknown spelling to add."""
+    for raw in (float("nan"), None, 1610612747):
+        with pytest.raises(ValueError, match="expected a team name or code"):
+            team_code(raw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected a team name or code"):
+        team_code("   ")
 
 
 def _spellings_in_sources(data: Path) -> dict[str, set[str]]:
@@ -112,7 +124,12 @@ def test_every_team_spelling_in_the_sources_maps_to_an_nba_code() -> None:
     ("Wendell Carter Jr.", "wendell carter"),
     ("Marcus Morris Sr.", "marcus morris"),
     ("Kevin Knox II", "kevin knox"),
+    ("Lonnie Walker IV", "lonnie walker"),
+    ("Wade Baldwin IV", "wade baldwin"),
+    ("Jrue Holiday", "jrue holiday"),  # a suffix is a whole word only
     ("D'Angelo Russell", "dangelo russell"),
+    ("D’Angelo Russell", "dangelo russell"),  # curly apostrophe, as typed by word processors
+    ("D`Angelo Russell", "dangelo russell"),
     ("Devonte' Graham", "devonte graham"),
     ("P.J. Tucker", "pj tucker"),
     ("J.J. Redick", "jj redick"),
@@ -142,6 +159,42 @@ def test_aliases_join_the_names_the_sources_disagree_on(raw: str, same_as: str) 
     assert canonical_key(raw) == canonical_key(same_as)
 
 
+@needs_data
+def test_suffixed_names_in_the_player_map_key_like_their_bare_names() -> None:
+    """DraftKings writes "Gary Trent Jr." where Basketball-Reference writes "Gary Trent"; without stripping
+    every suffix those players' salaries and logs did not join."""
+    assert DATA is not None
+    players = pd.read_csv(DATA / "misc" / "player_map.csv", usecols=["dk_name", "bbr_name"]).dropna()
+    suffixed = players[players["dk_name"].str.contains(r" (?:Jr\.?|Sr\.?|II|III|IV)$")]
+    assert len(suffixed) >= 5, "the check needs suffixed DraftKings names"
+    for dk_name, bbr_name in zip(suffixed["dk_name"], suffixed["bbr_name"], strict=True):
+        assert name_key(dk_name) == name_key(bbr_name), (dk_name, bbr_name)
+
+
+def test_alias_chains_are_refused() -> None:
+    """An alias pointing at another alias resolved only one step, so the two sources still did not join;
+    the guard must refuse the chain yet accept an alias whose target maps to itself."""
+    with pytest.raises(ValueError, match=r"chains 'moe harkless' -> 'maurice harkless' -> 'mo harkless'"):
+        _check_aliases({"moe harkless": "maurice harkless", "maurice harkless": "mo harkless"})
+    assert _check_aliases({"mohamed bamba": "mo bamba", "mo bamba": "mo bamba"}) == {"mohamed bamba": "mo bamba"}
+    assert _check_aliases(NAME_ALIASES) == NAME_ALIASES
+    for src, dst in NAME_ALIASES.items():
+        assert canonical_key(src) == dst and canonical_key(dst) == dst
+
+
+def test_split_bbref_refuses_an_empty_name_or_slug() -> None:
+    """A cell with nothing on one side of the backslash gave a player with no name or no id."""
+    for cell in ("\\adebaba01", "  \\adebaba01", "Bam Adebayo\\", "Bam Adebayo\\  ", "\\"):
+        with pytest.raises(ValueError, match="Name\\\\slug"):
+            split_bbref(cell)
+
+
+def test_flip_last_first_tidies_spaces_in_names_without_a_comma() -> None:
+    """Only "Last, First" names had their spaces normalised; "  Nene   Hilario " kept its stray spaces."""
+    assert flip_last_first("  Nene   Hilario ") == "Nene Hilario"
+    assert flip_last_first("Lonnie\tWalker IV") == "Lonnie Walker IV"
+
+
 def test_split_bbref_and_flip() -> None:
     assert split_bbref("Bam Adebayo\\adebaba01") == ("Bam Adebayo", "adebaba01")
     assert split_bbref("Dāvis Bertāns\\bertada01") == ("Dāvis Bertāns", "bertada01")
@@ -159,6 +212,17 @@ REAL_LINES = [
     ("Russell Westbrook (triple-double 17/10/12)", (17, 1, 10, 12, 2, 1, 4), 56.5),
     ("Derrick Rose (one category at 10)", (16, 0, 0, 10, 0, 0, 2), 31.5),
 ]
+
+
+def test_dk_double_double_counts_blocks_and_steals_at_exactly_ten() -> None:
+    """Blocks and steals are double-double categories at 10, not 11: Whiteside's real 15-rebound, 10-block
+    line (2019-11-29) earns the 1.5 bonus, and so does a 10-steal, 10-point line or a 10-steal, 10-block one."""
+    # logs/bbref/2019-20_season.csv, Hassan Whiteside 2019-11-29: 8 pts, 0 3pm, 15 reb, 1 ast, 1 stl, 10 blk, 2 tov
+    assert dk_points(8, 0, 15, 1, 1, 10, 2) == pytest.approx(49.25 + 1.5)
+    assert dk_points(10, 0, 0, 0, 10, 0, 0) == pytest.approx(30.0 + 1.5)
+    assert dk_points(0, 0, 0, 0, 10, 10, 0) == pytest.approx(40.0 + 1.5)
+    assert dk_points(10, 0, 10, 0, 0, 10, 0) == pytest.approx(42.5 + 1.5 + 3.0)
+    assert dk_points(10, 0, 0, 0, 9, 9, 0) == pytest.approx(46.0)
 
 
 @pytest.mark.parametrize(("who", "line", "points"), REAL_LINES, ids=[r[0] for r in REAL_LINES])
