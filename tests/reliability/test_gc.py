@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import errno
 import os
 import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from projections.gc import collect
+import pytest
+
+from projections.errors import LockTimeout
+from projections.gc import build_guard, collect
 from projections.ledger import Ledger
+from projections.sources import snapshots
 from projections.store import LocalStore
+from projections.verify import verify
 from tests.conftest import FIXTURE_DATE, damaged_object, gold_object, ledger_events, run_cli, run_doit
 from tests.integration.test_invariants import _copy_stages, _edit_gold_logic
 
@@ -301,3 +312,154 @@ def test_gc_deletes_the_stat_caches_runs_set_aside_once_past_the_grace_period(tm
     assert dry.tmp_deleted == 1 and broken.exists()
     done = collect(store, keep=3, grace_s=0)
     assert done.tmp_deleted == 1 and not broken.exists() and live.read_bytes() == b"in use"
+
+
+def test_verify_names_an_action_record_planted_as_a_symlink_and_gc_leaves_its_target(tmp_path: Path):
+    """A record linked into a real action shard (store/actions/xx/<name>.json -> elsewhere) was passed over in
+    silence: verify named only a linked shard, not a linked record in the store's own shard."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    obj = store.commit({"data.csv": b"a\n1\n"}, {"kind": "test"}).object
+    key = "xxh3-128:" + "fa" * 16
+    store.put_action({"key": key, "object": obj, "stage": "test"})
+    record = store._action_path(key)
+    elsewhere = tmp_path / "outside" / "record.json"
+    elsewhere.parent.mkdir()
+    os.rename(record, elsewhere)
+    os.symlink(elsewhere, record)
+    report = verify(store)
+    assert report.problems == [f"{record} is a symlink (to {elsewhere}) in the store, not written by a build: "
+                               "nothing reads or deletes through it; remove the link"], report.problems
+    done = collect(store, keep=1, grace_s=0)
+    assert done.deleted == [obj] and elsewhere.is_file() and record.is_symlink()
+
+
+def test_gc_keeps_every_object_a_snapshot_index_names_on_any_line(tmp_path: Path):
+    """A snapshot index (refs/snapshots/<table>/game_date=D.jsonl) holds one capture per line: an object named
+    only on a later line must be kept like the first, or the as-of join of an older slate finds it gone."""
+    home = tmp_path / "home"
+    day = dt.date.fromisoformat(FIXTURE_DATE)
+    first = dt.datetime(2019, 10, 29, 12, tzinfo=dt.UTC)
+    captured = [snapshots.record(home, "schedule", day, files={"data.parquet": f"capture {n}".encode()},
+                                 captured_at=first + dt.timedelta(hours=n), url="https://example.test/s", rows=n + 1)
+                for n in range(2)]
+    index = snapshots.index_path(home, "schedule", day)
+    assert len(index.read_text().splitlines()) == 2 and all(r.appended for r in captured)
+    orphan = LocalStore(home).commit({"data.csv": b"nobody names me"}, {"kind": "test"}).object
+    report = collect(LocalStore(home), keep=1, grace_s=0)
+    assert report.deleted == [orphan]
+    assert all(LocalStore(home).has(r.entry.object) for r in captured)  # the 2nd line's too
+
+
+GUARD = """
+import sys, time
+from pathlib import Path
+from projections.gc import build_guard
+with build_guard(Path(sys.argv[1]), timeout=None, notify=lambda m: None):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+GC_LOCKS = """
+import sys, time
+from pathlib import Path
+from projections.gc import _gc_locks
+with _gc_locks(Path(sys.argv[1]), dry_run=False, timeout=None, notify=lambda m: None):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@contextlib.contextmanager
+def _held_by(script: str, home: Path) -> Iterator[subprocess.Popen[str]]:
+    """A second process holding a lock (`script` prints "held" once it does), killed on leaving."""
+    proc = subprocess.Popen([sys.executable, "-c", script, str(home)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_gc_waits_for_a_running_stage_and_gives_up_at_its_timeout(tmp_path: Path):
+    """A stage holds the store lock shared while it builds: gc must not take it exclusively meanwhile (it would
+    delete what the stage is about to use), so with a short timeout it gives up and deletes nothing."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    orphan = store.commit({"data.csv": b"nobody names me"}, {"kind": "test"}).object
+    with _held_by(GUARD, home):
+        with pytest.raises(LockTimeout, match="waiting for the lock on the store"):
+            collect(store, keep=1, grace_s=0, timeout=0.2)
+        assert store.has(orphan)
+    assert collect(store, keep=1, grace_s=0, timeout=0.2).deleted == [orphan]  # the stage done: gc goes
+
+
+def test_a_stage_waits_for_a_running_gc_and_gives_up_at_its_timeout(tmp_path: Path):
+    """While gc holds its locks (deciding and deleting), no stage may start: with a short timeout the build
+    guard gives up, naming the gc that holds them."""
+    home = tmp_path / "home"
+    with _held_by(GC_LOCKS, home) as proc, pytest.raises(LockTimeout, match=f"held by pid {proc.pid} "), \
+            build_guard(home, timeout=0.2, notify=lambda m: None):
+        pass
+    with build_guard(home, timeout=0.2, notify=lambda m: None):  # gc done: the stage goes
+        pass
+
+
+def test_gc_never_deletes_through_a_store_tmp_planted_as_a_symlink(tmp_path: Path):
+    """store/tmp linked to an outside folder: gc took its entries for dead writers' staging folders and deleted
+    them there, outside the data root."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    store.commit({"data.csv": b"a\n1\n"}, {"kind": "test"})
+    outside = tmp_path / "outside"
+    (outside / "999999999-x").mkdir(parents=True)
+    (outside / "999999999-x" / "keep.txt").write_text("precious")
+    store.tmp.rmdir()
+    os.symlink(outside, store.tmp)
+    report = collect(store, keep=1, grace_s=0)
+    assert report.tmp_deleted == 0 and (outside / "999999999-x" / "keep.txt").read_text() == "precious"
+    assert store.tmp.is_symlink()
+
+
+def test_a_gc_stopped_by_an_os_error_does_not_end_as_success(tmp_path: Path, monkeypatch):
+    """gc stopped at an object it could not delete (a full disk, an I/O error): it returned as if done, so `projections
+    gc` exited 0 with objects it meant to delete still there. It raises, after dropping the records of what it did
+    delete and recording that in the ledger."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    doomed = sorted(store.commit({"data.csv": f"orphan {n}".encode()}, {"kind": "test"}).object for n in range(2))
+    real = LocalStore.delete_object
+    calls: list[str] = []
+
+    def delete_once(self: LocalStore, obj: str) -> None:
+        calls.append(obj)
+        if len(calls) > 1:
+            raise OSError(errno.EIO, "Input/output error", str(self.object_dir(obj)))
+        real(self, obj)
+
+    monkeypatch.setattr(LocalStore, "delete_object", delete_once)
+    with pytest.raises(OSError, match="Input/output error"):
+        collect(store, keep=1, grace_s=0, ledger=Ledger(home))
+    assert not store.has(doomed[0]) and store.has(doomed[1])
+    assert [e["deleted"] for e in ledger_events(home) if e["event"] == "gc"] == [1]
+
+
+def test_gc_dry_run_keeps_a_dead_writers_staging_folder(tmp_path: Path):
+    """`gc --dry-run` deleted the unfinished commits of dead writers in store/tmp, though it only lists what would
+    go."""
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    store.commit({"data.csv": b"a\n1\n"}, {"kind": "test"})
+    staging = store.tmp / "999999999-deadbeef"
+    staging.mkdir()
+    (staging / "data.parquet").write_bytes(b"half")
+    dry = collect(store, keep=1, grace_s=0, dry_run=True)
+    assert dry.tmp_deleted == 1 and (staging / "data.parquet").is_file()
+    listed = run_cli(home, "gc", "--dry-run")  # the object is young: only the leftover would go
+    assert listed.returncode == 0 and "would delete 0 objects" in listed.stdout and "1 leftovers" in listed.stdout, \
+        listed.stdout + listed.stderr
+    assert (staging / "data.parquet").is_file()
+    assert collect(store, keep=1, grace_s=0).tmp_deleted == 1 and not staging.exists()
