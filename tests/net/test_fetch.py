@@ -407,3 +407,30 @@ def test_fault_server_stops_cleanly_even_while_stalled() -> None:
 def test_fault_server_rejects_unknown_faults() -> None:
     with FaultServer() as server, pytest.raises(ValueError, match="unknown fault"):
         server.script("/x", ("explode",))
+
+
+def test_secrets_echoed_bare_are_scrubbed_from_headers_and_errors(server: FaultServer, fake: FakeTime,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A server that echoes a credential as a bare word - not as `api_key=...` or after `Bearer`, which the
+    generic patterns catch - is scrubbed by the literal values the request carried: a secret header's value,
+    the credential after "Basic", a secret parameter and the URL's password."""
+    import base64
+
+    basic = base64.b64encode(b"svc:BASICSEKRET222").decode()
+    echoed = f"seen HDRSEKRET456 and {basic} and PARAMSEKRET789 and PWSEKRET111"
+    server.replay("/ok", ODDS, headers={"X-Echo": echoed})
+    server.replay("/denied", f'{{"error": "{echoed}"}}'.encode(), status=403)
+    policy = make_policy(fake)
+    caplog.set_level(logging.DEBUG, logger="projections.fetch")
+    secrets = ("HDRSEKRET456", basic, "PARAMSEKRET789", "PWSEKRET111")
+    with make_client(policy, base_headers={"X-Api-Key": "HDRSEKRET456", "Proxy-Authorization": f"Basic {basic}"}) \
+            as client:
+        with_password = server.url("/ok").replace("://", "://user:PWSEKRET111@", 1)
+        result = fetch(with_password, client=client, policy=policy, params={"Token": "PARAMSEKRET789"})
+        assert result.headers["x-echo"] == "seen REDACTED and REDACTED and REDACTED and REDACTED"
+        with pytest.raises(FetchError) as caught:
+            fetch(server.url("/denied").replace("://", "://user:PWSEKRET111@", 1), client=client, policy=policy,
+                  params={"Token": "PARAMSEKRET789"})
+    shown = "".join(traceback.format_exception_only(caught.value)) + caught.value.url + caplog.text
+    assert "seen REDACTED and REDACTED" in shown and "attempt 1 failed" in caplog.text, shown
+    assert not [s for s in secrets if s in shown + repr(dataclasses.replace(result, content=b""))]
