@@ -609,3 +609,42 @@ def test_a_fetch_that_fell_back_is_alerted_naming_the_capture_the_run_went_on_wi
     assert alert.error.startswith(FETCH_ERROR.splitlines()[0])
     assert alert.error.endswith("fetch odds fell back: the stages read its last good capture, of "
                                 "2026-11-25T20:00:00.000Z, and the run went on"), alert.error
+
+
+def test_a_webhook_asking_to_wait_past_the_budget_is_given_up_at_once(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """A receiver answering 429 with Retry-After: 3600 would hold the run (or the OnFailure unit) for an hour
+    before its exit: a wait past what is left of the budget (60 s here) ends the delivery now, as failed."""
+    webhook.script((429, {"Retry-After": "3600"}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 1 and "HTTP 429" in delivery.detail, delivery
+    assert fake_time.sleeps == [] and len(webhook.posts) == 1
+
+
+def test_exit_code_needs_every_channel_unless_told_one_is_enough() -> None:
+    """`projections alert --test` exits 1 while any channel is broken; the OnFailure path (need_all=False) is
+    satisfied by one channel that got through, and by none is not."""
+    sent = alerts.Delivery("webhook", "hooks.example", True, 1, "")
+    lost = alerts.Delivery("email", "ops@example.org", False, 3, "failed")
+    assert alerts.exit_code([sent, lost]) == 1 and alerts.exit_code([sent, sent]) == 0
+    assert alerts.exit_code([sent, lost], need_all=False) == 0
+    assert alerts.exit_code([lost, lost], need_all=False) == 1
+
+
+def test_the_configured_cap_on_alerts_per_run_is_the_one_applied(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    """alerts.max_per_run = 2 and four failed dates: two messages, the second a summary of the other three (the
+    default cap of 5 would have sent four)."""
+    settings = make_settings(alerts={"webhook_url": webhook.url(), "max_per_run": 2})
+    days = [f"2019-11-0{d}" for d in range(1, 5)]
+    Ledger(settings.home, run="r9").append("run_start", dates=days)
+    for day in days:
+        Ledger(settings.home, run="r9").append("stage_failure", game_date=day, stage="odds", error="x")
+    Ledger(settings.home, run="r9").append("run_end", ok=False, failed=4, not_run=0)
+    deliveries = alerts.notify_run(settings, Ledger(settings.home, run="r9"), policy=zero_wait, echo=lambda _m: None)
+    assert [d.ok for d in deliveries] == [True, True] and len(webhook.posts) == 2
+    assert "odds failed for slate 2019-11-01" in webhook.posts[0]["text"]
+    assert "3 more failed or stale dates" in webhook.posts[1]["text"], webhook.posts[1]["text"]
