@@ -11,6 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
+from projections.settings_tables import PermissionSettings
+from projections.sources import intake
+from projections.sources.files import BadFile
 from tests.conftest import REPO, ledger_events, project_env, run_cli, tree_snapshot
 from tests.sources.test_ingest import DK_2019
 
@@ -220,3 +225,29 @@ def test_a_name_that_is_a_spreadsheet_formula_is_refused(tmp_path: Path) -> None
 
     assert snapshots.entries(home, "salaries", dt.date.fromisoformat(DAY)) == []  # nothing taken
     assert (home / "inbox" / "evil.csv").exists()
+
+
+def test_a_pipe_longer_than_the_cap_is_refused_not_cut(tmp_path: Path) -> None:
+    """A stream has no size to check first: reading exactly the cap took the first `limit` bytes of a longer pipe
+    as the whole file, so `ingest ... /dev/stdin` silently ingested a cut file."""
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen([sys.executable, "-c", f"open({str(fifo)!r}, 'wb').write(b'x' * 30)"])
+    try:
+        with pytest.raises(BadFile, match="stream: more than 0 MiB, more than a test cap"):
+            intake.read_file(fifo, limit=20, what="a test cap")
+    finally:
+        assert writer.wait(timeout=30) == 0
+    (tmp_path / "exact").write_bytes(b"x" * 20)
+    assert intake.read_file(tmp_path / "exact", limit=20) == b"x" * 20  # the cap itself is no more than the cap
+
+
+def test_a_dropped_file_another_run_took_meanwhile_is_skipped(tmp_path: Path) -> None:
+    """Two runs list the inbox at the same moment and both try to take a file: the one that came second failed on
+    a file that is gone (read or moved), where the file was simply taken already."""
+    inbox = _inbox(tmp_path)
+    gone = inbox / "DKSalaries.csv"
+    assert intake.read_dropped(gone, limit=2**20, what="a test cap") is None
+    done = intake.processed_path(inbox, "12345", gone.name)
+    intake.move_taken(gone, done, PermissionSettings())  # raises nothing
+    assert not done.exists() and done.parent.is_dir()

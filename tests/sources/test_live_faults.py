@@ -350,6 +350,21 @@ def test_the_same_report_fetched_again_without_last_modified_is_unchanged(tmp_pa
     assert newer["changed"] and len(snapshots.entries(tmp_path, "injuries", day)) == 2
 
 
+def test_a_different_report_without_last_modified_is_not_backdated(tmp_path: Path, server: FaultServer,
+                                                                   fake: FakeTime):
+    """A report with no Last-Modified keeps the last capture's time only when its bytes are that capture's: a new
+    report taking the first one's time backdated later news, so an as-of read before it came out saw it."""
+    day, url = dt.date(2020, 8, 6), "/injuries/latest.csv"
+    early, late = dt.datetime(2020, 8, 6, 17, tzinfo=dt.UTC), dt.datetime(2020, 8, 6, 21, tzinfo=dt.UTC)
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-06_02PM.csv"), content_type="text/csv")
+    fetch("injuries", tmp_path, server, fake, day=day, now=early, injuries={"url": server.url(url)})
+    server.replay(url, recorded("injuries/2020/csv/Injury-Report_2020-08-06_05PM.csv"), content_type="text/csv")
+    fetch("injuries", tmp_path, server, fake, day=day, now=late, injuries={"url": server.url(url)})
+    first, second = snapshots.entries(tmp_path, "injuries", day)
+    times = [set(pd.read_parquet(snapshots.data_path(tmp_path, e))["report_time"]) for e in (first, second)]
+    assert times == [{pd.Timestamp(early)}, {pd.Timestamp(late)}], times
+
+
 def test_game_logs_of_another_season_are_refused(tmp_path: Path, server: FaultServer, fake: FakeTime):
     """A game-log feed answering another season was taken: 13,914 rows of 2022-23 became every player's history
     and the slate was republished with absurd minutes. Now it is refused, naming both seasons."""

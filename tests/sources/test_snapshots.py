@@ -79,6 +79,31 @@ def test_a_torn_line_is_skipped_and_the_next_capture_stays_whole(tmp_path: Path)
     assert snapshots.entries(tmp_path, "schedule", SLATE) == [good, later]
 
 
+def test_a_capture_recorded_after_a_later_one_is_ordered_by_its_capture_time(tmp_path: Path) -> None:
+    """The index is in write order, not capture order: a run stamped earlier that wrote its line last (a slow
+    fetch, a backfill) was taken for the newest capture, so the as-of join read an older table over a newer one."""
+    t1, t2 = T0, T0 + dt.timedelta(hours=2)
+    newer = record(tmp_path, schedule_frame(3), t2, b"newer").entry
+    older = record(tmp_path, schedule_frame(2), t1, b"older").entry
+    found = snapshots.entries(tmp_path, "schedule", SLATE)
+    assert [e.object for e in found] == [older.object, newer.object]
+    assert snapshots.select(found, t2).object == newer.object
+    assert snapshots.select(found, t2 + dt.timedelta(hours=1)).object == newer.object
+    assert snapshots.select(found, t1).object == older.object
+
+
+def test_an_index_line_naming_no_object_is_skipped(tmp_path: Path) -> None:
+    """A hand-edited line whose object is no digest was taken as the newest capture: every read of the date then
+    failed on a store object that cannot exist, instead of reading the last good capture."""
+    good = record(tmp_path, schedule_frame(2), T0).entry
+    line = {**good.line_json(), "captured_at": "2019-10-30T15:00:00.000Z", "object": "nothex"}
+    with open(snapshots.index_path(tmp_path, "schedule", SLATE), "a") as fh:
+        fh.write(json.dumps(line) + "\n")
+    found = snapshots.entries(tmp_path, "schedule", SLATE)
+    assert found == [good]
+    assert snapshots.select(found, T0 + dt.timedelta(hours=2)) == good
+
+
 # ------------------------------------------------------------------------------------------ ArchiveTable
 
 
