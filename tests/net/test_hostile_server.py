@@ -4,10 +4,12 @@ written to drive the terminal. Backoff waits are fake (recorded, not slept); the
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -35,6 +37,54 @@ def policy(fake: FakeTime, **overrides: object) -> FetchPolicy:
                                  "random": lambda: 0.5}
     values.update(overrides)
     return FetchPolicy(**values)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def raw_server(serve: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A loopback server writing raw bytes (what FaultServer cannot: keep-alive, an error page without end):
+    `serve(connection, stopping)` runs per connection on its own thread; yields the base URL. Leaving it sets
+    `stopping`, closes the listener and joins every thread."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.02)
+    stopping = threading.Event()
+    handlers: list[threading.Thread] = []
+
+    def handle(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # the client hung up: nothing left to tell it
+            conn.settimeout(5.0)
+            serve(conn, stopping)
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            handler = threading.Thread(target=handle, args=(conn,), daemon=True)
+            handler.start()
+            handlers.append(handler)
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        acceptor.join(5.0)
+        listener.close()
+        for handler in handlers:
+            handler.join(5.0)
+
+
+def read_request(conn: socket.socket, pending: bytearray) -> bool:
+    """Consume one request's head (a GET has no body) from `conn` into nothing; False when the client hung up."""
+    while b"\r\n\r\n" not in pending:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return False
+        pending += chunk
+    del pending[: pending.index(b"\r\n\r\n") + 4]
+    return True
 
 
 def get(url: str, fake: FakeTime, *, headers: dict[str, str] | None = None, **overrides: object) -> FetchResult:
@@ -68,6 +118,28 @@ def test_a_redirect_within_the_origin_keeps_the_key(server: FaultServer) -> None
     result = get(server.url("/odds"), FakeTime(), headers={"X-Api-Key": TOKEN})
     assert result.url == server.url("/moved") and result.content == ODDS
     assert server.requests_to("/moved")[0].headers["x-api-key"] == TOKEN
+
+
+def test_a_secret_client_default_header_is_not_sent_to_another_origin(server: FaultServer, other: FaultServer) -> None:
+    """A key set once on the client (make_client's base_headers) is no header the fetch call added, so only its
+    secret-looking name keeps it from the host a redirect names: without that check it went there."""
+    server.script("/odds", ("status", 302, {"Location": other.url("/capture")}))
+    chosen = policy(FakeTime())
+    with make_client(chosen, base_headers={"X-Api-Key": TOKEN}) as client:
+        result = fetch(server.url("/odds"), client=client, policy=chosen, source="odds")
+    assert result.content == ODDS and result.url == other.url("/capture")
+    assert server.requests_to("/odds")[0].headers["x-api-key"] == TOKEN
+    hop, = other.requests_to("/capture")
+    assert "x-api-key" not in hop.headers and TOKEN not in repr(hop.headers), hop.headers
+
+
+def test_a_redirect_to_another_host_names_that_host(server: FaultServer, other: FaultServer) -> None:
+    """The hop copied the first request's Host header: the other server was asked for the first one's host and
+    port (a virtual host there answers for the wrong site, or 421/404)."""
+    server.script("/odds", ("status", 302, {"Location": other.url("/capture")}))
+    assert get(server.url("/odds"), FakeTime()).content == ODDS
+    assert server.requests_to("/odds")[0].headers["host"] == f"127.0.0.1:{server.port}"
+    assert other.requests_to("/capture")[0].headers["host"] == f"127.0.0.1:{other.port}"
 
 
 @pytest.mark.parametrize("target, keeps", [
@@ -176,6 +248,56 @@ def test_a_trickle_ends_at_the_total_budget(server: FaultServer) -> None:
     assert "deadline" in str(raised) and raised.attempts == 1 and 1.0 < took < 5
 
 
+def test_a_stalled_answer_ends_at_the_attempt_deadline_despite_a_long_read_timeout(server: FaultServer) -> None:
+    """A server that accepts and then says nothing held the attempt for the whole 30 s read timeout: the
+    deadline's watchdog never shut the socket down (or never learnt it, without the trace hook)."""
+    server.script("/odds", ("stall", 20.0))
+    took, raised, ended = _fetch_in_thread(server.url("/odds"), 4.0, attempt_deadline_s=1.0, read_timeout=30.0,
+                                           max_attempts=1)
+    assert ended, "the fetch was still waiting for the stalled answer"
+    assert isinstance(raised, FetchError), raised
+    assert "no complete answer within the attempt's 1 s deadline" in str(raised)
+    assert raised.attempts == 1 and took < 3
+
+
+def test_an_attempt_on_a_kept_alive_connection_still_ends_at_its_deadline() -> None:
+    """Without `Connection: close` the second fetch reused the first one's pooled connection; no new socket was
+    connected, so the watchdog knew none and a server stalling on it held the attempt for the 30 s read timeout."""
+    served = threading.Event()
+
+    def serve(conn: socket.socket, stopping: threading.Event) -> None:
+        pending = bytearray()
+        while read_request(conn, pending):
+            if served.is_set():  # every later request: no answer at all
+                stopping.wait(20.0)
+                return
+            served.set()  # the first: answered, and the connection kept open for another
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(ODDS)).encode() + b"\r\n\r\n" + ODDS)
+
+    with raw_server(serve) as base:
+        chosen = policy(FakeTime(), attempt_deadline_s=1.0, read_timeout=30.0, max_attempts=1)
+        with make_client(chosen) as client:
+            assert fetch(base + "/odds", client=client, policy=chosen, source="odds").content == ODDS
+            outcome: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    fetch(base + "/odds", client=client, policy=chosen, source="odds")
+                except BaseException as exc:  # handed to the test
+                    outcome.append(exc)
+
+            started = time.monotonic()
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            worker.join(4.0)
+            took = time.monotonic() - started
+            assert not worker.is_alive(), "the second fetch was still waiting on the kept-alive connection"
+    raised, = outcome
+    assert isinstance(raised, FetchError), raised
+    assert "no complete answer within the attempt's 1 s deadline" in str(raised) and took < 3
+
+
 # ------------------------------------------------------------------------------------------ error bodies
 
 
@@ -195,3 +317,32 @@ def test_the_url_a_redirect_leads_to_is_recorded_redacted(server: FaultServer, o
     server.script("/odds", ("status", 307, {"Location": other.url("/capture") + f"?api_key={TOKEN}"}))
     result = get(server.url("/odds"), FakeTime())
     assert TOKEN not in result.url and result.url == other.url("/capture") + "?api_key=REDACTED"
+
+
+def test_an_endless_error_page_is_read_only_for_its_excerpt() -> None:
+    """The 404 page was read until the attempt's deadline (an endless one: 20 s and all of it downloaded) just
+    to show 160 characters of it."""
+    sent: list[int] = []
+
+    def serve(conn: socket.socket, stopping: threading.Event) -> None:
+        read_request(conn, bytearray())
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")
+        total = 0
+        try:
+            while not stopping.is_set():  # 512 bytes every 2 ms, until the client hangs up
+                conn.sendall(b"x" * 512)
+                total += 512
+                time.sleep(0.002)
+        finally:
+            sent.append(total)
+
+    with raw_server(serve) as base:
+        took, raised, ended = _fetch_in_thread(base + "/odds", 4.0, attempt_deadline_s=20.0)
+        assert ended, "the fetch was still reading the endless error page"
+        for _ in range(200):  # the server notices the hang-up at its next write or two
+            if sent:
+                break
+            time.sleep(0.01)
+    assert isinstance(raised, FetchError), raised
+    assert "HTTP 404 Not Found: xxx" in str(raised) and raised.attempts == 1 and took < 3
+    assert sent and sent[0] < 32 * 1024, sent
