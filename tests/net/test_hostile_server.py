@@ -345,4 +345,6 @@ def test_an_endless_error_page_is_read_only_for_its_excerpt() -> None:
             time.sleep(0.01)
     assert isinstance(raised, FetchError), raised
     assert "HTTP 404 Not Found: xxx" in str(raised) and raised.attempts == 1 and took < 3
-    assert sent and sent[0] < 32 * 1024, sent
+    # what the server pushed into the socket buffers before the client hung up (4.6 KB when idle; bounded loosely,
+    # as a loaded machine closes later): without the cap the fetch reads until its 20 s deadline, failing above
+    assert sent and sent[0] < 1 << 20, sent
