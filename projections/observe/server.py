@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,20 @@ CLIENT_TIMEOUT_S = 10.0  # a client has this long to send each request's head, a
 RESPONSE_WAITS = 6  # ... and this many client timeouts to take a whole response (the dashboard's files are small)
 
 
+@contextlib.contextmanager
+def _until(sock: socket.socket, deadline: float, timeout: float, late: str) -> Iterator[None]:
+    """One call on `sock` bounded by `deadline` as well as by the per-wait `timeout`, which is put back after it
+    (TimeoutError `late` once the deadline has passed)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError(late)
+    sock.settimeout(min(left, timeout))
+    try:
+        yield
+    finally:
+        sock.settimeout(timeout)
+
+
 class _Paced(io.RawIOBase):
     """A connection's reading side with a deadline: the whole head of a request (request line and headers) must
     arrive before it, so a client sending a byte now and then is dropped as surely as one that sends nothing."""
@@ -110,14 +124,8 @@ class _Paced(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"no whole request within {self.timeout:g} s")
-        self.sock.settimeout(min(left, self.timeout))
-        try:
+        with _until(self.sock, self.deadline, self.timeout, f"no whole request within {self.timeout:g} s"):
             return self.sock.recv_into(buffer)
-        finally:
-            self.sock.settimeout(self.timeout)  # a response's writes wait the full timeout
 
 
 class _PacedWriter(io.BufferedIOBase):
@@ -131,14 +139,9 @@ class _PacedWriter(io.BufferedIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"response not taken within {self.timeout * RESPONSE_WAITS:g} s")
-        self.sock.settimeout(min(left, self.timeout))  # sendall's timeout bounds the whole call
-        try:
+        with _until(self.sock, self.deadline, self.timeout,  # sendall's timeout bounds the whole call
+                    f"response not taken within {self.timeout * RESPONSE_WAITS:g} s"):
             self.sock.sendall(data)
-        finally:
-            self.sock.settimeout(self.timeout)
         with memoryview(data) as view:
             return view.nbytes
 
