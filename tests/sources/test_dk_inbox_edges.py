@@ -77,7 +77,8 @@ def test_a_file_dated_to_a_day_without_games_is_refused(tmp_path: Path) -> None:
     """A real export whose Game Info was edited to Christmas Eve 2019, a day the archive's schedule holds no game:
     taken, it would make a salary snapshot of a date no stage can build. (A date only a fetched schedule knows is
     not judged: the archive cannot vouch for it.)
-    Kills: `_scheduled_teams` answering None ("cannot vouch") for every day the archive has no game."""
+    Kills: an in-season day without games refused as a preseason slate (the `day < opening` test loosened);
+    `_scheduled_teams` answering None ("cannot vouch") for every day the archive has no game."""
     rows = [dict(r, **{"Game Info": r["Game Info"].replace("11/01/2019", "12/24/2019")}) for r in _rows(DK_2019)]
     with pytest.raises(files.BadFile, match=r"DKSalaries\.csv: its Game Info dates it 2019-12-24, but BKN, BOS, .* do "
                                             r"not play on 2019-12-24 per the archive's schedule \(there are no NBA "
@@ -112,7 +113,8 @@ def test_a_first_file_taken_after_the_lock_claims_no_change_to_a_locked_slate(tm
     """The note "taken after the slate's lock ... the locked slate's projections change with it" belongs to a file
     that replaces a slate already known. The day's first file taken half an hour after the first tip (the archive
     holds this very slate) replaces nothing, and must not say it moved a locked slate.
-    Kills: the note given for any file taken in the 12 hours after the lock."""
+    Kills: the note given for any file taken in the 12 hours after the lock; the archive's own copy of the slate
+    (same players and salaries, its slate id made another way) reported as replaced (`_alike` skipped)."""
     took = ingest_dk(tmp_path / "home", DK_1030.read_bytes(), "DKSalaries.csv", LOCK + dt.timedelta(minutes=30))
     assert took.replaced == [] and took.notes == [], took.notes
 
@@ -205,3 +207,20 @@ def test_a_new_export_thinning_a_game_is_refused_and_half_the_games_gone_is_a_no
     assert len(half.replaced) == 1 and half.players == 268 - 135
     assert half.notes == [f"BKN@HOU, BOS@NYK, CHI@DET, CLE@IND left slate {half.replaced[0]} (postponed?): its players "
                           "are no longer on it"]
+
+
+def test_a_correction_after_the_lock_brings_no_archive_hindsight_into_a_live_slate(tmp_path: Path) -> None:
+    """2019-11-01 captured live (the morning's file alone), then a corrected export taken after the first tip: the
+    slate as known at the lock is the corrected file alone. The archive's daily table of the date (rotoguru rows,
+    with the starters known after the games) must not join a capture that counts as known before the lock.
+    Kills: the mend of an older snapshot (archive slates joining it) applied to one sharing DraftKings ids with
+    the archive's copy of its slate."""
+    home = tmp_path / "home"
+    rows = _rows(DK_2019)
+    ingest_dk(home, _bytes(rows), "DKSalaries.csv", MORNING)
+    corrected = int(rows[0]["Salary"]) - 100
+    late = ingest_dk(home, _bytes([dict(rows[0], Salary=str(corrected)), *rows[1:]]), "DKSalaries (1).csv",
+                     dt.datetime(2019, 11, 2, 0, 30, tzinfo=dt.UTC))
+    held = _salaries(home, DAY, dt.datetime(2019, 11, 1, 23, 0, tzinfo=dt.UTC))
+    assert set(held["source"]) == {"dk"} and set(held["slate_id"]) == {late.slate_id} and len(held) == 268
+    assert held.set_index("dk_id").loc[int(rows[0]["ID"]), "salary"] == corrected

@@ -152,3 +152,57 @@ def test_a_line_at_the_edge_of_its_range_is_a_line() -> None:
     rows[0] = dict(rows[0], spread="40", total="120", whos_favored="home")
     odds = files.lines(_csv_bytes(rows), "lines.csv")
     assert (odds.loc[0, "spread_home"], odds.loc[0, "total"]) == (-40.0, 120.0)
+
+
+LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
+
+
+def test_more_threes_made_than_field_goals_is_no_box_score() -> None:
+    """Justin Holiday's real line of 2022-23 (2 of 8, 0 of 6 from three, 4 points) edited to 1 field goal and 2 threes
+    made - its points still add up (2 FGM + FG3M + FTM = 4) and no count exceeds its attempts, but a three is a field
+    goal: the line cannot be, and the file is refused naming it. Kills: the FG3M <= FGM and FG3A <= FGA rules
+    dropped from the box-score checks."""
+    with open(LOGS_2022, newline="") as fh:
+        rows = [r for _, r in zip(range(60), csv.DictReader(fh), strict=False)]
+    assert (rows[28]["PLAYER_NAME"], rows[28]["PTS"], rows[28]["FGM"], rows[28]["FG3A"]) == ("Justin Holiday", "4", "2",
+                                                                                              "6")
+    rows[28] = dict(rows[28], FGM="1", FG3M="2")
+    with pytest.raises(files.BadFile, match=r"^logs\.csv: 1 row\(s\) with more made than attempted, e\.g\. Justin "
+                                            r"Holiday on 2022-10-\d\d"):
+        files.game_logs(_csv_bytes(rows), "logs.csv")
+
+
+def test_game_ids_a_spreadsheet_stripped_of_their_zeros_are_read_whole() -> None:
+    """A logs export opened and saved by a spreadsheet loses the leading zeros of its GAME_IDs (0021900049 ->
+    21900049): read, the ids are nba.com's ten digits again, so the logs join the schedule and box scores. Kills:
+    the zfill(10) of the game id dropped."""
+    with open(LOGS_2019, newline="") as fh:
+        rows = [r for _, r in zip(range(300), csv.DictReader(fh), strict=False)]
+    whole = files.game_logs(_csv_bytes(rows), "logs.csv")
+    saved = files.game_logs(_csv_bytes([dict(r, GAME_ID=str(int(r["GAME_ID"]))) for r in rows]), "logs.csv")
+    assert whole["game_id"].str.fullmatch(r"00219\d{5}").all()
+    pd.testing.assert_frame_equal(saved, whole)
+
+
+def test_a_game_listed_twice_with_two_lines_is_refused() -> None:
+    """A lines file holding one game twice with different numbers (two books' closing lines pasted together): which
+    line is the game's cannot be told, so the file is refused naming the game - not only an exact duplicate row.
+    Kills: the one-line-per-game check keyed on more than (date, home team)."""
+    rows = _lines_rows(lambda r: r["date"] == "2023-01-16")
+    other = dict(rows[4], total=str(float(rows[4]["total"]) + 1.5), moneyline_home="-150")
+    with pytest.raises(files.BadFile, match=r"^lines\.csv: 2 rows repeat a game \(e\.g\. 2023-01-16 \w+@\w+\); "
+                                            r"keep one line per game"):
+        files.lines(_csv_bytes([*rows, other]), "lines.csv")
+
+
+def test_an_injury_status_the_projections_do_not_know_is_refused() -> None:
+    """The real 5 PM report of 2020-08-06 with one player's status edited to "Suspended" (no status of the official
+    report): refused naming it and the statuses known, as the live fetch then keeps the last good report - taken,
+    the injuries stage would not know whether the player plays. Kills: the status check of `injury_report`
+    dropped (the contract checks no value)."""
+    content = (SHARED / "injuries" / "2020" / "csv" / "Injury-Report_2020-08-06_05PM.csv").read_bytes()
+    edited = content.replace(b",Out,", b",Suspended,", 1)
+    assert edited != content
+    with pytest.raises(files.BadFile, match=r"^report\.csv: column 'Current Status' holds \['Suspended'\]; expected "
+                                            r"\('Out', 'Doubtful', 'Questionable', 'Probable', 'Available'\)"):
+        files.injury_report(edited, "report.csv", dt.datetime(2020, 8, 6, 21, tzinfo=dt.UTC), lambda name, team: "0")
