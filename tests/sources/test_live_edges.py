@@ -222,3 +222,23 @@ def test_the_live_odds_give_back_the_closing_moneylines(tmp_path: Path, server: 
     assert len(got) == 11 and got.index.equals(want.index)
     assert ((want > 0) & (want < 150)).to_numpy().sum() >= 4  # the underdogs the switch point decides
     assert (abs(got - want) <= 1.0).to_numpy().all(), pd.concat([got, want], axis=1)
+
+
+def test_an_empty_game_log_is_taken_on_opening_night_and_refused_once_games_were_played(
+        tmp_path: Path, server: FaultServer, fake: FakeTime) -> None:
+    """The real LeagueGameLog as the endpoint answers on 2019-10-22, the season's first night: its headers and no
+    row. Taken, as an empty capture (the stages see a season without history yet), not refused as "missing
+    columns" (it was, every retry: opening night's slate failed). The same empty body on 2019-10-30 is refused
+    with what the archive's schedule says was played before. Kills: the frame built from the rows alone."""
+    opening = dt.date(2019, 10, 22)
+    body = payloads.league_game_log(opening)
+    assert json.loads(body)["resultSets"][0]["rowSet"] == []
+    server.replay(GAMELOG, body)
+    summary = fetch("player_logs", tmp_path, server, fake, day=opening,
+                    now=dt.datetime(2019, 10, 22, 15, tzinfo=dt.UTC), max_attempts=1)
+    assert summary["rows"] == 0
+    assert [e.rows for e in snapshots.entries(tmp_path, "player_logs", opening)] == [0]
+    with pytest.raises(FetchError, match=r"no player games in 2019-20, but the archive schedule lists \d+ games "
+                                         r"before 2019-10-30"):
+        fetch("player_logs", tmp_path, server, fake, max_attempts=1)
+    assert snapshots.entries(tmp_path, "player_logs", SLATE) == []

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from projections.errors import ContractViolation
 from projections.identity import team_code
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EASTERN = ZoneInfo("America/New_York")
 
@@ -64,6 +67,20 @@ def load_json(content: bytes, source: str) -> Any:
 
 def result_set(body: Any, name: str, source: str, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Rows of a stats.nba.com result set as dicts; ContractViolation naming what is missing."""
+    headers, rows = _headers_and_rows(body, name, source, required)
+    return [dict(zip(headers, row, strict=False)) for row in rows]
+
+
+def result_frame(body: Any, name: str, source: str) -> pd.DataFrame:
+    """A stats.nba.com result set as a frame whose columns are its headers, rows or none (a log of a season
+    before its first game has the columns and no row); ContractViolation naming what is missing."""
+    import pandas as pd
+
+    headers, rows = _headers_and_rows(body, name, source, ())
+    return pd.DataFrame([dict(zip(headers, row, strict=False)) for row in rows], columns=headers)
+
+
+def _headers_and_rows(body: Any, name: str, source: str, required: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
     sets = body.get("resultSets") if isinstance(body, dict) else None
     if isinstance(sets, dict):  # some endpoints answer with a single resultSet object
         sets = [sets]
@@ -78,7 +95,7 @@ def result_set(body: Any, name: str, source: str, required: tuple[str, ...] = ()
     missing = [h for h in required if h not in headers]
     if missing:
         raise bad(source, f"result set {name!r} lacks columns {missing} (has {headers})")
-    return [dict(zip(headers, row, strict=False)) for row in rows]
+    return headers, rows
 
 
 def game_type(game_id: str) -> str:

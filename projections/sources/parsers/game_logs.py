@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.dates import season_of
 from projections.identity import dk_points, team_code
-from projections.sources.parsers.common import bad, game_type, load_json, result_set
+from projections.sources.parsers.common import bad, game_type, load_json, result_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,7 +121,7 @@ def empty_logs() -> pd.DataFrame:
 
 def player_logs_from_gamelog(content: bytes) -> pd.DataFrame:
     """player_logs from a LeagueGameLog JSON body (PlayerOrTeam=P)."""
-    import pandas as pd
-
-    rows = result_set(load_json(content, "game_logs"), "LeagueGameLog", "game_logs")
-    return player_logs_from_rows(pd.DataFrame(rows), "game_logs")
+    # its columns even without a row: a well-formed log of a season before its first game (opening night) is
+    # empty, not "missing columns"; whether empty is plausible is the backend's to say (it knows the calendar)
+    raw = result_frame(load_json(content, "game_logs"), "LeagueGameLog", "game_logs")
+    return player_logs_from_rows(raw, "game_logs")
