@@ -219,3 +219,24 @@ def test_a_run_that_met_a_refused_inbox_file_builds_and_alerts_it(tmp_path: Path
     [post] = posts
     assert post["text"].startswith(f"*projections: the DraftKings inbox refused a file (slate {DAY})*"), post
     assert "DKSalaries (1).csv: missing column(s)" in post["text"] and "the slate stands on " in post["text"]
+
+
+def test_opening_night_builds_from_the_seasons_empty_game_log(tmp_path: Path) -> None:
+    """2019-10-22, the season's first night, live at 20:00Z: the game-log endpoint answers the real LeagueGameLog
+    of a season before its first game (headers, no row). It was refused as "missing columns" on every retry and
+    the night's slate failed; now it is an empty capture, the history comes from the season before, and the two
+    games' slate is published (the archive's salaries: no file dropped)."""
+    opening = dt.date(2019, 10, 22)
+    home = tmp_path / "home"
+    with FaultServer() as server:
+        server.replay("/stats/scoreboardv3", payloads.scoreboard(opening))
+        server.replay("/stats/leaguegamelog", payloads.league_game_log(opening))
+        server.replay(ODDS, payloads.odds_today(opening))
+        result = run_doit(home, "slate", f"date={opening}", timeout=600,
+                          PROJECTIONS_LIVE__NOW="2019-10-22T20:00:00Z", **_settings(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = next(e for e in _kinds(ledger_events(home), "fetch_success") if e["source"] == "player_logs")
+    assert logs["rows"] == 0, logs
+    slate = pd.read_parquet(home / "gold" / "projections" / f"game_date={opening}" / "projections.parquet")
+    assert set(slate["team"]) == {"NOP", "TOR", "LAL", "LAC"}, sorted(set(slate["team"]))
+    assert slate.loc[slate["p_play"] > 0.5, "dk_mean"].gt(0).all() and slate["dk_mean"].max() > 30
