@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -47,6 +48,22 @@ def project_env(home: Path, **extra: str) -> dict[str, str]:
     env["PROJECTIONS_CACHE_DIR"] = str(CACHE_DIR)  # the fast path's caches, kept out of ~/.cache
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def like_a_doit_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's environment as `project_env` gives a child: no PROJECTIONS_ setting but the cache dir; the
+    process umask put back afterwards (make_engine sets the data root's), for tests that build in-process."""
+    for name in list(os.environ):
+        if name.startswith("PROJECTIONS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    try:
+        yield
+    finally:
+        os.umask(umask)
 
 
 def doit_argv(*args: str, code: Path = REPO) -> list[str]:

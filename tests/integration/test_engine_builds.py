@@ -30,7 +30,7 @@ from projections import failpoints
 from projections.hashing import seed_from
 from projections.pipeline import Pipeline, Stage, StageContext
 from projections.store import MANIFEST
-from tests.conftest import CACHE_DIR, FIXTURE_DATE, ledger_events
+from tests.conftest import FIXTURE_DATE, ledger_events, like_a_doit_child
 
 DAY = dt.date.fromisoformat(FIXTURE_DATE)
 
@@ -41,16 +41,8 @@ def settings_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     process umask put back afterwards (make_engine sets the data root's)."""
     from projections.settings import load_settings
 
-    for name in list(os.environ):
-        if name.startswith("PROJECTIONS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
-    umask = os.umask(0o022)
-    os.umask(umask)
-    try:
+    with like_a_doit_child(monkeypatch):
         yield lambda: load_settings(home=tmp_path / "home")
-    finally:
-        os.umask(umask)
 
 
 def _engine(settings: Any, **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from projections.store import LocalStore
-from tests.conftest import CACHE_DIR, FIXTURE_DATE, gold_object, ledger_events, run_cli, run_doit
+from tests.conftest import FIXTURE_DATE, gold_object, ledger_events, like_a_doit_child, run_cli, run_doit
 
 DAY = dt.date.fromisoformat(FIXTURE_DATE)
 
@@ -75,16 +75,8 @@ def test_a_pointer_behind_its_build_is_published_again_without_building(built_ho
 def engine_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """This process's environment as `project_env` gives a child: no PROJECTIONS_ setting but the cache dir (and
     its umask put back: make_engine sets the data root's)."""
-    for name in list(os.environ):
-        if name.startswith("PROJECTIONS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
-    umask = os.umask(0o022)
-    os.umask(umask)
-    try:
+    with like_a_doit_child(monkeypatch):
         yield
-    finally:
-        os.umask(umask)
 
 
 def test_a_killed_runs_move_is_recorded_by_the_next_build_that_finds_gold_up_to_date(

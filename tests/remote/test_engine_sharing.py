@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from projections.remote.cache import action_key, object_prefix
 from projections.store import LocalStore
-from tests.conftest import CACHE_DIR, FIXTURE_DATE, run_doit
+from tests.conftest import FIXTURE_DATE, like_a_doit_child, run_doit
 from tests.remote.conftest import KEY, REGION, SECRET, Bucket
 
 DAY = dt.date.fromisoformat(FIXTURE_DATE)
@@ -31,20 +30,12 @@ def engine_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from projections.settings import load_settings
     from projections.wiring import make_engine
 
-    for name in list(os.environ):
-        if name.startswith("PROJECTIONS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
-    umask = os.umask(0o022)
-    os.umask(umask)
 
     def make(home: Path, bucket: Bucket) -> Any:
         return make_engine(load_settings(home=home, remote={"url": bucket.url, "endpoint_url": bucket.endpoint,
                                                             "key": KEY, "secret": SECRET, "region": REGION}))
-    try:
+    with like_a_doit_child(monkeypatch):
         yield make
-    finally:
-        os.umask(umask)
 
 
 def test_a_shared_record_whose_object_is_damaged_is_built_here(bucket: Bucket, tmp_path: Path, engine_on) -> None:

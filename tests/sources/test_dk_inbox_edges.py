@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from projections.sources import backends, files, snapshots
 from projections.sources.inbox import ingest_dk, read_dk
 from tests.conftest import SHARED
 from tests.sources.conftest import FakeTime, env_for, http_for, live_settings
+from tests.sources.payloads import csv_bytes
 
 DK_DIR = SHARED / "salaries" / "dk"
 DK_2019 = DK_DIR / "2019-11-01__bradical1379__DKSalaries__f09c750c.csv"  # 8 games, the date's whole slate
@@ -31,17 +31,9 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _bytes(rows: list[dict]) -> bytes:
-    sink = io.StringIO()
-    writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return sink.getvalue().encode()
-
-
 def _early_slate(games: tuple[str, ...]) -> bytes:
     """Games of DK_2019 under new DraftKings ids: an early slate of the same date (real players and salaries)."""
-    return _bytes([dict(r, ID=str(int(r["ID"]) + 10**6), **{"Name + ID": f"{r['Name']} ({int(r['ID']) + 10**6})"})
+    return csv_bytes([dict(r, ID=str(int(r["ID"]) + 10**6), **{"Name + ID": f"{r['Name']} ({int(r['ID']) + 10**6})"})
                    for r in _rows(DK_2019) if r["Game Info"].split(" ")[0] in games])
 
 
@@ -83,7 +75,7 @@ def test_a_file_dated_to_a_day_without_games_is_refused(tmp_path: Path) -> None:
     with pytest.raises(files.BadFile, match=r"DKSalaries\.csv: its Game Info dates it 2019-12-24, but BKN, BOS, .* do "
                                             r"not play on 2019-12-24 per the archive's schedule \(there are no NBA "
                                             r"games that day\); the file belongs to another date or was edited"):
-        read_dk(tmp_path / "home", _bytes(rows), "DKSalaries.csv")
+        read_dk(tmp_path / "home", csv_bytes(rows), "DKSalaries.csv")
     assert not (tmp_path / "home").exists()
 
 
@@ -96,12 +88,12 @@ def test_a_correction_dropped_after_the_lock_is_what_the_locked_slate_reads(tmp_
     home = tmp_path
     (home / "inbox").mkdir()
     rows = _rows(DK_1030)
-    (home / "inbox" / "DKSalaries.csv").write_bytes(_bytes(rows))
+    (home / "inbox" / "DKSalaries.csv").write_bytes(csv_bytes(rows))
     morning = _fetch(home, fake, dt.datetime(2019, 10, 30, 20, tzinfo=dt.UTC))
     assert morning["captured_at"] == "2019-10-30T20:00:00.000Z"
     player = int(rows[0]["ID"])
     corrected = int(rows[0]["Salary"]) + 100
-    (home / "inbox" / "DKSalaries.csv").write_bytes(_bytes([dict(rows[0], Salary=str(corrected)), *rows[1:]]))
+    (home / "inbox" / "DKSalaries.csv").write_bytes(csv_bytes([dict(rows[0], Salary=str(corrected)), *rows[1:]]))
     late = _fetch(home, fake, dt.datetime(2019, 10, 31, 1, tzinfo=dt.UTC))
     assert late["taken"] and late["rejected"] is None
     for as_of in (LOCK, None):
@@ -141,7 +133,7 @@ def test_a_damaged_row_is_refused_naming_it(tmp_path: Path, damage, says: str) -
     (`0 <= amount`); the TeamAbbrev-in-game check dropped; the duplicate-player check dropped."""
     rows = _rows(DK_2019)
     with pytest.raises(files.BadFile, match=says):
-        read_dk(tmp_path, _bytes(damage(rows)), "DKSalaries.csv")
+        read_dk(tmp_path, csv_bytes(damage(rows)), "DKSalaries.csv")
 
 
 def test_two_days_in_one_file_are_refused_as_such(tmp_path: Path) -> None:
@@ -151,7 +143,7 @@ def test_two_days_in_one_file_are_refused_as_such(tmp_path: Path) -> None:
     with pytest.raises(files.BadFile, match=r"DKSalaries\.csv: column 'Game Info' names several dates "
                                             r"\['2019-10-30', '2019-11-01'\]; a classic slate is one date - split "
                                             r"the file by date"):
-        read_dk(tmp_path, _bytes(_rows(DK_1030) + _rows(DK_2019)), "DKSalaries.csv")
+        read_dk(tmp_path, csv_bytes(_rows(DK_1030) + _rows(DK_2019)), "DKSalaries.csv")
 
 
 def test_a_file_of_the_header_alone_says_it_has_no_rows(tmp_path: Path) -> None:
@@ -177,7 +169,8 @@ def test_a_date_left_without_salaries_says_what_the_inbox_held(tmp_path: Path, f
         _fetch(tmp_path, fake, now, day)
     good = DK_DIR / "2023-01-16__chasebroder__DKSalaries__d62277f1.csv"
     rows = _rows(good)
-    (inbox / "DKSalaries.csv").write_bytes(_bytes([dict(r, Salary="N/A") if i == 2 else r for i, r in enumerate(rows)]))
+    unreadable = [dict(r, Salary="N/A") if i == 2 else r for i, r in enumerate(rows)]
+    (inbox / "DKSalaries.csv").write_bytes(csv_bytes(unreadable))
     with pytest.raises(SourceError, match=r"in the inbox .*; unreadable files left there: DKSalaries\.csv: line 4, "
                                           r"column 'Salary': 'N/A' \("):
         _fetch(tmp_path, fake, now, day)
@@ -194,16 +187,16 @@ def test_a_new_export_thinning_a_game_is_refused_and_half_the_games_gone_is_a_no
     Kills: SHRINK lowered to a half (a game at 59% passed); "half the games gone" refused as "most"."""
     home = tmp_path / "home"
     rows = _rows(DK_2019)
-    ingest_dk(home, _bytes(rows), "DKSalaries.csv", MORNING)
+    ingest_dk(home, csv_bytes(rows), "DKSalaries.csv", MORNING)
     bos = [r for r in rows if r["Game Info"].startswith("NY@BOS")]
     thinned = [r for r in rows if not r["Game Info"].startswith("NY@BOS")] + bos[:20]
     with pytest.raises(files.BadFile, match=r"DKSalaries \(1\)\.csv: a new export of slate dk-2019-11-01-\w+ \(the "
                                             r"same DraftKings ids\) that lists fewer players of BOS@NYK \(254 players, "
                                             r"the slate has 268\)"):
-        ingest_dk(home, _bytes(thinned), "DKSalaries (1).csv", MORNING)
+        ingest_dk(home, csv_bytes(thinned), "DKSalaries (1).csv", MORNING)
     gone = ("NY@BOS", "HOU@BKN", "DET@CHI", "CLE@IND")
-    half = ingest_dk(home, _bytes([r for r in rows if r["Game Info"].split(" ")[0] not in gone]), "DKSalaries (2).csv",
-                     MORNING)
+    kept = [r for r in rows if r["Game Info"].split(" ")[0] not in gone]
+    half = ingest_dk(home, csv_bytes(kept), "DKSalaries (2).csv", MORNING)
     assert len(half.replaced) == 1 and half.players == 268 - 135
     assert half.notes == [f"BKN@HOU, BOS@NYK, CHI@DET, CLE@IND left slate {half.replaced[0]} (postponed?): its players "
                           "are no longer on it"]
@@ -217,9 +210,9 @@ def test_a_correction_after_the_lock_brings_no_archive_hindsight_into_a_live_sla
     the archive's copy of its slate."""
     home = tmp_path / "home"
     rows = _rows(DK_2019)
-    ingest_dk(home, _bytes(rows), "DKSalaries.csv", MORNING)
+    ingest_dk(home, csv_bytes(rows), "DKSalaries.csv", MORNING)
     corrected = int(rows[0]["Salary"]) - 100
-    late = ingest_dk(home, _bytes([dict(rows[0], Salary=str(corrected)), *rows[1:]]), "DKSalaries (1).csv",
+    late = ingest_dk(home, csv_bytes([dict(rows[0], Salary=str(corrected)), *rows[1:]]), "DKSalaries (1).csv",
                      dt.datetime(2019, 11, 2, 0, 30, tzinfo=dt.UTC))
     held = _salaries(home, DAY, dt.datetime(2019, 11, 1, 23, 0, tzinfo=dt.UTC))
     assert set(held["source"]) == {"dk"} and set(held["slate_id"]) == {late.slate_id} and len(held) == 268

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ import pytest
 from projections.archive import SHIPPED
 from projections.sources import files, ingest
 from tests.conftest import SHARED
+from tests.sources.payloads import csv_bytes
 
 LINES = SHARED / "odds" / "nba_2008-2025_raw.csv"
 ODDS_COLUMNS = ["game_date", "home_team", "away_team", "spread_home", "total", "moneyline_home", "moneyline_away",
@@ -24,14 +24,6 @@ ODDS_COLUMNS = ["game_date", "home_team", "away_team", "spread_home", "total", "
 def _lines_rows(keep) -> list[dict]:  # type: ignore[no-untyped-def]
     with open(LINES, newline="") as fh:
         return [r for r in csv.DictReader(fh) if keep(r)]
-
-
-def _csv_bytes(rows: list[dict]) -> bytes:
-    sink = io.StringIO()
-    writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return sink.getvalue().encode()
 
 
 def _by_game(frame: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +36,7 @@ def test_a_lines_file_of_a_shipped_season_reads_as_the_shipped_odds() -> None:
     whose, the playoff flag ("True"/"False" in the file) and the teams. A flipped sign or swapped sides would
     pass every contract check and invert every game's line."""
     rows = _lines_rows(lambda r: r["season"] == "2020")  # the file's season column names the season's end year
-    odds = files.lines(_csv_bytes(rows), "lines.csv")
+    odds = files.lines(csv_bytes(rows), "lines.csv")
     shipped = pd.read_parquet(SHIPPED / "odds" / "2019-20.parquet")
     assert len(odds) == len(shipped) == 1143 and odds["playoffs"].sum() == 83
     pd.testing.assert_frame_equal(_by_game(odds), _by_game(shipped), check_dtype=False)
@@ -86,7 +78,7 @@ def test_a_season_the_archive_ships_is_kept_not_refused(tmp_path: Path) -> None:
     not refused as holding "no rows of the season(s) asked for". Kills: `not planned and not report.kept` reduced
     to `not planned`, in prepare_lines and in prepare_game_logs."""
     home = tmp_path / "home"
-    lines = _csv_bytes(_lines_rows(lambda r: r["date"] == "2019-10-30"))
+    lines = csv_bytes(_lines_rows(lambda r: r["date"] == "2019-10-30"))
     with open(LOGS_2019, "rb") as fh:
         logs = b"".join(fh.readline() for _ in range(301))  # the header and 300 real rows
     for prepare, content, tables in ((ingest.prepare_lines, lines, ["odds"]),
@@ -142,7 +134,7 @@ def test_a_number_past_its_range_in_a_lines_file_is_refused(column: str, typed: 
     rows[1] = dict(rows[1], **{column: typed})
     with pytest.raises(files.BadFile, match=rf"^lines\.csv: line 3, column '{column}': '{typed}(\.0)?' is not "
                                             + what.replace("(", r"\(").replace(")", r"\)")):
-        files.lines(_csv_bytes(rows), "lines.csv")
+        files.lines(csv_bytes(rows), "lines.csv")
 
 
 def test_a_line_at_the_edge_of_its_range_is_a_line() -> None:
@@ -150,7 +142,7 @@ def test_a_line_at_the_edge_of_its_range_is_a_line() -> None:
     into real rows, are read as they are. Kills: the bounds of `_numbers` made exclusive."""
     rows = _lines_rows(lambda r: r["date"] == "2023-01-16")
     rows[0] = dict(rows[0], spread="40", total="120", whos_favored="home")
-    odds = files.lines(_csv_bytes(rows), "lines.csv")
+    odds = files.lines(csv_bytes(rows), "lines.csv")
     assert (odds.loc[0, "spread_home"], odds.loc[0, "total"]) == (-40.0, 120.0)
 
 
@@ -169,7 +161,7 @@ def test_more_threes_made_than_field_goals_is_no_box_score() -> None:
     rows[28] = dict(rows[28], FGM="1", FG3M="2")
     with pytest.raises(files.BadFile, match=r"^logs\.csv: 1 row\(s\) with more made than attempted, e\.g\. Justin "
                                             r"Holiday on 2022-10-\d\d"):
-        files.game_logs(_csv_bytes(rows), "logs.csv")
+        files.game_logs(csv_bytes(rows), "logs.csv")
 
 
 def test_game_ids_a_spreadsheet_stripped_of_their_zeros_are_read_whole() -> None:
@@ -178,8 +170,8 @@ def test_game_ids_a_spreadsheet_stripped_of_their_zeros_are_read_whole() -> None
     the zfill(10) of the game id dropped."""
     with open(LOGS_2019, newline="") as fh:
         rows = [r for _, r in zip(range(300), csv.DictReader(fh), strict=False)]
-    whole = files.game_logs(_csv_bytes(rows), "logs.csv")
-    saved = files.game_logs(_csv_bytes([dict(r, GAME_ID=str(int(r["GAME_ID"]))) for r in rows]), "logs.csv")
+    whole = files.game_logs(csv_bytes(rows), "logs.csv")
+    saved = files.game_logs(csv_bytes([dict(r, GAME_ID=str(int(r["GAME_ID"]))) for r in rows]), "logs.csv")
     assert whole["game_id"].str.fullmatch(r"00219\d{5}").all()
     pd.testing.assert_frame_equal(saved, whole)
 
@@ -192,7 +184,7 @@ def test_a_game_listed_twice_with_two_lines_is_refused() -> None:
     other = dict(rows[4], total=str(float(rows[4]["total"]) + 1.5), moneyline_home="-150")
     with pytest.raises(files.BadFile, match=r"^lines\.csv: 2 rows repeat a game \(e\.g\. 2023-01-16 \w+@\w+\); "
                                             r"keep one line per game"):
-        files.lines(_csv_bytes([*rows, other]), "lines.csv")
+        files.lines(csv_bytes([*rows, other]), "lines.csv")
 
 
 def test_an_injury_status_the_projections_do_not_know_is_refused() -> None:
