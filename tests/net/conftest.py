@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,3 +25,21 @@ def server() -> Iterator[FaultServer]:
     with FaultServer() as running:
         running.replay("/odds", ODDS)
         yield running
+
+
+def run_bounded(call: Callable[[], Any], wait_s: float) -> tuple[float, Any, bool]:
+    """(seconds taken, what `call` returned or raised - None while it runs -, whether it ended within `wait_s`):
+    `call` runs in a daemon thread, so a fetch that outlives its bound fails the test instead of hanging it."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(wait_s)
+    return time.monotonic() - started, outcome[0] if outcome else None, bool(outcome)

@@ -19,7 +19,7 @@ import pytest
 from projections.errors import FetchError
 from projections.fetch import FetchPolicy, FetchResult, fetch, make_client
 from projections.fetch_send import retry_after_s
-from tests.net.conftest import ODDS
+from tests.net.conftest import ODDS, run_bounded
 from tests.net.faketime import FakeTime
 from tests.net.faultserver import FaultServer
 from tests.net.test_hostile_server import raw_server, read_request
@@ -45,22 +45,14 @@ def policy(fake: FakeTime, **overrides: object) -> FetchPolicy:
 
 
 def fetch_within(url: str, wait_s: float, chosen: FetchPolicy) -> tuple[float, FetchResult | BaseException | None]:
-    """(seconds taken, what `fetch` returned or raised; None if it was still running after `wait_s`): a fetch
-    that outlives its bound fails the test instead of hanging it."""
-    outcome: list[FetchResult | BaseException] = []
+    """(seconds taken, what `fetch` returned or raised; None if it was still running after `wait_s`)."""
 
-    def run() -> None:
-        try:
-            with make_client(chosen) as client:
-                outcome.append(fetch(url, client=client, policy=chosen, source="odds"))
-        except BaseException as exc:  # handed to the test
-            outcome.append(exc)
+    def call() -> FetchResult:
+        with make_client(chosen) as client:
+            return fetch(url, client=client, policy=chosen, source="odds")
 
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(wait_s)
-    return time.monotonic() - started, outcome[0] if outcome else None
+    took, outcome, _ = run_bounded(call, wait_s)
+    return took, outcome
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import pytest
 
 from projections.errors import FetchError
 from projections.fetch import FetchPolicy, FetchResult, fetch, make_client
-from tests.net.conftest import ODDS
+from tests.net.conftest import ODDS, run_bounded
 from tests.net.faketime import FakeTime
 from tests.net.faultserver import FaultServer
 
@@ -212,23 +212,11 @@ def test_a_body_under_the_cap_is_whole(server: FaultServer) -> None:
 # ------------------------------------------------------------------------------------------ deadlines
 
 
-def _fetch_in_thread(url: str, wait_s: float, **overrides: object) -> tuple[float, BaseException | None, bool]:
-    """(seconds taken, what fetch raised, whether it ended within wait_s): a fetch that never ends fails the test
-    instead of hanging it (the server's stop ends the trickle, and so that thread)."""
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            get(url, FakeTime(), **overrides)
-            outcome.append(None)
-        except BaseException as exc:  # handed to the test
-            outcome.append(exc)
-
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(wait_s)
-    return time.monotonic() - started, outcome[0] if outcome else None, not worker.is_alive()
+def _fetch_in_thread(url: str, wait_s: float,
+                     **overrides: object) -> tuple[float, FetchResult | BaseException | None, bool]:
+    """(seconds taken, what fetch returned or raised, whether it ended within wait_s) (the server's stop ends a
+    trickle, and so the thread of a fetch that never ended)."""
+    return run_bounded(lambda: get(url, FakeTime(), **overrides), wait_s)
 
 
 def test_a_trickled_body_ends_at_the_attempt_deadline(server: FaultServer) -> None:

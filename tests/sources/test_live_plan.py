@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CACHE_DIR
+from tests.conftest import like_a_doit_child
 from tests.net.faultserver import FaultServer
 from tests.sources import payloads
 
@@ -25,13 +24,10 @@ def test_a_new_live_capture_makes_an_up_to_date_stage_stale_in_the_same_process(
     from projections.settings import load_settings
     from projections.wiring import make_engine
 
-    monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
     live = {"stats_base": server.url("/stats"), "cdn_base": server.url("/cdn"), "min_interval_s": 0,
             "host_intervals": {}, "max_attempts": 2, "base_wait_s": 0.01, "max_wait_s": 0.05,
             "read_timeout_s": 20.0, "now": f"{DAY}T20:00:00Z"}
-    umask = os.umask(0o022)
-    os.umask(umask)
-    try:
+    with like_a_doit_child(monkeypatch):
         server.replay(SCOREBOARD, payloads.scoreboard(DAY))
         engine = make_engine(load_settings(home=tmp_path / "home", source="live", live=live))
         live_fetch.fetch(engine, "schedule", DAY)
@@ -50,5 +46,3 @@ def test_a_new_live_capture_makes_an_up_to_date_stage_stale_in_the_same_process(
         assert after.reason == "no object for its key (new inputs, params or code)"
         again = engine.build("schedule", DAY)
         assert again.built and again.key == after.key
-    finally:
-        os.umask(umask)
