@@ -79,17 +79,22 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
     fit_rows = (feats["game_date"] >= start).to_numpy()
     table: list[dict[str, object]] = []
     team_minutes = float(cand[cand["played"]].groupby(["game_id", "team"])["minutes"].sum().mean())
-    league_implied = float(lines["implied_total"].mean())
     regular = logs[~logs["playoffs"].astype(bool)]
+    with_lines = bool(lines["implied_total"].notna().any())
+    scores = game_scores(regular)
+    league_implied = float(lines["implied_total"].mean()) if with_lines else float(
+        scores[["score_home", "score_away"]].stack().mean())
     league = rates_model.league_rates(regular)
     position = _positions(positions)
     feats["position"] = feats["player_id"].map(position).fillna("")
     prior = rates_model.prior_table(feats["position"], rates_model.position_rates(
         regular, position.rename("position").rename_axis("player_id").reset_index()), league)
     feats[[f"prior_{s}" for s in simulate.SIM_STATS]] = prior.to_numpy()
-    elasticity = _pace_elasticity(feats[fit_rows & feats["played"].to_numpy()], shrink_minutes, league_implied)
-    sigma_game, sigma_team = _factor_sds(odds)
+    elasticity = _pace_elasticity(feats[fit_rows & feats["played"].to_numpy()], shrink_minutes,
+                                  league_implied) if with_lines else 0.0
+    sigma_game, sigma_team = _factor_sds(odds if _factor_rows(odds) >= MIN_FACTOR_GAMES else lines_from_scores(scores))
     scalars = {"team_minutes": team_minutes, "league_implied": league_implied, "pace_elasticity": elasticity,
+               "with_lines": float(with_lines),
                "sigma_game": sigma_game, "sigma_team": sigma_team, "shrink_minutes": shrink_minutes,
                "budget_strength": budget_strength, "rookie_p_play": rookie_p_play,
                "rotation_minutes": rotation_minutes, "fit_rows": float(fit_rows.sum())}
@@ -198,6 +203,40 @@ def _pace_elasticity(frame: pd.DataFrame, shrink: float, league_implied: float) 
     data = pd.DataFrame({"y": frame["dk_points"].to_numpy(dtype="float64"), "x": expected, "xr": expected * ratio})
     coefs = ols_fit(data, ["x", "xr"], "y")
     return float(np.clip(coefs["xr"] / max(coefs["x"], 1e-6), 0.0, 2.0))
+
+
+def game_scores(logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per game of the logs: game_date, home_team, away_team, score_home, score_away (its players'
+    points summed), playoffs."""
+    teams = logs.groupby(["game_id", "team"], sort=True).agg(
+        game_date=("game_date", "first"), home=("home", "first"), pts=("pts", "sum"),
+        playoffs=("playoffs", "first")).reset_index()
+    home, away = teams[teams["home"].astype(bool)], teams[~teams["home"].astype(bool)]
+    games = home.merge(away[["game_id", "team", "pts"]], on="game_id", suffixes=("_home", "_away"))
+    return pd.DataFrame({"game_date": games["game_date"], "home_team": games["team_home"],
+                         "away_team": games["team_away"], "score_home": games["pts_home"].astype("float64"),
+                         "score_away": games["pts_away"].astype("float64"), "playoffs": games["playoffs"]})
+
+
+def lines_from_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Stand-in lines when the season's closing lines are missing, for the game and team factors only: each
+    team's expected score is the mean of its season average scored and its opponent's season average allowed, the
+    total their sum and the spread their difference (hindsight over the season, so the factors come out a little
+    narrower than a pre-game line's would; the dispersion fitted per group after them restores the bands)."""
+    home = scores.rename(columns={"home_team": "team", "score_home": "scored", "score_away": "allowed"})
+    away = scores.rename(columns={"away_team": "team", "score_away": "scored", "score_home": "allowed"})
+    means = pd.concat([home, away])[["team", "scored", "allowed"]].groupby("team").mean()
+    exp_home = (scores["home_team"].map(means["scored"]) + scores["away_team"].map(means["allowed"])) / 2
+    exp_away = (scores["away_team"].map(means["scored"]) + scores["home_team"].map(means["allowed"])) / 2
+    return scores.assign(total=exp_home + exp_away, spread_home=exp_away - exp_home)
+
+
+MIN_FACTOR_GAMES = 100  # games with a closing line and a final score below which the factors come from scores
+
+
+def _factor_rows(odds: pd.DataFrame) -> int:
+    ok = odds.dropna(subset=["total", "spread_home", "score_home", "score_away"])
+    return int((~ok["playoffs"].astype(bool)).sum())
 
 
 def _factor_sds(odds: pd.DataFrame) -> tuple[float, float]:

@@ -33,14 +33,20 @@ def _named(features: Sequence[str], beta: np.ndarray) -> dict[str, float]:
 
 def lad_fit(frame: pd.DataFrame, features: Sequence[str], target: str, *, iterations: int = 40,
             floor: float = 0.5) -> dict[str, float]:
-    """Least absolute deviations (a median regression) by iteratively reweighted least squares."""
-    x = design(frame, features)
+    """Least absolute deviations (a median regression) by iteratively reweighted least squares. A feature that
+    does not vary over the rows (a spread never known: fitted without betting lines) gets coefficient 0: it could
+    not be told from the intercept, and the weighted system would be singular."""
+    full = design(frame, features)
+    varying = np.r_[True, np.ptp(full[:, 1:], axis=0) > 0] if len(full) else np.ones(full.shape[1], dtype=bool)
+    x = full[:, varying]
     y = frame[target].to_numpy(dtype="float64")
     beta = np.linalg.lstsq(x, y, rcond=None)[0]
     for _ in range(iterations):
         w = 1.0 / np.maximum(np.abs(y - x @ beta), floor)
         beta = np.linalg.solve(x.T @ (x * w[:, None]), x.T @ (w * y))
-    return _named(features, beta)
+    out = np.zeros(full.shape[1])
+    out[varying] = beta
+    return _named(features, out)
 
 
 def ols_fit(frame: pd.DataFrame, features: Sequence[str], target: str) -> dict[str, float]:

@@ -27,20 +27,48 @@ def test_calibration_without_a_prior_season_says_what_to_import():
                   ctx=ctx)
 
 
-def test_calibration_without_the_prior_season_s_lines_names_the_ingest():
-    """Game logs of the season before but no closing lines (`ingest game-logs` without `ingest lines`): the fit
-    raised a bare LinAlgError (singular matrix) and blamed the stage's code. It now names the lines to add."""
+def _fit_2018_19(lines: pd.DataFrame, **params: object) -> pd.DataFrame:
     from projections.archive import SHIPPED
 
     spec = PIPELINE["calibration"]
     ctx = StageContext(stage="calibration", seed=1, key="k", season="2019-20", scope="season")
+    return spec.func(logs=pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet"), lines=lines,
+                     positions=pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet"),
+                     params=spec.params_model()(**params), ctx=ctx)
+
+
+@pytest.mark.parametrize("kept", [0, 600], ids=["no lines", "600 of 1312 games lined"])
+def test_calibration_without_the_prior_season_s_lines_fits_on_the_box_scores_alone(kept):
+    """Game logs of the season before but (almost) no closing lines: a live season rolling over has no feed for
+    a past season's lines. The fit raised a bare LinAlgError (singular matrix), later a SourceError asking for a
+    lines file; it now fits without lines: the spread's coefficients and the pace elasticity 0, the game and team
+    factors from the final scores, and the table and the stage's meta say so."""
+    from projections.archive import SHIPPED
+
     lines = pd.read_parquet(SHIPPED / "odds" / "2018-19.parquet")
-    with pytest.raises(SourceError, match=r"holds betting lines for 0 of the 1312 games of 2018-19 it fits on "
-                                          r"\(needs 50%\); add them with `projections ingest lines FILE --season "
-                                          r"2018-19`"):
-        spec.func(logs=pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet"), lines=lines.iloc[:0],
-                  positions=pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet"), params=spec.params_model()(),
-                  ctx=ctx)
+    table = _fit_2018_19(lines.iloc[:kept], sample_rows=2000, draws=40)
+    TABLE.check(table, stage="calibration", role="output", origin="(test)", fix="fix calibrate.py")
+    cal = Calibration(table)
+    s = cal.group("scalar")
+    assert s["with_lines"] == 0.0 and s["pace_elasticity"] == 0.0
+    assert 108 < s["league_implied"] < 114  # a team's mean score that season (111.2): the closing lines said 110.7
+    assert 0.07 < s["sigma_game"] < 0.1 and 0.05 < s["sigma_team"] < 0.07  # closing lines: 0.083 and 0.059
+    coefs = cal.coefs(("min_starter", "min_bench", "min_any"))
+    assert all(c["abs_spread"] == 0.0 for c in coefs.values())
+    assert all(c["role_minutes"] > 0.2 for c in (coefs["min_starter"], coefs["min_bench"]))
+    for mode in ("confirmed", "none"):
+        for tier, k in cal.group(f"dispersion:{mode}").items():
+            assert 0.7 < k < 1.6, (mode, tier, k)
+    meta = PIPELINE["calibration"].meta(table)
+    assert "fitted without the prior season's betting lines" in meta["note"]
+    assert "projections ingest lines FILE --season SEASON" in meta["note"]
+
+
+def test_calibration_with_lines_uses_them_and_its_meta_has_no_note():
+    table = real_calibration()
+    assert Calibration(table).scalar("with_lines") == 1.0
+    assert Calibration(table).coefs(("min_starter",))["min_starter"]["abs_spread"] != 0.0
+    assert "note" not in PIPELINE["calibration"].meta(table)
 
 
 def test_calibration_table_is_complete_and_plausible():
@@ -82,3 +110,18 @@ def test_calibration_candidates_are_recent_team_players_and_who_played():
     assert first["played"].all()  # nobody has a recent game before the first one
     assert len(cand) == len(logs[~logs["playoffs"]])  # everyone here plays every game
     assert Calibration(real_calibration()).scalar("fit_rows") > 20000
+
+
+def test_a_median_regression_gives_a_feature_that_never_varies_coefficient_zero():
+    """A spread never known (0 on every row) made the reweighted system singular (LinAlgError); the feature now
+    gets 0 and the others what the fit without it gives."""
+    from stages.model.fit import lad_fit
+
+    logs = archive_logs()
+    rows = logs.assign(pts_f=logs["pts"].astype("float64"), reb_f=logs["reb"].astype("float64"), never=0.0)
+    with_it = lad_fit(rows, ["pts_f", "never", "reb_f"], "minutes")
+    without = lad_fit(rows, ["pts_f", "reb_f"], "minutes")
+    assert with_it["never"] == 0.0
+    assert with_it["pts_f"] > 0.05 and with_it["const"] > 5  # minutes rise with points: a real fit, not zeros
+    for name, value in without.items():
+        assert abs(with_it[name] - value) < 1e-9, name
