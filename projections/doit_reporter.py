@@ -228,6 +228,8 @@ class SlateReporter(ConsoleReporter):
         detail = f"{short(values.get('object'))}  {values.get('seconds', 0):.2f}s"
         if values.get("published"):
             detail += "  -> gold"
+        if values.get("note"):  # e.g. a calibration fitted without the prior season's lines
+            detail += f"  note: {values['note']}"
         self._line(task, verb, detail)
 
     def _shared_store(self, meta: dict[str, Any]) -> None:

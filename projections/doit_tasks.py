@@ -169,7 +169,7 @@ def _build_action(engine: Engine, name: str, day: dt.date, *, off_days: bool = F
                 return {"no_games": True}
             return TaskFailed(str(exc))
         return {"object": outcome.object, "built": outcome.built, "created": outcome.created,
-                "published": outcome.published, "seconds": round(outcome.seconds, 3)}
+                "published": outcome.published, "seconds": round(outcome.seconds, 3), "note": outcome.note}
 
     action.__name__ = f"build_{name}"
     return action

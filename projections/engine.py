@@ -380,12 +380,13 @@ class Engine:
             plan.record = record
             published = self._publish(plan, commit.object)
         seconds = time.monotonic() - started
+        note = meta.get("note") if isinstance(meta.get("note"), str) else None
         self.ledger.append("stage_success", stage=stage.name, game_date=plan.game_date.isoformat(),
                            season=season_of(plan.game_date) if stage.scope == "season" else None,
                            key=plan.key, object=commit.object, created=commit.created, rows=len(main),
-                           seconds=round(seconds, 3))
+                           seconds=round(seconds, 3), **({"note": note} if note else {}))
         return Outcome(stage.name, plan.game_date, commit.object, plan.key, built=True, created=commit.created,
-                       published=published, seconds=seconds)
+                       published=published, seconds=seconds, note=note)
 
     def _publish(self, plan: Plan, obj: str) -> bool:
         assert plan.publish

@@ -88,3 +88,4 @@ class Outcome:
     created: bool
     published: bool
     seconds: float
+    note: str | None = None  # what the stage's meta says the user should know of this build (its `note`)

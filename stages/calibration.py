@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from projections.archive import ArchiveTable
+from projections.archive import ArchiveTable, previous_season
 from projections.errors import SourceError
 from projections.pipeline import Stage, StageContext
 from projections.schema import ODDS, PLAYER_LOGS, SALARIES
@@ -52,8 +52,9 @@ def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame
     if games < MIN_GAMES:
         raise SourceError(
             f"calibration: the archive holds {games} games of the season before {ctx.season} (needs "
-            f"{MIN_GAMES}); import that season's player logs and lines with `projections ingest` so the model "
-            "can be fitted on it")
+            f"{MIN_GAMES}); fetch its game logs with `projections ingest game-logs --fetch "
+            f"{previous_season(ctx.season)}` (or ingest a LeagueGameLog export: `projections ingest game-logs FILE`) "
+            "so the model can be fitted on it")
     lined = lines.dropna(subset=["spread_home", "total"]).groupby(["game_date", "home_team"]).ngroups \
         if len(lines) else 0
     if lined < MIN_LINED * games:  # too few to fit on: the fit goes without (see the module's docstring)

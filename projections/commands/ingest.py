@@ -1,6 +1,8 @@
 """`projections ingest`: add data a person downloaded, so another season or a new slate runs with `doit slate`.
 
     projections ingest game-logs FILE [--season S] [--replace]   a season's stats.nba.com LeagueGameLog export
+    projections ingest game-logs --fetch S [--replace]           the same, fetched from the live game-log endpoint
+                                                                 (live.game_logs; the regular season)
     projections ingest lines FILE [--season S] [--replace]       closing lines (nba_2008-2025_raw.csv layout)
     projections ingest dk-salaries FILE [FILE ...]               DKSalaries.csv: the slate of the date it names
     projections ingest inbox                                     take every DKSalaries.csv in the inbox now
@@ -23,10 +25,14 @@ def register(sub: Any) -> None:
     for kind, text in (("game-logs", "a season's player game logs (LeagueGameLog CSV or JSON)"),
                        ("lines", "closing lines, one row a game")):
         k = kinds.add_parser(kind, help=text, description=text)
-        k.add_argument("file", type=Path)
+        k.add_argument("file", type=Path, nargs="?" if kind == "game-logs" else None)
         k.add_argument("--season", action="append", metavar="S",
                        help="only this season (e.g. 2022-23); repeat for more (default: every season in the file)")
         k.add_argument("--replace", action="store_true", help="replace seasons the archive already has")
+        if kind == "game-logs":
+            k.add_argument("--fetch", metavar="S", help="instead of a FILE: fetch season S's regular season from "
+                           "the live game-log endpoint (e.g. the season before a live season, which the "
+                           "calibration fits on)")
         k.set_defaults(handler=run)
     k = kinds.add_parser("dk-salaries", help="DKSalaries.csv files: each becomes its date's salary snapshot")
     k.add_argument("files", type=Path, nargs="+")
@@ -37,7 +43,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from projections import locks
-    from projections.commands._edge import writes
+    from projections.commands._edge import failed, writes
+    from projections.errors import ConfigError, FetchError
     from projections.ops.permissions import apply_umask, ensure_tree
     from projections.settings import load_settings
     from projections.sources import inbox, ingest
@@ -55,7 +62,16 @@ def run(args: argparse.Namespace) -> int:
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
         prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
-        prepared = prepare(home, read_file(args.file), str(args.file), replace=args.replace, seasons=seasons)
+        if getattr(args, "fetch", None) is not None:
+            try:
+                content, name, seasons = _fetched(args, settings)
+            except FetchError as exc:  # the network or the feed, not the command: exit 1 as `projections fetch`
+                return failed(args, f"fetch failed: {exc}", 1)
+        elif args.file is None:
+            raise ConfigError("ingest game-logs needs a FILE (a LeagueGameLog export) or --fetch SEASON")
+        else:
+            content, name = read_file(args.file), str(args.file)
+        prepared = prepare(home, content, name, replace=args.replace, seasons=seasons)
     else:
         _check_inbox(settings)
         waiting = _waiting(settings)
@@ -90,6 +106,19 @@ def run(args: argparse.Namespace) -> int:
     if not report.written:
         print("nothing written")
     return 0
+
+
+def _fetched(args: argparse.Namespace, settings: Any) -> tuple[bytes, str, set[str]]:
+    """The season's LeagueGameLog body fetched for `--fetch`, its URL as the name, and the season to take."""
+    from projections.errors import ConfigError
+    from projections.sources.season_logs import checked_season, fetch_season
+
+    if args.file is not None or args.season:
+        raise ConfigError("ingest game-logs: --fetch names the season to fetch; give it without a FILE or --season")
+    season = checked_season(args.fetch)
+    print(f"fetching the {season} regular season's game logs from the live game-log endpoint...", flush=True)
+    content, url = fetch_season(settings.live, season)
+    return content, url, {season}
 
 
 def _check_inbox(settings: Any) -> None:

@@ -77,7 +77,8 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
     elif kind == "stage_success":
         rows = f", {e['rows']} rows" if e.get("rows") is not None else ""
         same = "; same object as an earlier build (early cutoff)" if e.get("created") is False else ""
-        text = f"built {obj} in {secs}{rows}{same}"
+        note = f"; note: {e['note']}" if e.get("note") else ""
+        text = f"built {obj} in {secs}{rows}{same}{note}"
     elif kind == "stage_cached":
         text = f"up to date {obj}"
     elif kind == "stage_fetched":

@@ -22,7 +22,7 @@ def test_calibration_is_season_scoped_and_reads_only_the_prior_season():
 def test_calibration_without_a_prior_season_says_what_to_import():
     spec = PIPELINE["calibration"]
     ctx = StageContext(stage="calibration", seed=1, key="k", season="2018-19", scope="season")
-    with pytest.raises(SourceError, match=r"season before 2018-19.*projections ingest"):
+    with pytest.raises(SourceError, match=r"season before 2018-19.*`projections ingest game-logs --fetch 2017-18`"):
         spec.func(logs=archive_logs(), lines=archive_odds(), positions=archive_salaries(), params=spec.params_model()(),
                   ctx=ctx)
 
