@@ -318,9 +318,12 @@ class SlateReporter(ConsoleReporter):
             stage, _, day = self.failed[0].partition(": ")[0].partition(":")
             bad = [d for d, state in self.dates.items() if state == "failed"]
             span = bad[0] if len(bad) == 1 else f"{bad[0]}..{bad[-1]}" if bad else day
-            look = f"`projections snapshots {day} {stage.removeprefix('fetch_')}`" if stage.startswith("fetch_") \
-                else f"`projections explain {day} {stage}`"
-            hint = f"details: `projections status {span}`, {look}, `projections history {day}`\n" if day else ""
+            from projections.sources import ENDPOINTS
+
+            fetched = stage.removeprefix("fetch_")  # a fetch's captures, but for one that writes none (a season)
+            look = ("" if fetched not in ENDPOINTS else f"`projections snapshots {day} {fetched}`, ") \
+                if stage.startswith("fetch_") else f"`projections explain {day} {stage}`, "
+            hint = f"details: `projections status {span}`, {look}`projections history {day}`\n" if day else ""
             self.write("\nFailures:\n" + "".join(f"  {f}\n" for f in self.failed) + hint)
         if self.live is not None:
             self.live.print(summary, "bold red" if self.failed else "bold")

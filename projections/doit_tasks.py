@@ -224,7 +224,10 @@ def _fetch_checker(engine: Engine, key: str, day: dt.date, meta: dict[str, Any])
         from projections.archive import live_configured
         from projections.sources import ENDPOINTS, snapshots
 
-        if not snapshots.entries(engine.home, key, day):
+        source = engine.pipeline.fetchers()[key][0]
+        if hasattr(source, "not_fetched"):  # a fetch that writes no capture says why itself
+            meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = source.not_fetched(engine.source_env, day)
+        elif not snapshots.entries(engine.home, key, day):
             lock = engine.lock(day)
             meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = (
                 f"live.{ENDPOINTS.get(key)}.url is unset: the archive's rows are used"

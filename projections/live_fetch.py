@@ -50,9 +50,9 @@ def fall_back(engine: Engine, key: str, day: dt.date, error: Exception) -> dict[
     from projections.ledger import iso
     from projections.sources import snapshots
 
-    if isinstance(error, ConfigError):
-        return None
     source, readers = engine.pipeline.fetchers()[key]
+    if isinstance(error, ConfigError) or not getattr(source, "falls_back", True):  # a whole season: no capture
+        return None
     table = getattr(source, "table", key)
     clock = engine.clock in readers  # the schedule: its captures are bounded by their own lock, not by an as_of
     as_of = None if clock else engine.as_of(day)

@@ -5,8 +5,9 @@ object, fitted on 2018-19 only (no game of the season being projected can reach 
 scores and closing lines, and the DK positions its salary files list (for the position priors of the rates). See
 `stages.model.calibrate` for what is fitted and how; the table's groups are listed in `stages.model.table`.
 
-The box scores are required; the lines are not. A live season rolls over with the game logs alone (no free feed
-serves a past season's closing lines): with fewer than half its games lined, the prior season is fitted without
+The box scores are required (in live mode the run fetches them when the archive lacks them: `PriorSeasonLogs`);
+the lines are not. A live season rolls over with the game logs alone (no free feed serves a past season's closing
+lines): with fewer than half its games lined, the prior season is fitted without
 lines (scalar `with_lines` 0, the stage's meta says so): the spread's coefficients are 0, the pace elasticity 0
 and the game and team factors come from the final scores (`calibrate.lines_from_scores`). On November 2019 that
 costs about 0.3% of DK MAE against the fit with lines.
@@ -24,6 +25,7 @@ from projections.archive import ArchiveTable, previous_season
 from projections.errors import SourceError
 from projections.pipeline import Stage, StageContext
 from projections.schema import ODDS, PLAYER_LOGS, SALARIES
+from projections.sources.season_logs import PriorSeasonLogs
 from stages.model.calibrate import fit_season
 from stages.model.table import TABLE
 
@@ -81,7 +83,7 @@ SPEC = Stage(
     func=calibration,
     doc="model parameters fitted on the prior season (minutes models, residuals, pace, tiers, game factor)",
     sources=(
-        ArchiveTable("logs", "player_logs", window="all", seasons=(1,), contract=PLAYER_LOGS, required=False),
+        PriorSeasonLogs("logs", "player_logs", window="all", seasons=(1,), contract=PLAYER_LOGS, required=False),
         ArchiveTable("lines", "odds", window="all", seasons=(1,), contract=ODDS, required=False),
         ArchiveTable("positions", "salaries", window="all", seasons=(1,), columns=("player_id", "positions"),
                      contract=SALARIES, required=False),

@@ -38,6 +38,8 @@ def stage_tables(pipeline: Pipeline) -> dict[str, str]:
 
     read: dict[str, set[str]] = {}
     for key, (source, readers) in pipeline.fetchers().items():
+        if key not in ENDPOINTS:  # a fetch of no date's capture (the season before's logs): not one of these
+            continue
         for stage in readers:
             read.setdefault(stage, set()).add(getattr(source, "table", key))
     return {stage: next(iter(tables)) for stage, tables in read.items()

@@ -1,21 +1,28 @@
-"""A whole season's game logs from the live game-log endpoint, for `projections ingest game-logs --fetch SEASON`.
+"""A whole season's game logs from the live game-log endpoint: `projections ingest game-logs --fetch SEASON`, and
+the calibration's source in live mode (`PriorSeasonLogs`).
 
 A live season rolls over on its own but for one thing: the calibration fits on the season before, from the
 archive, and stats.nba.com's LeagueGameLog of that season is the file a person would otherwise have to find and
-download. The regular season is asked for (what the calibration fits on, and all but a few weeks of a player's
-history); the answer goes through the same checks as an ingested file (`files.game_logs`).
+download. So in live mode the first run of a season whose season before the archive lacks fetches it, once, and
+adds it to the archive as `ingest` would. The regular season is asked for (what the calibration fits on, and all but
+a few weeks of a player's history); the answer goes through the same checks as an ingested file
+(`files.game_logs`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from projections.errors import ConfigError, ContractViolation
-from projections.sources import parsers, postseason
-from projections.sources.http import LiveHttp
+from projections.archive import ArchiveTable, live_configured, previous_season
+from projections.dates import season_of
+from projections.errors import ConfigError, ContractViolation, FetchError
 
 if TYPE_CHECKING:
+    from projections.pipeline import SourceEnv
     from projections.settings_tables import LiveSettings
 
 SEASON = re.compile(r"(\d{4})-(\d{2})")
@@ -34,6 +41,9 @@ def fetch_season(live: LiveSettings, season: str) -> tuple[bytes, str]:
     """The LeagueGameLog body of `season`'s regular season and its URL (redacted). An answer without a game, or
     with games of another season, is retried like any implausible payload and then raised as a FetchError naming
     the URL and the attempts."""
+    from projections.sources import parsers, postseason  # here: a no-op run imports this module, not httpx
+    from projections.sources.http import LiveHttp
+
     def readable(content: bytes) -> None:
         frame = parsers.player_logs_from_gamelog(content)
         if frame.empty:
@@ -52,3 +62,41 @@ def fetch_season(live: LiveSettings, season: str) -> tuple[bytes, str]:
     finally:
         http.close()
     return result.content, result.url
+
+
+@dataclass(frozen=True)
+class PriorSeasonLogs(ArchiveTable):
+    """An `ArchiveTable` of the season before's player logs (window "all", seasons (1,)) that in live mode fetches
+    them when the archive has none: its fetch writes an archive part, not a snapshot, so there is no capture of it
+    to fall back on, and once the part exists no fetch is due again (a season over does not change)."""
+
+    falls_back = False  # live_fetch.fall_back: no capture of a date stands in for a whole season
+
+    @property
+    def fetch_key(self) -> str:
+        return "prior_season_logs"
+
+    def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool:
+        if getattr(env.settings, "source", "archive") != "live" or not live_configured(self.table, env.settings):
+            return False
+        return not self._parts_for(env, game_date)
+
+    def not_fetched(self, env: SourceEnv, game_date: dt.date) -> str:
+        """Why no fetch was due (for the run's "no fetch" line)."""
+        if not live_configured(self.table, env.settings):
+            return "live.game_logs.url is unset: the archive's rows are used"
+        return f"the archive holds {previous_season(season_of(game_date))}'s game logs"
+
+    def fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime) -> Mapping[str, Any]:
+        from projections.sources.ingest import prepare_game_logs
+
+        season = previous_season(season_of(game_date))
+        try:
+            content, url = fetch_season(env.settings.live, season)
+        except FetchError as exc:
+            raise FetchError(f"{exc} | what to do: the next run fetches it again; or `projections ingest game-logs "
+                             f"FILE` with {season}'s LeagueGameLog export", url=exc.url, attempts=exc.attempts) from exc
+        report = prepare_game_logs(env.home, content, url, seasons={season}).write(env.home, now)
+        written = "; ".join(report.written) or "nothing written"
+        return {"describe": f"the {season} regular season's game logs, once, into the archive ({written})",
+                "url": url, "season": season, "notes": report.notes or None}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,7 +26,10 @@ GAMELOG = "/stats/leaguegamelog"
 SEASON_2022 = payloads.league_game_log(dt.date(2023, 7, 1))  # every game of 2022-23, as the endpoint answers
 
 
-def live_env(server: FaultServer, **more: str) -> dict[str, str]:
+def live_env(server: FaultServer | None = None, **more: str) -> Any:
+    """The environment aiming the game-log endpoint at `server`; without one, a function of the server."""
+    if server is None:
+        return lambda running: live_env(running, **more)
     return {"PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0",
             "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01", "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05",
             "PROJECTIONS_LIVE__MAX_ATTEMPTS": "2", **more}
@@ -100,4 +104,55 @@ def test_a_feed_answering_another_season_or_nothing_fails_and_changes_nothing(tm
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     assert "fetch failed" in wrong.stderr and "answered with games of season 2022-23, not 2024-25" in wrong.stderr
     assert empty.returncode == 1 and "lists no game of 2022-23" in empty.stderr, empty.stderr
+    assert tree_snapshot(home / "refs") == before
+
+
+LOGS_2023 = SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv"
+
+
+def test_a_live_run_fetches_the_season_before_once_when_the_archive_lacks_it(tmp_path: Path) -> None:
+    """Live mode, the first run of 2023-24 on its day, before the lock (its own logs ingested, so 2023-11-01 has a
+    schedule without a scoreboard), no 2022-23 in the archive: the run fetches 2022-23 itself, once, and the
+    calibration fits on it; the next run fetches nothing and says why."""
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "game-logs", str(LOGS_2023)).returncode == 0
+    live = live_env(PROJECTIONS_SOURCE="live", PROJECTIONS_LIVE__NOW="2023-11-01T20:00:00Z",
+                    PROJECTIONS_LIVE__SCHEDULE__URL="")  # the schedule from the ingested 2023-24 logs
+    with FaultServer() as server:
+        server.replay(GAMELOG, SEASON_2022)
+        first = run_doit(home, "calibration", "date=2023-11-01", timeout=600, **live(server))
+        asked = [r.query["Season"] for r in server.requests_to(GAMELOG)]
+        again = run_doit(home, "calibration", "date=2023-11-01", timeout=600, **live(server))
+        assert len(server.requests_to(GAMELOG)) == len(asked)  # nothing fetched the second time
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert asked == [["2022-23"]]
+    fetched = [t for t in first.stdout.splitlines() if "fetch_prior_season_logs" in t]
+    assert len(fetched) == 1 and "fetched" in fetched[0], first.stdout
+    assert "the 2022-23 regular season's game logs, once, into the archive (player_logs/2022-23:" in fetched[0]
+    assert [p.seasons for p in parts(home, "player_logs")] == [("2018-19",), ("2019-20",), ("2022-23",), ("2023-24",)]
+    assert "note: fitted without the prior season's betting lines" in first.stdout
+    assert again.returncode == 0, again.stdout + again.stderr
+    (quiet,) = [t for t in again.stdout.splitlines() if "fetch_prior_season_logs" in t]
+    assert "the archive holds 2022-23's game logs" in quiet, again.stdout
+
+
+def test_a_live_run_whose_season_before_cannot_be_fetched_fails_naming_the_command(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "game-logs", str(LOGS_2023)).returncode == 0
+    before = tree_snapshot(home / "refs")
+    live = live_env(PROJECTIONS_SOURCE="live", PROJECTIONS_LIVE__NOW="2023-11-01T20:00:00Z",
+                    PROJECTIONS_LIVE__SCHEDULE__URL="")  # the schedule from the ingested 2023-24 logs
+    with FaultServer() as server:
+        server.replay(GAMELOG, b"busy", status=503)
+        result = run_doit(home, "calibration", "date=2023-11-01", timeout=600, **live(server))
+        assert len(server.requests_to(GAMELOG)) == 2  # retried, as every live fetch is
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "FELL BACK" not in out  # no capture of a date stands in for a season
+    (failed,) = [t for t in result.stdout.splitlines() if "FAILED" in t]
+    assert "fetch_prior_season_logs" in failed and "Season=2022-23" in failed and "HTTP 503" in failed
+    assert ("what to do: the next run fetches it again; or `projections ingest game-logs FILE` with 2022-23's "
+            "LeagueGameLog export") in failed
+    assert "skipped    calibration" in result.stdout
+    assert "details: `projections status 2023-11-01`, `projections history 2023-11-01`" in result.stdout
     assert tree_snapshot(home / "refs") == before

@@ -12,6 +12,7 @@ import pytest
 from projections.archive import ArchiveTable
 from projections.errors import SourceError
 from projections.schema import PLAYER_LOGS, SCHEDULE
+from projections.settings import Settings
 from projections.sources import snapshots, tables
 from tests.sources.conftest import AFTER_LOCK, BEFORE_LOCK, SLATE, env_for, live_settings
 
@@ -205,13 +206,23 @@ def test_the_clock_knows_its_lock_from_its_own_captures(tmp_path: Path) -> None:
     assert not clock.needs_fetch(env, SLATE, AFTER_LOCK, None)
 
 
-def test_a_stage_reading_only_earlier_seasons_waits_on_no_fetch() -> None:
+def test_a_stage_reading_only_earlier_seasons_waits_on_no_capture_of_the_date(tmp_path: Path) -> None:
     """The calibration fits on the season before, which no capture of the date can change: it waited on the
-    date's odds, logs and salaries fetches, so an odds feed down skipped it ("an input failed: fetch_odds")."""
+    date's odds, logs and salaries fetches, so an odds feed down skipped it ("an input failed: fetch_odds"). Its
+    one fetch is of the season before's logs, due only in live mode while the archive lacks them."""
     from stages import PIPELINE
 
-    readers = {stage for _, stages in PIPELINE.fetchers().values() for stage in stages}
+    assert PIPELINE.fetched_for("calibration") == ["prior_season_logs"]
+    readers = {stage for key, (_, stages) in PIPELINE.fetchers().items() if key != "prior_season_logs"
+               for stage in stages}
     assert "calibration" not in readers and {"odds", "game_logs", "injuries", "lineups"} <= readers
+    (source,) = [s for s in PIPELINE["calibration"].sources if getattr(s, "fetch_key", "") == "prior_season_logs"]
+    live = env_for(live_settings(tmp_path, None))
+    assert not source.needs_fetch(live, SLATE, BEFORE_LOCK, None)  # 2018-19 is shipped
+    assert source.needs_fetch(live, dt.date(2023, 11, 1), BEFORE_LOCK, None)  # 2022-23 is not
+    assert not source.needs_fetch(env_for(Settings(home=tmp_path)), dt.date(2023, 11, 1), BEFORE_LOCK, None)
+    off = env_for(live_settings(tmp_path, None, game_logs={"url": ""}))
+    assert not source.needs_fetch(off, dt.date(2023, 11, 1), BEFORE_LOCK, None)
 
 
 def test_tables_without_a_live_backend_are_not_fetchers() -> None:
