@@ -7,10 +7,10 @@ scores and closing lines, and the DK positions its salary files list (for the po
 
 The box scores are required (in live mode the run fetches them when the archive lacks them: `PriorSeasonLogs`);
 the lines are not. A live season rolls over with the game logs alone (no free feed serves a past season's closing
-lines): with fewer than half its games lined, the prior season is fitted without
-lines (scalar `with_lines` 0, the stage's meta says so): the spread's coefficients are 0, the pace elasticity 0
-and the game and team factors come from the final scores (`calibrate.lines_from_scores`). On November 2019 that
-costs about 0.3% of DK MAE against the fit with lines.
+lines): with fewer than half its games lined, the prior season is fitted without lines (scalar `with_lines` 0, and
+the stage's meta note says so): the spread's coefficients are 0, the pace elasticity 0 and the game and team
+factors come from the final scores (`calibrate.lines_from_scores`). On November 2019 that costs about 0.3% of DK
+MAE against the fit with lines.
 """
 
 from __future__ import annotations

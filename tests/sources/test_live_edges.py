@@ -242,3 +242,22 @@ def test_an_empty_game_log_is_taken_on_opening_night_and_refused_once_games_were
                                          r"before 2019-10-30"):
         fetch("player_logs", tmp_path, server, fake, max_attempts=1)
     assert snapshots.entries(tmp_path, "player_logs", SLATE) == []
+
+
+def test_opening_night_of_a_new_season_takes_the_empty_log_though_the_calendar_is_last_season_s(
+        tmp_path: Path, server: FaultServer, fake: FakeTime) -> None:
+    """2024-25's first night (2024-10-22), a season the archive does not hold, while scheduleLeagueV2 still answers
+    with 2023-24's calendar (as it does until the new schedule is published): that calendar's 1,207 games all lie
+    before the date, but none is of this season, so the empty game log is taken. Kills: the calendar used whatever
+    its season (B08 of the intake audit: it refused opening night, every retry)."""
+    opening = dt.date(2024, 10, 22)
+    body = payloads.league_game_log(opening)
+    assert json.loads(body)["resultSets"][0]["rowSet"] == []
+    server.replay(GAMELOG, body)
+    server.replay("/cdn/staticData/scheduleLeagueV2.json", recorded(CALENDAR))
+    assert parsers.calendar_counts(recorded(CALENDAR))[0] == "2023-24"
+    summary = fetch("player_logs", tmp_path, server, fake, day=opening,
+                    now=dt.datetime(2024, 10, 22, 15, tzinfo=dt.UTC), max_attempts=1)
+    assert summary["rows"] == 0
+    assert len(server.requests_to("/cdn/staticData/scheduleLeagueV2.json")) == 1  # it was asked, and set aside
+    assert [e.rows for e in snapshots.entries(tmp_path, "player_logs", opening)] == [0]
