@@ -2,8 +2,11 @@
 
 `PROJECTIONS_FAILPOINTS="commit.staged=pause"` makes the process write `<name>` to the file named by
 `PROJECTIONS_FAILPOINT_MARK` when it reaches that point and then sleep, so the test can SIGKILL it exactly
-there. `=crash` kills the process on the spot (os._exit, no cleanup). Unset (the normal case), `hit()` is a
-dictionary lookup. Read once, at import: tests set the variables for the child process they start.
+there. `=crash` kills the process on the spot (os._exit, no cleanup). `=wait` writes the mark and waits until a
+file `<mark>.release` exists, then goes on: a test holds a real process at that point while another process acts
+(at most WAIT_S, then it exits 124, so a test that never releases it cannot leave it behind). Unset (the normal
+case), `hit()` is a dictionary lookup. Read once, at import: tests set the variables for the child process they
+start.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ _MARK = os.environ.get("PROJECTIONS_FAILPOINT_MARK", "")
 ACTIVE: dict[str, str] = dict(
     item.split("=", 1) for item in _SPEC.split(",") if "=" in item
 )
+
+WAIT_S = 120.0
 
 POINTS = (
     "commit.staged",       # object files written and fsynced in store/tmp, not yet renamed into place
@@ -38,3 +43,9 @@ def hit(name: str) -> None:
     if action == "pause":
         while True:
             time.sleep(0.05)
+    if action == "wait" and _MARK:
+        release, deadline = f"{_MARK}.release", time.monotonic() + WAIT_S
+        while not os.path.exists(release):
+            if time.monotonic() > deadline:
+                os._exit(124)
+            time.sleep(0.02)
