@@ -52,11 +52,12 @@ def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame
                 ctx: StageContext) -> pd.DataFrame:
     games = logs["game_id"].nunique() if len(logs) else 0
     if games < MIN_GAMES:
+        replace = " --replace" if games else ""  # a part of it is there: the whole season takes its place
         raise SourceError(
             f"calibration: the archive holds {games} games of the season before {ctx.season} (needs "
             f"{MIN_GAMES}); fetch its game logs with `projections ingest game-logs --fetch "
-            f"{previous_season(ctx.season)}` (or ingest a LeagueGameLog export: `projections ingest game-logs FILE`) "
-            "so the model can be fitted on it")
+            f"{previous_season(ctx.season)}{replace}` (or ingest a LeagueGameLog export: `projections ingest "
+            f"game-logs FILE{replace}`) so the model can be fitted on it")
     lined = lines.dropna(subset=["spread_home", "total"]).groupby(["game_date", "home_team"]).ngroups \
         if len(lines) else 0
     if lined < MIN_LINED * games:  # too few to fit on: the fit goes without (see the module's docstring)

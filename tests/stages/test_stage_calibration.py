@@ -22,8 +22,16 @@ def test_calibration_is_season_scoped_and_reads_only_the_prior_season():
 def test_calibration_without_a_prior_season_says_what_to_import():
     spec = PIPELINE["calibration"]
     ctx = StageContext(stage="calibration", seed=1, key="k", season="2018-19", scope="season")
-    with pytest.raises(SourceError, match=r"season before 2018-19.*`projections ingest game-logs --fetch 2017-18`"):
-        spec.func(logs=archive_logs(), lines=archive_odds(), positions=archive_salaries(), params=spec.params_model()(),
+    with pytest.raises(SourceError, match=r"holds 0 games of the season before 2018-19 \(needs 300\); fetch its "
+                                          r"game logs with `projections ingest game-logs --fetch 2017-18` \(or"):
+        spec.func(logs=archive_logs().iloc[:0], lines=archive_odds(), positions=archive_salaries(),
+                  params=spec.params_model()(), ctx=ctx)
+    few = archive_logs()  # a few games of it (a file cut short): the whole season must replace them
+    with pytest.raises(SourceError, match=r"holds \d+ games of the season before 2018-19 \(needs 300\); fetch its "
+                                          r"game logs with `projections ingest game-logs --fetch 2017-18 --replace` "
+                                          r"\(or ingest a LeagueGameLog export: `projections ingest game-logs FILE "
+                                          r"--replace`\)"):
+        spec.func(logs=few, lines=archive_odds(), positions=archive_salaries(), params=spec.params_model()(),
                   ctx=ctx)
 
 
