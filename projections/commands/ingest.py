@@ -25,7 +25,9 @@ def register(sub: Any) -> None:
     for kind, text in (("game-logs", "a season's player game logs (LeagueGameLog CSV or JSON)"),
                        ("lines", "closing lines, one row a game")):
         k = kinds.add_parser(kind, help=text, description=text)
-        k.add_argument("file", type=Path, nargs="?" if kind == "game-logs" else None)
+        k.add_argument("file", type=Path, nargs="?" if kind == "game-logs" else None,
+                       help="a LeagueGameLog export (CSV or JSON), or none with --fetch" if kind == "game-logs" else
+                       "a lines file (one row a game: date, teams, spread, total, moneylines, scores)")
         k.add_argument("--season", action="append", metavar="S",
                        help="only this season (e.g. 2022-23); repeat for more (default: every season in the file)")
         k.add_argument("--replace", action="store_true", help="replace seasons the archive already has")

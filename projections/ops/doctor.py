@@ -327,6 +327,31 @@ def _alerts(settings: Settings) -> list[Finding]:
     return out
 
 
+def _season(settings: Settings) -> list[Finding]:
+    """Live mode: whether the archive holds the game logs of the season before the one the daily runs project (the
+    calibration fits on it): a live run fetches them when it does not, which it cannot with live.game_logs unset."""
+    import datetime as dt
+
+    from projections.archive import live_configured, parts, previous_season
+    from projections.dates import EASTERN, season_of
+
+    if settings.source != "live":
+        return []
+    today = (settings.live.now or dt.datetime.now(dt.UTC)).astimezone(EASTERN).date()
+    season = season_of(today if not 7 <= today.month <= 9 else dt.date(today.year, 10, 1))  # summer: the next one
+    prior = previous_season(season)
+    if any(prior in p.seasons for p in parts(settings.home, "player_logs")):
+        return [Finding("ok", "season", prior, f"the archive holds {prior}'s game logs, which {season}'s calibration "
+                        "fits on")]
+    if live_configured("player_logs", settings):
+        return [Finding("ok", "season", prior, f"the archive lacks {prior}'s game logs, which {season}'s calibration "
+                        "fits on: the next live run fetches them (live.game_logs), once")]
+    return [Finding("error", "season", prior, f"the archive lacks {prior}'s game logs, which {season}'s calibration "
+                    "fits on, and live.game_logs.url is unset, so no run can fetch them: every slate of "
+                    f"{season} fails at its calibration", f"projections ingest game-logs FILE ({prior}'s LeagueGameLog "
+                    "export), or set live.game_logs.url")]
+
+
 def _secrets_file() -> list[Finding]:
     """The settings file holding a secret that every user may read (ops.settings_secrets)."""
     from projections.ops.settings_secrets import world_readable_secrets
@@ -355,6 +380,7 @@ def run_doctor(
     findings += _generated(inv, python, project_dir)
     findings += _ports(inv)
     findings += _data_root(settings)
+    findings += _season(settings)
     findings += _secrets_file()
     findings += _packages()
     if probe_alerts:

@@ -388,3 +388,25 @@ def test_settings_without_secrets_are_not_flagged() -> None:
             'headers = { "X-Session-Token" = "public" }\n'
             '[alerts]\nsmtp_user = "nba"\ndetails_command = "projections status {date} --sort-key=salary {{x}}"\n')
     assert secret_keys(text) == []
+
+
+def test_live_mode_says_whether_the_season_before_is_in_the_archive(make_settings: MakeSettings,
+                                                                    tmp_path: Path) -> None:
+    """The calibration fits on the season before: in live mode the doctor says whether the archive holds it, that
+    the next run fetches it when it does not, and that nothing can when live.game_logs.url is unset (an error: every
+    slate of the season would fail). In the summer the season ahead is the one that counts."""
+    home = tmp_path / "home"
+    held = doctor.run_doctor(make_settings(home=home, source="live", live={"now": "2019-11-05T15:00:00Z"}),
+                             probe_alerts=False)
+    assert having(held, "ok", "season", "2018-19", "the archive holds 2018-19's game logs, which 2019-20's")
+    ahead = doctor.run_doctor(make_settings(home=home, source="live", live={"now": "2026-08-01T15:00:00Z"}),
+                              probe_alerts=False)
+    assert having(ahead, "ok", "season", "2025-26", "lacks 2025-26's game logs, which 2026-27's calibration",
+                  "the next live run fetches them (live.game_logs), once")
+    unset = doctor.run_doctor(make_settings(home=home, source="live", live={"now": "2026-11-27T15:00:00Z",
+                                                                              "game_logs": {"url": ""}}),
+                              probe_alerts=False)
+    assert having(unset, "error", "season", "2025-26", "no run can fetch them: every slate of 2026-27 fails",
+                  "projections ingest game-logs FILE")
+    assert doctor.exit_code(unset) == 1
+    assert not [f for f in doctor.run_doctor(make_settings(home=home), probe_alerts=False) if f.check == "season"]
