@@ -48,11 +48,11 @@ def fall_back(engine: Engine, key: str, day: dt.date, error: Exception) -> dict[
     one feed is down - and the run's alert names the failure and the capture used (a `fetch_fallback` line)."""
     from projections.errors import ConfigError
     from projections.ledger import iso
-    from projections.sources import snapshots
+    from projections.sources import ENDPOINTS, snapshots
 
-    source, readers = engine.pipeline.fetchers()[key]
-    if isinstance(error, ConfigError) or not getattr(source, "falls_back", True):  # a whole season: no capture
+    if isinstance(error, ConfigError) or key not in ENDPOINTS:  # a fetch of no live table (a season) has no capture
         return None
+    source, readers = engine.pipeline.fetchers()[key]
     table = getattr(source, "table", key)
     clock = engine.clock in readers  # the schedule: its captures are bounded by their own lock, not by an as_of
     as_of = None if clock else engine.as_of(day)

@@ -68,9 +68,8 @@ def fetch_season(live: LiveSettings, season: str) -> tuple[bytes, str]:
 class PriorSeasonLogs(ArchiveTable):
     """An `ArchiveTable` of the season before's player logs (window "all", seasons (1,)) that in live mode fetches
     them when the archive has none: its fetch writes an archive part, not a snapshot, so there is no capture of it
-    to fall back on, and once the part exists no fetch is due again (a season over does not change)."""
-
-    falls_back = False  # live_fetch.fall_back: no capture of a date stands in for a whole season
+    to fall back on (its key is no live table, which is how live_fetch, the reporter and `projections fetch` tell),
+    and once the part exists no fetch is due again (a season over does not change)."""
 
     @property
     def fetch_key(self) -> str:

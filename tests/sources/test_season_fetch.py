@@ -137,15 +137,20 @@ def test_a_live_run_fetches_the_season_before_once_when_the_archive_lacks_it(tmp
 
 
 def test_a_live_run_whose_season_before_cannot_be_fetched_fails_naming_the_command(tmp_path: Path) -> None:
+    """The date already has a good capture of its own season's game logs: that capture must not stand in for the
+    season before (a fallback to it would have read as FELL BACK and run the calibration on nothing)."""
     home = tmp_path / "home"
     assert run_cli(home, "ingest", "game-logs", str(LOGS_2023)).returncode == 0
-    before = tree_snapshot(home / "refs")
     live = live_env(PROJECTIONS_SOURCE="live", PROJECTIONS_LIVE__NOW="2023-11-01T20:00:00Z",
                     PROJECTIONS_LIVE__SCHEDULE__URL="")  # the schedule from the ingested 2023-24 logs
     with FaultServer() as server:
+        server.replay(GAMELOG, payloads.league_game_log(dt.date(2023, 11, 1)))
+        captured = run_cli(home, "fetch", "player_logs", "2023-11-01", **live(server))
+        assert captured.returncode == 0, captured.stdout + captured.stderr
+        before = tree_snapshot(home / "refs")
         server.replay(GAMELOG, b"busy", status=503)
         result = run_doit(home, "calibration", "date=2023-11-01", timeout=600, **live(server))
-        assert len(server.requests_to(GAMELOG)) == 2  # retried, as every live fetch is
+        assert len(server.requests_to(GAMELOG)) == 3  # the capture's, then 2: retried, as every live fetch is
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "FELL BACK" not in out  # no capture of a date stands in for a season
