@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 SHIPPED = Path(__file__).parent / "data" / "archive"
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]{0,120}$")
 Window = Literal["day", "before", "asof_day", "all"]
+Until = Literal["lock", "last_tip"]
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,9 @@ class ArchiveTable:
     the date known at as_of (`time_column` <= as_of); "all" = every row of the seasons read.
     seasons: which seasons, as offsets from the date's season (0 = its own, 1 = the one before).
     columns: load only these columns (e.g. the starter flag of the date's games, never their stats).
+    until: up to when the date's live captures are read (and fetched): the slate's lock (its first tip), or for news
+    that is fixed once each game begins - its starters - the slate's last tip, so a run after the first tip still
+    confirms the later games' lineups (DraftKings late swap locks each player at his own game's tip).
     """
 
     name: str
@@ -247,6 +251,7 @@ class ArchiveTable:
     time_column: str = ""
     contract: Contract | None = None
     required: bool = True
+    until: Until = "lock"
     fix: str = "run `projections ingest` for that season, or rebuild the shipped archive"
 
     def __post_init__(self) -> None:
@@ -276,8 +281,9 @@ class ArchiveTable:
         return self.table
 
     def needs_fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime, lock: dt.datetime | None) -> bool:
-        """True in live mode until the slate locks (no network here). After the lock a capture could not be
-        used anyway: rebuilding a locked slate reads what was known at the lock, and fetches nothing."""
+        """True in live mode until `lock` (no network here): the slate's lock, or its last tip for a source read
+        `until` then (the engine passes the one that applies). After it a capture could not be used anyway:
+        rebuilding a locked slate reads what was known at the lock, and fetches nothing."""
         if getattr(env.settings, "source", "archive") != "live" or not live_configured(self.table, env.settings):
             return False
         next_day = game_date + dt.timedelta(days=1)

@@ -228,12 +228,14 @@ def _fetch_checker(engine: Engine, key: str, day: dt.date, meta: dict[str, Any])
         if hasattr(source, "not_fetched"):  # a fetch that writes no capture says why itself
             meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = source.not_fetched(engine.source_env, day)
         elif not snapshots.entries(engine.home, key, day):
-            lock = engine.lock(day)
+            lock, until = engine.lock(day), engine.until(source, day)
             meta["not_fetched"][f"fetch_{key}:{day.isoformat()}"] = (
                 f"live.{ENDPOINTS.get(key)}.url is unset: the archive's rows are used"
                 if not live_configured(key, engine.settings) else
                 f"the slate locked at {lock:%H:%M}Z before any capture of it, and nothing is fetched after the lock"
-                if lock is not None else "the date has no games: nothing to fetch for it")
+                if lock is not None and until == lock else
+                f"the slate's last game tipped at {until:%H:%M}Z before any capture of it, and nothing is fetched "
+                "after it" if until is not None else "the date has no games: nothing to fetch for it")
         return True
 
     return up_to_date

@@ -36,7 +36,7 @@ from projections.ledger import Ledger
 from projections.pipeline import Pipeline, SourceEnv, StageContext, code_version
 from projections.plan import Outcome, Plan, action_key
 from projections.publishing import Publisher
-from projections.sources import snapshots
+from projections.slate_clock import SlateClock
 from projections.stage_io import blas_pools, load_inputs, provenance, release_memory, stage_error, writing
 from projections.statcache import StatCache
 from projections.store import LocalStore
@@ -52,7 +52,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class Engine:
+class Engine(SlateClock):
     def __init__(
         self,
         pipeline: Pipeline,
@@ -200,23 +200,6 @@ class Engine:
                            key=key, object=record["object"], seconds=round(time.monotonic() - started, 3))
         return record
 
-    def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
-        """The date's first tip (the clock stage's record; None while it is not built), or the later first tip of
-        the DraftKings slate its salaries hold (`snapshots.slate_lock`: a game off the slate may tip first)."""
-        if self.clock is None:
-            return None
-        record = self.plan(self.clock, day, memo, fresh=fresh).record
-        first = (record or {}).get("meta", {}).get("lock")
-        lock = dt.datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
-        slate = snapshots.slate_lock(self.home, day, self.stat_cache) if lock is not None else None
-        return max(lock, slate) if lock is not None and slate is not None else lock
-
-    def as_of(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
-        """The instant whose knowledge a build of `day` may use: the lock (first tip) for a past slate,
-        `now` for a slate still open. None while the clock stage is not built."""
-        lock = self.lock(day, memo, fresh=fresh)
-        return self.now if lock is not None and self.now is not None and self.now < lock else lock
-
     def plan(self, name: str, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> Plan:
         """Resolve one stage of one date from the store (recursively through its inputs)."""
         memo = {} if memo is None else memo
@@ -241,7 +224,9 @@ class Engine:
                 return plan
         for source in stage.sources:
             try:
-                resolved = source.resolve(self.source_env, day, plan.as_of)
+                as_of = plan.as_of if getattr(source, "until", "lock") == "lock" or plan.as_of is None else \
+                    self.source_as_of(source, day, memo, fresh=fresh)
+                resolved = source.resolve(self.source_env, day, as_of)
             except SourceError as exc:
                 plan.problem = str(exc)
                 return plan

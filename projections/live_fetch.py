@@ -18,7 +18,7 @@ def needs_fetch(engine: Engine, key: str, day: dt.date) -> bool:
     """Whether source `key` needs a new snapshot for the slate of `day` now (the engine's clock)."""
     source, _ = engine.pipeline.fetchers()[key]
     now = engine.now or dt.datetime.now(dt.UTC)
-    return source.needs_fetch(engine.source_env, day, now, engine.lock(day))
+    return source.needs_fetch(engine.source_env, day, now, engine.until(source, day))
 
 
 def fetch(engine: Engine, key: str, day: dt.date) -> Mapping[str, Any]:
@@ -55,7 +55,7 @@ def fall_back(engine: Engine, key: str, day: dt.date, error: Exception) -> dict[
     source, readers = engine.pipeline.fetchers()[key]
     table = getattr(source, "table", key)
     clock = engine.clock in readers  # the schedule: its captures are bounded by their own lock, not by an as_of
-    as_of = None if clock else engine.as_of(day)
+    as_of = None if clock else engine.source_as_of(source, day)
     found = snapshots.entries(engine.home, table, day)
     held = snapshots.select(found, as_of) if clock or as_of is not None else None
     if held is None:

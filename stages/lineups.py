@@ -1,9 +1,11 @@
-"""lineups: confirmed starters as of the lock, per team, or none (`mode`).
+"""lineups: confirmed starters before each game's tip, per team, or none (`mode`).
 
 Starters are announced before tip, so they are the one piece of the date's box score a projection may use:
 the source loads only (game_id, team, player_id, started) of the date's games and this stage keeps only the
 rows with started = True (a bench row would reveal who played). In live mode the starters come from the
-live box scores captured before the lock (`live`: empty until a game's box score is published). The daily
+live box scores (`live`: empty until a game's box score is published), captured up to the slate's last tip, not
+only its lock: a game's starters are fixed once it begins, so a run after the first tip confirms the later games'
+lineups (DraftKings late swap) and changes nothing of the games already under way. The daily
 salary files' `starter` column is the fallback for a team the box scores lack. With `mode = "none"` (a slate
 built before lineups are known) no team is confirmed and the minutes stage uses expected roles; a team with no
 lineup known in `confirmed` mode does too. The manifest's meta says which case applied (`roles`).
@@ -87,7 +89,7 @@ SPEC = Stage(
         ArchiveTable("box", "player_logs", window="day", columns=("game_id", "team", "player_id", "started"),
                      contract=PLAYER_LOGS, required=False),
         ArchiveTable("live", "lineups", window="day", columns=("game_id", "team", "player_id", "starter"),
-                     contract=LINEUPS, required=False),
+                     contract=LINEUPS, required=False, until="last_tip"),
         ArchiveTable("rotoguru", "salaries", window="day", columns=("team", "player_id", "starter", "source"),
                      contract=SALARIES, required=False),
     ),

@@ -37,9 +37,10 @@ def schedule(archive: pd.DataFrame, *, params: NoParams, ctx: StageContext) -> p
 
 
 def lock_of(games: pd.DataFrame) -> Mapping[str, Any]:
-    """The lock (first tip) of the slate, recorded in the action record: the engine's as_of."""
-    first = pd.Timestamp(games["tip_time"].min()).to_pydatetime()
-    return {"lock": iso(first), "games": len(games)}
+    """The lock (first tip) of the slate, recorded in the action record: the engine's as_of; and its last tip,
+    until which the captures of news fixed once a game begins (its starters) are read."""
+    first, last = (pd.Timestamp(t).to_pydatetime() for t in (games["tip_time"].min(), games["tip_time"].max()))
+    return {"lock": iso(first), "last_tip": iso(last), "games": len(games)}
 
 
 SPEC = Stage(

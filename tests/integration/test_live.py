@@ -3,13 +3,14 @@
 The server replays payloads for the real slate of 2019-10-30 in the verbatim endpoint shapes, derived from the
 real shared data (tests/sources/payloads.py says how); the real DKSalaries.csv of the slate is dropped into the
 inbox. `live.now` replays the day: the runs happen at 20:00, 21:00 and 22:00 UTC (before the first tip, 23:00)
-and at 01:00 the next day (after it). API keys are planted for two endpoints and must never be written down.
+and at 03:00 the next day (after the last, 02:30; between the two only the lineups are fetched, see
+test_late_swap.py). API keys are planted for two endpoints and must never be written down.
 
     first    20:00  everything is fetched and built; gold is published
     second   21:00  every source is fetched again, unchanged: no new object anywhere, gold stays
     odds     22:00  the odds endpoint answers 503 forever: the run fails naming the source, URL, attempts and
                     what to do; the stages reading odds do not run; gold stays
-    locked   01:00  the slate is locked: nothing is fetched, nothing changes
+    locked   03:00  the slate is locked, its last game under way: nothing is fetched, nothing changes
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ ODDS = "/cdn/liveData/odds/odds_todaysGames.json"
 ODDS_TOKEN = "tok_PLANTED_odds_5b7e0c2a9f"
 LOGS_TOKEN = "tok_PLANTED_logs_81d4f6e3aa"
 NOW = {"first": "2019-10-30T20:00:00Z", "second": "2019-10-30T21:00:00Z", "odds": "2019-10-30T22:00:00Z",
-       "locked": "2019-10-31T01:00:00Z"}
+       "locked": "2019-10-31T03:00:00Z"}
 
 
 @dataclass

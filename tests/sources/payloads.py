@@ -14,6 +14,11 @@ real files - nothing here is invented:
                      book's "2way" (American moneylines converted to decimal odds) and "spread" markets; the
                      file has no price for the spread, so spread outcomes carry no "odds" field
     DKSalaries.csv   the real file of D from shared/data/nba/salaries/dk/, unchanged
+    liveData boxscore one game of D as its pre-game box score: the game id and teams of the archive schedule,
+                     its players those of the shipped archive's box-score lines of the game (Basketball-Reference
+                     logs of who played), starter "1" for the five each side started (bbref's GS); statistics
+                     zeroed, as before tip. A real pre-game box score lists the inactive players too; the lineups
+                     read only the starters
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ SCOREBOARD = "api/stats_cassettes/scenarios__test_scoreboardv3_Regular_season_ga
 SCOREBOARD_EMPTY = "api/stats_cassettes/scenarios__test_scoreboardv3_Offseason_date_-_no_games_expected.json"
 TEAM_GAMELOG = "api/stats_cassettes/smoke__test_endpoints_LeagueGameLog.json"
 ODDS = "api/live/odds_todaysGames_first2games.json"
+BOX_SCORE = "api/live/boxscore_0022000196_game.json"
 DK_FILES = {dt.date(2019, 10, 30): "salaries/dk/2019-10-30__bradical1379__DKSalaries__cda50cde.csv"}
 TEAM_IDS = {"ATL": 1610612737, "BOS": 1610612738, "CLE": 1610612739, "NOP": 1610612740, "CHI": 1610612741,
             "DAL": 1610612742, "DEN": 1610612743, "GSW": 1610612744, "HOU": 1610612745, "LAC": 1610612746,
@@ -141,6 +147,31 @@ def odds_today(day: dt.date) -> bytes:
         }
         out.append(item)
     return json.dumps(out).encode()
+
+
+def live_boxscore(day: dt.date, game_id: str) -> bytes:
+    """The pre-game liveData box score of one game of `day` (see the module's docstring)."""
+    import pandas as pd
+
+    body = json.loads(recorded(BOX_SCORE))
+    game = next(g for g in games_of(day) if g["game_id"] == game_id)
+    logs = pd.read_parquet(ARCHIVE / "player_logs" / f"{season_of(day)}.parquet",
+                           columns=["game_id", "team", "player_id", "player_name", "started"])
+    logs = logs[logs["game_id"] == game_id]
+    template = body["game"]["homeTeam"]["players"][0]
+    zero = {k: 0 for k in template["statistics"]}
+    body["game"].update(gameId=game_id, gameStatus=1, gameStatusText="pregame", period=0)
+    for side, team in (("homeTeam", game["home_team"]), ("awayTeam", game["away_team"])):
+        players = []
+        for order, row in enumerate(logs[logs["team"] == team].sort_values("started", ascending=False)
+                                    .itertuples(), start=1):
+            first, _, last = str(row.player_name).partition(" ")
+            players.append({**copy.deepcopy(template), "order": order, "personId": int(row.player_id),
+                            "starter": "1" if row.started else "0", "played": "0", "oncourt": "0",
+                            "statistics": dict(zero), "name": row.player_name, "nameI": f"{first[:1]}. {last}",
+                            "firstName": first, "familyName": last})
+        body["game"][side].update(teamId=TEAM_IDS[team], teamTricode=team, score=0, players=players)
+    return json.dumps(body).encode()
 
 
 def dk_salaries(day: dt.date) -> bytes:

@@ -89,3 +89,27 @@ def test_an_unknown_slate_lock_leaves_the_schedules_first_tip(engine) -> None:
     assert engine.lock(NO_DK_DAY, fresh=True) == first
     assert engine.as_of(NO_DK_DAY, fresh=True) == first
     assert engine.plan("injuries", NO_DK_DAY, fresh=True).as_of == first
+
+
+def test_the_lineups_are_read_until_the_last_tip_every_other_source_until_the_lock(engine) -> None:
+    """The lineups' live source reads (and fetches) captures up to the slate's last tip, recorded by the schedule
+    stage; the injuries' up to the lock. While a slate is between the two, the lineups read what is known now
+    and everything else what was known at the lock. A schedule record an older version wrote (no `last_tip`) gives
+    the lock. Kills: `last_tip` taken as the first tip; the lock's source opened too; an old record refused."""
+    engine.build("schedule", OFF_SLATE_DAY)
+    last = _schedule_tips(OFF_SLATE_DAY).max().to_pydatetime()
+    assert last > SLATE_TIP
+    lineups = next(s for s in engine.pipeline["lineups"].sources if s.table == "lineups")
+    injuries = next(s for s in engine.pipeline["injuries"].sources if s.table == "injuries")
+    assert engine.until(lineups, OFF_SLATE_DAY, fresh=True) == last
+    assert engine.until(injuries, OFF_SLATE_DAY, fresh=True) == SLATE_TIP
+    assert engine.source_as_of(lineups, OFF_SLATE_DAY, fresh=True) == last  # a past slate: up to its last tip
+    engine.now = SLATE_TIP + dt.timedelta(minutes=30)
+    assert engine.source_as_of(lineups, OFF_SLATE_DAY, fresh=True) == engine.now
+    assert engine.source_as_of(injuries, OFF_SLATE_DAY, fresh=True) == SLATE_TIP == engine.as_of(OFF_SLATE_DAY)
+    engine.now = None
+
+    record = engine.plan("schedule", OFF_SLATE_DAY, fresh=True).record
+    older = {**record, "meta": {k: v for k, v in record["meta"].items() if k != "last_tip"}}
+    engine.store.put_action(older)
+    assert engine.until(lineups, OFF_SLATE_DAY, fresh=True) == SLATE_TIP
