@@ -86,7 +86,10 @@ class ScheduleSettings(Frozen):
 
     times: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("10:00, 17:30")),
                      AfterValidator(checks.times)] = Field(
-        default=("10:00", "17:30"), description="when the timer runs: HH:MM[:SS], comma-separated or a list"
+        default=("10:00", "17:30", "18:45", "21:45"),
+        description="when the timer runs: HH:MM[:SS], comma-separated or a list (the default: the morning's and the "
+                    "evening's news, then the starters of the 7 PM and the 10 PM games, each published shortly "
+                    "before tip)"
     )
     timezone: Annotated[str, AfterValidator(checks.timezone)] = Field(
         default="America/New_York", description="the IANA zone of `times`"
