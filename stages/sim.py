@@ -4,7 +4,9 @@ Minutes uncertainty (the prior season's residuals for his band of projected minu
 both teams and a team factor shared by teammates, exact Poisson counts per stat, DK classic scoring with the
 double-double and triple-double bonuses, then the mean correction and dispersion of his calibration group
 (fringe tier, rotation starters, rotation bench) from the calibration.
-Seeded from the stage key: a rerun is bit-identical. A player ruled out (proj_minutes 0) gets zeros.
+Each game is seeded from its own rows (`simulate.game_seed`), not from the stage key: a rerun is bit-identical,
+and a game whose inputs did not change keeps its numbers when another game's do (a later game's starters after
+the first tip). A player ruled out (proj_minutes 0) gets zeros.
 """
 
 from __future__ import annotations
@@ -50,8 +52,7 @@ def sim(minutes: pd.DataFrame, rates: pd.DataFrame, calibration: pd.DataFrame, *
     shift = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"shift:{m}").items()}
     dispersion = {f"{m}:{t}": v for m in modes for t, v in cal.group(f"dispersion:{m}").items()}
     out = simulate(keyed, residuals=residuals, scale=scale, shift=shift, dispersion=dispersion,
-                   sigma_game=scalars["sigma_game"], sigma_team=scalars["sigma_team"], draws=params.draws,
-                   seed=ctx.seed)
+                   sigma_game=scalars["sigma_game"], sigma_team=scalars["sigma_team"], draws=params.draws)
     result = pd.concat([players[["player_id", "mode", "tier"]], out], axis=1)
     return result[list(OUTPUT.columns)].sort_values("player_id").reset_index(drop=True)
 

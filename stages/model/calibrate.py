@@ -261,7 +261,7 @@ def _tiers(sample: pd.DataFrame, residuals: Mapping[str, np.ndarray], scalars: M
     rates = _rates(sample, scalars["shrink_minutes"], scalars["league_implied"], scalars["pace_elasticity"], usage)
     players = pd.concat([sample[["game_id", "team", "band", "proj_minutes"]], rates], axis=1)
     points = simulate.draw_points(players, residuals=residuals, sigma_game=scalars["sigma_game"],
-                                  sigma_team=scalars["sigma_team"], draws=draws, seed=seed)
+                                  sigma_team=scalars["sigma_team"], draws=draws, salt=seed)
     tiers = simulate.calibration_group(sample["proj_minutes"].to_numpy(), sample["role_starter"].to_numpy() == 1.0,
                                        scalars["rotation_minutes"])
     actual = sample["dk_points"].to_numpy(dtype="float64")

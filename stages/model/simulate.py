@@ -10,8 +10,8 @@ spread around that mean by the group's dispersion (all fitted on the prior seaso
 outcomes across the range of projections, and its p10-p90 band holds 80% of them). The groups
 (`calibration_group`) are the fringe tier and the rotation tier's starters and bench players.
 Minutes residuals come from the band of projected minutes the player is in (a 6-minute projection is skewed
-up, a 36-minute one down). The players are split into two fixed halves simulated on
-two threads with their own child generators of the stage seed, so the result never depends on the machine.
+up, a 36-minute one down). Each game is drawn from a generator of its own, seeded from what its rows hold
+(`game_seed`), so the result never depends on the machine, and one game's news moves no other game's numbers.
 
 Poisson counts come from an inverse-CDF table (`poisson_table`) instead of numpy's sampler, which costs
 about 40 ns a variate: one uniform u per variate picks the table column (u quantised to POISSON_LEVELS levels)
@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+import xxhash
 
 from projections.identity import dk_points
 
@@ -117,26 +118,48 @@ def row_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     return part[:, lo] * (1 - frac) + part[:, hi] * frac
 
 
+def game_seed(rows: pd.DataFrame, salt: int = 0) -> np.random.SeedSequence:
+    """The seed of one game's draws, from what its rows hold (game, teams, bands, minutes and rates, in order):
+    the same rows draw the same numbers whatever else the slate holds, so news of one game (a later game's
+    starters) moves no other game's numbers."""
+    digest = xxhash.xxh3_128()
+    for column in ("game_id", "team", "band"):
+        digest.update("\x1f".join(map(str, rows[column])).encode() + b"\x1e")
+    numbers = rows[["proj_minutes", *(f"rate_{s}" for s in SIM_STATS)]].to_numpy(dtype="<f8")
+    digest.update(np.ascontiguousarray(numbers).tobytes())
+    return np.random.SeedSequence([salt, *np.frombuffer(digest.digest(), dtype="<u4").tolist()])
+
+
 def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], sigma_game: float,
-                sigma_team: float, draws: int, seed: int) -> np.ndarray:
+                sigma_team: float, draws: int, salt: int = 0) -> np.ndarray:
     """Raw simulated DK points (rows x draws, float32) of `players` (columns game_id, team, band,
-    proj_minutes > 0 and rate_<stat> per minute for SIM_STATS)."""
-    seq = np.random.SeedSequence(seed)
-    main, *children = seq.spawn(1 + CHUNKS)
-    rng = np.random.default_rng(main)
-    factor = _factors(rng, players["game_id"].to_numpy(), sigma_game, draws) * \
-        _factors(rng, players["team"].to_numpy(), sigma_team, draws)
+    proj_minutes > 0 and rate_<stat> per minute for SIM_STATS). Each game is drawn from its own generator
+    (`game_seed` of its rows, and `salt`); the games are shared among CHUNKS threads, which changes nothing."""
     resid = np.stack([np.asarray(residuals[b], dtype=np.float32) for b in players["band"]])
     rates = players[[f"rate_{s}" for s in SIM_STATS]].to_numpy(dtype="float64")
     minutes = players["proj_minutes"].to_numpy(dtype="float64")
-    # the largest lambda any draw can have: 48 minutes x the largest factor x the largest rate
+    codes, games = pd.factorize(players["game_id"])
+    rows_of = [np.flatnonzero(codes == code) for code in range(len(games))]
+    factor = np.empty((len(players), draws), dtype=np.float32)
+    subs = []
+    for idx in rows_of:
+        main, sub = game_seed(players.iloc[idx], salt).spawn(2)
+        rng = np.random.default_rng(main)
+        factor[idx] = _factors(rng, np.zeros(len(idx)), sigma_game, draws) * \
+            _factors(rng, players["team"].to_numpy()[idx], sigma_team, draws)
+        subs.append(sub)
+    # the largest lambda any draw can have: 48 minutes x the largest factor x the largest rate (a row of the table
+    # depends on its lambda alone, not on the table's size: a game draws alike whatever the others need)
     table = poisson_table(48.0 * float(factor.max(initial=1.0)) * float(rates.max(initial=0.0)))
-    parts = np.array_split(np.arange(len(players)), CHUNKS)
+    out = np.empty((len(players), draws), dtype=np.float32)
+
+    def one(job: tuple[np.ndarray, np.random.SeedSequence]) -> None:
+        idx, sub = job
+        out[idx] = _simulate_rows(sub, minutes[idx], resid[idx], rates[idx], factor[idx], draws, table)
+
     with ThreadPoolExecutor(max_workers=CHUNKS) as pool:
-        results = list(pool.map(lambda job: _simulate_rows(job[0], minutes[job[1]], resid[job[1]], rates[job[1]],
-                                                           factor[job[1]], draws, table),
-                                zip(children, parts, strict=True)))
-    return np.concatenate(results, axis=0)
+        list(pool.map(one, zip(rows_of, subs, strict=True)))
+    return out
 
 
 GROUPS = ("starter", "bench", "fringe")
@@ -158,7 +181,7 @@ def mean_factor(mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.nd
 
 def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale: Mapping[str, float],
              dispersion: Mapping[str, float], sigma_game: float, sigma_team: float, draws: int,
-             seed: int, shift: Mapping[str, float] | None = None) -> pd.DataFrame:
+             shift: Mapping[str, float] | None = None) -> pd.DataFrame:
     """DK-points distribution of each row of `players` (columns game_id, team, group, band, proj_minutes and
     rate_<stat> per minute for SIM_STATS). Rows with proj_minutes 0 (ruled out) get zeros. `scale`, `shift`
     (the group's calibrated mean is shift + scale x simulated mean) and `dispersion` are per calibration group.
@@ -169,8 +192,7 @@ def simulate(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], scale
     active = players["proj_minutes"].to_numpy(dtype="float64") > 0
     if active.any() and draws > 0:
         act = players[active]
-        points = draw_points(act, residuals=residuals, sigma_game=sigma_game, sigma_team=sigma_team, draws=draws,
-                             seed=seed)
+        points = draw_points(act, residuals=residuals, sigma_game=sigma_game, sigma_team=sigma_team, draws=draws)
         tiers = act["group"].to_numpy()
         shift = shift or {}
         factor = mean_factor(points.mean(axis=1, dtype="float64"),

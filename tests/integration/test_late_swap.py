@@ -123,6 +123,15 @@ def test_after_the_first_tip_a_run_confirms_the_later_games_and_reads_nothing_el
     early_teams = set(before.loc[before["confirmed"], "team"])
     assert _starters(frame, early_teams) == _starters(before, early_teams)
     assert day.gold["late"] != day.gold["early"]
+    # the games that tipped at the lock, confirmed by both runs: their minutes and simulated points stay bit for
+    # bit (each game is simulated from its own seed); only ownership, shared by the slate, moves
+    numbers = ["player_id", "p_play", "proj_minutes", "dk_mean", "dk_sd", "dk_p10", "dk_p50", "dk_p90"]
+    then, now = (pd.read_parquet(_object(day.home, day.gold[run], "projections.parquet"))
+                 for run in ("early", "late"))
+    then, now = (f[f["team"].isin(early_teams)][numbers].sort_values("player_id").reset_index(drop=True)
+                 for f in (then, now))
+    assert len(then) > 40
+    pd.testing.assert_frame_equal(then, now)
     slate = pd.read_parquet(day.home / "gold" / "projections" / f"game_date={DAY}" / "projections.parquet")
     last_game = {"GSW", "PHX"}
     roles = slate[slate["team"].isin(last_game)]

@@ -17,9 +17,48 @@ def _sim(world: dict[str, Any], seed: int = 7, draws: int = 2000) -> pd.DataFram
                      params=PIPELINE["sim"].params_model()(draws=draws), seed=seed)
 
 
-def test_sim_is_bit_identical_for_a_seed_and_moves_with_it(world: dict[str, Any]):
+def test_sim_is_bit_identical_for_its_inputs_whatever_the_key(world: dict[str, Any]):
+    """The draws are seeded from the game's rows, not from the stage key (ctx.seed): the same inputs give the same
+    bytes under any key, and other inputs other numbers."""
     pd.testing.assert_frame_equal(_sim(world), _sim(world))
-    assert not _sim(world).equals(_sim(world, seed=8))
+    pd.testing.assert_frame_equal(_sim(world), _sim(world, seed=8))
+    rates = world["rates"].assign(rate_reb=world["rates"]["rate_reb"] * 1.01)
+    moved = run_stage(PIPELINE["sim"], {"minutes": world["minutes"], "rates": rates,
+                                        "calibration": world["calibration"]},
+                      params=PIPELINE["sim"].params_model()(draws=2000))
+    assert not moved["dk_p50"].equals(_sim(world)["dk_p50"])
+
+
+def _two_games(world: dict[str, Any]) -> pd.DataFrame:
+    """The world's game (NYK-BOS) and a second one (LAL-LAC) whose players are the same numbers under other names."""
+    players = world["minutes"].merge(world["rates"], on="player_id")
+    other = players.assign(game_id="0021999999", team=players["team"].map({"NYK": "LAL", "BOS": "LAC"}),
+                           player_id="X" + players["player_id"])
+    return pd.concat([players, other], ignore_index=True)
+
+
+def test_a_games_numbers_are_its_own_whatever_the_other_games_hold(world: dict[str, Any]):
+    """A later game's news (its starters after the first tip) rebuilds the slate's simulation; the games already
+    under way must keep their numbers bit for bit: each game draws from its own seed, however far the other
+    games' rates reach (the Poisson table grows with them; a row of it depends on its lambda alone). The second
+    game, the same numbers under another game id and teams, draws other numbers. Kills: one generator for the
+    whole slate; the seed from the rows' numbers alone (the twin game would draw alike)."""
+    from stages.model import simulate
+
+    players = _two_games(world)
+    kwargs = {"residuals": {b: np.linspace(-8, 8, len(simulate.RESIDUAL_GRID)) for b in players["band"].unique()},
+              "sigma_game": 0.08, "sigma_team": 0.06, "draws": 500}
+    active = players[players["proj_minutes"] > 0].reset_index(drop=True)
+    first = active["game_id"] != "0021999999"
+    both = simulate.draw_points(active, **kwargs)
+    alone = simulate.draw_points(active[first].reset_index(drop=True), **kwargs)
+    assert np.array_equal(both[first.to_numpy()], alone)
+    hotter = active.copy()
+    hotter.loc[~first, "rate_fg3m"] *= 6.0  # the slate's largest lambda grows far beyond the first game's
+    changed = simulate.draw_points(hotter, **kwargs)
+    assert np.array_equal(changed[first.to_numpy()], both[first.to_numpy()])
+    assert not np.array_equal(changed[~first.to_numpy()], both[~first.to_numpy()])
+    assert not np.array_equal(both[first.to_numpy()], both[~first.to_numpy()])
 
 
 def test_sim_quantiles_are_ordered_and_outs_are_zero(world: dict[str, Any]):
