@@ -40,6 +40,7 @@ def minutes_band(minutes: np.ndarray) -> np.ndarray:
     """The residual band ("b0".."b5") of each projected minutes value."""
     return np.array([f"b{i}" for i in np.searchsorted(np.asarray(BAND_EDGES), minutes, side="right")])
 CHUNKS = 2
+BATCH = 1_000_000  # draws (rows x draws) simulated at once: a few games of a slate, hundreds of the calibration's
 POISSON_ROOT_STEPS = 64  # table rows per unit of sqrt(lambda): adjacent rows are 1/32 of a Poisson sd apart
 POISSON_LEVELS = 2048  # uniform levels (table columns); tail mass below 1/(2 x 2048) is folded in
 Residuals = Sequence[float] | np.ndarray
@@ -67,7 +68,12 @@ def poisson_table(lam_max: float) -> np.ndarray:
 
 def poisson_draws(rng: np.random.Generator, lam: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Poisson(lam) variates (float32, shaped like lam) from `poisson_table(max lam)`."""
-    u = rng.random(lam.shape, dtype=np.float32) * np.float32(POISSON_LEVELS)
+    return poisson_of(rng.random(lam.shape, dtype=np.float32), lam, table)
+
+
+def poisson_of(uniform: np.ndarray, lam: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The Poisson(lam) variates that the uniforms `uniform` (float32 in [0, 1), shaped like lam) stand for."""
+    u = uniform * np.float32(POISSON_LEVELS)
     level = u.astype(np.int32)
     row = (np.sqrt(lam) * np.float32(POISSON_ROOT_STEPS) + (u - level)).astype(np.int32)
     row *= POISSON_LEVELS
@@ -80,19 +86,33 @@ def residual_quantiles(residuals: np.ndarray) -> np.ndarray:
     return np.quantile(residuals, RESIDUAL_GRID)
 
 
-def _factors(rng: np.random.Generator, keys: np.ndarray, sigma: float, draws: int) -> np.ndarray:
-    """One lognormal factor (mean 1) per distinct key and draw, returned per row of `keys`."""
-    codes, uniques = pd.factorize(keys)
-    z = rng.standard_normal((len(uniques), draws), dtype=np.float32)
+def _factors(rng: np.random.Generator, codes: np.ndarray, sigma: float, draws: int) -> np.ndarray:
+    """One lognormal factor (mean 1) per distinct code and draw (codes 0..k-1 numbered in order of first
+    appearance), returned per row of `codes`."""
+    z = rng.standard_normal((int(codes.max(initial=-1)) + 1, draws), dtype=np.float32)
     table = np.exp(np.float32(sigma) * z - np.float32(sigma * sigma / 2))
     return table[codes]
 
 
-def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.ndarray, rates: np.ndarray,
-                   factor: np.ndarray, draws: int, table: np.ndarray) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+def _appearance_codes(values: np.ndarray) -> np.ndarray:
+    """`values` renumbered 0, 1, ... in the order each first appears (pd.factorize's codes, for a short array)."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+def _simulate_rows(games: Sequence[tuple[np.random.SeedSequence, int]], minutes: np.ndarray, resid: np.ndarray,
+                   rates: np.ndarray, factor: np.ndarray, draws: int, table: np.ndarray) -> np.ndarray:
+    """The draws of consecutive games' rows at once: each game's uniforms come from its own generator (`games`:
+    its seed and row count, in row order), in the same order for every game - the residual's, then one per stat."""
+    gens = [(np.random.default_rng(seed), n) for seed, n in games]
+
+    def uniforms() -> np.ndarray:
+        return np.concatenate([rng.random((n, draws), dtype=np.float32) for rng, n in gens])
+
     grid = np.asarray(RESIDUAL_GRID, dtype=np.float32)
-    u = rng.random((len(minutes), draws), dtype=np.float32)
+    u = uniforms()
     # inverse-CDF of each row's residual quantiles (piecewise linear between grid points)
     pos = u * np.float32(len(grid) - 1)
     lo = np.minimum(pos.astype(np.int32), len(grid) - 2)
@@ -100,7 +120,7 @@ def _simulate_rows(seed: np.random.SeedSequence, minutes: np.ndarray, resid: np.
     rows = np.arange(len(minutes))[:, None]
     e = resid[rows, lo] * (1 - frac) + resid[rows, lo + 1] * frac
     played = np.clip(minutes[:, None].astype(np.float32) + e, 1.0, 48.0) * factor
-    counts = {s: poisson_draws(rng, played * rates[:, i].astype(np.float32)[:, None], table)
+    counts = {s: poisson_of(uniforms(), played * rates[:, i].astype(np.float32)[:, None], table)
               for i, s in enumerate(SIM_STATS)}
     pts = 2 * counts["fg2m"] + 3 * counts["fg3m"] + counts["ftm"]
     return dk_points(pts, counts["fg3m"], counts["reb"], counts["ast"], counts["stl"], counts["blk"],
@@ -118,15 +138,14 @@ def row_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     return part[:, lo] * (1 - frac) + part[:, hi] * frac
 
 
-def game_seed(rows: pd.DataFrame, salt: int = 0) -> np.random.SeedSequence:
-    """The seed of one game's draws, from what its rows hold (game, teams, bands, minutes and rates, in order):
-    the same rows draw the same numbers whatever else the slate holds, so news of one game (a later game's
-    starters) moves no other game's numbers."""
+def game_seed(text: Sequence[Sequence[str]], numbers: np.ndarray, salt: int = 0) -> np.random.SeedSequence:
+    """The seed of one game's draws, from what its rows hold: `text` its game ids, teams and bands, `numbers` its
+    minutes and rates (rows in order). The same rows draw the same numbers whatever else the slate holds, so news
+    of one game (a later game's starters) moves no other game's numbers."""
     digest = xxhash.xxh3_128()
-    for column in ("game_id", "team", "band"):
-        digest.update("\x1f".join(map(str, rows[column])).encode() + b"\x1e")
-    numbers = rows[["proj_minutes", *(f"rate_{s}" for s in SIM_STATS)]].to_numpy(dtype="<f8")
-    digest.update(np.ascontiguousarray(numbers).tobytes())
+    for column in text:
+        digest.update("\x1f".join(column).encode() + b"\x1e")
+    digest.update(np.ascontiguousarray(numbers, dtype="<f8").tobytes())
     return np.random.SeedSequence([salt, *np.frombuffer(digest.digest(), dtype="<u4").tolist()])
 
 
@@ -135,30 +154,45 @@ def draw_points(players: pd.DataFrame, *, residuals: Mapping[str, Residuals], si
     """Raw simulated DK points (rows x draws, float32) of `players` (columns game_id, team, band,
     proj_minutes > 0 and rate_<stat> per minute for SIM_STATS). Each game is drawn from its own generator
     (`game_seed` of its rows, and `salt`); the games are shared among CHUNKS threads, which changes nothing."""
-    resid = np.stack([np.asarray(residuals[b], dtype=np.float32) for b in players["band"]])
+    bands = players["band"].astype(str).tolist()
+    resid = np.stack([np.asarray(residuals[b], dtype=np.float32) for b in bands])
     rates = players[[f"rate_{s}" for s in SIM_STATS]].to_numpy(dtype="float64")
     minutes = players["proj_minutes"].to_numpy(dtype="float64")
-    codes, games = pd.factorize(players["game_id"])
-    rows_of = [np.flatnonzero(codes == code) for code in range(len(games))]
+    numbers = np.column_stack([minutes, rates])
+    game_ids, teams = players["game_id"].astype(str).tolist(), players["team"].astype(str).tolist()
+    team_codes = pd.factorize(players["team"])[0]
+    codes = pd.factorize(players["game_id"])[0]
+    order = np.argsort(codes, kind="stable")
+    rows_of = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if len(order) else []
     factor = np.empty((len(players), draws), dtype=np.float32)
     subs = []
     for idx in rows_of:
-        main, sub = game_seed(players.iloc[idx], salt).spawn(2)
+        text = [[column[i] for i in idx] for column in (game_ids, teams, bands)]
+        main, sub = game_seed(text, numbers[idx], salt).spawn(2)
         rng = np.random.default_rng(main)
-        factor[idx] = _factors(rng, np.zeros(len(idx)), sigma_game, draws) * \
-            _factors(rng, players["team"].to_numpy()[idx], sigma_team, draws)
+        factor[idx] = _factors(rng, np.zeros(len(idx), dtype=np.intp), sigma_game, draws) * \
+            _factors(rng, _appearance_codes(team_codes[idx]), sigma_team, draws)
         subs.append(sub)
     # the largest lambda any draw can have: 48 minutes x the largest factor x the largest rate (a row of the table
     # depends on its lambda alone, not on the table's size: a game draws alike whatever the others need)
     table = poisson_table(48.0 * float(factor.max(initial=1.0)) * float(rates.max(initial=0.0)))
     out = np.empty((len(players), draws), dtype=np.float32)
+    batches: list[list[int]] = []
+    size = BATCH
+    for k, idx in enumerate(rows_of):  # consecutive games, about BATCH draws a batch: few numpy calls a game
+        if size >= BATCH:
+            batches.append([])
+            size = 0
+        batches[-1].append(k)
+        size += len(idx) * draws
 
-    def one(job: tuple[np.ndarray, np.random.SeedSequence]) -> None:
-        idx, sub = job
-        out[idx] = _simulate_rows(sub, minutes[idx], resid[idx], rates[idx], factor[idx], draws, table)
+    def run(batch: list[int]) -> None:
+        idx = np.concatenate([rows_of[k] for k in batch])
+        out[idx] = _simulate_rows([(subs[k], len(rows_of[k])) for k in batch], minutes[idx], resid[idx],
+                                  rates[idx], factor[idx], draws, table)
 
     with ThreadPoolExecutor(max_workers=CHUNKS) as pool:
-        list(pool.map(one, zip(rows_of, subs, strict=True)))
+        list(pool.map(run, batches))
     return out
 
 
