@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -379,6 +380,28 @@ def test_a_rebuild_that_makes_the_same_gold_moves_no_pointer(built_home: Path, t
     assert "1 built" in result.stdout and "0 gold pointers moved" in result.stdout, result.stdout
     assert gold_object(home, FIXTURE_DATE) == before
     assert not [e for e in ledger_events(home) if e["event"] == "publish" and e.get("previous") == e["object"]]
+
+
+def test_an_edit_of_the_simulation_code_that_changes_no_number_moves_no_gold(built_home: Path, tmp_path: Path):
+    """A refactor of stages/model/simulate.py (a local variable renamed) moves the keys of every stage that imports
+    it - the calibration, minutes, rates and sim rebuild - but their draws are seeded from what they simulate (the
+    season, each game's rows), not from their keys, so they make the same bytes: ownership and gold stay up to
+    date and no pointer moves. Kills: the calibration or the simulation seeded from the stage key (every number
+    moved by Monte Carlo noise after any such edit)."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    code = _copy_stages(tmp_path)
+    simulate_py = code / "stages" / "model" / "simulate.py"
+    original = simulate_py.read_text()
+    simulate_py.write_text(original.replace("batches", "game_batches"))
+    assert simulate_py.read_text() != original
+    before = gold_object(home, FIXTURE_DATE)
+    result = run_doit(home, "slate", f"date={FIXTURE_DATE}", code=code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = set(re.findall(r"\] built\s+(\S+)", result.stdout))
+    assert built == {"calibration", "minutes", "rates", "sim"}, result.stdout
+    assert "0 gold pointers moved" in result.stdout, result.stdout
+    assert gold_object(home, FIXTURE_DATE) == before
 
 
 def test_a_zero_lock_timeout_is_for_other_runs_not_this_runs_own_workers(tmp_path: Path):
