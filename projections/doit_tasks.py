@@ -194,7 +194,7 @@ def _fetch_action(engine: Engine, key: str, day: dt.date, *, after_clock: bool =
 def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, off_days: bool = False,
                  seen: set[dt.date] | None = None) -> Iterator[dict[str, Any]]:
     """Live mode: one fetch task per source and date, ahead of the stages that read it. A fetch is up to
-    date once the slate is locked and a snapshot at or before the lock exists. With `off_days`, the fetches
+    date once the slate is locked (the lineups: once its last game tipped). With `off_days`, the fetches
     after the schedule do nothing on a date without games."""
     if engine.settings.source != "live":
         return

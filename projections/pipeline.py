@@ -78,8 +78,8 @@ class FetchingSource(Source, Protocol):
     """A source with a live backend: the engine fetches a snapshot before the stages that read it.
 
     Several stages may read one table; `fetch_key` names the fetch so it happens once per date.
-    `needs_fetch` is cheap (no network): False in archive mode, or once the slate is locked and a snapshot
-    captured at or before the lock exists (later snapshots are ignored, so a locked slate never changes).
+    `needs_fetch` is cheap (no network): False in archive mode, or once the slate is locked (for the lineups,
+    once its last game tipped: `ArchiveTable.until`); later snapshots are ignored, so a locked slate never changes.
     """
 
     @property
