@@ -45,7 +45,10 @@ class SlateClock:
     def lock(self, day: dt.date, memo: dict[Any, Plan] | None = None, *, fresh: bool = False) -> dt.datetime | None:
         """The date's first tip (the clock stage's record; None while it is not built), or the later first tip of
         the DraftKings slate its salaries hold (`snapshots.slate_lock`: a game off the slate may tip first)."""
-        first = (self._clock_meta(day, memo, fresh) or {}).get("lock")
+        return self._lock_of(day, self._clock_meta(day, memo, fresh) or {})
+
+    def _lock_of(self, day: dt.date, meta: dict[str, Any]) -> dt.datetime | None:
+        first = meta.get("lock")
         if not first:
             return None
         slate = snapshots.slate_lock(self.home, day, self.stat_cache)
@@ -55,11 +58,10 @@ class SlateClock:
               fresh: bool = False) -> dt.datetime | None:
         """Up to when `source` reads (and fetches) the date's captures: the lock, or the slate's last tip for a
         source read `until` then (the clock stage's record says it; one an older version wrote gives the lock)."""
-        lock = self.lock(day, memo, fresh=fresh)
-        if lock is None or getattr(source, "until", "lock") != "last_tip":
-            return lock
-        last = (self._clock_meta(day, memo, fresh) or {}).get("last_tip")
-        return max(lock, _instant(last)) if last else lock
+        meta = self._clock_meta(day, memo, fresh) or {}
+        lock = self._lock_of(day, meta)
+        last = meta.get("last_tip") if getattr(source, "until", "lock") == "last_tip" else None
+        return max(lock, _instant(last)) if lock is not None and last else lock
 
     def source_as_of(self, source: Any, day: dt.date, memo: dict[Any, Plan] | None = None, *,
                      fresh: bool = False) -> dt.datetime | None:

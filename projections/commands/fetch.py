@@ -75,9 +75,8 @@ def run_snapshots(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for table in tables:
         found = snapshots.entries(engine.home, table, day)
-        reader = engine.pipeline.fetchers().get(table, (None,))[0]
-        chosen = snapshots.select(found, None if table == engine.clock else
-                                  engine.source_as_of(reader, day) if reader is not None else as_of)
+        reader = engine.pipeline.fetchers().get(table, (None,))[0]  # None reads until the lock, as as_of
+        chosen = snapshots.select(found, None if table == engine.clock else engine.source_as_of(reader, day))
         for entry in found:
             rows.append({"table": table, "captured_at": iso(entry.captured_at), "object": entry.object,
                          "rows": entry.rows, "url": entry.url, "used": entry is chosen})  # one capture, however alike
