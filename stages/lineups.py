@@ -10,7 +10,14 @@ salary files' `starter` column is the fallback for a team the box scores lack. W
 built before lineups are known) no team is confirmed and the minutes stage uses expected roles; a team with no
 lineup known in `confirmed` mode does too. The manifest's meta says which case applied (`roles`).
 
-Output: five rows per confirmed team (one per starter) and one row with no player for each other team.
+A live box score published before tip also lists the game's inactive players (status INACTIVE: the list each
+team submits before its game, fixed from then on, so the last word on who is out, after the injury reports):
+those rows are kept, `inactive` True, and the rosters stage rules the players out. The archive's box scores
+list only who played, so a replayed slate has no inactive rows (its injury reports, where it has them, say who is
+out).
+
+Output: five rows per confirmed team (one per starter), one row with no player for each other team, and one row
+per inactive player of a live box score (starter False).
 """
 
 from __future__ import annotations
@@ -35,14 +42,15 @@ class Params(BaseModel):
 
 OUTPUT = Contract(
     description="confirmed starters per team (or one empty row for a team without a confirmed lineup)",
-    columns={"team": "str", "player_id": "any", "starter": "bool", "confirmed": "bool", "source": "str",
-             "mode": "str"},
-    non_null=("team", "starter", "confirmed", "source", "mode"),
+    columns={"team": "str", "player_id": "any", "starter": "bool", "confirmed": "bool", "inactive": "bool",
+             "source": "str", "mode": "str"},
+    non_null=("team", "starter", "confirmed", "inactive", "source", "mode"),
     unique=("team", "player_id"),
     min_rows=2,
 )
 
 STARTERS_PER_TEAM = 5
+INACTIVE = "INACTIVE"  # a live box score player's status when his team listed him inactive for the game
 
 
 def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *,
@@ -62,33 +70,43 @@ def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, sched
     for team in teams:
         if team in found:
             ids, source = found[team]
-            records += [{"team": team, "player_id": pid, "starter": True, "confirmed": True, "source": source,
-                         "mode": params.mode} for pid in ids]
+            records += [{"team": team, "player_id": pid, "starter": True, "confirmed": True, "inactive": False,
+                         "source": source, "mode": params.mode} for pid in ids]
         else:
             records.append({"team": team, "player_id": None, "starter": False, "confirmed": False,
-                            "source": "none", "mode": params.mode})
+                            "inactive": False, "source": "none", "mode": params.mode})
+    if params.mode == "confirmed":
+        starting = {pid for ids, _ in found.values() for pid in ids}
+        listed = live[live["game_id"].isin(set(schedule["game_id"])) & (live["status"] == INACTIVE)
+                      & live["team"].isin(teams)]
+        records += [{"team": str(team), "player_id": str(pid), "starter": False, "confirmed": str(team) in found,
+                     "inactive": True, "source": "live_box_score", "mode": params.mode}
+                    for team, pid in sorted(set(zip(listed["team"], listed["player_id"].astype(str), strict=True)))
+                    if pid not in starting]
     return pd.DataFrame.from_records(records, columns=list(OUTPUT.columns))
 
 
 def lineup_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
-    """Which case applied: the mode, and how many teams had a confirmed lineup (of how many)."""
-    confirmed = frame[frame["confirmed"]]
+    """Which case applied: the mode, how many teams had a confirmed lineup (of how many), and how many players
+    the live box scores list inactive."""
+    confirmed = frame[frame["confirmed"] & frame["starter"]]
     known, teams = int(confirmed["team"].nunique()), int(frame["team"].nunique())
     return {"mode": str(frame["mode"].iloc[0]) if len(frame) else "none",
             "roles": "confirmed" if known == teams else f"confirmed for {known} of {teams}" if known else "expected",
             "teams_confirmed": known, "teams": teams,
-            "sources": sorted(set(confirmed["source"]))}
+            "sources": sorted(set(confirmed["source"])), "inactive": int(frame["inactive"].sum())}
 
 
 SPEC = Stage(
     name="lineups",
     func=lineups,
-    doc="confirmed starters as of lock (box-score GS flags / salary-file starters), or none by params.mode",
+    doc="confirmed starters before each tip (box-score GS flags / salary-file starters) and the live box scores' "
+        "inactive players, or none by params.mode",
     inputs=("schedule",),
     sources=(
         ArchiveTable("box", "player_logs", window="day", columns=("game_id", "team", "player_id", "started"),
                      contract=PLAYER_LOGS, required=False),
-        ArchiveTable("live", "lineups", window="day", columns=("game_id", "team", "player_id", "starter"),
+        ArchiveTable("live", "lineups", window="day", columns=("game_id", "team", "player_id", "starter", "status"),
                      contract=LINEUPS, required=False, until="last_tip"),
         ArchiveTable("rotoguru", "salaries", window="day", columns=("team", "player_id", "starter", "source"),
                      contract=SALARIES, required=False),

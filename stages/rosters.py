@@ -3,7 +3,10 @@
 One row per player on the DraftKings slate, with
   status        the official injury-report status ("" where the report does not list him or no report exists)
   starter       True/False where his team's lineup is confirmed, null otherwise (lineup_known says which)
-  availability  one explicit label: out (injury report) / confirmed starter / bench (lineup confirmed) /
+  inactive      True where his game's live box score lists him inactive (his team's list before tip): he is out
+                whatever the injury report said
+  availability  one explicit label: inactive (game's list) / out (injury report) / confirmed starter /
+                bench (lineup confirmed) /
                 absent N games (missed his team's last N games; the minutes model lowers P(plays)) /
                 expected starter / expected bench / no history
 and the history features of `stages.model.history` (recency-weighted minutes, role, per-minute rates,
@@ -28,11 +31,11 @@ class Params(BaseModel):
 
 KEYS = {"game_date": "date", "game_id": "str", "team": "str", "opp": "str", "player_id": "str",
         "player_name": "str", "positions": "str", "salary": "int", "status": "str", "starter": "any",
-        "lineup_known": "bool", "availability": "str"}
+        "lineup_known": "bool", "inactive": "bool", "availability": "str"}
 OUTPUT = Contract(
     description="one row per DK player: availability, role and history features",
     columns={**KEYS, **{f: "float" for f in FEATURES}},
-    non_null=("game_id", "team", "player_id", "status", "lineup_known", "availability"),
+    non_null=("game_id", "team", "player_id", "status", "lineup_known", "inactive", "availability"),
     unique=("player_id",),
     min_rows=1,
 )
@@ -42,10 +45,11 @@ def _availability(frame: pd.DataFrame, absent_games: int) -> pd.Series:
     missed = frame["missed_streak"].fillna(0).astype(int)
     starter = frame["starter"].astype("boolean")
     label = np.select(
-        [frame["status"] == "Out", starter.fillna(False).astype(bool), frame["lineup_known"] & (missed < absent_games),
-         frame["min_avg"].isna(), missed >= absent_games, frame["start_rate"].fillna(0) >= 0.5],
-        ["out (injury report)", "confirmed starter", "bench (lineup confirmed)", "no history", "absent",
-         "expected starter"],
+        [frame["inactive"], frame["status"] == "Out", starter.fillna(False).astype(bool),
+         frame["lineup_known"] & (missed < absent_games), frame["min_avg"].isna(), missed >= absent_games,
+         frame["start_rate"].fillna(0) >= 0.5],
+        ["inactive (game's list)", "out (injury report)", "confirmed starter", "bench (lineup confirmed)",
+         "no history", "absent", "expected starter"],
         default="expected bench")
     return pd.Series(np.where(label == "absent", "absent " + missed.astype(str) + " games", label),
                      index=frame.index)
@@ -64,6 +68,8 @@ def rosters(salaries: pd.DataFrame, game_logs: pd.DataFrame, injuries: pd.DataFr
     out["starter"] = pd.array([pid in starters if known else None
                                for pid, known in zip(out["player_id"], out["lineup_known"], strict=True)],
                               dtype="boolean")
+    inactive = set(lineups.loc[lineups["inactive"], "player_id"].astype(str))
+    out["inactive"] = out["player_id"].isin(inactive)
     out["availability"] = _availability(out, params.absent_games)
     return out[list(OUTPUT.columns)].sort_values(["team", "player_id"]).reset_index(drop=True)
 

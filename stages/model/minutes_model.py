@@ -89,7 +89,7 @@ def appear_share(feats: pd.DataFrame) -> np.ndarray:
 def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *,
                      rookie: float, status_play: Mapping[str, float]) -> np.ndarray:
     """P(plays) per row: 1 for a confirmed starter, a logistic model otherwise, scaled by the injury status;
-    a player with no game in the logs gets `rookie`."""
+    a player with no game in the logs gets `rookie`; 0 for a player his game's list has inactive (`inactive`)."""
     known = frame["lineup_known"].astype("bool").to_numpy()
     starter = frame["starter"].astype("boolean").fillna(False).astype("bool").to_numpy()
     p = np.where(known, sigmoid(predict(frame, coefs["p_bench"])), sigmoid(predict(frame, coefs["p_any"])))
@@ -97,7 +97,9 @@ def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float
     status = frame["status"].fillna("").astype(str) if "status" in frame else pd.Series("", index=frame.index)
     scale = status.map(lambda s: status_play.get(s, 1.0)).to_numpy(dtype="float64")
     p = p * scale
-    return np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
+    p = np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
+    inactive = frame["inactive"].astype("bool").to_numpy() if "inactive" in frame else np.zeros(len(frame), bool)
+    return np.where(inactive, 0.0, p)
 
 
 def team_sum(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:

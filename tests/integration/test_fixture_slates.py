@@ -141,7 +141,8 @@ def test_a_slate_without_lineups_uses_expected_roles(tmp_path: Path, fixture_hom
     result = run_doit(home, "slate", "date=2019-11-05", PROJECTIONS_PARAMS__LINEUPS__MODE="none", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     meta = _manifest(home, "lineups", "2019-11-05")["meta"]
-    assert meta == {"mode": "none", "roles": "expected", "teams_confirmed": 0, "teams": 12, "sources": []}
+    assert meta == {"mode": "none", "roles": "expected", "teams_confirmed": 0, "teams": 12, "sources": [],
+                    "inactive": 0}
     slate, confirmed = _slate(home, "2019-11-05"), _slate(fixture_home, "2019-11-05")
     assert set(slate["mode"]) == {"none"} and set(slate["role"]) <= {"expected starter", "expected bench"}
     assert not np.allclose(slate["proj_minutes"], confirmed.set_index("player_id").loc[slate["player_id"],

@@ -6,7 +6,8 @@ with its starters flagged (payloads.live_boxscore: who started, from the shipped
 
     early   22:40Z  only the three 23:00Z games' box scores are out: six teams confirmed, the rest expected roles
     late    02:05Z  the slate locked at 23:00Z, but its last tip is ahead: only the lineups are fetched (every
-                    box score is out now); all 22 teams confirmed; the odds, injuries, salaries and game logs stay
+                    box score is out now); all 22 teams confirmed; the last game's inactive list (three players,
+                    payloads.LATE_GAME_INACTIVE) rules them out; the odds, injuries, salaries and game logs stay
                     as of the lock; gold moves; the games under way keep the starters they had
     after   03:00Z  past the last tip: nothing is fetched, nothing changes
 """
@@ -64,7 +65,8 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
         for name, now in NOW.items():
             for game in games:  # a box score is out from 30 minutes before its game's tip (none is taken back)
                 if game["tip_time"] <= pd.Timestamp(now) + pd.Timedelta(minutes=30):
-                    server.replay(_box(game["game_id"]), payloads.live_boxscore(DAY, game["game_id"]))
+                    server.replay(_box(game["game_id"]), payloads.live_boxscore(
+                        DAY, game["game_id"], inactive=payloads.LATE_GAME_INACTIVE))
             seen = len(ledger_events(home))
             scenario.runs[name] = run_doit(home, "slate", f"date={DAY}", timeout=600, PROJECTIONS_LIVE__NOW=now,
                                            **env)
@@ -136,6 +138,25 @@ def test_after_the_first_tip_a_run_confirms_the_later_games_and_reads_nothing_el
     last_game = {"GSW", "PHX"}
     roles = slate[slate["team"].isin(last_game)]
     assert set(roles["mode"]) == {"confirmed"} and (roles["role"] == "starter").sum() == 10, roles[["team", "role"]]
+
+
+def test_the_last_games_inactive_list_rules_its_players_out_and_their_teammates_get_the_minutes(day: Day) -> None:
+    """Before the last game's box score is out its injured players only look unlikely (p_play > 0 from their
+    absences); its inactive list, read at 02:05Z, makes them 0 and their minutes go to the rest of the team."""
+    listed = {str(pid) for team in payloads.LATE_GAME_INACTIVE.values() for pid, *_ in team}
+    meta, frame = _lineups(day, "late")
+    assert meta["inactive"] == 3 and set(frame.loc[frame["inactive"], "player_id"]) == listed, meta
+    early_meta, _ = _lineups(day, "early")
+    assert early_meta["inactive"] == 0
+    then, now = (pd.read_parquet(_object(day.home, day.gold[run], "projections.parquet")).set_index("player_id")
+                 for run in ("early", "late"))
+    assert (then.loc[sorted(listed), "p_play"] > 0).all(), then.loc[sorted(listed), ["player_name", "p_play"]]
+    assert (now.loc[sorted(listed), "p_play"] == 0).all() and (now.loc[sorted(listed), "exp_minutes"] == 0).all()
+    assert set(now.loc[sorted(listed), "availability"]) == {"inactive (game's list)"}
+    for team in ("GSW", "PHX"):
+        rest = now[(now["team"] == team) & ~now.index.isin(listed)]
+        assert abs(now.loc[now["team"] == team, "exp_minutes"].sum() - rest["exp_minutes"].sum()) < 1e-9
+        assert rest["exp_minutes"].sum() > 235, (team, rest["exp_minutes"].sum())
 
 
 def test_past_the_last_tip_nothing_is_fetched_and_nothing_changes(day: Day) -> None:

@@ -17,8 +17,11 @@ real files - nothing here is invented:
     liveData boxscore one game of D as its pre-game box score: the game id and teams of the archive schedule,
                      its players those of the shipped archive's box-score lines of the game (Basketball-Reference
                      logs of who played), starter "1" for the five each side started (bbref's GS); statistics
-                     zeroed, as before tip. A real pre-game box score lists the inactive players too; the lineups
-                     read only the starters
+                     zeroed, as before tip. A real pre-game box score lists the inactive players too: given
+                     `inactive`, those players follow, status INACTIVE (LATE_GAME_INACTIVE: three players of the
+                     2019-10-30 slate's last game who were on its DraftKings file, have no box-score line that day
+                     and were out for the reasons publicly reported: Thompson's torn ACL, Looney's hamstring,
+                     Ayton's 25-game suspension)
 """
 
 from __future__ import annotations
@@ -149,8 +152,18 @@ def odds_today(day: dt.date) -> bytes:
     return json.dumps(out).encode()
 
 
-def live_boxscore(day: dt.date, game_id: str) -> bytes:
-    """The pre-game liveData box score of one game of `day` (see the module's docstring)."""
+# team -> (personId, name, notPlayingReason, notPlayingDescription) of players its list has inactive
+LATE_GAME_INACTIVE: dict[str, list[tuple[int, str, str, str | None]]] = {
+    "GSW": [(202691, "Klay Thompson", "INACTIVE_INJURY", "Left ACL; Tear"),
+            (1626172, "Kevon Looney", "INACTIVE_INJURY", "Left Hamstring; Strain")],
+    "PHX": [(1629028, "Deandre Ayton", "INACTIVE_SUSPENSION", None)],
+}
+
+
+def live_boxscore(day: dt.date, game_id: str,
+                  inactive: dict[str, list[tuple[int, str, str, str | None]]] | None = None) -> bytes:
+    """The pre-game liveData box score of one game of `day` (see the module's docstring); `inactive` (team ->
+    players) adds each team's inactive list."""
     import pandas as pd
 
     body = json.loads(recorded(BOX_SCORE))
@@ -170,6 +183,13 @@ def live_boxscore(day: dt.date, game_id: str) -> bytes:
                             "starter": "1" if row.started else "0", "played": "0", "oncourt": "0",
                             "statistics": dict(zero), "name": row.player_name, "nameI": f"{first[:1]}. {last}",
                             "firstName": first, "familyName": last})
+        for pid, name, reason, description in (inactive or {}).get(team, []):
+            first, _, last = name.partition(" ")
+            players.append({**copy.deepcopy(template), "status": "INACTIVE", "order": len(players) + 1,
+                            "personId": pid, "starter": "0", "played": "0", "oncourt": "0",
+                            "statistics": dict(zero), "name": name, "nameI": f"{first[:1]}. {last}",
+                            "firstName": first, "familyName": last, "notPlayingReason": reason,
+                            **({"notPlayingDescription": description} if description else {})})
         body["game"][side].update(teamId=TEAM_IDS[team], teamTricode=team, score=0, players=players)
     return json.dumps(body).encode()
 

@@ -182,7 +182,8 @@ def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
 
 # the lineups stage's live box scores (live mode only): none
 NO_LIVE = pd.DataFrame({"game_id": pd.Series(dtype=object), "team": pd.Series(dtype=object),
-                        "player_id": pd.Series(dtype=object), "starter": pd.Series(dtype=bool)})
+                        "player_id": pd.Series(dtype=object), "starter": pd.Series(dtype=bool),
+                        "status": pd.Series(dtype=object)})
 
 _REAL: dict[str, pd.DataFrame] = {}
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from stages import PIPELINE
-from tests.stages.conftest import build_world, run_stage, synthetic_calibration
+from tests.stages.conftest import DAY, archive_logs, archive_salaries, build_world, run_stage, synthetic_calibration
 
 
 def test_rosters_label_injury_outs_starters_and_bench(world: dict[str, Any]):
@@ -20,8 +20,6 @@ def test_rosters_label_injury_outs_starters_and_bench(world: dict[str, Any]):
 
 
 def test_rosters_mark_a_player_absent_from_recent_team_games():
-    from tests.stages.conftest import archive_logs
-
     logs = archive_logs()
     logs = logs[~((logs["player_id"] == "BOS5") & (logs["game_date"] > logs["game_date"].min()))]
     world = build_world(logs=logs, mode="none")
@@ -95,6 +93,35 @@ def test_minutes_without_lineups_use_expected_roles():
     assert set(m["mode"]) == {"none"} and not m["lineup_known"].any()
     assert m.loc["BOS0", "role"] == "expected starter" and m.loc["BOS5", "role"] == "expected bench"
     assert m.loc["BOS0", "p_play"] < 1.0  # not confirmed: only likely
+
+
+def test_a_player_his_games_list_has_inactive_does_not_play_and_leaves_his_minutes_to_the_team(
+        world: dict[str, Any]):
+    """BOS5 (the bench player who plays about 19 minutes) listed inactive in the live box score: rosters rule him
+    out whatever the injury report says, the minutes stage gives him p_play 0 and his teammates the minutes."""
+    from stages import lineups as lineups_stage
+
+    logs = archive_logs()
+    box = logs[logs["game_date"] == DAY][["game_id", "team", "player_id", "started"]]
+    live = box.rename(columns={"started": "starter"}).assign(status="ACTIVE").reset_index(drop=True)
+    live.loc[live["player_id"] == "BOS5", "status"] = "INACTIVE"
+    lineups = run_stage(PIPELINE["lineups"], {"box": box.iloc[:0], "live": live, "rotoguru": archive_salaries()[
+        ["team", "player_id", "starter", "source"]].iloc[:0], "schedule": world["schedule"]},
+        params=lineups_stage.Params())
+    frames = {**world, "lineups": lineups}
+    rosters = run_stage(PIPELINE["rosters"], {n: frames[n] for n in PIPELINE["rosters"].inputs})
+    r = rosters.set_index("player_id")
+    assert r.loc["BOS5", "inactive"] and r.loc["BOS5", "availability"] == "inactive (game's list)"
+    assert r.loc["BOS5", "status"] == "" and not r.drop(index="BOS5")["inactive"].any()
+    minutes = run_stage(PIPELINE["minutes"], {"rosters": rosters, "odds": world["odds"],
+                                              "calibration": world["calibration"]}).set_index("player_id")
+    before = world["minutes"].set_index("player_id")
+    assert before.loc["BOS5", "p_play"] > 0.9 and minutes.loc["BOS5", "p_play"] == 0.0
+    bos = [p for p in minutes.index if p.startswith("BOS") and p != "BOS5"]
+    assert (minutes.loc[bos, "vacated"] > before.loc[bos, "vacated"]).all()
+    assert minutes.loc[bos, "proj_minutes"].sum() > before.loc[bos, "proj_minutes"].sum() + 5
+    nyk = [p for p in minutes.index if p.startswith("NYK")]
+    pd.testing.assert_frame_equal(minutes.loc[nyk], before.loc[nyk])
 
 
 def test_minutes_budget_strength_zero_leaves_raw_minutes(world: dict[str, Any]):

@@ -112,7 +112,8 @@ def test_lineups_take_only_the_starters_of_the_box_score():
     assert out["confirmed"].all() and len(out) == 10 and out["starter"].all()
     assert "BOS5" not in set(out["player_id"]) and "NYK5" not in set(out["player_id"])
     assert lineup_meta(out) == {"mode": "confirmed", "roles": "confirmed", "teams_confirmed": 2, "teams": 2,
-                                "sources": ["box_score"]}
+                                "sources": ["box_score"], "inactive": 0}
+    assert not out["inactive"].any()
 
 
 def test_lineups_do_not_reveal_who_else_played():
@@ -134,7 +135,7 @@ def test_lineups_in_live_mode_come_from_the_live_box_scores_and_say_when_none_is
     """Live mode fetched box scores but no stage read them: every live slate had 0 teams confirmed, its meta said
     mode "confirmed", and the minutes used expected roles with no word of it."""
     box = _box()
-    live = box.rename(columns={"started": "starter"})
+    live = _live(box, set())
     out = _lineups(box.iloc[:0], live=live)
     assert out["confirmed"].all() and set(out["source"]) == {"live_box_score"} and len(out) == 10
     assert lineup_meta(out)["roles"] == "confirmed"
@@ -142,6 +143,36 @@ def test_lineups_in_live_mode_come_from_the_live_box_scores_and_say_when_none_is
     assert lineup_meta(half)["roles"] == "confirmed for 1 of 2"
     none = lineup_meta(_lineups(box.iloc[:0]))
     assert none["mode"] == "confirmed" and none["roles"] == "expected" and none["teams_confirmed"] == 0
+
+
+def _live(box: pd.DataFrame, inactive: set[str]) -> pd.DataFrame:
+    """The live box scores of the date: everyone who played ACTIVE, plus `inactive` (player ids) INACTIVE."""
+    live = box.rename(columns={"started": "starter"}).assign(status="ACTIVE")
+    listed = pd.DataFrame({"game_id": live["game_id"].iloc[0], "team": [pid[:3] for pid in sorted(inactive)],
+                           "player_id": sorted(inactive), "starter": False, "status": "INACTIVE"})
+    return pd.concat([live, listed], ignore_index=True)
+
+
+def test_lineups_keep_the_players_a_live_box_score_lists_inactive():
+    """A team's inactive list, in its game's live box score before tip, is kept (`inactive`); the players who
+    are active (played or not) are not, and neither is a starter the feed also marks inactive."""
+    box = _box()
+    live = _live(box, {"BOS7", "NYK9"})
+    out = _lineups(box.iloc[:0], live=live)
+    listed = out[out["inactive"]]
+    assert sorted(listed["player_id"]) == ["BOS7", "NYK9"]
+    assert not listed["starter"].any() and listed["confirmed"].all() and set(listed["source"]) == {"live_box_score"}
+    assert (~out["inactive"]).sum() == 10 and lineup_meta(out)["inactive"] == 2
+    assert lineup_meta(out)["teams_confirmed"] == 2
+    starter = str(box.loc[box["started"], "player_id"].iloc[0])
+    contradictory = live.copy()
+    contradictory.loc[contradictory["player_id"] == starter, "status"] = "INACTIVE"
+    assert starter not in set(_lineups(box.iloc[:0], live=contradictory).query("inactive")["player_id"])
+    # a team whose starters are not out yet still has its inactive list read; mode none reads nothing
+    partial = _lineups(box.iloc[:0], live=live[(live["team"] == "NYK") | ~live["starter"]])
+    assert set(partial.query("inactive")["player_id"]) == {"BOS7", "NYK9"}
+    assert not partial.query("inactive & team == 'BOS'")["confirmed"].any()
+    assert not _lineups(box.iloc[:0], live=live, mode="none")["inactive"].any()
 
 
 def test_lineups_mode_none_confirms_no_team_and_says_so():
