@@ -2,7 +2,7 @@
 
     send_alert(settings, alert, ledger=...)      every configured channel; `alert` / `alert_failure` ledger lines
     notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped, and
-                                                 one for files the DraftKings inbox refused
+                                                 one for files the DraftKings inbox refused (once a date)
     unit_alert.unit_failed(settings, unit, ...)  the OnFailure= handler (its own module)
     send_test_alert(settings, ledger=...)        `projections alert --test`
 
@@ -236,8 +236,10 @@ def alerts_for_run(
 ) -> list[Alert]:
     """The alerts a finished run owes: one per date with a failed stage or live fetch (its first failure,
     naming the others), one per date left stale without a failure (`stale`: (date, stage) pairs the caller
-    found still stale), and, when a run ended badly with neither, one for the run. More than `limit` collapse
-    into a summary."""
+    found still stale), one for the files the DraftKings inbox refused (once per slate date: not again when
+    an earlier run delivered it), and, when a run ended badly with neither, one for the run. More than `limit`
+    collapse into a summary."""
+    events = list(events)
     mine = [e for e in events if e.get("run") == run]
     failures: dict[str, list[Mapping[str, Any]]] = {}
     for e in mine:
@@ -263,7 +265,12 @@ def alerts_for_run(
     for date, stages in left.items():
         out.append(Alert(date, ", ".join(sorted(set(stages))), "the run finished but these stages are still stale "
                          "(not built or not published)", details.format(date=date), "stale", run))
-    out += _refused_files(mine, failures, details, run)
+    alerted = _alerted_refusals(events, run)
+    for date, refused, held in _refusals(mine):
+        new = [r for r in refused if (date, r) not in alerted]
+        if new and date not in failures:
+            out.append(Alert(date, "inbox", _refused_error(new, held), details.format(date=date), "inbox_refused",
+                             run))
     end = next((e for e in reversed(mine) if e.get("event") == "run_end"), None)
     if not out and end is not None and (end.get("ok") is False or end.get("not_run")):
         start = next((e for e in mine if e.get("event") == "run_start"), {})
@@ -280,24 +287,41 @@ def alerts_for_run(
     return out
 
 
-def _refused_files(mine: list[Mapping[str, Any]], failures: Mapping[str, Any], details: str,
-                   run: str) -> list[Alert]:
-    """One alert for the files the DraftKings inbox refused in this run (each named once, under the first date
-    whose fetch met it): the slate was built all the same - from an earlier file, or the archive - so nothing
-    else would tell the person who dropped a correction that it was not taken."""
-    out: list[Alert] = []
+def _refusals(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[str], str]]:
+    """The files the DraftKings inbox refused in one run's events, as (date, refusals, what the slate stands on):
+    each refusal named once, under the first date whose fetch met it."""
+    out: list[tuple[str, list[str], str]] = []
     seen: set[str] = set()
-    for e in mine:
+    for e in events:
         if e.get("event") != "fetch_success" or not e.get("rejected"):
             continue
         new = [str(r) for r in e["rejected"] if str(r) not in seen]
         seen.update(new)
-        date = str(e.get("game_date", "?"))
-        if new and date not in failures:
-            error = "; ".join(new[:3]) + (f" (and {len(new) - 3} more)" if len(new) > 3 else "") + \
-                f"\nthe refused file(s) stay in the inbox; the slate stands on {e.get('held') or 'what it had'}"
-            out.append(Alert(date, "inbox", error, details.format(date=date), "inbox_refused", run))
+        if new:
+            out.append((str(e.get("game_date", "?")), new, str(e.get("held") or "what it had")))
     return out
+
+
+def _alerted_refusals(events: Iterable[Mapping[str, Any]], run: str) -> set[tuple[str, str]]:
+    """(date, refusal) pairs an earlier run than `run` delivered an inbox alert of: a file left refused in the
+    inbox is alerted once per slate date, not by every run of the day (the run's own output names it each time)."""
+    by_run: dict[str, list[Mapping[str, Any]]] = {}
+    delivered: set[tuple[str, str]] = set()  # (run, date)
+    for e in events:
+        if e.get("run") == run:
+            continue
+        by_run.setdefault(str(e.get("run")), []).append(e)
+        if e.get("event") == "alert" and e.get("kind") == "inbox_refused":
+            delivered.add((str(e.get("run")), str(e.get("game_date"))))
+    return {(date, r) for past, date in delivered for day, refused, _ in _refusals(by_run.get(past, []))
+            if day == date for r in refused}
+
+
+def _refused_error(refused: Sequence[str], held: str) -> str:
+    """One alert for the files the DraftKings inbox refused: the slate was built all the same - from an earlier
+    file, or the archive - so nothing else would tell the person who dropped a correction that it was not taken."""
+    return "; ".join(refused[:3]) + (f" (and {len(refused) - 3} more)" if len(refused) > 3 else "") + \
+        f"\nthe refused file(s) stay in the inbox; the slate stands on {held}"
 
 
 def notify_run(

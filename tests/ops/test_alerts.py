@@ -599,6 +599,40 @@ def test_a_file_the_inbox_refused_is_alerted_once_per_run(
     assert [d.ok for d in delivered] == [True] and "inbox refused a file (slate 2019-11-02)" in webhook.posts[0]["text"]
 
 
+def test_a_file_left_refused_in_the_inbox_is_alerted_once_a_date_not_by_every_run(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, tmp_path: Path
+) -> None:
+    """A symbolic link (or a cut file) nobody removes from the inbox was alerted by every run: four a day with
+    the default timer. It is alerted once a slate date, by the first run whose alert is delivered (a failed
+    delivery does not count), and again on the next date; each run's own output still names it."""
+    from tests.conftest import run_cli
+
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    inbox = settings.home / "inbox"
+    inbox.mkdir(parents=True)
+    elsewhere = tmp_path / "DKSalaries.csv"
+    elsewhere.write_text("Name\nx\n")
+    (inbox / "DKSalaries.csv").symlink_to(elsewhere)
+
+    def run(day: str, answers: int = 0) -> list[bool]:
+        webhook.script(*[(500, {})] * answers)
+        fetched = run_cli(settings.home, "fetch", "salaries", day, timeout=120)
+        assert fetched.returncode == 0 and "refused" in fetched.stdout + fetched.stderr, fetched.stdout
+        last = [e["run"] for e in ledger_lines(settings.home) if e["event"] == "run_start"][-1]
+        return [d.ok for d in alerts.notify_run(settings, Ledger(settings.home, run=last), policy=zero_wait)]
+
+    assert run("2019-11-02", answers=zero_wait.max_attempts) == [False]  # the receiver is down: not delivered
+    assert run("2019-11-02") == [True]
+    assert "symbolic link" in webhook.posts[-1]["text"] and "slate 2019-11-02" in webhook.posts[-1]["text"]
+    posted = len(webhook.posts)
+    assert run("2019-11-02") == [] and run("2019-11-02") == []  # the same day's later runs: no alert
+    assert len(webhook.posts) == posted
+    assert run("2019-11-03") == [True] and "slate 2019-11-03" in webhook.posts[-1]["text"]
+    (inbox / "DKSalaries (2).csv").write_text("Name\ny\n")  # another file refused the same day: alerted
+    assert run("2019-11-03") == [True]
+    assert "DKSalaries (2).csv" in webhook.posts[-1]["text"] and "symbolic link" not in webhook.posts[-1]["text"]
+
+
 def test_a_fetch_that_fell_back_is_alerted_naming_the_capture_the_run_went_on_with() -> None:
     events = [*_fetch_events()[:3],
               {"event": "fetch_fallback", "run": "f1", "game_date": "2026-11-25", "source": "odds",
