@@ -86,10 +86,11 @@ class ScheduleSettings(Frozen):
 
     times: Annotated[tuple[str, ...], NoDecode, BeforeValidator(checks.listing("10:00, 17:30")),
                      AfterValidator(checks.times)] = Field(
-        default=("10:00", "17:30", "18:45", "21:45"),
+        default=("10:00", "17:30", "18:45", "19:15", "19:45", "20:15", "20:45", "21:15", "21:45", "22:15"),
         description="when the timer runs: HH:MM[:SS], comma-separated or a list (the default: the morning's and the "
-                    "evening's news, then the starters of the 7 PM and the 10 PM games, each published shortly "
-                    "before tip)"
+                    "evening's news, then every half hour from 18:45 to 22:15, 15 minutes before each tip slot from "
+                    "7 PM to 10:30 PM, for the starters and inactive lists each game's box score publishes shortly "
+                    "before its tip; after the first tip a run fetches only those)"
     )
     timezone: Annotated[str, AfterValidator(checks.timezone)] = Field(
         default="America/New_York", description="the IANA zone of `times`"
