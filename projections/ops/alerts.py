@@ -2,7 +2,8 @@
 
     send_alert(settings, alert, ledger=...)      every configured channel; `alert` / `alert_failure` ledger lines
     notify_run(settings, ledger)                 after a run: one alert per failed (or stale) date, capped, and
-                                                 one for files the DraftKings inbox refused (once a date)
+                                                 one for files the DraftKings inbox refused; a refused file, and
+                                                 a feed the run fell back from, once a date
     unit_alert.unit_failed(settings, unit, ...)  the OnFailure= handler (its own module)
     send_test_alert(settings, ledger=...)        `projections alert --test`
 
@@ -200,10 +201,11 @@ def failure_label(event: Mapping[str, Any]) -> str:
     return str(event.get("stage") or "?")
 
 
-def failure_error(event: Mapping[str, Any]) -> str:
-    """The recorded error; for a fetch, also the stages that could not run without its snapshot."""
+def failure_error(event: Mapping[str, Any], *, fell_back: bool = False) -> str:
+    """The recorded error; for a fetch, also the stages that could not run without its snapshot (unless the run
+    `fell_back` on an earlier capture, and they ran)."""
     error = str(event.get("error") or "(no message recorded)")
-    if event.get("event") == "fetch_failure":
+    if event.get("event") == "fetch_failure" and not fell_back:
         readers = [str(r) for r in event.get("readers") or []]
         if readers:
             error += (f"\n(not run: the stages that read the {event.get('source') or '?'} snapshot - "
@@ -245,17 +247,21 @@ def alerts_for_run(
     for e in mine:
         if e.get("event") in FAILURE_EVENTS:
             failures.setdefault(str(e.get("game_date", "?")), []).append(e)
+    fallen = _fallbacks(mine)
+    fallen_before = _alerted_fallbacks(events, run)
     out: list[Alert] = []
     for date, failed in failures.items():
         first = failed[0]
+        went_on = {_fallback_key(f) for f in failed} <= fallen.keys()
+        if went_on and {_fallback_key(f) for f in failed} <= fallen_before:
+            continue  # a feed still down, the run going on with its last capture: alerted once a date
         label = failure_label(first)
-        error = failure_error(first)
+        error = failure_error(first, fell_back=_fallback_key(first) in fallen)
         others = sorted({failure_label(f) for f in failed[1:]} - {label})
         if others:
             error += f"\n(also failed: {', '.join(others)})"
-        error += "".join(f"\nfetch {e.get('source')} fell back: the stages read its last good capture, of "
-                         f"{e.get('captured_at')}, and the run went on" for e in mine
-                         if e.get("event") == "fetch_fallback" and str(e.get("game_date")) == date)
+        error += "".join(f"\nfetch {source} fell back: the stages read its last good capture, of {when}, and the run "
+                         "went on" for (day, source, _), when in fallen.items() if day == date)
         kind: Kind = "fetch_failure" if first.get("event") == "fetch_failure" else "stage_failure"
         out.append(Alert(date, label, error, _details(details, date, failed), kind, run))
     left: dict[str, list[str]] = {}
@@ -287,6 +293,44 @@ def alerts_for_run(
     return out
 
 
+def _fallback_key(event: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(date, source, first line of the error) of a fetch_failure; a stage failure gets one no fallback has."""
+    if event.get("event") != "fetch_failure":
+        return ("", "", "stage failure")
+    first = (str(event.get("error") or "").splitlines() or [""])[0]
+    return (str(event.get("game_date", "?")), str(event.get("source")), first)
+
+
+def _fallbacks(events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], str]:
+    """One run's fetches that failed and fell back on an earlier capture: their `_fallback_key` -> the capture's
+    time."""
+    events = list(events)
+    fell = {(str(e.get("game_date", "?")), str(e.get("source"))): str(e.get("captured_at")) for e in events
+            if e.get("event") == "fetch_fallback"}
+    return {key: fell[key[:2]] for e in events if e.get("event") == "fetch_failure"
+            and (key := _fallback_key(e))[:2] in fell}
+
+
+def _delivered(events: Iterable[Mapping[str, Any]], run: str, kind: Kind) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """(date, that run's events) for each alert of `kind` an earlier run than `run` delivered."""
+    by_run: dict[str, list[Mapping[str, Any]]] = {}
+    delivered: set[tuple[str, str]] = set()  # (run, date)
+    for e in events:
+        if e.get("run") == run:
+            continue
+        by_run.setdefault(str(e.get("run")), []).append(e)
+        if e.get("event") == "alert" and e.get("kind") == kind:
+            delivered.add((str(e.get("run")), str(e.get("game_date"))))
+    return [(date, by_run.get(past, [])) for past, date in sorted(delivered)]
+
+
+def _alerted_fallbacks(events: Iterable[Mapping[str, Any]], run: str) -> set[tuple[str, str, str]]:
+    """The fallbacks (`_fallback_key`) of the dates an earlier run than `run` delivered a fetch alert for: a feed
+    down all evening alerts once a date, not every half hour (a new error, or a stage failure, alerts again)."""
+    return {key for date, past in _delivered(events, run, "fetch_failure") for key in _fallbacks(past)
+            if key[0] == date}
+
+
 def _refusals(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[str], str]]:
     """The files the DraftKings inbox refused in one run's events, as (date, refusals, what the slate stands on):
     each refusal named once, under the first date whose fetch met it."""
@@ -305,16 +349,8 @@ def _refusals(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[str],
 def _alerted_refusals(events: Iterable[Mapping[str, Any]], run: str) -> set[tuple[str, str]]:
     """(date, refusal) pairs an earlier run than `run` delivered an inbox alert of: a file left refused in the
     inbox is alerted once per slate date, not by every run of the day (the run's own output names it each time)."""
-    by_run: dict[str, list[Mapping[str, Any]]] = {}
-    delivered: set[tuple[str, str]] = set()  # (run, date)
-    for e in events:
-        if e.get("run") == run:
-            continue
-        by_run.setdefault(str(e.get("run")), []).append(e)
-        if e.get("event") == "alert" and e.get("kind") == "inbox_refused":
-            delivered.add((str(e.get("run")), str(e.get("game_date"))))
-    return {(date, r) for past, date in delivered for day, refused, _ in _refusals(by_run.get(past, []))
-            if day == date for r in refused}
+    return {(date, r) for date, past in _delivered(events, run, "inbox_refused") for day, refused, _ in
+            _refusals(past) if day == date for r in refused}
 
 
 def _refused_error(refused: Sequence[str], held: str) -> str:

@@ -643,6 +643,43 @@ def test_a_fetch_that_fell_back_is_alerted_naming_the_capture_the_run_went_on_wi
     assert alert.error.startswith(FETCH_ERROR.splitlines()[0])
     assert alert.error.endswith("fetch odds fell back: the stages read its last good capture, of "
                                 "2026-11-25T20:00:00.000Z, and the run went on"), alert.error
+    assert "not run" not in alert.error  # the stages that read the odds did run, on the capture
+
+
+def _fell_back(run: str, *, error: str = FETCH_ERROR, delivered: bool | None = None,
+               stage_failed: bool = False) -> list[dict[str, Any]]:
+    """One half-hourly run of 2026-11-25 whose odds fetch failed and fell back, and what became of its alert."""
+    day = "2026-11-25"
+    events: list[dict[str, Any]] = [
+        {"event": "run_start", "run": run, "dates": [day]},
+        {"event": "fetch_failure", "run": run, "game_date": day, "source": "odds", "error": error,
+         "readers": ["odds"]},
+        {"event": "fetch_fallback", "run": run, "game_date": day, "source": "odds",
+         "captured_at": "2026-11-25T20:00:00.000Z", "readers": ["odds"]},
+        *([{"event": "stage_failure", "run": run, "game_date": day, "stage": "minutes", "error": "x"}]
+          if stage_failed else []),
+        {"event": "run_end", "run": run, "ok": not stage_failed, "failed": int(stage_failed), "not_run": 0}]
+    if delivered is not None:
+        events.append({"event": "alert" if delivered else "alert_failure", "run": run, "kind": "fetch_failure",
+                       "game_date": day, "stage": "fetch odds", "channel": "webhook"})
+    return events
+
+
+def test_a_feed_down_all_evening_is_alerted_once_a_date_while_the_runs_go_on_with_its_last_capture() -> None:
+    """With a run every half hour in the evening, a feed that stays down sent one alert per run, each saying the
+    same. Once delivered for a date, the same fallback (source and error) is not alerted again that date; a
+    delivery that failed does not count, and a new error, a stage failure, or the next date alerts again."""
+    ledger = [*_fell_back("r1", delivered=False), *_fell_back("r2", delivered=True)]
+    assert [a.kind for a in alerts.alerts_for_run(_fell_back("r1"), run="r1")] == ["fetch_failure"]
+    assert [a.kind for a in alerts.alerts_for_run(ledger, run="r2")] == ["fetch_failure"]  # r1's was not delivered
+    assert alerts.alerts_for_run([*ledger, *_fell_back("r3")], run="r3") == []
+    other = "odds: GET http://127.0.0.1:9/cdn/odds_todaysGames.json failed after 3 attempts: 1) timed out"
+    assert [a.stage for a in alerts.alerts_for_run([*ledger, *_fell_back("r3", error=other)], run="r3")] == \
+        ["fetch odds"]
+    [failed] = alerts.alerts_for_run([*ledger, *_fell_back("r3", stage_failed=True)], run="r3")
+    assert failed.stage == "fetch odds" and "(also failed: minutes)" in failed.error
+    next_day = [{**e, "game_date": "2026-11-26"} if "game_date" in e else e for e in _fell_back("r3")]
+    assert [a.date for a in alerts.alerts_for_run([*ledger, *next_day], run="r3")] == ["2026-11-26"]
 
 
 def test_a_webhook_asking_to_wait_past_the_budget_is_given_up_at_once(
