@@ -63,17 +63,22 @@ def run(args: argparse.Namespace) -> int:
         inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
-        prepare = ingest.prepare_game_logs if args.kind == "game-logs" else ingest.prepare_lines
+        starts = None
         if getattr(args, "fetch", None) is not None:
+            from projections.sources.season_logs import flag_starts
+
             try:
                 content, name, seasons = _fetched(args, settings)
             except FetchError as exc:  # the network or the feed, not the command: exit 1 as `projections fetch`
                 return failed(args, f"fetch failed: {exc}", 1)
+            starts = flag_starts(settings.live, echo=print)
         elif args.file is None:
             raise ConfigError("ingest game-logs needs a FILE (a LeagueGameLog export) or --fetch SEASON")
         else:
             content, name = read_file(args.file), str(args.file)
-        prepared = prepare(home, content, name, replace=args.replace, seasons=seasons)
+        prepared = ingest.prepare_game_logs(home, content, name, replace=args.replace, seasons=seasons,
+                                            starts=starts) if args.kind == "game-logs" else \
+            ingest.prepare_lines(home, content, name, replace=args.replace, seasons=seasons)
     else:
         _check_inbox(settings)
         waiting = _waiting(settings)

@@ -34,7 +34,7 @@ from projections.archive import parts
 from projections.dates import season_of
 from projections.errors import ContractViolation, FetchError, SourceError
 from projections.ledger import iso
-from projections.sources import ENDPOINTS, freshness, parsers, postseason, snapshots, tables
+from projections.sources import ENDPOINTS, freshness, parsers, postseason, snapshots, starts, tables
 from projections.sources.http import LiveHttp
 from projections.sources.parsers.game_logs import impossible, impossible_rows
 
@@ -84,9 +84,6 @@ class Capture:
     url: str
     attempts: int
     lock: dt.datetime | None = None
-
-
-# ------------------------------------------------------------------------------------------ what is known
 
 
 def _archive_schedule(home: Path, day: dt.date) -> pd.DataFrame | None:
@@ -223,7 +220,10 @@ def fetch_player_logs(ctx: Context) -> Capture:
         ctx.notes.append(f"dropped {impossible(frame)}: a box score adds up (PTS = 2 FGM + FG3M + FTM, "
                          "REB = OREB + DREB, made <= attempted, no negative count, at most 75 minutes)")
         frame = frame[~wrong.to_numpy()].reset_index(drop=True)
-    return Capture(frame, {"raw.json": result.content, **later}, result.url, result.attempts)
+    filled = starts.fill(ctx.http, frame, *starts.known(ctx.home, ctx.day, ctx.now))  # who started: box scores
+    ctx.notes.extend(filled.notes())
+    raw = {"raw.json": result.content, **later, **starts.raw_files(filled)}
+    return Capture(filled.frame, raw, result.url, result.attempts + filled.attempts)
 
 
 def fetch_odds(ctx: Context) -> Capture:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,9 +192,14 @@ def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report:
 
 
 def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = False,
-                      seasons: set[str] | None = None) -> Prepared:
+                      seasons: set[str] | None = None,
+                      starts: Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]] | None = None) -> Prepared:
+    """`starts`: flags who started each game (logs -> logs, notes), for a file without them (sources.starts)."""
     report = IngestReport()
     logs = files.game_logs(content, name)
+    if starts is not None:
+        logs, notes = starts(logs)
+        report.notes.extend(notes)
     fix = files.LOGS_FIX
     planned = _plan(home, "player_logs", logs, name, fix, replace, report, seasons)
     if not planned and not report.kept:

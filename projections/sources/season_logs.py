@@ -6,14 +6,15 @@ archive, and stats.nba.com's LeagueGameLog of that season is the file a person w
 download. So in live mode the first run of a season whose season before the archive lacks fetches it, once, and
 adds it to the archive as `ingest` would. The regular season is asked for (what the calibration fits on, and all but
 a few weeks of a player's history); the answer goes through the same checks as an ingested file
-(`files.game_logs`).
+(`files.game_logs`). LeagueGameLog does not say who started: each game's box score is asked for that
+(`flag_starts`, `sources.starts`), since roles guessed from minutes cost the calibration much of its accuracy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation, FetchError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from projections.pipeline import SourceEnv
     from projections.settings_tables import LiveSettings
 
@@ -64,6 +67,24 @@ def fetch_season(live: LiveSettings, season: str) -> tuple[bytes, str]:
     return result.content, result.url
 
 
+def flag_starts(live: LiveSettings, *, echo: Callable[[str], None] | None = None
+                ) -> Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]:
+    """Who started each game of a fetched season: one liveData box score a game (`sources.starts`; about 1,230
+    requests, ten minutes at the cdn's pace), the notes saying how many were found. `echo` hears of it first."""
+
+    def flag(logs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        from projections.sources import starts
+        from projections.sources.http import LiveHttp
+
+        if echo is not None:
+            echo(f"fetching who started each of its {logs['game_id'].nunique()} games from their box scores...")
+        with LiveHttp.from_settings(live) as http:
+            filled = starts.fill(http, logs, starts.known_flags())
+        return filled.frame, filled.notes()
+
+    return flag
+
+
 @dataclass(frozen=True)
 class PriorSeasonLogs(ArchiveTable):
     """An `ArchiveTable` of the season before's player logs (window "all", seasons (1,)) that in live mode fetches
@@ -95,7 +116,8 @@ class PriorSeasonLogs(ArchiveTable):
         except FetchError as exc:
             raise FetchError(f"{exc} | what to do: the next run fetches it again; or `projections ingest game-logs "
                              f"FILE` with {season}'s LeagueGameLog export", url=exc.url, attempts=exc.attempts) from exc
-        report = prepare_game_logs(env.home, content, url, seasons={season}).write(env.home, now)
+        report = prepare_game_logs(env.home, content, url, seasons={season},
+                                   starts=flag_starts(env.settings.live)).write(env.home, now)
         written = "; ".join(report.written) or "nothing written"
         return {"describe": f"the {season} regular season's game logs, once, into the archive ({written})",
                 "url": url, "season": season, "notes": report.notes or None}
