@@ -134,3 +134,26 @@ def test_a_feed_keeping_no_box_score_of_the_season_is_not_asked_for_every_game(t
     assert "fetching who started each of its 1230 games from their box scores" in fetched.stdout
     assert len(asked) == starts.GIVE_UP
     assert f"the first {starts.GIVE_UP} games asked have no box score flagging starters" in fetched.stdout
+
+
+def test_a_season_held_without_starts_gets_them_by_fetching_it_again_with_replace(home: Path) -> None:
+    """The data root holds 2019-20 from the stats.nba.com file, without starts; `ingest game-logs --fetch 2019-20
+    --replace` fetches it with each game's box score (here served for the season's first ten games only)."""
+    from projections.archive import parts
+
+    games = _games_before(dt.date(2019, 10, 25))[:10]
+    with FaultServer() as server:
+        server.replay(GAMELOG, payloads.league_game_log(dt.date(2020, 7, 1)))
+        for day, game_id in games:
+            server.replay(_box(game_id), payloads.live_boxscore(day, game_id))
+        fetched = run_cli(home, "ingest", "game-logs", "--fetch", "2019-20", "--replace",
+                          **_env(server, "2020-07-01T16:00:00Z"))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert "wrote player_logs/2019-20" in fetched.stdout and "starters of 10 games from their box scores" in \
+        fetched.stdout
+    [part] = [p for p in parts(home, "player_logs") if "2019-20" in p.seasons]
+    logs = pd.read_parquet(part.path)
+    flagged = logs[logs["started"].notna()]
+    assert set(flagged["game_id"]) == {g for _, g in games}
+    expected = _real_flags().reindex(pd.MultiIndex.from_frame(flagged[["game_id", "player_id"]])).to_numpy()
+    assert (flagged["started"].astype(bool).to_numpy() == expected).all()
