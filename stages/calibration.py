@@ -53,6 +53,13 @@ NO_LINES = ("fitted without the prior season's betting lines (fewer than half it
             "scores; `projections ingest lines FILE --season SEASON` and the next run refits with them")
 
 
+MIN_FLAGGED = 0.5  # share of the season before's player games with a starter flag, below which the run says so
+NO_STARTS = ("fitted on roles inferred from minutes: the season before's game logs do not say who started (a "
+             "stats.nba.com file, or fetched by an earlier version), which costs accuracy; `projections ingest "
+             "game-logs --fetch SEASON --replace` (SEASON: the season before) fetches them with each game's starters "
+             "and the next run refits")
+
+
 def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame, *, params: Params,
                 ctx: StageContext) -> pd.DataFrame:
     games = logs["game_id"].nunique() if len(logs) else 0
@@ -80,8 +87,11 @@ def calibration_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
     meta: dict[str, Any] = {"fit_rows": int(scalars.get("fit_rows", 0)),
                             "team_minutes": round(float(scalars.get("team_minutes", 0)), 2),
                             "groups": int(frame["group"].nunique())}
-    if not scalars.get("with_lines", 1.0):
-        meta["note"] = NO_LINES
+    notes = [NO_LINES] if not scalars.get("with_lines", 1.0) else []
+    if scalars.get("starts_flagged", 1.0) < MIN_FLAGGED:
+        notes.append(NO_STARTS)
+    if notes:
+        meta["note"] = "; ".join(notes)
     return meta
 
 

@@ -97,7 +97,8 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
                "with_lines": float(with_lines),
                "sigma_game": sigma_game, "sigma_team": sigma_team, "shrink_minutes": shrink_minutes,
                "budget_strength": budget_strength, "rookie_p_play": rookie_p_play,
-               "rotation_minutes": rotation_minutes, "fit_rows": float(fit_rows.sum())}
+               "rotation_minutes": rotation_minutes, "fit_rows": float(fit_rows.sum()),
+               "starts_flagged": float(logs["started"].notna().mean()) if len(logs) else 0.0}
     scalars.update({f"league_{s}": v for s, v in league.items()})
     table += rows("scalar", scalars)
     rng = np.random.default_rng(seed)

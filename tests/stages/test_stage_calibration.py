@@ -35,12 +35,13 @@ def test_calibration_without_a_prior_season_says_what_to_import():
                   ctx=ctx)
 
 
-def _fit_2018_19(lines: pd.DataFrame, **params: object) -> pd.DataFrame:
+def _fit_2018_19(lines: pd.DataFrame, logs: pd.DataFrame | None = None, **params: object) -> pd.DataFrame:
     from projections.archive import SHIPPED
 
     spec = PIPELINE["calibration"]
     ctx = StageContext(stage="calibration", seed=1, key="k", season="2019-20", scope="season")
-    return spec.func(logs=pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet"), lines=lines,
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet") if logs is None else logs
+    return spec.func(logs=logs, lines=lines,
                      positions=pd.read_parquet(SHIPPED / "salaries" / "2018-19.parquet"),
                      params=spec.params_model()(**params), ctx=ctx)
 
@@ -70,6 +71,20 @@ def test_calibration_without_the_prior_season_s_lines_fits_on_the_box_scores_alo
     meta = PIPELINE["calibration"].meta(table)
     assert "fitted without the prior season's betting lines" in meta["note"]
     assert "projections ingest lines FILE --season SEASON" in meta["note"]
+
+
+def test_calibration_on_logs_that_do_not_say_who_started_says_so_and_how_to_fetch_them():
+    """A season before held as the stats.nba.com file (or fetched by an earlier version) has no starter flag: the
+    fit guesses roles from minutes, which costs accuracy; the stage's meta says so and names the command."""
+    from projections.archive import SHIPPED
+
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet").assign(started=None)
+    table = _fit_2018_19(pd.read_parquet(SHIPPED / "odds" / "2018-19.parquet"), logs, sample_rows=1000, draws=20)
+    assert Calibration(table).scalar("starts_flagged") == 0.0
+    note = PIPELINE["calibration"].meta(table)["note"]
+    assert note.startswith("fitted on roles inferred from minutes") and "betting lines" not in note
+    assert "`projections ingest game-logs --fetch SEASON --replace`" in note
+    assert Calibration(real_calibration()).scalar("starts_flagged") == 1.0
 
 
 def test_calibration_with_lines_uses_them_and_its_meta_has_no_note():
