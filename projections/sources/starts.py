@@ -144,9 +144,10 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
     result = Filled(out)
     if out.empty or not http.configured("lineups"):
         return result
-    missing = out[out["started"].isna() & ~out["game_id"].astype(str).isin(skip)] \
+    games = out["game_id"].astype(str)
+    missing = out[out["started"].isna() & ~games.isin(skip)] \
         .groupby("game_id", sort=False)["game_date"].first()
-    result.unserved_ids = sorted(skip & set(out["game_id"].astype(str)))
+    result.unserved_ids = sorted(skip & set(games))
     for game_id, day in sorted(missing.items(), key=lambda item: (str(item[1]), str(item[0]))):
         date = day if isinstance(day, dt.date) else pd.Timestamp(day).date()
 
@@ -170,7 +171,7 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
             break
         result.attempts += got.attempts
         result.fetched += 1
-        rows = out["game_id"].astype(str) == str(game_id)
+        rows = games == str(game_id)
         out.loc[rows, "started"] = out.loc[rows, "player_id"].astype(str).isin(starters).to_numpy()
     out["started"] = out["started"].astype("object")
     result.unserved_ids = sorted(set(result.unserved_ids))
