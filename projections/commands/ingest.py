@@ -65,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
         seasons = set(args.season) if args.season else None
         starts = None
         if getattr(args, "fetch", None) is not None:
-            from projections.sources.season_logs import flag_starts
+            from projections.sources.season_logs import complete
 
             try:
                 content, name, seasons = _fetched(args, settings)
             except FetchError as exc:  # the network or the feed, not the command: exit 1 as `projections fetch`
                 return failed(args, f"fetch failed: {exc}", 1)
-            starts = flag_starts(settings.live, echo=print)
+            starts = complete(settings.live, next(iter(seasons)), echo=print)
         elif args.file is None:
             raise ConfigError("ingest game-logs needs a FILE (a LeagueGameLog export) or --fetch SEASON")
         else:

@@ -4,10 +4,11 @@ the calibration's source in live mode (`PriorSeasonLogs`).
 A live season rolls over on its own but for one thing: the calibration fits on the season before, from the
 archive, and stats.nba.com's LeagueGameLog of that season is the file a person would otherwise have to find and
 download. So in live mode the first run of a season whose season before the archive lacks fetches it, once, and
-adds it to the archive as `ingest` would. The regular season is asked for (what the calibration fits on, and all but
-a few weeks of a player's history); the answer goes through the same checks as an ingested file
-(`files.game_logs`). LeagueGameLog does not say who started: each game's box score is asked for that
-(`flag_starts`, `sources.starts`), since roles guessed from minutes cost the calibration much of its accuracy.
+adds it to the archive as `ingest` would. Its regular season (what the calibration fits on) goes through the same
+checks as an ingested file (`files.game_logs`) and is then completed (`complete`): its play-in and playoff games (a
+player's last games before the new season, as the archive's seasons have them), and who started each game, which
+LeagueGameLog does not say: each game's box score is asked (`sources.starts`), since roles guessed from minutes
+cost much accuracy.
 """
 
 from __future__ import annotations
@@ -67,22 +68,33 @@ def fetch_season(live: LiveSettings, season: str) -> tuple[bytes, str]:
     return result.content, result.url
 
 
-def flag_starts(live: LiveSettings, *, echo: Callable[[str], None] | None = None
-                ) -> Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]:
-    """Who started each game of a fetched season: one liveData box score a game (`sources.starts`; about 1,230
-    requests, ten minutes at the cdn's pace), the notes saying how many were found. `echo` hears of it first."""
+def season_end(season: str) -> dt.date:
+    """A day after every game of `season`, still in it: September 30 of its second year (the 2020 bubble, played
+    to October 11, November 30)."""
+    start = int(season[:4])
+    return dt.date(2020, 11, 30) if start == 2019 else dt.date(start + 1, 9, 30)
 
-    def flag(logs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-        from projections.sources import starts
+
+def complete(live: LiveSettings, season: str, *, echo: Callable[[str], None] | None = None
+             ) -> Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]:
+    """What a fetched season's regular-season logs lack: its play-in and playoff games (`postseason.join`; a
+    player's last games before the next season, as the archive's seasons hold them) and who started each game (one
+    liveData box score a game, `sources.starts`: about 1,230 requests, ten minutes at the cdn's pace). `echo` hears
+    of the box scores first; the notes say what was found."""
+
+    def fill(logs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        from projections.sources import postseason, starts
         from projections.sources.http import LiveHttp
 
-        if echo is not None:
-            echo(f"fetching who started each of its {logs['game_id'].nunique()} games from their box scores...")
         with LiveHttp.from_settings(live) as http:
-            filled = starts.fill(http, logs, starts.known_flags())
-        return filled.frame, filled.notes()
+            joined, _ = postseason.join(http, season_end(season), logs)
+            later = joined["game_id"].nunique() - logs["game_id"].nunique()
+            if echo is not None:
+                echo(f"fetching who started each of its {joined['game_id'].nunique()} games from their box scores...")
+            filled = starts.fill(http, joined, starts.known_flags())
+        return filled.frame, [f"with its {later} play-in and playoff games"] * bool(later) + filled.notes()
 
-    return flag
+    return fill
 
 
 @dataclass(frozen=True)
@@ -117,7 +129,7 @@ class PriorSeasonLogs(ArchiveTable):
             raise FetchError(f"{exc} | what to do: the next run fetches it again; or `projections ingest game-logs "
                              f"FILE` with {season}'s LeagueGameLog export", url=exc.url, attempts=exc.attempts) from exc
         report = prepare_game_logs(env.home, content, url, seasons={season},
-                                   starts=flag_starts(env.settings.live)).write(env.home, now)
+                                   starts=complete(env.settings.live, season)).write(env.home, now)
         written = "; ".join(report.written) or "nothing written"
         return {"describe": f"the {season} regular season's game logs, once, into the archive ({written})",
                 "url": url, "season": season, "notes": report.notes or None}

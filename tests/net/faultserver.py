@@ -121,7 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.close_connection = True
         with contextlib.suppress(OSError):  # the client hung up first (timed out): nothing left to tell it
-            self._answer(owner._next_fault(split.path), owner._route(split.path), owner._stopping)
+            self._answer(owner._next_fault(split.path), owner._route(split.path, parse_qs(split.query)),
+                         owner._stopping)
 
     def _answer(self, fault: Fault | None, route: _Route | None, stopping: threading.Event) -> None:
         kind = fault[0] if fault else None
@@ -203,6 +204,7 @@ class FaultServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
+        self._query_routes: dict[str, list[tuple[dict[str, str], _Route]]] = {}
         self._faults: dict[str, deque[Fault]] = {}
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
@@ -261,12 +263,18 @@ class FaultServer:
         status: int = 200,
         headers: Mapping[str, str] | None = None,
         content_type: str = "application/json",
+        query: Mapping[str, str] | None = None,
     ) -> None:
-        """Serve `body` (bytes or a file's bytes) at `path` whenever no fault is pending for it."""
+        """Serve `body` (bytes or a file's bytes) at `path` whenever no fault is pending for it; with `query`, only
+        to requests carrying those parameter values (such a route wins over the path's own)."""
         data = body.read_bytes() if isinstance(body, Path) else body
         merged = {"Content-Type": content_type, **(headers or {})}
+        route = _Route(data, status, tuple(merged.items()))
         with self._lock:
-            self._routes[path] = _Route(data, status, tuple(merged.items()))
+            if query is None:
+                self._routes[path] = route
+            else:
+                self._query_routes.setdefault(path, []).insert(0, (dict(query), route))
 
     def script(self, path: str, *faults: Fault) -> None:
         """Queue faults for the next requests to `path`, one request each, in order."""
@@ -299,8 +307,11 @@ class FaultServer:
             queue = self._faults.get(path)
             return queue.popleft() if queue else None
 
-    def _route(self, path: str) -> _Route | None:
+    def _route(self, path: str, query: Mapping[str, list[str]] | None = None) -> _Route | None:
         with self._lock:
+            for wanted, route in self._query_routes.get(path, []):
+                if all((query or {}).get(name) == [value] for name, value in wanted.items()):
+                    return route
             return self._routes.get(path)
 
 

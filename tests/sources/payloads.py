@@ -100,8 +100,9 @@ def _number(text: str) -> int | float | None:
     return int(value) if value.is_integer() and "." not in text else value
 
 
-def league_game_log(day: dt.date) -> bytes:
-    """Player-mode LeagueGameLog of the season of `day`, as the endpoint answers on `day` (games before it)."""
+def league_game_log(day: dt.date, since: dt.date | None = None) -> bytes:
+    """Player-mode LeagueGameLog of the season of `day`, as the endpoint answers on `day` (games before it); with
+    `since`, only the games from that date on."""
     season = season_of(day)
     body = json.loads(recorded(TEAM_GAMELOG))
     path = shared_root() / "data" / "nba" / "logs" / "nbacom" / f"player_logs_{season}.csv"
@@ -111,7 +112,7 @@ def league_game_log(day: dt.date) -> bytes:
         text = {"SEASON_ID", "PLAYER_ID", "PLAYER_NAME", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE",
                 "MATCHUP", "WL"}
         rows = [[r[h] if h in text else _number(r[h]) for h in headers] for r in reader
-                if dt.date.fromisoformat(r["GAME_DATE"]) < day]
+                if (since or dt.date.min) <= dt.date.fromisoformat(r["GAME_DATE"]) < day]
     for row in rows:  # ids are numbers in the JSON body
         row[headers.index("PLAYER_ID")] = int(row[headers.index("PLAYER_ID")])
         row[headers.index("TEAM_ID")] = int(row[headers.index("TEAM_ID")])

@@ -30,7 +30,8 @@ def live_env(server: FaultServer | None = None, **more: str) -> Any:
     """The environment aiming the game-log endpoint at `server`; without one, a function of the server."""
     if server is None:
         return lambda running: live_env(running, **more)
-    return {"PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0",
+    return {"PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"),
+            "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0",
             "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01", "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05",
             "PROJECTIONS_LIVE__MAX_ATTEMPTS": "2", **more}
 
@@ -41,8 +42,10 @@ def test_the_season_before_is_fetched_and_the_next_season_calibrates_without_its
         server.replay(GAMELOG, SEASON_2022)
         fetched = run_cli(home, "ingest", "game-logs", "--fetch", "2022-23", **live_env(server))
         assert fetched.returncode == 0, fetched.stdout + fetched.stderr
-        (asked,) = server.requests_to(GAMELOG)
-    assert asked.query["Season"] == ["2022-23"] and asked.query["SeasonType"] == ["Regular Season"]
+        asked = server.requests_to(GAMELOG)
+    # the regular season, then its play-in and playoffs (this server answers every SeasonType alike: kept once)
+    assert [(r.query["Season"], r.query["SeasonType"]) for r in asked] == [
+        (["2022-23"], ["Regular Season"]), (["2022-23"], ["PlayIn"]), (["2022-23"], ["Playoffs"])]
     assert "wrote player_logs/2022-23" in fetched.stdout and "wrote schedule/2022-23" in fetched.stdout
     held = [p for p in parts(home, "player_logs") if "2022-23" in p.seasons]
     assert len(held) == 1
@@ -69,6 +72,26 @@ def test_the_season_before_is_fetched_and_the_next_season_calibrates_without_its
     assert "`projections ingest lines FILE --season SEASON`" in line
     history = run_cli(home, "history", "2023-11-01")
     assert "note: fitted without the prior season's betting lines" in history.stdout, history.stdout
+
+
+def test_the_season_before_is_fetched_with_its_postseason(tmp_path: Path) -> None:
+    """The season before is a player's last games before the new season, its playoffs included (the archive's
+    seasons hold them); the rollover asked for the regular season alone. The server here answers the regular
+    season with 2022-23's games before April and the Playoffs request with the rest (real games, standing in for
+    a postseason the shared data does not hold): the part holds them all, and says so."""
+    home = tmp_path / "home"
+    april = dt.date(2023, 4, 1)
+    with FaultServer() as server:
+        server.replay(GAMELOG, payloads.league_game_log(april))
+        server.replay(GAMELOG, payloads.league_game_log(dt.date(2023, 7, 1), since=april),
+                      query={"SeasonType": "Playoffs"})
+        fetched = run_cli(home, "ingest", "game-logs", "--fetch", "2022-23", **live_env(server))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    [part] = [p for p in parts(home, "player_logs") if "2022-23" in p.seasons]
+    logs = pd.read_parquet(part.path)
+    assert logs["game_id"].nunique() == 1230 and max(logs["game_date"]) >= dt.date(2023, 4, 9)
+    later = logs.loc[logs["game_date"] >= april, "game_id"].nunique()
+    assert later > 50 and f"note: with its {later} play-in and playoff games" in fetched.stdout
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -125,7 +148,7 @@ def test_a_live_run_fetches_the_season_before_once_when_the_archive_lacks_it(tmp
         again = run_doit(home, "calibration", "date=2023-11-01", timeout=600, **live(server))
         assert len(server.requests_to(GAMELOG)) == len(asked)  # nothing fetched the second time
     assert first.returncode == 0, first.stdout + first.stderr
-    assert asked == [["2022-23"]]
+    assert asked == [["2022-23"]] * 3  # its regular season, play-in and playoffs
     fetched = [t for t in first.stdout.splitlines() if "fetch_prior_season_logs" in t]
     assert len(fetched) == 1 and "fetched" in fetched[0], first.stdout
     assert "the 2022-23 regular season's game logs, once, into the archive (player_logs/2022-23:" in fetched[0]
