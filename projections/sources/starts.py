@@ -7,10 +7,10 @@ learns from: measured on November 2019, logs without flags (the stats.nba.com ex
 DK MAE 7.60 and p10-p90 coverage 0.73 where Basketball-Reference's GS flags give 7.30 and 0.80. So a live capture
 of a season's logs carries the flags: those of the season's last capture (`known`), and for the games that have
 none yet each game's box score, fetched once (a day's new games in a daily run; a whole season, about 1,230
-requests, when its logs are first fetched). A game whose box score is not served (HTTP 403/404) or does not flag
+requests, when its logs are first fetched). A game whose box score is not served (HTTP 404) or does not flag
 five starters a team keeps no flag (the proxy stands for it) and is not asked for again; a fetch that fails
-otherwise (the feed down), or GIVE_UP such games before any with one, stops the filling, and the next capture asks
-for the games still without flags.
+otherwise (the feed down, or refusing: 403), or GIVE_UP such games before any with one, stops the filling, and the
+next capture asks for the games still without flags.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 STARTERS_PER_TEAM = 5
 GIVE_UP = 20  # games without a box score, none with one, before the rest of the season is not asked for
 UNSERVED = "starts-unserved.json"  # a capture's list of the games whose box score flagged no starters
-_NOT_SERVED = re.compile(r"HTTP (403|404)\b")
+_NOT_SERVED = re.compile(r"HTTP 404\b")  # a 403 is the cdn refusing (throttled): asked again next time
 
 
 @dataclass

@@ -100,21 +100,24 @@ def test_a_live_capture_of_the_game_logs_flags_who_started_from_each_games_box_s
     assert set(later.loc[later["started"].isna(), "game_id"]) == {unserved}
 
 
-def test_a_box_score_feed_that_fails_stops_the_flagging_and_the_next_capture_asks_again(home: Path) -> None:
-    """The feed answers 503 for the second game: the flags of the first stand, the rest are left for the next
-    capture (named, with the error), which asks for them (and flags them once served)."""
+@pytest.mark.parametrize("status", [503, 403], ids=["down", "refusing"])
+def test_a_box_score_feed_that_fails_stops_the_flagging_and_the_next_capture_asks_again(home: Path,
+                                                                                      status: int) -> None:
+    """The feed answers 503 (down; each attempt) or 403 (the cdn refusing, as it does when throttling) for the
+    second game: the flags of the first stand, the rest are left for the next capture (named, with the error; not
+    listed as unserved), which asks for them (and flags them once served)."""
     games = _games_before(DAY)
     with FaultServer() as server:
         server.replay(GAMELOG, payloads.league_game_log(DAY))
         for day, game_id in games:
             server.replay(_box(game_id), payloads.live_boxscore(day, game_id))
-        server.script(_box(games[1][1]), ("status", 503), ("status", 503))
+        server.script(_box(games[1][1]), *[("status", status)] * (2 if status == 503 else 1))
         first = run_cli(home, "fetch", "player_logs", DAY.isoformat(), **_env(server, "2019-10-25T16:00:00Z"))
         frame, _ = _capture(home, DAY)
         second = run_cli(home, "fetch", "player_logs", DAY.isoformat(), **_env(server, "2019-10-25T17:00:00Z"))
     assert first.returncode == 0, first.stdout + first.stderr
     assert f"starters of 1 games from their box scores; {len(games) - 1} games left without starters" in first.stdout
-    assert "503" in first.stdout
+    assert str(status) in first.stdout and server.pending(_box(games[1][1])) == 0
     assert set(frame.loc[frame["started"].notna(), "game_id"]) == {games[0][1]}
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"starters of {len(games) - 1} games from their box scores" in second.stdout
