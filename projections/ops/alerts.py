@@ -237,10 +237,11 @@ def alerts_for_run(
     limit: int = 5,
 ) -> list[Alert]:
     """The alerts a finished run owes: one per date with a failed stage or live fetch (its first failure,
-    naming the others), one per date left stale without a failure (`stale`: (date, stage) pairs the caller
-    found still stale), one for the files the DraftKings inbox refused (once per slate date: not again when
-    an earlier run delivered it), and, when a run ended badly with neither, one for the run. More than `limit`
-    collapse into a summary."""
+    naming the others; a date whose only failures are fetches the run fell back from, with the errors an earlier
+    run's delivered alert of the date named, is not alerted again), one per date left stale without a failure
+    (`stale`: (date, stage) pairs the caller found still stale), one for the files the DraftKings inbox refused
+    (once per slate date: not again when an earlier run delivered it), and, when a run ended badly with neither,
+    one for the run. More than `limit` collapse into a summary."""
     events = list(events)
     mine = [e for e in events if e.get("run") == run]
     failures: dict[str, list[Mapping[str, Any]]] = {}
