@@ -75,9 +75,14 @@ class ClusterRun:
         n = self.workers or os.cpu_count() or 1
         import logging
 
+        # CRITICAL, here and in the worker processes (which read it from their environment when they import
+        # distributed; silence_logs reaches only the nanny's logger there): a worker whose heartbeat met the
+        # scheduler closing (a Ctrl-C) logged an ERROR with a 40-line traceback under the run's own lines. Every
+        # error of a stage reaches the front end through its future (its outcome, or "the cluster gave up on it")
+        os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "critical")
         with _workers_ignore_ctrl_c():
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
         return Client(cluster), cluster
 
     def progress(self) -> dict[str, Any]:
