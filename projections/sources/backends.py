@@ -132,10 +132,8 @@ def _calendar(ctx: Context) -> tuple[dict[dt.date, int] | None, str]:
 
 
 def _previous_rows(home: Path, table: str, day: dt.date, *, same_season: bool = False) -> int | None:
-    entry = snapshots.select(snapshots.entries(home, table, day), None)
-    if entry is None and same_season:
-        earlier = [d for d in snapshots.dates(home, table) if d < day and season_of(d) == season_of(day)]
-        entry = snapshots.select(snapshots.entries(home, table, earlier[-1]), None) if earlier else None
+    entry = snapshots.season_entry(home, table, day, None) if same_season else \
+        snapshots.select(snapshots.entries(home, table, day), None)
     return entry.rows if entry is not None else None
 
 

@@ -256,6 +256,18 @@ def record(home: Path, table: str, day: dt.date, *, files: Mapping[str, bytes], 
     return Recorded(entry, commit.created, appended=True)
 
 
+def season_entry(home: Path, table: str, day: dt.date, as_of: dt.datetime | None) -> Entry | None:
+    """The newest capture of `table` for `day` at or before `as_of` (None: any), else the newest of the latest
+    earlier date of `day`'s season that has one."""
+    from projections.dates import season_of
+
+    entry = select(entries(home, table, day), as_of)
+    if entry is None:
+        earlier = [d for d in dates(home, table) if d < day and season_of(d) == season_of(day)]
+        entry = select(entries(home, table, earlier[-1]), as_of) if earlier else None
+    return entry
+
+
 def data_path(home: Path, entry: Entry) -> Path:
     """The parquet file of a snapshot; SourceError (with the fix) when its object is gone."""
     store = LocalStore(home)

@@ -86,10 +86,7 @@ def known(home: Path, day: dt.date, now: dt.datetime) -> tuple[pd.DataFrame, fro
     from projections.errors import SourceError
     from projections.sources import snapshots
 
-    entry = snapshots.select(snapshots.entries(home, "player_logs", day), now)
-    if entry is None:
-        earlier = [d for d in snapshots.dates(home, "player_logs") if d < day and season_of(d) == season_of(day)]
-        entry = snapshots.select(snapshots.entries(home, "player_logs", earlier[-1]), now) if earlier else None
+    entry = snapshots.season_entry(home, "player_logs", day, now)
     last, skip = None, frozenset[str]()
     if entry is not None:
         try:
@@ -151,12 +148,15 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
     for game_id, day in sorted(missing.items(), key=lambda item: (str(item[1]), str(item[0]))):
         date = day if isinstance(day, dt.date) else pd.Timestamp(day).date()
 
-        def readable(content: bytes, game_id: str = str(game_id), date: dt.date = date) -> None:
-            _box_starters(content, date, game_id)
+        kept: dict[str, set[str]] = {}
+
+        def readable(content: bytes, game_id: str = str(game_id), date: dt.date = date,
+                     kept: dict[str, set[str]] = kept) -> None:
+            kept["starters"] = _box_starters(content, date, game_id)
 
         try:
             got = http.get("lineups", {"game_id": str(game_id)}, validate=readable, source=f"starts {game_id}")
-            starters = _box_starters(got.content, date, str(game_id))
+            starters = kept["starters"]  # the validator parsed the accepted payload: not again
         except FetchError as exc:
             result.attempts += exc.attempts
             if _NOT_SERVED.search(str(exc)) or "payload rejected" in str(exc):
