@@ -74,7 +74,8 @@ class Engine(SlateClock):
         self.stat_cache = StatCache(self.home / "cache" / "stat2.sqlite3")  # stat.sqlite3: older code's (no ctime)
         self.store = LocalStore(self.home, stat_cache=self.stat_cache)
         self.ledger = Ledger(self.home, run=run or uuid.uuid4().hex[:12])
-        self.source_env = SourceEnv(home=self.home, settings=settings, stat_cache=self.stat_cache)
+        self.source_env = SourceEnv(home=self.home, settings=settings, stat_cache=self.stat_cache,
+                                    notify=notify)
         self.publisher = Publisher(self.home, self.store, self.ledger, remote=remote, pointer=self.pointer)
         self._versions: dict[str, str] = {}
         self._params: dict[str, dict[str, Any]] = {}

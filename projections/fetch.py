@@ -21,7 +21,7 @@ import math
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import backoff
@@ -244,12 +244,14 @@ def fetch(
     validate: Validator | None = None,
     source: str = "",
     settings_key: str = "",
+    expected_status: Collection[int] = (),
 ) -> FetchResult:
     """GET `url` through `client` under `policy`; return the first good answer.
 
     `validate(content)` may raise ContractViolation for an empty or implausible payload; that attempt is
     retried like a transient error. `source` and `settings_key` only label the error message (e.g.
-    "odds", "PROJECTIONS_ODDS_URL").
+    "odds", "PROJECTIONS_ODDS_URL"). A final answer whose HTTP status is in `expected_status` (a box score the
+    feed keeps none of: 404) is an answer the caller expects, so giving up on it is logged at DEBUG, not WARNING.
 
     Raises FetchError when it gives up (message: redacted URL, attempts, each attempt's error, advice;
     chained to the last underlying exception) and ConfigError for a URL or header that can never work.
@@ -295,7 +297,8 @@ def fetch(
         errors.append(redact(outcome.short, secrets))
         wait, reason = _next_wait(outcome, attempt, policy, policy.total_budget_s - elapsed, waits)
         if reason:
-            log.warning("GET %s attempt %d failed: %s; giving up (%s)", shown, attempt, errors[-1], reason)
+            level = logging.DEBUG if getattr(outcome, "status", None) in expected_status else logging.WARNING
+            log.log(level, "GET %s attempt %d failed: %s; giving up (%s)", shown, attempt, errors[-1], reason)
             error = _give_up(shown, source, reason, errors, elapsed, outcome, host, settings_key)
             raise error from outcome.cause
         log.warning("GET %s attempt %d failed: %s; retrying in %.2f s", shown, attempt, errors[-1], wait)

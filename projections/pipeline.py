@@ -52,13 +52,19 @@ class Resolved:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _quiet(message: str) -> None:
+    """A SourceEnv's `notify` when nobody listens."""
+
+
 @dataclass(frozen=True)
 class SourceEnv:
-    """What a source may use to resolve itself: the data root, its settings and the stat cache."""
+    """What a source may use to resolve itself: the data root, its settings and the stat cache; and, for a long
+    fetch, where to say how far it got (`notify`: the engine's, stderr)."""
 
     home: Path
     settings: Any
     stat_cache: StatCache
+    notify: Callable[[str], None] = _quiet
 
 
 class Source(Protocol):

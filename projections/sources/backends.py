@@ -218,7 +218,8 @@ def fetch_player_logs(ctx: Context) -> Capture:
         ctx.notes.append(f"dropped {impossible(frame)}: a box score adds up (PTS = 2 FGM + FG3M + FTM, "
                          "REB = OREB + DREB, made <= attempted, no negative count, at most 75 minutes)")
         frame = frame[~wrong.to_numpy()].reset_index(drop=True)
-    filled = starts.fill(ctx.http, frame, *starts.known(ctx.home, ctx.day, ctx.now))  # who started: box scores
+    filled = starts.fill(ctx.http, frame, *starts.known(ctx.home, ctx.day, ctx.now),  # who started: box scores
+                         progress=lambda line: ctx.env.notify(f"player_logs {season_of(ctx.day)}: {line}"))
     ctx.notes.extend(filled.notes())
     raw = {"raw.json": result.content, **later, **starts.raw_files(filled)}
     return Capture(filled.frame, raw, result.url, result.attempts + filled.attempts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -82,9 +82,10 @@ class LiveHttp:
 
         return _PLACEHOLDER.sub(fill, template)
 
-    def get(self, endpoint: str, fields: Mapping[str, str], *, validate: Validator | None, source: str
-            ) -> FetchResult:
-        """GET one endpoint through projections.fetch (raises FetchError when it gives up)."""
+    def get(self, endpoint: str, fields: Mapping[str, str], *, validate: Validator | None, source: str,
+            expected_status: Collection[int] = ()) -> FetchResult:
+        """GET one endpoint through projections.fetch (raises FetchError when it gives up; quietly on an
+        `expected_status`)."""
         url = self.url(endpoint, fields)
         settings = self.live.endpoint(endpoint)
         headers = self.live.headers(endpoint)
@@ -99,6 +100,7 @@ class LiveHttp:
         interval = self.live.host_intervals.get(host, self.policy.min_interval_s)
         policy = dataclasses.replace(self.policy, min_interval_s=interval)
         result = fetch(url, client=self.client, policy=policy, params=params or None, headers=headers,
-                       validate=validate, source=source, settings_key=f"PROJECTIONS_LIVE__{endpoint.upper()}__URL")
+                       validate=validate, source=source, settings_key=f"PROJECTIONS_LIVE__{endpoint.upper()}__URL",
+                       expected_status=expected_status)
         self.requests.append(result)
         return result

@@ -80,7 +80,7 @@ def complete(live: LiveSettings, season: str, *, echo: Callable[[str], None] | N
     """What a fetched season's regular-season logs lack: its play-in and playoff games (`postseason.join`; a
     player's last games before the next season, as the archive's seasons hold them) and who started each game (one
     liveData box score a game, `sources.starts`: about 1,230 requests, ten minutes at the cdn's pace). `echo` hears
-    of the box scores first; the notes say what was found."""
+    of the box scores first, then how far their fetch got (`starts.PROGRESS_EVERY`); the notes say what was found."""
 
     def fill(logs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         from projections.sources import postseason, starts
@@ -90,8 +90,10 @@ def complete(live: LiveSettings, season: str, *, echo: Callable[[str], None] | N
             joined, _ = postseason.join(http, season_end(season), logs)
             later = joined["game_id"].nunique() - logs["game_id"].nunique()
             if echo is not None:
-                echo(f"fetching who started each of its {joined['game_id'].nunique()} games from their box scores...")
-            filled = starts.fill(http, joined, starts.known_flags())
+                echo(f"player_logs {season}: fetching who started each of its {joined['game_id'].nunique()} games "
+                     "from their box scores...")
+            filled = starts.fill(http, joined, starts.known_flags(),
+                                 progress=None if echo is None else lambda line: echo(f"player_logs {season}: {line}"))
         return filled.frame, [f"with its {later} play-in and playoff games"] * bool(later) + filled.notes()
 
     return fill
@@ -129,7 +131,7 @@ class PriorSeasonLogs(ArchiveTable):
             raise FetchError(f"{exc} | what to do: the next run fetches it again; or `projections ingest game-logs "
                              f"FILE` with {season}'s LeagueGameLog export", url=exc.url, attempts=exc.attempts) from exc
         report = prepare_game_logs(env.home, content, url, seasons={season},
-                                   starts=complete(env.settings.live, season)).write(env.home, now)
+                                   starts=complete(env.settings.live, season, echo=env.notify)).write(env.home, now)
         written = "; ".join(report.written) or "nothing written"
         return {"describe": f"the {season} regular season's game logs, once, into the archive ({written})",
                 "url": url, "season": season, "notes": report.notes or None}

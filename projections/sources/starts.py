@@ -10,13 +10,15 @@ none yet each game's box score, fetched once (a day's new games in a daily run; 
 requests, when its logs are first fetched). A game whose box score is not served (HTTP 404) or does not flag
 five starters a team keeps no flag (the proxy stands for it) and is not asked for again; a fetch that fails
 otherwise (the feed down, or refusing: 403), or GIVE_UP such games before any with one, stops the filling, and the
-next capture asks for the games still without flags.
+next capture asks for the games still without flags. A long filling (a season's) says how far it got every
+PROGRESS_EVERY games (`progress`): ten minutes are not spent in silence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 STARTERS_PER_TEAM = 5
 GIVE_UP = 20  # games without a box score, none with one, before the rest of the season is not asked for
 UNSERVED = "starts-unserved.json"  # a capture's list of the games whose box score flagged no starters
+PROGRESS_EVERY = 100  # games asked between two progress lines of a long filling
 _NOT_SERVED = re.compile(r"HTTP 404\b")  # a 403 is the cdn refusing (throttled): asked again next time
 
 
@@ -127,9 +130,11 @@ def _box_starters(content: bytes, day: dt.date, game_id: str) -> set[str]:
     return set(starters["player_id"].astype(str))
 
 
-def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozenset[str] = frozenset()) -> Filled:
+def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozenset[str] = frozenset(), *,
+         progress: Callable[[str], None] | None = None) -> Filled:
     """`logs` with `started` set from `known`, then from the box score of each game still without flags (but those
-    in `skip`: an earlier capture found none)."""
+    in `skip`: an earlier capture found none). `progress` hears how many games were asked every PROGRESS_EVERY
+    games."""
     import pandas as pd
 
     out = logs.copy()
@@ -145,7 +150,9 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
     missing = out[out["started"].isna() & ~games.isin(skip)] \
         .groupby("game_id", sort=False)["game_date"].first()
     result.unserved_ids = sorted(skip & set(games))
-    for game_id, day in sorted(missing.items(), key=lambda item: (str(item[1]), str(item[0]))):
+    for asked, (game_id, day) in enumerate(sorted(missing.items(), key=lambda item: (str(item[1]), str(item[0])))):
+        if progress is not None and asked and asked % PROGRESS_EVERY == 0:
+            progress(f"starters from box scores: {asked} of {len(missing)} games asked, {result.unserved} without one")
         date = day if isinstance(day, dt.date) else pd.Timestamp(day).date()
 
         kept: dict[str, set[str]] = {}
@@ -155,7 +162,8 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
             kept["starters"] = _box_starters(content, date, game_id)
 
         try:
-            got = http.get("lineups", {"game_id": str(game_id)}, validate=readable, source=f"starts {game_id}")
+            got = http.get("lineups", {"game_id": str(game_id)}, validate=readable, source=f"starts {game_id}",
+                           expected_status=(404,))  # not served: counted, not warned of game by game
             starters = kept["starters"]  # the validator parsed the accepted payload: not again
         except FetchError as exc:
             result.attempts += exc.attempts

@@ -434,3 +434,23 @@ def test_secrets_echoed_bare_are_scrubbed_from_headers_and_errors(server: FaultS
     shown = "".join(traceback.format_exception_only(caught.value)) + caught.value.url + caplog.text
     assert "seen REDACTED and REDACTED" in shown and "attempt 1 failed" in caplog.text, shown
     assert not [s for s in secrets if s in shown + repr(dataclasses.replace(result, content=b""))]
+
+
+@pytest.mark.parametrize("expected", [(), (404,)], ids=["unexpected", "expected"])
+def test_an_expected_status_is_given_up_on_quietly_and_still_raised(server: FaultServer, fake: FakeTime,
+                                                                    caplog: pytest.LogCaptureFixture,
+                                                                    expected: tuple[int, ...]) -> None:
+    """A 404 the caller expects (a box score the feed keeps none of) raises the same FetchError, but its giving up is
+    logged at DEBUG: a season's fetch of box scores does not warn once a game a user can do nothing about; another
+    status, or a 404 not expected, still warns."""
+    server.replay("/box", b"gone", status=404)
+    server.replay("/down", b"busy", status=503)
+    policy = make_policy(fake)
+    caplog.set_level(logging.DEBUG, logger="projections.fetch")
+    with make_client(policy) as client:
+        for path in ("/box", "/down"):
+            with pytest.raises(FetchError, match=r"HTTP (404|503)"):
+                fetch(server.url(path), client=client, policy=policy, expected_status=expected)
+    levels = {(record.getMessage().split()[1].rsplit("/", 1)[-1], record.levelno) for record in caplog.records
+              if "giving up" in record.getMessage()}
+    assert levels == {("box", logging.DEBUG if expected else logging.WARNING), ("down", logging.WARNING)}

@@ -154,6 +154,8 @@ def test_a_live_run_fetches_the_season_before_once_when_the_archive_lacks_it(tmp
     assert "the 2022-23 regular season's game logs, once, into the archive (player_logs/2022-23:" in fetched[0]
     assert [p.seasons for p in parts(home, "player_logs")] == [("2018-19",), ("2019-20",), ("2022-23",), ("2023-24",)]
     assert "note: fitted without the prior season's betting lines" in first.stdout
+    assert "player_logs 2022-23: fetching who started each of its 1230 games from their box scores" in first.stderr
+    assert "boxscore_" not in first.stderr  # the box scores the feed keeps none of: counted, not warned one by one
     assert again.returncode == 0, again.stdout + again.stderr
     (quiet,) = [t for t in again.stdout.splitlines() if "fetch_prior_season_logs" in t]
     assert "the archive holds 2022-23's game logs" in quiet, again.stdout

@@ -100,6 +100,25 @@ def test_a_live_capture_of_the_game_logs_flags_who_started_from_each_games_box_s
     assert set(later.loc[later["started"].isna(), "game_id"]) == {unserved}
 
 
+def test_a_first_capture_late_in_the_season_says_how_far_its_box_scores_got(home: Path) -> None:
+    """A live user's first capture of 2019-20 on 2019-11-12 asks every game so far: it says how many were asked
+    every starts.PROGRESS_EVERY games, on stderr beside the fetch line, and the capture flags them all."""
+    day = dt.date(2019, 11, 12)
+    games = _games_before(day)
+    with FaultServer() as server:
+        server.replay(GAMELOG, payloads.league_game_log(day))
+        for game_day, game_id in games:
+            server.replay(_box(game_id), payloads.live_boxscore(game_day, game_id))
+        fetched = run_cli(home, "fetch", "player_logs", day.isoformat(), **_env(server, "2019-11-12T16:00:00Z"))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    lines = [line for line in fetched.stderr.splitlines() if "starters from box scores" in line]
+    assert lines == [f"player_logs 2019-20: starters from box scores: {k} of {len(games)} games asked, 0 without one"
+                     for k in range(starts.PROGRESS_EVERY, len(games), starts.PROGRESS_EVERY)] and len(games) > 100
+    assert f"starters of {len(games)} games from their box scores" in fetched.stdout
+    frame, _ = _capture(home, day)
+    assert frame["started"].notna().all()
+
+
 @pytest.mark.parametrize("status", [503, 403], ids=["down", "refusing"])
 def test_a_box_score_feed_that_fails_stops_the_flagging_and_the_next_capture_asks_again(home: Path,
                                                                                       status: int) -> None:
@@ -134,14 +153,15 @@ def test_a_feed_keeping_no_box_score_of_the_season_is_not_asked_for_every_game(t
         fetched = run_cli(home, "ingest", "game-logs", "--fetch", "2022-23", **_env(server, "2023-07-01T16:00:00Z"))
         asked = [r.path for r in server.requests if "boxscore" in r.path]
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
-    assert "fetching who started each of its 1230 games from their box scores" in fetched.stdout
+    assert "player_logs 2022-23: fetching who started each of its 1230 games from their box scores" in fetched.stdout
     assert len(asked) == starts.GIVE_UP
     assert f"the first {starts.GIVE_UP} games asked have no box score flagging starters" in fetched.stdout
 
 
 def test_a_season_held_without_starts_gets_them_by_fetching_it_again_with_replace(home: Path) -> None:
     """The data root holds 2019-20 from the stats.nba.com file, without starts; `ingest game-logs --fetch 2019-20
-    --replace` fetches it with each game's box score (here served for the season's first ten games only)."""
+    --replace` fetches it with each game's box score (here served for the season's first ten games only), saying
+    how far it got every starts.PROGRESS_EVERY games."""
     from projections.archive import parts
 
     games = _games_before(dt.date(2019, 10, 25))[:10]
@@ -151,9 +171,13 @@ def test_a_season_held_without_starts_gets_them_by_fetching_it_again_with_replac
             server.replay(_box(game_id), payloads.live_boxscore(day, game_id))
         fetched = run_cli(home, "ingest", "game-logs", "--fetch", "2019-20", "--replace",
                           **_env(server, "2020-07-01T16:00:00Z"))
+        asked = len([r for r in server.requests if "boxscore" in r.path])
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
     assert "wrote player_logs/2019-20" in fetched.stdout and "starters of 10 games from their box scores" in \
         fetched.stdout
+    progress = [line.strip() for line in fetched.stdout.splitlines() if "starters from box scores:" in line]
+    assert progress == [f"player_logs 2019-20: starters from box scores: {k} of {asked} games asked, {k - 10} without "
+                        "one" for k in range(starts.PROGRESS_EVERY, asked, starts.PROGRESS_EVERY)] and asked > 900
     [part] = [p for p in parts(home, "player_logs") if "2019-20" in p.seasons]
     logs = pd.read_parquet(part.path)
     flagged = logs[logs["started"].notna()]
