@@ -1,4 +1,5 @@
-"""Betting lines per team: the game's closing spread and total, seen from each team, and its implied total."""
+"""Betting lines per team: the game's closing spread and total, seen from each team, and its implied total; and, for a
+game without a total (the live odds feed has no totals market), a stand-in from the teams' scoring."""
 
 from __future__ import annotations
 
@@ -16,3 +17,25 @@ def team_lines(odds: pd.DataFrame) -> pd.DataFrame:
     out["total"] = out["total"].astype("float64")
     out["implied_total"] = out["total"] / 2 - out["spread"] / 2
     return out
+
+
+def expected_scores(teams: pd.DataFrame, logs: pd.DataFrame, season: str, prior_games: float) -> pd.Series:
+    """Per row of `teams` (team, opp): the points the team is expected to score, the mean of its points scored per
+    game and its opponent's allowed, each over the regular-season games of `season` in `logs` (the season before's
+    when it has none yet) and shrunk toward the league's mean team score by `prior_games` games. Before any game of
+    either season, the league mean is 110 for everyone (what is then left is the spread)."""
+    regular = logs[~logs["playoffs"].astype(bool)]
+    rows = regular[regular["season"] == season]
+    if rows.empty:
+        rows = regular
+    games = rows.groupby(["game_id", "team", "opp"], as_index=False)["pts"].sum()
+    league = float(games["pts"].mean()) if len(games) else 110.0
+
+    def shrunk(side: str) -> pd.Series:
+        by = games.groupby(side)["pts"].agg(["sum", "count"])
+        return (by["sum"] + prior_games * league) / (by["count"] + prior_games)
+
+    scored, allowed = shrunk("team"), shrunk("opp")
+    own = teams["team"].map(scored).astype("float64").fillna(league)
+    against = teams["opp"].map(allowed).astype("float64").fillna(league)
+    return (own + against) / 2

@@ -113,6 +113,13 @@ def test_a_live_run_builds_the_whole_slate_from_snapshots(live: Scenario) -> Non
     meta = json.loads((live.home / "store" / "objects" / lineups["object"][9:11] / lineups["object"][11:]
                        / "manifest.json").read_text())["meta"]
     assert meta["roles"] == "expected" and meta["teams_confirmed"] == 0, meta
+    # the live odds feed has no totals: each game's comes from the teams' scoring, and the rates follow it (pace)
+    objects = {e["stage"]: e["object"] for e in _kinds(live.events["first"], "stage_success")}
+    odds, rates = (pd.read_parquet(live.home / "store" / "objects" / objects[name][9:11] / objects[name][11:]
+                                   / "data.parquet") for name in ("odds", "rates"))
+    assert len(odds) == 22 and (odds["total_source"] == "scores").all() and odds["spread"].notna().all()
+    assert odds["total"].between(180, 260).all() and odds["total"].nunique() > 1
+    assert rates["pace"].nunique() > 5 and not (rates["pace"] == 1.0).all()
 
 
 def test_a_second_run_with_unchanged_payloads_reruns_nothing_downstream(live: Scenario) -> None:

@@ -167,7 +167,8 @@ def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
     out["salaries"] = run_stage(PIPELINE["salaries"], {"archive": archive_salaries(), "schedule": out["schedule"]})
     out["game_logs"] = run_stage(PIPELINE["game_logs"], {"archive": logs})
     out["calibration"] = synthetic_calibration() if calibration is None else calibration
-    out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": out["schedule"]})
+    out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": out["schedule"],
+                                               "game_logs": out["game_logs"]})
     out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive_injuries()})
     box = logs[logs["game_date"] == DAY][["game_id", "team", "player_id", "started"]]
     out["lineups"] = run_stage(PIPELINE["lineups"], {"box": box, "live": NO_LIVE, "rotoguru": archive_salaries()[

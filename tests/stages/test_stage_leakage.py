@@ -42,7 +42,8 @@ def _project(archive: dict[str, pd.DataFrame], calibration: pd.DataFrame, logs: 
         archive["salaries"]["game_date"] == DAY], "schedule": out["schedule"]}, day=DAY)
     # what the engine's sources load: "before" for game_logs, the date's (game_id, team, player_id, started)
     out["game_logs"] = run_stage(PIPELINE["game_logs"], {"archive": logs[logs["game_date"] < DAY]}, day=DAY)
-    out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive["odds"], "schedule": out["schedule"]}, day=DAY)
+    out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive["odds"], "schedule": out["schedule"],
+                                               "game_logs": out["game_logs"]}, day=DAY)
     out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive["injuries"].iloc[:0]}, day=DAY)
     rotoguru = archive["salaries"][archive["salaries"]["game_date"] == DAY][["team", "player_id", "starter", "source"]]
     out["lineups"] = run_stage(PIPELINE["lineups"], {"box": day[["game_id", "team", "player_id", "started"]],

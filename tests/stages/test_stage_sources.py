@@ -62,19 +62,41 @@ def test_game_logs_never_hold_the_date_or_later():
     assert out["game_date"].max() < DAY and len(out) == 36
 
 
-def test_odds_give_each_team_its_spread_and_implied_total():
+def _odds(archive: pd.DataFrame) -> pd.DataFrame:
     schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
-    out = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": schedule}).set_index("team")
+    logs = run_stage(PIPELINE["game_logs"], {"archive": archive_logs()})
+    return run_stage(PIPELINE["odds"], {"archive": archive, "schedule": schedule, "game_logs": logs})
+
+
+def test_odds_give_each_team_its_spread_and_implied_total():
+    out = _odds(archive_odds()).set_index("team")
     # NYK at home, +6 underdogs, total 220: 107 for NYK, 113 for BOS
     assert out.loc["NYK", "spread"] == 6.0 and out.loc["BOS", "spread"] == -6.0
     assert out.loc["NYK", "implied_total"] == 107.0 and out.loc["BOS", "implied_total"] == 113.0
-    assert out["has_line"].all()
+    assert out["has_line"].all() and (out["total_source"] == "line").all()
 
 
 def test_odds_without_a_line_keep_the_teams_with_nan():
-    schedule = run_stage(PIPELINE["schedule"], {"archive": archive_schedule()})
-    out = run_stage(PIPELINE["odds"], {"archive": archive_odds().iloc[:0], "schedule": schedule})
+    out = _odds(archive_odds().iloc[:0])
     assert len(out) == 2 and not out["has_line"].any() and out["implied_total"].isna().all()
+    assert (out["total_source"] == "").all()
+
+
+def test_a_spread_without_a_total_takes_the_total_from_the_teams_scoring():
+    """The live odds feed quotes spreads, no totals. Each team's expected score is the mean of its points scored per
+    game and its opponent's allowed (over the season so far, shrunk toward the league mean by score_prior_games):
+    the tiny world's three earlier games, and the spread splits that total as a real one."""
+    logs = archive_logs(include_day=False)
+    games = logs.groupby(["game_id", "team", "opp"], as_index=False)["pts"].sum()
+    league, k = games["pts"].mean(), 5.0
+    scored = {t: (g["pts"].sum() + k * league) / (len(g) + k) for t, g in games.groupby("team")}
+    allowed = {t: (g["pts"].sum() + k * league) / (len(g) + k) for t, g in games.groupby("opp")}
+    expected = {"NYK": (scored["NYK"] + allowed["BOS"]) / 2, "BOS": (scored["BOS"] + allowed["NYK"]) / 2}
+    out = _odds(archive_odds().assign(total=float("nan"))).set_index("team")
+    assert (out["total_source"] == "scores").all() and not out["has_line"].any()
+    assert out["total"].to_numpy() == pytest.approx([expected["NYK"] + expected["BOS"]] * 2)
+    assert out.loc["NYK", "implied_total"] == pytest.approx(out.loc["NYK", "total"] / 2 - 6.0 / 2)
+    assert out.loc["BOS", "implied_total"] - out.loc["NYK", "implied_total"] == pytest.approx(6.0)
 
 
 def test_injuries_keep_each_players_newest_status():
@@ -214,3 +236,27 @@ def test_a_stray_row_of_a_game_not_on_the_slate_is_dropped():
     out = run_stage(PIPELINE["salaries"], {"archive": archive, "schedule": schedule}, day=day)
     assert "DAL" not in set(out["team"]) and out["team"].nunique() == 8
     assert len(out) == len(archive) - 1
+
+
+def test_on_the_real_season_the_stand_in_total_follows_the_closing_total() -> None:
+    """Every game of November 2019 (real schedule, box scores before each date, closing lines with the totals taken
+    away, as the live feed serves them): the stand-in totals are nearer the closing totals than the league's mean
+    total is, and each date's implied totals still sum to its total (the spread splits it)."""
+    from projections.archive import SHIPPED
+
+    logs = pd.concat([pd.read_parquet(SHIPPED / "player_logs" / f"{s}.parquet") for s in ("2018-19", "2019-20")])
+    schedule = pd.read_parquet(SHIPPED / "schedule" / "2019-20.parquet")
+    lines = pd.read_parquet(SHIPPED / "odds" / "2019-20.parquet")
+    rows = []
+    for day in sorted({d for d in schedule["game_date"] if dt.date(2019, 11, 1) <= d <= dt.date(2019, 11, 30)}):
+        frames = {"schedule": run_stage(PIPELINE["schedule"], {"archive": schedule}, day=day),
+                  "game_logs": run_stage(PIPELINE["game_logs"], {"archive": logs[logs["game_date"] < day]}, day=day),
+                  "archive": lines[lines["game_date"] == day].assign(total=float("nan"))}
+        out = run_stage(PIPELINE["odds"], frames, day=day).assign(game_date=day)
+        rows.append(out[out["home"]].merge(lines[["game_date", "home_team", "total"]].rename(
+            columns={"home_team": "team", "total": "closing"}), on=["game_date", "team"]))
+    games = pd.concat(rows, ignore_index=True)
+    assert len(games) > 200 and (games["total_source"] == "scores").all()
+    error = (games["total"] - games["closing"]).abs().mean()
+    flat = (games["closing"].mean() - games["closing"]).abs().mean()
+    assert error < 0.8 * flat, (error, flat)
