@@ -161,7 +161,9 @@ _STATS_HEADERS = {
 # date (YYYY-MM-DD), {season} its season ("2019-20"), {season_type} the game log's part of it (Regular+Season,
 # PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. The official injury
 # report is a PDF, so injuries have no default: point live.injuries.url at a service that serves its table as
-# CSV (the columns of shared/data/nba/injuries/2020/csv) to fetch it live.
+# CSV (the columns of shared/data/nba/injuries/2020/csv) to fetch it live. {dk} is LiveSettings.dk_base: the
+# DraftKings lobby and one draft group's salary CSV ({draft_group}), asked when no DKSalaries.csv was dropped
+# (projections.sources.draftkings); contestTypeId 70 is DraftKings' NBA classic.
 DEFAULT_URLS: dict[str, str] = {
     "schedule": "{stats}/scoreboardv3?GameDate={date}&LeagueID=00",
     "calendar": "{cdn}/staticData/scheduleLeagueV2.json",
@@ -171,6 +173,8 @@ DEFAULT_URLS: dict[str, str] = {
     "odds": "{cdn}/liveData/odds/odds_todaysGames.json",
     "lineups": "{cdn}/liveData/boxscore/boxscore_{game_id}.json",
     "injuries": "",
+    "dk_lobby": "{dk}/lobby/getcontests?sport=NBA",
+    "dk_salaries": "{dk}/lineup/getavailableplayerscsv?contestTypeId=70&draftGroupId={draft_group}",
 }
 
 
@@ -209,6 +213,7 @@ class LiveSettings(Frozen):
 
     stats_base: str = Field(default="https://stats.nba.com/stats", description="{stats} in the URL templates")
     cdn_base: str = Field(default="https://cdn.nba.com/static/json", description="{cdn} in the URL templates")
+    dk_base: str = Field(default="https://www.draftkings.com", description="{dk} in the URL templates")
     stats_headers: dict[str, str] = Field(default_factory=lambda: dict(_STATS_HEADERS),
                                           description="headers sent with every {stats} request")
     schedule: Endpoint = Endpoint()
@@ -218,6 +223,8 @@ class LiveSettings(Frozen):
     odds: Endpoint = Endpoint()
     lineups: Endpoint = Endpoint()
     injuries: Endpoint = Endpoint()
+    dk_lobby: Endpoint = Endpoint()
+    dk_salaries: Endpoint = Endpoint()
     connect_timeout_s: Float = Field(default=5.0, gt=0, description="connect timeout of one request")
     read_timeout_s: Float = Field(default=20.0, gt=0, description="read timeout of one request")
     max_attempts: Int = Field(default=5, ge=1, description="tries of one fetch")
@@ -249,10 +256,11 @@ class LiveSettings(Frozen):
         return endpoint
 
     def url_template(self, name: str) -> str:
-        """The endpoint's URL template with {stats}/{cdn} filled in; "" when the backend is off."""
+        """The endpoint's URL template with {stats}/{cdn}/{dk} filled in; "" when the backend is off."""
         url = self.endpoint(name).url
         template = DEFAULT_URLS[name] if url is None else url
-        return template.replace("{stats}", self.stats_base.rstrip("/")).replace("{cdn}", self.cdn_base.rstrip("/"))
+        return template.replace("{stats}", self.stats_base.rstrip("/")).replace("{cdn}", self.cdn_base.rstrip("/")) \
+            .replace("{dk}", self.dk_base.rstrip("/"))
 
     def headers(self, name: str) -> dict[str, str]:
         on_stats = self.url_template(name).startswith(self.stats_base.rstrip("/"))

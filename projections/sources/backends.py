@@ -373,7 +373,7 @@ def run(table: str, env: SourceEnv, day: dt.date, now: dt.datetime, *, http: Liv
     if table == "salaries":
         from projections.sources.inbox import fetch_salaries
 
-        return fetch_salaries(env, day, now)
+        return fetch_salaries(env, day, now, http)
     own = http is None
     http = http or LiveHttp.from_settings(env.settings.live)
     ctx = Context(env, http, day, now)

@@ -77,7 +77,7 @@ class LiveHttp:
         def fill(match: re.Match[str]) -> str:
             if match[1] not in fields:
                 raise ConfigError(f"{setting}: unknown placeholder {{{match[1]}}} in {template!r}; use "
-                                  f"{sorted('{' + f + '}' for f in fields)} or {{stats}}/{{cdn}}")
+                                  f"{sorted('{' + f + '}' for f in fields)} or {{stats}}/{{cdn}}/{{dk}}")
             return str(fields[match[1]])
 
         return _PLACEHOLDER.sub(fill, template)

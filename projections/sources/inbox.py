@@ -32,12 +32,13 @@ from zoneinfo import ZoneInfo
 from projections.dates import season_of
 from projections.errors import ConfigError, SourceError
 from projections.ledger import iso
-from projections.sources import files, intake, snapshots, tables
+from projections.sources import draftkings, files, intake, snapshots, tables
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from projections.pipeline import SourceEnv
+    from projections.sources.http import LiveHttp
     from projections.statcache import StatCache
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class Taken:
 
 
 def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_cache: StatCache | None = None,
-              read: tuple[dt.date, pd.DataFrame] | None = None) -> Taken:
+              read: tuple[dt.date, pd.DataFrame] | None = None, url: str | None = None) -> Taken:
     """Record one DKSalaries.csv as (part of) its date's salary snapshot. A file sharing DraftKings player ids
     with a slate already recorded for the date is a new export of that slate (a re-download, a corrected copy):
     it replaces that slate instead of standing beside it as another one. The date's first snapshot starts from
@@ -140,7 +141,7 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
         raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
     tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
-                                captured_at=captured, url=f"file:{Path(name).name}", rows=len(frame),
+                                captured_at=captured, url=url or f"file:{Path(name).name}", rows=len(frame),
                                 lock=main_slate_lock(frame), meta={"slates": sorted(set(frame["slate_id"]))},
                                 stat_cache=stat_cache)
     coverage = [] if more else _coverage(home, day, frame, slate_id)  # games that left it were just named
@@ -317,8 +318,9 @@ def _archive_has(home: Path, day: dt.date) -> bool:
     return False
 
 
-def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, Any]:
-    """Take every DKSalaries.csv in the inbox; fail unless `day` then has salaries (snapshot or archive)."""
+def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime, http: LiveHttp | None = None) -> dict[str, Any]:
+    """Take every DKSalaries.csv in the inbox; when `day` then has no salaries (snapshot or archive), ask DraftKings
+    for its main slate; fail unless `day` then has salaries."""
     inbox = inbox_dir(env.settings)
     intake.check_inbox(inbox, default=not env.settings.live.inbox)
     taken: list[str] = []
@@ -349,21 +351,26 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime) -> dict[str, 
                            "writable, or move the file yourself")
         log.warning("inbox: %s", unmoved[-1])
     entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
+    fetched, unfetched = draftkings.take(env, day, now, http) if entry is None and not _archive_has(env.home, day) \
+        else ("", "")
+    if fetched:
+        entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
     if entry is None and not _archive_has(env.home, day):
         detail = (f"; unreadable files left there: {' | '.join(rejected)}" if rejected else
                   f"; it holds no file for {day}" if inbox.is_dir() else "; that folder does not exist")
         raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "
                           f"slate's DKSalaries.csv from DraftKings and drop it into {inbox}, or run `projections "
-                          "ingest dk-salaries FILE`")
+                          f"ingest dk-salaries FILE`" + (f"; {unfetched}" if unfetched else "")
+                          + (f"; took {fetched}, not of {day}" if fetched else ""))
     held = f"{entry.rows} salary rows for {day} ({entry.object[9:19]})" if entry is not None else \
         f"no snapshot for {day}: the archive's salaries stand"
     left = f", {len(unmoved)} left in the inbox (cannot move)" if unmoved else ""
     # which file went where, and why one was refused, in the run's own output (it was in the ledger alone)
-    which = "".join(f"; took {t.split('; note: ')[0]}" for t in taken[:3]) + \
+    which = "".join(f"; took {t.split('; note: ')[0]}" for t in [*([fetched] if fetched else []), *taken][:3]) + \
         "".join(f"; refused {(r.splitlines() or [''])[0][:160]}" for r in rejected[:3])
     summary: dict[str, Any] = {"describe": f"inbox: {len(taken)} taken, {len(rejected)} refused{left}; {held}{which}",
                                "taken": taken or None, "rejected": rejected or None, "unmoved": unmoved or None,
-                               "held": held}
+                               "held": held, "draftkings": fetched or None}
     if entry is not None:
         summary.update(object=entry.object, data=entry.data, rows=entry.rows, captured_at=iso(entry.captured_at))
     return summary

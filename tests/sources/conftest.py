@@ -47,7 +47,8 @@ def fake() -> FakeTime:
 def live_settings(home: Path, server: FaultServer | None, **live: Any) -> Settings:
     """Live settings aimed at the loopback server: fast timeouts, no pacing, 1 s backoff base (fake time)."""
     base = server.base_url if server is not None else "http://127.0.0.1:9"
-    values: dict[str, Any] = {"stats_base": f"{base}/stats", "cdn_base": f"{base}/cdn", "min_interval_s": 0.0,
+    values: dict[str, Any] = {"stats_base": f"{base}/stats", "cdn_base": f"{base}/cdn", "dk_base": f"{base}/dk",
+                              "min_interval_s": 0.0,
                               "host_intervals": {}, "max_attempts": 4, "base_wait_s": 1.0, "max_wait_s": 8.0,
                               "connect_timeout_s": 1.0, "read_timeout_s": 0.3, "total_budget_s": 60.0}
     values.update(live)
