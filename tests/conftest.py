@@ -42,15 +42,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 CACHE_DIR = Path(os.environ.get("PYTEST_PROJECTIONS_CACHE", "/tmp")) / f"projections-test-cache-{os.getuid()}"
 
 
-NO_DRAFTKINGS = "http://127.0.0.1:9/dk"  # a closed port: refused at once
-os.environ.setdefault("PROJECTIONS_LIVE__DK_BASE", NO_DRAFTKINGS)  # in-process live settings too
-
-
 def project_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTIONS_")}
     env["PROJECTIONS_HOME"] = str(home)
     env["PROJECTIONS_CACHE_DIR"] = str(CACHE_DIR)  # the fast path's caches, kept out of ~/.cache
-    env["PROJECTIONS_LIVE__DK_BASE"] = NO_DRAFTKINGS  # no test asks the real DraftKings (one may aim it at a server)
     env.update(extra)
     return env
 
@@ -63,7 +58,6 @@ def like_a_doit_child(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("PROJECTIONS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PROJECTIONS_CACHE_DIR", str(CACHE_DIR))
-    monkeypatch.setenv("PROJECTIONS_LIVE__DK_BASE", NO_DRAFTKINGS)
     umask = os.umask(0o022)
     os.umask(umask)
     try:
