@@ -159,11 +159,13 @@ _STATS_HEADERS = {
 
 # Each live endpoint's URL template: {stats} and {cdn} are LiveSettings.stats_base / cdn_base, {date} the slate
 # date (YYYY-MM-DD), {season} its season ("2019-20"), {season_type} the game log's part of it (Regular+Season,
-# PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. The official injury
-# report is a PDF, so injuries have no default: point live.injuries.url at a service that serves its table as
-# CSV (the columns of shared/data/nba/injuries/2020/csv) to fetch it live. {dk} is LiveSettings.dk_base: the
+# PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. Injuries have no default
+# yet: set live.injuries.url to OFFICIAL_INJURY_REPORT (the NBA's PDF; {report} is the report's time, found by
+# asking the date's quarter hours, projections.sources.injuries_live), or to a service serving the report's table
+# as CSV (the columns of shared/data/nba/injuries/2020/csv). {dk} is LiveSettings.dk_base: the
 # DraftKings lobby and one draft group's salary CSV ({draft_group}), asked when no DKSalaries.csv was dropped
 # (projections.sources.draftkings); contestTypeId 70 is DraftKings' NBA classic.
+OFFICIAL_INJURY_REPORT = "https://ak-static.cms.nba.com/referee/injury/Injury-Report_{date}_{report}.pdf"
 DEFAULT_URLS: dict[str, str] = {
     "schedule": "{stats}/scoreboardv3?GameDate={date}&LeagueID=00",
     "calendar": "{cdn}/staticData/scheduleLeagueV2.json",

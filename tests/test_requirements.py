@@ -26,9 +26,9 @@ def pulled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkout as after a pull that added NEW_DEPENDENCY (not installed) to pyproject.toml."""
     code = _checkout(tmp_path_factory.mktemp("pulled"))
     text = (code / "pyproject.toml").read_text()
-    assert '    "tzdata",\n]' in text, "pyproject.toml's dependencies moved: update this fixture"
-    added = f'    "tzdata",\n    "{NEW_DEPENDENCY}>=1",\n]'
-    (code / "pyproject.toml").write_text(text.replace('    "tzdata",\n]', added))
+    last = '    "tzdata",\n'
+    assert text.count(last) == 1, "pyproject.toml's dependencies moved: update this fixture"
+    (code / "pyproject.toml").write_text(text.replace(last, f'{last}    "{NEW_DEPENDENCY}>=1",\n'))
     return code
 
 

@@ -22,7 +22,6 @@ Raises FetchError (a SourceError) naming the source, the URL, every attempt and 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import re
 from collections.abc import Callable
@@ -54,7 +53,9 @@ FIX = {
             "lines; set PROJECTIONS_LIVE__ODDS__URL='' to run without live odds",
     "rosters": "retry later, or set PROJECTIONS_LIVE__ROSTERS__URL='' to run without live rosters",
     "lineups": "box scores appear shortly before tip: rerun closer to it, or set PROJECTIONS_LIVE__LINEUPS__URL=''",
-    "injuries": "check live.injuries.url; set PROJECTIONS_LIVE__INJURIES__URL='' to use the archive's reports",
+    "injuries": "check live.injuries.url (the official report: https://ak-static.cms.nba.com/referee/injury/"
+                "Injury-Report_{date}_{report}.pdf); set PROJECTIONS_LIVE__INJURIES__URL='' to use the archive's "
+                "reports",
     "salaries": "drop the slate's DKSalaries.csv into the inbox, or run `projections ingest dk-salaries FILE`",
 }
 MIN_ROSTER = 8
@@ -328,37 +329,9 @@ def fetch_lineups(ctx: Context) -> Capture:
 
 
 def fetch_injuries(ctx: Context) -> Capture:
-    from projections.sources.files import BadFile, injury_report
-    from projections.sources.people import People
+    from projections.sources.injuries_live import fetch_injuries as fetch  # the official PDF, or a CSV table
 
-    people = People.known_at(ctx.home, ctx.day)
-    kept: dict[str, Any] = {}
-
-    def validate(content: bytes) -> None:
-        try:
-            frame = injury_report(content, "injury report", ctx.now, people.resolve)
-        except BadFile as exc:
-            raise ContractViolation(str(exc), stage="injuries") from None
-        if len(frame) and max(frame["game_date"]) < ctx.day:  # yesterday's page: it would clear today's statuses
-            # (a morning report may list no player of the day yet: its teams "not yet submitted", rows dropped)
-            listed = sorted({str(d) for d in frame["game_date"]})
-            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3])} only, none of "
-                                    f"{ctx.day} or later: a report of an earlier day (a stale page, or the wrong "
-                                    "live.injuries.url)", stage="injuries")
-        kept["frame"] = frame
-
-    result = ctx.http.get("injuries", {"date": ctx.day.isoformat()}, validate=validate, source="injuries")
-    frame = kept["frame"]
-    stamp = result.headers.get("last-modified")
-    when = email.utils.parsedate_to_datetime(stamp) if stamp else None
-    if when is None or when.tzinfo is None or when > ctx.now:
-        # no time of its own: the same bytes as the last capture keep its time (a refetch is no new snapshot)
-        same = snapshots.last_table(ctx.home, "injuries", ctx.day, ctx.now, raw=("raw.csv", result.content))
-        when = same["report_time"].iloc[0].to_pydatetime() if same is not None and len(same) else None
-    if when is not None:
-        frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
-    tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
-    return Capture(frame, {"raw.csv": result.content}, result.url, result.attempts)
+    return fetch(ctx)
 
 
 BACKENDS: dict[str, Callable[[Context], Capture]] = {

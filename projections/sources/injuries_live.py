@@ -1,0 +1,129 @@
+"""The live injuries backend: the date's newest official injury report (a PDF, `parsers.injury_pdf`), or a table
+served as CSV by whatever `live.injuries.url` points at.
+
+The NBA publishes the report at ak-static.cms.nba.com/referee/injury/Injury-Report_<date>_<time>.pdf through the
+day: hourly until December 2025 (time "05PM": the 5:30 PM report), every 15 minutes since ("05_30PM"); a name not
+published answers 403 (or 404). With `{report}` in the URL template the fetch asks, newest first, the names of the
+date's quarter hours up to now (both forms), at most LOOKBACK of them, and takes the first report served. Before
+NO_REPORT_BEFORE (US/Eastern) a date with none yet is an empty capture with a note (the morning's runs: no status
+is known yet); later it is a failure the run reports (a wrong URL, or the feed down).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from projections.errors import ContractViolation, FetchError
+from projections.sources import snapshots, tables
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from projections.fetch import FetchResult
+    from projections.sources.backends import Capture, Context
+
+EASTERN = ZoneInfo("America/New_York")
+LOOKBACK = 12  # quarter hours asked back from now: three hours of reports
+NO_REPORT_BEFORE = dt.time(13, 0)  # Eastern: from then on a date without any report is the feed's fault
+NOT_PUBLISHED = (403, 404)
+
+
+def report_names(day: dt.date, now: dt.datetime) -> list[str]:
+    """The `{report}` values to ask for `day` at `now`, newest first: each quarter hour of the date (US/Eastern) at
+    or before now, as "HH_MMAM|PM", and on the half hour also the hourly form "HHAM|PM" (the HH:30 report)."""
+    local = now.astimezone(EASTERN)
+    end = dt.datetime.combine(day, dt.time(23, 45), tzinfo=EASTERN)
+    slot = min(local, end).replace(second=0, microsecond=0)
+    slot = slot.replace(minute=slot.minute - slot.minute % 15)
+    names: list[str] = []
+    for _ in range(LOOKBACK):
+        if slot.date() != day:
+            break
+        names.append(f"{slot:%I_%M%p}")
+        if slot.minute == 30:
+            names.append(f"{slot:%I%p}")
+        slot -= dt.timedelta(minutes=15)
+    return names
+
+
+def _newest(ctx: Context, fields: dict[str, str], names: list[str], validate: Callable[[bytes], None]
+            ) -> FetchResult | None:
+    """The first of `names` the feed serves (a report that passes `validate`), or None when none is published."""
+    for name in names:
+        try:
+            return ctx.http.get("injuries", {**fields, "report": name}, validate=validate, source="injuries",
+                                expected_status=NOT_PUBLISHED)
+        except FetchError as exc:
+            if not any(f"HTTP {status}" in str(exc) for status in NOT_PUBLISHED):
+                raise
+    return None
+
+
+def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> Capture:
+    """No report of the date served: in its morning an empty capture with a note, later a FetchError."""
+    from projections.sources.backends import Capture
+
+    url = ctx.http.url("injuries", {**fields, "report": "*"})
+    asked = f"{names[0]} back to {names[-1]}" if names else "none (the date has not begun)"
+    local = ctx.now.astimezone(EASTERN)
+    if local.date() < ctx.day or (local.date() == ctx.day and local.time() < NO_REPORT_BEFORE):
+        ctx.notes.append(f"no injury report of {ctx.day} published yet (asked {asked}): no status known")
+        return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
+    raise FetchError(f"injuries: no injury report of {ctx.day} is published at {url} (asked {asked}, each answered "
+                     "403/404): the feed is late or down, or live.injuries.url is wrong", url=url,
+                     attempts=len(names))
+
+
+def fetch_injuries(ctx: Context) -> Capture:
+    from projections.sources.backends import Capture
+    from projections.sources.files import BadFile, injury_report
+    from projections.sources.parsers.injury_pdf import is_pdf, report_table
+    from projections.sources.people import People
+
+    people = People.known_at(ctx.home, ctx.day)
+    kept: dict[str, Any] = {}
+
+    def validate(content: bytes) -> None:
+        when = None
+        try:
+            table = content
+            if is_pdf(content):
+                table, when = report_table(content, "injury report")
+            frame = injury_report(table, "injury report", ctx.now, people.resolve)
+        except BadFile as exc:
+            raise ContractViolation(str(exc), stage="injuries") from None
+        if len(frame) and max(frame["game_date"]) < ctx.day:  # yesterday's page: it would clear today's statuses
+            # (a morning report may list no player of the day yet: its teams "not yet submitted", rows dropped)
+            listed = sorted({str(d) for d in frame["game_date"]})
+            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3])} only, none of "
+                                    f"{ctx.day} or later: a report of an earlier day (a stale page, or the wrong "
+                                    "live.injuries.url)", stage="injuries")
+        kept.update(frame=frame, when=when)
+
+    fields = {"date": ctx.day.isoformat()}
+    if "{report}" not in ctx.http.live.url_template("injuries"):
+        result = ctx.http.get("injuries", fields, validate=validate, source="injuries")
+    else:
+        names = report_names(ctx.day, ctx.now)
+        found = _newest(ctx, fields, names, validate)
+        if found is None:
+            return _none_published(ctx, fields, names)
+        result = found
+    frame = kept["frame"]
+    when = kept["when"] if kept["when"] is not None and kept["when"] <= ctx.now else None
+    stamp = result.headers.get("last-modified")
+    if when is None and stamp:
+        when = email.utils.parsedate_to_datetime(stamp)
+    if when is None or when.tzinfo is None or when > ctx.now:
+        # no time of its own: the same bytes as the last capture keep its time (a refetch is no new snapshot)
+        raw = "raw.pdf" if is_pdf(result.content) else "raw.csv"
+        same = snapshots.last_table(ctx.home, "injuries", ctx.day, ctx.now, raw=(raw, result.content))
+        when = same["report_time"].iloc[0].to_pydatetime() if same is not None and len(same) else None
+    if when is not None:
+        frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
+    tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
+    raw_name = "raw.pdf" if is_pdf(result.content) else "raw.csv"
+    return Capture(frame, {raw_name: result.content}, result.url, result.attempts)

@@ -1,0 +1,148 @@
+"""The official injury report as the NBA publishes it, a PDF: read into its table, and fetched live (the newest
+report of the date, found by asking the date's quarter hours) from a real 127.0.0.1 server serving the real PDFs of
+shared/data/nba/injuries (2020: ruled tables; December 2023: no rules, reasons wrapped above and below their line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from projections import schema
+from projections.archive_build import read_report
+from projections.settings_tables import OFFICIAL_INJURY_REPORT
+from projections.sources import injuries_live, snapshots
+from projections.sources.parsers.injury_pdf import report_table
+from tests.conftest import SHARED, run_cli
+from tests.net.faultserver import FaultServer
+
+PDFS_2020 = sorted((SHARED / "injuries" / "2020" / "pdf").glob("Injury-Report_*.pdf"))
+PDFS_2023 = sorted((SHARED / "injuries" / "2023-12" / "pdf").glob("injury_report_*.pdf"))
+DAY = dt.date(2020, 8, 6)
+
+
+def _rows(table: pd.DataFrame) -> list[tuple[str, ...]]:
+    cols = ["Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason"]
+    return [tuple(" ".join(str(v).split()) for v in row) for row in table[cols].fillna("").itertuples(index=False)]
+
+
+def test_every_2020_report_reads_as_its_published_table() -> None:
+    """Each of the 64 official PDFs of 2020 reads as the table published beside it (shared/data/nba/injuries/2020/
+    csv, what the archive is built from): every player, status, reason, team, game and time, in order (spaces
+    aside: the tables keep a doubled space the PDF does not print)."""
+    assert len(PDFS_2020) == 64
+    hours = {True: 0, False: 0}
+    for path in PDFS_2020:
+        content, when = report_table(path.read_bytes(), path.name)
+        parsed, _, _ = read_report(io.BytesIO(content))  # type: ignore[arg-type]
+        published, _, _ = read_report(path.parent.parent / "csv" / path.with_suffix(".csv").name)
+        assert _rows(parsed) == _rows(published), path.name
+        local = when.astimezone(injuries_live.EASTERN) if when is not None else None
+        assert local is not None and local.minute in (0, 30) and local.date().isoformat() == path.stem[14:24], \
+            path.name
+        hours[path.stem[-4:] == local.strftime("%I%p")] += 1
+    # the title's time is the file's hour (2020-07-30 02PM: 2:00 PM) or half an hour later (05PM: 5:30 PM), but
+    # a few December files were saved under another report's name (2020-12-22 02PM holds the 5:30 PM report): the
+    # live fetch stamps a report with its title, not with the name it was found under
+    assert hours[True] > hours[False] > 0, hours
+
+
+def test_a_2023_report_without_rules_rejoins_reasons_wrapped_around_their_line() -> None:
+    """December 2023's layout has no table rules and centres a two-line reason on its player's line (half above,
+    half below): every player of each report comes with a status and a whole reason."""
+    assert len(PDFS_2023) == 54
+    players = 0
+    for path in PDFS_2023:
+        content, when = report_table(path.read_bytes(), path.name)
+        parsed, _, _ = read_report(io.BytesIO(content))  # type: ignore[arg-type]
+        assert set(parsed["Current Status"]) <= set(schema.INJURY_STATUSES), path.name
+        assert parsed["Player Name"].str.fullmatch(r"[^,]+, [^,]+").all(), path.name
+        assert parsed["Reason"].notna().all() and when is not None, path.name
+        players += len(parsed)
+    first, _ = report_table(PDFS_2023[0].read_bytes(), PDFS_2023[0].name)
+    rows = read_report(io.BytesIO(first))[0].set_index("Player Name")  # type: ignore[arg-type]
+    assert rows.loc["Rollins, Ryan", "Reason"] == "Injury/Illness - Right Knee; Right knee strain"
+    assert rows.loc["Carter Jr., Wendell", "Reason"] == "Injury/Illness - Left Hand; Fractured third metacarpal"
+    assert players > 500
+
+
+def test_the_report_names_asked_are_the_dates_quarter_hours_newest_first() -> None:
+    at = dt.datetime(2020, 8, 6, 22, 50, tzinfo=dt.UTC)  # 18:50 US/Eastern
+    assert injuries_live.report_names(DAY, at)[:6] == ["06_45PM", "06_30PM", "06PM", "06_15PM", "06_00PM", "05_45PM"]
+    assert len(injuries_live.report_names(DAY, at)) == injuries_live.LOOKBACK + 3  # three half hours: hourly too
+    assert injuries_live.report_names(DAY, dt.datetime(2020, 8, 6, 3, 50, tzinfo=dt.UTC)) == []  # 23:50 ET the 5th
+    assert injuries_live.report_names(DAY, dt.datetime(2020, 8, 6, 4, 10, tzinfo=dt.UTC)) == ["12_00AM"]
+    assert injuries_live.report_names(DAY, dt.datetime(2020, 8, 9, tzinfo=dt.UTC))[0] == "11_45PM"
+
+
+def _env(server: FaultServer, now: str) -> dict[str, str]:
+    return {"PROJECTIONS_SOURCE": "live", "PROJECTIONS_LIVE__NOW": now,
+            "PROJECTIONS_LIVE__INJURIES__URL": server.url("/inj/Injury-Report_{date}_{report}.pdf"),
+            "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"),
+            "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0", "PROJECTIONS_LIVE__HOST_INTERVALS": "{}",
+            "PROJECTIONS_LIVE__MAX_ATTEMPTS": "2", "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01",
+            "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05"}
+
+
+def test_a_live_fetch_takes_the_newest_published_report_of_the_date(tmp_path: Path) -> None:
+    """The day's real reports (11AM, 02PM, 05PM) served as the NBA's server does (any other name: 403). At 15:10 ET
+    the names from 03_00PM back are asked until 02PM answers; at 18:50 ET, from 06_45PM back to 05PM (the 5:30 PM
+    report): its statuses are those of the table the archive holds for that report, stamped with the report's time
+    (its title, 21:30Z), and the PDF is kept."""
+    home = tmp_path / "home"
+    with FaultServer() as server:
+        for path in PDFS_2020:
+            if path.stem.startswith("Injury-Report_2020-08-06"):
+                server.replay(f"/inj/{path.name}", path.read_bytes())
+        early = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, "2020-08-06T19:10:00Z"))
+        before = len(server.requests)
+        first = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, "2020-08-06T22:50:00Z"))
+        asked = [r.path.split("2020-08-06_")[1] for r in server.requests]
+    assert early.returncode == 0, early.stdout + early.stderr
+    assert asked[:before] == ["03_00PM.pdf", "02_45PM.pdf", "02_30PM.pdf", "02PM.pdf"], asked
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert asked[before:] == ["06_45PM.pdf", "06_30PM.pdf", "06PM.pdf", "06_15PM.pdf", "06_00PM.pdf", "05_45PM.pdf",
+                              "05_30PM.pdf", "05PM.pdf"], asked
+    entries = snapshots.entries(home, "injuries", DAY)
+    assert len(entries) == 2
+    newest = snapshots.select(entries, None)
+    assert newest is not None
+    capture = pd.read_parquet(snapshots.data_path(home, newest))
+    assert set(capture["report_time"].astype(str)) == {"2020-08-06 21:30:00+00:00"}
+    archive = pd.read_parquet(Path(schema.__file__).parent / "data" / "archive" / "injuries" / "2019-20.parquet")
+    report = archive[archive["report_time"] == pd.Timestamp("2020-08-06 21:00", tz="UTC")]  # stamped by file name
+    assert len(report) > 20
+    key = ["game_date", "team", "player_id", "status"]
+    assert sorted(map(tuple, capture[key].astype(str).to_numpy())) == sorted(map(tuple, report[key].astype(str)
+                                                                                  .to_numpy()))
+    assert (snapshots.data_path(home, newest).parent / "raw.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(("now", "ok"), [("2020-08-06T14:00:00Z", True), ("2020-08-06T18:00:00Z", False)],
+                         ids=["morning", "afternoon"])
+def test_a_date_with_no_report_yet_is_empty_in_its_morning_and_a_failure_later(tmp_path: Path, now: str,
+                                                                              ok: bool) -> None:
+    home = tmp_path / "home"
+    with FaultServer() as server:
+        result = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, now))
+        asked = len(server.requests)
+    text = result.stdout + result.stderr
+    assert asked == injuries_live.LOOKBACK + 3 and "Traceback" not in text
+    if ok:
+        assert result.returncode == 0, text
+        assert "no injury report of 2020-08-06 published yet (asked 10_00AM back to 07_15AM)" in text
+        [entry] = snapshots.entries(home, "injuries", DAY)
+        assert entry.rows == 0
+    else:
+        assert result.returncode == 1, text
+        assert "no injury report of 2020-08-06 is published at" in text and "Injury-Report_2020-08-06_*.pdf" in text
+        assert snapshots.entries(home, "injuries", DAY) == []
+
+
+def test_the_official_template_is_the_nbas_url() -> None:
+    assert OFFICIAL_INJURY_REPORT.format(date="2023-12-01", report="05PM") == \
+        "https://ak-static.cms.nba.com/referee/injury/Injury-Report_2023-12-01_05PM.pdf"
