@@ -125,5 +125,8 @@ def test_the_main_slate_is_the_one_without_a_suffix_then_featured_then_the_large
     assert draftkings.main_group([*plain[:1], draftkings.DraftGroup(4, "2022-03-08T18:00:00", 10, "", "")],
                                  DAY).id == 4  # type: ignore[union-attr]
     assert draftkings.main_group(plain, dt.date(2022, 3, 9)) is None
+    night = [draftkings.DraftGroup(5, "2022-03-08T22:00:00", 10, "Featured", " (Night)"),
+             draftkings.DraftGroup(6, "2022-03-08T19:00:00", 7, "", "")]
+    assert draftkings.main_group(night, DAY).id == 6  # type: ignore[union-attr]  # a suffix is never the main
     with pytest.raises(Exception, match="no DraftGroups list"):
         draftkings.draft_groups(b'{"Contests": []}')
