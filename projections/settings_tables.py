@@ -159,10 +159,10 @@ _STATS_HEADERS = {
 
 # Each live endpoint's URL template: {stats} and {cdn} are LiveSettings.stats_base / cdn_base, {date} the slate
 # date (YYYY-MM-DD), {season} its season ("2019-20"), {season_type} the game log's part of it (Regular+Season,
-# PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. Injuries have no default
-# yet: set live.injuries.url to OFFICIAL_INJURY_REPORT (the NBA's PDF; {report} is the report's time, found by
-# asking the date's quarter hours, projections.sources.injuries_live), or to a service serving the report's table
-# as CSV (the columns of shared/data/nba/injuries/2020/csv). {dk} is LiveSettings.dk_base: the
+# PlayIn, Playoffs: projections.sources.postseason), {team_id} / {game_id} nba.com ids. Injuries: the NBA's
+# official report, a PDF ({report} is the report's time, found by asking the date's quarter hours:
+# projections.sources.injuries_live); live.injuries.url may point at a service serving its table as CSV instead (the
+# columns of shared/data/nba/injuries/2020/csv). {dk} is LiveSettings.dk_base: the
 # DraftKings lobby and one draft group's salary CSV ({draft_group}), asked when no DKSalaries.csv was dropped
 # (projections.sources.draftkings); contestTypeId 70 is DraftKings' NBA classic.
 OFFICIAL_INJURY_REPORT = "https://ak-static.cms.nba.com/referee/injury/Injury-Report_{date}_{report}.pdf"
@@ -174,7 +174,7 @@ DEFAULT_URLS: dict[str, str] = {
     "rosters": "{stats}/commonteamroster?LeagueID=00&Season={season}&TeamID={team_id}",
     "odds": "{cdn}/liveData/odds/odds_todaysGames.json",
     "lineups": "{cdn}/liveData/boxscore/boxscore_{game_id}.json",
-    "injuries": "",
+    "injuries": OFFICIAL_INJURY_REPORT,
     "dk_lobby": "{dk}/lobby/getcontests?sport=NBA",
     "dk_salaries": "{dk}/lineup/getavailableplayerscsv?contestTypeId=70&draftGroupId={draft_group}",
 }
@@ -187,7 +187,7 @@ class Endpoint(Frozen):
     archive and ingested snapshots only). headers: added to the defaults (stats.nba.com wants its own)."""
 
     url: str | None = Field(
-        default=None, description='URL template; unset = the built-in one (injuries has none), "" = off'
+        default=None, description='URL template; unset = the built-in one, "" = off'
     )
     headers: dict[str, str] = Field(default_factory=dict, description="headers added to the defaults")
     api_key: SecretStr | None = Field(default=None, description="sent as api_key_param or api_key_header")

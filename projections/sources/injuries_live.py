@@ -4,9 +4,12 @@ served as CSV by whatever `live.injuries.url` points at.
 The NBA publishes the report at ak-static.cms.nba.com/referee/injury/Injury-Report_<date>_<time>.pdf through the
 day: hourly until December 2025 (time "05PM": the 5:30 PM report), every 15 minutes since ("05_30PM"); a name not
 published answers 403 (or 404). With `{report}` in the URL template the fetch asks, newest first, the names of the
-date's quarter hours up to now (both forms), at most LOOKBACK of them, and takes the first report served. Before
-NO_REPORT_BEFORE (US/Eastern) a date with none yet is an empty capture with a note (the morning's runs: no status
-is known yet); later it is a failure the run reports (a wrong URL, or the feed down).
+date's quarter hours up to now (both forms), at most LOOKBACK of them, and takes the first report served. A date
+with none published yet is an empty capture with a note (the morning's runs: no status is known yet); from
+NO_REPORT_BEFORE (US/Eastern) on, the note says the feed is late or the URL wrong. It does not fail the slate: the
+injury report adds to what the other sources say, and a report the NBA names anew (as in December 2025) must not
+stop every run until the URL is mended. A report served but unreadable, or the feed failing otherwise, fails the
+fetch as any feed's failure does (the last capture carries on).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def _newest(ctx: Context, fields: dict[str, str], names: list[str], validate: Ca
 
 
 def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> Capture:
-    """No report of the date served: in its morning an empty capture with a note, later a FetchError."""
+    """No report of the date served: an empty capture with a note (which, from NO_REPORT_BEFORE, says why)."""
     from projections.sources.backends import Capture
 
     url = ctx.http.url("injuries", {**fields, "report": "*"})
@@ -71,10 +74,10 @@ def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> C
     local = ctx.now.astimezone(EASTERN)
     if local.date() < ctx.day or (local.date() == ctx.day and local.time() < NO_REPORT_BEFORE):
         ctx.notes.append(f"no injury report of {ctx.day} published yet (asked {asked}): no status known")
-        return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
-    raise FetchError(f"injuries: no injury report of {ctx.day} is published at {url} (asked {asked}, each answered "
-                     "403/404): the feed is late or down, or live.injuries.url is wrong", url=url,
-                     attempts=len(names))
+    else:
+        ctx.notes.append(f"no injury report of {ctx.day} at {url} (asked {asked}, each answered 403/404): the NBA "
+                         "is late or names its reports anew, or live.injuries.url is wrong; no status known")
+    return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
 
 
 def fetch_injuries(ctx: Context) -> Capture:

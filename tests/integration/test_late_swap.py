@@ -57,7 +57,8 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
         server.replay("/stats/scoreboardv3", payloads.scoreboard(DAY))
         server.replay("/stats/leaguegamelog", payloads.league_game_log(DAY))
         server.replay("/cdn/liveData/odds/odds_todaysGames.json", payloads.odds_today(DAY))
-        env = {"PROJECTIONS_SOURCE": "live", "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"),
+        env = {"PROJECTIONS_SOURCE": "live", "PROJECTIONS_LIVE__INJURIES__URL": "",  # no report of the date is kept
+               "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"),
                "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"), "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0",
                "PROJECTIONS_LIVE__HOST_INTERVALS": "{}", "PROJECTIONS_LIVE__MAX_ATTEMPTS": "2",
                "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01", "PROJECTIONS_LIVE__MAX_WAIT_S": "0.05"}

@@ -48,7 +48,7 @@ class Scenario:
 
 def _settings(server: FaultServer) -> dict[str, str]:
     return {
-        "PROJECTIONS_SOURCE": "live",
+        "PROJECTIONS_SOURCE": "live", "PROJECTIONS_LIVE__INJURIES__URL": "",  # no report of 2019-10-30 is kept
         "PROJECTIONS_LIVE__STATS_BASE": server.url("/stats"), "PROJECTIONS_LIVE__CDN_BASE": server.url("/cdn"),
         "PROJECTIONS_LIVE__MIN_INTERVAL_S": "0", "PROJECTIONS_LIVE__HOST_INTERVALS": "{}",
         "PROJECTIONS_LIVE__MAX_ATTEMPTS": "3", "PROJECTIONS_LIVE__BASE_WAIT_S": "0.01",

@@ -122,25 +122,23 @@ def test_a_live_fetch_takes_the_newest_published_report_of_the_date(tmp_path: Pa
     assert (snapshots.data_path(home, newest).parent / "raw.pdf").read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.parametrize(("now", "ok"), [("2020-08-06T14:00:00Z", True), ("2020-08-06T18:00:00Z", False)],
-                         ids=["morning", "afternoon"])
-def test_a_date_with_no_report_yet_is_empty_in_its_morning_and_a_failure_later(tmp_path: Path, now: str,
-                                                                              ok: bool) -> None:
+@pytest.mark.parametrize(("now", "said"), [
+    ("2020-08-06T14:00:00Z", "no injury report of 2020-08-06 published yet (asked 10_00AM back to 07_15AM)"),
+    ("2020-08-06T18:00:00Z", "(asked 02_00PM back to 11_15AM, each answered 403/404): the NBA is late or names its "
+                             "reports anew, or live.injuries.url is wrong")], ids=["morning", "afternoon"])
+def test_a_date_with_no_report_published_is_an_empty_capture_that_says_why(tmp_path: Path, now: str,
+                                                                          said: str) -> None:
+    """Every name asked answers 404: no status is known, which the capture says (in the afternoon, that something is
+    wrong), and the slate goes on: a report the NBA names anew must not stop every run."""
     home = tmp_path / "home"
     with FaultServer() as server:
         result = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, now))
         asked = len(server.requests)
     text = result.stdout + result.stderr
-    assert asked == injuries_live.LOOKBACK + 3 and "Traceback" not in text
-    if ok:
-        assert result.returncode == 0, text
-        assert "no injury report of 2020-08-06 published yet (asked 10_00AM back to 07_15AM)" in text
-        [entry] = snapshots.entries(home, "injuries", DAY)
-        assert entry.rows == 0
-    else:
-        assert result.returncode == 1, text
-        assert "no injury report of 2020-08-06 is published at" in text and "Injury-Report_2020-08-06_*.pdf" in text
-        assert snapshots.entries(home, "injuries", DAY) == []
+    assert result.returncode == 0, text
+    assert asked == injuries_live.LOOKBACK + 3 and said in text and "Traceback" not in text
+    [entry] = snapshots.entries(home, "injuries", DAY)
+    assert entry.rows == 0
 
 
 def test_the_official_template_is_the_nbas_url() -> None:
