@@ -12,9 +12,11 @@ it into the canonical table and records the capture as a snapshot.
                  game the feed stops listing, or lists with no market, keeps its last captured line
     rosters      commonteamroster for each team of the slate; fewer than 8 players is implausible
     lineups      liveData boxscore of each game of the slate (starters, who is not playing and why)
-    injuries     the official injury report table (CSV) at live.injuries.url; one listing only games before the
-                 date (yesterday's page) is implausible; the same bytes again keep the last capture's report time
-    salaries     the DraftKings inbox (projections/sources/inbox.py): no network
+    injuries     the official injury report (the NBA's PDF, the newest of the date: sources.injuries_live), or a
+                 table (CSV) at live.injuries.url; one listing only games before the date (yesterday's page) is
+                 implausible; the same bytes again keep the last capture's report time
+    salaries     the DraftKings inbox (projections/sources/inbox.py), then DraftKings' lobby for a date still
+                 without salaries (sources.draftkings)
 
 Raises FetchError (a SourceError) naming the source, the URL, every attempt and what to do.
 """

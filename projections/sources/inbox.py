@@ -3,6 +3,8 @@
     $PROJECTIONS_HOME/inbox/*.csv        dropped by a person (or `live.inbox`); taken files move to
                                          processed/<slate id>__<name>
     projections ingest dk-salaries FILE  the same, for a file anywhere (left where it is)
+    DraftKings' lobby                    a date still without salaries after the inbox: its main slate's CSV,
+                                         taken as a dropped file is (projections/sources/draftkings.py)
 
 The date comes from the file's content (Game Info), never from its name or time. A date's snapshot holds
 every DraftKings slate seen for it, and the archive's slates of the date (early and main slates side by side;
