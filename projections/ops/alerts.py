@@ -35,7 +35,8 @@ from projections.redaction import redact
 from projections.settings import Settings
 from projections.settings_tables import PermissionSettings
 
-Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary", "inbox_refused"]
+Kind = Literal["stage_failure", "fetch_failure", "stale", "unit_failed", "test", "summary", "inbox_refused",
+               "source_warning"]
 FAILURE_EVENTS = ("stage_failure", "fetch_failure")
 Echo = Callable[[str], None]
 _MAX_ERROR = 1500
@@ -70,6 +71,8 @@ class Alert:
             return f"projections: {self.stage} for {self.date}"
         if self.kind == "inbox_refused":
             return f"projections: the DraftKings inbox refused a file (slate {self.date})"
+        if self.kind == "source_warning":
+            return f"projections: {self.stage} came without news for slate {self.date}"
         return f"projections: {self.stage} failed for slate {self.date}"
 
     def text(self) -> str:
@@ -240,8 +243,9 @@ def alerts_for_run(
     naming the others; a date whose only failures are fetches the run fell back from, with the errors an earlier
     run's delivered alert of the date named, is not alerted again), one per date left stale without a failure
     (`stale`: (date, stage) pairs the caller found still stale), one for the files the DraftKings inbox refused
-    (once per slate date: not again when an earlier run delivered it), and, when a run ended badly with neither,
-    one for the run. More than `limit` collapse into a summary."""
+    and one per source whose fetch succeeded with a warning (a feed answering without the news it exists for, e.g.
+    no injury report all afternoon) - each once per slate date: not again when an earlier run delivered it - and,
+    when a run ended badly with none of these, one for the run. More than `limit` collapse into a summary."""
     events = list(events)
     mine = [e for e in events if e.get("run") == run]
     failures: dict[str, list[Mapping[str, Any]]] = {}
@@ -272,12 +276,14 @@ def alerts_for_run(
     for date, stages in left.items():
         out.append(Alert(date, ", ".join(sorted(set(stages))), "the run finished but these stages are still stale "
                          "(not built or not published)", details.format(date=date), "stale", run))
-    alerted = _alerted_refusals(events, run)
-    for date, refused, held in _refusals(mine):
-        new = [r for r in refused if (date, r) not in alerted]
-        if new and date not in failures:
-            out.append(Alert(date, "inbox", _refused_error(new, held), details.format(date=date), "inbox_refused",
-                             run))
+    for noted, kind in (("rejected", "inbox_refused"), ("warning", "source_warning")):
+        alerted = _alerted_notices(events, run, noted, kind)
+        for date, source, notices, held in _notices(mine, noted):
+            new = [r for r in notices if (date, r) not in alerted]
+            if new and date not in failures:
+                error = _refused_error(new, held) if kind == "inbox_refused" else "; ".join(new)
+                out.append(Alert(date, "inbox" if kind == "inbox_refused" else f"fetch {source}", error,
+                                 details.format(date=date), kind, run))
     end = next((e for e in reversed(mine) if e.get("event") == "run_end"), None)
     if not out and end is not None and (end.get("ok") is False or end.get("not_run")):
         start = next((e for e in mine if e.get("event") == "run_start"), {})
@@ -332,26 +338,29 @@ def _alerted_fallbacks(events: Iterable[Mapping[str, Any]], run: str) -> set[tup
             if key[0] == date}
 
 
-def _refusals(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[str], str]]:
-    """The files the DraftKings inbox refused in one run's events, as (date, refusals, what the slate stands on):
-    each refusal named once, under the first date whose fetch met it."""
-    out: list[tuple[str, list[str], str]] = []
+def _notices(events: Iterable[Mapping[str, Any]], field: str) -> list[tuple[str, str, list[str], str]]:
+    """What one run's successful fetches noted under `field` - "rejected": the files the DraftKings inbox refused;
+    "warning": a source answering without its news - as (date, source, notices, what the slate stands on): each
+    notice named once, under the first date whose fetch met it."""
+    out: list[tuple[str, str, list[str], str]] = []
     seen: set[str] = set()
     for e in events:
-        if e.get("event") != "fetch_success" or not e.get("rejected"):
+        if e.get("event") != "fetch_success" or not e.get(field):
             continue
-        new = [str(r) for r in e["rejected"] if str(r) not in seen]
+        listed = e[field] if isinstance(e[field], list) else [e[field]]
+        new = [str(r) for r in listed if str(r) not in seen]
         seen.update(new)
         if new:
-            out.append((str(e.get("game_date", "?")), new, str(e.get("held") or "what it had")))
+            out.append((str(e.get("game_date", "?")), str(e.get("source")), new, str(e.get("held") or "what it had")))
     return out
 
 
-def _alerted_refusals(events: Iterable[Mapping[str, Any]], run: str) -> set[tuple[str, str]]:
-    """(date, refusal) pairs an earlier run than `run` delivered an inbox alert of: a file left refused in the
-    inbox is alerted once per slate date, not by every run of the day (the run's own output names it each time)."""
-    return {(date, r) for date, past in _delivered(events, run, "inbox_refused") for day, refused, _ in
-            _refusals(past) if day == date for r in refused}
+def _alerted_notices(events: Iterable[Mapping[str, Any]], run: str, field: str, kind: Kind) -> set[tuple[str, str]]:
+    """(date, notice) pairs an earlier run than `run` delivered a `kind` alert of: a file left refused in the inbox,
+    or a feed without its news, is alerted once per slate date, not by every run of the day (the run's own output
+    names it each time)."""
+    return {(date, r) for date, past in _delivered(events, run, kind) for day, _, notices, _ in
+            _notices(past, field) if day == date for r in notices}
 
 
 def _refused_error(refused: Sequence[str], held: str) -> str:

@@ -74,6 +74,7 @@ class Context:
     day: dt.date
     now: dt.datetime
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # of these notes, the ones a run alerts (once a date)
 
     @property
     def home(self) -> Path:
@@ -369,4 +370,4 @@ def run(table: str, env: SourceEnv, day: dt.date, now: dt.datetime, *, http: Liv
                         f"{entry.object[9:19]})" + "".join(f"; {note}" for note in ctx.notes),
             "object": entry.object, "data": entry.data, "rows": len(capture.frame), "url": capture.url,
             "attempts": capture.attempts, "changed": recorded.appended, "captured_at": iso(entry.captured_at),
-            "notes": ctx.notes or None}
+            "notes": ctx.notes or None, "warning": ctx.warnings or None}

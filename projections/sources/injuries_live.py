@@ -74,9 +74,10 @@ def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> C
     local = ctx.now.astimezone(EASTERN)
     if local.date() < ctx.day or (local.date() == ctx.day and local.time() < NO_REPORT_BEFORE):
         ctx.notes.append(f"no injury report of {ctx.day} published yet (asked {asked}): no status known")
-    else:
-        ctx.notes.append(f"no injury report of {ctx.day} at {url} (asked {asked}, each answered 403/404): the NBA "
-                         "is late or names its reports anew, or live.injuries.url is wrong; no status known")
+    else:  # alerted once a date (the same words each run): the slate goes on without statuses, unnoticed else
+        ctx.warnings.append(f"no injury report of {ctx.day} at {url} after {NO_REPORT_BEFORE:%H:%M} ET: the NBA is "
+                            "late or names its reports anew, or live.injuries.url is wrong; no status known")
+        ctx.notes.append(f"{ctx.warnings[-1]} (asked {asked}, each answered 403/404)")
     return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
 
 

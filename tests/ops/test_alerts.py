@@ -719,3 +719,31 @@ def test_the_configured_cap_on_alerts_per_run_is_the_one_applied(
     assert [d.ok for d in deliveries] == [True, True] and len(webhook.posts) == 2
     assert "odds failed for slate 2019-11-01" in webhook.posts[0]["text"]
     assert "3 more failed or stale dates" in webhook.posts[1]["text"], webhook.posts[1]["text"]
+
+
+def test_a_feed_without_its_news_all_afternoon_is_alerted_once_a_date(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy
+) -> None:
+    """No injury report of the date is published (every name asked answers 404, as when the NBA renames its files):
+    the fetch succeeds with an empty capture so the slate goes on, which nobody would notice - so from 1 PM ET it is
+    alerted, once a slate date; the morning's runs (no report yet is normal then) and the afternoon's later runs
+    are not."""
+    from tests.conftest import run_cli
+    from tests.net.faultserver import FaultServer
+    from tests.sources.test_injury_pdf import _env
+
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+
+    def run(server: FaultServer, now: str) -> list[bool]:
+        fetched = run_cli(settings.home, "fetch", "injuries", "2020-08-06", timeout=120, **_env(server, now))
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+        last = [e["run"] for e in ledger_lines(settings.home) if e["event"] == "run_start"][-1]
+        return [d.ok for d in alerts.notify_run(settings, Ledger(settings.home, run=last), policy=zero_wait)]
+
+    with FaultServer() as server:
+        assert run(server, "2020-08-06T14:00:00Z") == []  # 10 AM ET: none yet, said in the fetch line only
+        assert run(server, "2020-08-06T18:00:00Z") == [True]
+        assert run(server, "2020-08-06T18:30:00Z") == []  # the same date: alerted once
+    post = webhook.posts[-1]["text"]
+    assert len(webhook.posts) == 1 and "fetch injuries came without news for slate 2020-08-06" in post, post
+    assert "no injury report of 2020-08-06 at http://127.0.0.1:" in post and "names its reports anew" in post
