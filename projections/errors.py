@@ -50,12 +50,14 @@ class NoGames(SourceError):
 
 
 class FetchError(SourceError):
-    """An HTTP fetch failed for good: retries exhausted, or an error that retrying cannot fix."""
+    """An HTTP fetch failed for good: retries exhausted, or an error that retrying cannot fix. `status`: the HTTP
+    status of the last answer, when it was one (a 404 for a page not published, say)."""
 
-    def __init__(self, message: str, *, url: str = "", attempts: int = 0) -> None:
+    def __init__(self, message: str, *, url: str = "", attempts: int = 0, status: int | None = None) -> None:
         super().__init__(message)
         self.url = url
         self.attempts = attempts
+        self.status = status
 
 
 class StoreError(ProjectionsError):

@@ -231,7 +231,7 @@ def _give_up(
         f"{label}GET {shown} failed after {len(errors)} attempt{'s' if len(errors) != 1 else ''} "
         f"in {elapsed:.2f} s ({reason}): {listed} - {_advice(failure, host, settings_key)}"
     )
-    return FetchError(message, url=shown, attempts=len(errors))
+    return FetchError(message, url=shown, attempts=len(errors), status=failure.status)
 
 
 def fetch(

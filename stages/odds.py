@@ -1,7 +1,7 @@
 """odds: the closing spread and total of each game of the date, per team, with the team's implied total.
 
 A game with a spread but no total (the live odds feed, cdn.nba.com's odds_todaysGames, has no totals market) gets
-a stand-in total from the teams' scoring this season (`lines.expected_scores`: points scored and allowed per game,
+a stand-in total from the teams' scoring this season (`lines.expected_total`: points scored and allowed per game,
 shrunk toward the league mean by `score_prior_games`), so its implied totals still follow the matchup and the
 spread: measured on November 2019 with the closing totals taken away, DK MAE 7.317 without it, 7.303 with it, 7.299
 with the real totals. `total_source` says which: "line", "scores", or "" (no line: the models use league means).
@@ -18,7 +18,7 @@ from projections.contracts import Contract
 from projections.dates import season_of
 from projections.pipeline import Stage, StageContext
 from projections.schema import ODDS
-from stages.model.lines import expected_scores, team_lines
+from stages.model.lines import expected_total, team_lines
 
 
 class Params(BaseModel):
@@ -51,10 +51,8 @@ def odds(archive: pd.DataFrame, schedule: pd.DataFrame, game_logs: pd.DataFrame,
     out["total_source"] = np.where(out["total"].notna(), "line", "")
     stand_in = (out["total"].isna() & out["spread"].notna()).to_numpy()
     if stand_in.any():
-        scores = expected_scores(out, game_logs, season_of(ctx.game_date), params.score_prior_games)
-        both = scores + expected_scores(out.rename(columns={"team": "opp", "opp": "team"}), game_logs,
-                                        season_of(ctx.game_date), params.score_prior_games)
-        out.loc[stand_in, "total"] = both[stand_in]
+        total = expected_total(out, game_logs, season_of(ctx.game_date), params.score_prior_games)
+        out.loc[stand_in, "total"] = total[stand_in]
         out.loc[stand_in, "implied_total"] = out["total"][stand_in] / 2 - out["spread"][stand_in] / 2
         out.loc[stand_in, "total_source"] = "scores"
     for col in ("spread", "total", "implied_total"):

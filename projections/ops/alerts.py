@@ -347,8 +347,7 @@ def _notices(events: Iterable[Mapping[str, Any]], field: str) -> list[tuple[str,
     for e in events:
         if e.get("event") != "fetch_success" or not e.get(field):
             continue
-        listed = e[field] if isinstance(e[field], list) else [e[field]]
-        new = [str(r) for r in listed if str(r) not in seen]
+        new = [str(r) for r in e[field] if str(r) not in seen]
         seen.update(new)
         if new:
             out.append((str(e.get("game_date", "?")), str(e.get("source")), new, str(e.get("held") or "what it had")))

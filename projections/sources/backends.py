@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,9 +289,6 @@ def fetch_rosters(ctx: Context) -> Capture:
     return Capture(pd.concat(frames, ignore_index=True), raw, url, attempts)
 
 
-_NOT_YET = re.compile(r"HTTP (403|404)\b")
-
-
 def fetch_lineups(ctx: Context) -> Capture:
     import pandas as pd
 
@@ -310,7 +306,7 @@ def fetch_lineups(ctx: Context) -> Capture:
         try:
             result = ctx.http.get("lineups", {"game_id": str(game_id)}, validate=validate, source=f"lineups {game_id}")
         except FetchError as exc:
-            if not _NOT_YET.search(str(exc)):
+            if exc.status not in (403, 404):  # a box score not published yet
                 raise
             waiting.append(str(game_id))
             attempts += exc.attempts

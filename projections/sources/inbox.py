@@ -353,11 +353,11 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime, http: LiveHtt
                            "writable, or move the file yourself")
         log.warning("inbox: %s", unmoved[-1])
     entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
-    fetched, unfetched = draftkings.take(env, day, now, http) if entry is None and not _archive_has(env.home, day) \
-        else ("", "")
+    missing = entry is None and not _archive_has(env.home, day)  # (a fetch adds snapshots, never archive parts)
+    fetched, unfetched = draftkings.take(env, day, now, http) if missing else ("", "")
     if fetched:
         entry = snapshots.select(snapshots.entries(env.home, TABLE, day), now)
-    if entry is None and not _archive_has(env.home, day):
+    if missing and entry is None:
         detail = (f"; unreadable files left there: {' | '.join(rejected)}" if rejected else
                   f"; it holds no file for {day}" if inbox.is_dir() else "; that folder does not exist")
         raise SourceError(f"salaries: no DraftKings salaries for {day} in the inbox {inbox}{detail} - download the "

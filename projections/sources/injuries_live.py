@@ -60,7 +60,7 @@ def _newest(ctx: Context, fields: dict[str, str], names: list[str], validate: Ca
             return ctx.http.get("injuries", {**fields, "report": name}, validate=validate, source="injuries",
                                 expected_status=NOT_PUBLISHED)
         except FetchError as exc:
-            if not any(f"HTTP {status}" in str(exc) for status in NOT_PUBLISHED):
+            if exc.status not in NOT_PUBLISHED:
                 raise
     return None
 
@@ -117,17 +117,16 @@ def fetch_injuries(ctx: Context) -> Capture:
             return _none_published(ctx, fields, names)
         result = found
     frame = kept["frame"]
+    raw = "raw.pdf" if is_pdf(result.content) else "raw.csv"
     when = kept["when"] if kept["when"] is not None and kept["when"] <= ctx.now else None
     stamp = result.headers.get("last-modified")
     if when is None and stamp:
         when = email.utils.parsedate_to_datetime(stamp)
     if when is None or when.tzinfo is None or when > ctx.now:
         # no time of its own: the same bytes as the last capture keep its time (a refetch is no new snapshot)
-        raw = "raw.pdf" if is_pdf(result.content) else "raw.csv"
         same = snapshots.last_table(ctx.home, "injuries", ctx.day, ctx.now, raw=(raw, result.content))
         when = same["report_time"].iloc[0].to_pydatetime() if same is not None and len(same) else None
     if when is not None:
         frame["report_time"] = frame["report_time"].map(lambda _: when).astype("datetime64[us, UTC]")
     tables.check(frame, "injuries", origin="(live payload)", fix="fix projections/sources/files.py")
-    raw_name = "raw.pdf" if is_pdf(result.content) else "raw.csv"
-    return Capture(frame, {raw_name: result.content}, result.url, result.attempts)
+    return Capture(frame, {raw: result.content}, result.url, result.attempts)

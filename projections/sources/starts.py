@@ -17,7 +17,6 @@ PROGRESS_EVERY games (`progress`): ten minutes are not spent in silence.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ STARTERS_PER_TEAM = 5
 GIVE_UP = 20  # games without a box score, none with one, before the rest of the season is not asked for
 UNSERVED = "starts-unserved.json"  # a capture's list of the games whose box score flagged no starters
 PROGRESS_EVERY = 100  # games asked between two progress lines of a long filling
-_NOT_SERVED = re.compile(r"HTTP 404\b")  # a 403 is the cdn refusing (throttled): asked again next time
 
 
 @dataclass
@@ -167,7 +165,7 @@ def fill(http: LiveHttp, logs: pd.DataFrame, known: pd.DataFrame, skip: frozense
             starters = kept["starters"]  # the validator parsed the accepted payload: not again
         except FetchError as exc:
             result.attempts += exc.attempts
-            if _NOT_SERVED.search(str(exc)) or "payload rejected" in str(exc):
+            if exc.status == 404 or "payload rejected" in str(exc):  # not 403: the cdn refusing, asked again
                 result.unserved += 1
                 result.unserved_ids.append(str(game_id))
                 if result.fetched or result.unserved < GIVE_UP:

@@ -19,11 +19,12 @@ def team_lines(odds: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def expected_scores(teams: pd.DataFrame, logs: pd.DataFrame, season: str, prior_games: float) -> pd.Series:
-    """Per row of `teams` (team, opp): the points the team is expected to score, the mean of its points scored per
-    game and its opponent's allowed, each over the regular-season games of `season` in `logs` (the season before's
-    when it has none yet) and shrunk toward the league's mean team score by `prior_games` games. Before any game of
-    either season, the league mean is 110 for everyone (what is then left is the spread)."""
+def expected_total(teams: pd.DataFrame, logs: pd.DataFrame, season: str, prior_games: float) -> pd.Series:
+    """Per row of `teams` (team, opp): the game's expected total, the sum of each side's expected score - the mean
+    of its points scored per game and its opponent's allowed, each over the regular-season games of `season` in
+    `logs` (the season before's when it has none yet) and shrunk toward the league's mean team score by
+    `prior_games` games. Before any game of either season, the league mean is 110 for everyone (what is then left
+    is the spread)."""
     regular = logs[~logs["playoffs"].astype(bool)]
     rows = regular[regular["season"] == season]
     if rows.empty:
@@ -36,6 +37,9 @@ def expected_scores(teams: pd.DataFrame, logs: pd.DataFrame, season: str, prior_
         return (by["sum"] + prior_games * league) / (by["count"] + prior_games)
 
     scored, allowed = shrunk("team"), shrunk("opp")
-    own = teams["team"].map(scored).astype("float64").fillna(league)
-    against = teams["opp"].map(allowed).astype("float64").fillna(league)
-    return (own + against) / 2
+
+    def side(who: pd.Series, scores: pd.Series) -> pd.Series:
+        return who.map(scores).astype("float64").fillna(league)
+
+    team, opp = teams["team"], teams["opp"]
+    return (side(team, scored) + side(opp, allowed) + side(opp, scored) + side(team, allowed)) / 2

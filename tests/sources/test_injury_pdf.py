@@ -14,7 +14,7 @@ import pytest
 
 from projections import schema
 from projections.archive_build import read_report
-from projections.settings_tables import OFFICIAL_INJURY_REPORT
+from projections.settings_tables import LiveSettings
 from projections.sources import injuries_live, snapshots
 from projections.sources.parsers.injury_pdf import report_table
 from tests.conftest import SHARED, run_cli
@@ -142,6 +142,8 @@ def test_a_date_with_no_report_published_is_an_empty_capture_that_says_why(tmp_p
     assert entry.rows == 0
 
 
-def test_the_official_template_is_the_nbas_url() -> None:
-    assert OFFICIAL_INJURY_REPORT.format(date="2023-12-01", report="05PM") == \
-        "https://ak-static.cms.nba.com/referee/injury/Injury-Report_2023-12-01_05PM.pdf"
+def test_live_settings_ask_the_nbas_official_report_unless_told_otherwise() -> None:
+    """The default a live user gets (not the constant read back: the settings' own template, and "" turning it off)."""
+    assert LiveSettings().url_template("injuries") == \
+        "https://ak-static.cms.nba.com/referee/injury/Injury-Report_{date}_{report}.pdf"
+    assert LiveSettings(injuries={"url": ""}).url_template("injuries") == ""
