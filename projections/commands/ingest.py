@@ -6,6 +6,9 @@
     projections ingest lines FILE [--season S] [--replace]       closing lines (nba_2008-2025_raw.csv layout)
     projections ingest dk-salaries FILE [FILE ...]               DKSalaries.csv: the slate of the date it names
     projections ingest inbox                                     take every DKSalaries.csv in the inbox now
+    projections ingest injuries FILE [FILE ...] [--at TIME]      official injury reports (the NBA's PDF, or its
+                                                                 table as CSV with --at): each its date's capture,
+                                                                 known from the time it was published
 
 A bad file is refused with the file, the column and the fix, and nothing is changed (exit 2).
 """
@@ -41,6 +44,24 @@ def register(sub: Any) -> None:
     k.set_defaults(handler=run)
     k = kinds.add_parser("inbox", help="take every DKSalaries.csv waiting in the inbox now")
     k.set_defaults(handler=run)
+    k = kinds.add_parser("injuries", help="official injury reports (PDF, or CSV with --at): each becomes its date's "
+                         "injuries capture, known from its publication time")
+    k.add_argument("files", type=Path, nargs="+")
+    k.add_argument("--at", type=_published, metavar="TIME",
+                   help="when a CSV table was published: 'YYYY-MM-DD HH:MM' (US/Eastern) or ISO 8601 with an offset; "
+                        "a PDF's title gives its own")
+    k.set_defaults(handler=run)
+
+
+def _published(text: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time; give 'YYYY-MM-DD HH:MM' (US/Eastern), e.g. "
+                                         "'2019-11-01 17:30'") from None
+    return when.replace(tzinfo=ZoneInfo("America/New_York")) if when.tzinfo is None else when
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
     apply_umask(settings.permissions)  # the locks, store folders and refs it may create follow the policy
     now = settings.live.now or dt.datetime.now(dt.UTC)
     # read and check everything first: a bad file is refused before anything (even a lock file) is written
-    if args.kind == "dk-salaries":
+    if args.kind == "injuries":
+        from projections.sources import injury_files
+
+        reports = [injury_files.read_report_file(home, read_file(p, limit=injury_files.MAX_BYTES,
+                                                                 what=injury_files.WHAT), str(p), args.at, now)
+                   for p in args.files]
+    elif args.kind == "dk-salaries":
         read = [(path, content, inbox.read_dk(home, content, str(path))) for path, content in
                 ((p, read_file(p, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)) for p in args.files)]
         inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
@@ -93,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
             locks.hold(home / "locks" / "store.lock", what="the store", shared=True, timeout=settings.lock_timeout_s):
         if args.kind == "inbox":
             return _take_inbox(settings, now, waiting)
+        if args.kind == "injuries":
+            for each in reports:
+                print(injury_files.ingest_report(home, each).line())
+            return 0
         if args.kind == "dk-salaries":
             for path, content, parsed in read:
                 took = inbox.ingest_dk(home, content, str(path), now, read=parsed)

@@ -6,6 +6,8 @@ so another season or a new slate runs with the same `doit slate date=...` comman
                `tip_time_source` "default": the logs carry no tip times)
     lines      a closing-lines file (nba_2008-2025_raw.csv layout) -> odds/<season> for each season in it
     dk         DKSalaries.csv -> the salary snapshot of the date its Game Info names (projections/sources/inbox.py)
+    injuries   an official injury report (PDF, or CSV) -> the injuries capture of its date, at the time it was
+               published (projections/sources/injury_files.py)
 
 A part is a store object (data.parquet, written like the shipped archive) named by a ref under
 refs/archive/<table>/. A season the archive already has (shipped or ingested) is kept unless `replace` is

@@ -25,8 +25,11 @@ from projections.sources import snapshots, tables
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import pandas as pd
+
     from projections.fetch import FetchResult
     from projections.sources.backends import Capture, Context
+    from projections.sources.files import Resolve
 
 EASTERN = ZoneInfo("America/New_York")
 LOOKBACK = 12  # quarter hours asked back from now: three hours of reports
@@ -81,30 +84,46 @@ def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> C
     return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
 
 
+def parse_report(content: bytes, name: str, fallback: dt.datetime, resolve: Resolve
+                 ) -> tuple[pd.DataFrame, dt.datetime | None]:
+    """(the injuries table, the time the report's title prints or None) of one report: the official PDF, or its
+    table as CSV (rows stamped `fallback` until the caller knows better); files.BadFile naming what is wrong."""
+    from projections.sources.files import injury_report
+    from projections.sources.parsers.injury_pdf import is_pdf, report_table
+
+    table, when = content, None
+    if is_pdf(content):
+        table, when = report_table(content, name)
+    return injury_report(table, name, when or fallback, resolve), when
+
+
+def earlier_only(frame: pd.DataFrame, day: dt.date) -> str | None:
+    """Why a report cannot be `day`'s: it lists games of earlier dates only (a morning report may list no player of
+    the day yet - its teams 'not yet submitted', rows dropped - and is the date's all the same)."""
+    if not len(frame) or max(frame["game_date"]) >= day:
+        return None
+    listed = ", ".join(sorted({str(d) for d in frame["game_date"]})[:3])
+    return f"the report lists games of {listed} only, none of {day} or later: a report of an earlier day"
+
+
 def fetch_injuries(ctx: Context) -> Capture:
     from projections.sources.backends import Capture
-    from projections.sources.files import BadFile, injury_report
-    from projections.sources.parsers.injury_pdf import is_pdf, report_table
+    from projections.sources.files import BadFile
+    from projections.sources.parsers.injury_pdf import is_pdf
     from projections.sources.people import People
 
     people = People.known_at(ctx.home, ctx.day)
     kept: dict[str, Any] = {}
 
     def validate(content: bytes) -> None:
-        when = None
         try:
-            table = content
-            if is_pdf(content):
-                table, when = report_table(content, "injury report")
-            frame = injury_report(table, "injury report", ctx.now, people.resolve)
+            frame, when = parse_report(content, "injury report", ctx.now, people.resolve)
         except BadFile as exc:
             raise ContractViolation(str(exc), stage="injuries") from None
-        if len(frame) and max(frame["game_date"]) < ctx.day:  # yesterday's page: it would clear today's statuses
-            # (a morning report may list no player of the day yet: its teams "not yet submitted", rows dropped)
-            listed = sorted({str(d) for d in frame["game_date"]})
-            raise ContractViolation(f"injuries: the report lists games of {', '.join(listed[:3])} only, none of "
-                                    f"{ctx.day} or later: a report of an earlier day (a stale page, or the wrong "
-                                    "live.injuries.url)", stage="injuries")
+        stale = earlier_only(frame, ctx.day)
+        if stale:  # yesterday's page: it would clear today's statuses
+            raise ContractViolation(f"injuries: {stale} (a stale page, or the wrong live.injuries.url)",
+                                    stage="injuries")
         kept.update(frame=frame, when=when)
 
     fields = {"date": ctx.day.isoformat()}

@@ -147,3 +147,17 @@ def test_live_settings_ask_the_nbas_official_report_unless_told_otherwise() -> N
     assert LiveSettings().url_template("injuries") == \
         "https://ak-static.cms.nba.com/referee/injury/Injury-Report_{date}_{report}.pdf"
     assert LiveSettings(injuries={"url": ""}).url_template("injuries") == ""
+
+
+def test_a_report_served_cut_short_fails_the_fetch_naming_it(tmp_path: Path) -> None:
+    """The newest report served cut off mid-file (a damaged upload): the fetch fails naming the unreadable PDF and
+    the fix - no traceback - and records nothing, so the last capture carries on."""
+    home = tmp_path / "home"
+    whole = next(p for p in PDFS_2020 if p.name == "Injury-Report_2020-08-06_02PM.pdf").read_bytes()
+    with FaultServer() as server:
+        server.replay("/inj/Injury-Report_2020-08-06_02PM.pdf", whole[: len(whole) // 3])
+        result = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, "2020-08-06T19:10:00Z"))
+    text = result.stdout + result.stderr
+    assert result.returncode == 1, text
+    assert "injury report: not a readable PDF" in text and "live.injuries.url" in text and "Traceback" not in text
+    assert snapshots.entries(home, "injuries", DAY) == []

@@ -17,8 +17,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from projections.sources.parsers.common import bad
-
 COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
 _HEADER = {"GameDate": 0, "GameTime": 1, "Matchup": 2, "Team": 3, "PlayerName": 4, "CurrentStatus": 5, "Reason": 6}
 _PAIRS = {("Game", "Date"): 0, ("Game", "Time"): 1, ("Player", "Name"): 4, ("Current", "Status"): 5}
@@ -58,10 +56,14 @@ def _lines(words: list[dict[str, Any]], below: float) -> list[list[dict[str, Any
 
 
 def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
-    """(the report's table as CSV bytes with COLUMNS, its time from the title or None); ContractViolation when the
+    """(the report's table as CSV bytes with COLUMNS, its time from the title or None); files.BadFile when the
     PDF cannot be read or holds no injury report table."""
     import pdfplumber  # here: only a PDF report needs it
     from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psexceptions import PSException
+    from pdfplumber.utils.exceptions import PdfminerException
+
+    from projections.sources.files import BadFile
 
     rows: list[list[str]] = []
     when = None
@@ -84,12 +86,12 @@ def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
                     if _FOOTER.match(text) or text.startswith("Injury Report:"):
                         continue
                     rows.append(cells)
-    except (PDFSyntaxError, ValueError, KeyError, TypeError) as exc:
-        raise bad("injuries", f"{name}: not a readable PDF ({type(exc).__name__}: {str(exc)[:120]})",
-                  "the feed served a damaged report; the last good capture stays") from None
+    except (PDFSyntaxError, PSException, PdfminerException, ValueError, KeyError, TypeError) as exc:
+        raise BadFile(f"{name}: not a readable PDF ({type(exc).__name__}: {str(exc)[:120]}); a damaged or cut "
+                      "download") from None
     if not rows:
-        raise bad("injuries", f"{name}: a PDF without an injury report table (no 'Game Date ... Reason' header)",
-                  "check live.injuries.url: it should serve the official report")
+        raise BadFile(f"{name}: a PDF without an injury report table (no 'Game Date ... Reason' header): not the "
+                      "NBA's official injury report")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -1,0 +1,144 @@
+"""`projections ingest injuries`: the NBA's official injury reports a person downloaded (the real PDFs and tables of
+shared/data/nba/injuries) become their dates' injuries captures, each known from the time it was published, so a
+slate rebuilt at its lock reads the newest report published before it; a bad file changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from projections.sources import snapshots
+from tests.conftest import SHARED, run_cli, run_doit, tree_snapshot
+
+REPORTS = SHARED / "injuries" / "2020"
+DAY = dt.date(2020, 8, 6)
+PDFS = [REPORTS / "pdf" / f"Injury-Report_2020-08-06_{hour}.pdf" for hour in ("11AM", "02PM", "05PM")]
+TABLE = REPORTS / "csv" / "Injury-Report_2020-08-06_05PM.csv"
+DEC_2023 = SHARED / "injuries" / "2023-12" / "pdf" / "injury_report_2023-12-01_05PM.pdf"
+
+
+def _injuries_build(home: Path) -> tuple[str, str, pd.DataFrame]:
+    """(the key, what its report source read, the table) of the injuries stage of DAY as built in `home`."""
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+
+    engine = make_engine(load_settings(home=home))
+    plan = engine.plan("injuries", DAY)
+    assert plan.object is not None and plan.key is not None, plan.reason
+    read = "; ".join(r.describe for r in plan.resolved.values())
+    return plan.key, read, pd.read_parquet(engine.store.path(plan.object, "data.parquet"))
+
+
+def test_official_pdfs_give_a_past_slate_the_report_it_had_at_its_lock(tmp_path: Path) -> None:
+    """The three reports of 2020-08-06 ingested from their PDFs: each is a capture at its title's time, and the
+    slate (locked at 4 PM ET) reads the 2 PM report - not the 5:30 PM one published after the lock - with the very
+    statuses the archive (built from the tables published beside the PDFs) gives the same slate."""
+    home, plain = tmp_path / "home", tmp_path / "plain"
+    result = run_cli(home, "ingest", "injuries", *map(str, PDFS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "Injury-Report_2020-08-06_11AM.pdf: injury report of 2020-08-06 at 11:00 AM ET, 19 players of 7 teams "
+        "(new snapshot)",
+        "Injury-Report_2020-08-06_02PM.pdf: injury report of 2020-08-06 at 02:00 PM ET, 29 players of 9 teams "
+        "(new snapshot)",
+        "Injury-Report_2020-08-06_05PM.pdf: injury report of 2020-08-06 at 05:30 PM ET, 57 players of 17 teams "
+        "(new snapshot)"]
+    found = snapshots.entries(home, "injuries", DAY)
+    assert [e.captured_at.isoformat() for e in found] == [
+        "2020-08-06T15:00:00+00:00", "2020-08-06T18:00:00+00:00", "2020-08-06T21:30:00+00:00"]
+    assert [e.url for e in found] == [f"file:{p.name}" for p in PDFS]
+    stored = snapshots.data_path(home, found[1]).parent
+    assert (stored / "raw.pdf").read_bytes() == PDFS[1].read_bytes()  # the file as downloaded, kept
+
+    for root in (home, plain):
+        result = run_doit(root, "injuries", f"date={DAY}")
+        assert result.returncode == 0, result.stdout + result.stderr
+    (key, read, table), (plain_key, plain_read, plain_table) = _injuries_build(home), _injuries_build(plain)
+    assert key != plain_key  # it read the capture, not the archive
+    assert "snapshot injuries 2020-08-06 captured 2020-08-06T18:00:00.000Z" in read, read
+    assert "snapshot" not in plain_read, plain_read
+    assert len(table) > 0
+    pd.testing.assert_frame_equal(table, plain_table)
+
+    again = run_cli(home, "ingest", "injuries", str(PDFS[1]))
+    assert again.returncode == 0 and again.stdout.endswith("(already known)\n"), again.stdout
+    assert len(snapshots.entries(home, "injuries", DAY)) == 3
+
+
+def test_a_table_needs_the_time_it_was_published(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run_cli(home, "ingest", "injuries", str(TABLE))
+    assert result.returncode == 2
+    assert "a report table carries no time of its own; give --at" in result.stderr, result.stderr
+    assert not home.exists()  # nothing written, not even a lock file
+    result = run_cli(home, "ingest", "injuries", str(TABLE), "--at", "2020-08-06 17:30")
+    assert result.returncode == 0, result.stderr
+    assert "injury report of 2020-08-06 at 05:30 PM ET, 57 players of 17 teams (new snapshot)" in result.stdout
+    [entry] = snapshots.entries(home, "injuries", DAY)
+    assert entry.captured_at == dt.datetime(2020, 8, 6, 21, 30, tzinfo=dt.UTC)
+    # the table and the PDF of one report are the same injuries
+    pdf_home = tmp_path / "pdf"
+    assert run_cli(pdf_home, "ingest", "injuries", str(PDFS[2])).returncode == 0
+    [pdf_entry] = snapshots.entries(pdf_home, "injuries", DAY)
+    assert pdf_entry.data == entry.data
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--at", "2020-08-08 17:30"),
+     "the report lists games of 2020-08-06, 2020-08-07 only, none of 2020-08-08 or later"),
+    (("--at", "2030-01-01 12:00"), "later than now"),
+    (("--at", "tomorrow"), "'tomorrow' is not a time; give 'YYYY-MM-DD HH:MM' (US/Eastern)"),
+])
+def test_a_wrong_time_is_refused_naming_it(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "injuries", str(PDFS[0])).returncode == 0
+    before = tree_snapshot(home)
+    result = run_cli(home, "ingest", "injuries", str(TABLE), *args, PROJECTIONS_LIVE__NOW="2026-11-27T12:00:00Z")
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert tree_snapshot(home) == before
+
+
+def test_a_pdf_keeps_the_time_its_title_prints(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run_cli(home, "ingest", "injuries", str(PDFS[2]), "--at", "2020-08-06 17:00")
+    assert result.returncode == 2
+    assert ("its title says it was published 2020-08-06 05:30 PM ET, not 2020-08-06 05:00 PM ET as --at says; "
+            "leave out --at") in result.stderr, result.stderr
+    assert not home.exists()
+
+
+def test_files_of_one_call_are_all_read_before_any_is_recorded(tmp_path: Path) -> None:
+    """A damaged PDF (a download cut short) or a file that is no report, second of three: nothing is recorded."""
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "injuries", str(DEC_2023)).returncode == 0
+    before = tree_snapshot(home)
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(PDFS[1].read_bytes()[:5000])
+    other = tmp_path / "odds.csv"
+    other.write_text("date,home,away\n2020-08-06,LAL,LAC\n")
+    for bad, says in ((cut, "cut.pdf: not a readable PDF"),
+                      (other, "odds.csv: missing column(s) ['Game Date', 'Game Time'")):
+        result = run_cli(home, "ingest", "injuries", str(PDFS[0]), str(bad), str(PDFS[2]))
+        assert result.returncode == 2 and says in result.stderr, result.stderr
+        assert tree_snapshot(home) == before
+
+
+def test_a_report_of_a_season_the_root_has_logs_of_names_its_players(tmp_path: Path) -> None:
+    """December 2023 (not shipped): once the season's game logs are ingested, a report's players are the nba.com
+    ids the logs hold, as a live fetch's would be."""
+    home = tmp_path / "home"
+    first = run_cli(home, "ingest", "injuries", str(DEC_2023))
+    assert first.returncode == 0, first.stderr
+    [unknown] = snapshots.entries(home, "injuries", dt.date(2023, 12, 1))
+    names = pd.read_parquet(snapshots.data_path(home, unknown))["player_id"]
+    assert names.str.startswith("name:").sum() >= 5  # a player new since the shipped seasons: a name only
+    logs = run_cli(home, "ingest", "game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv"))
+    assert logs.returncode == 0, logs.stderr
+    again = run_cli(home, "ingest", "injuries", str(DEC_2023))
+    assert again.returncode == 0 and "(new snapshot)" in again.stdout, again.stdout
+    latest = snapshots.entries(home, "injuries", dt.date(2023, 12, 1))[-1]
+    ids = pd.read_parquet(snapshots.data_path(home, latest))["player_id"]
+    assert len(ids) == len(names) and ids.str.fullmatch(r"\d+").all(), list(ids)
