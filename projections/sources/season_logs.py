@@ -99,6 +99,9 @@ def complete(live: LiveSettings, season: str, *, echo: Callable[[str], None] | N
     return fill
 
 
+SEASON_FETCH_WAIT_S = 1800.0  # a season's fetch takes about ten minutes (1,230 box scores at the cdn's pace)
+
+
 @dataclass(frozen=True)
 class PriorSeasonLogs(ArchiveTable):
     """An `ArchiveTable` of the season before's player logs (window "all", seasons (1,)) that in live mode fetches
@@ -122,9 +125,21 @@ class PriorSeasonLogs(ArchiveTable):
         return f"the archive holds {previous_season(season_of(game_date))}'s game logs"
 
     def fetch(self, env: SourceEnv, game_date: dt.date, now: dt.datetime) -> Mapping[str, Any]:
-        from projections.sources.ingest import prepare_game_logs
+        """One fetch of the season at a time on a data root: a second run (or worker) due to fetch it too waits for
+        the first (about ten minutes) and then finds it in the archive, instead of asking the NBA for it again."""
+        from projections import locks
 
         season = previous_season(season_of(game_date))
+        with locks.hold(env.home / "locks" / f"season-logs-{season}.lock", what=f"the fetch of {season}'s game logs",
+                        timeout=SEASON_FETCH_WAIT_S, notify=env.notify):
+            if self._parts_for(env, game_date):
+                return {"describe": f"the {season} regular season's game logs: another run fetched them into the "
+                                    "archive while this one waited", "season": season}
+            return self._fetch(env, season, now)
+
+    def _fetch(self, env: SourceEnv, season: str, now: dt.datetime) -> Mapping[str, Any]:
+        from projections.sources.ingest import prepare_game_logs
+
         try:
             content, url = fetch_season(env.settings.live, season)
         except FetchError as exc:

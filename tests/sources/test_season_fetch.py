@@ -161,6 +161,40 @@ def test_a_live_run_fetches_the_season_before_once_when_the_archive_lacks_it(tmp
     assert "the archive holds 2022-23's game logs" in quiet, again.stdout
 
 
+def test_two_runs_due_to_fetch_the_season_before_ask_for_it_once(tmp_path: Path) -> None:
+    """Two live runs of 2023-11-01 started together (a timer's and one by hand), both finding no 2022-23 in the
+    archive: the first fetches it (its first answer held back 3 s), the second waits for it on the season's lock and
+    then reads what the first wrote - the NBA is asked for the season once, and both runs calibrate."""
+    import subprocess
+
+    from tests.conftest import REPO, doit_argv, project_env
+
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "game-logs", str(LOGS_2023)).returncode == 0
+    live = live_env(PROJECTIONS_SOURCE="live", PROJECTIONS_LIVE__NOW="2023-11-01T20:00:00Z",
+                    PROJECTIONS_LIVE__SCHEDULE__URL="")
+    with FaultServer() as server:
+        server.replay(GAMELOG, SEASON_2022)
+        server.script(GAMELOG, ("stall", 3.0))
+        env = project_env(home, **live(server))
+        runs = [subprocess.Popen(doit_argv("calibration", "date=2023-11-01"), env=env, cwd=REPO, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+        while not server.requests_to(GAMELOG):  # the first run is fetching: the second starts now
+            assert runs[0].poll() is None, runs[0].communicate()
+        runs.append(subprocess.Popen(doit_argv("calibration", "date=2023-11-01"), env=env, cwd=REPO, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        outs = [run.communicate(timeout=600) for run in runs]
+        asked = [r.query["Season"] for r in server.requests_to(GAMELOG)]
+    for run, (out, err) in zip(runs, outs, strict=True):
+        assert run.returncode == 0, out + err
+    assert asked == [["2022-23"]] * 3, asked  # its regular season, play-in and playoffs: once
+    second = [t for t in outs[1][0].splitlines() if "fetch_prior_season_logs" in t]
+    assert len(second) == 1 and "another run fetched them into the archive while this one waited" in second[0], \
+        outs[1]
+    assert "waiting for the lock on the fetch of 2022-23's game logs" in outs[1][1]
+    assert [p.seasons for p in parts(home, "player_logs")].count(("2022-23",)) == 1
+
+
 def test_a_live_run_whose_season_before_cannot_be_fetched_fails_naming_the_command(tmp_path: Path) -> None:
     """The date already has a good capture of its own season's game logs: that capture must not stand in for the
     season before (a fallback to it would have read as FELL BACK and run the calibration on nothing)."""
