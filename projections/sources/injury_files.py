@@ -1,8 +1,8 @@
 """`projections ingest injuries FILE`: an injury report a person downloaded - the NBA's official PDF, or its table
 as CSV - becomes the injuries capture of its date, known from the moment it was published, as a live fetch's
-capture is. A past date's reports can so be backfilled (the NBA keeps them online), and a slate rebuilt at its
-lock reads the newest report published before it; a user whose live feed is down or renamed can drop the day's
-report in by hand.
+capture is. A past date's reports can so be backfilled (the NBA keeps them online from 2021-22 on; earlier ones
+come from whoever saved them), and a slate rebuilt at its lock reads the newest report published before it; a user
+whose live feed is down or renamed can drop the day's report in by hand.
 
     time  the report's title ("Injury Report: 11/01/19 05:30 PM", US/Eastern) for a PDF; otherwise `at` (`--at`),
           which a CSV table needs - never the file's name or its time on disk
