@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "injuries":
         from projections.sources import injury_files
 
-        reports = [injury_files.read_report_file(home, read_file(p, limit=injury_files.MAX_BYTES,
-                                                                 what=injury_files.WHAT), str(p), args.at, now)
-                   for p in args.files]
+        reports = []
+        for number, path in enumerate(args.files, start=1):
+            content = read_file(path, limit=injury_files.MAX_BYTES, what=injury_files.WHAT)
+            reports.append(injury_files.read_report_file(home, content, str(path), args.at, now))
+            if number % injury_files.PROGRESS_EVERY == 0 and number < len(args.files):  # a season of PDFs: minutes
+                print(f"injury reports: {number} of {len(args.files)} read and checked", file=sys.stderr, flush=True)
     elif args.kind == "dk-salaries":
         read = [(path, content, inbox.read_dk(home, content, str(path))) for path, content in
                 ((p, read_file(p, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)) for p in args.files)]

@@ -382,6 +382,10 @@ def injury_report(content: bytes, name: str, report_time: dt.datetime, resolve: 
         raise BadFile(f"{name}: column 'Current Status' holds {bad}; expected {schema.INJURY_STATUSES}")
     from projections.identity import flip_last_first
 
+    if rows.empty:  # every team of the report 'NOT YET SUBMITTED' (a morning's report): no status known yet
+        from projections.sources.tables import arrow_schema
+
+        return arrow_schema("injuries").empty_table().to_pandas()
     game_date = _column_values(rows, "Game Date", name, _month_day_year, "dates are MM/DD/YYYY")
     teams = _column_values(rows, "Team", name, team_code, "fix the team name")
     names = [flip_last_first(str(n)) for n in rows["Player Name"]]

@@ -142,3 +142,17 @@ def test_a_report_of_a_season_the_root_has_logs_of_names_its_players(tmp_path: P
     latest = snapshots.entries(home, "injuries", dt.date(2023, 12, 1))[-1]
     ids = pd.read_parquet(snapshots.data_path(home, latest))["player_id"]
     assert len(ids) == len(names) and ids.str.fullmatch(r"\d+").all(), list(ids)
+
+
+def test_every_official_report_of_2020_is_taken_with_progress_on_the_way(tmp_path: Path) -> None:
+    """The 64 real PDFs of 2020 in one call: a line on stderr every 25 read, then one line each; a report listing no
+    player (2020-12-24's 1:30 PM: every team 'not yet submitted') is a capture of no rows."""
+    home = tmp_path / "home"
+    pdfs = sorted((REPORTS / "pdf").glob("*.pdf"))
+    result = run_cli(home, "ingest", "injuries", *map(str, pdfs), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"injury reports: {n} of 64 read and checked" for n in (25, 50)]
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(pdfs) == 64 and all(line.endswith("(new snapshot)") for line in lines)
+    assert "Injury-Report_2020-12-24_11AM.pdf: injury report of 2020-12-24 at 01:30 PM ET, 0 players of 0 teams " \
+        "(new snapshot)" in lines

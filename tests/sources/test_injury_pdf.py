@@ -161,3 +161,20 @@ def test_a_report_served_cut_short_fails_the_fetch_naming_it(tmp_path: Path) -> 
     assert result.returncode == 1, text
     assert "injury report: not a readable PDF" in text and "live.injuries.url" in text and "Traceback" not in text
     assert snapshots.entries(home, "injuries", DAY) == []
+
+
+def test_a_report_whose_teams_have_not_submitted_yet_is_an_empty_capture(tmp_path: Path) -> None:
+    """The 1:30 PM report of 2020-12-24 (saved as its 11AM file) lists Christmas Day's ten teams, every one 'NOT YET
+    SUBMITTED': no player, so no status known - a capture of no rows, not a failed fetch (its empty table once had
+    no column types and broke the injuries contract)."""
+    home = tmp_path / "home"
+    report = (SHARED / "injuries" / "2020" / "pdf" / "Injury-Report_2020-12-24_11AM.pdf").read_bytes()
+    with FaultServer() as server:
+        server.replay("/inj/Injury-Report_2020-12-24_01PM.pdf", report)
+        result = run_cli(home, "fetch", "injuries", "2020-12-24", **_env(server, "2020-12-24T18:50:00Z"))
+        asked = [r.path.rsplit("_", 1)[-1] for r in server.requests]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert asked == ["45PM.pdf", "30PM.pdf", "01PM.pdf"], asked
+    [entry] = snapshots.entries(home, "injuries", dt.date(2020, 12, 24))
+    assert entry.rows == 0
+    assert (snapshots.data_path(home, entry).parent / "raw.pdf").read_bytes() == report
