@@ -23,7 +23,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("ingest", help="add game logs, lines or DraftKings salary files to the data root",
+    p = sub.add_parser("ingest", help="add game logs, lines, DraftKings salary files or injury reports",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, text in (("game-logs", "a season's player game logs (LeagueGameLog CSV or JSON)"),
