@@ -55,8 +55,8 @@ FIX = {
     "rosters": "retry later, or set PROJECTIONS_LIVE__ROSTERS__URL='' to run without live rosters",
     "lineups": "box scores appear shortly before tip: rerun closer to it, or set PROJECTIONS_LIVE__LINEUPS__URL=''",
     "injuries": "check live.injuries.url (the official report: https://ak-static.cms.nba.com/referee/injury/"
-                "Injury-Report_{date}_{report}.pdf); set PROJECTIONS_LIVE__INJURIES__URL='' to use the archive's "
-                "reports",
+                "Injury-Report_{date}_{report}.pdf), or `projections ingest injuries FILE` with the report "
+                "downloaded by hand; set PROJECTIONS_LIVE__INJURIES__URL='' to use the archive's reports",
     "salaries": "drop the slate's DKSalaries.csv into the inbox, or run `projections ingest dk-salaries FILE`",
 }
 MIN_ROSTER = 8

@@ -79,7 +79,8 @@ def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> C
         ctx.notes.append(f"no injury report of {ctx.day} published yet (asked {asked}): no status known")
     else:  # alerted once a date (the same words each run): the slate goes on without statuses, unnoticed else
         ctx.warnings.append(f"no injury report of {ctx.day} at {url} after {NO_REPORT_BEFORE:%H:%M} ET: the NBA is "
-                            "late or names its reports anew, or live.injuries.url is wrong; no status known")
+                            "late or names its reports anew, or live.injuries.url is wrong; no status known "
+                            "(`projections ingest injuries FILE` takes a report downloaded by hand)")
         ctx.notes.append(f"{ctx.warnings[-1]} (asked {asked}, each answered 403/404)")
     return Capture(tables.arrow_schema("injuries").empty_table().to_pandas(), {}, url, 0)
 

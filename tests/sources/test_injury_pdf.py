@@ -125,7 +125,8 @@ def test_a_live_fetch_takes_the_newest_published_report_of_the_date(tmp_path: Pa
 @pytest.mark.parametrize(("now", "said"), [
     ("2020-08-06T14:00:00Z", "no injury report of 2020-08-06 published yet (asked 10_00AM back to 07_15AM)"),
     ("2020-08-06T18:00:00Z", "after 13:00 ET: the NBA is late or names its reports anew, or live.injuries.url is "
-                             "wrong; no status known (asked 02_00PM back to 11_15AM, each answered 403/404)")],
+                             "wrong; no status known (`projections ingest injuries FILE` takes a report downloaded "
+                             "by hand) (asked 02_00PM back to 11_15AM, each answered 403/404)")],
     ids=["morning", "afternoon"])
 def test_a_date_with_no_report_published_is_an_empty_capture_that_says_why(tmp_path: Path, now: str,
                                                                           said: str) -> None:
