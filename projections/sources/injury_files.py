@@ -50,13 +50,18 @@ class Report:
 class TakenReport:
     report: Report
     recorded: snapshots.Recorded
+    lock: dt.datetime | None  # the date's DraftKings slate lock, where the data root knows it
 
     def line(self) -> str:
         local = self.report.when.astimezone(EASTERN)
         state = "new snapshot" if self.recorded.appended else "already known"
         teams = self.report.frame["team"].nunique()
+        late = ""
+        if self.lock is not None and self.report.when > self.lock:  # else the user wonders why nothing rebuilt
+            late = (f"; published after the slate's lock ({self.lock.astimezone(EASTERN):%I:%M %p} ET), so the "
+                    "slate does not read it")
         return (f"{self.report.name}: injury report of {self.report.day} at {local:%I:%M %p} ET, "
-                f"{len(self.report.frame)} players of {teams} teams ({state})")
+                f"{len(self.report.frame)} players of {teams} teams ({state}{late})")
 
 
 def read_report_file(home: Path, content: bytes, name: str, at: dt.datetime | None, now: dt.datetime) -> Report:
@@ -96,7 +101,7 @@ def ingest_report(home: Path, report: Report) -> TakenReport:
     recorded = snapshots.record(home, TABLE, report.day, files=files, captured_at=report.when,
                                 url=f"file:{report.name}", rows=len(report.frame),
                                 meta={"ingested": True, "published": iso(report.when)})
-    return TakenReport(report, recorded)
+    return TakenReport(report, recorded, snapshots.slate_lock(home, report.day))
 
 
 def _eastern(when: dt.datetime) -> str:
