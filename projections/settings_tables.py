@@ -99,6 +99,10 @@ class ScheduleSettings(Frozen):
         default="projections-slate", description="base name of the units: <unit>.service, .timer, -alert@.service"
     )
     timeout_s: Int = Field(default=4 * 3600, gt=0, description="TimeoutStartSec of the generated service")
+    gc_keep: Int = Field(
+        default=3, ge=0, description="after each successful run the generated service deletes what no build needs "
+        "(`projections gc --keep N`: gold, refs, the newest N builds of each stage and date and anything used within "
+        "the hour stay), so a daily root does not grow without end; 0: never, gc by hand")
     user: str | None = Field(
         default=None, description="User= of a --system service (default: the data root's owner, else $SUDO_USER)")
 

@@ -1,6 +1,7 @@
 """The one generated systemd schedule: a oneshot service, its timer, and the OnFailure alert unit.
 
-    <unit>.service           runs `<python> -m doit -f <project>/dodo.py slate` (today's slate date)
+    <unit>.service           runs `<python> -m doit -f <project>/dodo.py slate` (today's slate date), then, when
+                             that succeeded, `projections gc --keep <schedule.gc_keep>` (unless 0)
     <unit>.timer             fires it at settings.schedule.times in settings.schedule.timezone
     <unit>-alert@.service    OnFailure= target: `<python> -m projections.cli alert --unit-failed %i`
 
@@ -236,6 +237,9 @@ def render_units(
         f"TimeoutStartSec={settings.schedule.timeout_s}",
         f"SyslogIdentifier={settings.schedule.unit}",
         f"ExecStart={_exec(python, '-m', 'doit', '-f', str(dodo), 'slate')}",
+        # '-': a gc that fails does not fail the run (the slate is published; the next run's gc tries again)
+        *([f"ExecStartPost=-{_exec(python, '-m', 'projections.cli', 'gc', '--keep', str(settings.schedule.gc_keep))}"]
+          if settings.schedule.gc_keep else []),
     ]
     timer = [
         header,

@@ -54,6 +54,7 @@ def test_system_units_content(make_settings: MakeSettings, tmp_path: Path) -> No
         "TimeoutStartSec=14400",
         "SyslogIdentifier=projections-slate",
         f"ExecStart={PYTHON} -m doit -f {REPO / 'dodo.py'} slate",  # today's slate: the dodo's default date
+        f"ExecStartPost=-{PYTHON} -m projections.cli gc --keep 3",  # a daily root stays bounded
     ]
     assert "Install" not in service  # only the timer starts it: nothing runs it at boot behind the timer's back
 
@@ -303,3 +304,29 @@ def test_a_data_root_with_a_newline_is_refused_before_any_unit_is_written(tmp_pa
                             env=env, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 2 and "holds a control character" in result.stderr, result.stdout + result.stderr
     assert not units.exists() and "\n" not in result.stderr.rstrip("\n")  # named with the newline escaped
+
+
+def test_the_service_collects_garbage_after_a_run_unless_told_not_to(make_settings: MakeSettings,
+                                                                     tmp_path: Path) -> None:
+    """The gc line the service runs after a successful slate is a working command (run here as systemd would, on
+    a data root with a slate built: it deletes nothing a build needs, exit 0); `schedule.gc_keep = 0` leaves it out."""
+    import shlex
+    import subprocess
+
+    from tests.conftest import gold_object, project_env, run_doit
+
+    home = tmp_path / "home"
+    assert run_doit(home, "slate", "date=2019-10-30").returncode == 0
+    settings = make_settings(home=home, schedule={"gc_keep": 2})
+    service = sections(systemd.render_units(settings, scope="user", python=PYTHON, project_dir=REPO)
+                       ["projections-slate.service"])["Service"]
+    [post] = [line for line in service if line.startswith("ExecStartPost=")]
+    assert post.startswith("ExecStartPost=-")  # a failing gc does not fail the run
+    before = gold_object(home, "2019-10-30")
+    ran = subprocess.run(shlex.split(post.removeprefix("ExecStartPost=-")), env=project_env(home), cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.startswith("gc: deleted 0 objects") and gold_object(home, "2019-10-30") == before, ran.stdout
+    off = make_settings(home=home, schedule={"gc_keep": 0})
+    unit = systemd.render_units(off, scope="user", python=PYTHON, project_dir=REPO)["projections-slate.service"]
+    assert "ExecStartPost" not in unit and "gc" not in unit
