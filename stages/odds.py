@@ -9,6 +9,9 @@ with the real totals. `total_source` says which: "line", "scores", or "" (no lin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,6 +63,19 @@ def odds(archive: pd.DataFrame, schedule: pd.DataFrame, game_logs: pd.DataFrame,
     return out[list(OUTPUT.columns)].sort_values("team").reset_index(drop=True)
 
 
+NO_LINES = ("no betting line for any game of the date (no live odds capture, none in the archive): spreads and "
+            "totals unknown, the models use league means; `projections ingest lines FILE` adds a season's closing "
+            "lines, live.odds.url the live ones")
+
+
+def odds_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
+    lined = int(frame["has_line"].sum() + (frame["total_source"] == "scores").sum()) // 2
+    meta: dict[str, Any] = {"games": len(frame) // 2, "lined_games": lined}
+    if not lined:
+        meta["note"] = NO_LINES
+    return meta
+
+
 SPEC = Stage(
     name="odds",
     func=odds,
@@ -67,6 +83,9 @@ SPEC = Stage(
         "has none)",
     inputs=("schedule", "game_logs"),
     params=Params,
-    sources=(ArchiveTable("archive", "odds", window="day", contract=ODDS),),
+    # not required: a season whose lines nothing holds (a live season with live.odds.url off, an ingested season
+    # without a lines file) is projected without lines, and the run says so (odds_meta)
+    sources=(ArchiveTable("archive", "odds", window="day", contract=ODDS, required=False),),
     contract=OUTPUT,
+    meta=odds_meta,
 )

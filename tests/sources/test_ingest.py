@@ -651,3 +651,22 @@ def test_a_game_off_the_draftkings_slate_does_not_lock_the_slate(cli, tmp_path: 
     for now, due in (("2020-08-06T19:00:00Z", True), ("2020-08-06T20:00:00Z", False)):
         monkeypatch.setenv("PROJECTIONS_LIVE__NOW", now)
         assert live_fetch.needs_fetch(make_engine(), "odds", day) is due, now  # 19:00Z: still before the lock
+
+
+def test_a_season_without_lines_is_projected_without_them_and_says_so(tmp_path: Path) -> None:
+    """2023-24's game logs ingested, no lines file (as a live season with live.odds.url off): the odds stage used to
+    fail ("the archive has no 'odds' table"), stopping the slate; it now builds with no line - the models use league
+    means - and its line in the run says so. Ingesting the season's closing lines then gives every game its line."""
+    home = tmp_path / "home"
+    assert run_cli(home, "ingest", "game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv")
+                   ).returncode == 0
+    first = run_doit(home, "odds", "date=2023-11-01")
+    assert first.returncode == 0, first.stdout + first.stderr
+    (line,) = [t for t in first.stdout.splitlines() if " odds " in t]
+    assert "built" in line and "note: no betting line for any game of the date" in line, first.stdout
+    odds = built(home, "odds", dt.date(2023, 11, 1))
+    assert len(odds) == 26 and not odds["has_line"].any() and odds["spread"].isna().all()
+    assert run_cli(home, "ingest", "lines", str(LINES), "--season", "2023-24").returncode == 0
+    again = run_doit(home, "odds", "date=2023-11-01")
+    assert again.returncode == 0 and "no betting line" not in again.stdout, again.stdout
+    assert built(home, "odds", dt.date(2023, 11, 1))["has_line"].all()
