@@ -1,17 +1,19 @@
 """Evaluate published slates against the real box scores: `python -m projections.evaluate A..B --json`.
 
 For every date, the gold object (`gold/projections/game_date=D/projections.parquet`) is joined to the
-archive's box scores of D; the rows are the slate's players who played (minutes > 0) and have a baseline.
-The baseline is each player's average over his last 10 games of the season before D. Reported overall and
-per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minutes and DK points for the model
+box scores of D - the archive's, else those of the newest game-log capture of D's season (a live season: so a
+daily user evaluates the season so far); the rows are the slate's players who played (minutes > 0) and have a
+baseline. The baseline is each player's average over his last 10 games of the season before D. Reported overall
+and per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minutes and DK points for the model
 and the baseline, the share of actual DK points inside [p10, p90] and [p25, p75], and the change in MAE
 against the baseline on the same rows with a standard error clustered by date. `lineup_modes` counts the rows
 per lineup case (confirmed starters or none) and `injury_report_dates` the evaluated dates for which the archive
-holds an official injury report (without one, a slate built without lineups knows nothing of the date's news).
+or a capture holds an official injury report (without one, a slate built without lineups knows nothing of the
+date's news).
 
-Dates without NBA games, or without DraftKings salaries in the archive (no slate can be built), are skipped
+Dates without NBA games, or without DraftKings salaries in the archive or a capture (no slate), are skipped
 and listed; a date with games and salaries but no gold slate is an error that names the dates and the command
-to build them; a date whose box scores are not in the archive is skipped and listed.
+to build them; a date whose box scores are in neither is skipped and listed.
 `evaluate()` is the library call; `add_arguments(parser)` / `run(args)` wire it as a CLI subcommand.
 """
 
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from projections.archive import parts
+from projections.archive import SHIPPED, parts
 from projections.commands._edge import failed
 from projections.dates import parse_dates, season_of
 from projections.errors import ConfigError, ProjectionsError
@@ -39,13 +41,37 @@ class EvaluationError(ProjectionsError):
     """Nothing to evaluate, or slates that must be built first."""
 
 
-def _archive_table(home: Path, table: str, seasons: set[str], columns: Sequence[str] | None = None) -> Any:
+def _archive_table(home: Path, table: str, seasons: set[str], columns: Sequence[str] | None = None, *,
+                   shipped: Path = SHIPPED) -> Any:
     import pandas as pd
     import pyarrow.parquet as pq
 
     frames = [pq.read_table(p.path, columns=list(columns) if columns else None).to_pandas()
-              for p in parts(home, table) if set(p.seasons) & seasons]
+              for p in parts(home, table, shipped=shipped) if set(p.seasons) & seasons]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns or ()))
+
+
+def _captured_days(home: Path, table: str, dates: list[dt.date]) -> set[dt.date]:
+    """The dates whose newest capture of `table` has rows (a live root's schedule, salaries, injury reports)."""
+    from projections.sources import snapshots
+
+    return {d for d in dates if (found := snapshots.entries(home, table, d)) and found[-1].rows > 0}
+
+
+def _captured_logs(home: Path, seasons: set[str], columns: Sequence[str]) -> Any:
+    """Each season's newest game-log capture: a live root's box scores (a capture holds its season to date)."""
+    import pandas as pd
+
+    from projections.sources import snapshots
+
+    newest: dict[str, snapshots.Entry] = {}
+    for day in snapshots.dates(home, "player_logs"):
+        found = snapshots.entries(home, "player_logs", day)
+        season = season_of(day)
+        if season in seasons and found and (season not in newest or found[-1].captured_at > newest[season].captured_at):
+            newest[season] = found[-1]
+    frames = [pd.read_parquet(snapshots.data_path(home, entry), columns=list(columns)) for entry in newest.values()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
 
 
 def _gold_path(home: Path, day: dt.date) -> Path:
@@ -145,9 +171,10 @@ def _baseline(logs: Any, days: list[dt.date]) -> Any:
 
 
 def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = None,
-             skip_unbuilt: bool = False) -> dict[str, Any]:
+             skip_unbuilt: bool = False, shipped: Path = SHIPPED) -> dict[str, Any]:
     """Evaluate the gold slates of `dates` under the data root `home` against the archive's box scores
-    (shipped parts, plus parts ingested under `archive_home`, default `home`).
+    (shipped parts, plus parts ingested under `archive_home`, default `home`), and those of the game logs the
+    live runs of `home` captured (a live season the archive lacks: each season's newest capture).
 
     Raises EvaluationError naming the dates that have games but no gold slate (and how to build them) unless
     `skip_unbuilt` (then they are skipped and listed), or when no date is left to evaluate."""
@@ -155,9 +182,11 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
 
     archive_home = archive_home or home
     seasons = {season_of(d) for d in dates}
-    schedule = _archive_table(archive_home, "schedule", seasons, ("game_date", "status"))
+    schedule = _archive_table(archive_home, "schedule", seasons, ("game_date", "status"), shipped=shipped)
     game_days = set(schedule.loc[schedule["status"] != "postponed", "game_date"])
-    slate_days = set(_archive_table(archive_home, "salaries", seasons, ("game_date",))["game_date"])
+    game_days |= _captured_days(home, "schedule", dates)
+    slate_days = set(_archive_table(archive_home, "salaries", seasons, ("game_date",), shipped=shipped)["game_date"])
+    slate_days |= _captured_days(home, "salaries", dates)
     no_games = [d for d in dates if d not in game_days]
     # a date with games but no DraftKings salaries cannot be built (unless a slate was built from an inbox file)
     no_slate = [d for d in dates if d in game_days and d not in slate_days and not _gold_path(home, d).exists()]
@@ -175,8 +204,11 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
         raise EvaluationError(
             f"{len(missing)} date(s) have NBA games but no gold slate under {home}: {shown}; build them first with "
             f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}` (or pass --skip-unbuilt to evaluate the others)")
-    logs = _archive_table(archive_home, "player_logs", seasons | {season_of(d - dt.timedelta(days=1)) for d in dates},
-                          ("season", "game_date", "player_id", "minutes", "dk_points"))
+    log_seasons = seasons | {season_of(d - dt.timedelta(days=1)) for d in dates}
+    columns = ("season", "game_date", "player_id", "minutes", "dk_points")
+    logs = pd.concat([_archive_table(archive_home, "player_logs", log_seasons, columns, shipped=shipped),
+                      _captured_logs(home, log_seasons, columns)], ignore_index=True)
+    logs = logs.drop_duplicates(["game_date", "player_id"], keep="first")  # the archive's line where both have one
     played_days = set(logs["game_date"])
     no_box = [d for d in with_games if d not in played_days]
     days = [d for d in with_games if d in played_days]
@@ -184,7 +216,8 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
         from projections.archive import Calendar
 
         raise EvaluationError(
-            f"none of the {len(dates)} date(s) has games, DraftKings salaries and box scores in the archive "
+            f"none of the {len(dates)} date(s) has games, DraftKings salaries and box scores in the archive or "
+            "the live captures "
             f"(no games: {len(no_games)}, no DraftKings salaries: {len(no_slate)}, no box scores: {len(no_box)}); "
             f"pick dates of a season the archive can project ({Calendar.of(archive_home).held(projectable=True)}) "
             "or ingest one with `projections ingest`")
@@ -218,8 +251,9 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
         result["tiers"] = {str(t): _metrics(g) for t, g in with_base.groupby("tier", sort=True)}
     if "mode" in with_base:
         result["lineup_modes"] = {str(m): int(n) for m, n in with_base["mode"].value_counts().sort_index().items()}
-    reports = _archive_table(archive_home, "injuries", seasons, ("game_date",))
-    result["injury_report_dates"] = len(set(days) & set(reports["game_date"]))
+    reports = _archive_table(archive_home, "injuries", seasons, ("game_date",), shipped=shipped)
+    result["injury_report_dates"] = len(set(days) & (set(reports["game_date"]) | _captured_days(home, "injuries",
+                                                                                                 days)))
     return result
 
 

@@ -152,3 +152,40 @@ def test_one_date_has_no_standard_error_and_says_so(built: Path):
     """A date-clustered SE needs two dates: over one, the table printed `se nan`."""
     result = _evaluate_cli(built, BUILT.split("..")[0])
     assert result.returncode == 0 and "se n/a: one date" in result.stdout and "nan" not in result.stdout, result.stdout
+
+
+def test_a_live_season_is_evaluated_against_its_captured_box_scores(built: Path, tmp_path: Path):
+    """A live season the archive lacks: its box scores are in the game-log captures the runs made (each holds the
+    season to date). Here the slates of BUILT against an archive without 2019-20's box scores, and the root's
+    capture of the real stats.nba.com game log the morning after (taken by `projections fetch` from a 127.0.0.1
+    server): the figures are those the archive's box scores give; without the capture, there is nothing to score."""
+    import shutil
+
+    from projections.archive import SHIPPED
+    from tests.conftest import run_cli
+    from tests.net.faultserver import FaultServer
+    from tests.sources import payloads
+
+    home = tmp_path / "home"
+    shutil.copytree(built, home, symlinks=True)
+    shipped = tmp_path / "shipped"  # the shipped archive but 2019-20's box scores
+    for table in (p for p in SHIPPED.iterdir() if p.is_dir()):
+        (shipped / table.name).mkdir(parents=True)
+        for part in table.glob("*.parquet"):
+            if (table.name, part.stem) != ("player_logs", "2019-20"):
+                (shipped / table.name / part.name).symlink_to(part)
+    days = [dt.date(2019, 11, 5), dt.date(2019, 11, 6)]
+    with pytest.raises(EvaluationError, match=r"no box scores: 2\)"):
+        evaluate(home, days, shipped=shipped)
+    with FaultServer() as server:
+        server.replay("/stats/leaguegamelog", payloads.league_game_log(dt.date(2019, 11, 7)))
+        fetched = run_cli(home, "fetch", "player_logs", "2019-11-07", PROJECTIONS_LIVE__NOW="2019-11-07T15:00:00Z",
+                          PROJECTIONS_LIVE__STATS_BASE=server.url("/stats"), PROJECTIONS_LIVE__MIN_INTERVAL_S="0",
+                          PROJECTIONS_LIVE__CDN_BASE=server.url("/cdn"), PROJECTIONS_LIVE__MAX_ATTEMPTS="1")
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    live = evaluate(home, days, shipped=shipped)
+    archive = evaluate(home, days)
+    assert live["dates"] == archive["dates"] == ["2019-11-05", "2019-11-06"]
+    assert live["players"] == archive["players"] > 250, (live, archive)
+    for key in ("dk_mae", "baseline_dk_mae", "minutes_mae", "coverage_p10_p90", "dk_mae_change_se"):
+        assert live[key] == pytest.approx(archive[key], abs=1e-9), key  # the archive's 2019-20 lines are nba.com's
