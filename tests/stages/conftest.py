@@ -157,8 +157,9 @@ def run_stage(spec: Stage, frames: dict[str, pd.DataFrame], *, params: Any = Non
 
 
 def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
-                calibration: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Every stage's output for the tiny world (a dict stage -> frame; gold -> its dict of files)."""
+                calibration: pd.DataFrame | None = None, injuries: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every stage's output for the tiny world (a dict stage -> frame; gold -> its dict of files); `injuries`: the
+    report in place of the world's (NYK5 Questionable, then Out)."""
     from stages import lineups as lineups_stage
 
     logs = archive_logs() if logs is None else logs
@@ -169,7 +170,7 @@ def build_world(*, logs: pd.DataFrame | None = None, mode: str = "confirmed",
     out["calibration"] = synthetic_calibration() if calibration is None else calibration
     out["odds"] = run_stage(PIPELINE["odds"], {"archive": archive_odds(), "schedule": out["schedule"],
                                                "game_logs": out["game_logs"]})
-    out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive_injuries()})
+    out["injuries"] = run_stage(PIPELINE["injuries"], {"report": archive_injuries() if injuries is None else injuries})
     box = logs[logs["game_date"] == DAY][["game_id", "team", "player_id", "started"]]
     out["lineups"] = run_stage(PIPELINE["lineups"], {"box": box, "live": NO_LIVE, "rotoguru": archive_salaries()[
         ["team", "player_id", "starter", "source"]], "schedule": out["schedule"]},
