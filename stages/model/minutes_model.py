@@ -10,8 +10,8 @@ Minutes a teammate is unlikely to play (`vacated`) enter the regressions; with t
 crowded the rotation is (`team_context`: the other starters' role minutes, the bench's expected minutes, the
 team's, how many bench players will likely play). Each team's expected minutes (sum of p_play x minutes) are
 then pulled toward the team budget (about 240, overtime included). The regressions and the budget read P(plays)
-before injury statuses (they were fitted without any): a status changes who plays, and `balance_play` passes a
-ruled-out player's minutes to his teammates' P(plays).
+before injury statuses and inactive lists (they were fitted without either): those change who plays, and
+`balance_play` passes a ruled-out player's minutes to his teammates' P(plays).
 """
 
 from __future__ import annotations
@@ -157,12 +157,14 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
     frame = prepare(feats)
     frame["vacated"] = 0.0
     p = play_probability(frame, coefs, rookie=rookie, status_play=status_play)
-    # the minutes regressions and the budget were fitted on P(plays) without injury statuses (no season before
-    # has reports), so they read that P; a status moves only who plays, and balance_play then hands the minutes
-    # of a player ruled out to his teammates' P(plays). Fed the statuses' P, they counted each absence again:
-    # with a perfect report of who sits, November 2019 without lineups scored 2.4% worse than the baseline
-    # (minutes bias +2.5), -2.2% this way; the bubble's real reports went from -2.0% to -4.9%.
-    seen = play_probability(frame, coefs, rookie=rookie, status_play={}) if status_play else p
+    # the minutes regressions and the budget were fitted on P(plays) without injury statuses or inactive lists
+    # (no season before has them), so they read that P; a status or a game's inactive list moves only who plays,
+    # and balance_play then hands the minutes of a player ruled out to his teammates' P(plays). Fed the ruled-out
+    # P, they counted each absence again: with a perfect report of who sits, November 2019 without lineups
+    # scored 2.4% worse than the baseline (minutes bias +2.5), -2.2% this way; with lineups and a perfect
+    # inactive list, 7.49 -> 7.29; the bubble's real reports without lineups went from -2.0% to -4.9%.
+    seen = play_probability(frame.drop(columns=["status", "inactive"], errors="ignore"), coefs, rookie=rookie,
+                            status_play={})
     frame["vacated"] = vacated(frame, seen)
     context = team_context(frame, seen)
     frame[list(context.columns)] = context

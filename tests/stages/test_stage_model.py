@@ -115,7 +115,10 @@ def test_minutes_without_lineups_use_expected_roles():
 def test_a_player_his_games_list_has_inactive_does_not_play_and_leaves_his_minutes_to_the_team(
         world: dict[str, Any]):
     """BOS5 (the bench player who plays about 19 minutes) listed inactive in the live box score: rosters rule him
-    out whatever the injury report says, the minutes stage gives him p_play 0 and his teammates the minutes."""
+    out whatever the injury report says, the minutes stage gives him p_play 0; his minutes reach his teammates
+    through their P(plays) (the team balance; here every other BOS player is a confirmed starter already at 1), not
+    through their minutes if they play, which the models fitted without inactive lists (a perfect inactive list of
+    November 2019 scored DK MAE 7.49, bias +1.6, when they did; 7.29, bias 0.0, now)."""
     from stages import lineups as lineups_stage
 
     logs = archive_logs()
@@ -135,8 +138,9 @@ def test_a_player_his_games_list_has_inactive_does_not_play_and_leaves_his_minut
     before = world["minutes"].set_index("player_id")
     assert before.loc["BOS5", "p_play"] > 0.9 and minutes.loc["BOS5", "p_play"] == 0.0
     bos = [p for p in minutes.index if p.startswith("BOS") and p != "BOS5"]
-    assert (minutes.loc[bos, "vacated"] > before.loc[bos, "vacated"]).all()
-    assert minutes.loc[bos, "proj_minutes"].sum() > before.loc[bos, "proj_minutes"].sum() + 5
+    for col in ("vacated", "raw_minutes", "proj_minutes"):
+        np.testing.assert_allclose(minutes.loc[bos, col], before.loc[bos, col], err_msg=col)
+    assert (minutes.loc[bos, "p_play"] == 1.0).all() and minutes.loc["BOS5", "exp_minutes"] == 0.0
     nyk = [p for p in minutes.index if p.startswith("NYK")]
     pd.testing.assert_frame_equal(minutes.loc[nyk], before.loc[nyk])
 
