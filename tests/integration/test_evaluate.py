@@ -189,3 +189,44 @@ def test_a_live_season_is_evaluated_against_its_captured_box_scores(built: Path,
     assert live["players"] == archive["players"] > 250, (live, archive)
     for key in ("dk_mae", "baseline_dk_mae", "minutes_mae", "coverage_p10_p90", "dk_mae_change_se"):
         assert live[key] == pytest.approx(archive[key], abs=1e-9), key  # the archive's 2019-20 lines are nba.com's
+
+
+def test_knowing_who_sits_does_not_inflate_the_minutes_of_those_who_play(built: Path, tmp_path: Path):
+    """Every slate player of 2019-11-05 and 06 without a box-score line given as inactive in his game's live box
+    score (what a run at lock reads; here the perfect list, from the real box scores): those who play are projected
+    without bias. The minutes models were fitted without inactive lists; when they read the ruled-out P(plays) they
+    counted each absence twice (minutes bias +1.5 on these dates, +1.6 over November)."""
+    import shutil
+
+    import pandas as pd
+
+    from projections.archive import SHIPPED
+    from projections.sources import snapshots, tables
+    from tests.conftest import run_doit
+    from tests.sources.test_ingest import built as built_table
+
+    home = tmp_path / "home"
+    shutil.copytree(built, home, symlinks=True)
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2019-20.parquet", columns=["game_date", "player_id", "minutes"])
+    sat = 0
+    for day in (dt.date(2019, 11, 5), dt.date(2019, 11, 6)):
+        slate = built_table(home, "salaries", day).drop_duplicates("player_id")
+        played = set(logs.loc[(logs["game_date"] == day) & (logs["minutes"] > 0), "player_id"])
+        out = slate[~slate["player_id"].isin(played)]
+        sat += len(out)
+        frame = pd.DataFrame({"season": "2019-20", "game_date": day, "game_id": out["game_id"].astype(str),
+                              "team": out["team"], "player_id": out["player_id"].astype(str),
+                              "player_name": out["player_name"], "starter": False, "status": "INACTIVE",
+                              "not_playing_reason": None, "not_playing_description": None, "position": None})
+        snapshots.record(home, "lineups", day, files={snapshots.DATA: tables.to_parquet(frame, "lineups")},
+                         captured_at=dt.datetime(day.year, day.month, day.day, 16, tzinfo=dt.UTC),
+                         url="test:inactive", rows=len(frame))
+    assert sat > 100
+    result = run_doit(home, "slate", "date=2019-11-05..2019-11-06")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rosters = built_table(home, "rosters", dt.date(2019, 11, 5))
+    minutes = built_table(home, "minutes", dt.date(2019, 11, 5)).set_index("player_id")
+    listed = rosters.loc[rosters["inactive"], "player_id"]
+    assert len(listed) > 50 and (minutes.loc[listed, "p_play"] == 0).all()
+    report = evaluate(home, [dt.date(2019, 11, 5), dt.date(2019, 11, 6)])
+    assert abs(report["minutes_bias"]) < 0.75 and abs(report["dk_bias"]) < 1.0, report
