@@ -66,9 +66,9 @@ def _captured_logs(home: Path, seasons: set[str], columns: Sequence[str]) -> Any
 
     newest: dict[str, snapshots.Entry] = {}
     for day in snapshots.dates(home, "player_logs"):
-        found = snapshots.entries(home, "player_logs", day)
         season = season_of(day)
-        if season in seasons and found and (season not in newest or found[-1].captured_at > newest[season].captured_at):
+        found = snapshots.entries(home, "player_logs", day) if season in seasons else []
+        if found and (season not in newest or found[-1].captured_at > newest[season].captured_at):
             newest[season] = found[-1]
     frames = [pd.read_parquet(snapshots.data_path(home, entry), columns=list(columns)) for entry in newest.values()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))

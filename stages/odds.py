@@ -69,7 +69,7 @@ NO_LINES = ("no betting line for any game of the date (no live odds capture, non
 
 
 def odds_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
-    lined = int(frame["has_line"].sum() + (frame["total_source"] == "scores").sum()) // 2
+    lined = int(frame["spread"].notna().sum()) // 2  # a closing line, or a spread with a stand-in total
     meta: dict[str, Any] = {"games": len(frame) // 2, "lined_games": lined}
     if not lined:
         meta["note"] = NO_LINES

@@ -163,8 +163,10 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
     # P, they counted each absence again: with a perfect report of who sits, November 2019 without lineups
     # scored 2.4% worse than the baseline (minutes bias +2.5), -2.2% this way; with lineups and a perfect
     # inactive list, 7.49 -> 7.29; the bubble's real reports without lineups went from -2.0% to -4.9%.
+    ruled = (frame["status"].fillna("").astype(str) != "").any() if "status" in frame else False
+    ruled = ruled or (bool(frame["inactive"].astype("bool").any()) if "inactive" in frame else False)
     seen = play_probability(frame.drop(columns=["status", "inactive"], errors="ignore"), coefs, rookie=rookie,
-                            status_play={})
+                            status_play={}) if ruled else p
     frame["vacated"] = vacated(frame, seen)
     context = team_context(frame, seen)
     frame[list(context.columns)] = context
