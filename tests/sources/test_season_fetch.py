@@ -166,6 +166,7 @@ def test_two_runs_due_to_fetch_the_season_before_ask_for_it_once(tmp_path: Path)
     archive: the first fetches it (its first answer held back 3 s), the second waits for it on the season's lock and
     then reads what the first wrote - the NBA is asked for the season once, and both runs calibrate."""
     import subprocess
+    import time
 
     from tests.conftest import REPO, doit_argv, project_env
 
@@ -181,6 +182,7 @@ def test_two_runs_due_to_fetch_the_season_before_ask_for_it_once(tmp_path: Path)
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
         while not server.requests_to(GAMELOG):  # the first run is fetching: the second starts now
             assert runs[0].poll() is None, runs[0].communicate()
+            time.sleep(0.05)  # not a busy loop: the run it waits for shares the two cores
         runs.append(subprocess.Popen(doit_argv("calibration", "date=2023-11-01"), env=env, cwd=REPO, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         outs = [run.communicate(timeout=600) for run in runs]
