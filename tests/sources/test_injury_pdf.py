@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -51,9 +52,20 @@ def test_every_2020_report_reads_as_its_published_table() -> None:
     assert hours[True] > hours[False] > 0, hours
 
 
+def _printed_statuses(path: Path) -> int:
+    """How many statuses the PDF prints, on all its pages (its plain text, read without the table layout)."""
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        text = " ".join(page.extract_text() or "" for page in pdf.pages)
+    return len(re.findall(r"\b(?:Out|Doubtful|Questionable|Probable|Available)\b", text))
+
+
 def test_a_2023_report_without_rules_rejoins_reasons_wrapped_around_their_line() -> None:
     """December 2023's layout has no table rules and centres a two-line reason on its player's line (half above,
-    half below): every player of each report comes with a status and a whole reason."""
+    half below), and prints its column headers on the first page only: every player of every page of each report
+    comes with a status and a whole reason (the header used to be looked for on each page: only page 1's players,
+    about 15 of a report's 120, were read)."""
     assert len(PDFS_2023) == 54
     players = 0
     for path in PDFS_2023:
@@ -62,12 +74,17 @@ def test_a_2023_report_without_rules_rejoins_reasons_wrapped_around_their_line()
         assert set(parsed["Current Status"]) <= set(schema.INJURY_STATUSES), path.name
         assert parsed["Player Name"].str.fullmatch(r"[^,]+, [^,]+").all(), path.name
         assert parsed["Reason"].notna().all() and when is not None, path.name
+        assert len(parsed) == _printed_statuses(path), path.name
         players += len(parsed)
     first, _ = report_table(PDFS_2023[0].read_bytes(), PDFS_2023[0].name)
     rows = read_report(io.BytesIO(first))[0].set_index("Player Name")  # type: ignore[arg-type]
     assert rows.loc["Rollins, Ryan", "Reason"] == "Injury/Illness - Right Knee; Right knee strain"
     assert rows.loc["Carter Jr., Wendell", "Reason"] == "Injury/Illness - Left Hand; Fractured third metacarpal"
-    assert players > 500
+    # page 2 of 9 (no header): its first player, and the last team's game on the last page
+    assert tuple(rows.loc["Morant, Ja", ["Team", "Current Status", "Reason"]]) == (
+        "Memphis Grizzlies", "Out", "League Suspension")
+    assert rows.loc["Doncic, Luka", "Matchup"] == "MEM@DAL"
+    assert players > 6000
 
 
 def test_the_report_names_asked_are_the_dates_quarter_hours_newest_first() -> None:

@@ -67,6 +67,7 @@ def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
 
     rows: list[list[str]] = []
     when = None
+    edges: list[float] | None = None
     try:
         with pdfplumber.open(io.BytesIO(content)) as pdf:
             for page in pdf.pages:
@@ -74,9 +75,12 @@ def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
                 if when is None:
                     when = _title_time(" ".join(w["text"] for w in words[:40]))
                 found = _header(words)
-                if found is None:
+                if found is not None:
+                    edges, bottom = found
+                elif edges is not None:
+                    bottom = -1.0  # 2023-24 prints the header on the first page only: the columns stand as there
+                else:
                     continue
-                edges, bottom = found
                 for line in _lines(words, bottom):
                     cells = [""] * len(COLUMNS)
                     for word in sorted(line, key=lambda w: w["x0"]):
