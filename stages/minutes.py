@@ -27,9 +27,15 @@ from stages.model.table import Calibration
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    doubtful: float = Field(default=0.15, ge=0, le=1, description="P(plays) factor of a Doubtful player")
-    questionable: float = Field(default=0.6, ge=0, le=1, description="P(plays) factor of a Questionable player")
-    probable: float = Field(default=0.95, ge=0, le=1, description="P(plays) factor of a Probable player")
+    # fitted on December 2023's official reports and box scores (`python -m stages.model.status_fit`); Doubtful
+    # fits 0 (none of 38 played): one played in 40 (add-one) of a mean P(plays) of 0.47 gives 0.05 - a fit at 0
+    # from 38 rows would call a Doubtful player Out (3 of the bubble's 17 played)
+    doubtful: float = Field(default=0.05, ge=0, le=1, description="P(plays) factor of a Doubtful player")
+    questionable: float = Field(default=0.77, ge=0, le=1, description="P(plays) factor of a Questionable player")
+    probable_sits: float = Field(default=0.38, ge=0, le=1,
+                                 description="P(sits) factor of a Probable player (he plays with 1 - f (1 - P))")
+    available_sits: float = Field(default=0.64, ge=0, le=1,
+                                  description="P(sits) factor of a player the report lists Available")
 
 
 OUTPUT = Contract(
@@ -49,11 +55,12 @@ def minutes(rosters: pd.DataFrame, odds: pd.DataFrame, calibration: pd.DataFrame
     scalars = cal.group("scalar")
     frame = rosters.merge(odds[["team", "spread"]], on="team", how="left")
     frame["spread"] = frame["spread"].fillna(0.0)
-    status_play = {"Out": 0.0, "Doubtful": params.doubtful, "Questionable": params.questionable,
-                   "Probable": params.probable, "Available": 1.0}
+    status_play = {"Out": 0.0, "Doubtful": params.doubtful, "Questionable": params.questionable}
+    status_sit = {"Probable": params.probable_sits, "Available": params.available_sits}
     coefs = cal.coefs(("p_bench", "p_any", "min_starter", "min_bench", "min_any"))
     proj = minutes_model.project(frame, coefs, rookie=scalars["rookie_p_play"], status_play=status_play,
-                                 budget=scalars["team_minutes"], strength=scalars["budget_strength"])
+                                 status_sit=status_sit, budget=scalars["team_minutes"],
+                                 strength=scalars["budget_strength"])
     proj["exp_minutes"] = proj["p_play"] * proj["proj_minutes"]
     proj["role"] = np.where(proj["role_starter"] == 1.0, np.where(proj["lineup_known"], "starter", "expected starter"),
                             np.where(proj["lineup_known"], "bench", "expected bench"))

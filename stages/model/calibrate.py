@@ -105,7 +105,7 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
     for mode in MODES:
         frame = feats.assign(lineup_known=mode == "confirmed",
                              starter=feats["started"] if mode == "confirmed" else pd.NA)
-        coefs = _fit_minutes(minutes_model.prepare(frame), fit_rows, rookie_p_play)
+        coefs = fit_minutes(minutes_model.prepare(frame), fit_rows, rookie_p_play)
         for model in MODE_MODELS[mode]:
             table += rows(f"coef:{model}", coefs[model])
         proj = minutes_model.project(frame, coefs, rookie=rookie_p_play, status_play={}, budget=team_minutes,
@@ -132,7 +132,9 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
     return pd.DataFrame(table)
 
 
-def _fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> dict[str, dict[str, float]]:
+def fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> dict[str, dict[str, float]]:
+    """The minutes model's coefficients (`minutes_model.MODELS`) on prepared candidate rows (`played`, `minutes`,
+    the lineup case of the frame's `lineup_known`), fitted on the `fit_rows`."""
     known = bool(frame["lineup_known"].iloc[0])
     has_history = frame["no_history"].to_numpy() == 0.0
     played = frame["played"].to_numpy(dtype=bool)

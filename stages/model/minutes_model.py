@@ -5,7 +5,7 @@ Two cases per team, fitted separately on the prior season:
   model of his recent appearances and role; minutes if he plays are a median regression for starters and one
   for the bench, on role-specific recent minutes;
 - lineup unknown: one logistic and one median regression for everyone, with the expected role (the recent
-  start rate) in place of the confirmed one; injury-report statuses scale p_play.
+  start rate) in place of the confirmed one; injury-report statuses move p_play (`play_probability`).
 Minutes a teammate is unlikely to play (`vacated`) enter the regressions; with the lineup known, so does how
 crowded the rotation is (`team_context`: the other starters' role minutes, the bench's expected minutes, the
 team's, how many bench players will likely play). Each team's expected minutes (sum of p_play x minutes) are
@@ -36,7 +36,6 @@ MIN_ANY = ("min_avg0", "min_short0", "min_long0", "last_minutes0", "min_sd0", "l
 MODELS: Mapping[str, tuple[str, ...]] = {
     "p_bench": P_BENCH, "p_any": P_ANY, "min_starter": MIN_STARTER, "min_bench": MIN_BENCH, "min_any": MIN_ANY,
 }
-STATUS_PLAY = {"Out": 0.0, "Doubtful": 0.15, "Questionable": 0.6, "Probable": 0.95, "Available": 1.0}
 ROLE_PRIOR_GAMES = 2.0  # games of prior weight on role-specific minutes
 MIN_SD_NEW = 6.0  # minutes sd assumed for a player with no logged game (a typical bench player's)
 ROLE_GAP = 6.0  # starters play about this many minutes more than their all-role average, bench players fewer
@@ -89,16 +88,20 @@ def appear_share(feats: pd.DataFrame) -> np.ndarray:
 
 
 def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *,
-                     rookie: float, status_play: Mapping[str, float]) -> np.ndarray:
-    """P(plays) per row: 1 for a confirmed starter, a logistic model otherwise, scaled by the injury status;
-    a player with no game in the logs gets `rookie`; 0 for a player his game's list has inactive (`inactive`)."""
+                     rookie: float, status_play: Mapping[str, float],
+                     status_sit: Mapping[str, float] | None = None) -> np.ndarray:
+    """P(plays) per row: 1 for a confirmed starter, a logistic model otherwise, moved by the injury status - a
+    status of `status_play` (Out, Doubtful, Questionable) scales P(plays), one of `status_sit` (Probable,
+    Available: he is cleared) scales P(sits) (`stages.model.status_fit` fits both); a player with no game in the
+    logs gets `rookie`; 0 for a player his game's list has inactive (`inactive`)."""
     known = frame["lineup_known"].astype("bool").to_numpy()
     starter = frame["starter"].astype("boolean").fillna(False).astype("bool").to_numpy()
     p = np.where(known, sigmoid(predict(frame, coefs["p_bench"])), sigmoid(predict(frame, coefs["p_any"])))
     p = np.where(frame["no_history"].to_numpy() == 1.0, rookie, p)
     status = frame["status"].fillna("").astype(str) if "status" in frame else pd.Series("", index=frame.index)
     scale = status.map(lambda s: status_play.get(s, 1.0)).to_numpy(dtype="float64")
-    p = p * scale
+    sits = status.map(lambda s: (status_sit or {}).get(s, 1.0)).to_numpy(dtype="float64")
+    p = 1.0 - sits * (1.0 - p * scale)
     p = np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
     inactive = frame["inactive"].astype("bool").to_numpy() if "inactive" in frame else np.zeros(len(frame), bool)
     return np.where(inactive, 0.0, p)
@@ -152,11 +155,12 @@ def apply_budget(frame: pd.DataFrame, minutes: np.ndarray, p_play: np.ndarray, *
 
 
 def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, rookie: float,
-            status_play: Mapping[str, float], budget: float, strength: float) -> pd.DataFrame:
+            status_play: Mapping[str, float], budget: float, strength: float,
+            status_sit: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The whole minutes model on prepared features: adds p_play, vacated, raw_minutes, proj_minutes."""
     frame = prepare(feats)
     frame["vacated"] = 0.0
-    p = play_probability(frame, coefs, rookie=rookie, status_play=status_play)
+    p = play_probability(frame, coefs, rookie=rookie, status_play=status_play, status_sit=status_sit)
     # the minutes regressions and the budget were fitted on P(plays) without injury statuses or inactive lists
     # (no season before has them), so they read that P; a status or a game's inactive list moves only who plays,
     # and balance_play then hands the minutes of a player ruled out to his teammates' P(plays). Fed the ruled-out

@@ -77,6 +77,11 @@ def test_minutes_status_factors_scale_p_play_before_the_team_balance(world: dict
     bench = ~frame["starter"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     np.testing.assert_allclose(doubtful[bench], 0.25 * base[bench])
     assert (doubtful[~bench] == 1.0).all()  # a confirmed starter plays whatever the report said
+    # a status of the cleared kind scales the chance that he sits instead
+    probable = minutes_model.play_probability(frame.assign(status="Probable"), coefs, rookie=0.3,
+                                              status_play=statuses, status_sit={"Probable": 0.4})
+    np.testing.assert_allclose(1 - probable[bench], 0.4 * (1 - base[bench]))
+    assert (probable[~bench] == 1.0).all() and (probable[bench] > base[bench]).all()
 
 
 def test_team_balance_makes_expected_minutes_meet_the_budget():
