@@ -27,9 +27,9 @@ from stages.model.table import Calibration
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    # fitted on December 2023's official reports and box scores (`python -m stages.model.status_fit`); Doubtful
-    # fits 0 (none of 38 played): one played in 40 (add-one) of a mean P(plays) of 0.47 gives 0.05 - a fit at 0
-    # from 38 rows would call a Doubtful player Out (3 of the bubble's 17 played)
+    # fitted on December 2023's official reports and box scores (`python -m projections.archive_build.status_fit`);
+    # Doubtful fits 0 (none of 38 played): one played in 40 (add-one) of a mean P(plays) of 0.47 gives 0.05 - a fit
+    # at 0 from 38 rows would call a Doubtful player Out (3 of the bubble's 17 played)
     doubtful: float = Field(default=0.05, ge=0, le=1, description="P(plays) factor of a Doubtful player")
     questionable: float = Field(default=0.77, ge=0, le=1, description="P(plays) factor of a Questionable player")
     probable_sits: float = Field(default=0.38, ge=0, le=1,

@@ -1,6 +1,6 @@
 """What an injury-report status says about whether a player plays, fitted on a season with both reports and box
-scores: `python -m stages.model.status_fit [--src ../shared/data/nba]` prints the fit and the minutes stage's
-defaults beside it (tests/stages/test_status_fit.py holds the two together).
+scores: `python -m projections.archive_build.status_fit [--src ../shared/data/nba]` reads the files and prints the fit
+beside the minutes stage's defaults (tests/stages/test_status_fit.py holds the two together).
 
 The season is 2023-24: December's official reports (shared/data/nba/injuries/2023-12, 5 PM and 8 PM) and the
 season's box scores (logs/nbacom), with P(plays) from the daily model's lineup-unknown logistic fitted on the
@@ -15,10 +15,8 @@ Neither 2019-20 (no report of its regular season survives) nor the bubble (the e
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -102,26 +100,7 @@ def fit(logs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def read_inputs(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(game logs of PRIOR_SEASON and FIT_SEASON, every December 2023 report with each row's first tip of its
-    date) from shared/data/nba, read by the project's own parsers."""
-    from projections.identity import canonical_key
-    from projections.sources import files
-    from projections.sources.parsers.injury_pdf import report_table
-
-    logs = pd.concat([files.game_logs((src / "logs" / "nbacom" / f"player_logs_{s}.csv").read_bytes(), s)
-                      for s in (PRIOR_SEASON, FIT_SEASON)], ignore_index=True)
-    ids = dict(zip(logs["player_name"].map(canonical_key), logs["player_id"], strict=True))
-    frames = []
-    for path in sorted((src / "injuries" / "2023-12" / "pdf").glob("*.pdf")):
-        table, when = report_table(path.read_bytes(), path.name)
-        assert when is not None, path.name
-        frame = files.injury_report(table, path.name, when, lambda n, t: ids.get(canonical_key(n), f"name:{n}"))
-        frames.append(frame.assign(first_tip=_tips(table)))
-    return logs, pd.concat(frames, ignore_index=True)
-
-
-def _tips(table: bytes) -> list[pd.Timestamp]:
+def tips(table: bytes) -> list[pd.Timestamp]:
     """Per report row, its game's tip in UTC ("07:00 (ET)" on its game date)."""
     import io
 
@@ -134,23 +113,3 @@ def _tips(table: bytes) -> list[pd.Timestamp]:
     # the report prints the clock without AM/PM: NBA tips are noon to 11 PM, so an hour before 11 is PM
     local = local + pd.to_timedelta(np.where(local.dt.hour < 11, 12, 0), unit="h")
     return [t.tz_localize(EASTERN).tz_convert("UTC") for t in local]
-
-
-def main(argv: list[str] | None = None) -> int:
-    from projections.archive_build.common import DEFAULT_SRC
-    from stages.minutes import Params
-
-    parser = argparse.ArgumentParser(prog="python -m stages.model.status_fit", description=__doc__.split("\n")[0])
-    parser.add_argument("--src", type=Path, default=DEFAULT_SRC, help="shared/data/nba (default: %(default)s)")
-    args = parser.parse_args(argv)
-    table = fit(*read_inputs(args.src))
-    defaults = Params()
-    table["default"] = table["status"].map({"Doubtful": defaults.doubtful, "Questionable": defaults.questionable,
-                                            "Probable": defaults.probable_sits,
-                                            "Available": defaults.available_sits, "Out": 0.0})
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

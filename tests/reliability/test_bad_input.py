@@ -299,7 +299,8 @@ def test_a_stage_that_fails_before_it_starts_is_a_stage_failure_in_the_ledger(tm
     ("OWNERSHIP__POINTS_WEIGHT", "1e308", "points_weight: Input should be less than or equal to 2.5"),
     ("SALARIES__PREFER", "fanduel", "prefer.0: Input should be 'dk' or 'rotoguru'"),
     ("SALARIES__PREFER", "[]", "prefer: Tuple should have at least 1 item"),
-    ("MINUTES__PROBABLE", "nan", "probable: Input should be a finite number)"),  # was "less than or equal to 1"
+    # nan: was "less than or equal to 1"
+    ("MINUTES__PROBABLE_SITS", "nan", "probable_sits: Input should be a finite number)"),
     ("SALARIES__PREFER", "DK", "(prefer.0: Input should be 'dk' or 'rotoguru');"),  # and a spurious "at least 1"
 ])
 def test_a_parameter_no_stage_can_use_is_refused_up_front(built_home: Path, variable: str, value: str, says: str):

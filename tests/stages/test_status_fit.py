@@ -1,11 +1,13 @@
 """The injury-status factors of the minutes stage are the fit `stages.model.status_fit` makes on a real season with
-both official reports and box scores (December 2023), and its estimator recovers factors it is given."""
+both official reports and box scores (December 2023, read by `projections.archive_build.status_fit`), and its
+estimator recovers factors it is given."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from projections.archive_build.status_fit import read_inputs
 from stages.minutes import Params
 from stages.model import status_fit
 from tests.conftest import SHARED
@@ -23,7 +25,7 @@ def test_the_estimator_recovers_the_factor_that_drew_the_outcomes(status: str, f
 def test_the_minutes_stage_defaults_are_the_fit_on_december_2023() -> None:
     """The shared data's December 2023 reports (each date's newest before its first tip) and 2023-24 box scores,
     P(plays) from the model fitted on 2022-23: each default within 0.05 of its fit; Out players did not play."""
-    table = status_fit.fit(*status_fit.read_inputs(SHARED)).set_index("status")
+    table = status_fit.fit(*read_inputs(SHARED)).set_index("status")
     assert set(table.index) == {"Out", "Doubtful", "Questionable", "Probable", "Available"}
     assert table["n"].sum() > 1400 and table.loc["Out", "played"] < 0.01
     # the statuses order as their words do: who plays, of those listed
