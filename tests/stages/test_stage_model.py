@@ -81,6 +81,11 @@ def test_minutes_status_factors_scale_p_play_before_the_team_balance(world: dict
     probable = minutes_model.play_probability(frame.assign(status="Probable"), coefs, rookie=0.3,
                                               status_play=statuses, status_sit={"Probable": 0.4})
     np.testing.assert_allclose(1 - probable[bench], 0.4 * (1 - base[bench]))
+    # without a status, the model's P exactly (bit for bit: replays must not move in the last digit; 1 - (1 - 0.3)
+    # is 0.30000000000000004)
+    rookies = minutes_model.play_probability(frame.assign(status="", no_history=1.0), coefs, rookie=0.3,
+                                             status_play=statuses, status_sit={"Probable": 0.4})
+    assert (rookies[bench] == 0.3).all()
     assert (probable[~bench] == 1.0).all() and (probable[bench] > base[bench]).all()
 
 
