@@ -35,8 +35,26 @@ def read_inputs(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         if when is None:
             raise ValueError(f"{path}: no 'Injury Report: MM/DD/YY HH:MM PM' title: not an official report")
         frame = files.injury_report(table, path.name, when, lambda n, t: ids.get(canonical_key(n), f"name:{n}"))
-        frames.append(frame.assign(first_tip=status_fit.tips(table)))
+        frames.append(frame.assign(first_tip=tips(table)))
     return logs, pd.concat(frames, ignore_index=True)
+
+
+def tips(table: bytes) -> list[pd.Timestamp]:
+    """Per report row, its game's tip in UTC ("07:00 (ET)" on its game date)."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from projections.archive_build import read_report
+    from projections.sources.injuries_live import EASTERN
+
+    rows = read_report(io.BytesIO(table))[0]  # type: ignore[arg-type]
+    local = pd.to_datetime(rows["Game Date"] + " " + rows["Game Time"].str.replace("(ET)", "", regex=False).str.strip(),
+                           format="%m/%d/%Y %I:%M")
+    # the report prints the clock without AM/PM: NBA tips are noon to 11 PM, so an hour before 11 is PM
+    local = local + pd.to_timedelta(np.where(local.dt.hour < 11, 12, 0), unit="h")
+    return [t.tz_localize(EASTERN).tz_convert("UTC") for t in local]
 
 
 def main(argv: list[str] | None = None) -> int:

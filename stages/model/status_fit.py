@@ -9,7 +9,8 @@ published before the date's first tip; its players on that date's candidate list
 fitting rows. Each status moves the model's P(plays) p by one factor, in the form that fits it:
   Doubtful, Questionable   P = f x p            (news that he may sit: a share of his usual chance)
   Probable, Available      P = 1 - f x (1 - p)  (news that he is cleared: a share of his usual chance to sit)
-f is the maximum-likelihood value on a 0.01 grid. Out is 0 by definition (none of 1850 listed Out played).
+f is the maximum-likelihood value on a 0.01 grid. Out is 0 by definition (6 of the 930 listed Out played: a
+late change after the report a slate reads).
 Neither 2019-20 (no report of its regular season survives) nor the bubble (the evaluation) is used.
 """
 
@@ -25,8 +26,7 @@ from stages.model import history, minutes_model
 from stages.model.calibrate import candidates, fit_minutes
 
 FIT_SEASON, PRIOR_SEASON = "2023-24", "2022-23"
-PLAY_FORM = ("Doubtful", "Questionable")  # P = f p
-SIT_FORM = ("Probable", "Available")  # P = 1 - f (1 - p)
+SIT_FORM = ("Probable", "Available")  # P = 1 - f (1 - p); the others (Doubtful, Questionable) P = f p
 GRID = np.round(np.arange(0.0, 1.0001, 0.01), 2)
 FIT_AFTER_DAYS = 14  # as the calibration: the prior season's first two weeks have thin history
 ROOKIE_P_PLAY = 0.3
@@ -99,17 +99,3 @@ def fit(logs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
                     "factor": factor, "form": "1 - f (1 - p)" if status in SIT_FORM else "f p"})
     return pd.DataFrame(out)
 
-
-def tips(table: bytes) -> list[pd.Timestamp]:
-    """Per report row, its game's tip in UTC ("07:00 (ET)" on its game date)."""
-    import io
-
-    from projections.archive_build import read_report
-    from projections.sources.injuries_live import EASTERN
-
-    rows = read_report(io.BytesIO(table))[0]  # type: ignore[arg-type]
-    local = pd.to_datetime(rows["Game Date"] + " " + rows["Game Time"].str.replace("(ET)", "", regex=False).str.strip(),
-                           format="%m/%d/%Y %I:%M")
-    # the report prints the clock without AM/PM: NBA tips are noon to 11 PM, so an hour before 11 is PM
-    local = local + pd.to_timedelta(np.where(local.dt.hour < 11, 12, 0), unit="h")
-    return [t.tz_localize(EASTERN).tz_convert("UTC") for t in local]
