@@ -37,6 +37,14 @@ class Params(BaseModel):
     available_sits: float = Field(default=0.64, ge=0, le=1,
                                   description="P(sits) factor of a player the report lists Available")
 
+    def status_play(self) -> dict[str, float]:
+        """Statuses that scale P(plays), and by how much."""
+        return {"Out": 0.0, "Doubtful": self.doubtful, "Questionable": self.questionable}
+
+    def status_sit(self) -> dict[str, float]:
+        """Statuses that scale P(sits) (he is cleared), and by how much."""
+        return {"Probable": self.probable_sits, "Available": self.available_sits}
+
 
 OUTPUT = Contract(
     description="one row per DK player: P(plays), minutes if he plays, tier",
@@ -55,11 +63,9 @@ def minutes(rosters: pd.DataFrame, odds: pd.DataFrame, calibration: pd.DataFrame
     scalars = cal.group("scalar")
     frame = rosters.merge(odds[["team", "spread"]], on="team", how="left")
     frame["spread"] = frame["spread"].fillna(0.0)
-    status_play = {"Out": 0.0, "Doubtful": params.doubtful, "Questionable": params.questionable}
-    status_sit = {"Probable": params.probable_sits, "Available": params.available_sits}
     coefs = cal.coefs(("p_bench", "p_any", "min_starter", "min_bench", "min_any"))
-    proj = minutes_model.project(frame, coefs, rookie=scalars["rookie_p_play"], status_play=status_play,
-                                 status_sit=status_sit, budget=scalars["team_minutes"],
+    proj = minutes_model.project(frame, coefs, rookie=scalars["rookie_p_play"], status_play=params.status_play(),
+                                 status_sit=params.status_sit(), budget=scalars["team_minutes"],
                                  strength=scalars["budget_strength"])
     proj["exp_minutes"] = proj["p_play"] * proj["proj_minutes"]
     proj["role"] = np.where(proj["role_starter"] == 1.0, np.where(proj["lineup_known"], "starter", "expected starter"),

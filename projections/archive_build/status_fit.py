@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = status_fit.fit(*read_inputs(args.src))
     defaults = Params()
-    table["default"] = table["status"].map({"Doubtful": defaults.doubtful, "Questionable": defaults.questionable,
-                                            "Probable": defaults.probable_sits,
-                                            "Available": defaults.available_sits, "Out": 0.0})
+    table["default"] = table["status"].map({**defaults.status_play(), **defaults.status_sit()})
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 

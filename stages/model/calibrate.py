@@ -62,14 +62,19 @@ def candidates(logs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def candidate_features(logs: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
+    """`history.history_features` of each candidate row (`candidates`), with the row's outcome beside them."""
+    feats = history.history_features(logs, cand[["game_id", "game_date", "team", "player_id"]])
+    return feats.merge(cand.drop(columns=["game_date", "team"]), on=["game_id", "player_id"], how="left")
+
+
 def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, *, fit_after_days: int,
                shrink_minutes: float, budget_strength: float, rookie_p_play: float, rotation_minutes: float,
                sample_rows: int, draws: int, seed: int) -> pd.DataFrame:
     """The calibration table (group, name, value) fitted on `logs` and `odds` of one season; `positions`
     (player_id, positions: the DK positions that season's salary files list) give the rate priors."""
     cand = candidates(logs)
-    feats = history.history_features(logs, cand[["game_id", "game_date", "team", "player_id"]])
-    feats = feats.merge(cand.drop(columns=["game_date", "team"]), on=["game_id", "player_id"], how="left")
+    feats = candidate_features(logs, cand)
     lines = team_lines(odds)
     lines["game_date"] = pd.to_datetime(lines["game_date"]).astype("datetime64[ns]")
     feats = feats.merge(lines[["game_date", "team", "spread", "implied_total"]], on=["game_date", "team"],

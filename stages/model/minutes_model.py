@@ -99,8 +99,8 @@ def play_probability(frame: pd.DataFrame, coefs: Mapping[str, Mapping[str, float
     p = np.where(known, sigmoid(predict(frame, coefs["p_bench"])), sigmoid(predict(frame, coefs["p_any"])))
     p = np.where(frame["no_history"].to_numpy() == 1.0, rookie, p)
     status = frame["status"].fillna("").astype(str) if "status" in frame else pd.Series("", index=frame.index)
-    scale = status.map(lambda s: status_play.get(s, 1.0)).to_numpy(dtype="float64")
-    sits = status.map(lambda s: (status_sit or {}).get(s, 1.0)).to_numpy(dtype="float64")
+    scale = status.map(dict(status_play)).fillna(1.0).to_numpy(dtype="float64")
+    sits = status.map(dict(status_sit or {})).fillna(1.0).to_numpy(dtype="float64")
     p = np.where(sits != 1.0, 1.0 - sits * (1.0 - p * scale), p * scale)  # p exactly as it was without a status
     p = np.where(known & starter, np.where(scale > 0, 1.0, 0.0), p)
     inactive = frame["inactive"].astype("bool").to_numpy() if "inactive" in frame else np.zeros(len(frame), bool)

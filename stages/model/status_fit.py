@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from stages.model import history, minutes_model
-from stages.model.calibrate import candidates, fit_minutes
+from stages.model import minutes_model
+from stages.model.calibrate import candidate_features, candidates, fit_minutes
 
 FIT_SEASON, PRIOR_SEASON = "2023-24", "2022-23"
 SIT_FORM = ("Probable", "Available")  # P = 1 - f (1 - p); the others (Doubtful, Questionable) P = f p
@@ -65,8 +65,7 @@ def model_p(logs: pd.DataFrame, days: Sequence[dt.date]) -> pd.DataFrame:
 
 
 def _prepared(logs: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
-    feats = history.history_features(logs, cand[["game_id", "game_date", "team", "player_id"]])
-    feats = feats.merge(cand.drop(columns=["game_date", "team"]), on=["game_id", "player_id"], how="left")
+    feats = candidate_features(logs, cand)
     return minutes_model.prepare(feats.assign(spread=np.nan, status="", lineup_known=False, starter=pd.NA))
 
 

@@ -31,7 +31,5 @@ def test_the_minutes_stage_defaults_are_the_fit_on_december_2023() -> None:
     # the statuses order as their words do: who plays, of those listed
     assert table.loc["Doubtful", "played"] < table.loc["Questionable", "played"] < table.loc["Probable", "played"]
     params = Params()
-    defaults = {"Doubtful": params.doubtful, "Questionable": params.questionable, "Probable": params.probable_sits,
-                "Available": params.available_sits}
-    for status, default in defaults.items():
+    for status, default in {**params.status_play(), **params.status_sit()}.items():
         assert abs(default - table.loc[status, "factor"]) <= 0.05, (status, table.loc[status].to_dict())
