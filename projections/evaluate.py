@@ -6,7 +6,9 @@ daily user evaluates the season so far); the rows are the slate's players who pl
 baseline. The baseline is each player's average over his last 10 games of the season before D. Reported overall
 and per tier (the slate's `tier`): MAE, RMSE and bias (projection - actual) of minutes and DK points for the model
 and the baseline, the share of actual DK points inside [p10, p90] and [p25, p75], and the change in MAE
-against the baseline on the same rows with a standard error clustered by date. `lineup_modes` counts the rows
+against the baseline on the same rows with a standard error clustered by date, and what the DK MAE would have
+been had the minutes been right (`dk_mae_at_real_minutes`: points per projected minute times real minutes, for
+the model and the baseline; the distance to dk_mae is what the minutes cost). `lineup_modes` counts the rows
 per lineup case (confirmed starters or none) and `injury_report_dates` the evaluated dates for which the archive
 or a capture holds an official injury report (without one, a slate built without lineups knows nothing of the
 date's news).
@@ -149,9 +151,23 @@ def _metrics(rows: Any) -> dict[str, Any]:
         "dk_mae_change": dk_change["change"], "dk_mae_change_se": dk_change["change_se"],
         "dk_mae_change_pct": dk_change["change_pct"],
         "dk_p50_mae": float((rows["dk_p50"] - actual).abs().mean()) if "dk_p50" in rows else None,
+        "dk_mae_at_real_minutes": _at_real_minutes(rows, "proj_minutes", "dk_mean"),
+        "baseline_dk_mae_at_real_minutes": _at_real_minutes(rows, "baseline_minutes", "baseline_dk"),
         "coverage_p10_p90": float(((actual >= rows["dk_p10"]) & (actual <= rows["dk_p90"])).mean()),
         "coverage_p25_p75": float(((actual >= rows["dk_p25"]) & (actual <= rows["dk_p75"])).mean()),
     }
+
+
+def _at_real_minutes(rows: Any, minutes: str, points: str) -> float | None:
+    """DK MAE with each player's projected points per projected minute (`points` / `minutes`: dk_mean /
+    proj_minutes for the model, the last-10 means for the baseline) times the minutes he really played: what the
+    DK error would have been had the minutes been right, so dk_mae minus this is the part the minutes cost. Over
+    the rows with projected minutes (a player ruled out has no rate); None when there are none."""
+    rated = rows[rows[minutes] > 0]
+    if len(rated) == 0:
+        return None
+    per_minute = rated[points] / rated[minutes]
+    return float((per_minute * rated["minutes"] - rated["dk_points"]).abs().mean())
 
 
 def _baseline(logs: Any, days: list[dt.date]) -> Any:
@@ -282,6 +298,10 @@ def _format(result: dict[str, Any]) -> str:
                      f"baseline {result[f'baseline_{prefix}_mae']:.3f}"
                      f"  change {result[f'{prefix}_mae_change']:+.3f} (se {_se(result[f'{prefix}_mae_change_se'])}, "
                      f"{result[f'{prefix}_mae_change_pct']:+.1f}%)")
+    right, base_right = result.get("dk_mae_at_real_minutes"), result.get("baseline_dk_mae_at_real_minutes")
+    if right is not None and base_right is not None:
+        lines.append(f"  DK MAE had the minutes been right (points per projected minute x real minutes): model "
+                     f"{right:.3f}  baseline {base_right:.3f}")
     lines.append(f"  DK bias {result['dk_bias']:+.3f}  RMSE {result['dk_rmse']:.3f}  coverage p10-p90 "
                  f"{result['coverage_p10_p90']:.3f}  p25-p75 {result['coverage_p25_p75']:.3f}")
     for tier, m in result.get("tiers", {}).items():

@@ -99,3 +99,19 @@ def test_the_baseline_is_the_last_ten_games_of_the_season_strictly_before_the_da
     assert got.loc["a", "baseline_minutes"] == pytest.approx(sum(10.0 + i for i in last_ten) / 10)
     assert got.loc["a", "baseline_dk"] == pytest.approx(sum(20.0 + 2 * i for i in last_ten) / 10)
     assert (got.loc["c", "baseline_minutes"], got.loc["c", "baseline_dk"]) == (12.0, 15.0)
+
+
+def test_the_error_had_the_minutes_been_right_uses_points_per_projected_minute_times_real_minutes():
+    """dk_mae_at_real_minutes: each row's projected DK points per projected minute times the minutes he played;
+    a row projected for 0 minutes (ruled out, yet he played) has no rate and stays out of it. The baseline's is
+    its last-10 points per last-10 minute."""
+    frame = _frame()
+    by_hand = [abs(r[4] / r[1] * r[2] - r[5]) for r in ROWS]  # e.g. row 1: 30 / 30 x 32 = 32 vs 35 -> 3
+    base = [abs(r[6] / r[3] * r[2] - r[5]) for r in ROWS]
+    got = _metrics(frame)
+    assert got["dk_mae_at_real_minutes"] == pytest.approx(sum(by_hand) / len(ROWS))
+    assert got["baseline_dk_mae_at_real_minutes"] == pytest.approx(sum(base) / len(ROWS))
+    ruled_out = pd.concat([frame, frame.iloc[[0]].assign(proj_minutes=0.0, dk_mean=0.0)], ignore_index=True)
+    again = _metrics(ruled_out)
+    assert again["dk_mae_at_real_minutes"] == pytest.approx(got["dk_mae_at_real_minutes"])
+    assert again["dk_mae"] != pytest.approx(got["dk_mae"])  # the row itself is evaluated everywhere else

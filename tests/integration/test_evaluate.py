@@ -17,7 +17,8 @@ from tests.conftest import REPO, project_env
 BUILT = "2019-11-05..2019-11-06"
 KEYS = ("dates", "players", "minutes_mae", "baseline_minutes_mae", "dk_mae", "baseline_dk_mae", "coverage_p10_p90",
         "coverage_p25_p75", "dk_rmse", "baseline_dk_rmse", "dk_bias", "minutes_rmse", "minutes_bias",
-        "dk_mae_change", "dk_mae_change_se", "minutes_mae_change", "minutes_mae_change_se", "tiers")
+        "dk_mae_change", "dk_mae_change_se", "minutes_mae_change", "minutes_mae_change_se", "dk_mae_at_real_minutes",
+        "baseline_dk_mae_at_real_minutes", "tiers")
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def test_evaluate_prints_one_json_object_with_sane_numbers(built: Path):
     assert 5.0 < report["dk_mae"] < 10.0 and 5.0 < report["baseline_dk_mae"] < 10.0
     assert 0.65 < report["coverage_p10_p90"] < 0.95 and 0.35 < report["coverage_p25_p75"] < 0.65
     assert abs(report["dk_bias"]) < 2.5 and report["dk_rmse"] > report["dk_mae"]
+    assert 3.0 < report["dk_mae_at_real_minutes"] < report["dk_mae"]  # most of the DK error is minutes
     assert report["minutes_mae_change"] < 0 and report["minutes_mae_change_se"] > 0
     assert set(report["tiers"]) == {"rotation", "fringe"}
     assert sum(t["players"] for t in report["tiers"].values()) == report["players"]
