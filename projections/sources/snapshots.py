@@ -142,39 +142,52 @@ def slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) ->
 
 
 def archive_slate_lock(home: Path, day: dt.date, stat_cache: StatCache | None = None) -> dt.datetime | None:
-    """The first tip of the DraftKings main slate among the archive's salary files of `day` (the slate with most
-    teams, then players, as the salaries stage picks; a game off it - the bubble's 1:30 PM game of 2020-08-06 -
-    does not lock it), or None where the archive has no DraftKings file of the date. Each part is read once per
-    date (`stat_cache`)."""
+    """The first tip of the slate the salaries stage takes from the archive for `day`: the DraftKings main slate
+    among its DraftKings files (the slate with most teams, then players; a game off it - the bubble's 1:30 PM
+    game of 2020-08-06 - does not lock it), else the daily table's (rotoguru: the games it prices both teams of;
+    2020-08-03's 1:30 PM game is not priced), or None where the archive has no salaries of the date. Each part
+    is read once per date (`stat_cache`)."""
     from projections.archive import parts
     from projections.dates import season_of
 
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     for part in parts(home, "salaries"):
         if season_of(day) not in part.seasons:
             continue
         try:
-            text = stat_cache.digest(part.path, kind=f"slate-lock:{day}", compute=lambda p: _part_main(p, day)) \
+            # the kind names what the answer means: an answer cached by a version that read DraftKings rows only
+            # (2020-08-03 then locked at a game off its slate) is not taken for this one
+            text = stat_cache.digest(part.path, kind=f"slate-first-tip:{day}", compute=lambda p: _part_main(p, day)) \
                 if stat_cache is not None else _part_main(part.path, day)
         except (OSError, SourceError, ValueError, KeyError, TypeError):  # a part whose columns drifted: the
             continue  # salaries stage's contract names it; the lock is the date's first tip meanwhile
         if text != "-":
-            teams, players, tip = text.split("|")
-            best = max(best or (0, 0, ""), (int(teams), int(players), tip), key=lambda m: m[:2])
-    return _ts(best[2]) if best is not None else None
+            source, teams, players, tip = text.split("|")
+            found = (int(source == "dk"), int(teams), int(players), tip)  # a DraftKings file first, as the stage
+            best = max(best or found, found, key=lambda m: m[:3])
+    return _ts(best[3]) if best is not None else None
 
 
 def _part_main(path: Path, day: dt.date) -> str:
-    """"teams|players|first tip" of the DraftKings main slate of `day` in one archive part, or "-"."""
+    """"source|teams|players|first tip" of the slate of `day` in one archive part (`archive_slate_lock`), or
+    "-"."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     from projections.sources.inbox import main_slate, main_slate_lock
 
-    columns = ["source", "slate_id", "team", "player_id", "tip_time"]
-    rows = pq.read_table(path, columns=columns, filters=[("game_date", "=", day), ("source", "=", "dk")]).to_pandas()
-    lock = main_slate_lock(rows)
+    columns = ["source", "slate_id", "team", "opp", "player_id", "tip_time"]
+    rows = pq.read_table(path, columns=columns, filters=[("game_date", "=", day)]).to_pandas()
     main = main_slate(rows)
-    return f"{main['team'].nunique()}|{len(main)}|{iso(lock)}" if lock is not None else "-"
+    lock = main_slate_lock(rows)
+    if main.empty:  # no DraftKings file of the date: the daily table's games, those it lists both teams of (a
+        # stray priced player of a game not offered does not lock the date: salaries stage, 2020-01-25)
+        daily = rows[rows["source"] == "rotoguru"]
+        main = daily[daily["opp"].isin(set(daily["team"]))]
+        tips = pd.to_datetime(main["tip_time"], utc=True, errors="coerce").dropna()
+        lock = tips.min().to_pydatetime() if len(tips) else None
+    source = "dk" if (main["source"] == "dk").any() else "rotoguru"
+    return f"{source}|{main['team'].nunique()}|{len(main)}|{iso(lock)}" if lock is not None else "-"
 
 
 def _slate_lock_of(path: Path) -> str:

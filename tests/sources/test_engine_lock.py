@@ -3,8 +3,9 @@ DraftKings main slate (`snapshots.slate_lock`), from the shipped archive alone.
 
 2020-08-07 (the bubble): UTA@SAS tipped at 17:00Z, off the real DraftKings main slate (10 teams, first tip
 20:00Z). The date's lock - what knowledge its build may use - is 20:00Z, so the 18:00Z official injury report
-reaches the injuries stage. 2020-08-05 has no DraftKings file in the archive (its rotoguru table only): the
-slate's lock is unknown and the schedule's first tip locks the date."""
+reaches the injuries stage. 2020-08-03 has no DraftKings file in the archive, its rotoguru table only, which prices
+no player of the 17:30Z TOR@MIA: its slate's first tip, 20:00Z, locks the date (the 18:00Z report counts). 2020-01-21
+has games but no salaries in the archive: the slate's lock is unknown and the schedule's first tip locks the date."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from tests.conftest import CACHE_DIR
 OFF_SLATE_DAY = dt.date(2020, 8, 7)
 FIRST_TIP = dt.datetime(2020, 8, 7, 17, 0, tzinfo=dt.UTC)  # UTA@SAS, not on the DraftKings slate
 SLATE_TIP = dt.datetime(2020, 8, 7, 20, 0, tzinfo=dt.UTC)  # OKC@MEM, the main slate's first game
-NO_DK_DAY = dt.date(2020, 8, 5)
+DAILY_TABLE_DAY = dt.date(2020, 8, 3)  # rotoguru only; TOR@MIA at 17:30Z is not priced
+NO_SALARIES_DAY = dt.date(2020, 1, 21)
 
 
 @pytest.fixture
@@ -82,13 +84,51 @@ def test_a_game_off_the_slate_tipping_first_does_not_lock_the_date(engine) -> No
     assert max(times) == pd.Timestamp("2020-08-07T18:00:00Z"), sorted(times)
 
 
+def test_a_game_the_daily_table_does_not_price_does_not_lock_the_date(engine) -> None:
+    """Kills: the daily table's slate ignored (the lock was the 17:30Z game's, and the injuries stage read the
+    11 AM report: seven players Out at 2 PM - Tyus Jones, Justise Winslow, ... - went into the slate without a
+    status); a stray priced player of a game not offered taken for a game."""
+    salaries = pd.read_parquet(SHIPPED / "salaries" / "2019-20.parquet")
+    day = salaries[salaries["game_date"].astype(str) == DAILY_TABLE_DAY.isoformat()]
+    assert set(day["source"]) == {"rotoguru"} and not {"TOR", "MIA"} & set(day["team"])
+    first, slate_tip = _schedule_tips(DAILY_TABLE_DAY).min(), pd.Timestamp("2020-08-03T20:00:00Z")
+    assert first == pd.Timestamp("2020-08-03T17:30:00Z")
+    engine.build("schedule", DAILY_TABLE_DAY)
+    assert snapshots.slate_lock(engine.home, DAILY_TABLE_DAY) == slate_tip
+    assert engine.lock(DAILY_TABLE_DAY, fresh=True) == slate_tip
+    outcome = engine.build("injuries", DAILY_TABLE_DAY)
+    frame = pd.read_parquet(engine.store.object_dir(outcome.object) / "data.parquet")
+    assert max(pd.to_datetime(frame["report_time"], utc=True)) == pd.Timestamp("2020-08-03T18:00:00Z")
+    assert frame.set_index("player_name").loc["Tyus Jones", "status"] == "Out"
+
+
+
+def test_a_stray_priced_player_of_a_game_not_offered_does_not_lock_the_date(tmp_path: Path) -> None:
+    """As the salaries stage drops a game the daily table lists one team of (rotoguru 2020-01-25: one DAL player,
+    no UTA player), the lock does not take its tip: 2020-08-03's table with one MIA player of the 17:30Z game."""
+    salaries = pd.read_parquet(SHIPPED / "salaries" / "2019-20.parquet")
+    day = salaries[salaries["game_date"].astype(str) == DAILY_TABLE_DAY.isoformat()]
+    stray = day.iloc[[0]].assign(team="MIA", opp="TOR", player_id="stray",
+                                 tip_time=pd.Timestamp("2020-08-03T17:30:00Z").as_unit("us"))
+    path = tmp_path / "part.parquet"
+    pd.concat([day, stray], ignore_index=True).to_parquet(path)
+    assert _first_tip(path) == pd.Timestamp("2020-08-03T20:00:00Z")
+    both = pd.concat([day, stray, stray.assign(team="TOR", opp="MIA", player_id="other")], ignore_index=True)
+    both.to_parquet(path)  # both teams priced: the game is on the slate and locks it
+    assert _first_tip(path) == pd.Timestamp("2020-08-03T17:30:00Z")
+
+
+def _first_tip(path: Path) -> pd.Timestamp:
+    return pd.Timestamp(snapshots._part_main(path, DAILY_TABLE_DAY).split("|")[-1])
+
+
 def test_an_unknown_slate_lock_leaves_the_schedules_first_tip(engine) -> None:
-    engine.build("schedule", NO_DK_DAY)
-    assert snapshots.slate_lock(engine.home, NO_DK_DAY) is None  # no DraftKings file of the date
-    first = _schedule_tips(NO_DK_DAY).min().to_pydatetime()
-    assert engine.lock(NO_DK_DAY, fresh=True) == first
-    assert engine.as_of(NO_DK_DAY, fresh=True) == first
-    assert engine.plan("injuries", NO_DK_DAY, fresh=True).as_of == first
+    engine.build("schedule", NO_SALARIES_DAY)
+    assert snapshots.slate_lock(engine.home, NO_SALARIES_DAY) is None  # no salaries of the date
+    first = _schedule_tips(NO_SALARIES_DAY).min().to_pydatetime()
+    assert engine.lock(NO_SALARIES_DAY, fresh=True) == first
+    assert engine.as_of(NO_SALARIES_DAY, fresh=True) == first
+    assert engine.plan("injuries", NO_SALARIES_DAY, fresh=True).as_of == first
 
 
 def test_the_lineups_are_read_until_the_last_tip_every_other_source_until_the_lock(engine) -> None:
