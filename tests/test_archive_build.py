@@ -114,7 +114,8 @@ def test_one_id_per_person_across_tables() -> None:
 def test_bubble_and_injuries() -> None:
     injuries = _table("injuries")
     assert set(injuries["status"]) <= set(schema.INJURY_STATUSES)
-    first = injuries[injuries["report_time"] == pd.Timestamp("2020-08-06 21:00", tz="UTC")]  # 5 PM ET
+    # the report filed as "05PM": its title says 5:30 PM ET, which is when it was published
+    first = injuries[injuries["report_time"] == pd.Timestamp("2020-08-06 21:30", tz="UTC")]
     bagley = first[first["player_name"] == "Marvin Bagley III"]
     assert bagley[["team", "status"]].values.tolist() == [["SAC", "Out"]]
     assert bagley["game_date"].iloc[0] == dt.date(2020, 8, 6)
@@ -156,3 +157,33 @@ def test_full_rebuild_matches_the_shipped_archive(tmp_path: Path) -> None:
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == shipped
     for rel in shipped:
         assert (tmp_path / rel).read_bytes() == (ARCHIVE / rel).read_bytes(), str(rel)
+
+
+@needs_data
+def test_each_report_is_dated_by_its_pdfs_title_not_its_file_name() -> None:
+    """The saved files' names are labels: December 2020's "11AM" report says "12/22/20 01:30 PM" in its title. A
+    report dated by its name reached slates that locked before it was published (the 8:30 PM one, filed "05PM",
+    by the 7 PM ET slate of 12-22). The titles are read here with pdfplumber's page text, not the words the build
+    reads them from."""
+    import re
+
+    import pdfplumber
+
+    assert DATA is not None
+    injuries = _table("injuries")
+    pdfs = sorted((DATA / "injuries" / "2020" / "pdf").glob("Injury-Report_*.pdf"))
+    # 64 reports; 2020-12-24's 1:30 PM one lists its ten teams "NOT YET SUBMITTED" and no player
+    assert len(pdfs) == 64 and injuries["report_time"].nunique() == 63
+    titled = set()
+    for pdf in pdfs:
+        with pdfplumber.open(pdf) as doc:
+            text = doc.pages[0].extract_text() or ""
+        month, day, year, hour, minute, half = re.search(
+            r"Injury Report:\s*(\d\d)/(\d\d)/(\d\d)\s+(\d\d):(\d\d)\s*([AP]M)", text).groups()
+        local = pd.Timestamp(f"20{year}-{month}-{day} {int(hour) % 12 + (12 if half == 'PM' else 0)}:{minute}",
+                             tz="America/New_York")
+        titled.add(local.tz_convert("UTC"))
+    assert set(injuries["report_time"]) == titled - {pd.Timestamp("2020-12-24 18:30", tz="UTC")}
+    december = injuries[injuries["game_date"] == dt.date(2020, 12, 22)]
+    assert pd.Timestamp("2020-12-22 18:30", tz="UTC") in set(december["report_time"])  # filed as "11AM"
+    assert pd.Timestamp("2020-12-22 16:00", tz="UTC") not in set(december["report_time"])

@@ -3,6 +3,11 @@
 `read_report` reads one report table the way the PDF prints it (blank cells repeat the cell above, reasons
 wrapped onto extra lines are rejoined); projections/sources/files.py reuses it for uploaded reports.
 `build_injuries` makes the table and the tip times the reports state.
+
+A report's time is the one its PDF's title prints, as `projections ingest injuries` and the live fetch take it:
+the saved files' names are a label, not the time (December 2020's "11AM", "02PM" and "05PM" reports were
+published at 1:30, 5:30 and 8:30 PM ET, the bubble's "05PM" at 5:30 PM), and a report dated by its name reached
+slates that locked before it was out. Only a table without its PDF beside it is dated by its name.
 """
 
 from __future__ import annotations
@@ -17,12 +22,21 @@ from projections import schema
 from projections.archive_build.common import Report, eastern_to_utc, note_spellings, read_csv, season_of
 from projections.archive_build.players import People
 from projections.identity import flip_last_first, team_code
+from projections.sources.parsers.injury_pdf import title_time
 
 _REPORT_NAME = re.compile(r"Injury-Report_(\d{4})-(\d\d)-(\d\d)_(\d\d)(AM|PM)\.csv")
 _NOT_SUBMITTED = "NOT YET SUBMITTED"
 
 
 def _report_time(path: Path) -> pd.Timestamp:
+    """When the report at `path` (a table parsed from a PDF) was published: its PDF's title time (../pdf/<same
+    name>.pdf), else the time its name says."""
+    pdf = path.parent.parent / "pdf" / f"{path.stem}.pdf"
+    when = title_time(pdf.read_bytes()) if pdf.is_file() else None
+    return pd.Timestamp(when) if when is not None else _named_time(path)
+
+
+def _named_time(path: Path) -> pd.Timestamp:
     match = _REPORT_NAME.fullmatch(path.name)
     if match is None:
         raise ValueError(f"injury report file {path.name!r} is not named Injury-Report_YYYY-MM-DD_HHAM|PM.csv")
@@ -55,13 +69,15 @@ def build_injuries(src: Path, people: People, report: Report
     paths = sorted((src / "injuries" / "2020" / "csv").glob("Injury-Report_*.csv"))
     report.used("injuries", paths, src)
     report.used("schedule", paths, src)
-    frames, tips, pending, rejoined = [], {}, 0, 0
+    report.used("injuries", sorted((src / "injuries" / "2020" / "pdf").glob("Injury-Report_*.pdf")), src)
+    frames, tips, pending, rejoined, renamed = [], {}, 0, 0, 0
     for path in paths:
         rows, not_submitted, fixed = read_report(path)
         pending += not_submitted
         rejoined += fixed
-        rows = rows.assign(report_time=_report_time(path))
-        frames.append(rows)
+        when = _report_time(path)
+        renamed += when != _named_time(path)
+        frames.append(rows.assign(report_time=when))
     raw = pd.concat(frames, ignore_index=True)
     bad = sorted(set(raw["Current Status"]) - set(schema.INJURY_STATUSES))
     if bad:
@@ -81,5 +97,6 @@ def build_injuries(src: Path, people: People, report: Report
         "status": raw["Current Status"], "reason": raw["Reason"], "matchup": raw["Matchup"],
     })
     report.note("injuries", f"{len(paths)} reports, {len(out)} player lines; {pending} 'NOT YET SUBMITTED' team "
-                f"lines dropped; {rejoined} reasons rejoined from lines the PDF parse had split")
+                f"lines dropped; {rejoined} reasons rejoined from lines the PDF parse had split; {renamed} reports "
+                "published at another time than their file name says (the PDF's title is taken)")
     return out, tips

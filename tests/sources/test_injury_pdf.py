@@ -131,7 +131,7 @@ def test_a_live_fetch_takes_the_newest_published_report_of_the_date(tmp_path: Pa
     capture = pd.read_parquet(snapshots.data_path(home, newest))
     assert set(capture["report_time"].astype(str)) == {"2020-08-06 21:30:00+00:00"}
     archive = pd.read_parquet(Path(schema.__file__).parent / "data" / "archive" / "injuries" / "2019-20.parquet")
-    report = archive[archive["report_time"] == pd.Timestamp("2020-08-06 21:00", tz="UTC")]  # stamped by file name
+    report = archive[archive["report_time"] == pd.Timestamp("2020-08-06 21:30", tz="UTC")]  # dated as its title
     assert len(report) > 20
     key = ["game_date", "team", "player_id", "status"]
     assert sorted(map(tuple, capture[key].astype(str).to_numpy())) == sorted(map(tuple, report[key].astype(str)

@@ -73,7 +73,7 @@ def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
             for page in pdf.pages:
                 words = page.extract_words(x_tolerance=1.5, y_tolerance=LINE_TOLERANCE)
                 if when is None:
-                    when = _title_time(" ".join(w["text"] for w in words[:40]))
+                    when = _title_time(_opening(words))
                 found = _header(words)
                 if found is not None:
                     edges, bottom = found
@@ -101,6 +101,21 @@ def report_table(content: bytes, name: str) -> tuple[bytes, dt.datetime | None]:
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     return out.getvalue().encode(), when
+
+
+def title_time(content: bytes) -> dt.datetime | None:
+    """The time the report's title prints (its first page), or None: what `report_table` stamps the report with,
+    without reading its table (the archive build dates each report this way)."""
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(content)) as pdf:
+        words = pdf.pages[0].extract_words(x_tolerance=1.5, y_tolerance=LINE_TOLERANCE) if pdf.pages else []
+    return _title_time(_opening(words))
+
+
+def _opening(words: list[dict[str, Any]]) -> str:
+    """The first words of a page, where the title stands."""
+    return " ".join(w["text"] for w in words[:40])
 
 
 def _title_time(text: str) -> dt.datetime | None:
