@@ -14,6 +14,7 @@ import select
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from projections import commands
 from projections.commands._edge import failed
@@ -23,9 +24,24 @@ from projections.textsafe import Visible
 Handler = Callable[[argparse.Namespace], int]
 
 
+class UsageError(Exception):
+    """A mistake in the command line (argparse's `error`), raised so `main` can report it as every error is."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors `main` reports: the usage line and `error: ...` on standard error,
+    and with `--json` one JSON object on standard output too (`failed`), as every other error of a command."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="projections", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="projections", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -37,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        return failed(argparse.Namespace(json="--json" in words), f"{exc.parser.prog}: {exc}", 2)
     return run_visibly(args.handler, args)
 
 

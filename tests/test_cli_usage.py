@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from projections.cli import build_parser
+from projections.cli import build_parser, main
 from tests.conftest import FIXTURE_DATE, ledger_events, run_cli
 
 BELOW_MINIMUM = [
@@ -30,12 +30,28 @@ BELOW_MINIMUM = [
 @pytest.mark.parametrize("argv, option", BELOW_MINIMUM, ids=[" ".join(a) for a, _ in BELOW_MINIMUM])
 def test_numeric_options_out_of_range_are_refused_by_the_parser(argv: list[str], option: str,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    # parsing only: nothing runs (an accepted `serve --refresh -1` would start serving)
-    with pytest.raises(SystemExit) as stopped:
-        build_parser().parse_args(argv)
-    assert stopped.value.code == 2
-    err = capsys.readouterr().err
-    assert f"error: argument {option}: " in err and "Traceback" not in err, err
+    # refused while parsing: nothing runs (an accepted `serve --refresh -1` would start serving)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()  # the usage (a long one wraps), then the error
+    usage, error = lines[0], lines[-1]
+    assert usage.startswith(f"usage: projections {argv[0]} ") and captured.out == ""
+    assert sum(line.startswith("error: ") for line in lines) == 1
+    assert error.startswith(f"error: projections {argv[0]}: argument {option}: "), captured.err
+
+
+def test_a_usage_mistake_with_json_prints_json_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistake argparse finds (an option out of range, an unknown command) ends as every error does: with
+    `--json`, one JSON object on standard output beside the usage and `error:` lines on standard error."""
+    for argv in (["diff", FIXTURE_DATE, "--top", "0", "--json"], ["bogus", "--json"], ["status", "--jsn"]):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        error = captured.err.splitlines()[-1]
+        assert error.startswith("error: projections"), captured.err
+        if "--json" in argv:
+            assert json.loads(captured.out) == {"ok": False, "error": error.removeprefix("error: "), "exit_code": 2}
+        else:
+            assert captured.out == "" and "unrecognized arguments: --jsn" in error
 
 
 def test_in_range_values_still_parse() -> None:

@@ -2,7 +2,8 @@
 
     projections ingest game-logs FILE [--season S] [--replace]   a season's stats.nba.com LeagueGameLog export
     projections ingest game-logs --fetch S [--replace]           the same, fetched from the live game-log endpoint
-                                                                 (live.game_logs; the regular season)
+                                                                 (live.game_logs; the regular season, then its
+                                                                 play-in and playoffs, with each game's starters)
     projections ingest lines FILE [--season S] [--replace]       closing lines (nba_2008-2025_raw.csv layout)
     projections ingest dk-salaries FILE [FILE ...]               DKSalaries.csv: the slate of the date it names
     projections ingest inbox                                     take every DKSalaries.csv in the inbox now
@@ -36,9 +37,9 @@ def register(sub: Any) -> None:
                        help="only this season (e.g. 2022-23); repeat for more (default: every season in the file)")
         k.add_argument("--replace", action="store_true", help="replace seasons the archive already has")
         if kind == "game-logs":
-            k.add_argument("--fetch", metavar="S", help="instead of a FILE: fetch season S's regular season from "
-                           "the live game-log endpoint (e.g. the season before a live season, which the "
-                           "calibration fits on)")
+            k.add_argument("--fetch", metavar="S", help="instead of a FILE: fetch season S from the live game-log "
+                           "endpoint - its regular season, then its play-in and playoffs, with each game's starters "
+                           "(e.g. the season before a live season, which the calibration fits on)")
         k.set_defaults(handler=run)
     k = kinds.add_parser("dk-salaries", help="DKSalaries.csv files: each becomes its date's salary snapshot")
     k.add_argument("files", type=Path, nargs="+")

@@ -86,8 +86,8 @@ def check_port(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ConfigError(f"cannot serve on {host}:{port}: {exc}; set serve_host to an address of this machine") \
-            from None
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc}; give an address of this machine (--host, or "
+                          "serve_host in projections.toml)") from None
     for family, kind, proto, _, addr in infos:
         with socket.socket(family, kind, proto) as probe:
             probe.settimeout(0.5)
