@@ -6,7 +6,9 @@ whose live feed is down or renamed can drop the day's report in by hand.
 
     time  the report's title ("Injury Report: 11/01/19 05:30 PM", US/Eastern) for a PDF; otherwise `at` (`--at`),
           which a CSV table needs - never the file's name or its time on disk
-    date  the report's own: that time's date in US/Eastern
+    date  the report's own: that time's date in US/Eastern; and each later date whose games it lists (an evening
+          report lists the next day's: 2020-12-24's 8:30 PM report is the one Christmas's noon slate had), so it
+          is a capture of each of those dates too (a slate reads its own date's rows of a capture)
 
 A file is read and checked whole before anything is written (files.BadFile: nothing recorded); the same file
 ingested again changes nothing. Several reports of one date stand side by side in its index, each at its time.
@@ -51,6 +53,7 @@ class TakenReport:
     report: Report
     recorded: snapshots.Recorded
     lock: dt.datetime | None  # the date's DraftKings slate lock, where the data root knows it
+    later: tuple[dt.date, ...] = ()  # the later dates whose games it lists: a capture of each too
 
     def line(self) -> str:
         local = self.report.when.astimezone(EASTERN)
@@ -60,8 +63,9 @@ class TakenReport:
         if self.lock is not None and self.report.when > self.lock:  # else the user wonders why nothing rebuilt
             late = (f"; published after the slate's lock ({self.lock.astimezone(EASTERN):%I:%M %p} ET), so the "
                     "slate does not read it")
+        also = f"; also of {', '.join(map(str, self.later))}, whose games it lists" if self.later else ""
         return (f"{self.report.name}: injury report of {self.report.day} at {local:%I:%M %p} ET, "
-                f"{len(self.report.frame)} players of {teams} teams ({state}{late})")
+                f"{len(self.report.frame)} players of {teams} teams ({state}{late}{also})")
 
 
 def read_report_file(home: Path, content: bytes, name: str, at: dt.datetime | None, now: dt.datetime) -> Report:
@@ -96,12 +100,14 @@ def read_report_file(home: Path, content: bytes, name: str, at: dt.datetime | No
 
 
 def ingest_report(home: Path, report: Report) -> TakenReport:
-    """Record a read report as a capture of its date at the time it was published."""
+    """Record a read report as a capture of its date, and of each later date whose games it lists, at the time
+    it was published."""
     files = {**report.raw, snapshots.DATA: tables.to_parquet(report.frame, TABLE)}
-    recorded = snapshots.record(home, TABLE, report.day, files=files, captured_at=report.when,
-                                url=f"file:{report.name}", rows=len(report.frame),
-                                meta={"ingested": True, "published": iso(report.when)})
-    return TakenReport(report, recorded, snapshots.slate_lock(home, report.day))
+    later = tuple(sorted({d for d in report.frame["game_date"] if d > report.day}))
+    recorded = [snapshots.record(home, TABLE, day, files=files, captured_at=report.when, url=f"file:{report.name}",
+                                 rows=len(report.frame), meta={"ingested": True, "published": iso(report.when)})
+                for day in (report.day, *later)]
+    return TakenReport(report, recorded[0], snapshots.slate_lock(home, report.day), later)
 
 
 def _eastern(when: dt.datetime) -> str:

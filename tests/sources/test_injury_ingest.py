@@ -43,9 +43,10 @@ def test_official_pdfs_give_a_past_slate_the_report_it_had_at_its_lock(tmp_path:
         "Injury-Report_2020-08-06_11AM.pdf: injury report of 2020-08-06 at 11:00 AM ET, 19 players of 7 teams "
         "(new snapshot)",
         "Injury-Report_2020-08-06_02PM.pdf: injury report of 2020-08-06 at 02:00 PM ET, 29 players of 9 teams "
-        "(new snapshot)",
+        "(new snapshot; also of 2020-08-07, whose games it lists)",
         "Injury-Report_2020-08-06_05PM.pdf: injury report of 2020-08-06 at 05:30 PM ET, 57 players of 17 teams "
-        "(new snapshot; published after the slate's lock (04:00 PM ET), so the slate does not read it)"]
+        "(new snapshot; published after the slate's lock (04:00 PM ET), so the slate does not read it; also of "
+        "2020-08-07, whose games it lists)"]
     found = snapshots.entries(home, "injuries", DAY)
     assert [e.captured_at.isoformat() for e in found] == [
         "2020-08-06T15:00:00+00:00", "2020-08-06T18:00:00+00:00", "2020-08-06T21:30:00+00:00"]
@@ -64,8 +65,10 @@ def test_official_pdfs_give_a_past_slate_the_report_it_had_at_its_lock(tmp_path:
     pd.testing.assert_frame_equal(table, plain_table)
 
     again = run_cli(home, "ingest", "injuries", str(PDFS[1]))
-    assert again.returncode == 0 and again.stdout.endswith("(already known)\n"), again.stdout
+    assert again.returncode == 0 and again.stdout.endswith("(already known; also of 2020-08-07, whose games it "
+                                                           "lists)\n"), again.stdout
     assert len(snapshots.entries(home, "injuries", DAY)) == 3
+    assert len(snapshots.entries(home, "injuries", DAY + dt.timedelta(days=1))) == 2  # the 2 PM and 5:30 PM ones
 
 
 def test_a_table_needs_the_time_it_was_published(tmp_path: Path) -> None:
@@ -139,7 +142,8 @@ def test_a_report_of_a_season_the_root_has_logs_of_names_its_players(tmp_path: P
     logs = run_cli(home, "ingest", "game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv"))
     assert logs.returncode == 0, logs.stderr
     again = run_cli(home, "ingest", "injuries", str(DEC_2023))
-    assert again.returncode == 0 and "(new snapshot)" in again.stdout, again.stdout
+    assert again.returncode == 0 and "(new snapshot; also of 2023-12-02, whose games it lists)" in again.stdout, \
+        again.stdout
     latest = snapshots.entries(home, "injuries", dt.date(2023, 12, 1))[-1]
     table = pd.read_parquet(snapshots.data_path(home, latest))
     assert len(table) == len(names) == 126
@@ -164,3 +168,36 @@ def test_every_official_report_of_2020_is_taken_with_progress_on_the_way(tmp_pat
     assert len(lines) == len(pdfs) == 64 and all("(new snapshot" in line for line in lines)
     assert "Injury-Report_2020-12-24_11AM.pdf: injury report of 2020-12-24 at 01:30 PM ET, 0 players of 0 teams " \
         "(new snapshot)" in lines
+
+
+def test_an_evening_report_listing_the_next_days_games_is_that_days_capture_too(tmp_path: Path) -> None:
+    """2020-12-24's 8:30 PM report lists Christmas's games only (noon tip, the slate's lock): the one report that
+    slate had. Ingested, it is a capture of 12-24 (its own date) and of 12-25; Christmas's 1:30 PM report comes
+    after the lock and is not read. Kills: a report filed under its own date alone (the 12-25 slate then read no
+    report at all, or the 1:30 PM one the archive used to misdate)."""
+    home = tmp_path / "home"
+    christmas = dt.date(2020, 12, 25)
+    evening, next_day = (REPORTS / "pdf" / f"Injury-Report_{name}.pdf" for name in ("2020-12-24_05PM",
+                                                                                    "2020-12-25_11AM"))
+    result = run_cli(home, "ingest", "injuries", str(evening), str(next_day))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "at 08:30 PM ET, 19 players of 10 teams (new snapshot; also of 2020-12-25, whose games it lists)" \
+        in result.stdout.splitlines()[0]
+    assert [e.captured_at.isoformat() for e in snapshots.entries(home, "injuries", christmas)] == [
+        "2020-12-25T01:30:00+00:00", "2020-12-25T18:30:00+00:00"]
+    built = run_doit(home, "injuries", f"date={christmas}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+
+    engine = make_engine(load_settings(home=home))
+    plan = engine.plan("injuries", christmas)
+    assert plan.object is not None, plan.reason
+    table = pd.read_parquet(engine.store.path(plan.object, "data.parquet"))
+    assert set(pd.to_datetime(table["report_time"], utc=True)) == {pd.Timestamp("2020-12-25T01:30:00Z")}
+    archive = pd.read_parquet(Path(snapshots.__file__).parents[1] / "data" / "archive" / "injuries" / "2020-21.parquet")
+    at_lock = archive[(archive["game_date"] == christmas)
+                      & (archive["report_time"] <= pd.Timestamp("2020-12-25T17:00:00Z"))]
+    key = ["player_id", "status"]
+    assert len(table) == 19 and sorted(map(tuple, table[key].to_numpy())) == sorted(
+        map(tuple, at_lock.sort_values("report_time").groupby("player_id").tail(1)[key].to_numpy()))
