@@ -187,3 +187,16 @@ def test_each_report_is_dated_by_its_pdfs_title_not_its_file_name() -> None:
     december = injuries[injuries["game_date"] == dt.date(2020, 12, 22)]
     assert pd.Timestamp("2020-12-22 18:30", tz="UTC") in set(december["report_time"])  # filed as "11AM"
     assert pd.Timestamp("2020-12-22 16:00", tz="UTC") not in set(december["report_time"])
+
+
+def test_a_game_the_reports_name_only_as_not_yet_submitted_keeps_its_tip() -> None:
+    """2020-08-01's 3:30 PM ET UTA@OKC is named in the reports of 07-31 only on its teams' 'NOT YET SUBMITTED'
+    lines; the schedule takes its tip from them (19:30Z), not the 7 PM ET placeholder (it printed 07:00PM ET in
+    gold's DraftKings CSV), and so do the salary rows of the date."""
+    schedule = _table("schedule")
+    game = schedule[(schedule["game_date"] == dt.date(2020, 8, 1)) & (schedule["home_team"] == "OKC")]
+    assert game[["away_team", "tip_time_source"]].values.tolist() == [["UTA", "injury_report"]]
+    assert game["tip_time"].iloc[0] == pd.Timestamp("2020-08-01 19:30", tz="UTC")
+    salaries = _table("salaries")
+    rows = salaries[(salaries["game_date"] == dt.date(2020, 8, 1)) & salaries["team"].isin(["UTA", "OKC"])]
+    assert len(rows) > 20 and set(rows["tip_time"]) == {pd.Timestamp("2020-08-01 19:30", tz="UTC")}

@@ -63,6 +63,14 @@ def read_report(path: Path) -> tuple[pd.DataFrame, int, int]:
     return raw[~no_player], int(not_submitted.sum()), rejoined
 
 
+def report_games(path: Path) -> pd.DataFrame:
+    """Every game one report names (Game Date, Game Time, Matchup), those of teams that had not submitted their
+    lines too: a game named on 'NOT YET SUBMITTED' lines alone still has its tip (2020-08-01's 3:30 PM UTA@OKC)."""
+    raw = read_csv(path, dtype=str)
+    games = raw[["Game Date", "Game Time", "Matchup"]].ffill()
+    return games.dropna().drop_duplicates()
+
+
 def build_injuries(src: Path, people: People, report: Report
                    ) -> tuple[pd.DataFrame, dict[tuple[date, str, str], pd.Timestamp]]:
     """The injuries table from every report, and (date, away, home) -> tip time from their Game Time."""
@@ -71,6 +79,13 @@ def build_injuries(src: Path, people: People, report: Report
     report.used("schedule", paths, src)
     report.used("injuries", sorted((src / "injuries" / "2020" / "pdf").glob("Injury-Report_*.pdf")), src)
     frames, tips, pending, rejoined, renamed = [], {}, 0, 0, 0
+    games = pd.concat([report_games(path) for path in paths], ignore_index=True).drop_duplicates()
+    for day, time, matchup in zip(pd.to_datetime(games["Game Date"], format="%m/%d/%Y").dt.date, games["Game Time"],
+                                  games["Matchup"], strict=True):
+        hour, minute = (int(x) for x in time.split()[0].split(":"))
+        away, home = (team_code(t) for t in matchup.split("@"))
+        # the report prints "07:30 (ET)" without AM/PM; every NBA tip is between noon and midnight
+        tips[(day, away, home)] = eastern_to_utc(day, hour % 12 + 12, minute)
     for path in paths:
         rows, not_submitted, fixed = read_report(path)
         pending += not_submitted
@@ -83,11 +98,6 @@ def build_injuries(src: Path, people: People, report: Report
     if bad:
         raise ValueError(f"injury reports hold statuses {bad} outside {schema.INJURY_STATUSES}")
     game_date = pd.to_datetime(raw["Game Date"], format="%m/%d/%Y").dt.date
-    for day, time, matchup in set(zip(game_date, raw["Game Time"], raw["Matchup"], strict=True)):
-        hour, minute = (int(x) for x in time.split()[0].split(":"))
-        away, home = (team_code(t) for t in matchup.split("@"))
-        # the report prints "07:30 (ET)" without AM/PM; every NBA tip is between noon and midnight
-        tips[(day, away, home)] = eastern_to_utc(day, hour % 12 + 12, minute)
     note_spellings(report, "injuries", "injury report (Team column)", raw["Team"])
     names = raw["Player Name"].map(flip_last_first)
     out = pd.DataFrame({
