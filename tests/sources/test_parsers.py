@@ -54,7 +54,13 @@ def test_scoreboard_v2_tips_come_from_the_status_text() -> None:
     first = games.iloc[0]
     assert (first["game_id"], first["home_team"], first["away_team"]) == ("0022500817", "OKC", "CLE")
     assert first["tip_time"].isoformat() == "2026-02-22T18:00:00+00:00"  # "1:00 pm ET"
-    assert set(games["tip_time_source"]) == {"nba_scoreboard"} and len(games) == 13
+    assert set(games["tip_time_source"]) == {"nba_scoreboard"}
+    # its GameHeader lists 0022500823 (BOS@LAL, 6:30 PM) three times: 11 games, each once, as the contract wants
+    header = next(r for r in json.loads(recorded(V2))["resultSets"] if r["name"] == "GameHeader")
+    ids = [row[header["headers"].index("GAME_ID")] for row in header["rowSet"]]
+    assert len(ids) == 13 and ids.count("0022500823") == 3
+    assert sorted(games["game_id"]) == sorted(set(ids)) and len(games) == 11
+    tables.check(games, "schedule", origin="(scoreboardv2 of 2026-02-22)", fix="")
 
 
 def test_schedule_league_v2_is_the_season_calendar() -> None:

@@ -89,10 +89,11 @@ def _scoreboard_v2(body: Any, day: dt.date) -> pd.DataFrame:
                         ("GAME_ID", "GAME_STATUS_ID", "GAME_STATUS_TEXT", "HOME_TEAM_ID", "VISITOR_TEAM_ID"))
     codes = {int(r["TEAM_ID"]): r["TEAM_ABBREVIATION"] for r in result_set(body, "LineScore", "schedule")
              if r.get("TEAM_ID") and r.get("TEAM_ABBREVIATION")}
-    rows = []
+    rows, seen = [], set()
     for game in header:
-        if game_type(str(game.get("GAME_ID"))) not in SLATE_TYPES:
-            continue
+        if game_type(str(game.get("GAME_ID"))) not in SLATE_TYPES or str(game.get("GAME_ID")) in seen:
+            continue  # GameHeader repeats a game's row (2026-02-22's 6:30 PM BOS@LAL three times): one game
+        seen.add(str(game.get("GAME_ID")))
         text = str(game.get("GAME_STATUS_TEXT") or "")
         match = _ET_TIME.match(text)
         hour, minute, source = (19, 0, "default")
