@@ -47,12 +47,13 @@ def candidates(logs: pd.DataFrame) -> pd.DataFrame:
                         on=["team", "season"])
     pairs = pairs[(pairs["app"] < pairs["team_game"]) & (pairs["app"] >= pairs["team_game"] - RECENT_TEAM_GAMES)]
     recent = pairs[["game_id", "game_date", "team", "player_id"]].drop_duplicates()
-    # drop players who have since played for another team (traded away)
+    # drop players who have since played for another team (traded away), that very day included: on the day of
+    # his debut for his new team he is no candidate of his old one (CJ Miles, TOR and MEM on 2019-02-09)
     last_any = pd.merge_asof(
         recent.assign(_d=pd.to_datetime(recent["game_date"])).sort_values("_d"),
         regular[["player_id", "game_date", "team"]].rename(columns={"team": "last_team"}).assign(
             _d=lambda x: pd.to_datetime(x["game_date"])).drop(columns="game_date").sort_values("_d"),
-        on="_d", by="player_id", allow_exact_matches=False)
+        on="_d", by="player_id", allow_exact_matches=True)
     recent = last_any[last_any["last_team"] == last_any["team"]][["game_id", "game_date", "team", "player_id"]]
     box = regular[["game_id", "game_date", "team", "player_id", "started", "minutes", "fgm", "fg3m", "ftm",
                    "reb", "ast", "stl", "blk", "tov", "dk_points"]]

@@ -137,6 +137,21 @@ def test_calibration_candidates_are_recent_team_players_and_who_played():
     assert Calibration(real_calibration()).scalar("fit_rows") > 20000
 
 
+def test_a_player_traded_is_no_candidate_of_his_old_team_on_the_day_he_plays_for_the_new_one():
+    """2018-19 (what 2019-20 is fitted on): CJ Miles played for MEM on 2019-02-09, his first game after the
+    trade; TOR played that day too and he is not its candidate (he was, as a player who did not play, when the
+    lookup of his last team skipped that day's games: 41 such rows in the fit)."""
+    from projections.archive import SHIPPED
+
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet")
+    cand = candidates(logs)
+    day = cand[(cand["player_id"] == "101139") & (cand["game_date"].astype(str) == "2019-02-09")]
+    assert day[["team", "played"]].values.tolist() == [["MEM", True]]
+    assert set(cand[cand["game_date"].astype(str) == "2019-02-09"]["team"]) >= {"MEM", "TOR"}
+    both = cand.groupby(["player_id", "game_date"])["team"].nunique()
+    assert both.max() == 1  # nobody is a candidate of two teams on one date
+
+
 def test_a_median_regression_gives_a_feature_that_never_varies_coefficient_zero():
     """A spread never known (0 on every row) made the reweighted system singular (LinAlgError); the feature now
     gets 0 and the others what the fit without it gives."""
