@@ -2,9 +2,11 @@
 
 projections.parquet: ids, name, team, opponent, positions, salary, injury status, availability and role,
 p_play, proj_minutes (if he plays), exp_minutes, the DK points distribution if he plays (dk_mean, dk_sd,
-dk_p10..dk_p90), ownership, and which lineup case applied (mode). dk_projections.csv: DraftKings' salary-file
-layout (Game Info as DraftKings writes it: "AWY@HOM MM/DD/YYYY HH:MMPM ET") with the expected points
-(p_play x dk_mean) in AvgPointsPerGame, ready for an optimiser.
+dk_p10..dk_p90; all 0 for a player ruled out), ownership, and which lineup case applied (mode).
+dk_projections.csv: DraftKings' salary-file layout (Game Info in DraftKings' form, "AWY@HOM MM/DD/YYYY HH:MMPM ET")
+with the expected points (p_play x dk_mean) in AvgPointsPerGame, ready for an optimiser. Team codes are nba.com's
+(GSW, PHX, NYK, SAS where DraftKings writes GS, PHO, NY, SA): the salary tables keep no other, and DraftKings takes
+a lineup by its players' IDs. A slate from the daily table (rotoguru) has no DraftKings IDs: its CSV is for reading.
 """
 
 from __future__ import annotations
