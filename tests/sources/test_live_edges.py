@@ -79,8 +79,8 @@ def test_scoreboard_v2_tips_are_each_games_status_time_noon_included() -> None:
     (12 pm became hour 24: the parse raised, no schedule)."""
     body = json.loads(recorded(V2))
     header = next(s for s in body["resultSets"] if s["name"] == "GameHeader")
-    column = header["headers"].index("GAME_STATUS_TEXT")
-    texts = [row[column] for row in header["rowSet"]]
+    column, ids = header["headers"].index("GAME_STATUS_TEXT"), header["headers"].index("GAME_ID")
+    texts = list({row[ids]: row[column] for row in header["rowSet"]}.values())  # a game once (repeated rows)
     header["rowSet"][0][column] = "12:00 pm ET"  # the real first game moved to noon
     games = parsers.schedule_from_scoreboard(json.dumps(body).encode(), dt.date(2026, 2, 22))
     expected = [pd.Timestamp(f"2026-02-22 {t.removesuffix(' ET')}").tz_localize("America/New_York").tz_convert("UTC")
