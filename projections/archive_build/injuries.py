@@ -63,6 +63,13 @@ def read_report(path: Path) -> tuple[pd.DataFrame, int, int]:
     return raw[~no_player], int(not_submitted.sum()), rejoined
 
 
+def report_tip(day: date, game_time: str) -> pd.Timestamp:
+    """A report's Game Time ("07:30 (ET)", printed without AM/PM) on its game date, in UTC: every NBA tip is between
+    noon and midnight."""
+    hour, minute = (int(x) for x in game_time.split()[0].split(":"))
+    return eastern_to_utc(day, hour % 12 + 12, minute)
+
+
 def report_games(path: Path) -> pd.DataFrame:
     """Every game one report names (Game Date, Game Time, Matchup), those of teams that had not submitted their
     lines too: a game named on 'NOT YET SUBMITTED' lines alone still has its tip (2020-08-01's 3:30 PM UTA@OKC)."""
@@ -82,10 +89,8 @@ def build_injuries(src: Path, people: People, report: Report
     games = pd.concat([report_games(path) for path in paths], ignore_index=True).drop_duplicates()
     for day, time, matchup in zip(pd.to_datetime(games["Game Date"], format="%m/%d/%Y").dt.date, games["Game Time"],
                                   games["Matchup"], strict=True):
-        hour, minute = (int(x) for x in time.split()[0].split(":"))
         away, home = (team_code(t) for t in matchup.split("@"))
-        # the report prints "07:30 (ET)" without AM/PM; every NBA tip is between noon and midnight
-        tips[(day, away, home)] = eastern_to_utc(day, hour % 12 + 12, minute)
+        tips[(day, away, home)] = report_tip(day, time)
     for path in paths:
         rows, not_submitted, fixed = read_report(path)
         pending += not_submitted

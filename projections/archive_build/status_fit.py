@@ -40,21 +40,17 @@ def read_inputs(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def tips(table: bytes) -> list[pd.Timestamp]:
-    """Per report row, its game's tip in UTC ("07:00 (ET)" on its game date)."""
+    """Per report row, its game's tip in UTC ("07:00 (ET)" on its game date), as the archive build reads it."""
     import io
 
-    import numpy as np
     import pandas as pd
 
     from projections.archive_build import read_report
-    from projections.sources.injuries_live import EASTERN
+    from projections.archive_build.injuries import report_tip
 
     rows = read_report(io.BytesIO(table))[0]  # type: ignore[arg-type]
-    local = pd.to_datetime(rows["Game Date"] + " " + rows["Game Time"].str.replace("(ET)", "", regex=False).str.strip(),
-                           format="%m/%d/%Y %I:%M")
-    # the report prints the clock without AM/PM: NBA tips are noon to 11 PM, so an hour before 11 is PM
-    local = local + pd.to_timedelta(np.where(local.dt.hour < 11, 12, 0), unit="h")
-    return [t.tz_localize(EASTERN).tz_convert("UTC") for t in local]
+    days = pd.to_datetime(rows["Game Date"], format="%m/%d/%Y").dt.date
+    return [report_tip(day, time) for day, time in zip(days, rows["Game Time"], strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
