@@ -5,11 +5,13 @@ The NBA publishes the report at ak-static.cms.nba.com/referee/injury/Injury-Repo
 day: hourly until December 2025 (time "05PM": the 5:30 PM report), every 15 minutes since ("05_30PM"); a name not
 published answers 403 (or 404). With `{report}` in the URL template the fetch asks, newest first, the names of the
 date's quarter hours up to now (both forms), at most LOOKBACK of them, and takes the first report served. A date
-with none published yet is an empty capture with a note (the morning's runs: no status is known yet); from
-NO_REPORT_BEFORE (US/Eastern) on, the note says the feed is late or the URL wrong. It does not fail the slate: the
-injury report adds to what the other sources say, and a report the NBA names anew (as in December 2025) must not
-stop every run until the URL is mended. A report served but unreadable, or the feed failing otherwise, fails the
-fetch as any feed's failure does (the last capture carries on).
+with none published yet falls back on the previous evening's newest report (EVENING quarter hours back from 11:45 PM)
+when that one lists the date's games, as the evening report does (an early tip - Christmas Day's noon game - locks
+before the day's first report); with neither, it is an empty capture with a note (the morning's runs: no status is
+known yet); from NO_REPORT_BEFORE (US/Eastern) on, the note says the feed is late or the URL wrong. It does not
+fail the slate: the injury report adds to what the other sources say, and a report the NBA names anew (as in
+December 2025) must not stop every run until the URL is mended. A report served but unreadable, or the feed
+failing otherwise, fails the fetch as any feed's failure does (the last capture carries on).
 """
 
 from __future__ import annotations
@@ -33,19 +35,21 @@ if TYPE_CHECKING:
 
 EASTERN = ZoneInfo("America/New_York")
 LOOKBACK = 12  # quarter hours asked back from now: three hours of reports
+EVENING = 16  # quarter hours of the previous evening asked, from 11:45 PM back to 8 PM (2020's last: 8:30 PM)
 NO_REPORT_BEFORE = dt.time(13, 0)  # Eastern: from then on a date without any report is the feed's fault
 NOT_PUBLISHED = (403, 404)
 
 
-def report_names(day: dt.date, now: dt.datetime) -> list[str]:
+def report_names(day: dt.date, now: dt.datetime, lookback: int = LOOKBACK) -> list[str]:
     """The `{report}` values to ask for `day` at `now`, newest first: each quarter hour of the date (US/Eastern) at
-    or before now, as "HH_MMAM|PM", and on the half hour also the hourly form "HHAM|PM" (the HH:30 report)."""
+    or before now, as "HH_MMAM|PM", and on the half hour also the hourly form "HHAM|PM" (the HH:30 report), at most
+    `lookback` quarter hours."""
     local = now.astimezone(EASTERN)
     end = dt.datetime.combine(day, dt.time(23, 45), tzinfo=EASTERN)
     slot = min(local, end).replace(second=0, microsecond=0)
     slot = slot.replace(minute=slot.minute - slot.minute % 15)
     names: list[str] = []
-    for _ in range(LOOKBACK):
+    for _ in range(lookback):
         if slot.date() != day:
             break
         names.append(f"{slot:%I_%M%p}")
@@ -66,6 +70,21 @@ def _newest(ctx: Context, fields: dict[str, str], names: list[str], validate: Ca
             if exc.status not in NOT_PUBLISHED:
                 raise
     return None
+
+
+def _previous_evening(ctx: Context, validate: Callable[[bytes], None], kept: dict[str, Any]) -> FetchResult | None:
+    """The previous evening's newest report (EVENING quarter hours back from 11:45 PM) when it lists the date's
+    games - an evening report lists the next day's - or None (a note says why when one was served)."""
+    eve = ctx.day - dt.timedelta(days=1)
+    found = _newest(ctx, {"date": eve.isoformat()}, report_names(eve, ctx.now, EVENING), validate)
+    if found is None:
+        return None
+    if earlier_only(kept["frame"], ctx.day):
+        ctx.notes.append(f"the newest evening report of {eve} lists none of {ctx.day}'s games: not taken")
+        return None
+    ctx.notes.append(f"no injury report of {ctx.day} published yet: statuses from {eve}'s evening report, which "
+                     "lists the date's games")
+    return found
 
 
 def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> Capture:
@@ -116,23 +135,25 @@ def fetch_injuries(ctx: Context) -> Capture:
     people = People.known_at(ctx.home, ctx.day)
     kept: dict[str, Any] = {}
 
-    def validate(content: bytes) -> None:
-        try:
-            frame, when = parse_report(content, "injury report", ctx.now, people.resolve)
-        except BadFile as exc:
-            raise ContractViolation(str(exc), stage="injuries") from None
-        stale = earlier_only(frame, ctx.day)
-        if stale:  # yesterday's page: it would clear today's statuses
-            raise ContractViolation(f"injuries: {stale} (a stale page, or the wrong live.injuries.url)",
-                                    stage="injuries")
-        kept.update(frame=frame, when=when)
+    def reader(own: bool) -> Callable[[bytes], None]:
+        def validate(content: bytes) -> None:
+            try:
+                frame, when = parse_report(content, "injury report", ctx.now, people.resolve)
+            except BadFile as exc:
+                raise ContractViolation(str(exc), stage="injuries") from None
+            stale = earlier_only(frame, ctx.day) if own else None
+            if stale:  # yesterday's page: it would clear today's statuses
+                raise ContractViolation(f"injuries: {stale} (a stale page, or the wrong live.injuries.url)",
+                                        stage="injuries")
+            kept.update(frame=frame, when=when)
+        return validate
 
     fields = {"date": ctx.day.isoformat()}
     if "{report}" not in ctx.http.live.url_template("injuries"):
-        result = ctx.http.get("injuries", fields, validate=validate, source="injuries")
+        result = ctx.http.get("injuries", fields, validate=reader(own=True), source="injuries")
     else:
         names = report_names(ctx.day, ctx.now)
-        found = _newest(ctx, fields, names, validate)
+        found = _newest(ctx, fields, names, reader(own=True)) or _previous_evening(ctx, reader(own=False), kept)
         if found is None:
             return _none_published(ctx, fields, names)
         result = found

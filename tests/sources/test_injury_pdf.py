@@ -155,7 +155,8 @@ def test_a_date_with_no_report_published_is_an_empty_capture_that_says_why(tmp_p
         asked = len(server.requests)
     text = result.stdout + result.stderr
     assert result.returncode == 0, text
-    assert asked == injuries_live.LOOKBACK + 3 and said in text and "Traceback" not in text
+    assert asked == injuries_live.LOOKBACK + 3 + injuries_live.EVENING + 4  # the evening before asked as well
+    assert said in text and "Traceback" not in text
     [entry] = snapshots.entries(home, "injuries", DAY)
     assert entry.rows == 0
 
@@ -196,3 +197,35 @@ def test_a_report_whose_teams_have_not_submitted_yet_is_an_empty_capture(tmp_pat
     [entry] = snapshots.entries(home, "injuries", dt.date(2020, 12, 24))
     assert entry.rows == 0
     assert (snapshots.data_path(home, entry).parent / "raw.pdf").read_bytes() == report
+
+
+def test_before_the_dates_first_report_the_previous_evenings_report_listing_its_games_is_taken(tmp_path: Path) -> None:
+    """Christmas Day 2020 at 11:45 AM ET: its first report (1:30 PM) is not out, and its noon game locks before it.
+    The 8:30 PM report of the 24th (saved as its 05PM file, served under the name the NBA gave it, 08PM) lists the
+    25th's games: the capture holds those statuses, stamped 8:30 PM of the 24th, as the archive has them. The 23rd's
+    8:30 PM report lists the 23rd's games only: a fetch for the 24th takes nothing from it and says so."""
+    home = tmp_path / "home"
+    pdf = SHARED / "injuries" / "2020" / "pdf"
+    with FaultServer() as server:
+        for day in ("2020-12-24", "2020-12-23"):
+            server.replay(f"/inj/Injury-Report_{day}_08PM.pdf", (pdf / f"Injury-Report_{day}_05PM.pdf").read_bytes())
+        christmas = run_cli(home, "fetch", "injuries", "2020-12-25", **_env(server, "2020-12-25T16:45:00Z"))
+        asked = [r.path.split("Injury-Report_")[1] for r in server.requests]
+        eve = run_cli(home, "fetch", "injuries", "2020-12-24", **_env(server, "2020-12-24T16:45:00Z"))
+    assert christmas.returncode == 0, christmas.stdout + christmas.stderr
+    assert asked[0] == "2020-12-25_11_45AM.pdf" and asked[-1] == "2020-12-24_08PM.pdf", asked
+    assert "statuses from 2020-12-24's evening report" in christmas.stdout + christmas.stderr
+    [entry] = snapshots.entries(home, "injuries", dt.date(2020, 12, 25))
+    capture = pd.read_parquet(snapshots.data_path(home, entry))
+    assert set(capture["report_time"].astype(str)) == {"2020-12-25 01:30:00+00:00"}
+    archive = pd.read_parquet(Path(schema.__file__).parent / "data" / "archive" / "injuries" / "2020-21.parquet")
+    report = archive[(archive["report_time"] == pd.Timestamp("2020-12-25 01:30", tz="UTC"))
+                     & (archive["game_date"] == dt.date(2020, 12, 25))]
+    assert len(report) > 10
+    key = ["game_date", "team", "player_id", "status"]
+    assert sorted(map(tuple, capture[key].astype(str).to_numpy())) == sorted(map(tuple, report[key].astype(str)
+                                                                                  .to_numpy()))
+    assert eve.returncode == 0, eve.stdout + eve.stderr
+    assert "the newest evening report of 2020-12-23 lists none of 2020-12-24's games" in eve.stdout + eve.stderr
+    [empty] = snapshots.entries(home, "injuries", dt.date(2020, 12, 24))
+    assert empty.rows == 0
