@@ -345,6 +345,9 @@ class Engine(SlateClock):
             stage.contract.check(main, stage=stage.name, role="output", origin=origin,
                                  fix=f"fix {stage.module_file().name} (nothing was published)")
         meta = dict(stage.meta(main)) if stage.meta else {}
+        for value in outputs.values():  # a frame's attrs are a stage's word to its meta (a note), not data
+            if is_frame(value):
+                value.attrs.clear()
         files = {name: to_parquet_bytes(v) if is_frame(v) else v for name, v in outputs.items()}
         t3 = time.monotonic()
         timings = {"load_s": round(t1 - t0, 4), "run_s": round(t2 - t1, 4), "check_s": round(t3 - t2, 4)}

@@ -145,6 +145,8 @@ class Stage:
     uses_as_of: bool = False
     code: tuple[str, ...] = ()
     main: str = "data.parquet"
+    # facts about the main output kept in its record (a "note" is also said in the run's output and the ledger); it
+    # sees the frame the stage returned, whose attrs may carry what the frame cannot (the engine stores no attrs)
     meta: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None
     scope: Scope = "date"
 

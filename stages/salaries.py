@@ -7,7 +7,8 @@ Opponent and game come from the schedule, so every source yields the same column
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,8 +75,23 @@ def salaries(archive: pd.DataFrame, schedule: pd.DataFrame, *, params: Params, c
     # the slate either: a stray priced row of a game not offered (rotoguru 2020-01-25: one DAL player, no UTA
     # player; alone on his team, he took its whole minutes budget, 48 minutes and 200% ownership)
     teams = out.groupby("game_id")["team"].transform("nunique")
+    stray = sorted(set(out.loc[teams != 2, "team"]))
     out = out[teams == 2][list(OUTPUT.columns)]
-    return out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)
+    out = out.sort_values(["salary", "player_id"], ascending=[False, True]).reset_index(drop=True)
+    off = rows[rows["team"].isin([*dropped, *stray])]
+    if len(off):  # said in the run's output and the ledger (salaries_meta): the slate is smaller than its file
+        why = ([f"{', '.join(dropped)} not on the date's schedule (games postponed after salaries were set)"]
+               if dropped else []) + ([f"{', '.join(stray)} alone priced in its game"] if stray else [])
+        out.attrs["note"] = f"{len(off)} priced player(s) left off the slate: {'; '.join(why)}"
+    return out
+
+
+def salaries_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
+    """The slate's size, and which priced players it left off (the stage's note, carried in the frame's attrs)."""
+    meta: dict[str, Any] = {"players": len(frame), "games": int(frame["game_id"].nunique())}
+    if frame.attrs.get("note"):
+        meta["note"] = str(frame.attrs["note"])
+    return meta
 
 
 SPEC = Stage(
@@ -87,4 +103,5 @@ SPEC = Stage(
                           fix="add the date's DraftKings salaries with `projections ingest dk-salaries FILE`"),),
     params=Params,
     contract=OUTPUT,
+    meta=salaries_meta,
 )

@@ -236,6 +236,26 @@ def test_a_stray_row_of_a_game_not_on_the_slate_is_dropped():
     out = run_stage(PIPELINE["salaries"], {"archive": archive, "schedule": schedule}, day=day)
     assert "DAL" not in set(out["team"]) and out["team"].nunique() == 8
     assert len(out) == len(archive) - 1
+    assert PIPELINE["salaries"].meta is not None
+    said = PIPELINE["salaries"].meta(out)["note"]
+    assert said == "1 priced player(s) left off the slate: DAL alone priced in its game"
+
+
+def test_players_of_a_game_postponed_after_salaries_were_set_leave_the_slate_with_a_note(tmp_path) -> None:
+    """2020-03-11: the daily table prices NOP@SAC and OKC@UTA, postponed that evening (the schedule has neither).
+    Their 66 players leave the slate, and the run says so (the note reaches the run's output and the ledger):
+    before, they went silently."""
+    from tests.conftest import run_doit
+
+    result = run_doit(tmp_path / "home", "salaries", "date=2020-03-11")
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = ("note: 66 priced player(s) left off the slate: NOP, OKC, SAC, UTA not on the date's schedule (games "
+            "postponed after salaries were set)")
+    assert said in result.stdout, result.stdout
+    from projections.ledger import Ledger
+
+    [event] = [e for e in Ledger(tmp_path / "home").read(event="stage_success") if e["stage"] == "salaries"]
+    assert event["note"] == said.removeprefix("note: ") and event["rows"] == 198 - 66, event
 
 
 def test_on_the_real_season_the_stand_in_total_follows_the_closing_total() -> None:
