@@ -325,7 +325,12 @@ class ArchiveTable:
         chosen = self._parts_for(env, game_date)
         if snap is not None:
             own = season_of(game_date)
-            chosen = [] if self.window in ("day", "asof_day") else [p for p in chosen if own not in p.seasons]
+            if self.window == "day" or (self.window == "asof_day" and not self.time_column):
+                chosen = []  # the capture is the date's table (an ingested DraftKings file corrects the archive's)
+            elif self.window != "asof_day":
+                chosen = [p for p in chosen if own not in p.seasons]
+            # rows stamped with their own time (injury reports): the archive's and the capture's both count, each
+            # known from its time on - an older report ingested must not hide a newer one the archive holds
         if not chosen and snap is None and self.required:
             raise SourceError(
                 f"source {self.name}: the archive has no {self.table!r} table for the season(s) this stage reads "
@@ -339,7 +344,7 @@ class ArchiveTable:
         if snap is not None:
             pinned.append(("snapshot", f"game_date={game_date.isoformat()}", snap.data))
             paths.append(snapshots.data_path(env.home, snap))
-            if as_of is not None and snap.captured_at < as_of:
+            if as_of is not None and snap.captured_at < as_of and not chosen:
                 cutoff = snap.captured_at  # nothing in a capture is newer than the capture: as_of moving on
                 # while the same capture is selected must not change the key
         identity: dict[str, Any] = {"table": self.table, "window": self.window, "parts": pinned,
@@ -383,6 +388,10 @@ class ArchiveTable:
             return pd.DataFrame({c: pd.Series(dtype=_EMPTY_DTYPES.get(self.contract.columns.get(c, ""), "object"))
                                  for c in wanted})
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if self.window == "asof_day" and len(frames) > 1 and self.contract is not None and self.contract.unique:
+            # the archive's parts and then the date's capture: a report both hold is the capture's (ingested anew,
+            # mended), one line per key as the contract wants
+            frame = frame.drop_duplicates(list(self.contract.unique), keep="last").reset_index(drop=True)
         if self.window == "asof_day" and self.time_column and as_of is not None:
             frame = frame[frame[self.time_column] <= pd.Timestamp(as_of)].reset_index(drop=True)
         return frame

@@ -1,5 +1,8 @@
 """injuries: each player's latest official injury-report status for the date, as known at as_of (the lock).
 
+The reports are the archive's and the date's newest capture (live, or `projections ingest injuries`) together, each
+line known from its report's time on: per player the newest line published before the lock.
+
 Statuses are the report's: Out, Doubtful, Questionable, Probable, Available. The table is empty where the
 archive has no report for the date (most of 2019-20 before the bubble): the models then rely on history.
 """

@@ -201,3 +201,32 @@ def test_an_evening_report_listing_the_next_days_games_is_that_days_capture_too(
     key = ["player_id", "status"]
     assert len(table) == 19 and sorted(map(tuple, table[key].to_numpy())) == sorted(
         map(tuple, at_lock.sort_values("report_time").groupby("player_id").tail(1)[key].to_numpy()))
+
+
+def test_an_older_report_ingested_does_not_hide_a_newer_one_the_archive_holds(tmp_path: Path) -> None:
+    """2020-08-05 (locked at 2:30 PM ET): the archive holds its 11 AM and 2 PM reports. Ingesting the 11 AM table
+    again (a capture at 11 AM) must leave the slate on the 2 PM report: Kemba Walker stays Out. Kills: a capture
+    that replaced the archive's rows of its date, so the slate went back to 11 AM (Walker, Jamal Crawford unlisted,
+    p_play 0.34 and 0.60); the same with the 5:30 PM report of 08-05 filed under 08-06 (LeBron James unlisted)."""
+    home, plain = tmp_path / "home", tmp_path / "plain"
+    day = dt.date(2020, 8, 5)
+    older = REPORTS / "csv" / "Injury-Report_2020-08-05_11AM.csv"
+    result = run_cli(home, "ingest", "injuries", str(older), "--at", "2020-08-05 11:00")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [e.captured_at.isoformat() for e in snapshots.entries(home, "injuries", day)] == [
+        "2020-08-05T15:00:00+00:00"]
+    for root in (home, plain):
+        built = run_doit(root, "injuries", f"date={day}")
+        assert built.returncode == 0, built.stdout + built.stderr
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+
+    tables = []
+    for root in (home, plain):
+        engine = make_engine(load_settings(home=root))
+        plan = engine.plan("injuries", day)
+        assert plan.object is not None, plan.reason
+        tables.append(pd.read_parquet(engine.store.path(plan.object, "data.parquet")))
+    walker = tables[0][tables[0]["player_name"] == "Kemba Walker"]
+    assert list(walker["status"]) == ["Out"] and str(walker["report_time"].iloc[0]) == "2020-08-05 18:00:00+00:00"
+    pd.testing.assert_frame_equal(tables[0], tables[1])
