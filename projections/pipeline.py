@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 CODE_PACKAGES = ("stages",)
+# modules of the engine a stage may import whose edits do not change what it computes: how a stage is declared and
+# checked, its errors, and its sources (what a source reads is in the source's own digest). Any other engine module
+# a stage imports (projections.identity's DK scoring, projections.dates' seasons) is part of its code version.
+FRAMEWORK = ("projections.pipeline", "projections.contracts", "projections.errors", "projections.archive",
+             "projections.sources")
 
 
 def __getattr__(name: str) -> Any:
@@ -237,7 +242,8 @@ def _ast_digest(path: Path) -> str:
 
 
 def _imported_modules(path: Path, module_name: str) -> set[str]:
-    """Names of modules under CODE_PACKAGES that the module at `path` imports."""
+    """Names of the modules the module at `path` imports that make up a stage's logic: those under CODE_PACKAGES,
+    and the engine's (`projections.*`) but for the FRAMEWORK."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     package = module_name.rpartition(".")[0]
     found: set[str] = set()
@@ -253,9 +259,15 @@ def _imported_modules(path: Path, module_name: str) -> set[str]:
                 base = f"{anchor}.{base}" if base else anchor
             names = [base] + [f"{base}.{alias.name}" for alias in node.names]
         for name in names:
-            if name.split(".")[0] in CODE_PACKAGES and _module_file(name) is not None:
+            if _logic_module(name) and _module_file(name) is not None:
                 found.add(name)
     return found
+
+
+def _logic_module(name: str) -> bool:
+    if name.split(".")[0] in CODE_PACKAGES:
+        return True
+    return name.startswith("projections.") and not any(name == f or name.startswith(f"{f}.") for f in FRAMEWORK)
 
 
 def _module_file(name: str) -> Path | None:

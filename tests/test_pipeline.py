@@ -73,3 +73,20 @@ def test_stage_declaration_is_checked():
         Pipeline([s2, s1])
     with pytest.raises(ValueError, match="two stages"):
         Pipeline([s1, s1])
+
+
+def test_the_engines_logic_a_stage_imports_is_part_of_its_code_version():
+    """The sim stage scores DraftKings points with projections.identity.dk_points (and rates reads seasons with
+    projections.dates): an edit there changes what they compute, so it is in their code version - before, only
+    `stages` counted, and a DK scoring edit kept every key (same key, other bytes). The engine's framework (how a
+    stage is declared and checked, its sources) is not: its edits change nothing a stage computes."""
+    from projections.pipeline import FRAMEWORK, code_files
+    from stages import PIPELINE
+
+    sim = dict(code_files(PIPELINE["sim"]))
+    rates = dict(code_files(PIPELINE["rates"]))
+    assert "projections.identity" in sim and {"projections.dates", "projections.identity"} <= set(rates)
+    for stage in PIPELINE.order:
+        modules = [m for m, _ in code_files(PIPELINE[stage])]
+        assert not [m for m in modules if any(m == f or m.startswith(f"{f}.") for f in FRAMEWORK)], stage
+        assert "projections" not in modules, stage

@@ -110,7 +110,8 @@ def test_an_upstream_code_edit_is_followed_through_the_changed_input(observed: O
     assert direct[edited]["new"] is None and direct[edited]["old"]
     assert [f"{c['kind']}:{c['name']}" for c in direct[edited]["upstream"]] == [f"code:{edited}"]
     text = cli(observed.home, code, "explain", RERUN_DATE, "gold").stdout
-    assert f"root cause: {edited} code version (stages/{edited}.py)" in text
+    [cause] = [line for line in text.splitlines() if f"root cause: {edited} code version (" in line] or [text]
+    assert f"stages/{edited}.py" in cause, text  # with the engine modules it computes with (projections.schema)
     assert f"input {edited}:" in text and "+ (not built yet)" in text and f"because {edited} changed:" in text
 
 
