@@ -87,6 +87,21 @@ def _previous_evening(ctx: Context, validate: Callable[[bytes], None], kept: dic
     return found
 
 
+def _none_answered_since(ctx: Context, fields: dict[str, str], names: list[str]) -> None:
+    """A date whose report was captured, now answering none of the names asked (all 403/404): the report host is
+    refusing (an outage) or names its reports anew - not "none published yet". An empty capture would take the
+    report back from the slate, so the fetch fails (FetchError) and the last capture carries on."""
+    last = snapshots.last_table(ctx.home, "injuries", ctx.day, ctx.now)
+    if last is None or not len(last):
+        return
+    when = last["report_time"].max()
+    asked = f"{names[0]} back to {names[-1]}" if names else "no name of the date yet"
+    raise FetchError(f"injuries: no report of {ctx.day} answered (asked {asked} and the evening before, each "
+                     f"403/404), though the report of {when:%Y-%m-%d %H:%M}Z was captured: the report host refuses "
+                     "or names its reports anew; the last capture carries on",
+                     url=ctx.http.url("injuries", {**fields, "report": "*"}))
+
+
 def _none_published(ctx: Context, fields: dict[str, str], names: list[str]) -> Capture:
     """No report of the date served: an empty capture with a note (which, from NO_REPORT_BEFORE, says why)."""
     from projections.sources.backends import Capture
@@ -155,6 +170,7 @@ def fetch_injuries(ctx: Context) -> Capture:
         names = report_names(ctx.day, ctx.now)
         found = _newest(ctx, fields, names, reader(own=True)) or _previous_evening(ctx, reader(own=False), kept)
         if found is None:
+            _none_answered_since(ctx, fields, names)
             return _none_published(ctx, fields, names)
         result = found
     frame = kept["frame"]

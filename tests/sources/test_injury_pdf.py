@@ -229,3 +229,24 @@ def test_before_the_dates_first_report_the_previous_evenings_report_listing_its_
     assert "the newest evening report of 2020-12-23 lists none of 2020-12-24's games" in eve.stdout + eve.stderr
     [empty] = snapshots.entries(home, "injuries", dt.date(2020, 12, 24))
     assert empty.rows == 0
+
+
+def test_a_report_host_refusing_after_a_capture_fails_the_fetch_and_the_capture_carries_on(tmp_path: Path) -> None:
+    """At 15:10 ET the 2 PM report of 2020-08-06 is captured; at 18:50 ET every name answers 403 (the host refusing,
+    or reports named anew). That is no "none published yet": an empty capture would take the report back from the
+    slate. The fetch fails naming it, and the 2 PM capture stays the newest. Kills: a 0-row capture recorded and
+    read by the next build (every status of the day lost)."""
+    home = tmp_path / "home"
+    report = next(p for p in PDFS_2020 if p.name == "Injury-Report_2020-08-06_02PM.pdf").read_bytes()
+    with FaultServer() as server:
+        server.replay("/inj/Injury-Report_2020-08-06_02PM.pdf", report)
+        first = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(server, "2020-08-06T19:10:00Z"))
+    with FaultServer() as refusing:
+        later = run_cli(home, "fetch", "injuries", DAY.isoformat(), **_env(refusing, "2020-08-06T22:50:00Z"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    text = later.stdout + later.stderr
+    assert later.returncode == 1 and "Traceback" not in text, text
+    assert "no report of 2020-08-06 answered (asked 06_45PM back to 04_00PM and the evening before" in text, text
+    assert "though the report of 2020-08-06 18:00Z was captured" in text and "the last capture carries on" in text
+    [entry] = snapshots.entries(home, "injuries", DAY)
+    assert entry.rows == 29
