@@ -316,6 +316,14 @@ def fetch_lineups(ctx: Context) -> Capture:
         raw[f"raw-{game_id}.json"] = result.content
         attempts += result.attempts
         url = url or result.url
+    before = snapshots.last_table(ctx.home, "lineups", ctx.day, ctx.now) if waiting else None
+    held = before[before["game_id"].astype(str).isin(waiting)] if before is not None else None
+    if held is not None and len(held):  # a box score once captured and now refused (403/404: the host, not "not
+        # published yet"): its starters keep their last capture, as a game under way must keep its projections
+        frames.append(held)
+        again = sorted(set(held["game_id"].astype(str)))
+        waiting = [g for g in waiting if g not in again]
+        ctx.notes.append(f"kept the last captured lineups of {again}: their box scores now answer 403/404")
     if not frames:  # the morning run: nothing is known yet, which the slate must say, not fail on
         ctx.notes.append(f"no box score of the {len(waiting)} games is published yet: lineups are not known (the "
                          "minutes use expected roles until a run closer to tip)")

@@ -288,6 +288,23 @@ def test_lineups_not_published_yet_are_an_empty_capture_that_says_so(tmp_path: P
     assert "boxscore_0022000196.json" in summary["url"]
 
 
+def test_a_box_score_captured_then_refused_keeps_its_lineups(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """The real box score is captured; the next run's request answers 403 (a CDN glitch, the game under way). That
+    is no "not published yet": its starters keep their last capture, with a note. Kills: an empty capture that
+    took the confirmed starters back (every projection of the game moved to expected roles, after its tip too)."""
+    day = _schedule_of_box_score(tmp_path)
+    path = "/cdn/liveData/boxscore/boxscore_0022000196.json"
+    server.replay(path, recorded("api/live/boxscore_0022000196_game.json"))
+    first = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
+    server.replay(path, b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', status=403)
+    later = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 18, 30, tzinfo=dt.UTC))
+    assert first["rows"] == 34 and later["rows"] == 34, later
+    assert "kept the last captured lineups of ['0022000196']: their box scores now answer 403/404" in later["describe"]
+    newest, oldest = (snapshots.data_path(tmp_path, e) for e in snapshots.entries(tmp_path, "lineups", day)[::-1])
+    key = ["game_id", "player_id", "starter", "status"]
+    assert pd.read_parquet(newest)[key].equals(pd.read_parquet(oldest)[key])
+
+
 def test_injury_report_table(tmp_path: Path, server: FaultServer, fake: FakeTime):
     import pandas as pd
 
