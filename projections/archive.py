@@ -49,6 +49,7 @@ class Part:
     seasons: tuple[str, ...]
     path: Path
     origin: str  # "shipped" or "ingested"
+    object: str = ""  # an ingested part's object in the store
 
 
 def previous_season(season: str) -> str:
@@ -96,7 +97,7 @@ def _list_parts(home: Path, table: str, shipped: Path) -> list[Part]:
         if not is_digest(obj) or not store.has(obj):
             raise SourceError(f"archive ref {ref} names object {short(str(obj))}, which is not in the store; "
                               "ingest the file again")
-        found[ref.stem] = Part(table, ref.stem, seasons, store.object_dir(obj) / file, "ingested")
+        found[ref.stem] = Part(table, ref.stem, seasons, store.object_dir(obj) / file, "ingested", obj)
     return list(found.values())
 
 
@@ -323,14 +324,13 @@ class ArchiveTable:
     def resolve(self, env: SourceEnv, game_date: dt.date, as_of: dt.datetime | None) -> Resolved:
         snap = self._snapshot(env, game_date, as_of)
         chosen = self._parts_for(env, game_date)
-        if snap is not None:
-            own = season_of(game_date)
-            if self.window == "day" or (self.window == "asof_day" and not self.time_column):
-                chosen = []  # the capture is the date's table (an ingested DraftKings file corrects the archive's)
-            elif self.window != "asof_day":
-                chosen = [p for p in chosen if own not in p.seasons]
-            # rows stamped with their own time (injury reports): the archive's and the capture's both count, each
-            # known from its time on - an older report ingested must not hide a newer one the archive holds
+        if snap is not None:  # the capture is the date's table; but rows stamped with their own time (injury reports)
+            # are read with the archive's, each known from its time on: an older report ingested hides no newer one
+            # (a live run's capture, fetched anew up to the lock, is its date's table: its key must not move with now)
+            own, stamped = season_of(game_date), self.window == "asof_day" and bool(self.time_column) and getattr(
+                env.settings, "source", "archive") != "live"
+            chosen = chosen if stamped else [] if self.window in ("day", "asof_day") else [
+                p for p in chosen if own not in p.seasons]
         if not chosen and snap is None and self.required:
             raise SourceError(
                 f"source {self.name}: the archive has no {self.table!r} table for the season(s) this stage reads "
@@ -338,6 +338,9 @@ class ArchiveTable:
             )
         if self.window == "asof_day" and as_of is None:
             raise SourceError(f"source {self.name}: as_of is unknown for {game_date}; build the schedule first")
+        snapshots.require_intact(env.home, self.name, [(f"ingested {self.table} part {p.name}", p.object)
+                                                       for p in chosen if p.object] + ([(snap.describe(), snap.object)]
+                                                                                      if snap is not None else []))
         pinned = [(p.origin, p.name, env.stat_cache.digest(p.path)) for p in chosen]
         paths = [p.path for p in chosen]
         cutoff = as_of
@@ -389,8 +392,7 @@ class ArchiveTable:
                                  for c in wanted})
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         if self.window == "asof_day" and len(frames) > 1 and self.contract is not None and self.contract.unique:
-            # the archive's parts and then the date's capture: a report both hold is the capture's (ingested anew,
-            # mended), one line per key as the contract wants
+            # the archive's parts, then the capture: a report both hold is the capture's (ingested anew, mended)
             frame = frame.drop_duplicates(list(self.contract.unique), keep="last").reset_index(drop=True)
         if self.window == "asof_day" and self.time_column and as_of is not None:
             frame = frame[frame[self.time_column] <= pd.Timestamp(as_of)].reset_index(drop=True)

@@ -9,9 +9,10 @@ a half-written record) and the next build recreates what is damaged instead of u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,17 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
     and every action record."""
     report = Report()
     damaged: set[str] = set()
+    sourced = _source_objects(store)
     for obj in store.iter_objects():
         report.objects += 1
         problems = store.verify_object(obj)
         if problems:
             damaged.add(obj)
-            report.problems.extend(f"{p}; the next build that needs it sets it aside and makes it again"
-                                   for p in problems)
+            fix = (f"a source's data ({sourced[obj]}): no build makes it again, builds refuse it - ingest the file "
+                   "(or fetch the source) again; the new capture supersedes it (this stays said until its ref goes)"
+                   if obj in sourced else
+                   "the next build that needs it sets it aside and makes it again")
+            report.problems.extend(f"{p}; {fix}" for p in problems)
         if progress:
             progress(report.objects)
     report.problems.extend(f"{link} is a symlink (to {os.readlink(link)}) in the store, not written by a build: "
@@ -137,6 +142,7 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
             report.problems.append(f"action record {path} names missing object {short(obj)}; the next build "
                                    "redoes that stage")
     report.problems.extend(_archive_refs(store, damaged))
+    report.problems.extend(_snapshot_refs(store))
     if store.tmp.is_dir():
         leftovers = [p.name for p in store.tmp.iterdir()]
         if leftovers:
@@ -165,6 +171,48 @@ def _archive_refs(store: LocalStore, damaged: Collection[str]) -> list[str]:
                             "the file again")
         elif obj in damaged:
             problems.append(f"archive ref {ref} names damaged object {short(obj)}; ingest the file again")
+    return problems
+
+
+def _source_lines(store: LocalStore) -> Iterator[tuple[Path, int, Any]]:
+    """(index file, line number, the line's object or the exception reading it) of every snapshot index line."""
+    for index in sorted((store.root / "refs" / "snapshots").glob("*/game_date=*.jsonl")):
+        try:
+            lines = index.read_bytes().splitlines()
+        except OSError as exc:
+            yield index, 0, exc
+            continue
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    yield index, number, json.loads(line)["object"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    yield index, number, exc
+
+
+def _source_objects(store: LocalStore) -> dict[str, str]:
+    """Object -> what holds it, for the objects of sources: ingested archive parts and snapshots (captures)."""
+    held: dict[str, str] = {}
+    for ref in sorted((store.root / "refs" / "archive").glob("*/*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            held.setdefault(str(json.loads(ref.read_bytes())["object"]), f"archive part {ref.parent.name}/{ref.stem}")
+    for index, _, obj in _source_lines(store):
+        if isinstance(obj, str):
+            held.setdefault(obj, f"snapshot {index.parent.name} {index.stem.split('=', 1)[-1]}")
+    return held
+
+
+def _snapshot_refs(store: LocalStore) -> list[str]:
+    """Problems with the snapshot indexes (refs/snapshots/<table>/game_date=D.jsonl): a line no build can read (its
+    capture drops out of every build unnoticed) or one naming an object not in the store."""
+    problems = []
+    for index, number, obj in _source_lines(store):
+        if isinstance(obj, Exception):
+            problems.append(f"snapshot index {index} line {number} is unreadable ({obj}): builds skip that capture; "
+                            "remove the line, then ingest the file (or fetch the source) again")
+        elif not is_digest(obj) or not store.has(obj):
+            problems.append(f"snapshot index {index} line {number} names object {short(str(obj))}, which is not in "
+                            "the store; remove the line, then ingest the file (or fetch the source) again")
     return problems
 
 

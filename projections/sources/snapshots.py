@@ -308,3 +308,17 @@ def last_table(home: Path, table: str, day: dt.date, now: dt.datetime, *,
         return pd.read_parquet(path)
     except (SourceError, OSError, ValueError):
         return None
+
+
+def require_intact(home: Path, source: str, objects: list[tuple[str, str]]) -> None:
+    """SourceError unless each (what, object) of a source's ingested or fetched data is intact (stat-cached
+    rehash): no build can make such an object again, so a damaged one is refused, never read."""
+    store = LocalStore(home)
+    for what, obj in objects:
+        if not store.has(obj):
+            continue  # gone, not damaged: reading it says so, with its own fix (data_path)
+        problems = store.verify_object(obj, use_cache=True)
+        if problems:
+            raise SourceError(f"source {source}: {what} is damaged ({'; '.join(problems)}); no build can make it "
+                              "again: ingest the file (or fetch the source) again - `projections verify` lists "
+                              "every damaged object")

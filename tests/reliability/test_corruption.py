@@ -191,3 +191,49 @@ def test_verify_names_an_archive_ref_to_a_damaged_object(tmp_path: Path):
     assert f"archive ref {ref} names damaged object {short(obj)}; ingest the file again" in report.problems, \
         report.problems
     assert len(report.problems) == 2, report.problems  # and the object's own problem
+
+
+def test_a_damaged_ingested_capture_is_refused_by_the_build_and_named_by_verify(tmp_path: Path):
+    """A DraftKings file ingested for 2019-11-05, then one byte of its stored table flipped (a salary of 3100 read
+    3101, no parquet error): the build refused nothing and published 18 players at a salary no DraftKings file has,
+    and verify said a build would make the object again (none can: it is a source's data). Now the build refuses
+    it naming the capture and the fix, gold stays as it was, verify says to ingest the file again; doing so mends."""
+    from tests.conftest import SHARED
+
+    home = tmp_path / "home"
+    dk = SHARED / "salaries" / "dk" / "2019-11-05__bradical1379__DKSalaries__65c7bab3.csv"
+    assert run_cli(home, "ingest", "dk-salaries", str(dk)).returncode == 0
+    [line] = (home / "refs" / "snapshots" / "salaries" / "game_date=2019-11-05.jsonl").read_text().splitlines()
+    obj = json.loads(line)["object"]
+    data = LocalStore(home).object_dir(obj) / "data.parquet"
+    os.chmod(data, 0o644)
+    flipped = bytearray(data.read_bytes())
+    flipped[5147] ^= 1
+    data.write_bytes(bytes(flipped))
+    report = verify(LocalStore(home))
+    assert any(p.startswith(f"object {short(obj)}: file 'data.parquet' hashes to") and
+               "a source's data (snapshot salaries 2019-11-05)" in p and "ingest the file" in p
+               for p in report.problems), report.problems
+    refused = run_doit(home, "slate", "date=2019-11-05")
+    assert refused.returncode != 0
+    assert f"snapshot salaries 2019-11-05 captured 2019-11-05T05:00:00.000Z ({short(obj)}) is damaged" \
+        in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+    assert not (home / "gold" / "projections" / "game_date=2019-11-05").exists()
+    assert run_cli(home, "ingest", "dk-salaries", str(dk)).returncode == 0
+    mended = run_doit(home, "slate", "date=2019-11-05")
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    assert (home / "gold" / "projections" / "game_date=2019-11-05").is_symlink()
+
+
+def test_verify_names_a_snapshot_index_line_it_cannot_read_or_whose_object_is_gone(tmp_path: Path):
+    """A torn line (a write cut short by hand) drops its capture out of every build with a warning only, and gc
+    would then delete its object; a line naming an object not in the store likewise. verify looked at neither."""
+    home = tmp_path / "home"
+    index = home / "refs" / "snapshots" / "injuries" / "game_date=2020-08-06.jsonl"
+    index.parent.mkdir(parents=True)
+    gone = "xxh3-128:" + "ab" * 16
+    index.write_text('{"object": "xxh3-128:12\n' + json.dumps({"object": gone}) + "\n")
+    problems = verify(LocalStore(home)).problems
+    assert any(p.startswith(f"snapshot index {index} line 1 is unreadable") for p in problems), problems
+    assert f"snapshot index {index} line 2 names object {short(gone)}, which is not in the store; remove the " \
+        "line, then ingest the file (or fetch the source) again" in problems, problems
