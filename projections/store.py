@@ -326,6 +326,9 @@ class LocalStore:
         if not is_digest(candidate):
             raise StoreCorrupted(f"gold pointer {link} -> {target} does not name a store object; "
                                  "remove it and rerun the date")
+        if os.path.realpath(link.parent / target) != os.path.realpath(self.object_dir(candidate)):
+            raise StoreCorrupted(f"gold pointer {link} -> {target} does not name a store object of this data root "
+                                 f"({self.objects}); remove it and rerun the date")
         return candidate
 
     def swap_pointer(self, asset: str, game_date: str, obj: str) -> None:

@@ -186,3 +186,23 @@ def test_the_lookers_name_a_pointer_moved_onto_another_object_instead_of_using_i
         assert damaged.returncode in (1, 2) and "Traceback" not in damaged.stderr, damaged.stderr  # ArrowInvalid
         assert "'projections.parquet' hashes to" in damaged.stderr and "`projections verify` lists" in damaged.stderr, \
             damaged.stderr
+
+
+def test_a_pointer_into_another_data_roots_store_is_named_and_put_back(two_dates: Path, tmp_path: Path) -> None:
+    """A gold pointer naming the right object, but in another data root (an absolute link left by a copy, or
+    planted): readers of gold read that root's bytes, or none. verify said ok, status UP TO DATE, and no run
+    repointed it (the object was read from the link's last two path parts alone)."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    shutil.copytree(two_dates, home, symlinks=True)
+    own = gold_object(home, DAY)
+    assert own
+    link = home / "gold" / "projections" / f"game_date={DAY}"
+    foreign = elsewhere / "store" / "objects" / own[9:11] / own[11:]
+    subprocess.run(["ln", "-sfn", str(foreign), str(link)], check=True)
+    problems = verify(LocalStore(home)).problems
+    assert any(f"-> {foreign} does not name a store object of this data root" in p for p in problems), problems
+    rerun = run_doit(home, "slate", f"date={DAY}")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "1 gold pointers moved" in rerun.stdout, rerun.stdout
+    assert (link.parent / os.readlink(link)).resolve() == LocalStore(home).object_dir(own).resolve()
+    assert verify(LocalStore(home)).ok
