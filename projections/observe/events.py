@@ -170,6 +170,10 @@ class Events:
         """The first successful build of `key` (its timing and run)."""
         return self._built.get(key) if key else None
 
+    def successes_of(self, key: str | None) -> list[Event]:
+        """Every successful build of `key`, oldest first (a key is built again when its object or record is gone)."""
+        return list(self._successes.get(key, [])) if key else []
+
     def build_of(self, record: Mapping[str, Any] | None) -> Event | None:
         """The successful build that wrote action record `record` (its timing and run), or None when the ledger
         lacks it (a record fetched from a shared store). A key built again - its object or record deleted by gc,

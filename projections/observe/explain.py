@@ -103,7 +103,8 @@ class Explainer:
                 if step is None:
                     rec = None
                     break
-                rec = self.prov.pick(step, iso, (rec.get("inputs") or {}).get(step), prefer=self.plan(step, day).key)
+                rec = self.prov.pick(step, iso, (rec.get("inputs") or {}).get(step), prefer=self.plan(step, day).key,
+                                     by=rec.get("created_at"))
             if rec is not None:
                 where = f"gold/{published.publish}/game_date={iso} -> {short(pointer)}"
                 if published.name == stage:
@@ -147,10 +148,13 @@ class Explainer:
 
     # ---- comparing two builds ------------------------------------------------------------------------
 
-    def _upstream_side(self, stage: str, day: dt.date, obj: str | None, *, planned: bool) -> Side | None:
+    def _upstream_side(self, stage: str, day: dt.date, obj: str | None, *, planned: bool,
+                       by: str | None) -> Side | None:
+        """The build of input `stage` behind object `obj` as read by a build made at `by` (its created_at): a
+        key that made the same object only later is not it; with `planned`, what a build now would use."""
         if planned:
             return Side.of_plan(self.plan(stage, day))
-        rec = self.prov.pick(stage, day.isoformat(), obj)
+        rec = self.prov.pick(stage, day.isoformat(), obj, by=by)
         return Side.of_record(rec) if rec else None
 
     def compare(self, stage: str, day: dt.date, cur: Side, ref: Side, *, planned: bool,
@@ -187,8 +191,8 @@ class Explainer:
                 same.append(f"input {upstream}")
                 continue
             change = Change("input", upstream, old_o, new_o)
-            up_cur = self._upstream_side(upstream, day, new_o, planned=planned)
-            up_ref = self._upstream_side(upstream, day, old_o, planned=False)
+            up_cur = self._upstream_side(upstream, day, new_o, planned=planned, by=cur.created_at)
+            up_ref = self._upstream_side(upstream, day, old_o, planned=False, by=ref.created_at)
             if up_cur is not None and up_ref is not None and depth < 12:
                 change.upstream, _ = self.compare(upstream, day, up_cur, up_ref, planned=planned, depth=depth + 1)
                 if not change.upstream and up_cur.object and up_cur.object != old_o:
