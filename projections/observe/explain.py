@@ -77,6 +77,10 @@ class Explainer:
     def plan(self, stage: str, day: dt.date) -> Plan:
         return self.engine.plan(stage, day, self._memo)
 
+    def _season(self, stage: str, day: dt.date) -> str | None:
+        """The season of `day` for a season-scoped stage (its runs under any date of it are its own), else None."""
+        return season_of(day) if self.engine.pipeline[stage].scope == "season" else None
+
     def code_files(self, stage: str) -> list[str]:
         try:
             return [_module_path(m, p) for m, p in code_files(self.engine.pipeline[stage])]
@@ -233,7 +237,8 @@ class Explainer:
         plan = self.plan(stage, day)
         spec = self.engine.pipeline[stage]
         scope = f"season {season_of(day)}" if spec.scope == "season" else iso
-        last = self.events.last(iso, stage, "stage_success", "stage_failure", "no_games")
+        last = self.events.last(iso, stage, "stage_success", "stage_failure", "no_games",
+                                season=self._season(stage, day))
         failure = None
         if last is not None and last.get("event") == "stage_failure":
             failure = {"ts": last.get("ts"), "run": last.get("run"), "error": first_line(last.get("error"), 400),
@@ -269,7 +274,8 @@ class Explainer:
             if last is not None and last.get("event") == "no_games":
                 reason = f"nothing to build, {first_line(last.get('error'))}"
             if plan.blocked_by:
-                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure", "no_games")
+                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure", "no_games",
+                                           season=self._season(plan.blocked_by, day))
                 if blocker is not None and blocker.get("event") == "stage_failure":
                     reason = f"waits for {plan.blocked_by}, whose last run failed: {first_line(blocker.get('error'))}"
                 elif blocker is not None and blocker.get("event") == "no_games":
