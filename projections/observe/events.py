@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from projections.dates import season_of
 from projections.ledger import Ledger
 
 Event = dict[str, Any]
@@ -32,6 +33,14 @@ def parse_ts(ts: str | None) -> dt.datetime | None:
         return None
     try:
         return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _season(day: Any) -> str | None:
+    """The season of an event's `game_date`, None when it has none (or one that is no date)."""
+    try:
+        return season_of(dt.date.fromisoformat(str(day))) if day else None
     except ValueError:
         return None
 
@@ -122,6 +131,7 @@ class Events:
         self._built: dict[str, Event] = {}
         self._successes: dict[str, list[Event]] = {}
         self._by_object: dict[tuple[str, str], list[Event]] = {}
+        self._by_stage_name: dict[str, list[Event]] = {}
         self.skipped_at: dict[str, str] = {}  # date -> when a run last skipped it (no games, no salaries)
         for e in self.all:
             if e.get("event") == "run_start":
@@ -130,6 +140,8 @@ class Events:
             if e.get("event") == "stage_success" and e.get("key"):
                 self._built.setdefault(str(e["key"]), e)
                 self._successes.setdefault(str(e["key"]), []).append(e)
+            if e.get("stage"):
+                self._by_stage_name.setdefault(str(e["stage"]), []).append(e)
             if e.get("stage") and e.get("object"):
                 self._by_object.setdefault((str(e["stage"]), str(e["object"])), []).append(e)
             day = e.get("game_date")
@@ -158,8 +170,16 @@ class Events:
         found = self.by_stage.get((day, stage), [])
         return [e for e in found if not kinds or e.get("event") in kinds]
 
-    def last(self, day: str, stage: str, *kinds: str) -> Event | None:
-        found = self.of_stage(day, stage, *kinds)
+    def of_season(self, season: str, stage: str, *kinds: str) -> list[Event]:
+        """Events of a season-scoped `stage` under every date of `season` (one object serves them all): its
+        successes name the season, its failures only the date they ran under."""
+        return [e for e in self._by_stage_name.get(stage, []) if (not kinds or e.get("event") in kinds)
+                and (e.get("season") or _season(e.get("game_date"))) == season]
+
+    def last(self, day: str, stage: str, *kinds: str, season: str | None = None) -> Event | None:
+        """The newest event of `stage` for `day` among `kinds`; with `season` (a season-scoped stage), for any date
+        of that season."""
+        found = self.of_season(season, stage, *kinds) if season else self.of_stage(day, stage, *kinds)
         return found[-1] if found else None
 
     def with_object(self, stage: str, obj: str) -> list[Event]:
@@ -169,6 +189,10 @@ class Events:
     def success_of(self, key: str | None) -> Event | None:
         """The first successful build of `key` (its timing and run)."""
         return self._built.get(key) if key else None
+
+    def successes_of(self, key: str | None) -> list[Event]:
+        """Every successful build of `key`, oldest first (a key is built again when its object or record is gone)."""
+        return list(self._successes.get(key, [])) if key else []
 
     def build_of(self, record: Mapping[str, Any] | None) -> Event | None:
         """The successful build that wrote action record `record` (its timing and run), or None when the ledger

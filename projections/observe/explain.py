@@ -77,6 +77,10 @@ class Explainer:
     def plan(self, stage: str, day: dt.date) -> Plan:
         return self.engine.plan(stage, day, self._memo)
 
+    def _season(self, stage: str, day: dt.date) -> str | None:
+        """The season of `day` for a season-scoped stage (its runs under any date of it are its own), else None."""
+        return season_of(day) if self.engine.pipeline[stage].scope == "season" else None
+
     def code_files(self, stage: str) -> list[str]:
         try:
             return [_module_path(m, p) for m, p in code_files(self.engine.pipeline[stage])]
@@ -103,7 +107,8 @@ class Explainer:
                 if step is None:
                     rec = None
                     break
-                rec = self.prov.pick(step, iso, (rec.get("inputs") or {}).get(step), prefer=self.plan(step, day).key)
+                rec = self.prov.pick(step, iso, (rec.get("inputs") or {}).get(step), prefer=self.plan(step, day).key,
+                                     by=rec.get("created_at"))
             if rec is not None:
                 where = f"gold/{published.publish}/game_date={iso} -> {short(pointer)}"
                 if published.name == stage:
@@ -147,10 +152,13 @@ class Explainer:
 
     # ---- comparing two builds ------------------------------------------------------------------------
 
-    def _upstream_side(self, stage: str, day: dt.date, obj: str | None, *, planned: bool) -> Side | None:
+    def _upstream_side(self, stage: str, day: dt.date, obj: str | None, *, planned: bool,
+                       by: str | None) -> Side | None:
+        """The build of input `stage` behind object `obj` as read by a build made at `by` (its created_at): a
+        key that made the same object only later is not it; with `planned`, what a build now would use."""
         if planned:
             return Side.of_plan(self.plan(stage, day))
-        rec = self.prov.pick(stage, day.isoformat(), obj)
+        rec = self.prov.pick(stage, day.isoformat(), obj, by=by)
         return Side.of_record(rec) if rec else None
 
     def compare(self, stage: str, day: dt.date, cur: Side, ref: Side, *, planned: bool,
@@ -187,8 +195,8 @@ class Explainer:
                 same.append(f"input {upstream}")
                 continue
             change = Change("input", upstream, old_o, new_o)
-            up_cur = self._upstream_side(upstream, day, new_o, planned=planned)
-            up_ref = self._upstream_side(upstream, day, old_o, planned=False)
+            up_cur = self._upstream_side(upstream, day, new_o, planned=planned, by=cur.created_at)
+            up_ref = self._upstream_side(upstream, day, old_o, planned=False, by=ref.created_at)
             if up_cur is not None and up_ref is not None and depth < 12:
                 change.upstream, _ = self.compare(upstream, day, up_cur, up_ref, planned=planned, depth=depth + 1)
                 if not change.upstream and up_cur.object and up_cur.object != old_o:
@@ -229,7 +237,8 @@ class Explainer:
         plan = self.plan(stage, day)
         spec = self.engine.pipeline[stage]
         scope = f"season {season_of(day)}" if spec.scope == "season" else iso
-        last = self.events.last(iso, stage, "stage_success", "stage_failure", "no_games")
+        last = self.events.last(iso, stage, "stage_success", "stage_failure", "no_games",
+                                season=self._season(stage, day))
         failure = None
         if last is not None and last.get("event") == "stage_failure":
             failure = {"ts": last.get("ts"), "run": last.get("run"), "error": first_line(last.get("error"), 400),
@@ -265,7 +274,8 @@ class Explainer:
             if last is not None and last.get("event") == "no_games":
                 reason = f"nothing to build, {first_line(last.get('error'))}"
             if plan.blocked_by:
-                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure", "no_games")
+                blocker = self.events.last(iso, plan.blocked_by, "stage_success", "stage_failure", "no_games",
+                                           season=self._season(plan.blocked_by, day))
                 if blocker is not None and blocker.get("event") == "stage_failure":
                     reason = f"waits for {plan.blocked_by}, whose last run failed: {first_line(blocker.get('error'))}"
                 elif blocker is not None and blocker.get("event") == "no_games":

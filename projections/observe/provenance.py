@@ -85,13 +85,33 @@ class Provenance:
                 out[key] = rec
         return list(out.values())
 
-    def pick(self, stage: str, day: str, obj: str | None, prefer: str | None = None) -> Record | None:
-        """The record that stands for `obj`: the one with key `prefer` if it made `obj`, else the newest."""
+    def pick(self, stage: str, day: str, obj: str | None, prefer: str | None = None, *,
+             by: str | None = None) -> Record | None:
+        """The record that stands for `obj`: the one with key `prefer` if it made `obj`, else the newest. With `by`
+        (when a build that read `obj` was made: its record's `created_at`), only the records of keys built at or
+        before then, the newest of them - a key that made the same object later (an early cutoff after that
+        build) did not feed it."""
         found = self.producers(stage, day, obj)
+        if by:
+            found = self._built_by(found, by)
         for rec in found:
             if prefer and rec.get("key") == prefer:
                 return rec
         return found[-1] if found else None
+
+    def _built_by(self, found: list[Record], by: str) -> list[Record]:
+        """Of the records `found`, those whose key was built at or before `by` (by the ledger's builds of the key
+        or the record's own `created_at`: a key built again since has the later one), ordered by the last such
+        build; when none was, the oldest (a ledger trimmed, or a record from a shared store)."""
+        dated: list[tuple[str, Record]] = []
+        for rec in found:
+            times = [str(e.get("ts") or "") for e in self.events.successes_of(rec.get("key"))]
+            before = [t for t in [*times, str(rec.get("created_at") or "")] if t and t <= by]
+            if before:
+                dated.append((max(before), rec))
+        if not dated:
+            return found[:1]
+        return [rec for _, rec in sorted(dated, key=lambda pair: pair[0])]
 
     def builds(self, stage: str, day: str) -> list[Event]:
         """The successful builds of `stage` for `day` in the ledger, oldest first; for a season stage, those of

@@ -93,8 +93,9 @@ def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetched: list[st
         row.seconds = e.get("seconds") if row.seconds is None else row.seconds
 
 
-def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched: list[str] | None = None
-                  ) -> StageStatus:
+def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched: list[str] | None = None,
+                  season: str | None = None) -> StageStatus:
+    """`plan`'s row; `season` for a season-scoped stage, whose runs under any date of the season are its own."""
     day = plan.game_date.isoformat()
     row = StageStatus(game_date=day, stage=plan.stage, state="up to date" if plan.up_to_date else "stale",
                       reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
@@ -108,7 +109,7 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched:
             timings = plan.record.get("timings") or {}
             row.seconds = round(sum(v for v in timings.values() if isinstance(v, int | float)), 3) or None
             row.built_by_run = None
-    last = events.last(day, plan.stage, "stage_success", "stage_failure")
+    last = events.last(day, plan.stage, "stage_success", "stage_failure", season=season)
     if last is not None:
         row.last_run = last.get("ts")
         row.last_outcome = "failed" if last["event"] == "stage_failure" else "built"
@@ -228,7 +229,8 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
         out.skipped = None
     states: dict[str, State] = {}
     for plan in engine.status(day):
-        row = _stage_status(plan, events, states, engine.pipeline.fetched_for(plan.stage))
+        row = _stage_status(plan, events, states, engine.pipeline.fetched_for(plan.stage),
+                            season_of(day) if engine.pipeline[plan.stage].scope == "season" else None)
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:

@@ -80,6 +80,15 @@ def copy_code(dest: Path) -> Path:
     return dest
 
 
+def copy_root(observed: Observed, dest: Path) -> tuple[Path, Path]:
+    """A private copy of the shared data root and of its code (the gold pointers are relative links), for a test
+    that builds on it: (home, code)."""
+    home, code = dest / "home", dest / "code"
+    shutil.copytree(observed.home, home, symlinks=True)
+    shutil.copytree(observed.code, code, ignore=shutil.ignore_patterns("__pycache__"))
+    return home, code
+
+
 def cli(home: Path, code: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """`projections ARGS` in a real process that imports the stages of `code`."""
     return subprocess.run([sys.executable, "-m", "projections.cli", *args], env=project_env(home, **env),

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli
+from tests.conftest import ledger_events, run_doit
+from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli, copy_root
 
 
 def _explain(observed: Observed, day: str, stage: str, *, code: Path | None = None, **env: str) -> dict:
@@ -149,3 +150,24 @@ def test_a_source_read_another_way_shows_what_differs(observed: Observed, tmp_pa
     (box,) = [c for c in data["changes"] if c["kind"] == "source" and c["name"] == "box"]
     assert box["old"] != box["new"] and "(identity " in box["new"], box
     assert box["note"].startswith("the same files, read another way"), box
+
+
+def test_why_it_ran_blames_no_change_made_after_the_build(observed: Observed, tmp_path: Path):
+    """An input object made again later by another key (an early cutoff) was explained by that later key: after
+    a rates parameter rebuilt sim, a rosters parameter that rebuilt rates to the same object (sim up to date) was
+    named a root cause of sim's build before it."""
+    home, code = copy_root(observed, tmp_path)
+    rates = {"PROJECTIONS_PARAMS__RATES__PCT_PRIOR_ATTEMPTS": "60"}
+    both = {**rates, "PROJECTIONS_PARAMS__ROSTERS__ABSENT_GAMES": "2"}
+    for env in (rates, both):
+        result = run_doit(home, "slate", f"date={RERUN_DATE}", code=code, **env)
+        assert result.returncode == 0, result.stdout + result.stderr
+    events = ledger_events(home)
+    built = {e["stage"] for e in events if e["run"] == events[-1]["run"] and e["event"] == "stage_success"}
+    assert {"rosters", "rates"} <= built and "sim" not in built, built  # rates made again, the same object
+    result = cli(home, code, "explain", RERUN_DATE, "sim", "--json", **both)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["state"] == "up to date" and data["mode"] == "ran"
+    assert [(c["stage"], c["kind"], c["name"]) for c in data["causes"]] == [("rates", "param", "pct_prior_attempts")]
+    assert not {"input:rosters", "param:absent_games"} & _names(data["changes"]), data["changes"]

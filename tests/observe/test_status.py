@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli
+from tests.conftest import run_doit
+from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli, copy_root
 
 
 def _status(observed: Observed, dates: str) -> dict[str, dict]:
@@ -80,3 +82,49 @@ def test_status_of_a_date_never_run(observed: Observed):
     result = cli(observed.home, observed.code, "status", "2019-11-20")
     assert result.returncode == 1
     assert "never ran" in result.stdout and "no gold" in result.stdout
+
+
+CALIBRATION_BREAKS = '    raise RuntimeError("calibration broke on purpose")\n'
+
+
+def _edit_calibration(code: Path, first_statement: str) -> None:
+    """The calibration stage's function with `first_statement` first (in place of an earlier edit's)."""
+    module = code / "stages" / "calibration.py"
+    text = module.read_text().replace(CALIBRATION_BREAKS, "")
+    anchor = "                ctx: StageContext) -> pd.DataFrame:\n"
+    assert text.count(anchor) == 1, "the calibration stage's signature moved: update this test"
+    module.write_text(text.replace(anchor, anchor + first_statement))
+
+
+def test_a_season_stage_run_under_one_date_is_the_run_of_every_date_of_its_season(observed: Observed, tmp_path: Path):
+    """The calibration (one object per season) failed under one date and every other date of the season said it
+    "never ran" and its stages "wait for calibration", not that it failed; after a rebuild under one date the
+    others had no last run."""
+    home, code = copy_root(observed, tmp_path)
+    _edit_calibration(code, CALIBRATION_BREAKS)
+    failed = run_doit(home, "slate", f"date={DATES[0]}", code=code)
+    assert failed.returncode != 0 and "calibration broke on purpose" in failed.stdout + failed.stderr
+    other = DATES[1]  # built by the range run, whose calibration ran under DATES[0]
+    result = cli(home, code, "status", other, "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [day] = json.loads(result.stdout)["dates"]
+    by_stage = {s["stage"]: s for s in day["stages"]}
+    assert day["state"] == "failed"
+    calibration = by_stage["calibration"]
+    assert calibration["state"] == "failed" and calibration["last_outcome"] == "failed", calibration
+    assert calibration["error"] == "RuntimeError: calibration broke on purpose"
+    assert by_stage["minutes"]["reason"] == "waits for calibration, which failed"
+    text = cli(home, code, "status", other).stdout
+    assert "F calibration" in text and "FAILED: RuntimeError: calibration broke on purpose" in text, text
+    explained = json.loads(cli(home, code, "explain", other, "minutes", "--json").stdout)
+    assert explained["reason"] == ("waits for calibration, whose last run failed: "
+                                   "RuntimeError: calibration broke on purpose")
+    assert json.loads(cli(home, code, "explain", other, "calibration", "--json").stdout)["state"] == "failed"
+
+    _edit_calibration(code, '    _mended = "a logic edit that fits the same calibration"\n')
+    mended = run_doit(home, "calibration", f"date={DATES[0]}", code=code)
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    [day] = json.loads(cli(home, code, "status", other, "--json").stdout)["dates"]
+    calibration = {s["stage"]: s for s in day["stages"]}["calibration"]
+    assert calibration["state"] == "up to date" and calibration["last_outcome"] == "built", calibration
+    assert calibration["last_run"] and calibration["last_run"] >= calibration["built_at"]
