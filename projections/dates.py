@@ -50,8 +50,8 @@ def parse_dates(text: str) -> list[dt.date]:
             first, _, last = part.partition("..")
             try:
                 start, end = parse_one(first), parse_one(last)
-            except InvalidDate:
-                raise InvalidDate(f"invalid date range {part!r}: expected {FORMS}") from None
+            except InvalidDate as exc:  # which end, and why (a day out of its month, a year of no NBA slate)
+                raise InvalidDate(f"invalid date range {part!r}: {str(exc).removeprefix('invalid ')}") from None
             if end < start:
                 raise InvalidDate(f"range {part!r} ends before it starts; write it as {end}..{start}")
             span = (end - start).days + 1

@@ -54,3 +54,14 @@ def test_a_year_no_slate_can_have_is_refused(text):
     with pytest.raises(InvalidDate) as info:
         parse_dates(text)
     assert f"invalid date {text!r}: NBA slates fall in the years 1946..2199" in str(info.value)
+
+
+def test_a_bad_end_of_a_range_is_named_with_its_reason():
+    """The range's end is no date (November has 30 days): the error names the end and why, as a single date's
+    does - it said only "expected YYYY-MM-DD, a range A..B"."""
+    with pytest.raises(InvalidDate) as info:
+        parse_dates("2019-10-30..2019-11-31")
+    assert str(info.value).startswith("invalid date range '2019-10-30..2019-11-31': date '2019-11-31': day is out "
+                                      "of range for month; expected YYYY-MM-DD"), str(info.value)
+    with pytest.raises(InvalidDate, match=r"range '1900-01-01\.\.2019-10-30': date '1900-01-01': NBA slates fall"):
+        parse_dates("1900-01-01..2019-10-30")
