@@ -63,8 +63,9 @@ def _missing(store: LocalStore, hexpart: str, message: str, events: Events | Non
 
 def previous_published(events: Events, day: str, current: str | None) -> str | None:
     """The object the gold pointer of `day` held before `current`, from the ledger's publish events."""
-    moves = events.publishes(day)
-    for e in reversed(moves):
+    moves = [e for e in events.publishes(day) if is_digest(e.get("object")) and is_digest(e.get("previous") or
+                                                                                            e.get("object"))]
+    for e in reversed(moves):  # (a line edited by hand to name no object is no publish)
         if e.get("object") == current and e.get("previous") and e.get("previous") != current:
             return str(e["previous"])
     for e in reversed(moves):

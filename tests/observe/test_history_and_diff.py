@@ -253,3 +253,17 @@ def test_a_player_name_from_a_file_cannot_forge_lines_of_diff():
     text = render(d)
     assert "  + Evil\\n  + Fake Player  B\\tOS" in text and "  Also\\nEvil  LAL" in text, text
     assert len(text.splitlines()) == 7, text
+
+
+def test_a_publish_line_edited_to_name_no_object_is_no_publish():
+    """A ledger publish line whose object is no digest (edited by hand): diff stopped with a ValueError traceback
+    reading it as the slate before; it is passed over, and the real move before it is found."""
+    from projections.observe.events import Events
+    from projections.observe.slatediff import previous_published
+
+    gold, before = "xxh3-128:" + "1" * 32, "xxh3-128:" + "2" * 32
+    events = Events([{"event": "publish", "game_date": "2019-10-30", "object": before},
+                     {"event": "publish", "game_date": "2019-10-30", "object": gold, "previous": before},
+                     {"event": "publish", "game_date": "2019-10-30", "object": "notadigest", "previous": gold}])
+    assert previous_published(events, "2019-10-30", gold) == before
+    assert previous_published(events, "2019-10-30", "xxh3-128:" + "3" * 32) == gold
