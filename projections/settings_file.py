@@ -49,6 +49,10 @@ def config_file() -> Path | None:
     if candidate.is_dir():
         raise ConfigError(f"{candidate} is a directory; settings are read from a TOML file of that name: "
                           "remove the directory, or set PROJECTIONS_CONFIG to the settings file")
+    if candidate.exists() and not candidate.is_file():  # a FIFO, a device: read it, or hang; pass it over, and the
+        # settings a user wrote there would go unread without a word
+        raise ConfigError(f"{candidate} is not a regular file; settings are read from a TOML file of that name: "
+                          "replace it with one, or set PROJECTIONS_CONFIG to the settings file")
     return candidate if candidate.is_file() else None
 
 

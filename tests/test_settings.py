@@ -677,3 +677,13 @@ def test_a_disk_mounted_at_a_top_level_mount_point_can_be_the_data_root(mount: s
     from projections.ops.unwritable import unusable_root
 
     assert "system directory" not in (unusable_root(Path(mount)) or "")
+
+
+def test_a_settings_file_that_is_no_regular_file_is_refused(env: Path):
+    """<home>/projections.toml as a FIFO (or a link to /dev/zero): it was passed over without a word, so settings a
+    user meant to give went unread; PROJECTIONS_CONFIG naming the same was refused already."""
+    import os
+
+    os.mkfifo(env / "projections.toml")
+    with pytest.raises(ConfigError, match=r"projections\.toml is not a regular file; settings are read from a TOML"):
+        load_settings()
