@@ -1,6 +1,6 @@
 """What earlier runs already alerted for a slate date, so that a condition lasting all day alerts once a date.
 
-    fallback_key(event)                    what identifies a failed fetch: (date, source, its error)
+    fallback_key(event)                    what identifies a failed fetch: (date, source, its error, timings out)
     fallbacks(events)                      one run's fetches that failed and fell back on an earlier capture
     alerted_fallbacks(events, run)         the fallbacks an earlier run's delivered fetch alert of the date named
     notices(events, field)                 what one run's successful fetches noted ("rejected", "warning")
@@ -11,16 +11,45 @@ Only a delivered alert (an `alert` ledger line, not an `alert_failure`) counts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# A fetch that gave up (projections.fetch): "SOURCE: GET URL failed after N attempts in T s (REASON): 1) ERROR;
+# 2) ERROR - ADVICE", and " | what to do: FIX" from the source. The count, the time and the reason (a wait that
+# would overrun the budget, with the seconds left) differ from run to run for the same failure.
+_GAVE_UP = re.compile(r"(?P<head>.*?) failed after \d+ attempts? in [\d.]+ s \((?:[^()]|\([^()]*\))*\): (?P<tried>.*)")
+_NUMBERED = re.compile(r"; (?=\d+\) )")
+_NUMBER = re.compile(r"^\d+\) ")
+_SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?m?s\b")  # a timing in an attempt's error: Retry-After, a deadline
+_BYTES = re.compile(r"\b\d[\d,]* bytes\b")  # the size of a payload refused
+
+
+def _steady(text: str) -> str:
+    return _BYTES.sub("N bytes", _SECONDS.sub("N s", text))
+
+
+def failure_of(error: str) -> str:
+    """What identifies a failed fetch in its recorded error, the same at every run that meets it: the first line
+    with the attempts' count, timing, reason and numbering left out, each distinct error once (sorted), and any
+    other timing or payload size as N."""
+    first = (error.splitlines() or [""])[0]
+    text, said, fix = first.partition(" | what to do: ")
+    gave_up = _GAVE_UP.fullmatch(text)
+    if gave_up is None:
+        return _steady(first)
+    tried, dash, advice = gave_up["tried"].rpartition(" - ")
+    if not dash:
+        tried, advice = advice, ""
+    errors = sorted({_steady(_NUMBER.sub("", e)) for e in _NUMBERED.split(tried)})
+    return " | ".join([f"{gave_up['head']} failed", "; ".join(errors), _steady(advice)]) + said + fix
+
 
 def fallback_key(event: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(date, source, first line of the error) of a fetch_failure; a stage failure gets one no fallback has."""
+    """(date, source, `failure_of` its error) of a fetch_failure; a stage failure gets one no fallback has."""
     if event.get("event") != "fetch_failure":
         return ("", "", "stage failure")
-    first = (str(event.get("error") or "").splitlines() or [""])[0]
-    return (str(event.get("game_date", "?")), str(event.get("source")), first)
+    return (str(event.get("game_date", "?")), str(event.get("source")), failure_of(str(event.get("error") or "")))
 
 
 def fallbacks(events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], str]:
