@@ -171,15 +171,23 @@ def _session(alerts: AlertSettings) -> smtplib.SMTP:
     return smtp
 
 
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
+
+
 def _smtp_error(exc: Exception) -> tuple[str, bool]:
     """(what went wrong, whether retrying can help)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"login refused ({exc.smtp_code}); fix alerts.smtp_user / smtp_password", False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"every recipient was refused: {sorted(exc.recipients)}; fix alerts.smtp_to", False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # each recipient's (code, answer)
+        answers = {code for code, _ in exc.recipients.values()}
+        said = "; ".join(f"{rcpt}: {code} {one_line(_text(answer))}" for rcpt, (code, answer) in
+                         sorted(exc.recipients.items()))
+        if answers and all(400 <= code < 500 for code in answers):  # greylisting, a full queue: try again later
+            return f"every recipient was refused for now ({said})", True
+        return f"every recipient was refused ({said}); fix alerts.smtp_to", False
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-        return f"SMTP {exc.smtp_code} {message}", 400 <= exc.smtp_code < 500
+        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", 400 <= exc.smtp_code < 500
     if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
         return f"{type(exc).__name__}: {exc}; check alerts.smtp_starttls and smtp_port", False
     return f"{type(exc).__name__}: {exc}", True

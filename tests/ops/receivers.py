@@ -6,6 +6,7 @@
         assert hook.posts[0]["text"].startswith("*projections")
 
     with SmtpReceiver() as smtp:
+        smtp.script_rcpt("450 4.2.0 greylisted")               # the next RCPT is refused for now, then 250
         ...
         assert smtp.messages[0]["Subject"] == ...
 
@@ -129,6 +130,13 @@ class _BoundController(Controller):
 class _Inbox:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.rcpt_answers: deque[str] = deque()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if self.rcpt_answers:
+            return self.rcpt_answers.popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
@@ -156,6 +164,10 @@ class SmtpReceiver:
     @property
     def port(self) -> int:
         return int(self._controller.port)
+
+    def script_rcpt(self, *answers: str) -> None:
+        """The next RCPT commands get these answers (e.g. "450 4.2.0 greylisted"), then 250."""
+        self._inbox.rcpt_answers.extend(answers)
 
     @property
     def messages(self) -> list[EmailMessage]:

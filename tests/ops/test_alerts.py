@@ -110,6 +110,23 @@ def test_receivers_down_are_recorded_and_printed_not_raised(
     assert "s3cr3tWebhookToken" not in everything and "hunter2-smtp-password" not in everything
 
 
+def test_a_greylisting_mail_server_is_tried_again_and_a_refusal_for_good_is_not(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """A recipient answered 450 (greylisting: "try again later") was taken as refused for good: the alert failed at
+    once, telling to fix alerts.smtp_to. Every recipient refused with a 4xx is retried; a 5xx is not."""
+    smtp.script_rcpt("450 4.2.0 greylisted, try again later")
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_to": ["ops@example.org"]})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 2 and fake_time.sleeps == [0.5], delivery
+    assert smtp.recipients == [["ops@example.org"]]
+
+    smtp.script_rcpt("550 5.1.1 no such user")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [0.5], delivery
+    assert "550 5.1.1 no such user" in delivery.detail and "fix alerts.smtp_to" in delivery.detail
+
+
 def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings()
     ledger = Ledger(settings.home, run="run0001")
