@@ -10,11 +10,16 @@
         ...
         assert smtp.messages[0]["Subject"] == ...
 
-Both bind 127.0.0.1 on a port the kernel picks (no free-port race) and join their threads on exit.
+    with Dripper("smtp") as drip:                               # a greeting one byte at a time, never ending
+        ...
+
+All bind 127.0.0.1 on a port the kernel picks (no free-port race) and join their threads on exit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import socket
 import threading
@@ -23,7 +28,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
@@ -190,3 +195,60 @@ def closed_port() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+class Dripper:
+    """A receiver that never finishes its answer: one byte every `every` s for as long as the client stays - an
+    HTTP status line ("http", once the request's headers are in) or an SMTP greeting ("smtp"). Each byte resets a
+    per-read timeout, so only a deadline on the whole exchange ends it. `connections` counts the clients."""
+
+    def __init__(self, kind: Literal["http", "smtp"], every: float = 0.1) -> None:
+        self.every = every
+        self._says = (b"HTTP/1.1 200 OK" if kind == "http" else b"220-") + b" " * 8
+        self._http = kind == "http"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.02)
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+
+    def __enter__(self) -> Dripper:
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join()
+        self._sock.close()
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._drip, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # the client hung up: done
+            conn.settimeout(5.0)
+            if self._http:
+                seen = b""
+                while b"\r\n\r\n" not in seen and not self._stop.is_set():
+                    got = conn.recv(65536)
+                    if not got:
+                        return
+                    seen += got
+            for byte in itertools.cycle(self._says):
+                if self._stop.wait(self.every):
+                    return
+                conn.sendall(bytes([byte]))
