@@ -1,6 +1,8 @@
 """Deliver one message through each configured alert channel, with retries; never raise.
 
-    webhook   POST {"text": ...} (Slack-compatible) through an httpx client made by projections.fetch
+    webhook   POST {"text": ...} (Slack-compatible) through an httpx client made by projections.fetch; a 307/308
+              redirect is followed with the same POST, any other fails naming its target (301/302/303 would
+              turn it into a GET without the alert, which a receiver may well answer 200)
     email     stdlib smtplib: optional STARTTLS and login
 
 Retries follow a projections.fetch.FetchPolicy (attempts, jittered backoff, Retry-After, time budget; tests
@@ -25,7 +27,7 @@ from typing import Any, Literal
 import httpx
 
 from projections.fetch import FetchPolicy, make_client, retry_after_s
-from projections.fetch_send import excerpt
+from projections.fetch_send import MAX_REDIRECTS, excerpt
 from projections.redaction import redact
 from projections.settings_tables import AlertSettings
 from projections.textsafe import one_line, slack, visible
@@ -36,6 +38,9 @@ Channel = Literal["webhook", "email"]
 REFUSED = (401, 403, 404, 410)
 _REVOKED = "it was revoked or mistyped"
 _URL_FIX = "fix alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in projections.toml)"
+_RESENDS = (307, 308)  # the redirects that repeat the method and body (RFC 9110); 301/302/303 make a POST a GET
+_FINAL_URL = ("set alerts.webhook_url to the URL it redirects to (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in "
+              "projections.toml)")
 
 
 @dataclass(frozen=True)
@@ -128,30 +133,43 @@ class _Late(Exception):
 
 def _request(client: httpx.Client, method: str, url: str, *, payload: Mapping[str, Any] | None,
              timeout: httpx.Timeout, deadline_s: float) -> tuple[httpx.Response, str]:
-    """One request under a wall-clock deadline, redirects not followed: the answer (closed) and, unless it is a
-    2xx, an excerpt of its body (a 2xx is taken once its headers arrive: the receiver has the message). Raises
-    httpx.HTTPError, or _Late when the deadline cut it short."""
-    # a connection of its own, so the watchdog knows its socket
-    request = client.build_request(method, url, json=payload, timeout=timeout, headers={"Connection": "close"})
+    """One request, and the 307/308 redirects it meets (at most MAX_REDIRECTS), under one wall-clock deadline: the
+    last answer (closed) and, unless it is a 2xx, an excerpt of its body (a 2xx is taken once its headers arrive:
+    the receiver has the message). Raises httpx.HTTPError, or _Late when the deadline cut it short."""
     body = bytearray()
     with Watchdog(deadline_s) as watchdog:
-        request.extensions["trace"] = watchdog.trace
-        try:
-            response = client.send(request, stream=True, follow_redirects=False)
-        except httpx.TransportError as exc:
-            if watchdog.fired.is_set():
-                raise _Late(deadline_s) from exc
-            raise
-        try:
-            if not response.is_success:
-                with contextlib.suppress(httpx.TransportError):  # the status is the answer; its body only says more
-                    for chunk in response.iter_bytes():
-                        body += chunk
-                        if len(body) >= 4096:
-                            break
-        finally:
-            response.close()
+        for hop in range(MAX_REDIRECTS + 1):
+            # a connection of its own, so the watchdog knows its socket
+            request = client.build_request(method, url, json=payload, timeout=timeout, headers={"Connection": "close"})
+            request.extensions["trace"] = watchdog.trace
+            try:
+                response = client.send(request, stream=True, follow_redirects=False)
+            except httpx.TransportError as exc:
+                if watchdog.fired.is_set():
+                    raise _Late(deadline_s) from exc
+                raise
+            try:
+                if response.status_code in _RESENDS and response.has_redirect_location and hop < MAX_REDIRECTS:
+                    url = str(request.url.join(response.headers["location"]))
+                    continue
+                if not response.is_success:
+                    with contextlib.suppress(httpx.TransportError):  # the status is the answer; the body says more
+                        for chunk in response.iter_bytes():
+                            body += chunk
+                            if len(body) >= 4096:
+                                break
+            finally:
+                response.close()
+            break
     return response, excerpt(bytes(body))
+
+
+def _redirect(response: httpx.Response) -> str:
+    """Where a redirect not followed points (scheme, host and port only: the path may carry a token) and why."""
+    where = webhook_target(str(response.url.join(response.headers.get("location", ""))))
+    why = (f"more than {MAX_REDIRECTS} redirects" if response.status_code in _RESENDS else
+           "not followed: a POST would arrive there as a GET, without the alert")
+    return f"to {where} ({why})"
 
 
 def send_webhook(
@@ -179,6 +197,9 @@ def send_webhook(
         code = response.status_code
         if 200 <= code <= 299:
             return Delivery("webhook", target, True, len(retry.errors) + 1, f"HTTP {code}")
+        if response.is_redirect:
+            retry.errors.append(f"HTTP {code} redirects {_redirect(response)}")
+            return retry.failed("webhook", target, _FINAL_URL, secrets)
         error = f"HTTP {code} {one_line(response.reason_phrase)}".rstrip() + (f": {body}" if body else "")
         wait = retry_after_s(response.headers) if code in (429, 503) else None
         if retry.again(error, retryable=code == 429 or code >= 500, retry_after=wait):
@@ -315,8 +336,9 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
     """Whether each configured channel answers, without sending a message (one attempt each).
 
     webhook: an HTTP answer to a HEAD request counts (405 included) unless it is one of REFUSED, which says the
-    URL is revoked or mistyped; email: greeting, STARTTLS and login as configured. `detail` reads after the
-    channel's name: "answers (...)", "does not answer: ...", "refuses the URL (...)".
+    URL is revoked or mistyped, or a redirect an alert would not get through (any but 307/308); email: greeting,
+    STARTTLS and login as configured. `detail` reads after the
+    channel's name: "answers (...)", "does not answer: ...", "refuses the URL (...)", "redirects (...) to ...".
     """
     out: list[Delivery] = []
     secrets = _secrets(alerts)
@@ -331,7 +353,10 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
                 response, _ = _request(http, "HEAD", url, payload=None, timeout=policy.timeout(),
                                        deadline_s=policy.attempt_deadline_s)
             code = response.status_code
-            if code in REFUSED:
+            if response.is_redirect:
+                out.append(Delivery("webhook", target, False, 1, redact(f"redirects (HTTP {code} to HEAD) "
+                                    f"{_redirect(response)}", secrets), _FINAL_URL))
+            elif code in REFUSED:
                 out.append(Delivery("webhook", target, False, 1, f"refuses the URL (HTTP {code} to HEAD): {_REVOKED}",
                                     _URL_FIX))
             else:

@@ -1,7 +1,7 @@
 """Real loopback receivers for alert tests: an HTTP webhook endpoint and an SMTP server (aiosmtpd).
 
     with WebhookReceiver() as hook:
-        hook.script((500, {}), (429, {"Retry-After": "3"}))   # the next two POSTs fail, then 200
+        hook.script((500, {}), (429, {"Retry-After": "3"}))   # the next two requests fail, then 200 (405 to HEAD)
         ...
         assert hook.posts[0]["text"].startswith("*projections")
 
@@ -49,13 +49,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.server.owner._note("HEAD", self.path, b"")
-        self._answer(405, {})
+        self._answer(*self.server.owner._next(default=405))
+
+    def do_GET(self) -> None:  # what a redirect turned a POST into: a web server answers it 200
+        self.server.owner._note("GET", self.path, b"")
+        self._answer(*self.server.owner._next())
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.owner._note("POST", self.path, body, dict(self.headers.items()))
-        status, headers = self.server.owner._next()
-        self._answer(status, headers)
+        self._answer(*self.server.owner._next())
 
     def _answer(self, status: int, headers: dict[str, str]) -> None:
         body = b"ok" if status < 300 else b"invalid_token" if status < 500 else b"server error"
@@ -106,9 +109,9 @@ class WebhookReceiver:
         with self._lock:
             self._script.extend(answers)
 
-    def _next(self) -> tuple[int, dict[str, str]]:
+    def _next(self, default: int = 200) -> tuple[int, dict[str, str]]:
         with self._lock:
-            return self._script.popleft() if self._script else (200, {})
+            return self._script.popleft() if self._script else (default, {})
 
     def _note(self, method: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         with self._lock:

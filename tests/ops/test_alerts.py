@@ -176,6 +176,49 @@ def test_a_webhook_answering_200_and_trickling_its_body_has_the_alert_at_once(
         assert [r.method for r in server.requests_to("/hooks/s3cr3tWebhookToken")] == ["POST"]
 
 
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_webhook_url_redirecting_the_post_to_a_get_is_no_delivered_alert(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime, status: int
+) -> None:
+    """httpx followed a 301/302/303 with a GET without the alert, and a receiver answering that GET 200 made the
+    alert count as delivered though nothing was posted. Such a redirect is not followed: the alert fails at once
+    naming where the URL redirects (scheme, host and port: the path carries a token) and the fix, and the doctor's
+    probe says so too."""
+    moved = webhook.url("/services/T0001/B0002/n3wS3cr3tToken")
+    webhook.script((status, {"Location": moved}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    ledger = Ledger(settings.home, run="run0001")
+    printed: list[str] = []
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait, echo=printed.append)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [], delivery
+    assert f"HTTP {status} redirects to http://127.0.0.1:{webhook.port}/… (not followed" in delivery.detail
+    assert "set alerts.webhook_url to the URL it redirects to" in delivery.detail
+    assert [method for method, *_ in webhook.requests] == ["POST"]
+    [failure] = ledger_lines(settings.home)
+    assert failure["event"] == "alert_failure" and "redirects to" in failure["error"]
+    assert not any(token in json.dumps(failure) + printed[0] for token in ("n3wS3cr3tToken", "s3cr3tWebhookToken"))
+
+    webhook.script((status, {"Location": moved}))
+    [probed] = channels.probe(settings.alerts)
+    assert not probed.ok and probed.detail.startswith(f"redirects (HTTP {status} to HEAD) to http://127.0.0.1:")
+    assert probed.fix.startswith("set alerts.webhook_url to the URL it redirects to")
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_webhook_url_redirecting_with_the_same_post_is_followed(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, status: int
+) -> None:
+    """307 and 308 repeat the POST and its body where they point: followed, the alert arrives there."""
+    webhook.script((status, {"Location": "/services/T0001/B0002/moved"}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 1, delivery
+    assert [(method, path) for method, path, *_ in webhook.requests] == [
+        ("POST", "/services/T0001/B0002/s3cr3tWebhookToken"), ("POST", "/services/T0001/B0002/moved")]
+    first, second = webhook.posts
+    assert first == second and "stage: minutes" in second["text"]
+
+
 def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings()
     ledger = Ledger(settings.home, run="run0001")
