@@ -222,7 +222,8 @@ class Dripper:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._stop.set()
-        for thread in list(self._threads):
+        self._threads[0].join()  # no client is taken after this: every dripping thread is in the list
+        for thread in self._threads[1:]:
             thread.join()
         self._sock.close()
 
