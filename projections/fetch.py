@@ -141,8 +141,9 @@ class FetchPolicy:
 
 
 def make_client(policy: FetchPolicy, *, base_headers: Mapping[str, str] | None = None) -> httpx.Client:
-    """One shared client with explicit timeouts; close it (or use `with`). It follows redirects for other users
-    (alert webhooks); `fetch` follows them itself (projections.fetch_send), so keys stay with their origin."""
+    """One shared client with explicit timeouts; close it (or use `with`). Its users follow redirects themselves:
+    `fetch` (projections.fetch_send), so keys stay with their origin, and the alert webhook (projections.ops.channels),
+    only those that repeat the POST."""
     headers = {"User-Agent": USER_AGENT, **(base_headers or {})}
     return httpx.Client(timeout=policy.timeout(), headers=headers, follow_redirects=True)
 

@@ -4,29 +4,28 @@ Redirects are followed here, at most MAX_REDIRECTS of them, so that a hop to ano
 port) carries none of the headers the caller added (an API key header, an endpoint's own headers) and none
 whose name is secret; httpx alone would forward all but `Authorization`. A redirect to anything but http(s)
 fails, naming its target. The body is streamed: past `max_body_bytes` (decoded, or as sent on the wire) the
-attempt stops. A watchdog shuts the connection's socket down when the attempt's wall-clock deadline passes, so
-a server trickling a byte at a time cannot hold a run beyond it (httpx's timeouts bound each read, not the sum).
+attempt stops. A watchdog (projections.watchdog) shuts the connection's socket down when the attempt's wall-clock
+deadline passes, so a server trickling a byte at a time cannot hold a run beyond it (httpx's timeouts bound each
+read, not the sum).
 
 Nothing read from the server reaches a message unescaped: `excerpt` shows control characters as `\\x1b`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import math
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
 from projections.errors import ConfigError, ContractViolation
 from projections.redaction import is_secret_name, redact
 from projections.textsafe import one_line
+from projections.watchdog import Watchdog
 
 MAX_REDIRECTS = 5
 EXCERPT_CHARS = 160  # of an error body, in a message
@@ -125,55 +124,6 @@ def _status_failure(response: httpx.Response, body: bytes, secrets: tuple[str, .
     return Failure("http", short, False, status=code)
 
 
-# ----------------------------------------------------------------------------------------- the deadline
-
-
-class _Watchdog:
-    """Shuts down the socket of every connection an attempt opens once `seconds` of wall-clock time pass.
-
-    It learns each socket from httpcore's `trace` extension (connect_tcp) and keeps a dup of it: shutdown acts
-    on the connection itself, so the reading thread's recv returns at once, TLS or not.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.fired = threading.Event()
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        with self._lock:
-            for sock in self._socks:
-                sock.close()
-            self._socks.clear()
-
-    def trace(self, name: str, info: dict[str, Any]) -> None:
-        if not name.endswith((".connect_tcp.complete", ".connect_unix_socket.complete")):
-            return
-        stream = info.get("return_value")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        with self._lock:
-            self._socks.append(sock.dup())
-        if self.fired.is_set():
-            self._fire()
-
-    def _fire(self) -> None:
-        self.fired.set()
-        with self._lock:
-            for sock in self._socks:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 # ----------------------------------------------------------------------------------------- one attempt
 
 
@@ -198,7 +148,7 @@ def _size(limit: int) -> str:
     return f"{limit:,} bytes ({limit / 2**20:.3g} MiB)"
 
 
-def _read(response: httpx.Response, limit: int, watchdog: _Watchdog, shown: str) -> bytes:
+def _read(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str) -> bytes:
     """The decoded body, streamed; _Stop past `limit` bytes (decoded or on the wire); cut short by the deadline.
     `shown` starts the messages: "the answer ", or "redirected to URL, the answer " after a redirect."""
     body = bytearray()
@@ -226,7 +176,7 @@ def send(
     ConfigError for a request that can never be sent (a scheme or header httpx refuses).
     """
     origin = _origin(request.url)
-    watchdog = _Watchdog(deadline_s)
+    watchdog = Watchdog(deadline_s)
     try:
         with watchdog:
             return _hops(client, request, origin, extra_headers, secrets, max_body_bytes, watchdog)
@@ -251,7 +201,7 @@ def _late(deadline_s: float, cause: BaseException | None = None) -> Failure:
 
 def _hops(
     client: httpx.Client, request: httpx.Request, origin: tuple[str, str, int | None], extra: tuple[str, ...],
-    secrets: tuple[str, ...], limit: int, watchdog: _Watchdog,
+    secrets: tuple[str, ...], limit: int, watchdog: Watchdog,
 ) -> Answer | Failure:  # fmt: skip
     first = request.url
     for _ in range(MAX_REDIRECTS + 1):
@@ -271,7 +221,7 @@ def _hops(
                    False)
 
 
-def _answer(response: httpx.Response, limit: int, watchdog: _Watchdog, shown: str, secrets: tuple[str, ...]
+def _answer(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str, secrets: tuple[str, ...]
             ) -> Answer | Failure:
     if not 200 <= response.status_code <= 299:
         body = b""

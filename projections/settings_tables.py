@@ -70,7 +70,8 @@ class AlertSettings(Frozen):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP login password")
     smtp_from: str = Field(default="projections@localhost", description="the From address of alert emails")
     smtp_to: Addresses = Field(default=(), description="one address, a comma-separated list, or a list")
-    timeout_s: Float = Field(default=10.0, gt=0, description="timeout of one webhook request or SMTP connection")
+    timeout_s: Float = Field(default=10.0, gt=0, description="wall-clock limit of one attempt: a webhook request "
+                             "or an SMTP session, connect to last answer")
     attempts: Int = Field(default=3, ge=1, description="tries per channel before an alert counts as not sent")
     details_command: Annotated[str, AfterValidator(checks.details_template)] = Field(
         default="projections status {date}",

@@ -8,6 +8,7 @@
     inventory     which units and crontab lines belong to the pipeline, and which of them start it
     doctor        inspect the machine: duplicate/drifted/legacy schedulers, overrides, ports, data root, alerts
     channels      deliver one message through a Slack-compatible webhook or SMTP, with retries
+    alert_once    what earlier runs already alerted for a date: a feed down all day alerts once a date
     alerts        what an alert says (stage failure, stale run, failed unit, test) and its delivery record
 
 Nothing here reads the environment or raises out of an alert: callers pass settings and get data back.

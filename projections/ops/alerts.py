@@ -29,6 +29,7 @@ from projections.dates import slate_date_today
 from projections.errors import ConfigError, ProjectionsError
 from projections.fetch import FetchPolicy
 from projections.ledger import Ledger
+from projections.ops.alert_once import alerted_fallbacks, alerted_notices, fallback_key, fallbacks, notices
 from projections.ops.channels import Delivery, configured, deliver
 from projections.ops.permissions import ensure_dir
 from projections.redaction import redact
@@ -252,16 +253,16 @@ def alerts_for_run(
     for e in mine:
         if e.get("event") in FAILURE_EVENTS:
             failures.setdefault(str(e.get("game_date", "?")), []).append(e)
-    fallen = _fallbacks(mine)
-    fallen_before = _alerted_fallbacks(events, run)
+    fallen = fallbacks(mine)
+    fallen_before = alerted_fallbacks(events, run)
     out: list[Alert] = []
     for date, failed in failures.items():
         first = failed[0]
-        went_on = {_fallback_key(f) for f in failed} <= fallen.keys()
-        if went_on and {_fallback_key(f) for f in failed} <= fallen_before:
+        went_on = {fallback_key(f) for f in failed} <= fallen.keys()
+        if went_on and {fallback_key(f) for f in failed} <= fallen_before:
             continue  # a feed still down, the run going on with its last capture: alerted once a date
         label = failure_label(first)
-        error = failure_error(first, fell_back=_fallback_key(first) in fallen)
+        error = failure_error(first, fell_back=fallback_key(first) in fallen)
         others = sorted({failure_label(f) for f in failed[1:]} - {label})
         if others:
             error += f"\n(also failed: {', '.join(others)})"
@@ -277,9 +278,9 @@ def alerts_for_run(
         out.append(Alert(date, ", ".join(sorted(set(stages))), "the run finished but these stages are still stale "
                          "(not built or not published)", details.format(date=date), "stale", run))
     for noted, kind in (("rejected", "inbox_refused"), ("warning", "source_warning")):
-        alerted = _alerted_notices(events, run, noted, kind)
-        for date, source, notices, held in _notices(mine, noted):
-            new = [r for r in notices if (date, r) not in alerted]
+        alerted = alerted_notices(events, run, noted, kind)
+        for date, source, found, held in notices(mine, noted):
+            new = [r for r in found if (date, r) not in alerted]
             if new and date not in failures:
                 error = _refused_error(new, held) if kind == "inbox_refused" else "; ".join(new)
                 out.append(Alert(date, "inbox" if kind == "inbox_refused" else f"fetch {source}", error,
@@ -298,68 +299,6 @@ def alerts_for_run(
         out = [*kept, Alert(date, f"{len(rest)} more failed or stale dates", listed, details.format(date=date),
                             "summary", run)]
     return out
-
-
-def _fallback_key(event: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(date, source, first line of the error) of a fetch_failure; a stage failure gets one no fallback has."""
-    if event.get("event") != "fetch_failure":
-        return ("", "", "stage failure")
-    first = (str(event.get("error") or "").splitlines() or [""])[0]
-    return (str(event.get("game_date", "?")), str(event.get("source")), first)
-
-
-def _fallbacks(events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], str]:
-    """One run's fetches that failed and fell back on an earlier capture: their `_fallback_key` -> the capture's
-    time."""
-    events = list(events)
-    fell = {(str(e.get("game_date", "?")), str(e.get("source"))): str(e.get("captured_at")) for e in events
-            if e.get("event") == "fetch_fallback"}
-    return {key: fell[key[:2]] for e in events if e.get("event") == "fetch_failure"
-            and (key := _fallback_key(e))[:2] in fell}
-
-
-def _delivered(events: Iterable[Mapping[str, Any]], run: str, kind: Kind) -> list[tuple[str, list[Mapping[str, Any]]]]:
-    """(date, that run's events) for each alert of `kind` an earlier run than `run` delivered."""
-    by_run: dict[str, list[Mapping[str, Any]]] = {}
-    delivered: set[tuple[str, str]] = set()  # (run, date)
-    for e in events:
-        if e.get("run") == run:
-            continue
-        by_run.setdefault(str(e.get("run")), []).append(e)
-        if e.get("event") == "alert" and e.get("kind") == kind:
-            delivered.add((str(e.get("run")), str(e.get("game_date"))))
-    return [(date, by_run.get(past, [])) for past, date in sorted(delivered)]
-
-
-def _alerted_fallbacks(events: Iterable[Mapping[str, Any]], run: str) -> set[tuple[str, str, str]]:
-    """The fallbacks (`_fallback_key`) of the dates an earlier run than `run` delivered a fetch alert for: a feed
-    down all evening alerts once a date, not every half hour (a new error, or a stage failure, alerts again)."""
-    return {key for date, past in _delivered(events, run, "fetch_failure") for key in _fallbacks(past)
-            if key[0] == date}
-
-
-def _notices(events: Iterable[Mapping[str, Any]], field: str) -> list[tuple[str, str, list[str], str]]:
-    """What one run's successful fetches noted under `field` - "rejected": the files the DraftKings inbox refused;
-    "warning": a source answering without its news - as (date, source, notices, what the slate stands on): each
-    notice named once, under the first date whose fetch met it."""
-    out: list[tuple[str, str, list[str], str]] = []
-    seen: set[str] = set()
-    for e in events:
-        if e.get("event") != "fetch_success" or not e.get(field):
-            continue
-        new = [str(r) for r in e[field] if str(r) not in seen]
-        seen.update(new)
-        if new:
-            out.append((str(e.get("game_date", "?")), str(e.get("source")), new, str(e.get("held") or "what it had")))
-    return out
-
-
-def _alerted_notices(events: Iterable[Mapping[str, Any]], run: str, field: str, kind: Kind) -> set[tuple[str, str]]:
-    """(date, notice) pairs an earlier run than `run` delivered a `kind` alert of: a file left refused in the inbox,
-    or a feed without its news, is alerted once per slate date, not by every run of the day (the run's own output
-    names it each time)."""
-    return {(date, r) for date, past in _delivered(events, run, kind) for day, _, notices, _ in
-            _notices(past, field) if day == date for r in notices}
 
 
 def _refused_error(refused: Sequence[str], held: str) -> str:

@@ -1,12 +1,16 @@
 """Deliver one message through each configured alert channel, with retries; never raise.
 
-    webhook   POST {"text": ...} (Slack-compatible) through an httpx client made by projections.fetch
+    webhook   POST {"text": ...} (Slack-compatible) through an httpx client made by projections.fetch; a 307/308
+              redirect is followed with the same POST, any other fails naming its target (301/302/303 would
+              turn it into a GET without the alert, which a receiver may well answer 200)
     email     stdlib smtplib: optional STARTTLS and login
 
 Retries follow a projections.fetch.FetchPolicy (attempts, jittered backoff, Retry-After, time budget; tests
 inject a zero-wait one). What the retry can fix - refused or dropped connections, timeouts, HTTP 429/5xx,
-SMTP 4xx - is retried; anything else fails at once. Every outcome is a Delivery; the webhook URL (its path
-is the secret) and the SMTP password never appear in one.
+SMTP 4xx - is retried; anything else fails at once. Each attempt ends at a wall-clock deadline (the policy's
+attempt_deadline_s: alerts.timeout_s), so a receiver dripping its answer a byte at a time cannot hold the run
+(per-read timeouts never fire on it). Every outcome is a Delivery; the webhook URL (its path is the secret) and
+the SMTP password never appear in one.
 """
 
 from __future__ import annotations
@@ -23,15 +27,20 @@ from typing import Any, Literal
 import httpx
 
 from projections.fetch import FetchPolicy, make_client, retry_after_s
+from projections.fetch_send import MAX_REDIRECTS, excerpt
 from projections.redaction import redact
 from projections.settings_tables import AlertSettings
 from projections.textsafe import one_line, slack, visible
+from projections.watchdog import Watchdog
 
 Channel = Literal["webhook", "email"]
 # What a webhook receiver answers for a URL it does not know (revoked, mistyped): retrying cannot help.
 REFUSED = (401, 403, 404, 410)
 _REVOKED = "it was revoked or mistyped"
 _URL_FIX = "fix alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in projections.toml)"
+_RESENDS = (307, 308)  # the redirects that repeat the method and body (RFC 9110); 301/302/303 make a POST a GET
+_FINAL_URL = ("set alerts.webhook_url to the URL it redirects to (PROJECTIONS_ALERTS__WEBHOOK_URL or [alerts] in "
+              "projections.toml)")
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,11 @@ class Delivery:
 
 
 def alert_policy(alerts: AlertSettings) -> FetchPolicy:
-    """Timeouts and retries for alerts: `attempts` tries of `timeout_s` each, short jittered waits."""
+    """Timeouts and retries for alerts: `attempts` tries of at most `timeout_s` each, short jittered waits."""
     t = alerts.timeout_s
     return FetchPolicy(connect_timeout=t, read_timeout=t, write_timeout=t, pool_timeout=t,
                        max_attempts=alerts.attempts, total_budget_s=t * alerts.attempts + 30.0,
-                       base_wait_s=1.0, max_wait_s=10.0, min_interval_s=0.0)
+                       base_wait_s=1.0, max_wait_s=10.0, min_interval_s=0.0, attempt_deadline_s=t)
 
 
 def webhook_target(url: str) -> str:
@@ -93,6 +102,10 @@ class _Retry:
     def left(self) -> float:
         return self.policy.total_budget_s - (self.policy.clock() - self.start)
 
+    def deadline(self) -> float:
+        """The wall-clock limit of the next attempt: the policy's, or what is left of the budget."""
+        return max(min(self.policy.attempt_deadline_s, self.left()), 0.001)
+
     def again(self, error: str, *, retryable: bool, retry_after: float | None = None) -> bool:
         """Record a failed attempt; sleep and return True when another attempt is worth making."""
         self.errors.append(error)
@@ -110,6 +123,55 @@ class _Retry:
         return Delivery(channel, target, False, len(self.errors), redact(detail, secrets))
 
 
+class _Late(Exception):
+    """An attempt the deadline cut short."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer within the attempt's {seconds:.3g} s deadline (alerts.timeout_s): the "
+                         "receiver is too slow or stalled mid-answer")
+
+
+def _request(client: httpx.Client, method: str, url: str, *, payload: Mapping[str, Any] | None,
+             timeout: httpx.Timeout, deadline_s: float) -> tuple[httpx.Response, str]:
+    """One request, and the 307/308 redirects it meets (at most MAX_REDIRECTS), under one wall-clock deadline: the
+    last answer (closed) and, unless it is a 2xx, an excerpt of its body (a 2xx is taken once its headers arrive:
+    the receiver has the message). Raises httpx.HTTPError, or _Late when the deadline cut it short."""
+    body = bytearray()
+    with Watchdog(deadline_s) as watchdog:
+        for hop in range(MAX_REDIRECTS + 1):
+            # a connection of its own, so the watchdog knows its socket
+            request = client.build_request(method, url, json=payload, timeout=timeout, headers={"Connection": "close"})
+            request.extensions["trace"] = watchdog.trace
+            try:
+                response = client.send(request, stream=True, follow_redirects=False)
+            except httpx.TransportError as exc:
+                if watchdog.fired.is_set():
+                    raise _Late(deadline_s) from exc
+                raise
+            try:
+                if response.status_code in _RESENDS and response.has_redirect_location and hop < MAX_REDIRECTS:
+                    url = str(request.url.join(response.headers["location"]))
+                    continue
+                if not response.is_success:
+                    with contextlib.suppress(httpx.TransportError):  # the status is the answer; the body says more
+                        for chunk in response.iter_bytes():
+                            body += chunk
+                            if len(body) >= 4096:
+                                break
+            finally:
+                response.close()
+            break
+    return response, excerpt(bytes(body))
+
+
+def _redirect(response: httpx.Response) -> str:
+    """Where a redirect not followed points (scheme, host and port only: the path may carry a token) and why."""
+    where = webhook_target(str(response.url.join(response.headers.get("location", ""))))
+    why = (f"more than {MAX_REDIRECTS} redirects" if response.status_code in _RESENDS else
+           "not followed: a POST would arrive there as a GET, without the alert")
+    return f"to {where} ({why})"
+
+
 def send_webhook(
     alerts: AlertSettings, payload: Mapping[str, Any], *, client: httpx.Client, policy: FetchPolicy
 ) -> Delivery:
@@ -121,19 +183,24 @@ def send_webhook(
     advice = "check alerts.webhook_url (PROJECTIONS_ALERTS__WEBHOOK_URL), the network, and that the receiver is up"
     while True:
         try:
-            response = client.post(url, json=payload, timeout=policy.timeout(retry.left()))
+            response, body = _request(client, "POST", url, payload=payload, timeout=policy.timeout(retry.left()),
+                                      deadline_s=retry.deadline())
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
             retry.errors.append(f"{type(exc).__name__}: {exc}")
             return retry.failed("webhook", target, "fix alerts.webhook_url: it is not a usable http(s) URL", secrets)
-        except httpx.HTTPError as exc:
-            if retry.again(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, retryable=True):
+        except (httpx.HTTPError, _Late) as exc:
+            said = str(exc) if isinstance(exc, _Late) else f"{type(exc).__name__}: {exc}" if str(exc) else \
+                type(exc).__name__
+            if retry.again(said, retryable=True):
                 continue
             return retry.failed("webhook", target, advice, secrets)
         code = response.status_code
         if 200 <= code <= 299:
             return Delivery("webhook", target, True, len(retry.errors) + 1, f"HTTP {code}")
-        body = " ".join(response.text[:160].split())
-        error = f"HTTP {code} {response.reason_phrase}".rstrip() + (f": {body}" if body else "")
+        if response.is_redirect:
+            retry.errors.append(f"HTTP {code} redirects {_redirect(response)}")
+            return retry.failed("webhook", target, _FINAL_URL, secrets)
+        error = f"HTTP {code} {one_line(response.reason_phrase)}".rstrip() + (f": {body}" if body else "")
         wait = retry_after_s(response.headers) if code in (429, 503) else None
         if retry.again(error, retryable=code == 429 or code >= 500, retry_after=wait):
             continue
@@ -153,10 +220,25 @@ def _email(alerts: AlertSettings, subject: str, text: str) -> EmailMessage:
     return message
 
 
-def _session(alerts: AlertSettings) -> smtplib.SMTP:
-    """An open, greeted (and, as configured, encrypted and logged-in) SMTP session; the caller closes it."""
+class _WatchedSMTP(smtplib.SMTP):
+    """An SMTP session whose socket the watchdog is shown as it opens (its greeting is the first reply read)."""
+
+    def __init__(self, alerts: AlertSettings, watchdog: Watchdog) -> None:
+        self._watchdog: Watchdog | None = watchdog
+        super().__init__(alerts.smtp_host or "", alerts.smtp_port, timeout=min(alerts.timeout_s, watchdog.seconds))
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self._watchdog is not None and self.sock is not None:
+            self._watchdog.watch(self.sock)  # the TCP connection: shutting it down ends a TLS session on it too
+            self._watchdog = None
+        return super().getreply()
+
+
+def _session(alerts: AlertSettings, watchdog: Watchdog) -> smtplib.SMTP:
+    """An open, greeted (and, as configured, encrypted and logged-in) SMTP session whose socket `watchdog` cuts
+    off at its deadline; the caller closes it."""
     assert alerts.smtp_host is not None
-    smtp = smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=alerts.timeout_s)
+    smtp = _WatchedSMTP(alerts, watchdog)
     try:
         smtp.ehlo()
         if alerts.smtp_starttls:
@@ -171,15 +253,23 @@ def _session(alerts: AlertSettings) -> smtplib.SMTP:
     return smtp
 
 
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
+
+
 def _smtp_error(exc: Exception) -> tuple[str, bool]:
     """(what went wrong, whether retrying can help)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"login refused ({exc.smtp_code}); fix alerts.smtp_user / smtp_password", False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"every recipient was refused: {sorted(exc.recipients)}; fix alerts.smtp_to", False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # each recipient's (code, answer)
+        answers = {code for code, _ in exc.recipients.values()}
+        said = "; ".join(f"{rcpt}: {code} {one_line(_text(answer))}" for rcpt, (code, answer) in
+                         sorted(exc.recipients.items()))
+        if answers and all(400 <= code < 500 for code in answers):  # greylisting, a full queue: try again later
+            return f"every recipient was refused for now ({said})", True
+        return f"every recipient was refused ({said}); fix alerts.smtp_to", False
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-        return f"SMTP {exc.smtp_code} {message}", 400 <= exc.smtp_code < 500
+        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", 400 <= exc.smtp_code < 500
     if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
         return f"{type(exc).__name__}: {exc}; check alerts.smtp_starttls and smtp_port", False
     return f"{type(exc).__name__}: {exc}", True
@@ -195,13 +285,16 @@ def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchP
     message = _email(alerts, subject, text)
     while True:
         try:
-            smtp = _session(alerts)
-            try:
-                refused = smtp.send_message(message)
-            finally:
-                smtp.close()
+            with Watchdog(retry.deadline()) as watchdog:
+                smtp = _session(alerts, watchdog)
+                try:
+                    refused = smtp.send_message(message)
+                finally:
+                    smtp.close()
         except (smtplib.SMTPException, OSError) as exc:
             error, retryable = _smtp_error(exc)
+            if watchdog.fired.is_set():
+                error, retryable = str(_Late(watchdog.seconds)), True
             if retry.again(error, retryable=retryable):
                 continue
             return retry.failed("email", target, f"check alerts.smtp_host/smtp_port ({target}) and that the mail "
@@ -243,8 +336,9 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
     """Whether each configured channel answers, without sending a message (one attempt each).
 
     webhook: an HTTP answer to a HEAD request counts (405 included) unless it is one of REFUSED, which says the
-    URL is revoked or mistyped; email: greeting, STARTTLS and login as configured. `detail` reads after the
-    channel's name: "answers (...)", "does not answer: ...", "refuses the URL (...)".
+    URL is revoked or mistyped, or a redirect an alert would not get through (any but 307/308); email: greeting,
+    STARTTLS and login as configured. `detail` reads after the
+    channel's name: "answers (...)", "does not answer: ...", "refuses the URL (...)", "redirects (...) to ...".
     """
     out: list[Delivery] = []
     secrets = _secrets(alerts)
@@ -254,30 +348,35 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
         url = alerts.webhook_url.get_secret_value()
         target = webhook_target(url)
         try:
-            if client is not None:
-                response = client.head(url, timeout=policy.timeout())
-            else:
-                with make_client(policy) as own:
-                    response = own.head(url)
+            with contextlib.ExitStack() as stack:
+                http = client if client is not None else stack.enter_context(make_client(policy))
+                response, _ = _request(http, "HEAD", url, payload=None, timeout=policy.timeout(),
+                                       deadline_s=policy.attempt_deadline_s)
             code = response.status_code
-            if code in REFUSED:
+            if response.is_redirect:
+                out.append(Delivery("webhook", target, False, 1, redact(f"redirects (HTTP {code} to HEAD) "
+                                    f"{_redirect(response)}", secrets), _FINAL_URL))
+            elif code in REFUSED:
                 out.append(Delivery("webhook", target, False, 1, f"refuses the URL (HTTP {code} to HEAD): {_REVOKED}",
                                     _URL_FIX))
             else:
                 out.append(Delivery("webhook", target, True, 1, f"answers (HTTP {code} to HEAD)"))
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            detail = redact(f"does not answer: {type(exc).__name__}: {exc}", secrets)
+        except (httpx.HTTPError, httpx.InvalidURL, _Late) as exc:
+            said = str(exc) if isinstance(exc, _Late) else f"{type(exc).__name__}: {exc}"
+            detail = redact(f"does not answer: {said}", secrets)
             out.append(Delivery("webhook", target, False, 1, detail))
     if "email" in configured(alerts):
         target = email_target(alerts)
         try:
-            smtp = _session(alerts)
-            try:
-                code, _ = smtp.noop()
-                smtp.quit()
-            finally:
-                smtp.close()
+            with Watchdog(policy.attempt_deadline_s) as watchdog:
+                smtp = _session(alerts, watchdog)
+                try:
+                    code, _ = smtp.noop()
+                    smtp.quit()
+                finally:
+                    smtp.close()
             out.append(Delivery("email", target, True, 1, f"answers (NOOP {code})"))
         except (smtplib.SMTPException, OSError) as exc:
-            out.append(Delivery("email", target, False, 1, redact(f"does not answer: {_smtp_error(exc)[0]}", secrets)))
+            said = str(_Late(watchdog.seconds)) if watchdog.fired.is_set() else _smtp_error(exc)[0]
+            out.append(Delivery("email", target, False, 1, redact(f"does not answer: {said}", secrets)))
     return out

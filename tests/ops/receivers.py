@@ -1,19 +1,25 @@
 """Real loopback receivers for alert tests: an HTTP webhook endpoint and an SMTP server (aiosmtpd).
 
     with WebhookReceiver() as hook:
-        hook.script((500, {}), (429, {"Retry-After": "3"}))   # the next two POSTs fail, then 200
+        hook.script((500, {}), (429, {"Retry-After": "3"}))   # the next two requests fail, then 200 (405 to HEAD)
         ...
         assert hook.posts[0]["text"].startswith("*projections")
 
     with SmtpReceiver() as smtp:
+        smtp.script_rcpt("450 4.2.0 greylisted")               # the next RCPT is refused for now, then 250
         ...
         assert smtp.messages[0]["Subject"] == ...
 
-Both bind 127.0.0.1 on a port the kernel picks (no free-port race) and join their threads on exit.
+    with Dripper("smtp") as drip:                               # a greeting one byte at a time, never ending
+        ...
+
+All bind 127.0.0.1 on a port the kernel picks (no free-port race) and join their threads on exit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import socket
 import threading
@@ -22,7 +28,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
@@ -43,13 +49,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.server.owner._note("HEAD", self.path, b"")
-        self._answer(405, {})
+        self._answer(*self.server.owner._next(default=405))
+
+    def do_GET(self) -> None:  # what a redirect turned a POST into: a web server answers it 200
+        self.server.owner._note("GET", self.path, b"")
+        self._answer(*self.server.owner._next())
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.owner._note("POST", self.path, body, dict(self.headers.items()))
-        status, headers = self.server.owner._next()
-        self._answer(status, headers)
+        self._answer(*self.server.owner._next())
 
     def _answer(self, status: int, headers: dict[str, str]) -> None:
         body = b"ok" if status < 300 else b"invalid_token" if status < 500 else b"server error"
@@ -100,9 +109,9 @@ class WebhookReceiver:
         with self._lock:
             self._script.extend(answers)
 
-    def _next(self) -> tuple[int, dict[str, str]]:
+    def _next(self, default: int = 200) -> tuple[int, dict[str, str]]:
         with self._lock:
-            return self._script.popleft() if self._script else (200, {})
+            return self._script.popleft() if self._script else (default, {})
 
     def _note(self, method: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         with self._lock:
@@ -129,6 +138,13 @@ class _BoundController(Controller):
 class _Inbox:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.rcpt_answers: deque[str] = deque()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if self.rcpt_answers:
+            return self.rcpt_answers.popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
@@ -157,6 +173,10 @@ class SmtpReceiver:
     def port(self) -> int:
         return int(self._controller.port)
 
+    def script_rcpt(self, *answers: str) -> None:
+        """The next RCPT commands get these answers (e.g. "450 4.2.0 greylisted"), then 250."""
+        self._inbox.rcpt_answers.extend(answers)
+
     @property
     def messages(self) -> list[EmailMessage]:
         out = []
@@ -178,3 +198,61 @@ def closed_port() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+class Dripper:
+    """A receiver that never finishes its answer: one byte every `every` s for as long as the client stays - an
+    HTTP status line ("http", once the request's headers are in) or an SMTP greeting ("smtp"). Each byte resets a
+    per-read timeout, so only a deadline on the whole exchange ends it. `connections` counts the clients."""
+
+    def __init__(self, kind: Literal["http", "smtp"], every: float = 0.1) -> None:
+        self.every = every
+        self._says = (b"HTTP/1.1 200 OK" if kind == "http" else b"220-") + b" " * 8
+        self._http = kind == "http"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.02)
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+
+    def __enter__(self) -> Dripper:
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._threads[0].join()  # no client is taken after this: every dripping thread is in the list
+        for thread in self._threads[1:]:
+            thread.join()
+        self._sock.close()
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._drip, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # the client hung up: done
+            conn.settimeout(5.0)
+            if self._http:
+                seen = b""
+                while b"\r\n\r\n" not in seen and not self._stop.is_set():
+                    got = conn.recv(65536)
+                    if not got:
+                        return
+                    seen += got
+            for byte in itertools.cycle(self._says):
+                if self._stop.wait(self.every):
+                    return
+                conn.sendall(bytes([byte]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,11 @@ import pytest
 
 from projections.fetch import FetchPolicy
 from projections.ledger import Ledger
-from projections.ops import alerts, unit_alert
+from projections.ops import alerts, channels, unit_alert
 from projections.ops.alerts import Alert
+from tests.net.faultserver import FaultServer
 from tests.ops.conftest import FakeTime, MakeSettings
-from tests.ops.receivers import SmtpReceiver, WebhookReceiver, closed_port
+from tests.ops.receivers import Dripper, SmtpReceiver, WebhookReceiver, closed_port
 
 FAILURE = Alert(
     date="2019-10-30",
@@ -108,6 +111,112 @@ def test_receivers_down_are_recorded_and_printed_not_raised(
     assert "via webhook to http://127.0.0.1:" in printed and "via email to smtp://127.0.0.1:" in printed
     everything = printed + json.dumps(failures)
     assert "s3cr3tWebhookToken" not in everything and "hunter2-smtp-password" not in everything
+
+
+def test_a_greylisting_mail_server_is_tried_again_and_a_refusal_for_good_is_not(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """A recipient answered 450 (greylisting: "try again later") was taken as refused for good: the alert failed at
+    once, telling to fix alerts.smtp_to. Every recipient refused with a 4xx is retried; a 5xx is not."""
+    smtp.script_rcpt("450 4.2.0 greylisted, try again later")
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_to": ["ops@example.org"]})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 2 and fake_time.sleeps == [0.5], delivery
+    assert smtp.recipients == [["ops@example.org"]]
+
+    smtp.script_rcpt("550 5.1.1 no such user")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [0.5], delivery
+    assert "550 5.1.1 no such user" in delivery.detail and "fix alerts.smtp_to" in delivery.detail
+
+
+@pytest.mark.timeout(30)
+def test_receivers_answering_a_byte_at_a_time_are_given_up_at_the_attempt_deadline(
+    make_settings: MakeSettings, fake_time: FakeTime
+) -> None:
+    """A webhook dripping its status line and a mail server dripping its greeting, a byte every 0.1 s, held the
+    run (or the OnFailure unit) without end: each byte reset the per-read timeout. Each attempt now ends at
+    alerts.timeout_s of wall-clock time, the delivery fails after alerts.attempts of them and is recorded; the
+    doctor's probe of the same channels ends too."""
+    with Dripper("http") as hook, Dripper("smtp") as mail:
+        settings = make_settings(alerts={
+            "webhook_url": f"http://127.0.0.1:{hook.port}/hooks/s3cr3tWebhookToken", "smtp_host": "127.0.0.1",
+            "smtp_port": mail.port, "smtp_to": ["ops@example.org"], "timeout_s": 0.5, "attempts": 2})
+        policy = dataclasses.replace(channels.alert_policy(settings.alerts), sleep=fake_time.sleep,
+                                     clock=fake_time.clock, random=lambda: 0.5)
+        ledger = Ledger(settings.home, run="run0001")
+        started = time.monotonic()
+        deliveries = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=policy, echo=lambda _m: None)
+        took = time.monotonic() - started
+        probed = channels.probe(settings.alerts)
+        probe_took = time.monotonic() - started - took
+        assert (hook.connections, mail.connections) == (3, 3)  # two attempts and the probe each
+
+    assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("webhook", False, 2), ("email", False, 2)]
+    assert 2.0 <= took < 4.0, took  # 2 channels x 2 attempts x 0.5 s
+    assert all(d.detail.count("within the attempt's 0.5 s deadline") == 2 for d in deliveries), deliveries
+    assert [(e["event"], e["channel"]) for e in ledger_lines(settings.home)] == [
+        ("alert_failure", "webhook"), ("alert_failure", "email")]
+    assert [(d.channel, d.ok) for d in probed] == [("webhook", False), ("email", False)] and probe_took < 2.0
+    assert all("does not answer: no complete answer within" in d.detail for d in probed), probed
+
+
+@pytest.mark.timeout(30)
+def test_a_webhook_answering_200_and_trickling_its_body_has_the_alert_at_once(
+    make_settings: MakeSettings, zero_wait: FetchPolicy
+) -> None:
+    """The receiver's status is its answer: a 200 whose body trickles on is a delivered alert, neither held until
+    the deadline nor sent again (a second copy) because the body never ended."""
+    with FaultServer() as server:
+        server.script("/hooks/s3cr3tWebhookToken", ("trickle", 0.1))
+        settings = make_settings(alerts={"webhook_url": server.url("/hooks/s3cr3tWebhookToken"), "timeout_s": 0.5})
+        started = time.monotonic()
+        [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+        assert delivery.ok and delivery.attempts == 1 and time.monotonic() - started < 0.5, delivery
+        assert [r.method for r in server.requests_to("/hooks/s3cr3tWebhookToken")] == ["POST"]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_webhook_url_redirecting_the_post_to_a_get_is_no_delivered_alert(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime, status: int
+) -> None:
+    """httpx followed a 301/302/303 with a GET without the alert, and a receiver answering that GET 200 made the
+    alert count as delivered though nothing was posted. Such a redirect is not followed: the alert fails at once
+    naming where the URL redirects (scheme, host and port: the path carries a token) and the fix, and the doctor's
+    probe says so too."""
+    moved = webhook.url("/services/T0001/B0002/n3wS3cr3tToken")
+    webhook.script((status, {"Location": moved}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    ledger = Ledger(settings.home, run="run0001")
+    printed: list[str] = []
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait, echo=printed.append)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [], delivery
+    assert f"HTTP {status} redirects to http://127.0.0.1:{webhook.port}/… (not followed" in delivery.detail
+    assert "set alerts.webhook_url to the URL it redirects to" in delivery.detail
+    assert [method for method, *_ in webhook.requests] == ["POST"]
+    [failure] = ledger_lines(settings.home)
+    assert failure["event"] == "alert_failure" and "redirects to" in failure["error"]
+    assert not any(token in json.dumps(failure) + printed[0] for token in ("n3wS3cr3tToken", "s3cr3tWebhookToken"))
+
+    webhook.script((status, {"Location": moved}))
+    [probed] = channels.probe(settings.alerts)
+    assert not probed.ok and probed.detail.startswith(f"redirects (HTTP {status} to HEAD) to http://127.0.0.1:")
+    assert probed.fix.startswith("set alerts.webhook_url to the URL it redirects to")
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_webhook_url_redirecting_with_the_same_post_is_followed(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, status: int
+) -> None:
+    """307 and 308 repeat the POST and its body where they point: followed, the alert arrives there."""
+    webhook.script((status, {"Location": "/services/T0001/B0002/moved"}))
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 1, delivery
+    assert [(method, path) for method, path, *_ in webhook.requests] == [
+        ("POST", "/services/T0001/B0002/s3cr3tWebhookToken"), ("POST", "/services/T0001/B0002/moved")]
+    first, second = webhook.posts
+    assert first == second and "stage: minutes" in second["text"]
 
 
 def test_no_channel_configured_is_recorded(make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]) -> None:

@@ -176,3 +176,38 @@ def test_a_settings_error_does_not_fall_back_to_the_last_good_capture(
     assert fallback is not None and fallback["captured_at"] == good["captured_at"]
     [line] = [e for e in ledger_events(engine.home) if e["event"] == "fetch_fallback"]
     assert line["object"] == good["object"]
+
+
+def test_a_feed_down_at_every_run_is_alerted_once_a_date_however_long_its_attempts_took(
+        live_engine: tuple[FaultServer, Callable[..., Engine]]) -> None:
+    """A fetch that gives up says how many attempts it made and how long they took ("failed after 2 attempts in
+    0.03 s", then " | what to do: ..."): the once-a-date rule compared that whole line, so a feed down all evening
+    alerted at every run. Runs falling back on the same 503 alert once, whatever their attempts and timings; a
+    new error alerts again."""
+    from projections import live_fetch
+    from projections.errors import FetchError
+    from projections.ops.alerts import notify_run
+    from projections.settings import load_settings
+
+    server, make = live_engine
+    live_fetch.fetch(make(), "schedule", LIVE_DAY)  # the capture the later runs go on with
+    server.replay(SCOREBOARD, b"injected fault: down\n", status=503)
+    with WebhookReceiver() as webhook:
+
+        def run_falling_back(**live: Any) -> list[str]:
+            engine = make(**live)
+            with pytest.raises(FetchError) as down:
+                live_fetch.fetch(engine, "schedule", LIVE_DAY)
+            assert live_fetch.fall_back(engine, "schedule", LIVE_DAY, down.value) is not None
+            settings = load_settings(home=engine.home, alerts={"webhook_url": webhook.url()})
+            return [d.channel for d in notify_run(settings, engine.ledger, echo=lambda _m: None)]
+
+        assert run_falling_back(max_attempts=2) == ["webhook"]
+        assert run_falling_back(max_attempts=3) == []  # the same 503, after 3 attempts and another time
+        assert run_falling_back(max_attempts=1) == []
+        server.replay(SCOREBOARD, b"injected fault: gone\n", status=410)
+        assert run_falling_back(max_attempts=2) == ["webhook"]  # a new error
+        posts = webhook.posts
+    errors = [e["error"] for e in ledger_events(make().home) if e["event"] == "fetch_failure"]
+    assert len({e.splitlines()[0] for e in errors}) == 4, errors  # each line differs: the count or the time
+    assert "HTTP 503" in posts[0]["text"] and "HTTP 410" in posts[1]["text"] and len(posts) == 2
