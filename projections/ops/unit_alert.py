@@ -56,7 +56,8 @@ def alert_for_unit_failure(
 
     The run is the one whose run_start carries `monitor["MONITOR_INVOCATION_ID"]` (systemd >= 251 passes
     it to OnFailure units): when no run does, the service failed before recording one. Without an invocation
-    id, it is the latest run that started within the service's timeout. `settings_error`: the settings do not
+    id, it is the latest run of a service (its run_start has an invocation) that started within the service's
+    timeout. `settings_error`: the settings do not
     load (the handler then alerts with [alerts] alone) - the reason a run that recorded nothing failed.
     """
     all_events = list(events)
@@ -68,6 +69,8 @@ def alert_for_unit_failure(
         start = next((e for e in reversed(starts) if e.get("invocation") == invocation), None)
     elif settings_error is None:  # (settings that do not load now stopped this run before it recorded one)
         start = None
+        # a service's run carries systemd's INVOCATION_ID (systemd >= 232), a run by hand none: never the unit's
+        starts = [e for e in starts if e.get("invocation")]
         began = _when(starts[-1]) if starts else None
         if began is not None and now - began <= dt.timedelta(seconds=settings.schedule.timeout_s + 600):
             start = starts[-1]

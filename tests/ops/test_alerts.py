@@ -354,7 +354,7 @@ def test_unit_failure_after_delivered_run_alert_is_not_sent_twice(
 ) -> None:
     settings = make_settings(alerts={"webhook_url": webhook.url()})
     run_ledger = Ledger(settings.home, run="r1")
-    run_ledger.append("run_start", dates=["2019-10-30"])
+    run_ledger.append("run_start", dates=["2019-10-30"], invocation="timer-run-1")  # the service's run
     run_ledger.append("stage_failure", game_date="2019-10-30", stage="odds", error="boom")
     run_ledger.append("run_end", ok=False, failed=1, not_run=0)
     alerts.notify_run(settings, run_ledger, policy=zero_wait)
@@ -370,7 +370,8 @@ def test_unit_failure_without_run_or_cut_off(make_settings: MakeSettings) -> Non
                                              monitor={"MONITOR_EXIT_STATUS": "1"}, now=NOW)
     assert none is not None and none.date == "2019-10-30" and "before the pipeline recorded a run" in none.error
     assert "exit_status=1" in none.error and none.command.startswith("journalctl -u projections-slate.service")
-    started = [{"event": "run_start", "run": "r9", "dates": ["2019-10-30"], "ts": "2019-10-30T14:30:00.000Z"}]
+    started = [{"event": "run_start", "run": "r9", "dates": ["2019-10-30"], "ts": "2019-10-30T14:30:00.000Z",
+                "invocation": "timer-run-9"}]
     cut = unit_alert.alert_for_unit_failure(settings, "projections-slate.service", events=started, scope="system",
                                             monitor={}, now=NOW)
     assert cut is not None and "cut off" in cut.error and cut.run == "r9"
@@ -414,7 +415,8 @@ def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(m
     """systemd before 251 (Debian 11, Ubuntu 22.04) passes no MONITOR_INVOCATION_ID: the handler took the latest
     run of the last 4 hours as the failed unit's, so a run that failed and was alerted an hour earlier swallowed
     the alert of a unit that failed now (a broken settings file: doit refused to start, recording nothing)."""
-    earlier = [{"event": "run_start", "run": "r1", "dates": ["2019-10-30"], "ts": "2019-10-30T14:00:00.000Z"},
+    earlier = [{"event": "run_start", "run": "r1", "dates": ["2019-10-30"], "ts": "2019-10-30T14:00:00.000Z",
+                "invocation": "timer-run-1"},
                {"event": "stage_failure", "run": "r1", "game_date": "2019-10-30", "stage": "odds", "error": "boom"},
                {"event": "run_end", "run": "r1", "ok": False, "failed": 1, "ts": "2019-10-30T14:01:00.000Z"},
                {"event": "alert", "run": "r1", "channel": "webhook", "ts": "2019-10-30T14:01:01.000Z"}]
@@ -430,6 +432,19 @@ def test_without_an_invocation_id_an_earlier_ended_run_is_not_the_failed_units(m
     cut = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=running,
                                             scope="user", monitor={}, now=NOW)
     assert cut is not None and cut.run == "r1"
+
+
+def test_without_an_invocation_id_a_doit_run_by_hand_is_not_the_failed_units(make_settings: MakeSettings):
+    """systemd before 251 passes no MONITOR_INVOCATION_ID: a backfill started by hand a minute before (still
+    running, or just ended) was taken for the failed unit's run - the alert said it was cut off, and the ledger
+    filed it under that run. The unit's own runs carry systemd's INVOCATION_ID; a run by hand carries none."""
+    manual = [{"event": "run_start", "run": "hand", "dates": ["2019-11-01", "2019-11-03"],
+               "ts": "2019-10-30T14:59:00.000Z"}]
+    for events in (manual, [*manual, {"event": "run_end", "run": "hand", "ok": True, "ts": "2019-10-30T14:59:50Z"}]):
+        alert = unit_alert.alert_for_unit_failure(make_settings(), "projections-slate.service", events=events,
+                                                  scope="user", monitor={}, now=NOW)
+        assert alert is not None and alert.run == "" and "failed before the pipeline recorded a run" in alert.error
+        assert "2019-11-01" not in alert.text()
 
 
 def test_unit_failure_after_an_alerted_manual_run_is_still_sent(
