@@ -72,7 +72,8 @@ def _name(row: Any) -> str:
 
 
 def projected_vs_actual(slate: pd.DataFrame, actual: pd.DataFrame | None) -> tuple[str, dict[str, Any]]:
-    """Scatter of actual against projected DK points (one dot per player who played), with y = x."""
+    """Scatter of actual against projected DK points (one dot per player who played: minutes > 0, as `projections
+    evaluate` counts), with y = x; bias is projected - actual, as evaluate's (negative: projected too low)."""
     title = "Projected vs actual DK points"
     if "dk_mean" not in slate.columns:
         return empty(560, 380, "the slate has no dk_mean column", title=title), {}
@@ -81,9 +82,10 @@ def projected_vs_actual(slate: pd.DataFrame, actual: pd.DataFrame | None) -> tup
                      title=title), {}
     frame, approx = with_quantiles(slate)
     joined = frame.merge(actual, on="player_id", how="inner").dropna(subset=["dk_mean", "actual_dk"])
+    joined = joined[joined["actual_minutes"].fillna(0.0) > 0]
     if joined.empty:
-        return empty(560, 380, "no slate player has a box score for this date", title=title), {}
-    err = (joined["actual_dk"] - joined["dk_mean"]).astype("float64")
+        return empty(560, 380, "no slate player played on this date per the box scores", title=title), {}
+    err = (joined["dk_mean"] - joined["actual_dk"]).astype("float64")
     inside = ((joined["actual_dk"] >= joined["dk_p10"]) & (joined["actual_dk"] <= joined["dk_p90"]))
     stats = {"players": len(joined), "without_box_score": int(len(slate) - len(joined)),
              "mae": round(float(err.abs().mean()), 2), "bias": round(float(err.mean()), 2),

@@ -282,13 +282,14 @@ def _history(focus: Focus) -> str:
 def _stats(stats: dict[str, Any]) -> str:
     if not stats:
         return ""
-    parts = [f"{stats['players']} players with a box score", f"MAE {stats['mae']}", f"bias {stats['bias']:+}",
+    parts = [f"{stats['players']} players who played", f"MAE {stats['mae']}",
+             f"bias {stats['bias']:+} (projected - actual)",
              f"{stats['inside_p10_p90']:.0%} inside p10-p90" + (" (approx. bands)" if stats["bands_approximate"]
                                                                  else "")]
     if stats.get("corr") is not None:
         parts.append(f"r = {stats['corr']}")
     if stats.get("without_box_score"):
-        parts.append(f"{stats['without_box_score']} on the slate without one (inactive or DNP)")
+        parts.append(f"{stats['without_box_score']} on the slate who did not play (inactive or DNP)")
     return f'<p class="stats">{escape("; ".join(parts))}</p>'
 
 

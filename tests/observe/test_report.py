@@ -67,7 +67,7 @@ def test_the_page_of_the_rerun_date_holds_table_plots_status_runs_and_history(ob
     for section in ("plot-actual", "plot-ownership", "plot-bands", "plot-runs", "status", "runs", "history"):
         assert f'id="{section}"' in html
     assert html.count('<circle class="pt ') > 200  # one dot per player with a box score
-    assert re.search(r"\d+ players with a box score; MAE \d+\.\d+", html)
+    assert re.search(r"\d+ players who played; MAE \d+\.\d+; bias [+-]\d+\.\d+ \(projected - actual\)", html)
     if "ownership" in slate.columns:
         assert "Projected ownership by salary" in html and ">own<" in body
     else:
@@ -99,7 +99,10 @@ def test_charts_use_quantiles_and_ownership_when_the_slate_has_them():
     actual = pd.DataFrame({"player_id": slate["player_id"][:30], "actual_dk": slate["dk_mean"][:30] + 3.0,
                            "actual_minutes": 30.0})
     svg, stats = plots.projected_vs_actual(slate, actual)
-    assert stats["players"] == 30 and stats["bands_approximate"] is False and abs(stats["bias"] - 3.0) < 1e-9
+    assert stats["players"] == 30 and stats["bands_approximate"] is False
+    assert abs(stats["bias"] + 3.0) < 1e-9  # actuals 3 above: projected too low, as `projections evaluate` signs it
+    benched = actual.assign(actual_minutes=[0.0] * 5 + [30.0] * 25)  # five did not play: not counted, as evaluate
+    assert plots.projected_vs_actual(slate, benched)[1]["players"] == 25
     assert svg.count("<circle class=\"pt ") == 30
     bands = plots.bands(slate, actual, top=10)
     assert bands.count('class="band-outer"') == 10 and "approx." not in bands
