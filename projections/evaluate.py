@@ -289,10 +289,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _format(result: dict[str, Any]) -> str:
     lines = [f"{len(result['dates'])} dates, {result['players']} player games (played, with a baseline)"]
-    if result.get("skipped_no_gold"):
-        unbuilt = result["skipped_no_gold"]
-        lines.append(f"  skipped {len(unbuilt)} date(s) with games but no gold slate: {', '.join(unbuilt[:10])}"
-                     + (" ..." if len(unbuilt) > 10 else ""))
+    for key, why in (("skipped_no_gold", "with games but no gold slate"), ("skipped_no_games", "without games"),
+                     ("skipped_no_salaries", "without DraftKings salaries"),
+                     ("skipped_no_box_scores", "without box scores yet")):
+        if result.get(key):
+            days = result[key]
+            lines.append(f"  skipped {len(days)} date(s) {why}: {', '.join(days[:10])}" + (" ..." if len(days) > 10
+                                                                                           else ""))
+    aside = [f"{result[k]} {what}" for k, what in (("played_not_on_slate", "played but were not on the slate"),
+                                                    ("played_without_baseline", "played without a baseline (no "
+                                                                                "earlier game this season)"))
+             if result.get(k)]
+    if aside:
+        lines.append(f"  not counted: {'; '.join(aside)}")
     for label, prefix in (("minutes MAE", "minutes"), ("DK MAE", "dk")):
         lines.append(f"  {label:<12} model {result[f'{prefix}_mae']:.3f}  "
                      f"baseline {result[f'baseline_{prefix}_mae']:.3f}"

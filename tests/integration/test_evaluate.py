@@ -108,6 +108,10 @@ def test_a_damaged_gold_slate_is_named_with_the_rebuild_command(built: Path, tmp
 def test_evaluate_skips_dates_without_games(built: Path):
     report = evaluate(built, [dt.date(2019, 11, 5), dt.date(2019, 11, 6), dt.date(2019, 11, 28)])
     assert report["skipped_no_games"] == ["2019-11-28"] and len(report["dates"]) == 2
+    text = _evaluate_cli(built, "2019-11-05,2019-11-06,2019-11-28").stdout  # the text lists what the JSON does
+    assert "skipped 1 date(s) without games: 2019-11-28" in text, text
+    assert report["played_without_baseline"] > 0, report
+    assert f"{report['played_without_baseline']} played without a baseline (no earlier game" in text, text
 
 
 def test_evaluate_counts_every_date_it_cannot_score_and_offers_seasons_it_can(tmp_path: Path):
