@@ -229,14 +229,18 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     no_box = [d for d in with_games if d not in played_days]
     days = [d for d in with_games if d in played_days]
     if not days:
-        from projections.archive import Calendar
+        from projections.archive import Calendar, parts
 
+        cal = Calendar.of(archive_home)
+        boxed = {s for p in parts(archive_home, "player_logs") for s in p.seasons}  # seasons with box scores
+        offer = ", ".join(f"{s} ({lo}..{hi})" for s, (lo, hi) in sorted(cal.spans.items())
+                          if cal.projectable(s) and s in boxed)
         raise EvaluationError(
             f"none of the {len(dates)} date(s) has games, DraftKings salaries and box scores in the archive or "
             "the live captures "
             f"(no games: {len(no_games)}, no DraftKings salaries: {len(no_slate)}, no box scores: {len(no_box)}); "
-            f"pick dates of a season the archive can project ({Calendar.of(archive_home).held(projectable=True)}) "
-            "or ingest one with `projections ingest`")
+            f"pick dates of a season the archive can project and score ({offer or 'none'}) or ingest one with "
+            "`projections ingest` (its box scores: `projections ingest game-logs`)")
     slates = []
     for day in days:
         slate = _read_gold(home, day)

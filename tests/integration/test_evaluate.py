@@ -236,3 +236,16 @@ def test_knowing_who_sits_does_not_inflate_the_minutes_of_those_who_play(built: 
     assert len(listed) > 50 and (minutes.loc[listed, "p_play"] == 0).all()
     report = evaluate(home, [dt.date(2019, 11, 5), dt.date(2019, 11, 6)])
     assert abs(report["minutes_bias"]) < 0.75 and abs(report["dk_bias"]) < 1.0, report
+
+
+def test_a_date_without_box_scores_is_offered_only_seasons_that_have_them(tmp_path: Path):
+    """2020-12-23 built (the shipped 2020-21 week has schedule, salaries and lines) but no box scores: the error
+    offered 2020-21 itself as a season to pick, which has none either."""
+    gold = tmp_path / "gold" / "projections" / "game_date=2020-12-23"
+    gold.mkdir(parents=True)
+    (gold / "projections.parquet").touch()  # as if built: never read, the box scores are missing first
+    with pytest.raises(EvaluationError) as caught:
+        evaluate(tmp_path, [dt.date(2020, 12, 23)])
+    message = str(caught.value)
+    assert "no box scores: 1" in message and "(2019-20 (2019-10-22..2020-10-11))" in message, message
+    assert "2020-21" not in message and "projections ingest game-logs" in message, message
