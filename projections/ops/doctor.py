@@ -199,6 +199,10 @@ def _generated(inv: Inventory, python: str | None, project_dir: Path | None) -> 
             if not (inv.settings.doctor.linger_dir / me).exists():
                 out.append(Finding("warning", "generated", str(timer.path), f"{timer.label} runs only while {me} is "
                                    "logged in (lingering is off)", f"loginctl enable-linger {me}"))
+        if timer.enabled and inv.settings.source == "archive":  # today lies beyond the shipped seasons
+            out.append(Finding("warning", "generated", str(timer.path), f"{timer.label} runs today's slate, but "
+                               "source is \"archive\": every daily run is refused (exit 3) and alerted",
+                               "set source = \"live\" in projections.toml (and the live.* endpoints)"))
         service = units.units.get(names.service)
         if service is None:
             out.append(Finding("error", "generated", str(timer.path), f"{timer.label} starts {names.service}, which "

@@ -160,7 +160,7 @@ def test_a_webhook_the_receiver_refuses_is_an_error(make_settings: MakeSettings,
 
 
 def install_clean(make_settings: MakeSettings, tmp_path: Path, webhook: WebhookReceiver, scope: str) -> Settings:
-    settings = make_settings(serve_port=free_port(), alerts={"webhook_url": webhook.url()})
+    settings = make_settings(serve_port=free_port(), alerts={"webhook_url": webhook.url()}, source="live")
     systemd.install_units(settings, scope=scope, python=sys.executable, project_dir=REPO)  # type: ignore[arg-type]
     permissions.ensure_tree(settings.home, settings.permissions)
     write(tmp_path / "etc/crontab", "SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n")
@@ -198,6 +198,18 @@ def test_doctor_notices_drift_from_the_generated_units(
     findings = doctor.run_doctor(settings)
     assert having(findings, "warning", "generated", "installed but not enabled", "systemctl enable --now")
     assert having(findings, "warning", "schedule", "nothing schedules the pipeline")
+
+
+def test_a_timer_in_archive_mode_is_a_warning(make_settings: MakeSettings, tmp_path: Path,
+                                             webhook: WebhookReceiver) -> None:
+    """Archive mode: today lies beyond the shipped seasons, so every daily run is refused (exit 3) and alerted -
+    `projections systemd` says so when it writes the units, but doctor called the timer ok."""
+    settings = install_clean(make_settings, tmp_path, webhook, "system")
+    archive = settings.model_copy(update={"source": "archive"})
+    findings = doctor.run_doctor(archive)
+    assert having(findings, "warning", "generated", 'source is "archive": every daily run is refused',
+                  'set source = "live"')
+    assert not having(findings, "ok", "generated")
 
 
 def test_user_timer_without_linger_is_a_warning(make_settings: MakeSettings, tmp_path: Path,
