@@ -186,7 +186,8 @@ def fetch_schedule(ctx: Context) -> Capture:
     validate, kept = _parsed(lambda c: parsers.schedule_from_scoreboard(c, ctx.day), "schedule", plausible)
     result = ctx.http.get("schedule", {"date": ctx.day.isoformat()}, validate=validate, source="schedule")
     frame = kept["frame"]
-    lock = frame["tip_time"].min().to_pydatetime() if len(frame) else None
+    played = frame[frame["status"] != "postponed"]  # as the schedule stage locks: a postponed game tips never
+    lock = played["tip_time"].min().to_pydatetime() if len(played) else None
     return Capture(frame, {"raw.json": result.content}, result.url, result.attempts, lock)
 
 
@@ -250,7 +251,8 @@ def fetch_odds(ctx: Context) -> Capture:
         # a game the feed no longer lists, or lists with no market left
         lined = ["spread_home", "moneyline_home", "moneyline_away"]
         bare = frame[frame[lined].isna().all(axis=1)]["home_team"]
-        known = before[before[lined].notna().any(axis=1)]
+        known = before[before[lined].notna().any(axis=1) & before["home_team"].isin(games["home_team"])]  # (not a
+        # game since postponed: it has left the slate)
         kept_rows = known[~known["home_team"].isin(frame["home_team"]) | known["home_team"].isin(bare)]
         if len(kept_rows):
             import pandas as pd
@@ -259,7 +261,7 @@ def fetch_odds(ctx: Context) -> Capture:
                               ignore_index=True).sort_values("home_team", ignore_index=True)
             ctx.notes.append(f"kept the last captured line of {len(kept_rows)} game(s) the feed no longer lists "
                              "or lists without one")
-    missing = len(games) - len(frame)
+    missing = len(set(games["home_team"]) - set(frame["home_team"]))
     if missing:
         ctx.notes.append(f"{missing} of {len(games)} games have no line in the feed yet")
     return Capture(frame, {"raw.json": result.content}, result.url, result.attempts)
@@ -290,13 +292,20 @@ def fetch_rosters(ctx: Context) -> Capture:
 
 
 def fetch_lineups(ctx: Context) -> Capture:
+    """Each game's box score (starters, inactives) - but a game under way keeps what the last capture knew of it
+    (known at its tip: DraftKings locks its players then, and late swap must not move them), and a box score once
+    captured and now refused (403/404: the host, not "not published yet") keeps its last capture too."""
     import pandas as pd
 
     games = slate_games(ctx.home, ctx.day)
     if games.empty:
         raise SourceError(f"lineups: no games on {ctx.day}, so no box score to fetch")
+    tips = pd.to_datetime(games["tip_time"], utc=True)
+    tipped = sorted(str(g) for g, tip in zip(games["game_id"], tips, strict=True) if pd.notna(tip) and tip <= ctx.now)
     frames, raw, attempts, url, waiting = [], {}, 0, "", []
     for game_id in games["game_id"]:
+        if str(game_id) in tipped:
+            continue
         def plausible(frame: pd.DataFrame, game_id: str = game_id) -> None:
             if frame["team"].nunique() != 2:
                 raise ContractViolation(f"lineups: box score {game_id} lists players of {frame['team'].nunique()} "
@@ -316,17 +325,24 @@ def fetch_lineups(ctx: Context) -> Capture:
         raw[f"raw-{game_id}.json"] = result.content
         attempts += result.attempts
         url = url or result.url
-    before = snapshots.last_table(ctx.home, "lineups", ctx.day, ctx.now) if waiting else None
-    held = before[before["game_id"].astype(str).isin(waiting)] if before is not None else None
-    if held is not None and len(held):  # a box score once captured and now refused (403/404: the host, not "not
-        # published yet"): its starters keep their last capture, as a game under way must keep its projections
-        frames.append(held)
-        again = sorted(set(held["game_id"].astype(str)))
-        waiting = [g for g in waiting if g not in again]
-        ctx.notes.append(f"kept the last captured lineups of {again}: their box scores now answer 403/404")
+    before = snapshots.last_table(ctx.home, "lineups", ctx.day, ctx.now) if waiting or tipped else None
+    if before is not None:
+        ids = before["game_id"].astype(str)
+        under_way, refused = sorted(set(ids) & set(tipped)), sorted(set(ids) & set(waiting))
+        if under_way or refused:
+            frames.append(before[ids.isin([*under_way, *refused])])
+            waiting = [g for g in waiting if g not in refused]
+        if under_way:
+            ctx.notes.append(f"{len(under_way)} game(s) under way keep the lineups known at their tips")
+        if len(tipped) > len(under_way):
+            ctx.notes.append(f"{len(tipped) - len(under_way)} game(s) under way had no box score captured before "
+                             "their tips: expected roles")
+        if refused:
+            ctx.notes.append(f"kept the last captured lineups of {refused}: their box scores now answer 403/404")
     if not frames:  # the morning run: nothing is known yet, which the slate must say, not fail on
         ctx.notes.append(f"no box score of the {len(waiting)} games is published yet: lineups are not known (the "
-                         "minutes use expected roles until a run closer to tip)")
+                         "minutes use expected roles until a run closer to tip)" if waiting else
+                         f"no box score of the {len(tipped)} games under way was captured before its tip")
         empty = pd.DataFrame({c: pd.Series(dtype="bool" if c == "starter" else "object")
                               for c in tables.LINEUPS.columns})
         return Capture(empty, {}, url, attempts)

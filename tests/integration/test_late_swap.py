@@ -5,10 +5,12 @@ two at 00:00Z, two at 02:00Z and the last at 02:30Z. A game's live box score is 
 with its starters flagged (payloads.live_boxscore: who started, from the shipped archive's box-score lines).
 
     early   22:40Z  only the three 23:00Z games' box scores are out: six teams confirmed, the rest expected roles
-    late    02:05Z  the slate locked at 23:00Z, but its last tip is ahead: only the lineups are fetched (every
-                    box score is out now); all 22 teams confirmed; the last game's inactive list (three players,
-                    payloads.LATE_GAME_INACTIVE) rules them out; the odds, injuries, salaries and game logs stay
-                    as of the lock; gold moves; the games under way keep the starters they had
+    late    02:05Z  the slate locked at 23:00Z, but its last tip is ahead: only the lineups are fetched, and only
+                    the box score of the game not yet begun (02:30Z); its teams are confirmed and its inactive list
+                    (three players, payloads.LATE_GAME_INACTIVE) rules them out; the odds, injuries, salaries and
+                    game logs stay as of the lock; gold moves; the games under way keep what was known at their
+                    tips - the six teams confirmed at 22:40Z their starters, the games first seen after their tips
+                    (no run between 22:40Z and 02:05Z) their expected roles - bit for bit
     after   03:00Z  past the last tip: nothing is fetched, nothing changes
 """
 
@@ -110,9 +112,11 @@ def test_before_the_lock_only_the_games_whose_box_scores_are_out_are_confirmed(d
 
 def test_after_the_first_tip_a_run_confirms_the_later_games_and_reads_nothing_else_anew(day: Day) -> None:
     """The whole point: at 02:05Z the last game's starters are known and the slate uses them. Only the
-    lineups are fetched; every other source reads what it read at the lock (no stage before lineups rebuilds), and
-    the six teams confirmed before the lock keep their starters. Kills: lineups read only up to the lock (22
-    confirmed fails); every source opened to the last tip (odds fetched after the lock)."""
+    lineups are fetched, of the game not yet begun; every other source reads what it read at the lock (no stage
+    before lineups rebuilds), and every game under way keeps what was known at its tip: the six teams confirmed
+    before the lock their starters, the games that tipped with no run before them their expected roles. Kills:
+    lineups read only up to the lock (the last game unconfirmed); every source opened to the last tip (odds fetched
+    after the lock); a game's box score read after its tip (its starters confirmed mid-game: 22 teams)."""
     late = day.runs["late"]
     assert late.returncode == 0, late.stdout + late.stderr
     fetched = {e["source"] for e in day.events["late"] if e["event"] == "fetch_start"}
@@ -121,22 +125,27 @@ def test_after_the_first_tip_a_run_confirms_the_later_games_and_reads_nothing_el
     assert rebuilt >= {"lineups", "rosters", "minutes", "gold"}, rebuilt
     assert not rebuilt & {"schedule", "salaries", "game_logs", "odds", "injuries", "calibration"}, rebuilt
     meta, frame = _lineups(day, "late")
-    assert meta["teams_confirmed"] == 22 and meta["roles"] == "confirmed", meta
+    last_game = {"GSW", "PHX"}
+    assert meta["teams_confirmed"] == 8 and meta["roles"] == "confirmed for 8 of 22", meta
     _, before = _lineups(day, "early")
     early_teams = set(before.loc[before["confirmed"], "team"])
+    assert set(frame.loc[frame["confirmed"], "team"]) == early_teams | last_game
     assert _starters(frame, early_teams) == _starters(before, early_teams)
     assert day.gold["late"] != day.gold["early"]
-    # the games that tipped at the lock, confirmed by both runs: their minutes and simulated points stay bit for
-    # bit (each game is simulated from its own seed); only ownership, shared by the slate, moves
+    [fetched_lineups] = [e for e in day.events["late"] if e["event"] == "fetch_success"]
+    assert "0021900065" in fetched_lineups["url"], fetched_lineups  # the 02:30Z game's box score, the one asked
+    assert ("3 game(s) under way keep the lineups known at their tips; 7 game(s) under way had no box score "
+            "captured before their tips: expected roles") in fetched_lineups["describe"], fetched_lineups
+    # every game under way (all but the last): minutes and simulated points stay bit for bit (each game is
+    # simulated from its own seed); only ownership, shared by the slate, moves
     numbers = ["player_id", "p_play", "proj_minutes", "dk_mean", "dk_sd", "dk_p10", "dk_p50", "dk_p90"]
     then, now = (pd.read_parquet(_object(day.home, day.gold[run], "projections.parquet"))
                  for run in ("early", "late"))
-    then, now = (f[f["team"].isin(early_teams)][numbers].sort_values("player_id").reset_index(drop=True)
+    then, now = (f[~f["team"].isin(last_game)][numbers].sort_values("player_id").reset_index(drop=True)
                  for f in (then, now))
-    assert len(then) > 40
+    assert len(then) > 200
     pd.testing.assert_frame_equal(then, now)
     slate = pd.read_parquet(day.home / "gold" / "projections" / f"game_date={DAY}" / "projections.parquet")
-    last_game = {"GSW", "PHX"}
     roles = slate[slate["team"].isin(last_game)]
     assert set(roles["mode"]) == {"confirmed"} and (roles["role"] == "starter").sum() == 10, roles[["team", "role"]]
 

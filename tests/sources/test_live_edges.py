@@ -261,3 +261,26 @@ def test_opening_night_of_a_new_season_takes_the_empty_log_though_the_calendar_i
     assert summary["rows"] == 0
     assert len(server.requests_to("/cdn/staticData/scheduleLeagueV2.json")) == 1  # it was asked, and set aside
     assert [e.rows for e in snapshots.entries(tmp_path, "player_logs", opening)] == [0]
+
+
+def test_a_capture_after_games_were_postponed_locks_at_the_first_game_still_played(tmp_path: Path,
+                                                                                   server: FaultServer,
+                                                                                   fake: FakeTime) -> None:
+    """The three 23:00Z games of 2019-10-30 marked PPD: the slate locks at 23:30Z, as the schedule stage says, and
+    so must the capture - it stored 23:00Z (the postponed games' tip), and `snapshots.select` then passed over every
+    schedule capture taken after 23:00Z though before the real lock (a game postponed at 23:15Z stayed on the
+    slate). The odds capture drops the postponed games' lines rather than keep them as lines the feed no longer
+    lists ("kept the last captured line of 3 game(s) ...; -3 of 8 games have no line")."""
+    serve_slate(server)
+    fetch("odds", tmp_path, server, fake, now=dt.datetime(2019, 10, 30, 19, tzinfo=dt.UTC))  # all 11 lined
+    body = json.loads(payloads.scoreboard(SLATE))
+    for game in body["scoreboard"]["games"]:
+        if game["gameTimeUTC"] == "2019-10-30T23:00:00Z":
+            game["gameStatusText"] = "PPD"
+    server.replay(SCOREBOARD, json.dumps(body).encode())
+    fetch("schedule", tmp_path, server, fake)
+    [entry] = snapshots.entries(tmp_path, "schedule", SLATE)
+    assert entry.lock == dt.datetime(2019, 10, 30, 23, 30, tzinfo=dt.UTC), entry
+    odds = fetch("odds", tmp_path, server, fake)
+    assert odds["rows"] == 8 and "kept the last captured line" not in odds["describe"], odds
+    assert "-3 of" not in odds["describe"], odds

@@ -297,12 +297,37 @@ def test_a_box_score_captured_then_refused_keeps_its_lineups(tmp_path: Path, ser
     server.replay(path, recorded("api/live/boxscore_0022000196_game.json"))
     first = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
     server.replay(path, b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', status=403)
-    later = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 18, 30, tzinfo=dt.UTC))
+    later = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, 40, tzinfo=dt.UTC))
     assert first["rows"] == 34 and later["rows"] == 34, later
     assert "kept the last captured lineups of ['0022000196']: their box scores now answer 403/404" in later["describe"]
     newest, oldest = (snapshots.data_path(tmp_path, e) for e in snapshots.entries(tmp_path, "lineups", day)[::-1])
     key = ["game_id", "player_id", "starter", "status"]
     assert pd.read_parquet(newest)[key].equals(pd.read_parquet(oldest)[key])
+
+
+def test_a_game_under_way_keeps_the_lineups_known_at_its_tip(tmp_path: Path, server: FaultServer, fake: FakeTime):
+    """The box score captured at 17:00, the game tipping at 18:00; at 18:30 the box score names another starter
+    (as a live one does once the game is on). DraftKings locked the game's players at its tip, and late swap must
+    not move their projections: the 18:30 capture keeps the 17:00 lineups and asks nothing of the game. Kills: a
+    run after the tip that fetched every game's box score again (a bench player turned starter mid-game, 33
+    minutes; a game first seen after its tip confirmed)."""
+    day = _schedule_of_box_score(tmp_path)
+    path = "/cdn/liveData/boxscore/boxscore_0022000196.json"
+    box = recorded("api/live/boxscore_0022000196_game.json")
+    server.replay(path, box)
+    fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 17, tzinfo=dt.UTC))
+    asked = len(server.requests)
+    data = json.loads(box)
+    players = data["game"]["homeTeam"]["players"]
+    bench = next(p for p in players if p.get("starter") != "1")
+    bench["starter"] = "1"
+    server.replay(path, json.dumps(data).encode())
+    later = fetch("lineups", tmp_path, server, fake, day=day, now=dt.datetime(2021, 1, 17, 18, 30, tzinfo=dt.UTC))
+    assert len(server.requests) == asked  # the game under way is not asked again
+    assert "1 game(s) under way keep the lineups known at their tips" in later["describe"], later
+    first, newest = (snapshots.data_path(tmp_path, e) for e in snapshots.entries(tmp_path, "lineups", day))
+    key = ["game_id", "player_id", "starter", "status"]
+    assert pd.read_parquet(newest)[key].equals(pd.read_parquet(first)[key])
 
 
 def test_injury_report_table(tmp_path: Path, server: FaultServer, fake: FakeTime):
