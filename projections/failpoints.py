@@ -31,6 +31,7 @@ POINTS = (
     "pointer.symlinked",   # new symlink made under a temp name, not yet renamed over the pointer
     "pointer.swapped",     # pointer renamed over, ledger not yet written
     "file.write",          # a store or atomically replaced file created, its bytes not yet written (=enospc)
+    "ingest.part_added",   # an ingest's archive ref written, the next one (its schedule's) not yet
 )
 
 
