@@ -4,13 +4,15 @@
 `PROJECTIONS_FAILPOINT_MARK` when it reaches that point and then sleep, so the test can SIGKILL it exactly
 there. `=crash` kills the process on the spot (os._exit, no cleanup). `=wait` writes the mark and waits until a
 file `<mark>.release` exists, then goes on: a test holds a real process at that point while another process acts
-(at most WAIT_S, then it exits 124, so a test that never releases it cannot leave it behind). Unset (the normal
+(at most WAIT_S, then it exits 124, so a test that never releases it cannot leave it behind). `=enospc` raises
+the OSError a full disk gives (ENOSPC), at that point and every time it is reached again. Unset (the normal
 case), `hit()` is a dictionary lookup. Read once, at import: tests set the variables for the child process they
 start.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -28,6 +30,8 @@ POINTS = (
     "action.written",      # action record written, gold pointer not yet moved
     "pointer.symlinked",   # new symlink made under a temp name, not yet renamed over the pointer
     "pointer.swapped",     # pointer renamed over, ledger not yet written
+    "file.write",          # a store or atomically replaced file created, its bytes not yet written (=enospc)
+    "ingest.part_added",   # an ingest's archive ref written, the next one (its schedule's) not yet
 )
 
 
@@ -38,6 +42,8 @@ def hit(name: str) -> None:
     if _MARK:
         with open(_MARK, "a", encoding="utf-8") as fh:
             fh.write(f"{name} {os.getpid()}\n")
+    if action == "enospc":  # a full disk: the write fails as os.write does, naming no file
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     if action == "crash":
         os._exit(137)
     if action == "pause":

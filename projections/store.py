@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from projections import failpoints
+from projections.durable import fsync_dir as _fsync_dir
+from projections.durable import write_atomic
+from projections.durable import write_file as _write_file
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
 from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
 from projections.ops.unwritable import kind_of
@@ -38,35 +41,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 _RO_FILE = 0o444
 _RO_DIR = 0o555
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask (the data-root policy's) decides
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a reader sees the old bytes or the new ones, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    _write_file(tmp, data)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)

@@ -68,16 +68,31 @@ def port(text: str) -> int:
 # ---- paths a command writes ------------------------------------------------------------------------------
 
 
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk (or this user's quota) is full
+
+
 @contextlib.contextmanager
 def writes(home: Path, doing: str) -> Iterator[None]:
-    """Turn an OSError that means "not allowed to write here" into a ConfigError (exit 2, one line) naming the
-    path and the fix; any other error passes through unchanged."""
+    """Turn an OSError that means "not allowed to write here" or "no room to write here" (a full disk or quota)
+    into a ConfigError (exit 2, one line) naming the path and the fix; any other error passes through unchanged."""
     try:
         yield
     except OSError as exc:
+        if exc.errno in FULL:
+            raise ConfigError(full_message(exc, home=home, doing=doing)) from None
         if exc.errno not in REFUSED:
             raise
         raise ConfigError(refused_message(exc, home=home, doing=doing)) from None
+
+
+def full_message(exc: OSError, *, home: Path, doing: str) -> str:
+    """One line for a write that found no room: which file, and the fix (free space, then the same command)."""
+    path = Path(exc.filename) if exc.filename else home
+    where = existing_ancestor(path)
+    why = "this user's disk quota is used up" if exc.errno == errno.EDQUOT else "the disk is full"
+    gc = "; `projections gc` deletes the objects nothing needs" if where.is_relative_to(home) else ""
+    return (f"{doing}: cannot write {path}: {exc.strerror or os.strerror(errno.ENOSPC)} ({why}); free disk space "
+            f"on the file system holding {where} (`df -h {where}` shows it{gc}), then run the same command again")
 
 
 def output_dir(path: Path, *, home: Path, doing: str) -> Path:
@@ -95,6 +110,8 @@ def output_dir(path: Path, *, home: Path, doing: str) -> Path:
     except OSError as exc:
         if exc.errno in REFUSED:
             raise ConfigError(refused_message(exc, home=home, doing=doing)) from None
+        if exc.errno in FULL:
+            raise ConfigError(full_message(exc, home=home, doing=doing)) from None
         raise ConfigError(f"{doing}: cannot create the directory {path} in {probe} ({exc.strerror}); name a "
                           "directory on a file system where you can write") from None
     if not os.access(path, os.W_OK | os.X_OK):

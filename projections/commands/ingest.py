@@ -86,13 +86,13 @@ def run(args: argparse.Namespace) -> int:
         reports = []
         for number, path in enumerate(args.files, start=1):
             content = read_file(path, limit=injury_files.MAX_BYTES, what=injury_files.WHAT)
-            reports.append(injury_files.read_report_file(home, content, str(path), args.at, now))
+            reports.append(injury_files.read_report_file(home, content, _name(path), args.at, now))
             if number % injury_files.PROGRESS_EVERY == 0 and number < len(args.files):  # a season of PDFs: minutes
                 print(f"injury reports: {number} of {len(args.files)} read and checked", file=sys.stderr, flush=True)
     elif args.kind == "dk-salaries":
-        read = [(path, content, inbox.read_dk(home, content, str(path))) for path, content in
+        read = [(path, content, inbox.read_dk(home, content, _name(path))) for path, content in
                 ((p, read_file(p, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)) for p in args.files)]
-        inbox.check_dk(home, [(parsed, str(path)) for path, _, parsed in read], now)
+        inbox.check_dk(home, [(parsed, _name(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
         starts = None
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.file is None:
             raise ConfigError("ingest game-logs needs a FILE (a LeagueGameLog export) or --fetch SEASON")
         else:
-            content, name = read_file(args.file), str(args.file)
+            content, name = read_file(args.file), _name(args.file)
         prepared = ingest.prepare_game_logs(home, content, name, replace=args.replace, seasons=seasons,
                                             starts=starts) if args.kind == "game-logs" else \
             ingest.prepare_lines(home, content, name, replace=args.replace, seasons=seasons)
@@ -131,10 +131,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.kind == "dk-salaries":
             for path, content, parsed in read:
-                took = inbox.ingest_dk(home, content, str(path), now, read=parsed)
+                took = inbox.ingest_dk(home, content, _name(path), now, read=parsed)
                 state = "new snapshot" if took.recorded.appended else "already known"
                 again = f", replaces {', '.join(took.replaced)} (the same DraftKings slate)" if took.replaced else ""
-                print(f"{path}: {took.day} slate {took.slate_id}{again}, {took.players} players ({state}, known "
+                print(f"{_name(path)}: {took.day} slate {took.slate_id}{again}, {took.players} players ({state}, known "
                       f"from {took.recorded.entry.captured_at.isoformat()})")
                 for note in took.notes:
                     print(f"note: {note}")
@@ -149,6 +149,14 @@ def run(args: argparse.Namespace) -> int:
     if not report.written:
         print("nothing written")
     return 0
+
+
+def _name(path: Path) -> str:
+    """A file named on the command line as its messages and records name it: on one line (a newline or other
+    control character in the name escaped, so it cannot split an `error:` line or forge one)."""
+    from projections.textsafe import one_line
+
+    return one_line(path)
 
 
 def _fetched(args: argparse.Namespace, settings: Any) -> tuple[bytes, str, set[str]]:

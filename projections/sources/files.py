@@ -275,43 +275,30 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
     """player_logs from a LeagueGameLog export: the CSV, or the endpoint's JSON body."""
     import pandas as pd
 
-    from projections.sources.parsers import GAMELOG_COLUMNS, player_logs_from_gamelog, player_logs_from_rows
+    from projections.sources.log_rows import misdated, unfilled
+    from projections.sources.parsers import GAMELOG_COLUMNS, player_logs_from_rows
+    from projections.sources.parsers.common import load_json, result_frame
     from projections.sources.parsers.game_logs import impossible
 
+    body = content.lstrip()[:1] in (b"{", b"[")  # the endpoint's JSON, read as player_logs_from_gamelog does
     try:
-        if content.lstrip()[:1] in (b"{", b"["):
-            logs = player_logs_from_gamelog(content)
+        if body:
+            raw = result_frame(load_json(content, "game_logs"), "LeagueGameLog", "game_logs")
         else:
             raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
                        dtype={"GAME_ID": str, "PLAYER_ID": str})
-            _complete_rows(raw, name)
-            logs = player_logs_from_rows(pd.DataFrame(raw), name)
+            if wrong := unfilled(raw):
+                raise BadFile(f"{name}: {wrong}; {LOGS_FIX}")
+        logs = player_logs_from_rows(pd.DataFrame(raw), "game_logs" if body else name)
     except ContractViolation as exc:
         raise BadFile(f"{name}: {str(exc).removeprefix(f'{name} payload: ')}; {LOGS_FIX}") from None
     wrong = impossible(logs)
     if wrong:
         raise BadFile(f"{name}: {wrong}; a box score adds up (PTS = 2 FGM + FG3M + FTM, REB = OREB + DREB, made <= "
                       "attempted, no negative count, at most 75 minutes): export the game logs again")
+    if wrong := misdated(raw, logs, row_name="row" if body else "line", first=1 if body else 2):
+        raise BadFile(f"{name}: {wrong}")  # it would be filed under another season, alone
     return logs
-
-
-def _complete_rows(raw: pd.DataFrame, name: str) -> None:
-    """BadFile naming the first line with a blank cell in a column every game-log row fills (a file cut in the
-    middle of a row: its last stats would be read as zeros) or a GAME_DATE that is no date."""
-    import pandas as pd
-
-    from projections.sources.parsers import GAMELOG_COLUMNS
-
-    for column in GAMELOG_COLUMNS:
-        blank = raw[column].map(_blank).to_numpy()
-        if blank.any():
-            raise BadFile(f"{name}: line {int(blank.argmax()) + 2}, column {column!r} is blank (a cell left empty, "
-                          f"or the file is cut short); {LOGS_FIX}")
-    days = pd.to_datetime(raw["GAME_DATE"], format="mixed", errors="coerce")
-    if days.isna().any():
-        row = int(days.isna().to_numpy().argmax())
-        raise BadFile(f"{name}: line {row + 2}, column 'GAME_DATE': {raw['GAME_DATE'].iloc[row]!r} is no date "
-                      f"(YYYY-MM-DD); {LOGS_FIX}")
 
 
 # ------------------------------------------------------------------------------------------ lines

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from projections import failpoints
 from projections.archive import WHOLE_SEASON_DAYS, add_part, parts
 from projections.errors import ContractViolation
 from projections.ledger import iso
@@ -67,17 +68,20 @@ def _plan(home: Path, table: str, frame: pd.DataFrame, name: str, fix: str, repl
     return out
 
 
-def _write(home: Path, table: str, planned: list[tuple[str, bytes, int]], name: str, content: bytes,
+def _write(home: Path, writes: list[tuple[str, list[tuple[str, bytes, int]]]], name: str, content: bytes,
            report: IngestReport, now: dt.datetime) -> None:
+    """Every object first, then every ref: a full disk fails among the objects (gc takes them), before the
+    archive changes; the refs are a few hundred bytes each, a game-log file's schedule ref after its logs'."""
     store = LocalStore(home, stat_cache=StatCache(None))
     sha = hashlib.sha256(content).hexdigest()
-    for season, data, rows in planned:
-        commit = store.commit({"data.parquet": data}, {"kind": "ingest", "table": table, "season": season,
-                                                       "source_file": Path(name).name, "sha256": sha, "rows": rows,
-                                                       "ingested_at": iso(now)})
-        add_part(home, table, season, commit.object, (season,), source_file=Path(name).name, sha256=sha,
-                 rows=rows, ingested_at=iso(now))
-        report.written.append(f"{table}/{season}: {rows} rows (object {commit.object[9:19]})")
+    info = {"source_file": Path(name).name, "sha256": sha, "ingested_at": iso(now)}
+    committed = [(table, season, rows, store.commit({"data.parquet": data}, {
+        "kind": "ingest", "table": table, "season": season, "rows": rows, **info}).object)
+        for table, planned in writes for season, data, rows in planned]
+    for table, season, rows, obj in committed:
+        add_part(home, table, season, obj, (season,), rows=rows, **info)
+        failpoints.hit("ingest.part_added")
+        report.written.append(f"{table}/{season}: {rows} rows (object {obj[9:19]})")
 
 
 def schedule_from_logs(logs: pd.DataFrame) -> pd.DataFrame:
@@ -112,8 +116,7 @@ class Prepared:
     writes: list[tuple[str, list[tuple[str, bytes, int]]]]
 
     def write(self, home: Path, now: dt.datetime) -> IngestReport:
-        for table, planned in self.writes:
-            _write(home, table, planned, self.name, self.content, self.report, now)
+        _write(home, self.writes, self.name, self.content, self.report, now)
         return self.report
 
 
@@ -193,6 +196,23 @@ def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report:
                 "file does not: starts are inferred from minutes from now on, so the season's projections change")
 
 
+def _missing_schedules(home: Path, kept: set[str], name: str, fix: str, report: IngestReport
+                       ) -> list[tuple[str, bytes, int]]:
+    """The schedule of each season in `kept` (its logs the archive has, so kept) that the archive lacks, made from
+    those logs as their ingest makes it: an ingest stopped between its two parts (a full disk, a kill) left the
+    logs without it, and `doit slate` then calls the season outside the archive."""
+    have = {season for part in parts(home, "schedule") for season in part.seasons}
+    out = []
+    for season in sorted(kept - have):
+        archived = _archived(home, "player_logs", season, shipped=False)
+        if archived is None or archived.empty:
+            continue
+        out += _plan(home, "schedule", schedule_from_logs(archived), name, fix, False, report, {season})
+        report.notes.append(f"schedule/{season}: the archive had player_logs/{season} without its schedule (an "
+                            "earlier ingest stopped between the two): made from those logs' games")
+    return out
+
+
 def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = False,
                       seasons: set[str] | None = None,
                       starts: Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]] | None = None) -> Prepared:
@@ -210,6 +230,8 @@ def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = 
                                  report)
     planned_games = _plan(home, "schedule", games, name, fix, replace, report,
                           {p[0] for p in planned} & set(games["season"]))
+    kept = set(logs["season"]).intersection(seasons or set(logs["season"])) - {p[0] for p in planned}
+    planned_games += _missing_schedules(home, kept, name, fix, report)
     _note_lost_starts(home, logs, {p[0] for p in planned}, report)
     for season in sorted({p[0] for p in planned}):
         days = logs.loc[logs["season"] == season, "game_date"]

@@ -1,0 +1,95 @@
+"""`projections ingest game-logs`: a row is filed under the season of its GAME_DATE, so a row whose date is not in
+the season it says it is of (SEASON_ID, SEASON_LABEL, GAME_ID) is refused - it would have become another season's
+logs by itself, or with --replace taken a shipped season's place. Real CLI processes on real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED, run_cli, tree_snapshot
+from tests.sources.test_ingest import rows_of, write_csv
+
+LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
+LOGS_2023 = SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv"
+
+
+@pytest.fixture(scope="module")
+def rooted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding an ingested season (2023-24), so a refusal can be seen to change nothing in it."""
+    home = tmp_path_factory.mktemp("seasons") / "home"
+    result = run_cli(home, "ingest", "game-logs", str(LOGS_2023), timeout=120)
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def _archive(home: Path) -> dict[str, list[str]]:
+    from projections.archive import parts
+
+    return {table: [f"{p.name} {p.origin} {p.path.name}" for p in parts(home, table)]
+            for table in ("player_logs", "schedule")}
+
+
+@pytest.mark.parametrize("replace", [(), ("--replace",)], ids=["kept", "replace"])
+def test_a_row_dated_in_another_season_is_refused_and_nothing_written(rooted: Path, tmp_path: Path,
+                                                                      replace: tuple[str, ...]) -> None:
+    """The audit's file: the whole 2022-23 export with one row's GAME_DATE 2019-10-30 (its SEASON_ID, GAME_ID and
+    SEASON_LABEL still say 2022-23). It wrote 2022-23 short of that row and "kept player_logs/2019-20" (exit 0);
+    with --replace the shipped 2019-20 logs became that one row."""
+    text = LOGS_2022.read_text().splitlines(keepends=True)
+    assert ",2022-10-28," in text[5]
+    text[5] = text[5].replace(",2022-10-28,", ",2019-10-30,")
+    path = tmp_path / "logs.csv"
+    path.write_text("".join(text))
+    before, archive = tree_snapshot(rooted), _archive(rooted)
+    result = run_cli(rooted, "ingest", "game-logs", str(path), *replace, timeout=120)
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: line 6: GAME_DATE 2019-10-30 is in season "
+                                                   "2019-20, but the row's SEASON_ID '22022' says 2022-23"), lines
+    assert "fix that row's GAME_DATE" in lines[0]
+    assert tree_snapshot(rooted) == before and _archive(rooted) == archive
+    assert "2019-20 shipped 2019-20.parquet" in archive["player_logs"]
+
+
+def test_without_season_columns_the_game_id_says_the_season(rooted: Path, tmp_path: Path) -> None:
+    """An export without SEASON_ID and SEASON_LABEL: the GAME_ID's season digits (0022200079: 2022-23) say it."""
+    rows = rows_of(LOGS_2022)[:300]
+    rows[40] = dict(rows[40], GAME_DATE="2023-10-30")
+    path = write_csv(tmp_path / "logs.csv", [{k: v for k, v in r.items() if k not in ("SEASON_ID", "SEASON_LABEL")}
+                                             for r in rows])
+    before = tree_snapshot(rooted)
+    result = run_cli(rooted, "ingest", "game-logs", str(path), timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert re.search(r"logs\.csv: line 42: GAME_DATE 2023-10-30 is in season 2023-24, but the row's GAME_ID "
+                     rf"'{rows[40]['GAME_ID']}' says 2022-23", result.stderr), result.stderr
+    assert tree_snapshot(rooted) == before
+
+
+def test_a_json_body_names_the_row(rooted: Path, tmp_path: Path) -> None:
+    """The endpoint's JSON (what --fetch takes, or a saved response): the row of its result set is named."""
+    from tests.sources.payloads import league_game_log
+
+    body = json.loads(league_game_log(dt.date(2022, 11, 1)))
+    headers, rows = body["resultSets"][0]["headers"], body["resultSets"][0]["rowSet"]
+    rows[2][headers.index("GAME_DATE")] = "2021-11-01"
+    path = tmp_path / "logs.json"
+    path.write_text(json.dumps(body))
+    before = tree_snapshot(rooted)
+    result = run_cli(rooted, "ingest", "game-logs", str(path), timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "logs.json: row 3: GAME_DATE 2021-11-01 is in season 2021-22, but the row's SEASON_ID " in result.stderr
+    assert tree_snapshot(rooted) == before
+
+
+def test_every_shipped_export_agrees_with_its_seasons() -> None:
+    """The real exports (2018-19 .. 2024-25) pass: the check refuses only a row that contradicts itself."""
+    from projections.sources import files
+
+    for path in sorted((SHARED / "logs" / "nbacom").glob("player_logs_*.csv")):
+        logs = files.game_logs(path.read_bytes(), path.name)
+        assert set(logs["season"]) == {path.stem.removeprefix("player_logs_")}
