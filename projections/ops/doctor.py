@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import socket
 import sys
 from collections.abc import Sequence
@@ -39,10 +38,6 @@ Severity = Literal["error", "warning", "ok"]
 _ORDER = {"error": 0, "warning": 1, "ok": 2}
 # Variables that legitimately differ between a unit and a crontab line.
 _DRIFT_IGNORED = frozenset({"PATH", "SHELL", "MAILTO", "HOME", "LOGNAME", "USER", "PYTHONUNBUFFERED", "LANG"})
-_PORT_ARG = re.compile(
-    r"(?:--[\w.\-]*port[= ]|(?:^|\s)-p\s+|--bind[= ](?:[\w.\-\[\]:]*:)?|(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]):)"
-    r"(\d{2,5})\b"
-)
 _MAX_DATA_ROOT = 10
 
 
@@ -235,28 +230,12 @@ def _generated(inv: Inventory, python: str | None, project_dir: Path | None) -> 
 # ----------------------------------------------------------------------------------------- machine
 
 
-def ports_of(unit: Unit) -> set[int]:
-    """Ports a unit wants: --port/--server.port/-p/--bind arguments, *PORT* variables, ListenStream=."""
-    found: set[int] = set()
-    for command in unit.commands():
-        found.update(int(m) for m in _PORT_ARG.findall(command))
-    for key, value in unit.environment().items():
-        if "PORT" in key.upper() and value.isdigit():
-            found.add(int(value))
-    for key in ("ListenStream", "ListenDatagram"):
-        for value in unit.values("Socket", key):
-            tail = value.rsplit(":", 1)[-1]
-            if tail.isdigit():
-                found.add(int(tail))
-    return {p for p in found if 0 < p < 65536}
-
-
 def _ports(inv: Inventory) -> list[Finding]:
     wanted: dict[int, list[Unit]] = {}
     for units in inv.sets:
         for unit in units.units.values():
             if inv.belongs(unit, units) and "@." not in unit.name:
-                for port in ports_of(unit):
+                for port in unit.ports():
                     wanted.setdefault(port, []).append(unit)
     out: list[Finding] = []
     for port, users in sorted(wanted.items()):

@@ -13,6 +13,7 @@ manager is not running. Type-wide drop-ins (`service.d/`) and `-` prefix drop-in
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ from typing import Literal
 Scope = Literal["system", "user"]
 UNIT_SUFFIXES = (".service", ".timer", ".socket", ".target", ".path", ".mount")
 _ENABLE_DIRS = (".wants", ".requires", ".upholds")
+_PORT_ARG = re.compile(
+    r"(?:--[\w.\-]*port[= ]|(?:^|\s)-p\s+|--bind[= ](?:[\w.\-\[\]:]*:)?|(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]):)"
+    r"(\d{2,5})\b"
+)
 _EXEC_PREFIX = "-@:+!"
 
 
@@ -160,6 +165,21 @@ class Unit:
         """Every Exec* command line (prefixes like `-` or `+` removed)."""
         keys = ("ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost")
         return [v.lstrip(_EXEC_PREFIX) for k in keys for v in self.values("Service", k, layers=layers)]
+
+    def ports(self) -> set[int]:
+        """Ports the unit wants: --port/--server.port/-p/--bind arguments, *PORT* variables, ListenStream=."""
+        found: set[int] = set()
+        for command in self.commands():
+            found.update(int(m) for m in _PORT_ARG.findall(command))
+        for key, value in self.environment().items():
+            if "PORT" in key.upper() and value.isdigit():
+                found.add(int(value))
+        for key in ("ListenStream", "ListenDatagram"):
+            for value in self.values("Socket", key):
+                tail = value.rsplit(":", 1)[-1]
+                if tail.isdigit():
+                    found.add(int(tail))
+        return {p for p in found if 0 < p < 65536}
 
     def expand(self, text: str) -> str:
         """Expand the unit-name specifiers %n %N %p %i %j %% in `text`."""
