@@ -338,9 +338,9 @@ class ArchiveTable:
             )
         if self.window == "asof_day" and as_of is None:
             raise SourceError(f"source {self.name}: as_of is unknown for {game_date}; build the schedule first")
-        snapshots.require_intact(env.home, self.name, [(f"ingested {self.table} part {p.name}", p.object)
-                                                       for p in chosen if p.object] + ([(snap.describe(), snap.object)]
-                                                                                      if snap is not None else []))
+        ours = [(f"ingested {self.table} part {p.name}", p.object) for p in chosen if p.object]
+        snapshots.require_intact(env.home, self.name, ours + ([(snap.describe(), snap.object)] if snap else []),
+                                 env.stat_cache)
         pinned = [(p.origin, p.name, env.stat_cache.digest(p.path)) for p in chosen]
         paths = [p.path for p in chosen]
         cutoff = as_of

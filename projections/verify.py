@@ -83,7 +83,8 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
     and every action record."""
     report = Report()
     damaged: set[str] = set()
-    sourced = _source_objects(store)
+    indexed = list(_source_lines(store))  # every snapshot index line, read once
+    sourced = _source_objects(store, indexed)
     for obj in store.iter_objects():
         report.objects += 1
         problems = store.verify_object(obj)
@@ -142,7 +143,7 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
             report.problems.append(f"action record {path} names missing object {short(obj)}; the next build "
                                    "redoes that stage")
     report.problems.extend(_archive_refs(store, damaged))
-    report.problems.extend(_snapshot_refs(store))
+    report.problems.extend(_snapshot_refs(store, indexed))
     if store.tmp.is_dir():
         leftovers = [p.name for p in store.tmp.iterdir()]
         if leftovers:
@@ -190,23 +191,23 @@ def _source_lines(store: LocalStore) -> Iterator[tuple[Path, int, Any]]:
                     yield index, number, exc
 
 
-def _source_objects(store: LocalStore) -> dict[str, str]:
+def _source_objects(store: LocalStore, indexed: Iterable[tuple[Path, int, Any]]) -> dict[str, str]:
     """Object -> what holds it, for the objects of sources: ingested archive parts and snapshots (captures)."""
     held: dict[str, str] = {}
     for ref in sorted((store.root / "refs" / "archive").glob("*/*.json")):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             held.setdefault(str(json.loads(ref.read_bytes())["object"]), f"archive part {ref.parent.name}/{ref.stem}")
-    for index, _, obj in _source_lines(store):
+    for index, _, obj in indexed:
         if isinstance(obj, str):
             held.setdefault(obj, f"snapshot {index.parent.name} {index.stem.split('=', 1)[-1]}")
     return held
 
 
-def _snapshot_refs(store: LocalStore) -> list[str]:
+def _snapshot_refs(store: LocalStore, indexed: Iterable[tuple[Path, int, Any]]) -> list[str]:
     """Problems with the snapshot indexes (refs/snapshots/<table>/game_date=D.jsonl): a line no build can read (its
     capture drops out of every build unnoticed) or one naming an object not in the store."""
     problems = []
-    for index, number, obj in _source_lines(store):
+    for index, number, obj in indexed:
         if isinstance(obj, Exception):
             problems.append(f"snapshot index {index} line {number} is unreadable ({obj}): builds skip that capture; "
                             "remove the line, then ingest the file (or fetch the source) again")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from projections.dates import season_of
 from projections.errors import ConfigError, ContractViolation
 from projections.identity import team_code
+from projections.sources.log_rows import blank
 from projections.sources.parsers.common import MONEYLINE_RANGE, SPREAD_RANGE, TOTAL_RANGE
 from projections.textsafe import has_control
 
@@ -86,16 +87,12 @@ def _from_utf16(content: bytes) -> bytes:
     return content.decode("utf-16").encode() if content[:2] in (b"\xff\xfe", b"\xfe\xff") else content
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
-
-
 def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callable[[Any], Any], fix: str) -> list[Any]:
     """`convert` of every cell of a column that every row must fill; a blank cell (a truncated last line too) or
     one `convert` refuses is a BadFile naming the line."""
     out = []
     for row, value in enumerate(frame[column], start=2):  # line 1 is the header
-        if _blank(value):
+        if blank(value):
             raise BadFile(f"{name}: line {row}, column {column!r} is blank (a cell left empty, or the file is cut "
                           f"short); {fix}")
         try:
@@ -120,7 +117,7 @@ def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: floa
     import pandas as pd
 
     values = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    wrong = (values.isna() & ~frame[column].map(_blank)) | (values < low) | (values > high)
+    wrong = (values.isna() & ~frame[column].map(blank)) | (values < low) | (values > high)
     if wrong.any():
         row = int(wrong.to_numpy().argmax())
         raise BadFile(f"{name}: line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {what} "

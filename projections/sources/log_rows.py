@@ -52,9 +52,9 @@ def unfilled(raw: pd.DataFrame) -> str | None:
     from projections.sources.parsers import GAMELOG_COLUMNS
 
     for column in GAMELOG_COLUMNS:
-        blank = raw[column].map(_blank).to_numpy()
-        if blank.any():
-            return (f"line {int(blank.argmax()) + 2}, column {column!r} is blank (a cell left empty, or the file is "
+        empty = raw[column].map(blank).to_numpy()
+        if empty.any():
+            return (f"line {int(empty.argmax()) + 2}, column {column!r} is blank (a cell left empty, or the file is "
                     "cut short)")
     days = pd.to_datetime(raw["GAME_DATE"], format="mixed", errors="coerce")
     if days.isna().any():
@@ -63,7 +63,8 @@ def unfilled(raw: pd.DataFrame) -> str | None:
     return None
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
+    """A cell left empty: None, NaN or only whitespace."""
     return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
 
 

@@ -310,10 +310,11 @@ def last_table(home: Path, table: str, day: dt.date, now: dt.datetime, *,
         return None
 
 
-def require_intact(home: Path, source: str, objects: list[tuple[str, str]]) -> None:
-    """SourceError unless each (what, object) of a source's ingested or fetched data is intact (stat-cached
-    rehash): no build can make such an object again, so a damaged one is refused, never read."""
-    store = LocalStore(home)
+def require_intact(home: Path, source: str, objects: list[tuple[str, str]], stat_cache: StatCache) -> None:
+    """SourceError unless each (what, object) of a source's ingested or fetched data is intact (rehashed only when
+    a file's stat moved, through the run's `stat_cache`: planning is a no-op run's hot path): no build can make such
+    an object again, so a damaged one is refused, never read."""
+    store = LocalStore(home, stat_cache=stat_cache)
     for what, obj in objects:
         if not store.has(obj):
             continue  # gone, not damaged: reading it says so, with its own fix (data_path)
