@@ -55,11 +55,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(words)
+        args, extra = parser.parse_known_args(words)
+        if extra:  # argparse would blame `projections` and print its usage: the command's own is the one to read
+            _unrecognized(parser, args, extra)
     except UsageError as exc:
         exc.parser.print_usage(sys.stderr)
         return failed(argparse.Namespace(json="--json" in words), f"{exc.parser.prog}: {exc}", 2)
     return run_visibly(args.handler, args)
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> NoReturn:
+    """The usage error for words the command given does not take, raised by that command's parser (its usage
+    line is the one printed: `projections status ...`, `projections ingest injuries ...`), naming the option
+    probably meant (`--jsno` -> `--json`)."""
+    import difflib
+
+    while True:  # down to the innermost command given
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, subs[0].dest, None) if subs else None
+        if chosen not in (subs[0].choices if subs else {}):
+            break
+        parser = subs[0].choices[chosen]
+    options = [o for a in parser._actions for o in a.option_strings]
+    hints = [f"did you mean {close[0]}?" for word in extra if word.startswith("-")
+             and (close := difflib.get_close_matches(word.split("=")[0], options, n=1))]
+    parser.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else "")
+                 + f"; `{parser.prog} --help` lists what it takes")
 
 
 def run_visibly(handler: Handler, args: argparse.Namespace) -> int:

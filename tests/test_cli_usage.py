@@ -54,6 +54,26 @@ def test_a_usage_mistake_with_json_prints_json_too(capsys: pytest.CaptureFixture
             assert captured.out == "" and "unrecognized arguments: --jsn" in error
 
 
+UNKNOWN_OPTIONS = [
+    (["status", FIXTURE_DATE, "--jsno"], "projections status", "did you mean --json?"),
+    (["gc", "--dryrun"], "projections gc", "did you mean --dry-run?"),
+    (["ingest", "injuries", "report.pdf", "--att", "x"], "projections ingest injuries", "did you mean --at?"),
+    (["verify", "extra"], "projections verify", ""),
+]
+
+
+@pytest.mark.parametrize("argv, command, hint", UNKNOWN_OPTIONS, ids=[" ".join(a) for a, _, _ in UNKNOWN_OPTIONS])
+def test_an_unknown_option_is_blamed_on_its_command(argv: list[str], command: str, hint: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`projections status --jsno` printed the top-level usage (`usage: projections [-h] COMMAND ...`) and
+    `error: projections: unrecognized arguments`: the command's usage and name, the option meant, and its --help."""
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith(f"usage: {command} "), lines
+    assert lines[-1].startswith(f"error: {command}: unrecognized arguments: "), lines
+    assert hint in lines[-1] and f"`{command} --help`" in lines[-1], lines
+
+
 def test_in_range_values_still_parse() -> None:
     parser = build_parser()
     assert parser.parse_args(["diff", FIXTURE_DATE, "--top", "1"]).top == 1
