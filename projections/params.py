@@ -43,9 +43,13 @@ def invalid_params(stage: str, exc: ValidationError, model: type[BaseModel]) -> 
 
 def unknown_stages(unknown: list[str], stages: list[str]) -> ConfigError:
     """The error for parameter overrides of stages the pipeline lacks, with the stage probably meant."""
+    from projections.settings import where_set
+
     meant = {name: close[0] for name in unknown if (close := difflib.get_close_matches(name, stages, n=1))}
     hint = "".join(f"; did you mean {meant[n]} for {n}?" for n in unknown if n in meant)
-    return ConfigError(f"settings override parameters of unknown stages {unknown}{hint}; stages are {stages}")
+    fix = " and ".join(where_set(("params", name), a_table=True) for name in unknown)
+    return ConfigError(f"settings override parameters of unknown stages {unknown}{hint}; stages are {stages}; "
+                       f"fix {fix}")
 
 
 def validated(model: type[BaseModel], overrides: Mapping[str, Any] | None) -> dict[str, Any]:

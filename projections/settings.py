@@ -141,12 +141,15 @@ def _fields_at(loc: Sequence[int | str]) -> list[str]:
     return list(model.model_fields)
 
 
-def where_set(loc: Sequence[int | str]) -> str:
+def where_set(loc: Sequence[int | str], *, a_table: bool = False) -> str:
     """Where the value at `loc` (e.g. ("params", "sim", "draws")) was set, for an error that asks to fix it: the
-    PROJECTIONS_* variable that set it, else the settings file's table and key, else how to set it."""
+    PROJECTIONS_* variable that set it, else the settings file's table and key (the table `loc` names itself,
+    `a_table`), else how to set it."""
     variable = _env_variable(loc)
     if variable is not None:
         return variable
+    if a_table and (toml := config_file()) is not None:
+        return f"[{'.'.join(map(str, loc))}] in {toml}"
     table, key = ".".join(map(str, loc[:-1])), str(loc[-1]) if loc else ""
     toml = config_file()
     if toml is not None:
@@ -155,12 +158,16 @@ def where_set(loc: Sequence[int | str]) -> str:
 
 
 def _env_variable(loc: Sequence[int | str]) -> str | None:
-    """The PROJECTIONS_* variable that set the value at `loc` (or a table around it), if one did."""
+    """The PROJECTIONS_* variable that set the value at `loc` (or a table around it, or a field inside it: a key
+    no setting has, `live.odd`, is set by PROJECTIONS_LIVE__ODD__URL), if one did."""
     names = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
     for end in range(len(loc), 0, -1):
         name = ENV_PREFIX + "__".join(str(part) for part in loc[:end]).upper()
         if name in names:
             return names[name]
+        inside = sorted(names[n] for n in names if n.startswith(f"{name}__")) if end == len(loc) else []
+        if inside:
+            return ", ".join(inside)
     return None
 
 

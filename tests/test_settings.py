@@ -174,6 +174,33 @@ def test_a_misspelt_nested_key_names_the_closest_setting(env: Path):
         load_settings()
 
 
+def test_a_misspelt_table_in_the_environment_names_the_variable(env: Path, monkeypatch: pytest.MonkeyPatch):
+    """PROJECTIONS_LIVE__ODD__URL (odds misspelt) was refused as `live.odd: not a setting ...; fix the
+    PROJECTIONS_* environment variable or projections.toml`: the variable that set it was never named."""
+    monkeypatch.setenv("PROJECTIONS_LIVE__ODD__URL", "http://127.0.0.1:9/odds")
+    with pytest.raises(ConfigError, match=r"PROJECTIONS_LIVE__ODD__URL \(live.odd\): not a setting \(did you mean "
+                                          r"live.odds\?\)\); fix PROJECTIONS_LIVE__ODD__URL$"):
+        load_settings()
+
+
+@pytest.mark.parametrize("where", ["environment", "file"])
+def test_parameters_of_an_unknown_stage_name_where_they_were_set(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 where: str):
+    """`[params.simm]` or PROJECTIONS_PARAMS__SIMM__DRAWS was refused naming the stage meant but not where it was
+    set, unlike every other settings error."""
+    from projections.params import unknown_stages
+
+    if where == "file":
+        (env / "projections.toml").write_text("[params.simm]\ndraws = 500\n")
+        fix = f"fix [params.simm] in {env / 'projections.toml'}"
+    else:
+        monkeypatch.setenv("PROJECTIONS_PARAMS__SIMM__DRAWS", "500")
+        fix = "fix PROJECTIONS_PARAMS__SIMM__DRAWS"
+    assert "simm" in load_settings().params  # refused by the engine, which knows the stages
+    error = str(unknown_stages(["simm"], ["sim", "gold"]))
+    assert "did you mean sim for simm?" in error and error.endswith(fix), error
+
+
 def test_keys_the_loader_accepts_are_not_refused(env: Path):
     (env / "projections.toml").write_text('SERVE_PORT = 9001\n[params.lineups]\nmode = "none"\n')
     settings = load_settings()
