@@ -74,6 +74,27 @@ def test_an_unknown_option_is_blamed_on_its_command(argv: list[str], command: st
     assert hint in lines[-1] and f"`{command} --help`" in lines[-1], lines
 
 
+def test_every_command_and_argument_has_a_help_text() -> None:
+    """`projections ingest dk-salaries --help` (and `inbox`, `injuries`) printed a bare usage: no description,
+    a positional `files` explained nowhere. Every command says what it does, every argument what it takes."""
+    import argparse
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        if not parser.description:
+            missing.append(parser.prog)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+            elif not action.help:
+                missing.append(f"{parser.prog} {action.dest}")
+
+    walk(build_parser())
+    assert missing == []
+
+
 def test_in_range_values_still_parse() -> None:
     parser = build_parser()
     assert parser.parse_args(["diff", FIXTURE_DATE, "--top", "1"]).top == 1

@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_snapshots)
     f = sub.add_parser("fetch", help="fetch one live table for one date now", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("table", help="schedule, player_logs, odds, rosters, lineups, injuries or salaries (the inbox); "
+    f.add_argument("table", help="schedule, player_logs, odds, rosters, lineups, injuries or salaries (the inbox, then "
+                   "DraftKings' lobby for a date still without salaries); "
                    "a stage that reads one table names it (game_logs: player_logs)")
     f.add_argument("date", help="the slate date, YYYY-MM-DD")
     f.set_defaults(handler=run_fetch)

@@ -41,14 +41,19 @@ def register(sub: Any) -> None:
                            "endpoint - its regular season, then its play-in and playoffs, with each game's starters "
                            "(e.g. the season before a live season, which the calibration fits on)")
         k.set_defaults(handler=run)
-    k = kinds.add_parser("dk-salaries", help="DKSalaries.csv files: each becomes its date's salary snapshot")
-    k.add_argument("files", type=Path, nargs="+")
+    text = "DKSalaries.csv files: each becomes its date's salary snapshot"
+    k = kinds.add_parser("dk-salaries", help=text, description=text + " (the date its Game Info names)")
+    k.add_argument("files", type=Path, nargs="+", metavar="FILE", help="a DraftKings salary export (DKSalaries.csv)")
     k.set_defaults(handler=run)
-    k = kinds.add_parser("inbox", help="take every DKSalaries.csv waiting in the inbox now")
+    text = "take every DKSalaries.csv waiting in the inbox now"
+    k = kinds.add_parser("inbox", help=text, description=text + " ($PROJECTIONS_HOME/inbox, or live.inbox); a "
+                         "taken file moves to its processed/ folder")
     k.set_defaults(handler=run)
-    k = kinds.add_parser("injuries", help="official injury reports (PDF, or CSV with --at): each becomes its date's "
-                         "injuries capture, known from its publication time")
-    k.add_argument("files", type=Path, nargs="+")
+    text = ("official injury reports (PDF, or CSV with --at): each becomes its date's injuries capture, known from "
+            "its publication time")
+    k = kinds.add_parser("injuries", help=text, description=text)
+    k.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="an official injury report: the NBA's PDF, or its table as CSV (with --at)")
     k.add_argument("--at", type=_published, metavar="TIME",
                    help="when a CSV table was published: 'YYYY-MM-DD HH:MM' (US/Eastern) or ISO 8601 with an offset; "
                         "a PDF's title gives its own")
