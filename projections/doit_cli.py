@@ -58,8 +58,9 @@ def check_command() -> None:
 
 def refused_command(name: str, purpose: str, message: str) -> type:
     """A doit command that refuses in one line (exit 3): `doit help` lists it as refused, not with doit's text.
-    Registered in pyproject.toml ([tool.doit.plugins.command]), so doit runs it without loading dodo.py (from
-    another folder, where doit does not read that file, `check_command` refuses the same commands)."""
+    Registered in pyproject.toml ([tool.doit.plugins.command]), so doit runs it without loading dodo.py. From
+    another folder (`doit -f CHECKOUT/dodo.py`) doit does not read that file: `check_command` refuses the same
+    commands when dodo.py loads, except `dumpdb`, which loads none (doit's own 'db file doesn't exist' there)."""
     from doit.cmd_base import Command
 
     class Refused(Command):

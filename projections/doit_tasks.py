@@ -303,7 +303,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     kinds = {d: calendar.kind(d) for d in dates}
     unknown = [d for d in dates if kinds[d] == "unknown"]
     if unknown and get_var("date") is None and doit_command() in LISTINGS:
-        _listing_notes(kinds)
+        _listing_notes(kinds)  # `help` lists no date's stages: it stays silent
         return dates, [], []  # `doit list` / `doit help slate` on a day the archive lacks: they build nothing
     if unknown:  # not known to be off days: skipping them would report success for work never done, and
         # building one would fail in its first stage - refused up front, alone or in a range alike
@@ -338,6 +338,8 @@ _LISTED_AS_R = {
 def _listing_notes(kinds: Mapping[dt.date, str]) -> None:
     """`doit list --status` on a date no run will build lists its stages R, as if a build would fix them: a note
     on stderr says why none will (stdout stays the listing)."""
+    if doit_command() == "help":  # `doit help slate` describes tasks, it lists no stage as R
+        return
     for day, kind in sorted(kinds.items()):
         if kind in _LISTED_AS_R:
             sys.stderr.write(f"note: {day} {_LISTED_AS_R[kind]}; its stages below stay R\n")

@@ -127,6 +127,8 @@ def test_dates_the_archive_cannot_vouch_for_are_refused_not_skipped(tmp_path: Pa
     for listing in (["list"], ["help", "slate"]):  # they build nothing: today outside the archive is no error
         shown = run_doit(home, *listing, PROJECTIONS_LIVE__NOW="2026-11-25T15:00:00Z")
         assert shown.returncode == 0 and "slate" in shown.stdout, shown.stderr
+        # `list` says why today's stages stay R; `help` lists none, and said it before the help text
+        assert ("note: 2026-11-25 lies outside" in shown.stderr) == (listing == ["list"]), shown.stderr
     status = run_cli(home, "status", "2021-01-05", "--json")  # not an off day: outside the archive, with the fix
     (found,) = json.loads(status.stdout)["dates"]
     assert found["state"] == "outside archive" and found["skipped"] is None, found
