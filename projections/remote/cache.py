@@ -228,9 +228,12 @@ class ObjectStoreCache:
         """Move the shared gold pointer to `obj` (CAS on its ETag). `previous` is the local pointer; the
         shared one may differ, and is what the new generation records as its predecessor."""
         lease = self._lease(f"date={game_date}")
-        if lease is not None and lease.lost:
+        # expired counts as lost: a process that stalled past its lease reaches here before its heartbeat's next
+        # renewal finds out, and moved the pointer over the machine that had taken the date over meanwhile
+        if lease is not None and (lease.lost or self.locks.clock() >= lease.expires):
             raise StoreError(f"not moving the shared gold pointer {asset} {game_date}: this process lost its lease "
-                             f"on date={game_date} to another machine; rerun `doit slate date={game_date}`")
+                             f"on date={game_date} (it stalled past it; another machine may hold the date now); "
+                             f"rerun `doit slate date={game_date}`")
         if not self.has_object(obj):
             if self.local is None or not self.local.has(obj):
                 raise StoreError(f"cannot publish {short(obj)} to {self.bucket.url}: the object is in neither store")

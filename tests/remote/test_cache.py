@@ -241,6 +241,16 @@ def test_hold_renews_in_the_background_and_fences_publish(bucket: Bucket, tmp_pa
         with pytest.raises(StoreError, match="lost its lease"):
             c.publish("projections", "2019-10-31", record["object"], None)
 
+    c = cache(bucket, lease_s=30, local=store)  # the same stall, and the publish comes before any renewal
+    c.locks.clock = lambda: clock[0]
+    with c.lock("date=2019-11-01", timeout=1):
+        clock[0] += 100
+        thief = LeaseLocks(s3(bucket), lease_s=30, notify=lambda _m: None, clock=lambda: clock[0])
+        thief.acquire("date=2019-11-01", timeout=0)
+        with pytest.raises(StoreError, match="lost its lease"):
+            c.publish("projections", "2019-11-01", record["object"], None)
+    assert c.read_pointer("projections", "2019-11-01") is None
+
 
 def test_remote_is_off_unless_configured(tmp_path: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch):
     for name in list(os.environ):
