@@ -83,7 +83,7 @@ def worker_engine(job: dict[str, Any]) -> Engine:
     if engine is None:
         settings = worker_settings(job["settings"])
         engine = make_engine(settings, run=job["run"])
-        engine.ledger = RecordingLedger(engine.home, run=job["run"])
+        engine.ledger = engine.publisher.ledger = RecordingLedger(engine.home, run=job["run"])  # its moves too
         cache.clear()  # a new run: drop the previous run's engine
         cache[ident] = engine
     return engine

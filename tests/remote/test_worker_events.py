@@ -3,6 +3,7 @@ root (a LocalCluster's), copied from a worker with its own root. A failed build'
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,3 +32,19 @@ def test_a_failed_build_s_events_are_in_the_front_end_s_ledger_once(tmp_path: Pa
     assert len(failures) == 1, failures
     assert failures[0]["stage"] == "gold" and failures[0]["game_date"] == FIXTURE_DATE
     assert ("copied_from" in failures[0]) is not same_root
+
+
+def test_a_worker_records_its_gold_pointer_moves_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The publisher kept the ledger the engine was made with, so a worker's `publish` events were written but
+    never recorded: a worker with its own root sent the front end its builds without their pointer moves."""
+    from projections.executors.worker import RecordingLedger, worker_engine
+
+    with like_a_doit_child(monkeypatch):
+        monkeypatch.setenv("PROJECTIONS_HOME", str(tmp_path / "worker"))
+        job = payload(load_settings(home=tmp_path / "front"), run="moves", code_versions={})
+        engine = worker_engine(job)
+        engine.ensure_layout()
+        obj = engine.store.commit({"data.parquet": b"rows"}, {"stage": "gold"}).object
+        assert engine.publisher.publish("gold", "projections", dt.date.fromisoformat(FIXTURE_DATE), obj, key=None)
+    assert isinstance(engine.ledger, RecordingLedger)
+    assert [e["event"] for e in engine.ledger.drain()] == ["publish"]  # what the front end is sent
