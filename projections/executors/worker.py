@@ -83,7 +83,7 @@ def worker_engine(job: dict[str, Any]) -> Engine:
     if engine is None:
         settings = worker_settings(job["settings"])
         engine = make_engine(settings, run=job["run"])
-        engine.ledger = RecordingLedger(engine.home, run=job["run"])
+        engine.ledger = engine.publisher.ledger = RecordingLedger(engine.home, run=job["run"])  # its moves too
         cache.clear()  # a new run: drop the previous run's engine
         cache[ident] = engine
     return engine
@@ -112,13 +112,11 @@ def build_stage(job: dict[str, Any], name: str, day: str, after: dict[str, Any] 
                             f"front end {want}; install the same projections and stages on every worker")
         outcome = engine.build(name, dt.date.fromisoformat(day))
     except ProjectionsError as exc:
-        events = _drain()
-        return _failure(name, day, str(exc), events=events)
+        return _failure(name, day, str(exc), **_drain())
     except Exception as exc:
-        events = _drain()
         where = "".join(traceback.format_exception(exc)[-3:]).strip()
         return _failure(name, day, f"{type(exc).__name__} on worker {socket.gethostname()}: {exc}\n{where}",
-                        events=events)
+                        **_drain())
     assert isinstance(engine.ledger, RecordingLedger)
     return {"ok": True, "stage": name, "date": day, "object": outcome.object, "key": outcome.key,
             "built": outcome.built, "created": outcome.created, "published": outcome.published,
@@ -127,9 +125,14 @@ def build_stage(job: dict[str, Any], name: str, day: str, after: dict[str, Any] 
             "events": engine.ledger.drain()}
 
 
-def _drain() -> list[dict[str, Any]]:
+def _drain() -> dict[str, Any]:
+    """The events a failed build wrote, and the data root they are in: the front end copies them only from a
+    worker with another root (without `home` it copied a LocalCluster worker's failure into its own ledger,
+    where the worker had written it already: every failure twice, line for line)."""
     events: list[dict[str, Any]] = []
+    homes: set[str] = set()
     for engine in (getattr(_local, "engines", None) or {}).values():
+        homes.add(str(engine.home))
         if isinstance(engine.ledger, RecordingLedger):
             events.extend(engine.ledger.drain())
-    return events
+    return {"events": events, **({"home": homes.pop()} if len(homes) == 1 else {})}

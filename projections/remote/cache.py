@@ -79,6 +79,7 @@ class ObjectStoreCache:
         self.locks = LeaseLocks(bucket, lease_s=lease_s, notify=notify)
         self._held: dict[tuple[str, int], Lease] = {}
         self.fetched: set[str] = set()  # objects this process copied into the local store
+        self.damaged: set[str] = set()  # objects found damaged in the bucket: read no more, repaired by a push
         self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
@@ -107,7 +108,9 @@ class ObjectStoreCache:
 
     def read_object(self, obj: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
         """An object's data files and manifest, verified against its name; None (with a message) when it is
-        absent, incomplete or damaged in the bucket."""
+        absent, incomplete or damaged in the bucket (damaged: said once, and repaired by the next push of it)."""
+        if obj in self.damaged:
+            return None
         where = object_prefix(obj)
         found = self.bucket.get(f"{where}/{MANIFEST}")
         if found is None:
@@ -116,25 +119,26 @@ class ObjectStoreCache:
         listed = manifest.get("files") if manifest else None
         if not manifest or not isinstance(listed, dict) or not listed or \
                 any(not isinstance(v, dict) or "/" in n or n == MANIFEST for n, v in listed.items()):
-            self.notify(f"shared object {short(obj)}: unreadable manifest in {self.bucket.url}; rebuilding it")
-            return None
+            return self._damaged(obj, f"unreadable manifest in {self.bucket.url}")
         data = self.bucket.cat_many(f"{where}/{name}" for name in listed)
         files: dict[str, bytes] = {}
         for name, meta in sorted(listed.items()):
             blob = data.get(f"{where}/{name}")
             if blob is None:
-                self.notify(f"shared object {short(obj)}: file {name!r} is missing in {self.bucket.url}; "
-                            "rebuilding it")
-                return None
+                return self._damaged(obj, f"file {name!r} is missing in {self.bucket.url}")
             if digest_bytes(blob) != meta.get("digest"):
-                self.notify(f"shared object {short(obj)}: file {name!r} does not match its manifest in "
-                            f"{self.bucket.url}; rebuilding it")
-                return None
+                return self._damaged(obj, f"file {name!r} does not match its manifest in {self.bucket.url}")
             files[name] = blob
         if hash_tree({n: digest_bytes(b) for n, b in files.items()}) != obj:
-            self.notify(f"shared object {short(obj)}: content does not hash to its name; rebuilding it")
-            return None
+            return self._damaged(obj, "content does not hash to its name")
         return files, manifest
+
+    def _damaged(self, obj: str, why: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
+        """None, said once: the object is not read again by this process, and its next push here uploads it over."""
+        with self._mutex:
+            self.damaged.add(obj)
+        self.notify(f"shared object {short(obj)}: {why}; rebuilding it (its upload repairs the shared copy)")
+        return None
 
     def fetch_object(self, obj: str, into: LocalStore) -> None:
         """Copy a verified object into the local store (nothing is written when it is not usable)."""
@@ -151,8 +155,11 @@ class ObjectStoreCache:
         self.fetched.add(obj)
 
     def push_object(self, obj: str, local: LocalStore) -> bool:
-        """Upload a local object unless the bucket has it; True when this call completed it."""
-        if self.has_object(obj):
+        """Upload a local object unless the bucket has it; True when this call completed it. An object this
+        process found damaged in the bucket is uploaded again over it: a manifest alone does not make it usable,
+        and without the repair every machine downloaded, refused and rebuilt it at every run, for good."""
+        repair = obj in self.damaged
+        if not repair and self.has_object(obj):
             return False
         local.check(obj)  # never spread a damaged object
         where = object_prefix(obj)
@@ -160,6 +167,12 @@ class ObjectStoreCache:
         manifest = _json_object(manifest_bytes) or {}
         for name in sorted(manifest.get("files", {})):
             self.bucket.put(f"{where}/{name}", local.path(obj, name).read_bytes())
+        if repair:  # its manifest may be the damaged part: written over too (the local object was verified)
+            self.bucket.put(f"{where}/{MANIFEST}", manifest_bytes)
+            with self._mutex:
+                self.damaged.discard(obj)
+            self.notify(f"shared object {short(obj)}: repaired in {self.bucket.url} from this machine's verified copy")
+            return True
         try:
             self.bucket.put(f"{where}/{MANIFEST}", manifest_bytes, if_absent=True)  # the completion marker, last
         except PreconditionFailed:
@@ -182,8 +195,8 @@ class ObjectStoreCache:
                 if current is None:
                     continue
                 existing = _json_object(current[0]) or {}
-                if existing.get("object") == obj or (is_digest(existing.get("object"))
-                                                     and self.has_object(existing["object"])):
+                if existing.get("object") == obj or (is_digest(existing.get("object")) and existing["object"]
+                                                     not in self.damaged and self.has_object(existing["object"])):
                     return  # the same result, or an equally valid one another machine shared first
                 try:
                     self.bucket.put(where, body, if_match=current[1])
@@ -215,9 +228,12 @@ class ObjectStoreCache:
         """Move the shared gold pointer to `obj` (CAS on its ETag). `previous` is the local pointer; the
         shared one may differ, and is what the new generation records as its predecessor."""
         lease = self._lease(f"date={game_date}")
-        if lease is not None and lease.lost:
+        # expired counts as lost: a process that stalled past its lease reaches here before its heartbeat's next
+        # renewal finds out, and moved the pointer over the machine that had taken the date over meanwhile
+        if lease is not None and (lease.lost or self.locks.clock() >= lease.expires):
             raise StoreError(f"not moving the shared gold pointer {asset} {game_date}: this process lost its lease "
-                             f"on date={game_date} to another machine; rerun `doit slate date={game_date}`")
+                             f"on date={game_date} (it stalled past it; another machine may hold the date now); "
+                             f"rerun `doit slate date={game_date}`")
         if not self.has_object(obj):
             if self.local is None or not self.local.has(obj):
                 raise StoreError(f"cannot publish {short(obj)} to {self.bucket.url}: the object is in neither store")

@@ -5,7 +5,10 @@ published stage is up to date only when the local gold pointer names its object,
 build a date would list it stale. `sync_gold` settles each date's published stages against the shared
 pointer: when the key's object is what the shared pointer names, the local pointer adopts it (by a normal
 build, under the date's locks, which records a `publish`); when this machine's pointer is ahead of the
-shared one (a run killed between the two swaps), the shared one is moved forward.
+shared one (a run killed between the two swaps: its publishing note is still there, or no machine published
+the date), the shared one is moved forward. A shared pointer that names another object and is not behind (a
+machine with other inputs, parameters or code published the date since) is left alone and said: a look at
+the date, even `doit list --status`, moved it back to this machine's older gold.
 
 `share_unshared` first pushes what this data root built but could not share: a push that failed (the bucket
 down for a moment) or a run killed between the local commit and the push. Without it such a build stays
@@ -15,9 +18,11 @@ local for good, because every later run finds it up to date here and never pushe
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from projections.errors import ProjectionsError
+from projections.hashing import short
 
 if TYPE_CHECKING:
     from projections.engine import Engine
@@ -69,6 +74,10 @@ def sync_gold(engine: Engine, dates: list[dt.date]) -> dict[str, int]:
             if plan.pointer != obj and theirs == obj:
                 engine.build(stage.name, day)  # pointer behind: publishes locally (shared one already there)
                 counts["adopted"] += 1
+            elif plan.pointer == obj and theirs != obj and theirs is not None and not _owed(engine, asset, day, obj):
+                engine.notify(f"{asset} {day}: the shared gold pointer names {short(theirs)}, published by another "
+                              f"machine; this data root's names {short(obj)} (other inputs, parameters or code): "
+                              "the shared one is left as it is")
             elif plan.pointer == obj and theirs != obj:
                 with remote.lock(f"date={day.isoformat()}", timeout=engine.settings.lock_timeout_s):
                     remote.push(plan.record, engine.store)  # built here before the store was shared, perhaps
@@ -77,3 +86,13 @@ def sync_gold(engine: Engine, dates: list[dt.date]) -> dict[str, int]:
                                      object=obj, previous=theirs)
                 counts["pushed"] += 1
     return counts
+
+
+def _owed(engine: Engine, asset: str, day: dt.date, obj: str) -> bool:
+    """Whether this data root moved its pointer to `obj` and a kill (or the store going down) cut the move off
+    before the shared pointer followed: the move's publishing note is still there (see projections.publishing)."""
+    try:
+        note = json.loads(engine.publisher.note(asset, day).read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(note, dict) and note.get("object") == obj

@@ -109,6 +109,45 @@ def test_a_damaged_shared_object_is_refused(bucket: Bucket, tmp_path: Path, dama
     assert any("rebuilding it" in m for m in messages), messages
 
 
+@pytest.mark.parametrize("damage", ["truncate", "manifest"])
+def test_a_damaged_shared_object_is_repaired_by_the_machine_that_rebuilds_it(bucket: Bucket, tmp_path: Path,
+                                                                             damage: str):
+    """The bucket's copy was damaged; the machine that refused it rebuilds the same bytes and pushes: that push
+    uploads the object over the damaged one (it skipped it, the manifest being there, so every machine refused
+    and rebuilt it at every run), and the next machine fetches it."""
+    store, record = built(tmp_path / "a")
+    cache(bucket).push(record, store)
+    where = object_prefix(record["object"])
+    if damage == "truncate":
+        s3(bucket).put(f"{where}/data.parquet", b"ro")
+    else:
+        s3(bucket).put(f"{where}/manifest.json", b"{not json")
+    messages: list[str] = []
+    c = cache(bucket, messages=messages)
+    other = LocalStore(tmp_path / "b")
+    c.fetch_object(record["object"], other)
+    c.fetch_object(record["object"], other)  # asked again in the same run: not downloaded, not said again
+    assert not other.has(record["object"])
+    assert sum("rebuilding it" in m for m in messages) == 1, messages
+    rebuilt, _ = built(tmp_path / "b")  # the same bytes, built here
+    c.push(record, rebuilt)
+    third = LocalStore(tmp_path / "c")
+    cache(bucket).fetch_object(record["object"], third)
+    assert third.verify_object(record["object"]) == []
+
+
+def test_a_record_naming_a_damaged_object_is_replaced_by_a_different_rebuild(bucket: Bucket, tmp_path: Path):
+    store, record = built(tmp_path / "a")
+    cache(bucket).push(record, store)
+    s3(bucket).put(f"{object_prefix(record['object'])}/data.parquet", b"ro")
+    c = cache(bucket)
+    c.fetch_object(record["object"], LocalStore(tmp_path / "b"))
+    other, _ = built(tmp_path / "b", b"rows, built again")  # not byte-identical this time
+    commit = other.commit({"data.parquet": b"rows, built again", "extra.csv": b"a,b\n"}, {"stage": "sim"})
+    c.push({**record, "object": commit.object}, other)
+    assert cache(bucket).get_action(record["key"])["object"] == commit.object
+
+
 def test_a_record_naming_a_lost_object_is_replaced(bucket: Bucket, tmp_path: Path):
     store, record = built(tmp_path / "a")
     bogus = {**record, "object": digest_bytes(b"gone")}
@@ -201,6 +240,16 @@ def test_hold_renews_in_the_background_and_fences_publish(bucket: Bucket, tmp_pa
         assert not c.locks.renew(c._lease("date=2019-10-31"))
         with pytest.raises(StoreError, match="lost its lease"):
             c.publish("projections", "2019-10-31", record["object"], None)
+
+    c = cache(bucket, lease_s=30, local=store)  # the same stall, and the publish comes before any renewal
+    c.locks.clock = lambda: clock[0]
+    with c.lock("date=2019-11-01", timeout=1):
+        clock[0] += 100
+        thief = LeaseLocks(s3(bucket), lease_s=30, notify=lambda _m: None, clock=lambda: clock[0])
+        thief.acquire("date=2019-11-01", timeout=0)
+        with pytest.raises(StoreError, match="lost its lease"):
+            c.publish("projections", "2019-11-01", record["object"], None)
+    assert c.read_pointer("projections", "2019-11-01") is None
 
 
 def test_remote_is_off_unless_configured(tmp_path: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch):

@@ -65,3 +65,38 @@ def test_a_same_bytes_rebuild_still_moves_a_shared_pointer_left_behind(tmp_path:
     moves = [e for e in ledger_events(home) if e["event"] == "publish"]  # the killed run's move, recorded once
     assert [(m.get("previous"), m["object"], m.get("recovered")) for m in moves] == [(None, gold, True)], moves
     assert run_cli(home, "verify", **bucket.env()).returncode == 0
+
+
+def test_a_look_at_a_date_does_not_move_back_a_shared_pointer_another_machine_moved_on(tmp_path: Path,
+                                                                                      bucket: Bucket) -> None:
+    """Machine A publishes the date; machine B (another parameter: another key) publishes its own gold after it.
+    A's `doit list --status` and `doit slate` moved the shared pointer back to A's older gold (the sync took any
+    difference for a move A's run was killed before sharing); it stays B's, and A says the two differ. A move a
+    kill did cut off (its note left behind) is still shared by the next look."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    other = {"PROJECTIONS_PARAMS__OWNERSHIP__VALUE_WEIGHT": "1.2"}
+    assert run_doit(a, "slate", f"date={FIXTURE_DATE}", **bucket.env()).returncode == 0
+    first = gold_object(a)
+    moved = run_doit(b, "slate", f"date={FIXTURE_DATE}", **bucket.env(**other))
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    theirs = gold_object(b)
+    assert theirs != first and _shared_pointer(bucket)["object"] == theirs  # type: ignore[index]
+
+    for command in ("list", "slate"):
+        args = ("list", "--status") if command == "list" else ("slate",)
+        looked = run_doit(a, *args, f"date={FIXTURE_DATE}", **bucket.env())
+        assert looked.returncode == 0, looked.stdout + looked.stderr
+        shared = _shared_pointer(bucket)
+        assert shared is not None and shared["object"] == theirs and shared["generation"] == 2, (command, shared)
+        assert "the shared gold pointer names" in looked.stderr, looked.stderr
+        assert gold_object(a) == first
+
+    # A moves its own pointer again (gone here, by hand) and is killed between the two swaps: its next look shares it
+    (a / "gold" / "projections" / f"game_date={FIXTURE_DATE}").unlink()
+    cut = run_doit(a, "slate", f"date={FIXTURE_DATE}", **bucket.env(PROJECTIONS_FAILPOINTS="pointer.swapped=crash"))
+    assert cut.returncode == 137, cut.stdout + cut.stderr
+    assert gold_object(a) == first and _shared_pointer(bucket)["object"] == theirs  # type: ignore[index]
+    looked = run_doit(a, "list", "--status", f"date={FIXTURE_DATE}", **bucket.env())
+    assert looked.returncode == 0, looked.stdout + looked.stderr
+    shared = _shared_pointer(bucket)
+    assert shared is not None and (shared["object"], shared["previous"]) == (first, theirs), shared
