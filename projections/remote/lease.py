@@ -1,9 +1,9 @@
 """Leases: a lock on object storage that a dead holder cannot keep forever.
 
-    locks/<name>.json   {"owner", "host", "pid", "since", "expires", "lease_s", "released"}
+    locks/<name>.json   {"owner", "host", "machine", "pid", "since", "expires", "lease_s", "released"}
 
 Taking a free lock is a put-if-absent; taking one whose lease expired (or that was released, or whose holder
-is a dead process on this very host) is a compare-and-swap on the ETag that was read, so of two machines
+is a dead process on this very machine) is a compare-and-swap on the ETag that was read, so of two machines
 racing for it exactly one wins. The holder renews its lease every `lease_s / 3` seconds (again by CAS on its
 own last ETag) from a heartbeat thread, and releases it by a CAS that marks it released. A holder killed by
 SIGKILL stops renewing, so its lease runs out after at most `lease_s` and the next machine takes over.
@@ -13,6 +13,11 @@ lease is marked lost, and the shared store refuses to move a gold pointer under 
 Expiry compares the holder's wall clock with the waiter's: machines must keep their clocks in step (NTP)
 to well within `lease_s`.
 
+"This very machine" is the lease's `machine` (see `machine_identity`), never its host name alone: cloned VMs
+and containers started with one `--hostname` share a name, and each took the other's live lease for a dead
+process's (its pid is not alive *here*), so both held the date. A lease whose machine cannot be told, or
+that names none (written before the field existed), is waited out to its expiry.
+
 Raises:
     LockTimeout: the lock stayed held for longer than the caller would wait.
 """
@@ -20,6 +25,7 @@ Raises:
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import os
 import re
@@ -30,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from projections.errors import LockTimeout, StoreError
@@ -38,6 +45,35 @@ from projections.locks import pid_alive
 from projections.remote.bucket import PreconditionFailed, S3Bucket
 
 _NAME = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
+_MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+_BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+
+
+def machine_identity() -> str | None:
+    """Who may judge this process's pids alive: `<machine-id>/<boot id>/pidns:<inode>`, or None when any part
+    cannot be read (not Linux, no machine-id), and then no lease is taken over for a dead pid, only on expiry.
+
+    The machine-id tells machines apart, except cloned VMs (and images that bake one in); the boot id tells
+    those apart (it is random at every boot); the pid namespace tells apart containers on one kernel, which
+    share both. A pid read in another namespace or boot says nothing about the holder."""
+    machine = next((text for text in map(_read_id, _MACHINE_ID_FILES) if text), None)
+    boot = _read_id(_BOOT_ID_FILE)
+    try:
+        pidns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return f"{machine}/{boot}/pidns:{pidns}" if machine and boot else None
+
+
+def _read_id(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+class _Detect(enum.Enum):
+    MACHINE = "detect"
 
 
 @dataclass
@@ -54,7 +90,9 @@ class LeaseLocks:
     """Named leases in one bucket."""
 
     def __init__(self, bucket: S3Bucket, *, lease_s: float, notify: Callable[[str], None],
-                 clock: Callable[[], float] = time.time, poll: float = 0.05) -> None:
+                 clock: Callable[[], float] = time.time, poll: float = 0.05,
+                 machine: str | _Detect | None = _Detect.MACHINE) -> None:
+        """`machine`: this process's `machine_identity()` unless given (None: unknown, never judge a pid)."""
         if lease_s <= 0:
             raise ValueError("lease_s must be positive")
         self.bucket = bucket
@@ -63,6 +101,7 @@ class LeaseLocks:
         self.clock = clock
         self.poll = poll
         self.host = socket.gethostname()
+        self.machine = machine_identity() if isinstance(machine, _Detect) else machine
 
     def key(self, name: str) -> str:
         if not _NAME.match(name):
@@ -70,7 +109,8 @@ class LeaseLocks:
         return f"locks/{name}.json"
 
     def _body(self, owner: str, *, expires: float, released: bool = False) -> bytes:
-        return json.dumps({"owner": owner, "host": self.host, "pid": os.getpid(), "argv": sys.argv[:6],
+        return json.dumps({"owner": owner, "host": self.host, "machine": self.machine, "pid": os.getpid(),
+                           "argv": sys.argv[:6],
                            "since": iso(utc_now()), "expires": expires, "lease_s": self.lease_s,
                            "released": released}, sort_keys=True).encode()
 
@@ -78,8 +118,10 @@ class LeaseLocks:
         if info.get("released") or float(info.get("expires", 0)) <= self.clock():
             return True
         pid = info.get("pid")
-        # a holder on this host whose process is gone will never renew: no need to wait out its lease
-        return info.get("host") == self.host and isinstance(pid, int) and not pid_alive(pid)
+        # a holder on this machine whose process is gone will never renew: no need to wait out its lease. Only
+        # on this machine: a pid is alive or dead in one pid namespace of one boot (see machine_identity)
+        return (self.machine is not None and info.get("machine") == self.machine and info.get("host") == self.host
+                and isinstance(pid, int) and not pid_alive(pid))
 
     def holder(self, name: str) -> dict[str, Any] | None:
         """Who holds `name` now (None when nobody does)."""

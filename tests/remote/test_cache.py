@@ -16,7 +16,7 @@ from projections.hashing import digest_bytes
 from projections.remote import make_remote
 from projections.remote.bucket import PreconditionFailed, S3Bucket
 from projections.remote.cache import ObjectStoreCache, action_key, object_prefix, pointer_key
-from projections.remote.lease import LeaseLocks
+from projections.remote.lease import LeaseLocks, machine_identity
 from projections.settings import load_settings
 from projections.store import LocalStore
 from tests.remote.conftest import KEY, REGION, SECRET, Bucket
@@ -208,17 +208,63 @@ def test_lease_excludes_then_expires(bucket: Bucket):
     a.acquire("date=2019-10-30", timeout=0)
 
 
-def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(bucket: Bucket):
+def dead_pid() -> int:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    pid = int(dead.stdout)
+    return int(dead.stdout)
+
+
+def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(bucket: Bucket):
     locks = LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None)
+    assert locks.machine == machine_identity() is not None  # this test machine runs Linux with a machine-id
     held = locks.acquire("season=2019-20", timeout=0)
     raw, etag = s3(bucket).get(locks.key("season=2019-20"))
-    info = {**json.loads(raw), "pid": pid}
+    info = {**json.loads(raw), "pid": dead_pid()}
     s3(bucket).put(locks.key("season=2019-20"), json.dumps(info).encode(), if_match=etag)
     assert not held.lost
     other = LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None)
     other.acquire("season=2019-20", timeout=0)  # the holder's pid is gone: no need to wait an hour
+
+
+@pytest.mark.parametrize(("holder", "taker", "old", "at_once"), [
+    ("vm-a", "vm-a", False, True),  # the same machine: its dead pid is dead
+    ("vm-a", "vm-b", False, False),  # a cloned VM / a container with the same --hostname: not ours to judge
+    (None, "vm-a", False, False),  # the holder could not tell its machine
+    ("vm-a", None, False, False),  # this machine cannot tell its own
+    ("vm-a", "vm-a", True, False),  # a lease written before leases named their machine
+])
+def test_a_dead_pid_frees_a_lease_only_on_the_machine_that_holds_it(bucket: Bucket, holder: str | None,
+                                                                    taker: str | None, old: bool, at_once: bool):
+    """Two machines with one host name (cloned VMs, containers started with one --hostname) each saw the other's
+    live lease as a dead process's (its pid is not alive here) and took it at once: both held the date. Now the
+    lease names its machine (machine-id, boot id, pid namespace) and only the same machine takes the shortcut."""
+    name = "date=2019-10-30"
+    first = LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None, machine=holder)
+    first.acquire(name, timeout=0)
+    raw, etag = s3(bucket).get(first.key(name))
+    info = {**json.loads(raw), "pid": dead_pid()}  # alive on its machine, which this one cannot see
+    if old:
+        del info["machine"]
+    s3(bucket).put(first.key(name), json.dumps(info).encode(), if_match=etag)
+    second = LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None, machine=taker)
+    if at_once:
+        second.acquire(name, timeout=0)
+        assert json.loads(s3(bucket).get(first.key(name))[0])["machine"] == taker
+    else:
+        assert second.holder(name) is not None
+        with pytest.raises(LockTimeout, match=name):
+            second.acquire(name, timeout=0.2)
+
+
+def test_a_lease_of_another_machine_with_this_host_name_is_waited_for(bucket: Bucket):
+    """The same, with this machine's own identity as the code finds it: a lease from a machine whose host name is
+    this one's but whose machine-id differs is held, whatever its pid is here."""
+    locks = LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None)
+    locks.acquire("date=2019-10-31", timeout=0)
+    raw, etag = s3(bucket).get(locks.key("date=2019-10-31"))
+    info = {**json.loads(raw), "pid": dead_pid(), "machine": "0123456789abcdef0123456789abcdef/boot/pidns:1"}
+    s3(bucket).put(locks.key("date=2019-10-31"), json.dumps(info).encode(), if_match=etag)
+    with pytest.raises(LockTimeout, match="date=2019-10-31"):
+        LeaseLocks(s3(bucket), lease_s=3600, notify=lambda _m: None).acquire("date=2019-10-31", timeout=0.2)
 
 
 def test_hold_renews_in_the_background_and_fences_publish(bucket: Bucket, tmp_path: Path):
