@@ -10,9 +10,14 @@ Conditional PUTs are what make commits and pointer moves atomic on object storag
 MinIO, Ceph RGW and moto's server honour both headers. fsspec has no portable conditional write, so this
 module calls s3fs's client for those two headers and uses fsspec for everything else.
 
+A bucket deleted under a run is not an empty one: s3fs reports NoSuchBucket as the FileNotFoundError of a
+missing key, so every read said "absent" and every stage then failed on its lock's write. Like an endpoint
+that stops answering, it marks the store down for the rest of the process, with one message saying which
+bucket is gone and what to do (see `_fail`, `_guard`).
+
 Raises:
     PreconditionFailed: a conditional put lost (the key exists / moved since it was read).
-    StoreError: the bucket cannot be reached or refused a request; the message names the URL and the fix.
+    StoreError: the bucket cannot be reached, is gone or refused a request; the message names the URL and the fix.
 """
 
 from __future__ import annotations
@@ -47,6 +52,21 @@ def _client_error(exc: BaseException) -> tuple[str, int] | None:
 
 _UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
                 "ConnectionRefusedError", "ClientConnectorError", "ServerDisconnectedError"}
+
+
+def _bucket_gone(exc: BaseException) -> bool:
+    """Whether `exc` is S3's NoSuchBucket (s3fs raises it as FileNotFoundError, the ClientError its cause)."""
+    info = _client_error(exc)
+    return info is not None and info[0] == "NoSuchBucket"
+
+
+def _absent(exc: BaseException) -> bool:
+    """Whether `exc` says the key is not there, and not that the bucket is not (a HEAD's bare 404 cannot tell the
+    two apart: every read here ends in a GET or a listing, whose answers name NoSuchBucket)."""
+    if _bucket_gone(exc):
+        return False
+    info = _client_error(exc)
+    return isinstance(exc, FileNotFoundError) or (info is not None and info[0] in {"NoSuchKey", "404"})
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -87,7 +107,7 @@ class S3Bucket:
         )
         self._fs: Any = None
         self._pid = 0
-        self._down: str | None = None  # why the store stopped answering, once it did (see _guard)
+        self._down: str | None = None  # why the store is no longer asked, once it stopped answering or is gone
 
     @property
     def fs(self) -> Any:
@@ -116,19 +136,29 @@ class S3Bucket:
         return sync(self.fs.loop, lambda: coro)
 
     def _fail(self, what: str, key: str, exc: BaseException) -> StoreError:
-        if _unreachable(exc) and self._down is None:  # the rest of the run fails at once instead of retrying
-            self._down = f"{what} s3://{self.bucket}/{self._key(key)}: {type(exc).__name__}: {exc}"
-        return StoreError(f"{what} s3://{self.bucket}/{self._key(key)} failed ({type(exc).__name__}: {exc}); "
-                          "check remote.url, remote.endpoint_url and the credentials "
-                          "(PROJECTIONS_REMOTE__KEY / __SECRET)")
+        """The StoreError for a request that failed; one the store cannot answer again (unreachable, bucket gone)
+        also marks it down, so the rest of the run fails at once (`_guard`) instead of retrying or reading
+        "absent"."""
+        where = f"s3://{self.bucket}/{self._key(key)}"
+        if _bucket_gone(exc):
+            if self._down is None:
+                self._down = (f"the shared store's bucket {self.bucket!r} does not exist (any more: it was gone "
+                              f"when {what} {where}); nothing more is asked of it: create the bucket, or fix "
+                              f"remote.url ({self.url}), then rerun (what was built here is kept)")
+            return StoreError(self._down)
+        if _unreachable(exc) and self._down is None:
+            self._down = (f"the shared store {self.url} stopped answering earlier in this run ({what} {where}: "
+                          f"{type(exc).__name__}: {exc}); nothing more is asked of it: rerun when it is back "
+                          "(what was built here is kept and uploaded then)")
+        return StoreError(f"{what} {where} failed ({type(exc).__name__}: {exc}); check remote.url, "
+                          "remote.endpoint_url and the credentials (PROJECTIONS_REMOTE__KEY / __SECRET)")
 
     def _guard(self) -> None:
-        """StoreError at once when the store stopped answering earlier in this process: every later request
-        retried for its own ~30 s, so a run whose store went away ended minutes later, stage after stage."""
+        """StoreError at once when the store stopped answering or its bucket went away earlier in this process:
+        every later request retried for its own ~30 s (a run whose store went away ended minutes later, stage
+        after stage), or read a deleted bucket as empty."""
         if self._down is not None:
-            raise StoreError(f"the shared store {self.url} stopped answering earlier in this run ({self._down}); "
-                             "nothing more is asked of it: rerun when it is back (what was built here is kept and "
-                             "uploaded then)")
+            raise StoreError(self._down)
 
     def check(self) -> None:
         """ConfigError unless the bucket exists and these credentials may use it: asked once before a run, so a
@@ -159,19 +189,19 @@ class S3Bucket:
 
         try:
             return self._run(_get())
-        except FileNotFoundError:
-            return None
         except Exception as exc:
-            info = _client_error(exc)
-            if info and info[0] in {"NoSuchKey", "404"}:
+            if _absent(exc):
                 return None
             raise self._fail("reading", key, exc) from exc
 
     def exists(self, key: str) -> bool:
         self._guard()
-        try:
-            return bool(self.fs.exists(self._path(key)))
+        try:  # fs.exists, without its catch-all: a missing bucket is not a missing key
+            self._run(self.fs._info(self._path(key)))
+            return True
         except Exception as exc:
+            if _absent(exc):
+                return False
             raise self._fail("checking", key, exc) from exc
 
     def cat_many(self, keys: Iterable[str]) -> dict[str, bytes]:
@@ -182,10 +212,17 @@ class S3Bucket:
             return {}
         paths = {self._path(k): k for k in keys}
         try:
-            found = self.fs.cat(list(paths), on_error="omit")
+            found = self.fs.cat(list(paths), on_error="return")
         except Exception as exc:
             raise self._fail("reading", keys[0], exc) from exc
-        return {paths[p]: data for p, data in found.items()}
+        out: dict[str, bytes] = {}
+        for path, data in found.items():
+            if isinstance(data, BaseException):
+                if _absent(data):
+                    continue
+                raise self._fail("reading", paths[path], data) from data
+            out[paths[path]] = data
+        return out
 
     def list(self, prefix: str) -> list[str]:
         """Every key under `prefix` (relative to the bucket's prefix), sorted."""
@@ -193,9 +230,9 @@ class S3Bucket:
         root = self._path(prefix).rstrip("/")
         try:
             found = self.fs.find(root)
-        except FileNotFoundError:
-            return []
         except Exception as exc:
+            if _absent(exc):
+                return []
             raise self._fail("listing", prefix, exc) from exc
         base = self._path("")
         return sorted(p[len(base):] for p in found)
@@ -231,8 +268,7 @@ class S3Bucket:
         self._guard()
         try:
             self.fs.rm_file(self._path(key))
-        except FileNotFoundError:
-            pass
         except Exception as exc:
-            raise self._fail("deleting", key, exc) from exc
+            if not _absent(exc):
+                raise self._fail("deleting", key, exc) from exc
 
