@@ -20,10 +20,21 @@ if TYPE_CHECKING:
 KINDS = ("str", "int", "float", "bool", "date", "timestamp", "any")
 
 
+_NUMPY_KINDS = {"b": "bool", "i": "int", "u": "int", "f": "float", "M": "timestamp", "c": "any", "m": "any"}
+
+
 def _kind_of(series: pd.Series) -> str:
+    import numpy as np
     import pandas as pd
 
     dtype = series.dtype
+    # the common dtypes told apart without pandas' dtype predicates (each ~5 us, and a check asks them of every
+    # column of every frame a build reads and writes: 5.6 ms for the 44 columns of a rosters frame, 9% of a
+    # cold backfill's builds); the same answers as the general path below
+    if isinstance(dtype, np.dtype) and dtype.kind in _NUMPY_KINDS:
+        return _NUMPY_KINDS[dtype.kind]
+    if isinstance(dtype, pd.StringDtype):  # its values are str: "str" unless all null
+        return "empty" if series.array.isna().all() else "str"
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 

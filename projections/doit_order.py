@@ -15,6 +15,8 @@ pyproject.toml allows). The order changes nothing else: which tasks run, their c
 from __future__ import annotations
 
 from collections import deque
+from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 
@@ -24,10 +26,17 @@ def _date_of(node: Any) -> str:
     return day if colon else ""
 
 
+# A node's date, worked out once and then read from the node like any attribute: the ready queue holds about a node
+# per date, and each pick scans it, so a Python call per node and pick made a backfill's dispatch quadratic at 5x
+# the cost (400 dates ready: 185 us a pick, 37 us with the attribute)
+_DATE = "_projections_date"
+_date = attrgetter(_DATE)
+
+
 def _next_node(self: Any, ready: deque[Any], tasks_to_run: list[str]) -> Any:
     """doit's `TaskDispatcher._get_next_node`, the earliest date first instead of first in, first out."""
     if ready:
-        node = min(ready, key=_date_of)  # min keeps the first of equal dates: FIFO within a date
+        node = min(ready, key=_date)  # min keeps the first of equal dates: FIFO within a date
         ready.remove(node)
         return node
     while tasks_to_run:  # as doit: the next task named on the command line
@@ -40,7 +49,11 @@ def _next_node(self: Any, ready: deque[Any], tasks_to_run: list[str]) -> Any:
 def dates_in_order() -> None:
     """Make doit's dispatcher take dates in calendar order (once per process; a no-op on another doit)."""
     import doit
-    from doit.control import TaskDispatcher
+    from doit.control import ExecNode, TaskDispatcher
 
     if tuple(doit.__version__[:2]) in ((0, 36), (0, 37)):
+        if not hasattr(ExecNode, _DATE):
+            date = cached_property(_date_of)
+            date.__set_name__(ExecNode, _DATE)
+            setattr(ExecNode, _DATE, date)
         TaskDispatcher._get_next_node = _next_node

@@ -76,6 +76,19 @@ def _captured_logs(home: Path, seasons: set[str], columns: Sequence[str]) -> Any
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
 
 
+def _box_scores(home: Path, archive_home: Path, seasons: set[str], shipped: Path) -> Any:
+    """The box scores of `seasons`: the archive's, then the live captures' games it lacks. An empty frame (no
+    live capture) holds object columns: concatenated, it made minutes and DK points objects, and each groupby
+    mean of the baseline a Python loop over the players (19 s of a season's 20)."""
+    import pandas as pd
+
+    columns = ("season", "game_date", "player_id", "minutes", "dk_points")
+    found = [_archive_table(archive_home, "player_logs", seasons, columns, shipped=shipped),
+             _captured_logs(home, seasons, columns)]
+    logs = pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True)
+    return logs.drop_duplicates(["game_date", "player_id"], keep="first")  # the archive's line where both have one
+
+
 def _gold_path(home: Path, day: dt.date) -> Path:
     return home / "gold" / ASSET / f"game_date={day.isoformat()}" / "projections.parquet"
 
@@ -221,10 +234,7 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
             f"{len(missing)} date(s) have NBA games but no gold slate under {home}: {shown}; build them first with "
             f"`PROJECTIONS_HOME={home} doit -n 2 slate date={spec}` (or pass --skip-unbuilt to evaluate the others)")
     log_seasons = seasons | {season_of(d - dt.timedelta(days=1)) for d in dates}
-    columns = ("season", "game_date", "player_id", "minutes", "dk_points")
-    logs = pd.concat([_archive_table(archive_home, "player_logs", log_seasons, columns, shipped=shipped),
-                      _captured_logs(home, log_seasons, columns)], ignore_index=True)
-    logs = logs.drop_duplicates(["game_date", "player_id"], keep="first")  # the archive's line where both have one
+    logs = _box_scores(home, archive_home, log_seasons, shipped)
     played_days = set(logs["game_date"])
     no_box = [d for d in with_games if d not in played_days]
     days = [d for d in with_games if d in played_days]

@@ -103,3 +103,26 @@ def test_a_contract_that_names_what_it_does_not_declare_is_refused_where_it_is_w
     with pytest.raises(ValueError, match=r"columns \['minutes'\] are not in the contract"):
         C.restricted(("player_id", "minutes"))
     assert C.restricted(("player_id", "salary")).columns == {"player_id": "str", "salary": "int"}
+
+
+def test_each_dtype_gets_its_kind_whether_or_not_it_takes_the_fast_path():
+    """numpy dtypes and pandas' string dtype are told from the dtype alone (the predicates cost a check of every
+    column of every frame a build reads and writes); text columns that hold only nulls fit any kind."""
+    import numpy as np
+
+    from projections.contracts import _kind_of
+
+    kinds = {
+        "int": [pd.Series([1, 2]), pd.Series([1], dtype="uint8"), pd.Series([1, None], dtype="Int64")],
+        "float": [pd.Series([1.0, np.nan]), pd.Series([1.5], dtype="Float64")],
+        "bool": [pd.Series([True]), pd.Series([True, None], dtype="boolean")],
+        "timestamp": [pd.Series(pd.to_datetime(["2020-01-01"])), pd.Series(pd.to_datetime(["2020-01-01"], utc=True)),
+                      pd.Series([dt.datetime(2020, 1, 1, tzinfo=dt.UTC)], dtype=object)],
+        "date": [pd.Series([dt.date(2020, 1, 1)])],
+        "str": [pd.Series(["a", None]), pd.Series([None, "b"], dtype="string"), pd.Series(["a"], dtype=object)],
+        "empty": [pd.Series([None, None], dtype="str"), pd.Series([], dtype="str"), pd.Series([None], dtype="string"),
+                  pd.Series([None], dtype=object)],
+        "any": [pd.Series([pd.Timedelta(1)]), pd.Series([1 + 2j]), pd.Series(pd.Categorical(["a"]))],
+    }
+    assert {kind: [_kind_of(s) for s in series] for kind, series in kinds.items()} == \
+        {kind: [kind] * len(series) for kind, series in kinds.items()}

@@ -44,6 +44,7 @@ class Overview:
     runs: list[Run]
     generated: str
     pages: dict[str, str] = field(default_factory=dict)
+    grid: str | None = None  # the status grid, the same on every page: rendered once (see _status_grid)
 
 
 @dataclass
@@ -220,6 +221,15 @@ def _slate_table(focus: Focus) -> str:
 
 
 def _status_grid(ov: Overview) -> str:
+    """The grid of every date's stages, rendered for the first page and reused: each page of a season's report
+    rendered it again (133 pages x 142 dates, 14% of `projections report A..B` over 2019-20), and `pages` is set
+    before the first page is."""
+    if ov.grid is None:
+        ov.grid = _render_status_grid(ov)
+    return ov.grid
+
+
+def _render_status_grid(ov: Overview) -> str:
     head = "".join(f"<th>{escape(s)}</th>" for s in ov.stages)
     rows = []
     for d in reversed(ov.statuses):
