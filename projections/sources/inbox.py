@@ -192,14 +192,14 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
     if previous is None:
         return previous, captured, archived
     older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
-    ids = set(older["dk_id"].dropna())
-    if len(archived) and not set(archived["slate_id"]) & set(older["slate_id"]) \
-            and not ids & set(archived["dk_id"].dropna()):
+    ids, held, kept = set(older["dk_id"].dropna()), set(older["slate_id"]), set(archived["slate_id"])
+    if len(archived) and (held < kept or not (kept & held or ids & set(archived["dk_id"].dropna()))):
         # a snapshot an older version recorded without the archive's slates of the date (an early slate that hid
-        # the main one): they join it now, so ingesting a file of the date again mends it
+        # the main one): they join it now, so ingesting a file of the date again mends it - a file the archive
+        # holds too (every real export to 2020-12-31) as well as one it does not
         import pandas as pd
 
-        older = pd.concat([archived, older], ignore_index=True)
+        older = pd.concat([archived[~archived["slate_id"].isin(held)], older], ignore_index=True)
     return previous, captured, older
 
 

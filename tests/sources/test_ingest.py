@@ -576,6 +576,27 @@ def test_an_early_slate_an_older_version_recorded_alone_is_mended_by_ingesting_a
     assert set(held["source"]) == {"dk", "rotoguru"} and held["slate_id"].nunique() == 3
 
 
+def test_an_archived_slate_an_older_version_recorded_alone_is_mended_by_ingesting_again(cli) -> None:
+    """The mend above missed the real files: the archive holds every DraftKings export to 2020-12-31, so the
+    older version's lone 2-game slate of 2020-08-10 was one of the archive's slates, and ingesting it again said
+    'already known' and kept hiding the 5-game main slate (gold stayed on the 2 games' players)."""
+    from projections.sources import snapshots, tables
+    from projections.sources.inbox import read_dk
+
+    late = DK_BUBBLE[0]  # 2 games; DK_BUBBLE[1] is the 5-game main slate, which the archive holds too
+    cli.home.mkdir(parents=True)
+    day, frame = read_dk(cli.home, late.read_bytes(), late.name)
+    snapshots.record(cli.home, "salaries", day, files={snapshots.DATA: tables.to_parquet(frame, "salaries")},
+                     captured_at=dt.datetime(2020, 8, 10, 4, tzinfo=dt.UTC), url=f"file:{late.name}",
+                     rows=len(frame), meta={"slates": sorted(set(frame["slate_id"]))})  # as the older version did
+    code, out, _ = cli("dk-salaries", str(late))
+    assert code == 0 and "already known" not in out and "(5 games), which the date's projections use" in out, out
+    held = salaries_held(cli.home, day)
+    dk = held[held["source"] == "dk"]
+    assert set(held["source"]) == {"dk", "rotoguru"} and len(dk) == sum(len(rows_of(p)) for p in DK_BUBBLE)
+    assert not dk.duplicated(["slate_id", "dk_id"]).any()
+
+
 def test_files_of_one_call_are_checked_in_order_before_anything_is_written(cli, tmp_path: Path) -> None:
     """Each file was checked against the date as it stood before the call: a whole export then a partial copy of
     it wrote the first, then refused the second (exit 2 after a write)."""
