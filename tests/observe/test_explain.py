@@ -180,3 +180,7 @@ def test_why_it_ran_blames_no_change_made_after_the_build(observed: Observed, tm
     assert data["state"] == "up to date" and data["mode"] == "ran"
     assert [(c["stage"], c["kind"], c["name"]) for c in data["causes"]] == [("rates", "param", "pct_prior_attempts")]
     assert not {"input:rosters", "param:absent_games"} & _names(data["changes"]), data["changes"]
+    # rates made the same object: said without claiming nothing downstream reran (after an upgrade every stage's
+    # code moved, and 'nothing downstream reran' was printed for schedule while all twelve after it rebuilt)
+    text = cli(home, code, "explain", RERUN_DATE, "rates", **both).stdout
+    assert "it produced the same object as before (early cutoff: no stage reading it reran because of it)" in text
