@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from projections.archive import SHIPPED, parts
 from projections.dates import season_of
+from projections.errors import SourceError
 from projections.sources import snapshots
 from projections.sources.inbox import TABLE, _archived_rows, lacks_archive
 
@@ -28,7 +29,10 @@ def shrunk_schedules(home: Path) -> list[tuple[str, int, int]]:
     for part in parts(home, "schedule"):  # an ingested part stands in for the shipped one of its name
         shipped = SHIPPED / "schedule" / f"{part.name}.parquet"
         if part.origin == "ingested" and shipped.is_file():
-            held, kept = pq.ParquetFile(part.path).metadata.num_rows, pq.ParquetFile(shipped).metadata.num_rows
+            try:
+                held, kept = pq.ParquetFile(part.path).metadata.num_rows, pq.ParquetFile(shipped).metadata.num_rows
+            except (OSError, ValueError):  # a missing or damaged object: `projections verify` names it
+                continue
             if held < kept:
                 out.append((part.name, held, kept))
     return out
@@ -43,8 +47,11 @@ def hidden_slates(home: Path) -> list[tuple[dt.date, str, list[str]]]:
         found = snapshots.entries(home, TABLE, day)
         if not found or season_of(day) not in seasons:
             continue
-        older = pq.read_table(snapshots.data_path(home, found[-1])).to_pandas()
-        archived = _archived_rows(home, day, list(older.columns))
+        try:
+            older = pq.read_table(snapshots.data_path(home, found[-1])).to_pandas()
+            archived = _archived_rows(home, day, list(older.columns))
+        except (OSError, ValueError, SourceError):  # a missing or damaged object: `projections verify` names it
+            continue
         if lacks_archive(older, archived):
             hidden = sorted(set(archived.loc[archived["source"] == "dk", "slate_id"]) - set(older["slate_id"]))
             if hidden:

@@ -605,6 +605,29 @@ def test_an_archived_slate_an_older_version_recorded_alone_is_mended_by_ingestin
     assert not dk.duplicated(["slate_id", "dk_id"]).any() and leftovers.findings(cli.home) == []
 
 
+def test_doctor_upgrade_check_passes_over_a_snapshot_whose_object_is_gone(cli) -> None:
+    """A snapshot index naming an object no longer in the store is `projections verify`'s to name: the upgrade
+    check skips it instead of stopping the doctor with the snapshot's read error."""
+    import shutil
+
+    from projections.ops import leftovers
+    from projections.sources import snapshots, tables
+    from projections.sources.inbox import read_dk
+    from projections.store import LocalStore
+
+    late = DK_BUBBLE[0]
+    cli.home.mkdir(parents=True)
+    day, frame = read_dk(cli.home, late.read_bytes(), late.name)
+    recorded = snapshots.record(cli.home, "salaries", day, rows=len(frame), url=f"file:{late.name}",
+                                files={snapshots.DATA: tables.to_parquet(frame, "salaries")},
+                                captured_at=dt.datetime(2020, 8, 10, 4, tzinfo=dt.UTC))
+    where = LocalStore(cli.home).object_dir(recorded.entry.object)
+    for path in (where, *where.iterdir()):
+        path.chmod(0o755)
+    shutil.rmtree(where)
+    assert leftovers.findings(cli.home) == []
+
+
 def test_files_of_one_call_are_checked_in_order_before_anything_is_written(cli, tmp_path: Path) -> None:
     """Each file was checked against the date as it stood before the call: a whole export then a partial copy of
     it wrote the first, then refused the second (exit 2 after a write)."""
