@@ -19,6 +19,15 @@ class NoParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# parameters a stage took once and no longer does, and what took their place: a value an older version's
+# projections.toml pinned is refused by name, with what to set now - not "did you mean" a name that means
+# something else (minutes' probable scaled P(plays); probable_sits scales P(sits))
+RETIRED: dict[tuple[str, str], str] = {
+    ("minutes", "probable"): "retired: it scaled a Probable player's P(plays); probable_sits now scales his "
+                             "P(sits) (he plays with 1 - f (1 - P)) - remove it, or set probable_sits",
+}
+
+
 def invalid_params(stage: str, exc: ValidationError, model: type[BaseModel]) -> ConfigError:
     """The error for a stage's parameter overrides that do not validate: each problem, where it was set and,
     for a name the stage does not take, the one it probably meant (`questionabl` -> `questionable`)."""
@@ -32,7 +41,9 @@ def invalid_params(stage: str, exc: ValidationError, model: type[BaseModel]) -> 
     errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in items)]
     for e in errors:
         where, message = ".".join(map(str, e["loc"])), e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "extra_forbidden" and (stage, where) in RETIRED:
+            message = RETIRED[(stage, where)]
+        elif e["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(e["loc"][-1]), fields, n=1)
             message = f"{stage} takes no such parameter" + (f"; did you mean {close[0]}?" if close else
                                                              f" (it takes {', '.join(fields) or 'none'})")

@@ -201,6 +201,23 @@ def test_parameters_of_an_unknown_stage_name_where_they_were_set(env: Path, monk
     assert "did you mean sim for simm?" in error and error.endswith(fix), error
 
 
+def test_a_retired_parameter_an_older_version_pinned_says_what_replaced_it(env: Path):
+    """An older version's `[params.minutes] probable = 0.9` (a factor on P(plays)) refused every run after the
+    upgrade with "did you mean probable_sits?" - a factor on P(sits), where the old value means the opposite."""
+    from pydantic import ValidationError
+
+    from projections.params import invalid_params
+    from stages.minutes import Params
+
+    (env / "projections.toml").write_text("[params.minutes]\nprobable = 0.9\n")
+    with pytest.raises(ValidationError) as caught:
+        Params.model_validate(load_settings().params["minutes"])
+    error = str(invalid_params("minutes", caught.value, Params))
+    assert "probable: retired: it scaled a Probable player's P(plays); probable_sits now scales his P(sits)" \
+        in error and "did you mean" not in error, error
+    assert error.endswith(f"fix probable in [params.minutes] of {env / 'projections.toml'}"), error
+
+
 def test_keys_the_loader_accepts_are_not_refused(env: Path):
     (env / "projections.toml").write_text('SERVE_PORT = 9001\n[params.lineups]\nmode = "none"\n')
     settings = load_settings()

@@ -41,12 +41,22 @@ if TYPE_CHECKING:
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
+    """Parameters as dotted names; a stage's empty parameters are none (a stage that gained its first was
+    explained as `param (params) {} -> (unset)` beside the parameter it gained), an empty table inside one is
+    its own value."""
+    if isinstance(value, dict) and (value or not prefix):
         out: dict[str, Any] = {}
         for k, v in value.items():
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: value}
+
+
+def moved_params(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Each parameter whose value differs between two builds' parameters: (old, new), "(unset)" where absent."""
+    old_p, new_p = _flatten(old), _flatten(new)
+    return {k: (old_p.get(k, "(unset)"), new_p.get(k, "(unset)")) for k in sorted(old_p.keys() | new_p.keys())
+            if old_p.get(k, "(unset)") != new_p.get(k, "(unset)")}
 
 
 def _module_path(module: str, path: Path) -> str:
@@ -180,11 +190,9 @@ class Explainer:
             changes.append(Change("code", stage, ref.code_version, cur.code_version, note))
         else:
             same.append("code")
-        old_p, new_p = _flatten(ref.params), _flatten(cur.params)
-        moved = sorted(k for k in old_p.keys() | new_p.keys() if old_p.get(k, "(unset)") != new_p.get(k, "(unset)"))
-        for name in moved:
-            changes.append(Change("param", name if name else "(params)", old_p.get(name, "(unset)"),
-                                  new_p.get(name, "(unset)")))
+        moved = moved_params(ref.params, cur.params)
+        for name, (old_value, new_value) in moved.items():
+            changes.append(Change("param", name if name else "(params)", old_value, new_value))
         if not moved:
             same.append("params")
         for upstream in spec.inputs:

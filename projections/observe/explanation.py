@@ -208,7 +208,8 @@ def render(expl: Explanation) -> str:
         else:
             lines.append("  nothing it depends on changed")
         if expl.mode == "ran" and cur.object and cur.object == ref.object and cur.key != ref.key:
-            lines.append("  it produced the same object as before (early cutoff: nothing downstream reran)")
+            lines.append("  it produced the same object as before (early cutoff: no stage reading it reran "
+                         "because of it)")
         if expl.unchanged:
             lines.append(f"  unchanged: {', '.join(expl.unchanged)}")
     return "\n".join(lines)

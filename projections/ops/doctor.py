@@ -10,6 +10,7 @@ Checks (each finding has a severity, what, where, and the fix):
     port         two units wanting the same port; serve_port taken by another process
     data-root    directories and appended-to files (ledger, locks, snapshot indexes) whose owner, group or mode
                  break the policy
+    upgrade      what an older version left that is mended by hand once (ops/leftovers.py)
     alerts       whether each alert channel answers, and a webhook URL the receiver refuses
 
 Exit status (`exit_code`): 1 when any finding is an error, else 0.
@@ -364,6 +365,10 @@ def run_doctor(
     findings += _ports(inv)
     findings += _data_root(settings)
     findings += _season(settings)
+    if settings.home.is_dir():  # what an older version left that this one reads differently
+        from projections.ops import leftovers
+
+        findings += [Finding(*f) for f in leftovers.findings(settings.home)]
     findings += _secrets_file()
     findings += _packages()
     if probe_alerts:

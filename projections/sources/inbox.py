@@ -192,15 +192,21 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
     if previous is None:
         return previous, captured, archived
     older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
-    ids = set(older["dk_id"].dropna())
-    if len(archived) and not set(archived["slate_id"]) & set(older["slate_id"]) \
-            and not ids & set(archived["dk_id"].dropna()):
+    if lacks_archive(older, archived):
         # a snapshot an older version recorded without the archive's slates of the date (an early slate that hid
         # the main one): they join it now, so ingesting a file of the date again mends it
         import pandas as pd
 
-        older = pd.concat([archived, older], ignore_index=True)
+        older = pd.concat([archived[~archived["slate_id"].isin(set(older["slate_id"]))], older], ignore_index=True)
     return previous, captured, older
+
+
+def lacks_archive(older: pd.DataFrame, archived: pd.DataFrame) -> bool:
+    """Whether a date's salary snapshot is one an older version recorded without the archive's slates of the
+    date (which it then hides): it holds none of them, or some and no other (the archive holds every real
+    DraftKings export to 2020-12-31, so an older version's lone file was often one of them)."""
+    ids, held, kept = set(older["dk_id"].dropna()), set(older["slate_id"]), set(archived["slate_id"])
+    return bool(len(archived)) and (held < kept or not (kept & held or ids & set(archived["dk_id"].dropna())))
 
 
 def main_slate_lock(frame: pd.DataFrame) -> dt.datetime | None:

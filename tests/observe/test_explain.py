@@ -97,6 +97,15 @@ def test_a_parameter_override_is_named_with_old_and_new_value(observed: Observed
     assert f"param {name}:\n" in text
 
 
+def test_a_stage_that_gained_its_first_parameter_names_only_that_parameter():
+    """After an upgrade that gave odds its first parameter, explain listed `param (params) {} -> (unset)` (the old
+    record's empty parameters as one unnamed value) as a root cause beside `score_prior_games (unset) -> 5.0`."""
+    from projections.observe.explain import moved_params
+
+    assert moved_params({}, {"score_prior_games": 5.0}) == {"score_prior_games": ("(unset)", 5.0)}
+    assert moved_params({"draws": 500}, {}) == {"draws": (500, "(unset)")}  # and one that lost its last
+
+
 def test_an_upstream_code_edit_is_followed_through_the_changed_input(observed: Observed, tmp_path: Path):
     edited = observed.inputs["gold"][0]
     code = tmp_path / "code"
@@ -171,3 +180,7 @@ def test_why_it_ran_blames_no_change_made_after_the_build(observed: Observed, tm
     assert data["state"] == "up to date" and data["mode"] == "ran"
     assert [(c["stage"], c["kind"], c["name"]) for c in data["causes"]] == [("rates", "param", "pct_prior_attempts")]
     assert not {"input:rosters", "param:absent_games"} & _names(data["changes"]), data["changes"]
+    # rates made the same object: said without claiming nothing downstream reran (after an upgrade every stage's
+    # code moved, and 'nothing downstream reran' was printed for schedule while all twelve after it rebuilt)
+    text = cli(home, code, "explain", RERUN_DATE, "rates", **both).stdout
+    assert "it produced the same object as before (early cutoff: no stage reading it reran because of it)" in text

@@ -541,6 +541,7 @@ def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) ->
     import hashlib
 
     from projections.archive import add_part, game_dates
+    from projections.ops import leftovers
     from projections.sources import files, ingest, tables
     from projections.store import LocalStore
 
@@ -551,10 +552,12 @@ def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) ->
     commit = LocalStore(cli.home).commit({"data.parquet": tables.to_parquet(shrunk, "schedule")}, {"kind": "ingest"})
     add_part(cli.home, "schedule", "2019-20", commit.object, ("2019-20",), sha256=hashlib.sha256(content).hexdigest())
     assert dt.date(2020, 8, 6) not in game_dates(cli.home)  # the old version's root
+    assert leftovers.shrunk_schedules(cli.home) == [("2019-20", 971, 1143)]  # projections doctor says so
 
     code, out, _ = cli("game-logs", str(SHARED / "logs" / "nbacom" / "player_logs_2019-20.csv"), "--replace")
     assert code == 0 and "wrote schedule/2019-20: 1143 rows" in out, out
     assert dt.date(2020, 8, 6) in game_dates(cli.home)
+    assert leftovers.findings(cli.home) == []
 
 
 def test_an_early_slate_an_older_version_recorded_alone_is_mended_by_ingesting_again(cli, tmp_path: Path) -> None:
@@ -574,6 +577,55 @@ def test_an_early_slate_an_older_version_recorded_alone_is_mended_by_ingesting_a
     assert code == 0 and "(8 games), which the date's projections use" in out, out
     held = salaries_held(cli.home, day)
     assert set(held["source"]) == {"dk", "rotoguru"} and held["slate_id"].nunique() == 3
+
+
+def test_an_archived_slate_an_older_version_recorded_alone_is_mended_by_ingesting_again(cli) -> None:
+    """The mend above missed the real files: the archive holds every DraftKings export to 2020-12-31, so the
+    older version's lone 2-game slate of 2020-08-10 was one of the archive's slates, and ingesting it again said
+    'already known' and kept hiding the 5-game main slate (gold stayed on the 2 games' players)."""
+    from projections.ops import leftovers
+    from projections.sources import snapshots, tables
+    from projections.sources.inbox import read_dk
+
+    late = DK_BUBBLE[0]  # 2 games; DK_BUBBLE[1] is the 5-game main slate, which the archive holds too
+    cli.home.mkdir(parents=True)
+    day, frame = read_dk(cli.home, late.read_bytes(), late.name)
+    snapshots.record(cli.home, "salaries", day, files={snapshots.DATA: tables.to_parquet(frame, "salaries")},
+                     captured_at=dt.datetime(2020, 8, 10, 4, tzinfo=dt.UTC), url=f"file:{late.name}",
+                     rows=len(frame), meta={"slates": sorted(set(frame["slate_id"]))})  # as the older version did
+    ((_, _, _, what, fix),) = leftovers.findings(cli.home)  # projections doctor names the file to ingest again
+    assert what.startswith(f"the salary snapshot of {day} an older version recorded from {late.name} alone hides "
+                           "the archive's slate(s) dk-2020-08-10-") and fix.startswith(
+        f"projections ingest dk-salaries {late.name} (the same file again)"), (what, fix)
+    code, out, _ = cli("dk-salaries", str(late))
+    assert code == 0 and "already known" not in out and "(5 games), which the date's projections use" in out, out
+    held = salaries_held(cli.home, day)
+    dk = held[held["source"] == "dk"]
+    assert set(held["source"]) == {"dk", "rotoguru"} and len(dk) == sum(len(rows_of(p)) for p in DK_BUBBLE)
+    assert not dk.duplicated(["slate_id", "dk_id"]).any() and leftovers.findings(cli.home) == []
+
+
+def test_doctor_upgrade_check_passes_over_a_snapshot_whose_object_is_gone(cli) -> None:
+    """A snapshot index naming an object no longer in the store is `projections verify`'s to name: the upgrade
+    check skips it instead of stopping the doctor with the snapshot's read error."""
+    import shutil
+
+    from projections.ops import leftovers
+    from projections.sources import snapshots, tables
+    from projections.sources.inbox import read_dk
+    from projections.store import LocalStore
+
+    late = DK_BUBBLE[0]
+    cli.home.mkdir(parents=True)
+    day, frame = read_dk(cli.home, late.read_bytes(), late.name)
+    recorded = snapshots.record(cli.home, "salaries", day, rows=len(frame), url=f"file:{late.name}",
+                                files={snapshots.DATA: tables.to_parquet(frame, "salaries")},
+                                captured_at=dt.datetime(2020, 8, 10, 4, tzinfo=dt.UTC))
+    where = LocalStore(cli.home).object_dir(recorded.entry.object)
+    for path in (where, *where.iterdir()):
+        path.chmod(0o755)
+    shutil.rmtree(where)
+    assert leftovers.findings(cli.home) == []
 
 
 def test_files_of_one_call_are_checked_in_order_before_anything_is_written(cli, tmp_path: Path) -> None:
