@@ -19,6 +19,8 @@ Event = dict[str, Any]
 RUN_EVENTS = ("stage_success", "stage_failure")
 STAGE_EVENTS = ("stage_start", "stage_success", "stage_cached", "stage_failure", "publish")
 ALERT_EVENTS = ("alert", "alert_failure")
+# what ends a stage_start of its run (the engine's), or makes it old news (a later run found the object built)
+ENDINGS = ("stage_success", "stage_failure", "stage_interrupted", "no_games", "stage_cached")
 
 
 def when(ts: str | None) -> str:

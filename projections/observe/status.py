@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from projections.dates import season_of
 from projections.hashing import short
-from projections.observe.events import Event, Events, first_line, when
+from projections.observe.events import ENDINGS, Event, Events, first_line, when
 
 if TYPE_CHECKING:
     from projections.archive import Calendar
@@ -44,6 +44,7 @@ class StageStatus:
     last_outcome: str | None = None
     error: str | None = None
     publishes: str | None = None
+    unfinished: str | None = None  # when its newest run started, if that run never ended (killed, or running)
 
     @property
     def mark(self) -> str:
@@ -119,6 +120,9 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched:
             row.error = first_line(last.get("error"))
             if row.last_run and not row.seconds:
                 row.seconds = last.get("seconds")
+    newest = events.last(day, plan.stage, "stage_start", *ENDINGS, season=season)
+    if newest is not None and newest["event"] == "stage_start":
+        row.unfinished = newest.get("ts")
     if fetched:
         _fetch_failed(row, plan, events, fetched)
     if plan.blocked_by and states.get(plan.blocked_by) == "failed" and row.state != "failed":
@@ -276,7 +280,10 @@ def render(statuses: list[DateStatus]) -> str:
             continue
         for s in d.stages:
             ran = f"built {when(s.built_at)} in {_seconds(s.seconds)}" if s.built_at else (
-                f"last ran {when(s.last_run)}" if s.last_run else "never ran")
+                f"last ran {when(s.last_run)}" if s.last_run and not s.unfinished else "never ran")
+            if s.unfinished:  # as history says it: a killed run's start has no end
+                ran = (f"{ran}; " if s.built_at else "") + \
+                    f"started {when(s.unfinished)}, never finished (killed, or still running)"
             tail = ""
             if s.state == "failed":
                 tail = f"  FAILED: {s.error}"

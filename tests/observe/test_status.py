@@ -84,6 +84,32 @@ def test_status_of_a_date_never_run(observed: Observed):
     assert "never ran" in result.stdout and "no gold" in result.stdout
 
 
+def test_a_stage_whose_run_was_killed_says_so_as_history_does(observed: Observed, tmp_path: Path):
+    """status said "never ran" of a stage a run had started and was killed in (history: "started, never
+    finished"); a killed rebuild of a built stage said nothing of it."""
+    from projections.ledger import Ledger
+
+    home, code = copy_root(observed, tmp_path)
+    before = {s["stage"]: s for s in _status(Observed(**{**observed.__dict__, "home": home, "code": code}),
+                                             DATES[1])[DATES[1]]["stages"]}
+    assert before["gold"]["object"] is None and before["sim"]["built_at"], before  # gold stale, sim built
+    killed = Ledger(home, run="killed-run")
+    for stage in ("gold", "sim"):
+        killed.append("stage_start", stage=stage, game_date=DATES[1], key=before[stage]["key"])
+    text = cli(home, code, "status", DATES[1]).stdout
+    gold = next(line for line in text.splitlines() if " gold " in line)
+    sim = next(line for line in text.splitlines() if " sim " in line)
+    assert "never ran" not in gold and "started " in gold and "never finished (killed, or still running)" in gold
+    assert sim.count("built ") == 1 and "; started " in sim and "never finished" in sim, sim
+    found = {s["stage"]: s for s in json.loads(cli(home, code, "status", DATES[1], "--json").stdout)["dates"][0]
+             ["stages"]}
+    assert found["gold"]["unfinished"] and found["sim"]["unfinished"], found
+    Ledger(home, run="later").append("stage_cached", stage="sim", game_date=DATES[1], key=before["sim"]["key"])
+    again = {s["stage"]: s for s in json.loads(cli(home, code, "status", DATES[1], "--json").stdout)["dates"][0]
+             ["stages"]}
+    assert again["sim"]["unfinished"] is None and again["gold"]["unfinished"], again  # a later run ended it
+
+
 CALIBRATION_BREAKS = '    raise RuntimeError("calibration broke on purpose")\n'
 
 
