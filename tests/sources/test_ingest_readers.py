@@ -147,6 +147,29 @@ def test_a_line_at_the_edge_of_its_range_is_a_line() -> None:
     assert (odds.loc[0, "spread_home"], odds.loc[0, "total"]) == (-40.0, 120.0)
 
 
+LOGS_2025 = SHARED / "logs" / "nbacom" / "player_logs_2024-25.csv"
+
+
+def test_a_neutral_site_game_keeps_its_sides_and_its_place_in_the_schedule() -> None:
+    """2024-25's five neutral-site games (Mexico City, Paris twice, the NBA Cup semifinals in Las Vegas) give both
+    teams' rows the same MATCHUP, `ATL @ MIL`: MIL's rows are the designated home side, facing ATL. Read as a
+    normal `@` row, MIL was its own opponent, both sides were away, and the schedule built from the logs lost the
+    games (1225 of 1230; 2024-12-14, both semifinals, read "no NBA games"). Kills: the opponent read as the
+    MATCHUP's last code; the home flag read from "vs." alone."""
+    with open(LOGS_2025, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["GAME_DATE"] in ("2024-12-13", "2024-12-14")]
+    logs = files.game_logs(csv_bytes(rows), "player_logs_2024-25.csv")
+    assert not (logs["team"] == logs["opp"]).any()
+    sides = logs.drop_duplicates(["game_id", "team"]).set_index("team")
+    assert sides.loc["MIL", ["opp", "home"]].tolist() == ["ATL", True]
+    assert sides.loc["ATL", ["opp", "home"]].tolist() == ["MIL", False]
+    games = ingest.schedule_from_logs(logs)
+    semis = games[games["game_date"] == dt.date(2024, 12, 14)]
+    assert sorted(zip(semis["home_team"], semis["away_team"], strict=True)) == [("MIL", "ATL"), ("OKC", "HOU")]
+    whole = files.game_logs(LOGS_2025.read_bytes(), "player_logs_2024-25.csv")
+    assert len(ingest.schedule_from_logs(whole)) == whole["game_id"].nunique() == 1230
+
+
 LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
 
 

@@ -39,6 +39,18 @@ def minutes_of(value: Any) -> float:
     return float(text) if text else 0.0
 
 
+def _sides(matchup: pd.Series, team: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each row's opponent and home flag from its MATCHUP: `BOS vs. PHI` (BOS at home), `BOS @ PHI` (BOS away).
+    A neutral-site game (2024-25: Mexico City, Paris, the NBA Cup semifinals in Las Vegas) gives both teams' rows
+    the same `AWAY @ HOME`, so the row of the team after the `@` is the (designated) home side and its opponent the
+    team before it; reading the last code as the opponent made that team its own opponent and both sides away,
+    and the game fell out of the schedule built from the logs."""
+    parts = matchup.str.split(r"\s+(vs\.|@)\s+", regex=True)
+    first, sep, last = parts.str[0].map(team_code), parts.str[1], parts.str[-1].map(team_code)
+    named_last = (sep == "@") & (last == team) & (first != team)
+    return first.where(named_last, last), (sep == "vs.") | named_last
+
+
 def player_logs_from_rows(raw: pd.DataFrame, source: str, stats_source: str = "nbacom") -> pd.DataFrame:
     """LeagueGameLog rows (player mode; JSON result set or the stats.nba.com CSV export) -> player_logs."""
     import pandas as pd
@@ -52,12 +64,11 @@ def player_logs_from_rows(raw: pd.DataFrame, source: str, stats_source: str = "n
         return empty_logs()
     try:
         day = pd.to_datetime(raw["GAME_DATE"], format="mixed").dt.date
-        matchup = raw["MATCHUP"].astype(str)
-        opp = matchup.str.split(r"\s+(?:vs\.|@)\s+", regex=True).str[-1].map(team_code)
+        team = raw["TEAM_ABBREVIATION"].map(team_code)
+        opp, home = _sides(raw["MATCHUP"].astype(str), team)
         out = pd.DataFrame({
             "season": day.map(season_of), "game_date": day, "game_id": raw["GAME_ID"].astype(str).str.zfill(10),
-            "team": raw["TEAM_ABBREVIATION"].map(team_code), "opp": opp,
-            "home": matchup.str.contains("vs.", regex=False),
+            "team": team, "opp": opp, "home": home,
             "playoffs": raw["GAME_ID"].astype(str).str.zfill(10).map(lambda g: game_type(g) in ("4", "5")),
             "player_id": raw["PLAYER_ID"].astype("int64").astype(str), "player_name": raw["PLAYER_NAME"].astype(str),
             "started": pd.Series([None] * len(raw), dtype="object", index=raw.index),
