@@ -183,9 +183,11 @@ def _with_archived_games(home: Path, games: pd.DataFrame, report: IngestReport) 
     return pd.concat(merged, ignore_index=True) if merged else games.iloc[0:0]
 
 
-def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report: IngestReport) -> None:
-    """A note where the logs replace a season whose archived logs flag starters and this file does not: roles
-    are then guessed from minutes (projections' starter proxy), which changes the season's projections."""
+def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report: IngestReport, *,
+                      file: bool = True) -> None:
+    """A note for each season whose logs do not flag who started: roles are then guessed from minutes
+    (projections' starter proxy) - where they replace logs that flagged them, that the season's projections
+    change; otherwise how to get the flags (the season's fetch, with each game's box score)."""
     for season in sorted(seasons):
         if logs.loc[logs["season"] == season, "started"].notna().any():
             continue
@@ -194,6 +196,12 @@ def _note_lost_starts(home: Path, logs: pd.DataFrame, seasons: set[str], report:
             report.notes.append(
                 f"player_logs/{season}: the archive's logs flag who started (Basketball-Reference GS) and this "
                 "file does not: starts are inferred from minutes from now on, so the season's projections change")
+        elif file:  # a LeagueGameLog export never says: the roles of this season and the calibration fitted on it
+            report.notes.append(
+                f"player_logs/{season}: the file does not say who started (a stats.nba.com export never does): "
+                "starts are inferred from minutes, which costs accuracy, for this season's slates and the next "
+                f"season's calibration; `projections ingest game-logs --fetch {season} --replace` fetches them "
+                "with each game's starters")
 
 
 def _missing_schedules(home: Path, kept: set[str], name: str, fix: str, report: IngestReport
@@ -232,7 +240,7 @@ def prepare_game_logs(home: Path, content: bytes, name: str, *, replace: bool = 
                           {p[0] for p in planned} & set(games["season"]))
     kept = set(logs["season"]).intersection(seasons or set(logs["season"])) - {p[0] for p in planned}
     planned_games += _missing_schedules(home, kept, name, fix, report)
-    _note_lost_starts(home, logs, {p[0] for p in planned}, report)
+    _note_lost_starts(home, logs, {p[0] for p in planned}, report, file=starts is None)
     for season in sorted({p[0] for p in planned}):
         days = logs.loc[logs["season"] == season, "game_date"]
         first, last = min(days), max(days)

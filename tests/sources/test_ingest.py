@@ -347,11 +347,15 @@ def test_a_partial_season_is_ingested_with_a_note_on_what_it_means(cli, tmp_path
     part = write_csv(tmp_path / "logs.csv", rows_of(LOGS_2022)[:999])
     code, out, _ = cli("game-logs", str(part))
     assert code == 0 and "wrote player_logs/2022-23: 999 rows" in out
-    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ") and "who started" not in line]
     assert note.startswith("note: 2022-23 holds 45 games from ") and "a partial season" in note
     assert "ingest it with --replace" in note
     code, out, _ = cli("game-logs", str(LOGS_2022), "--replace")
-    assert code == 0 and "note:" not in out
+    assert code == 0 and [line for line in out.splitlines() if line.startswith("note: ")] == [
+        "note: player_logs/2022-23: the file does not say who started (a stats.nba.com export never does): starts "
+        "are inferred from minutes, which costs accuracy, for this season's slates and the next season's "
+        "calibration; `projections ingest game-logs --fetch 2022-23 --replace` fetches them with each game's "
+        "starters"]
 
 
 def test_snapshots_marks_the_one_capture_a_build_uses(cli, tmp_path: Path) -> None:
@@ -383,6 +387,20 @@ def test_replacing_a_shipped_seasons_logs_keeps_its_schedule(cli) -> None:
     assert "starts are inferred from minutes" in out
     assert [p.origin for p in parts(cli.home, "schedule") if "2019-20" in p.seasons] == ["shipped"]
     assert game_dates(cli.home) == before
+
+
+def test_a_new_seasons_logs_without_starts_say_how_to_get_them(cli, tmp_path: Path) -> None:
+    """A stats.nba.com export of a season the archive lacks (2022-23) never says who started: the ingest says
+    that its roles are inferred from minutes and names the fetch that brings the starts. Before, only a file
+    replacing flagged logs had a note; a new season's said nothing, and the first word of it was the next
+    season's calibration note."""
+    source = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
+    part = write_csv(tmp_path / "logs.csv", rows_of(source, lambda r: r["GAME_DATE"] < "2022-10-25"))
+    code, out, _ = cli("game-logs", str(part))
+    assert code == 0 and "wrote player_logs/2022-23: " in out, out
+    (note,) = [line for line in out.splitlines() if "who started" in line]
+    assert note.startswith("note: player_logs/2022-23: the file does not say who started") and \
+        "`projections ingest game-logs --fetch 2022-23 --replace`" in note
 
 
 def test_a_partial_file_replacing_a_season_says_the_history_ends_early(cli, tmp_path: Path) -> None:
