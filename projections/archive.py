@@ -165,9 +165,11 @@ class Calendar:
     def not_projectable(self, seasons: list[str]) -> str:
         """Why slates of `seasons` (none projectable) cannot be built, and the fix: the words of `doit`'s refusal
         and of status's CANNOT PROJECT."""
-        return (f"calibration fits on the season before ({', '.join(previous_season(x) for x in seasons)}), which "
-                "the archive does not hold; add it with `projections ingest game-logs FILE` (and `ingest lines`), "
-                f"or pick dates of {self.held(projectable=True)}")
+        before = [previous_season(x) for x in seasons]
+        return (f"calibration fits on the season before ({', '.join(before)}), which the archive does not hold; add "
+                "it with `projections ingest game-logs FILE` (and `ingest lines`), or fetch it from stats.nba.com "
+                f"with its starters, `projections ingest game-logs --fetch {before[0]}`, or pick dates of "
+                f"{self.held(projectable=True)}")
 
     def held(self, *, projectable: bool = False) -> str:
         """The seasons the schedule holds (only those whose slates can be projected, if asked), with their spans:

@@ -125,7 +125,8 @@ def test_a_season_that_cannot_be_calibrated_is_cannot_project_as_doit_refuses_it
         data = found[day]
         assert data["state"] == "cannot project" and data["skipped"] is None and data["outside"] is None, data
         for part in ("season 2018-19 cannot be projected", "the season before (2017-18)",
-                     f"`doit slate` refuses {day}", "`projections ingest game-logs FILE`", "2019-20 (2019-10-22.."):
+                     f"`doit slate` refuses {day}", "`projections ingest game-logs FILE`", "2019-20 (2019-10-22..",
+                     "`projections ingest game-logs --fetch 2017-18`"):
             assert part in data["cannot_project"], data["cannot_project"]
     assert found[ORPHAN_OFF_DAY]["state"] == "skipped" and found[ORPHAN_OFF_DAY]["cannot_project"] is None
     text = run_cli(home, "status", ORPHAN)
