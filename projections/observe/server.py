@@ -183,6 +183,13 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # the default 5 dropped connection attempts (a 1 s retry each) of a page's burst
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-response (a reload, a closed tab: a reset or broken pipe) is no error of the server's:
+        socketserver printed a traceback for each."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class Refresher:
     """Rebuild the report when the ledger changed, at most every `interval` seconds."""
