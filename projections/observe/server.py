@@ -192,7 +192,8 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class Refresher:
-    """Rebuild the report when the ledger changed, at most every `interval` seconds."""
+    """Rebuild the report when the ledger changed, at most every `interval` seconds; a request that finds a rebuild
+    under way does not wait for it: it is served the report as it is (each file whole: written by rename)."""
 
     def __init__(self, home: Path, build: Callable[[], object], interval: float) -> None:
         self.home = home
@@ -219,7 +220,9 @@ class Refresher:
         self.checked = time.monotonic()
 
     def __call__(self) -> None:
-        with self.lock:
+        if not self.lock.acquire(blocking=False):  # another request is rebuilding: serve the report as it is
+            return
+        try:
             if time.monotonic() - self.checked < self.interval:
                 return
             self.checked = time.monotonic()
@@ -230,6 +233,8 @@ class Refresher:
                 except Exception as exc:  # a failed rebuild keeps the last good report online
                     print(f"report rebuild failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 self.seen = now
+        finally:
+            self.lock.release()
 
 
 def serve(report_dir: Path, host: str, port: int, *, refresher: Refresher | None = None,

@@ -103,6 +103,32 @@ def test_refresher_rebuilds_only_when_the_ledger_changed(tmp_path: Path):
     assert len(builds) == 1
 
 
+def test_a_request_during_a_rebuild_is_served_the_last_report_without_waiting(tmp_path: Path):
+    """A rebuild held the refresher's lock, and every other page request waited on it for the whole build (a
+    season's report: 10 s) before its page was served; they now get the report as it is, the last one written by
+    rename, and the rebuild goes on."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_build() -> None:
+        started.set()
+        release.wait(10)
+
+    (tmp_path / "ledger").mkdir()
+    refresh = server.Refresher(tmp_path, slow_build, interval=0.0)
+    (tmp_path / "ledger" / "2026-01.jsonl").write_text('{"event": "run_start"}\n')
+    building = threading.Thread(target=refresh)
+    building.start()
+    assert started.wait(10)
+    begun = time.monotonic()
+    refresh()  # another request meanwhile
+    waited = time.monotonic() - begun
+    release.set()
+    building.join(10)
+    assert waited < 1, waited
+
+
 def test_only_addresses_outside_this_machine_are_warned_about():
     """127.0.0.2 (all of 127.0.0.0/8 is loopback) drew 'not a loopback address: anyone who can reach it can read
     the dashboard'."""
