@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,31 +24,56 @@ _Z = {"dk_p10": -1.2816, "dk_p25": -0.6745, "dk_p50": 0.0, "dk_p75": 0.6745, "dk
 
 def actuals(home: Path, day: dt.date) -> pd.DataFrame | None:
     """Box-score DK points and minutes of `day` from the archive (shipped or ingested), or None."""
+    return Actuals(home)(day)
+
+
+class Actuals:
+    """Box-score actuals by date, each season's archive parts read once: a report of a season read them again for
+    each date (filtered to it), a quarter of its time."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.seasons: dict[str, dict[dt.date, pd.DataFrame]] = {}
+
+    def __call__(self, day: dt.date) -> pd.DataFrame | None:
+        """The actuals of `day` (player_id, actual_dk, actual_minutes; the newest part's row of a player listed by
+        several), or None when the archive has no box score of that date."""
+        from projections.dates import season_of
+
+        season = season_of(day)
+        if season not in self.seasons:
+            self.seasons[season] = _season_by_date(self.home, season)
+        out = self.seasons[season].get(day)
+        if out is None or out.empty:
+            return None
+        out = out.drop_duplicates("player_id", keep="last")
+        return out.rename(columns={"dk_points": "actual_dk", "minutes": "actual_minutes"})[
+            ["player_id", "actual_dk", "actual_minutes"]].reset_index(drop=True)
+
+
+def _season_by_date(home: Path, season: str) -> dict[dt.date, pd.DataFrame]:
+    """Every archive part of `season`, in the archive's order (a later part's row wins), split by game date."""
     import pandas as pd
 
     from projections.archive import parts
-    from projections.dates import season_of
     from projections.errors import SourceError
 
     try:
-        found = [p for p in parts(home, "player_logs") if season_of(day) in p.seasons]
+        found = [p for p in parts(home, "player_logs") if season in p.seasons]
     except SourceError:
-        return None
+        return {}
     frames = []
     for part in found:
         try:
-            frame = pd.read_parquet(part.path, columns=["game_date", "player_id", "dk_points", "minutes"],
-                                    filters=[("game_date", "==", day)])
+            frames.append(pd.read_parquet(part.path, columns=["game_date", "player_id", "dk_points", "minutes"]))
         except (OSError, ValueError, KeyError):
             continue
-        frames.append(frame)
     if not frames:
-        return None
-    out = pd.concat(frames).drop_duplicates("player_id", keep="last")
-    if out.empty:
-        return None
-    return out.rename(columns={"dk_points": "actual_dk", "minutes": "actual_minutes"})[
-        ["player_id", "actual_dk", "actual_minutes"]].reset_index(drop=True)
+        return {}
+    joined = pd.concat(frames, ignore_index=True)
+    if joined["game_date"].dtype.kind == "M":  # a part written with timestamps: keyed by the day all the same
+        joined["game_date"] = joined["game_date"].dt.date
+    return {day: group for day, group in joined.groupby("game_date", sort=False)}
 
 
 def with_quantiles(slate: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -63,6 +89,13 @@ def with_quantiles(slate: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         if col not in out.columns:
             out[col] = (out["dk_mean"].astype("float64") + _Z[col] * sd).clip(lower=0.0)
     return out, True
+
+
+def _only(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """`columns` and the ones a tooltip names the player by: itertuples over a whole slate (26 columns, text ones
+    read a value at a time) was a fifth of a season's report."""
+    keep = [c for c in ("player_id", "player_name", "team", *columns) if c in frame.columns]
+    return frame[list(dict.fromkeys(keep))]
 
 
 def _name(row: Any) -> str:
@@ -97,7 +130,8 @@ def projected_vs_actual(slate: pd.DataFrame, actual: pd.DataFrame | None) -> tup
     chart.legend([("dot", "pt in", "inside p10-p90"), ("dot", "pt out", "outside")]
                  + ([("box", "approx-key", "bands approx. from dk_sd")] if approx else []), y=34)
     chart.line(0, 0, hi, hi, cls="ref")
-    for row, ok in zip(joined.itertuples(index=False), inside, strict=True):
+    rows = _only(joined, "dk_mean", "dk_p10", "dk_p90", "actual_dk", "actual_minutes")
+    for row, ok in zip(rows.itertuples(index=False), inside, strict=True):
         tip = (f"{_name(row)}: projected {row.dk_mean:.1f} (p10 {row.dk_p10:.1f} - p90 {row.dk_p90:.1f}), "
                f"actual {row.actual_dk:.1f} in {row.actual_minutes:.0f} min")
         chart.point(float(row.dk_mean), float(row.actual_dk), cls="pt in" if ok else "pt out", tip=tip)
@@ -126,7 +160,8 @@ def bands(slate: pd.DataFrame, actual: pd.DataFrame | None, *, top: int = 40) ->
     chart.legend([("box", "band-outer", "p10-p90"), ("box", "band-inner", "p25-p75"), ("box", "median-key", "median"),
                   ("dot", "mean", "mean"), ("diamond", "actual", "actual")]
                  + ([("box", "approx-key", "approx.: normal from dk_mean, dk_sd")] if approx else []), y=36)
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
+    rows = _only(frame, "dk_mean", *QUANTILES, "actual_dk")
+    for i, row in enumerate(rows.itertuples(index=False), start=1):
         label = _name(row)
         tip = (f"{label}: p10 {row.dk_p10:.1f}, p25 {row.dk_p25:.1f}, p50 {row.dk_p50:.1f}, p75 {row.dk_p75:.1f}, "
                f"p90 {row.dk_p90:.1f}, mean {row.dk_mean:.1f}")
@@ -140,7 +175,7 @@ def bands(slate: pd.DataFrame, actual: pd.DataFrame | None, *, top: int = 40) ->
         if actual_dk is not None and not math.isnan(actual_dk):
             x, y = chart.sx(actual_dk), chart.sy(i)
             chart.raw(f'<path class="actual" d="M{x:.1f} {y - 5:.1f} L{x + 5:.1f} {y:.1f} L{x:.1f} {y + 5:.1f} '
-                      f'L{x - 5:.1f} {y:.1f} Z"><title>{label}: actual {actual_dk:.1f}</title></path>')
+                      f'L{x - 5:.1f} {y:.1f} Z"><title>{escape(label)}: actual {actual_dk:.1f}</title></path>')
         chart.text(0, i, label[:28], anchor="end", dx=-8, dy=4, cls="lbl")
     return chart.render(y_ticks=False, label=title)
 
@@ -164,7 +199,7 @@ def ownership_by_salary(slate: pd.DataFrame) -> str:
         return empty(560, 380, f"no player has both a salary and {col}", title=title)
     chart = Chart(560, 380, padded(frame["salary"].astype("float64")), padded(frame["plot_y"], zero=True),
                   title=title, x_label="salary ($)", y_label=y_label, x_fmt=lambda v: f"{v / 1000:g}k")
-    for row in frame.itertuples(index=False):
+    for row in _only(frame, "salary", "plot_y").itertuples(index=False):
         value = percent(row.plot_y) if col == "ownership" else f"{row.plot_y:.1f}"
         tip = f"{_name(row)}: ${int(row.salary):,}, {col} {value}"
         chart.point(float(row.salary), float(row.plot_y), cls="pt own", tip=tip)

@@ -1,5 +1,7 @@
-"""The static dashboard: `report/index.html` (the newest published slate) and `report/slate-D.html` per
-published date, each one self-contained - inline CSS, script and SVG, no network needed to view it.
+"""The static dashboard: `report/index.html` (the newest published slate, every date's status and link) and
+`report/slate-D.html` per published date (its status, links to the index and the dates beside it: a page's
+size does not grow with the report's dates), each one self-contained - inline CSS, script and SVG, no network
+needed to view it.
 
 A page holds the per-date stage status, the run timeline, the slate as a sortable and filterable table,
 projected vs actual DK points where box scores exist, distribution bands per player, ownership by salary,
@@ -20,7 +22,8 @@ from projections.ledger import iso, utc_now
 from projections.observe import history, plots, status
 from projections.observe.events import Events, Run, when
 from projections.observe.page import CSS, SCRIPT
-from projections.observe.slatediff import gold_problem, percent
+from projections.observe.slatediff import gold_problem
+from projections.observe.slatetable import slate_table
 from projections.store import write_atomic
 
 if TYPE_CHECKING:
@@ -29,11 +32,6 @@ if TYPE_CHECKING:
     from projections.engine import Engine
 
 DEFAULT_DATES = 31
-TABLE_COLUMNS = ("player_name", "team", "opp", "positions", "salary", "status", "proj_minutes", "dk_mean", "dk_sd",
-                 "dk_p10", "dk_p25", "dk_p50", "dk_p75", "dk_p90", "ownership", "actual_dk", "actual_minutes")
-HEADINGS = {"player_name": "player", "proj_minutes": "minutes", "dk_mean": "proj", "dk_sd": "sd",
-            "dk_p10": "p10", "dk_p25": "p25", "dk_p50": "p50", "dk_p75": "p75", "dk_p90": "p90",
-            "ownership": "own", "actual_dk": "actual", "actual_minutes": "act min", "positions": "pos"}
 
 
 @dataclass
@@ -44,7 +42,7 @@ class Overview:
     runs: list[Run]
     generated: str
     pages: dict[str, str] = field(default_factory=dict)
-    grid: str | None = None  # the status grid, the same on every page: rendered once (see _status_grid)
+    rows: dict[str, str] = field(default_factory=dict)  # each date's row of the status grid, rendered once
 
 
 @dataclass
@@ -78,11 +76,11 @@ def default_dates(engine: Engine, events: Events, limit: int = DEFAULT_DATES) ->
     return sorted(parsed)[-limit:]
 
 
-def _focus(engine: Engine, events: Events, day: str, asset: str, obj: str) -> Focus:
+def _focus(engine: Engine, events: Events, day: str, asset: str, obj: str, actuals: plots.Actuals) -> Focus:
     from projections.observe.slatediff import load_slate
 
     return Focus(day=day, asset=asset, object=obj, manifest=engine.store.manifest(obj),
-                 slate=load_slate(engine.store, obj), actual=plots.actuals(engine.home, dt.date.fromisoformat(day)),
+                 slate=load_slate(engine.store, obj), actual=actuals(dt.date.fromisoformat(day)),
                  blocks=history.timeline(events, day, deps=history.needs(engine.pipeline)))
 
 
@@ -108,15 +106,17 @@ def build(engine: Engine, *, out: Path | None = None, dates: list[dt.date] | Non
     pages: dict[str, Path] = {}
     newest = max(golds) if golds else None
     index_html = None
+    actuals = plots.Actuals(engine.home)  # each season's box scores read once, not once a date
     for day, obj in sorted(golds.items()):
         assert obj is not None
-        html = render_page(overview, _focus(engine, events, day, asset, obj))
+        focus = _focus(engine, events, day, asset, obj, actuals)
+        sections = slate_sections(focus)
         pages[day] = out / overview.pages[day]
-        write_atomic(pages[day], html.encode())
-        if day == newest:
-            index_html = html
+        write_atomic(pages[day], render_page(overview, focus, sections=sections).encode())
+        if day == newest:  # the index: the newest slate, with every date's status and link
+            index_html = render_page(overview, focus, index=True, sections=sections)
     if index_html is None:
-        index_html = render_page(overview, None)
+        index_html = render_page(overview, None, index=True)
     index = out / "index.html"
     write_atomic(index, index_html.encode())
     _drop_stale_pages(out, set(pages.values()))
@@ -180,81 +180,51 @@ def check_out(out: Path, *, default: Path) -> None:
 # ---- HTML --------------------------------------------------------------------------------------------
 
 
-def _cell(col: str, value: Any) -> str:
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return '<td class="na" data-v="">-</td>'
-    if isinstance(value, bool | str):
-        return f"<td>{escape(str(value))}</td>"
-    number = float(value)
-    if col == "salary":
-        text = f"${number:,.0f}"
-    elif col == "ownership":
-        text = percent(number)
-    elif col == "actual_minutes":
-        text = f"{number:.0f}"
+def _status_grid(ov: Overview, focus: Focus | None, *, index: bool) -> str:
+    """The index's grid has every date's row; a date's page only its own, and links the index for the rest: every
+    page carried every date's row (and link), 440 KB a page over a season, the report's cost growing with the
+    square of its dates."""
+    if index or focus is None:
+        days = [d.game_date for d in reversed(ov.statuses)]
+        more = ""
     else:
-        text = f"{number:.2f}"
-    return f'<td class="num" data-v="{number!r}">{text}</td>'
-
-
-def _slate_table(focus: Focus) -> str:
-    frame = focus.slate
-    if focus.actual is not None and "player_id" in frame.columns:
-        frame = frame.merge(focus.actual, on="player_id", how="left")
-    if "dk_mean" in frame.columns:
-        frame = frame.sort_values("dk_mean", ascending=False, kind="stable")
-    cols = [c for c in TABLE_COLUMNS if c in frame.columns]
-    numeric = {c for c in cols if frame[c].dtype.kind in "if"}
-    head = "".join(f'<th data-type="{"num" if c in numeric else "text"}" title="{escape(c)}">'
-                   f"{escape(HEADINGS.get(c, c))}</th>" for c in cols)
-    rows = []
-    for record in frame[cols].itertuples(index=False):
-        rows.append("<tr>" + "".join(_cell(c, v) for c, v in zip(cols, record, strict=True)) + "</tr>")
-    missing = [c for c in ("status", "dk_p10", "dk_p90", "ownership") if c not in frame.columns]
-    note = f'<p class="muted">not in this slate yet: {", ".join(missing)}</p>' if missing else ""
-    return (f'<div class="table-tools"><input type="search" id="slate-filter" placeholder="filter players, teams, '
-            f'positions" aria-label="filter the slate"> <span id="slate-count">{len(frame)} players</span></div>'
-            f'{note}<div class="scroll"><table id="slate" class="sortable"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
-
-
-def _status_grid(ov: Overview) -> str:
-    """The grid of every date's stages, rendered for the first page and reused: each page of a season's report
-    rendered it again (133 pages x 142 dates, 14% of `projections report A..B` over 2019-20), and `pages` is set
-    before the first page is."""
-    if ov.grid is None:
-        ov.grid = _render_status_grid(ov)
-    return ov.grid
-
-
-def _render_status_grid(ov: Overview) -> str:
+        days = [focus.day]
+        more = ' <a href="index.html">every date\'s status</a>'
     head = "".join(f"<th>{escape(s)}</th>" for s in ov.stages)
-    rows = []
-    for d in reversed(ov.statuses):
-        cells = []
-        by_stage = {s.stage: s for s in d.stages}
-        for name in ov.stages:
-            s = by_stage.get(name)
-            if s is None:
-                cells.append("<td>-</td>")
-                continue
-            tip = s.error or s.reason or f"built {when(s.built_at)}"
-            took = f" {s.seconds:.2f}s" if isinstance(s.seconds, int | float) and s.state == "up to date" else ""
-            cells.append(f'<td class="st-{s.mark}" title="{escape(tip)}">{s.mark} '
-                         f"<code>{escape(short(s.object, 8))}</code>{took}</td>")
-        gold = next((g for g in d.gold.values() if g), None)
-        day = escape(d.game_date)
-        link = f'<a href="{escape(ov.pages[d.game_date])}">{day}</a>' if d.game_date in ov.pages else day
-        why = " ".join(filter(None, (d.outside or d.cannot_project or d.skipped, d.note and f"note: {d.note}")))
-        tip = f' title="{escape(why)}"' if why else ""
-        rows.append(f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}"{tip}>'
-                    f"{escape(d.state)}</td>{''.join(cells)}<td><code>{escape(short(gold, 10))}</code></td></tr>")
+    by_day = {d.game_date: d for d in ov.statuses}
+    rows = "".join(_status_row(ov, by_day[day]) for day in days if day in by_day)
     return (f'<div class="scroll"><table id="status" class="grid"><thead><tr><th>date</th><th>state</th>{head}'
-            f"<th>gold pointer</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            f"<th>gold pointer</th></tr></thead><tbody>{rows}</tbody></table></div>"
             '<p class="muted">U up to date, R stale, F failed; hover a cell for the reason, the error or the build '
-            "time.</p>")
+            f"time.{more}</p>")
+
+
+def _status_row(ov: Overview, d: status.DateStatus) -> str:
+    """A date's row of the grid, rendered once for all the pages that show it."""
+    if (row := ov.rows.get(d.game_date)) is None:
+        row = ov.rows[d.game_date] = _render_status_row(ov, d)
+    return row
+
+
+def _render_status_row(ov: Overview, d: status.DateStatus) -> str:
+    cells = []
+    by_stage = {s.stage: s for s in d.stages}
+    for name in ov.stages:
+        s = by_stage.get(name)
+        if s is None:
+            cells.append("<td>-</td>")
+            continue
+        tip = s.error or s.reason or f"built {when(s.built_at)}"
+        took = f" {s.seconds:.2f}s" if isinstance(s.seconds, int | float) and s.state == "up to date" else ""
+        cells.append(f'<td class="st-{s.mark}" title="{escape(tip)}">{s.mark} '
+                     f"<code>{escape(short(s.object, 8))}</code>{took}</td>")
+    gold = next((g for g in d.gold.values() if g), None)
+    day = escape(d.game_date)
+    link = f'<a href="{escape(ov.pages[d.game_date])}">{day}</a>' if d.game_date in ov.pages else day
+    why = " ".join(filter(None, (d.outside or d.cannot_project or d.skipped, d.note and f"note: {d.note}")))
+    tip = f' title="{escape(why)}"' if why else ""
+    return (f'<tr><th scope="row">{link}</th><td class="state-{d.state.replace(" ", "-")}"{tip}>'
+            f"{escape(d.state)}</td>{''.join(cells)}<td><code>{escape(short(gold, 10))}</code></td></tr>")
 
 
 def _runs_table(runs: list[Run]) -> str:
@@ -303,15 +273,47 @@ def _stats(stats: dict[str, Any]) -> str:
     return f'<p class="stats">{escape("; ".join(parts))}</p>'
 
 
-def _nav(ov: Overview, focus: Focus | None) -> str:
-    links = []
-    for day in sorted(ov.pages, reverse=True):
-        cls = ' class="here"' if focus is not None and focus.day == day else ""
-        links.append(f'<a{cls} href="{escape(ov.pages[day])}">{escape(day)}</a>')
+HERE = ' class="here"'
+
+
+def _nav(ov: Overview, focus: Focus | None, *, index: bool) -> str:
+    """The index links every published date; a date's page the index and the dates before and after it."""
+    days = sorted(ov.pages, reverse=True)
+    if index or focus is None or focus.day not in ov.pages:
+        here = focus.day if focus is not None else None
+        links = [f'<a{HERE if day == here else ""} href="{escape(ov.pages[day])}">{escape(day)}</a>' for day in days]
+    else:
+        at = days.index(focus.day)
+        newer, older = days[at - 1] if at > 0 else None, days[at + 1] if at + 1 < len(days) else None
+        links = ['<a href="index.html">all dates</a>']
+        if older:
+            links.append(f'<a rel="prev" href="{escape(ov.pages[older])}">&larr; {escape(older)}</a>')
+        links.append(f'<a{HERE} href="{escape(ov.pages[focus.day])}">{escape(focus.day)}</a>')
+        if newer:
+            links.append(f'<a rel="next" href="{escape(ov.pages[newer])}">{escape(newer)} &rarr;</a>')
     return f'<nav aria-label="published dates">{"".join(links) or "no published slate yet"}</nav>'
 
 
-def render_page(ov: Overview, focus: Focus | None) -> str:
+def slate_sections(focus: Focus) -> str:
+    """The slate, its plots and its history: the part of a date's page the index repeats."""
+    m = focus.manifest
+    scatter, stats = plots.projected_vs_actual(focus.slate, focus.actual)
+    facts = (f"gold/{focus.asset}/game_date={focus.day} &rarr; <code>{escape(short(focus.object, 16))}</code>, "
+             f"built {escape(when(m.get('created_at')))} by code {escape(str(m.get('code_version')))}, "
+             f"as_of {escape(when(m.get('as_of')))}, params <code>{escape(json.dumps(m.get('params', {})))}</code>")
+    return (f'<section id="slate-section"><h2>Slate {escape(focus.day)}</h2><p class="muted">{facts}</p>'
+            f"{slate_table(focus.slate, focus.actual)}</section>"
+            f'<section id="plots"><h2>Plots</h2>{_stats(stats)}<div class="plots">'
+            f'<figure id="plot-actual">{scatter}</figure>'
+            f'<figure id="plot-ownership">{plots.ownership_by_salary(focus.slate)}</figure>'
+            f'<figure id="plot-bands" class="wide">{plots.bands(focus.slate, focus.actual)}</figure></div>'
+            f'</section><section id="history-section"><h2>History of {escape(focus.day)}</h2>'
+            f"{_history(focus)}</section>")
+
+
+def render_page(ov: Overview, focus: Focus | None, *, index: bool = False, sections: str | None = None) -> str:
+    """A date's page (`focus`), or with `index` the index: the same, with every date's status and link.
+    `sections`: the focus's `slate_sections`, when already rendered."""
     counts = {state: sum(1 for d in ov.statuses if d.state == state) for state in ("up to date", "stale", "failed")}
     last = ov.runs[-1] if ov.runs else None
     cards = [f'<div class="card"><b>{n}</b> {escape(state)}</div>' for state, n in counts.items()]
@@ -322,27 +324,16 @@ def render_page(ov: Overview, focus: Focus | None) -> str:
         slate = '<section id="slate-section"><h2>Slate</h2><p>No published slate among these dates.</p></section>'
         title = "projections"
     else:
-        m = focus.manifest
-        scatter, stats = plots.projected_vs_actual(focus.slate, focus.actual)
+        slate = sections if sections is not None else slate_sections(focus)
         title = f"projections {focus.day}"
-        facts = (f"gold/{focus.asset}/game_date={focus.day} &rarr; <code>{escape(short(focus.object, 16))}</code>, "
-                 f"built {escape(when(m.get('created_at')))} by code {escape(str(m.get('code_version')))}, "
-                 f"as_of {escape(when(m.get('as_of')))}, params <code>{escape(json.dumps(m.get('params', {})))}</code>")
-        slate = (f'<section id="slate-section"><h2>Slate {escape(focus.day)}</h2><p class="muted">{facts}</p>'
-                 f"{_slate_table(focus)}</section>"
-                 f'<section id="plots"><h2>Plots</h2>{_stats(stats)}<div class="plots">'
-                 f'<figure id="plot-actual">{scatter}</figure>'
-                 f'<figure id="plot-ownership">{plots.ownership_by_salary(focus.slate)}</figure>'
-                 f'<figure id="plot-bands" class="wide">{plots.bands(focus.slate, focus.actual)}</figure></div>'
-                 f'</section><section id="history-section"><h2>History of {escape(focus.day)}</h2>'
-                 f"{_history(focus)}</section>")
+    status_title = "Stage status per date" if index or focus is None else f"Stage status of {escape(focus.day)}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 {GENERATOR}<link rel="icon" href="data:,"><title>{escape(title)}</title><style>{CSS}</style></head>
 <body><header><h1>{escape(title)}</h1><p class="muted">data root {escape(str(ov.home))}; generated
-{escape(when(ov.generated))}</p>{_nav(ov, focus)}<div class="cards">{"".join(cards)}</div></header>
+{escape(when(ov.generated))}</p>{_nav(ov, focus, index=index)}<div class="cards">{"".join(cards)}</div></header>
 <main>{slate}
-<section id="status-section"><h2>Stage status per date</h2>{_status_grid(ov)}</section>
+<section id="status-section"><h2>{status_title}</h2>{_status_grid(ov, focus, index=index)}</section>
 <section id="runs-section"><h2>Run timeline</h2><figure id="plot-runs">{plots.runs_chart(ov.runs)}</figure>
 {_runs_table(ov.runs)}</section></main>
 <script>{SCRIPT}</script></body></html>

@@ -183,9 +183,17 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # the default 5 dropped connection attempts (a 1 s retry each) of a page's burst
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-response (a reload, a closed tab: a reset or broken pipe) is no error of the server's:
+        socketserver printed a traceback for each."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class Refresher:
-    """Rebuild the report when the ledger changed, at most every `interval` seconds."""
+    """Rebuild the report when the ledger changed, at most every `interval` seconds; a request that finds a rebuild
+    under way does not wait for it: it is served the report as it is (each file whole: written by rename)."""
 
     def __init__(self, home: Path, build: Callable[[], object], interval: float) -> None:
         self.home = home
@@ -212,7 +220,9 @@ class Refresher:
         self.checked = time.monotonic()
 
     def __call__(self) -> None:
-        with self.lock:
+        if not self.lock.acquire(blocking=False):  # another request is rebuilding: serve the report as it is
+            return
+        try:
             if time.monotonic() - self.checked < self.interval:
                 return
             self.checked = time.monotonic()
@@ -223,6 +233,8 @@ class Refresher:
                 except Exception as exc:  # a failed rebuild keeps the last good report online
                     print(f"report rebuild failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 self.seen = now
+        finally:
+            self.lock.release()
 
 
 def serve(report_dir: Path, host: str, port: int, *, refresher: Refresher | None = None,

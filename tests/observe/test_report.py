@@ -26,7 +26,51 @@ def written(observed: Observed) -> Path:
 def test_report_writes_an_index_and_a_page_per_published_date(written: Path):
     names = sorted(p.name for p in written.iterdir())
     assert names == ["index.html", *(f"slate-{d}.html" for d in DATES)]
-    assert (written / "index.html").read_text() == (written / f"slate-{DATES[-1]}.html").read_text()
+    index, newest = (written / "index.html").read_text(), (written / f"slate-{DATES[-1]}.html").read_text()
+    section = '<section id="slate-section">'
+    assert section + index.split(section, 1)[1].split('<section id="status-section">', 1)[0] in newest
+
+
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r'href="([^"]*)"', html)
+
+
+def test_every_link_resolves_to_a_page_of_the_report(written: Path):
+    for page in written.iterdir():
+        for href in _hrefs(page.read_text()):
+            assert href.startswith("data:") or (written / href).is_file(), (page.name, href)
+
+
+def _overview(days: list[str]) -> report.Overview:
+    from projections.observe.status import DateStatus, StageStatus
+
+    statuses = [DateStatus(game_date=d, stages=[StageStatus(game_date=d, stage="gold", state="up to date", reason="",
+                                                             object="xxh3-128:" + "ab" * 16, key=None)],
+                           gold={"projections": "xxh3-128:" + "cd" * 16}) for d in days]
+    return report.Overview(home=Path("/root"), stages=["gold"], statuses=statuses, runs=[], generated="",
+                           pages={d: f"slate-{d}.html" for d in days})
+
+
+def test_a_dates_page_carries_its_own_status_and_neighbours_not_every_dates():
+    """Every slate page held every date's nav link and status row: 440 KB a page over a season (59 MB), the report's
+    cost growing with the square of its dates. A date's page now carries its own row, the index and the dates
+    beside it; the index carries every date's row and link."""
+    slate = _full_slate(4).assign(player_name=["D'Angelo Russell", "Nikola Jokić", "Luka Dončić", "<b>A & B</b>"])
+    sizes = {}
+    for n in (10, 150):
+        days = [(dt.date(2019, 10, 22) + dt.timedelta(days=i)).isoformat() for i in range(n)]
+        ov = _overview(days)
+        focus = report.Focus(day=days[3], asset="projections", object="xxh3-128:" + "cd" * 16, manifest={},
+                             slate=slate, actual=None, blocks=[])
+        page = report.render_page(ov, focus)
+        sizes[n] = len(page)
+        assert page.count('<th scope="row">') == 1 and set(_hrefs(page)[1:]) == {
+            "index.html", f"slate-{days[2]}.html", f"slate-{days[3]}.html", f"slate-{days[4]}.html"}
+        index = report.render_page(ov, focus, index=True)
+        assert index.count('<th scope="row">') == n and len(_hrefs(index)) == 1 + 2 * n
+        assert "D&#x27;Angelo Russell" in page and "Nikola Jokić" in page and "&lt;b&gt;A &amp; B&lt;/b&gt;" in page
+        assert "<b>A" not in page
+    assert sizes[150] - sizes[10] == 1  # the count of dates up to date, "150" not "10"
 
 
 def test_report_files_follow_the_data_root_policy(written: Path):
@@ -74,9 +118,10 @@ def test_the_page_of_the_rerun_date_holds_table_plots_status_runs_and_history(ob
         assert "Projection by salary (no ownership column yet)" in html
     missing = [c for c in ("status", "dk_p10", "dk_p90", "ownership") if c not in slate.columns]
     assert ("not in this slate yet: " + ", ".join(missing) in html) if missing else "not in this slate yet" not in html
-    assert f"slate-{FAILED_DATE}.html" not in html and f"{FAILED_DATE}</th>" in html
-    assert 'class="st-F"' in html and "no NBA games on 2019-11-28" in html
     assert "gold/projections -&gt; " in html  # the pointer moves of the history
+    index = (written / "index.html").read_text()  # every date's status, the failed one's included
+    assert f"slate-{FAILED_DATE}.html" not in index and f"{FAILED_DATE}</th>" in index
+    assert 'class="st-F"' in index and "no NBA games on 2019-11-28" in index
 
 
 def _full_slate(n: int = 40) -> pd.DataFrame:
@@ -217,3 +262,13 @@ def test_report_out_writes_into_a_new_an_empty_or_its_own_directory(observed: Ob
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert sorted(p.name for p in older.iterdir()) == ["index.html", "slate-2001-01-01.html", f"slate-{DATES[-1]}.html"]
     assert report.GENERATOR in (older / "index.html").read_text()
+
+
+def test_the_bands_chart_escapes_names_in_the_actual_scores_tooltip():
+    """The actual score's diamond put the player's name into its <title> unescaped (every other mark escaped it):
+    "D'Angelo Russell (GSW): actual 48.8" raw; a name with < or & broke the SVG."""
+    slate = _full_slate(4).assign(player_name=["D'Angelo Russell", "Nikola Jokić", "<b>A & B</b>", "Luka Dončić"])
+    actual = pd.DataFrame({"player_id": slate["player_id"], "actual_dk": 30.0, "actual_minutes": 30.0})
+    svg = plots.bands(slate, actual)
+    assert "<b>" not in svg and "<title>&lt;b&gt;A &amp; B&lt;/b&gt; (AAA): actual 30.0</title>" in svg
+    assert "<title>D&#x27;Angelo Russell (AAA): actual 30.0</title>" in svg and "Nikola Jokić (BBB): actual" in svg

@@ -103,6 +103,32 @@ def test_refresher_rebuilds_only_when_the_ledger_changed(tmp_path: Path):
     assert len(builds) == 1
 
 
+def test_a_request_during_a_rebuild_is_served_the_last_report_without_waiting(tmp_path: Path):
+    """A rebuild held the refresher's lock, and every other page request waited on it for the whole build (a
+    season's report: 10 s) before its page was served; they now get the report as it is, the last one written by
+    rename, and the rebuild goes on."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_build() -> None:
+        started.set()
+        release.wait(10)
+
+    (tmp_path / "ledger").mkdir()
+    refresh = server.Refresher(tmp_path, slow_build, interval=0.0)
+    (tmp_path / "ledger" / "2026-01.jsonl").write_text('{"event": "run_start"}\n')
+    building = threading.Thread(target=refresh)
+    building.start()
+    assert started.wait(10)
+    begun = time.monotonic()
+    refresh()  # another request meanwhile
+    waited = time.monotonic() - begun
+    release.set()
+    building.join(10)
+    assert waited < 1, waited
+
+
 def test_only_addresses_outside_this_machine_are_warned_about():
     """127.0.0.2 (all of 127.0.0.0/8 is loopback) drew 'not a loopback address: anyone who can reach it can read
     the dashboard'."""
@@ -218,3 +244,31 @@ def test_a_slowly_reading_client_is_dropped_when_its_response_deadline_passes(tm
         assert freed_after is not None, "the slow reader still held a thread of serve after 20 s"
         assert 5 < freed_after < 12, freed_after  # 6 x the 1 s client timeout, not the file's length
         assert _get(f"http://127.0.0.1:{port}/") == (200, "<html>the dashboard</html>")
+
+
+def test_a_client_that_goes_away_mid_response_costs_no_traceback(tmp_path: Path):
+    """A browser that stops a page's load (a reload, a closed tab) reset the connection mid-response, and serve
+    printed socketserver's 'Exception occurred during processing of request' and a 20-line ConnectionResetError
+    traceback for each: its log was tracebacks. The client went away; that is no error of the server's."""
+    import struct
+
+    home = tmp_path / "home"
+    (home / "report").mkdir(parents=True)
+    (home / "report" / "index.html").write_text("<html>the dashboard</html>")
+    (home / "report" / "big.html").write_bytes(b"x" * (4 << 20))
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port), "--no-build"],
+                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving ")
+        for _ in range(10):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close: a reset
+                client.sendall(b"GET /big.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                client.recv(100)
+        time.sleep(0.5)
+        assert _get(f"http://127.0.0.1:{port}/") == (200, "<html>the dashboard</html>")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err and "Exception occurred" not in err, err
