@@ -270,6 +270,8 @@ def _stats(stats: dict[str, Any]) -> str:
         parts.append(f"r = {stats['corr']}")
     if stats.get("without_box_score"):
         parts.append(f"{stats['without_box_score']} on the slate who did not play (inactive or DNP)")
+    parts.append("every player who played is counted here; `projections evaluate` leaves out those with no earlier "
+                 "game this season (no baseline to compare with), so its figures can differ")
     return f'<p class="stats">{escape("; ".join(parts))}</p>'
 
 

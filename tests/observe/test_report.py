@@ -112,6 +112,7 @@ def test_the_page_of_the_rerun_date_holds_table_plots_status_runs_and_history(ob
         assert f'id="{section}"' in html
     assert html.count('<circle class="pt ') > 200  # one dot per player with a box score
     assert re.search(r"\d+ players who played; MAE \d+\.\d+; bias [+-]\d+\.\d+ \(projected - actual\)", html)
+    assert "`projections evaluate` leaves out those with no earlier game this season" in html  # why they differ
     if "ownership" in slate.columns:
         assert "Projected ownership by salary" in html and ">own<" in body
     else:
