@@ -19,7 +19,7 @@ from projections.archive import SHIPPED, parts
 from projections.dates import season_of
 from projections.errors import SourceError
 from projections.sources import snapshots
-from projections.sources.inbox import TABLE, _archived_rows, lacks_archive
+from projections.sources.inbox import TABLE, archived_rows, lacks_archive
 
 
 def shrunk_schedules(home: Path) -> list[tuple[str, int, int]]:
@@ -49,7 +49,7 @@ def hidden_slates(home: Path) -> list[tuple[dt.date, str, list[str]]]:
             continue
         try:
             older = pq.read_table(snapshots.data_path(home, found[-1])).to_pandas()
-            archived = _archived_rows(home, day, list(older.columns))
+            archived = archived_rows(home, day, list(older.columns))
         except (OSError, ValueError, SourceError):  # a missing or damaged object: `projections verify` names it
             continue
         if lacks_archive(older, archived):

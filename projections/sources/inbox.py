@@ -188,7 +188,7 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
     previous = snapshots.select(found, captured)
     # an archival file joins the archive's slates of its date; a live capture holds what was captured (a replayed
     # day must not learn the archive's hindsight, e.g. the daily table's starters, before its lock)
-    archived = _archived_rows(home, day, list(frame.columns)) if now >= lock else frame.iloc[0:0]
+    archived = archived_rows(home, day, list(frame.columns)) if now >= lock else frame.iloc[0:0]
     if previous is None:
         return previous, captured, archived
     older = pq.read_table(snapshots.data_path(home, previous)).to_pandas()
@@ -277,7 +277,7 @@ def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
     return bool(canonical(one).equals(canonical(other)))
 
 
-def _archived_rows(home: Path, day: dt.date, columns: list[str]) -> pd.DataFrame:
+def archived_rows(home: Path, day: dt.date, columns: list[str]) -> pd.DataFrame:
     """The archive's salary rows of `day` (every slate and source), in the columns of a DK file's table."""
     import pandas as pd
     import pyarrow.parquet as pq
