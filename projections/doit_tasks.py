@@ -115,7 +115,7 @@ def _archive_off_day(engine: Engine, day: dt.date) -> bool:
     `seen` holds only what this process found."""
     if engine.settings.source != "archive":
         return False
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
 
     return Calendar.of(engine.home).kind(day) == "no games"
 
@@ -297,7 +297,7 @@ def _buildable(engine: Engine, dates: list[dt.date], *, off_days: bool = True) -
     `_build_action`.)"""
     if engine.settings.source != "archive":
         return dates, [], []
-    from projections.archive import OUTSIDE_FIX, Calendar
+    from projections.archive_calendar import OUTSIDE_FIX, Calendar
 
     calendar = Calendar.of(engine.home)
     kinds = {d: calendar.kind(d) for d in dates}

@@ -239,7 +239,8 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     no_box = [d for d in with_games if d not in played_days]
     days = [d for d in with_games if d in played_days]
     if not days:
-        from projections.archive import Calendar, parts
+        from projections.archive import parts
+        from projections.archive_calendar import Calendar
 
         cal = Calendar.of(archive_home)
         boxed = {s for p in parts(archive_home, "player_logs") for s in p.seasons}  # seasons with box scores

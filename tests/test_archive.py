@@ -1,4 +1,4 @@
-"""projections/archive.py: the calendar cache keeps one answer per table."""
+"""projections/archive_calendar.py: the calendar cache keeps one answer per table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from projections import archive
+from projections import archive_calendar as archive
 
 
 def test_a_new_calendar_answer_replaces_the_old_one(tmp_path: Path):

@@ -35,7 +35,7 @@ from projections.observe.provenance import Provenance, Record
 from projections.pipeline import code_files
 
 if TYPE_CHECKING:
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
     from projections.engine import Engine
     from projections.plan import Plan
 

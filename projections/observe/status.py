@@ -18,7 +18,7 @@ from projections.hashing import short
 from projections.observe.events import ENDINGS, Event, Events, first_line, when
 
 if TYPE_CHECKING:
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
     from projections.engine import Engine
     from projections.plan import Plan
 
@@ -134,7 +134,7 @@ def archive_calendar(engine: Engine) -> Calendar | None:
     """The archive's calendar in archive mode; None in live mode (the fetched schedule decides there)."""
     if engine.settings.source != "archive":
         return None
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
 
     return Calendar.of(engine.home)
 
@@ -142,7 +142,7 @@ def archive_calendar(engine: Engine) -> Calendar | None:
 def outside_reason(calendar: Calendar, day: dt.date) -> str | None:
     """Why archive mode cannot build `day` - its schedule cannot vouch for the date: a season the archive lacks,
     or a date outside the span of a season it holds in part - and the fix; None for a date it covers."""
-    from projections.archive import OUTSIDE_FIX
+    from projections.archive_calendar import OUTSIDE_FIX
 
     if calendar.kind(day) != "unknown":
         return None

@@ -83,7 +83,7 @@ def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFram
 
 def _season_opening(home: Path, day: dt.date) -> dt.date | None:
     """The first game date the archive's schedule holds for `day`'s season."""
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
 
     span = Calendar.of(home).spans.get(season_of(day))
     return span[0] if span else None
@@ -94,7 +94,8 @@ def _scheduled_teams(home: Path, day: dt.date) -> set[str] | None:
     season it lacks or only partly holds, or a date only a fetched schedule knows)."""
     import pyarrow.parquet as pq
 
-    from projections.archive import Calendar, parts
+    from projections.archive import parts
+    from projections.archive_calendar import Calendar
 
     if Calendar.of(home).kind(day) == "unknown":
         return None

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from projections import failpoints
-from projections.archive import WHOLE_SEASON_DAYS, add_part, parts
+from projections.archive import add_part, parts
+from projections.archive_calendar import WHOLE_SEASON_DAYS
 from projections.errors import ContractViolation
 from projections.ledger import iso
 from projections.sources import files, tables

@@ -376,7 +376,8 @@ def test_replacing_a_shipped_seasons_logs_keeps_its_schedule(cli) -> None:
     """The nba.com logs of 2019-20 stop at the hiatus and carry no tip times: put in place of the shipped logs,
     they must not shrink the shipped schedule (the 2020 bubble, real tips) - the schedule part is left as it is,
     and the notes say so and that starts are now inferred from minutes."""
-    from projections.archive import game_dates, parts
+    from projections.archive import parts
+    from projections.archive_calendar import game_dates
 
     before = game_dates(cli.home)
     assert dt.date(2020, 8, 6) in before
@@ -558,7 +559,8 @@ def test_a_schedule_an_older_version_shrank_is_mended_by_the_next_ingest(cli) ->
     archive's and kept it; the shipped schedule now takes part, so the bubble's games come back."""
     import hashlib
 
-    from projections.archive import add_part, game_dates
+    from projections.archive import add_part
+    from projections.archive_calendar import game_dates
     from projections.ops import leftovers
     from projections.sources import files, ingest, tables
     from projections.store import LocalStore

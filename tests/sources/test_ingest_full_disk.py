@@ -65,7 +65,8 @@ def test_a_game_log_ingest_stopped_between_its_parts_is_completed_by_running_it_
 
     whole = tmp_path / "whole"  # the schedule is the one an uninterrupted ingest writes
     assert run_cli(whole, "ingest", "game-logs", str(LOGS_2022), timeout=120).returncode == 0
-    from projections.archive import game_dates, parts
+    from projections.archive import parts
+    from projections.archive_calendar import game_dates
 
     assert [p.path.parent.name for p in parts(home, "schedule") if "2022-23" in p.seasons] == \
         [p.path.parent.name for p in parts(whole, "schedule") if "2022-23" in p.seasons]

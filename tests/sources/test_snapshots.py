@@ -264,7 +264,7 @@ def test_a_live_capture_of_an_off_day_leaves_it_an_off_day_in_the_calendar(tmp_p
     date with games, so a backfill over it said "without DraftKings salaries skipped" where a fresh root (and
     status) said "no NBA games". A capture appended later (games after all) is seen: the cache keys on each
     index file, not on the folder."""
-    from projections.archive import Calendar
+    from projections.archive_calendar import Calendar
 
     off = dt.date(2019, 11, 28)  # Thanksgiving: no games in the archive
     frame = schedule_frame(0)
