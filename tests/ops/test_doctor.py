@@ -332,7 +332,7 @@ def test_a_drifted_value_cleared_by_an_override_reads_as_empty() -> None:
     """`Environment=PROJECTIONS_HOME=` in an override clears it: the drift row printed the empty value as
     nothing at all ('PROJECTIONS_HOME differs ...:  in user:...')."""
     from projections.ops.crontab import CronLine
-    from projections.ops.doctor import _schedule
+    from projections.ops.doctor_units import _schedule
     from projections.ops.inventory import Runner
 
     cron = CronLine(source="/etc/crontab", line=5, schedule="0 10 * * *", user="alice", command="doit slate")
