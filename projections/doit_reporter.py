@@ -16,6 +16,7 @@ from typing import Any
 
 from doit.reporter import ConsoleReporter
 
+from projections.doit_progress import STYLE, Live, on_terminal
 from projections.doit_signals import _INTERRUPT
 from projections.hashing import short
 from projections.ledger import Ledger
@@ -38,51 +39,6 @@ def listed(items: list[Any], most: int = 3) -> str:
     return ", ".join(str(i) for i in items[:most]) + (" ..." if len(items) > most else "")
 
 
-class _Live:
-    """The terminal's progress bar (rich): done/total, elapsed, ETA and what is running, under the lines."""
-
-    def __init__(self, outstream: Any) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.console = Console(file=outstream, highlight=False)
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                 console=self.console, transient=True)
-        self.task = self.progress.add_task("slate", total=None)
-        self.progress.start()
-
-    def update(self, *, total: int, done: int, running: list[str]) -> None:
-        what = running[0] if running else "checking"
-        if len(running) > 1:
-            what += f" (+{len(running) - 1})"
-        self.progress.update(self.task, total=total or None, completed=done, description=what)
-
-    def print(self, line: str, style: str) -> None:
-        self.console.print(visible(line), style=style, markup=False, soft_wrap=True)
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-
-_STYLE = {"built": "green", "published": "green", "up to date": "dim", "FAILED": "bold red", "skipped": "yellow",
-          "fetched": "cyan", "downloaded": "cyan", "no games": "yellow", "FELL BACK": "bold yellow"}
-
-
-def _on_terminal(outstream: Any) -> bool:
-    import os
-
-    isatty = getattr(outstream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
-
-
 class SlateReporter(ConsoleReporter):
     """One line per stage and date with progress, then a one-line summary. On a terminal the lines are
     coloured and a progress bar (done/total, elapsed, ETA, the stage running) stays under them."""
@@ -102,7 +58,7 @@ class SlateReporter(ConsoleReporter):
         self.dates: dict[str, str] = {}  # date -> "ok" | "failed"
         self.left: dict[str, int] = {}  # date -> its stage runs not reported yet
         self.running: dict[str, float] = {}
-        self.live: _Live | None = None
+        self.live: Live | None = None
         self.no_games: list[str] = []
         self.no_salaries: list[str] = []
         self.meta: dict[str, Any] = {}
@@ -156,9 +112,9 @@ class SlateReporter(ConsoleReporter):
                 self.runtime_errors.append(f"ERROR: the start of this run could not be written to the ledger "
                                            f"{self.ledger.dir} ({exc.strerror or exc}); free space on that disk, "
                                            "then run the same command again")
-        if self.total and _on_terminal(self.outstream):
+        if self.total and on_terminal(self.outstream):
             try:
-                self.live = _Live(self.outstream)
+                self.live = Live(self.outstream)
             except Exception:  # no usable terminal after all: plain lines
                 self.live = None
 
@@ -174,7 +130,7 @@ class SlateReporter(ConsoleReporter):
         if verb in ("up to date", "no fetch") and len(self.dates) > 1:  # a backfill's rerun: 1,700 such lines say
             self._refresh()  # nothing the summary's count does not (one date's run still lists its stages)
         elif self.live is not None:
-            self.live.print(line, _STYLE.get(verb, ""))
+            self.live.print(line, STYLE.get(verb, ""))
             self._refresh()
         else:
             self.write(line + "\n")
