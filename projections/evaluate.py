@@ -33,9 +33,9 @@ from projections.archive import SHIPPED, parts
 from projections.commands._edge import failed
 from projections.dates import parse_dates, season_of
 from projections.errors import ConfigError, ProjectionsError
+from projections.evaluate_baseline import BASELINE_GAMES, baseline
 
 ASSET = "projections"
-BASELINE_GAMES = 10
 NEEDED = ("player_id", "proj_minutes", "dk_mean", "dk_p10", "dk_p25", "dk_p75", "dk_p90")
 
 
@@ -183,22 +183,6 @@ def _at_real_minutes(rows: Any, minutes: str, points: str) -> float | None:
     return float((per_minute * rated["minutes"] - rated["dk_points"]).abs().mean())
 
 
-def _baseline(logs: Any, days: list[dt.date]) -> Any:
-    """Per (date, player): mean minutes and DK points over his last BASELINE_GAMES games of the season
-    strictly before the date."""
-    import pandas as pd
-
-    logs = logs.sort_values(["player_id", "game_date"])
-    out = []
-    for day in days:
-        season = logs[(logs["season"] == season_of(day)) & (logs["game_date"] < day)]
-        last = season.groupby("player_id").tail(BASELINE_GAMES)
-        mean = last.groupby("player_id")[["minutes", "dk_points"]].mean()
-        out.append(mean.rename(columns={"minutes": "baseline_minutes", "dk_points": "baseline_dk"})
-                   .reset_index().assign(game_date=day))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
-
-
 def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = None,
              skip_unbuilt: bool = False, shipped: Path = SHIPPED) -> dict[str, Any]:
     """Evaluate the gold slates of `dates` under the data root `home` against the archive's box scores
@@ -264,7 +248,7 @@ def evaluate(home: Path, dates: list[dt.date], *, archive_home: Path | None = No
     projected = pd.concat(slates, ignore_index=True)
     actual = logs[logs["game_date"].isin(days) & (logs["minutes"] > 0)]
     rows = projected.merge(actual[["game_date", "player_id", "minutes", "dk_points"]], on=["game_date", "player_id"])
-    rows = rows.merge(_baseline(logs, days), on=["game_date", "player_id"], how="left")
+    rows = rows.merge(baseline(logs, days), on=["game_date", "player_id"], how="left")
     with_base = rows.dropna(subset=["baseline_minutes", "baseline_dk"])
     result: dict[str, Any] = {
         "dates": [d.isoformat() for d in days],

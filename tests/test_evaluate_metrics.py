@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from projections.archive import SHIPPED
-from projections.evaluate import _baseline, _box_scores, _metrics
+from projections.dates import season_of
+from projections.evaluate import _box_scores, _metrics
+from projections.evaluate_baseline import baseline
 
 D1, D2, D3 = dt.date(2019, 11, 5), dt.date(2019, 11, 6), dt.date(2019, 11, 7)
 # per row: date, minutes (proj, actual, baseline), DK (mean, actual, baseline), band p10, p25, p75, p90, p50
@@ -94,7 +96,7 @@ def test_the_baseline_is_the_last_ten_games_of_the_season_strictly_before_the_da
     logs.append(game("a", dt.date(2019, 4, 10), 1.0, 1.0, "2018-19"))  # another season: never in it
     logs.append(game("b", dt.date(2019, 4, 10), 30.0, 40.0, "2018-19"))  # no game this season: no baseline
     logs.append(game("c", dt.date(2019, 11, 1), 12.0, 15.0))  # one game: his baseline is that game
-    got = _baseline(pd.DataFrame(logs), [dt.date(2019, 11, 5)]).set_index("player_id")
+    got = baseline(pd.DataFrame(logs), [dt.date(2019, 11, 5)]).set_index("player_id")
     assert sorted(got.index) == ["a", "c"]
     last_ten = range(2, 12)  # games 3..12 of a's 12
     assert got.loc["a", "baseline_minutes"] == pytest.approx(sum(10.0 + i for i in last_ten) / 10)
@@ -124,3 +126,23 @@ def test_the_box_scores_keep_numeric_columns_without_live_captures(tmp_path):
     logs = _box_scores(tmp_path, tmp_path, {"2019-20"}, SHIPPED)
     assert len(logs) > 20000
     assert logs["minutes"].dtype == "float64" and logs["dk_points"].dtype == "float64"
+
+
+def test_the_baseline_of_many_dates_is_each_dates_own_computation_to_the_bit(tmp_path):
+    """The baseline finds every (date, player) window at once instead of filtering the game logs again for each
+    date (a season: 21 s -> 1 s here); on the real 2018-19 and 2019-20 box scores it must give what each date's own
+    filter and groupby give, the same players in the same order with bit-identical means."""
+    logs = _box_scores(tmp_path, tmp_path, {"2018-19", "2019-20"}, SHIPPED)
+    days = [dt.date(2018, 10, 16), dt.date(2018, 10, 17), dt.date(2019, 4, 10), dt.date(2019, 10, 22),
+            dt.date(2019, 10, 23), dt.date(2019, 11, 5), dt.date(2019, 12, 25), dt.date(2020, 3, 11)]
+    expected = []
+    ordered = logs.sort_values(["player_id", "game_date"])
+    for day in days:
+        season = ordered[(ordered["season"] == season_of(day)) & (ordered["game_date"] < day)]
+        mean = season.groupby("player_id").tail(10).groupby("player_id")[["minutes", "dk_points"]].mean()
+        expected.append(mean.rename(columns={"minutes": "baseline_minutes", "dk_points": "baseline_dk"})
+                        .reset_index().assign(game_date=day))
+    want = pd.concat(expected, ignore_index=True)
+    got = baseline(logs, days)
+    assert len(got) > 2000 and got["game_date"].nunique() == len(days) - 2, got["game_date"].value_counts()
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
