@@ -51,6 +51,15 @@ class Actuals:
             ["player_id", "actual_dk", "actual_minutes"]].reset_index(drop=True)
 
 
+def with_actuals(slate: pd.DataFrame, actual: pd.DataFrame | None) -> pd.DataFrame:
+    """The slate with each player's actual_dk and actual_minutes (NaN for one without a box score), or the slate as
+    it is when the date has no box scores. A page joins once for its table and both charts (each joined it anew:
+    three merges of the whole slate a page, a quarter of a season's report)."""
+    if actual is None or actual.empty or "player_id" not in slate.columns:
+        return slate
+    return slate.merge(actual, on="player_id", how="left")
+
+
 def _season_by_date(home: Path, season: str) -> dict[dt.date, pd.DataFrame]:
     """Every archive part of `season`, in the archive's order (a later part's row wins), split by game date."""
     import pandas as pd
@@ -104,17 +113,18 @@ def _name(row: Any) -> str:
     return f"{name} ({team})" if team else name
 
 
-def projected_vs_actual(slate: pd.DataFrame, actual: pd.DataFrame | None) -> tuple[str, dict[str, Any]]:
-    """Scatter of actual against projected DK points (one dot per player who played: minutes > 0, as `projections
-    evaluate` counts), with y = x; bias is projected - actual, as evaluate's (negative: projected too low)."""
+def projected_vs_actual(slate: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """Scatter of actual against projected DK points of the slate `with_actuals` (one dot per player who played:
+    minutes > 0, as `projections evaluate` counts), with y = x; bias is projected - actual, as evaluate's (negative:
+    projected too low)."""
     title = "Projected vs actual DK points"
     if "dk_mean" not in slate.columns:
         return empty(560, 380, "the slate has no dk_mean column", title=title), {}
-    if actual is None or actual.empty:
+    if "actual_dk" not in slate.columns:
         return empty(560, 380, "no box scores for this date yet (actuals appear once the archive has them)",
                      title=title), {}
     frame, approx = with_quantiles(slate)
-    joined = frame.merge(actual, on="player_id", how="inner").dropna(subset=["dk_mean", "actual_dk"])
+    joined = frame.dropna(subset=["dk_mean", "actual_dk"])
     joined = joined[joined["actual_minutes"].fillna(0.0) > 0]
     if joined.empty:
         return empty(560, 380, "no slate player played on this date per the box scores", title=title), {}
@@ -139,9 +149,9 @@ def projected_vs_actual(slate: pd.DataFrame, actual: pd.DataFrame | None) -> tup
     return chart.render(label=f"{title}: {len(joined)} players, MAE {stats['mae']}"), stats
 
 
-def bands(slate: pd.DataFrame, actual: pd.DataFrame | None, *, top: int = 40) -> str:
-    """p10-p90 and p25-p75 bands, the median and the mean for the `top` projected players; the actual
-    score as a diamond where there is one."""
+def bands(slate: pd.DataFrame, *, top: int = 40) -> str:
+    """p10-p90 and p25-p75 bands, the median and the mean for the `top` projected players of the slate
+    `with_actuals`; the actual score as a diamond where there is one."""
     title = f"Distribution bands, top {top} by projection"
     if "dk_mean" not in slate.columns:
         return empty(720, 200, "the slate has no dk_mean column", title=title)
@@ -150,8 +160,6 @@ def bands(slate: pd.DataFrame, actual: pd.DataFrame | None, *, top: int = 40) ->
     frame = frame.head(top)
     if frame.empty:
         return empty(720, 200, "no player has a projection", title=title)
-    if actual is not None:
-        frame = frame.merge(actual, on="player_id", how="left")
     n = len(frame)
     row_h = 16
     hi = padded([*frame["dk_p90"], *(frame["actual_dk"].dropna() if "actual_dk" in frame else [])], zero=True)[1]

@@ -299,16 +299,17 @@ def _nav(ov: Overview, focus: Focus | None, *, index: bool) -> str:
 def slate_sections(focus: Focus) -> str:
     """The slate, its plots and its history: the part of a date's page the index repeats."""
     m = focus.manifest
-    scatter, stats = plots.projected_vs_actual(focus.slate, focus.actual)
+    joined = plots.with_actuals(focus.slate, focus.actual)  # once for the table and both charts
+    scatter, stats = plots.projected_vs_actual(joined)
     facts = (f"gold/{focus.asset}/game_date={focus.day} &rarr; <code>{escape(short(focus.object, 16))}</code>, "
              f"built {escape(when(m.get('created_at')))} by code {escape(str(m.get('code_version')))}, "
              f"as_of {escape(when(m.get('as_of')))}, params <code>{escape(json.dumps(m.get('params', {})))}</code>")
     return (f'<section id="slate-section"><h2>Slate {escape(focus.day)}</h2><p class="muted">{facts}</p>'
-            f"{slate_table(focus.slate, focus.actual)}</section>"
+            f"{slate_table(joined)}</section>"
             f'<section id="plots"><h2>Plots</h2>{_stats(stats)}<div class="plots">'
             f'<figure id="plot-actual">{scatter}</figure>'
             f'<figure id="plot-ownership">{plots.ownership_by_salary(focus.slate)}</figure>'
-            f'<figure id="plot-bands" class="wide">{plots.bands(focus.slate, focus.actual)}</figure></div>'
+            f'<figure id="plot-bands" class="wide">{plots.bands(joined)}</figure></div>'
             f'</section><section id="history-section"><h2>History of {escape(focus.day)}</h2>'
             f"{_history(focus)}</section>")
 

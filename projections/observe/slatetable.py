@@ -61,12 +61,10 @@ def column_cells(col: str, series: pd.Series) -> list[str]:
     return [f"<td>{escape(value)}</td>" if isinstance(value, str) else cell(col, value) for value in series.tolist()]
 
 
-def slate_table(slate: pd.DataFrame, actual: pd.DataFrame | None) -> str:
-    """The slate (merged with the box scores' actual points and minutes, when there are any), best projection
-    first, as a sortable table with a filter box."""
+def slate_table(slate: pd.DataFrame) -> str:
+    """The slate (`plots.with_actuals`: with the box scores' actual points and minutes, when there are any), best
+    projection first, as a sortable table with a filter box."""
     frame = slate
-    if actual is not None and "player_id" in frame.columns:
-        frame = frame.merge(actual, on="player_id", how="left")
     if "dk_mean" in frame.columns:
         frame = frame.sort_values("dk_mean", ascending=False, kind="stable")
     cols = [c for c in TABLE_COLUMNS if c in frame.columns]

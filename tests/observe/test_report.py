@@ -144,13 +144,13 @@ def test_charts_use_quantiles_and_ownership_when_the_slate_has_them():
     slate = _full_slate()
     actual = pd.DataFrame({"player_id": slate["player_id"][:30], "actual_dk": slate["dk_mean"][:30] + 3.0,
                            "actual_minutes": 30.0})
-    svg, stats = plots.projected_vs_actual(slate, actual)
+    svg, stats = plots.projected_vs_actual(plots.with_actuals(slate, actual))
     assert stats["players"] == 30 and stats["bands_approximate"] is False
     assert abs(stats["bias"] + 3.0) < 1e-9  # actuals 3 above: projected too low, as `projections evaluate` signs it
     benched = actual.assign(actual_minutes=[0.0] * 5 + [30.0] * 25)  # five did not play: not counted, as evaluate
-    assert plots.projected_vs_actual(slate, benched)[1]["players"] == 25
+    assert plots.projected_vs_actual(plots.with_actuals(slate, benched))[1]["players"] == 25
     assert svg.count("<circle class=\"pt ") == 30
-    bands = plots.bands(slate, actual, top=10)
+    bands = plots.bands(plots.with_actuals(slate, actual), top=10)
     assert bands.count('class="band-outer"') == 10 and "approx." not in bands
     own = plots.ownership_by_salary(slate)
     assert "Projected ownership by salary" in own and own.count('class="pt own"') == 40
@@ -172,12 +172,12 @@ def test_the_status_grid_says_why_a_date_is_skipped(written: Path):
 
 def test_charts_say_what_is_missing_instead_of_failing():
     bare = pd.DataFrame({"player_id": ["a", "b"], "player_name": ["A", "B"], "salary": [3000, 4000]})
-    assert "no dk_mean column" in plots.projected_vs_actual(bare, None)[0]
-    assert "no dk_mean column" in plots.bands(bare, None)
+    assert "no dk_mean column" in plots.projected_vs_actual(bare)[0]
+    assert "no dk_mean column" in plots.bands(bare)
     assert "neither ownership nor dk_mean" in plots.ownership_by_salary(bare)
     some = bare.assign(dk_mean=[10.0, np.nan], dk_sd=[2.0, np.nan])
-    assert "no box scores for this date yet" in plots.projected_vs_actual(some, None)[0]
-    bands = plots.bands(some, None)
+    assert "no box scores for this date yet" in plots.projected_vs_actual(some)[0]
+    bands = plots.bands(some)
     assert "nan" not in bands.lower() and bands.count('class="band-outer"') == 1
 
 
@@ -270,6 +270,6 @@ def test_the_bands_chart_escapes_names_in_the_actual_scores_tooltip():
     "D'Angelo Russell (GSW): actual 48.8" raw; a name with < or & broke the SVG."""
     slate = _full_slate(4).assign(player_name=["D'Angelo Russell", "Nikola Jokić", "<b>A & B</b>", "Luka Dončić"])
     actual = pd.DataFrame({"player_id": slate["player_id"], "actual_dk": 30.0, "actual_minutes": 30.0})
-    svg = plots.bands(slate, actual)
+    svg = plots.bands(plots.with_actuals(slate, actual))
     assert "<b>" not in svg and "<title>&lt;b&gt;A &amp; B&lt;/b&gt; (AAA): actual 30.0</title>" in svg
     assert "<title>D&#x27;Angelo Russell (AAA): actual 30.0</title>" in svg and "Nikola Jokić (BBB): actual" in svg

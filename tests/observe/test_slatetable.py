@@ -26,7 +26,7 @@ def test_a_columns_cells_are_its_values_cells(col: str, values: pd.Series):
 def test_names_are_escaped_and_numbers_keep_their_value():
     frame = pd.DataFrame({"player_id": ["a", "b"], "player_name": ["D'Angelo Russell", "<i>x</i>"],
                           "salary": [8900, 3000], "dk_mean": [38.7, np.nan]})
-    html = slatetable.slate_table(frame, None)
+    html = slatetable.slate_table(frame)
     assert "<td>D&#x27;Angelo Russell</td>" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "<i>" not in html
     assert '<td class="num" data-v="8900.0">$8,900</td><td class="num" data-v="38.7">38.70</td>' in html
     assert '<td class="na" data-v="">-</td>' in html
