@@ -62,6 +62,7 @@ class SlateReporter(ConsoleReporter):
         self.no_games: list[str] = []
         self.no_salaries: list[str] = []
         self.meta: dict[str, Any] = {}
+        self.notes_said: set[str] = set()  # the notes this run printed in full
         self.width = 10  # of the stage column: its longest name
 
     def write(self, text: str) -> None:
@@ -185,7 +186,9 @@ class SlateReporter(ConsoleReporter):
         if values.get("published"):
             detail += "  -> gold"
         if values.get("note"):  # e.g. a calibration fitted without the prior season's lines
-            detail += f"  note: {values['note']}"
+            note = str(values["note"])  # said once a run: a season's dates repeat their lineups' note
+            detail += "  note: as above" if note in self.notes_said else f"  note: {note}"
+            self.notes_said.add(note)
         self._line(task, verb, detail)
 
     def _shared_store(self, meta: dict[str, Any]) -> None:

@@ -359,12 +359,16 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
     off_days = off_days_expected(dates)
-    dates, no_games, no_salaries = _buildable(engine, dates, off_days=off_days)  # may refuse: nothing made yet
+    asked, (dates, no_games, no_salaries) = dates, _buildable(engine, dates, off_days=off_days)  # may refuse
     try:
         if doit_command() not in LISTINGS:  # a listing writes nothing: it must not lay out (or create) a root
             engine.ensure_layout()  # before the reporter's first ledger line: every dir under the policy
     except ProjectionsError as exc:
         raise InvalidCommand(str(exc)) from None
+    from projections.ops.leftovers import touching
+
+    if doit_command() not in LISTINGS and (line := touching(engine.home, asked)):
+        sys.stderr.write(line + "\n")  # an older version's leftover (doctor's check upgrade) affects these dates
     downloaded: set[str] = set()  # stage tasks found up to date by a copy from the shared store
     meta = {"run": engine.ledger.run, "home": str(engine.home), "dates": [d.isoformat() for d in dates],
             "no_games": [d.isoformat() for d in no_games], "no_salaries": [d.isoformat() for d in no_salaries],

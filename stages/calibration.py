@@ -50,14 +50,13 @@ MIN_GAMES = 300
 MIN_LINED = 0.5  # share of those games with a closing spread and total, below which the fit goes without lines
 NO_LINES = ("fitted without the prior season's betting lines (fewer than half its games have a closing spread and "
             "total): no blowout risk from the spread, no pace from implied totals, game factors from the final "
-            "scores; `projections ingest lines FILE --season SEASON` and the next run refits with them")
+            "scores; `projections ingest lines FILE --season {season}` and the next run refits with them")
 
 
 MIN_FLAGGED = 0.5  # share of the season before's player games with a starter flag, below which the run says so
 NO_STARTS = ("fitted on roles inferred from minutes: the season before's game logs do not say who started (a "
              "stats.nba.com file, or fetched by an earlier version), which costs accuracy; `projections ingest "
-             "game-logs --fetch SEASON --replace` (SEASON: the season before) fetches them with each game's starters "
-             "and the next run refits")
+             "game-logs --fetch {season} --replace` fetches them with each game's starters and the next run refits")
 
 
 def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame, *, params: Params,
@@ -79,7 +78,9 @@ def calibration(logs: pd.DataFrame, lines: pd.DataFrame, positions: pd.DataFrame
                        rookie_p_play=params.rookie_p_play, rotation_minutes=params.rotation_minutes,
                        sample_rows=params.sample_rows, draws=params.draws,
                        seed=xxhash.xxh32_intdigest(f"calibration {ctx.season}".encode()))
-    return table.sort_values(["group", "name"]).reset_index(drop=True)
+    out = table.sort_values(["group", "name"]).reset_index(drop=True)
+    out.attrs["fitted_on"] = previous_season(ctx.season)  # for the notes (calibration_meta); not stored
+    return out
 
 
 def calibration_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
@@ -87,9 +88,10 @@ def calibration_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
     meta: dict[str, Any] = {"fit_rows": int(scalars.get("fit_rows", 0)),
                             "team_minutes": round(float(scalars.get("team_minutes", 0)), 2),
                             "groups": int(frame["group"].nunique())}
-    notes = [NO_LINES] if not scalars.get("with_lines", 1.0) else []
+    season = str(frame.attrs.get("fitted_on", "SEASON"))  # the season fitted on, which the fixes name
+    notes = [NO_LINES.format(season=season)] if not scalars.get("with_lines", 1.0) else []
     if scalars.get("starts_flagged", 1.0) < MIN_FLAGGED:
-        notes.append(NO_STARTS)
+        notes.append(NO_STARTS.format(season=season))
     if notes:
         meta["note"] = "; ".join(notes)
     return meta

@@ -8,7 +8,9 @@ only its lock: a game's starters are fixed once it begins, so a run after the fi
 lineups (DraftKings late swap) and changes nothing of the games already under way. The daily
 salary files' `starter` column is the fallback for a team the box scores lack. With `mode = "none"` (a slate
 built before lineups are known) no team is confirmed and the minutes stage uses expected roles; a team with no
-lineup known in `confirmed` mode does too. The manifest's meta says which case applied (`roles`).
+lineup known in `confirmed` mode does too. The manifest's meta says which case applied (`roles`), and its
+note, said in the run's output, when the date's box scores are there but none says who started (an ingested
+stats.nba.com season): how to get the flags.
 
 A live box score published before tip also lists the game's inactive players (status INACTIVE: the list each
 team submits before its game, fixed from then on, so the last word on who is out, after the injury reports):
@@ -51,15 +53,22 @@ OUTPUT = Contract(
 
 STARTERS_PER_TEAM = 5
 INACTIVE = "INACTIVE"  # a live box score player's status when his team listed him inactive for the game
+NO_FLAGS = ("starters not confirmed: the {season} game logs do not say who started (a stats.nba.com file, or "
+            "fetched by an earlier version), so roles are inferred from minutes, which costs accuracy; `projections "
+            "ingest game-logs --fetch {season} --replace` fetches them with each game's starters and the next run "
+            "rebuilds")
 
 
 def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, schedule: pd.DataFrame, *,
             params: Params, ctx: StageContext) -> pd.DataFrame:
     teams = sorted(set(schedule["home_team"]) | set(schedule["away_team"]))
     found: dict[str, tuple[list[str], str]] = {}
+    unflagged = False  # the date's box scores are there but none says who started (see `NO_FLAGS`)
     if params.mode == "confirmed":
         games = set(schedule["game_id"])
-        for rows, flag, source in ((box[box["game_id"].isin(games)], "started", "box_score"),
+        day = box[box["game_id"].isin(games)]
+        unflagged = len(day) > 0 and bool(day["started"].isna().all())
+        for rows, flag, source in ((day, "started", "box_score"),
                                    (live[live["game_id"].isin(games)], "starter", "live_box_score"),
                                    (rotoguru, "starter", "salary_file")):  # in that order of trust
             starters = rows[rows[flag].astype("boolean").fillna(False).astype(bool)]
@@ -83,15 +92,19 @@ def lineups(box: pd.DataFrame, live: pd.DataFrame, rotoguru: pd.DataFrame, sched
                      "inactive": True, "source": "live_box_score", "mode": params.mode}
                     for team, pid in sorted(set(zip(listed["team"], listed["player_id"].astype(str), strict=True)))
                     if pid not in starting]
-    return pd.DataFrame.from_records(records, columns=list(OUTPUT.columns))
+    out = pd.DataFrame.from_records(records, columns=list(OUTPUT.columns))
+    if unflagged and len(found) < len(teams):  # said in the run's output and the ledger (lineup_meta)
+        out.attrs["note"] = NO_FLAGS.format(season=ctx.season)
+    return out
 
 
 def lineup_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
     """Which case applied: the mode, how many teams had a confirmed lineup (of how many), and how many players
-    the live box scores list inactive."""
+    the live box scores list inactive; a note when the date's box scores do not say who started."""
     confirmed = frame[frame["confirmed"] & frame["starter"]]
     known, teams = int(confirmed["team"].nunique()), int(frame["team"].nunique())
-    return {"mode": str(frame["mode"].iloc[0]) if len(frame) else "none",
+    note = {"note": str(frame.attrs["note"])} if frame.attrs.get("note") else {}
+    return {**note, "mode": str(frame["mode"].iloc[0]) if len(frame) else "none",
             "roles": "confirmed" if known == teams else f"confirmed for {known} of {teams}" if known else "expected",
             "teams_confirmed": known, "teams": teams,
             "sources": sorted(set(confirmed["source"])), "inactive": int(frame["inactive"].sum())}

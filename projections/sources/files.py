@@ -333,6 +333,11 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
         "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]),
         "source": Path(name).name,  # the file's name: where it lay is no fact of the data
     })
+    from projections.sources.log_rows import LINES_SAID_BY, misdated
+
+    if wrong := misdated(raw, out, said_by=LINES_SAID_BY, date_column="date",
+                         again="download the season's lines again"):
+        raise BadFile(f"{name}: {wrong}")  # it would be filed under another season, alone
     dup = out.duplicated(["game_date", "home_team"], keep=False)
     if dup.any():
         first = out[dup].iloc[0]

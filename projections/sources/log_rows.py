@@ -7,6 +7,8 @@ export (GAME_DATE 2019-10-30) would become a part of 2019-20 by itself - kept be
 --replace put in its place. The row carries its season itself: SEASON_ID (22022: a game type digit, then the
 year the season begins), SEASON_LABEL ("2022-23") where the export has it, and always GAME_ID (0022200079: "00",
 the game type, the season's two-digit year). `misdated` names the first row whose date is not in that season.
+A closing-lines file (nba_2008-2025_raw.csv) carries it too, in `season`: the year the season ends (2020: 2019-20),
+checked the same way (`LINES_SAID_BY`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ def _from_season_id(value: Any) -> str | None:
 def _from_label(value: Any) -> str | None:
     match = _LABEL.fullmatch(str(value).strip())
     return match[0] if match and (int(match[1]) + 1) % 100 == int(match[2]) else None
+
+
+def _from_end_year(value: Any) -> str | None:
+    """A lines file's season: the year it ends (2020: 2019-20), or its label."""
+    match = re.fullmatch(r"(\d{4})(?:\.0)?", str(value).strip())
+    return _label(int(match[1]) - 1) if match else _from_label(value)
 
 
 def _from_game_id(value: Any) -> str | None:
@@ -69,15 +77,19 @@ def blank(value: Any) -> bool:
 
 
 _SAID_BY = (("SEASON_ID", _from_season_id), ("SEASON_LABEL", _from_label), ("GAME_ID", _from_game_id))
+LINES_SAID_BY = (("season", _from_end_year),)
 
 
-def misdated(raw: pd.DataFrame, logs: pd.DataFrame, *, row_name: str = "line", first: int = 2) -> str | None:
-    """The first row of `raw` (the file's rows) whose date's season in `logs` (player_logs read from those rows,
-    in the same order) is not the season its own columns say, described with its line (`first`: the number of
-    the first row), date, columns and both seasons; None when every row agrees. A column that is absent or holds
-    something else than its form (a SEASON_ID that is no season) says nothing."""
+def misdated(raw: pd.DataFrame, logs: pd.DataFrame, *, row_name: str = "line", first: int = 2,
+             said_by: tuple[tuple[str, Any], ...] | None = None, date_column: str = "GAME_DATE",
+             again: str = "export the season's game logs again") -> str | None:
+    """The first row of `raw` (the file's rows) whose date's season in `logs` (the table read from those rows,
+    in the same order: its `season` and `game_date`) is not the season its own columns say (`said_by`, default
+    the game logs' columns), described with its line (`first`: the number of the first row), date, columns and
+    both seasons; None when every row agrees. A column that is absent or holds something else than its form (a
+    SEASON_ID that is no season) says nothing."""
     by_date = logs["season"].astype(str).to_numpy()
-    for column, parse in _SAID_BY:
+    for column, parse in said_by or _SAID_BY:
         if column not in raw.columns:
             continue
         said = raw[column].map(parse).to_numpy()
@@ -86,8 +98,7 @@ def misdated(raw: pd.DataFrame, logs: pd.DataFrame, *, row_name: str = "line", f
             i = wrong[0]
             more = f" (and {len(wrong) - 1} more row(s))" if len(wrong) > 1 else ""
             value = str(raw[column].iloc[i]).strip()
-            return (f"{row_name} {i + first}: GAME_DATE {logs['game_date'].iloc[i]} is in season {by_date[i]}, but "
-                    f"the row's {column} {value!r} says {said[i]}{more}: a row is filed under the season of its "
-                    f"date, so it would be filed under {by_date[i]}; fix that row's GAME_DATE (or export the "
-                    "season's game logs again)")
+            return (f"{row_name} {i + first}: {date_column} {logs['game_date'].iloc[i]} is in season {by_date[i]}, "
+                    f"but the row's {column} {value!r} says {said[i]}{more}: a row is filed under the season of its "
+                    f"date, so it would be filed under {by_date[i]}; fix that row's {date_column} (or {again})")
     return None

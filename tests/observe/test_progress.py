@@ -100,6 +100,29 @@ def test_every_stage_run_is_counted_in_the_summary():
         "3 stage runs: 1 built, 1 re-published, 1 fetched, 0 up to date, 0 failed; 1 gold pointers moved;")
 
 
+def test_a_note_is_said_in_full_once_a_run():
+    """Every date of an ingested stats.nba.com season builds its lineups with the same note (no starter flags,
+    and the fetch that brings them): a backfill said it in full on each date's line. Another note still is."""
+    from stages.lineups import NO_FLAGS
+
+    note = NO_FLAGS.format(season="2023-24")
+    days = ("2023-11-01", "2023-11-02", "2023-11-03")
+    tasks = [_task(f"lineups:{d}", [], {"built": True, "object": "xxh3-128:" + "ab" * 16, "seconds": 0.1,
+                                        "note": note}) for d in days]
+    tasks.append(_task("odds:2023-11-03", [], {"built": True, "object": "xxh3-128:" + "cd" * 16, "note": "other"}))
+    out = io.StringIO()
+    reporter = SlateReporter(out, {})
+    reporter.initialize({t.name: t for t in tasks}, [t.name for t in tasks])
+    for task in tasks:
+        reporter.execute_task(task)
+        reporter.add_success(task)
+    reporter.complete_run()
+    lines = out.getvalue().splitlines()
+    assert out.getvalue().count(note) == 1 and lines[0].endswith(f"note: {note}"), lines
+    assert [line.endswith("  note: as above") for line in lines[1:3]] == [True, True], lines
+    assert lines[3].endswith("  note: other"), lines
+
+
 @pytest.mark.parametrize("terminal", [False, True])
 def test_a_failure_quoting_a_feed_drives_no_terminal(terminal: bool, monkeypatch: pytest.MonkeyPatch):
     """A fetch failure quoting a feed's error page printed its escape sequences raw (the window title set, the

@@ -404,6 +404,20 @@ def test_a_new_seasons_logs_without_starts_say_how_to_get_them(cli, tmp_path: Pa
         "`projections ingest game-logs --fetch 2022-23 --replace`" in note
 
 
+def test_a_date_of_a_season_without_starts_says_so_when_it_builds(tmp_path: Path) -> None:
+    """A slate of an ingested stats.nba.com season confirmed no team's starters and said nothing at build time
+    (only `projections evaluate`'s lineup_modes said "none"): its lineups line now says so, naming the fetch."""
+    home = tmp_path / "home"
+    result = run_cli(home, "ingest", "game-logs", str(LOGS_2022.with_name("player_logs_2023-24.csv")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_doit(home, "lineups", "date=2023-11-01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if " lineups " in line]
+    assert "built" in line and "note: starters not confirmed: the 2023-24 game logs do not say who started" in line
+    assert "`projections ingest game-logs --fetch 2023-24 --replace`" in line, line
+    assert built(home, "lineups", dt.date(2023, 11, 1))["confirmed"].sum() == 0
+
+
 def test_a_partial_file_replacing_a_season_says_the_history_ends_early(cli, tmp_path: Path) -> None:
     """Logs of 2019-20 up to December only, replacing the shipped season: the schedule goes on, so the note
     says which dates are projected from history that ends early (not that they are refused)."""

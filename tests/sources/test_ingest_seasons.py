@@ -1,6 +1,7 @@
 """`projections ingest game-logs`: a row is filed under the season of its GAME_DATE, so a row whose date is not in
 the season it says it is of (SEASON_ID, SEASON_LABEL, GAME_ID) is refused - it would have become another season's
-logs by itself, or with --replace taken a shipped season's place. Real CLI processes on real files."""
+logs by itself, or with --replace taken a shipped season's place. `projections ingest lines` the same, by its
+`season` column (the year the season ends). Real CLI processes on real files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.sources.test_ingest import rows_of, write_csv
 
 LOGS_2022 = SHARED / "logs" / "nbacom" / "player_logs_2022-23.csv"
 LOGS_2023 = SHARED / "logs" / "nbacom" / "player_logs_2023-24.csv"
+LINES = SHARED / "odds" / "nba_2008-2025_raw.csv"
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +95,44 @@ def test_every_shipped_export_agrees_with_its_seasons() -> None:
     for path in sorted((SHARED / "logs" / "nbacom").glob("player_logs_*.csv")):
         logs = files.game_logs(path.read_bytes(), path.name)
         assert set(logs["season"]) == {path.stem.removeprefix("player_logs_")}
+
+
+@pytest.mark.parametrize("replace", [(), ("--replace",)], ids=["kept", "replace"])
+def test_a_lines_row_dated_in_another_season_is_refused_and_nothing_written(rooted: Path, tmp_path: Path,
+                                                                            replace: tuple[str, ...]) -> None:
+    """2022-23's closing lines (their `season` column 2023) with one row dated 2019-10-30: `ingest lines` wrote
+    2022-23 short of that game and "kept odds/2019-20" (exit 0); with --replace the shipped 2019-20 lines, 1,143
+    games, became that one game, and every 2019-20 slate lost its spreads and totals. Refused now, naming the
+    file, the row, the season it says it holds and the fix."""
+    rows = rows_of(LINES, lambda r: r["season"] == "2023")
+    assert len(rows) > 1000 and rows[3]["date"] != "2019-10-30"
+    rows[3] = dict(rows[3], date="2019-10-30")
+    path = write_csv(tmp_path / "lines.csv", rows)
+    before = tree_snapshot(rooted)
+    result = run_cli(rooted, "ingest", "lines", str(path), *replace, timeout=120)
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert lines == [f"error: {path}: line 5: date 2019-10-30 is in season 2019-20, but the row's season '2023' says "
+                     "2022-23: a row is filed under the season of its date, so it would be filed under 2019-20; fix "
+                     "that row's date (or download the season's lines again)"], lines
+    assert tree_snapshot(rooted) == before
+
+
+def test_a_lines_file_of_another_season_than_asked_is_refused_naming_the_one_it_holds(rooted: Path,
+                                                                                    tmp_path: Path) -> None:
+    """Ingested as 2022-23, a file of 2023-24 only: refused, naming the season the file holds."""
+    path = write_csv(tmp_path / "lines.csv", rows_of(LINES, lambda r: r["season"] == "2024"))
+    before = tree_snapshot(rooted)
+    result = run_cli(rooted, "ingest", "lines", str(path), "--season", "2022-23", timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().endswith("no rows of the season(s) asked for (2022-23): the file holds 2023-24")
+    assert tree_snapshot(rooted) == before
+
+
+def test_the_real_lines_file_agrees_with_its_seasons() -> None:
+    """Every row of the shared closing lines, 2007-08 to 2024-25 (the 2020 bubble and the late 2020-21 start
+    included), is in the season its `season` column says: the check refuses only a row that contradicts itself."""
+    from projections.sources import files
+
+    odds = files.lines(LINES.read_bytes(), LINES.name)
+    assert len(odds) > 20_000 and odds["season"].nunique() == 18

@@ -70,12 +70,13 @@ def test_calibration_without_the_prior_season_s_lines_fits_on_the_box_scores_alo
             assert 0.7 < k < 1.6, (mode, tier, k)
     meta = PIPELINE["calibration"].meta(table)
     assert "fitted without the prior season's betting lines" in meta["note"]
-    assert "projections ingest lines FILE --season SEASON" in meta["note"]
+    assert "projections ingest lines FILE --season 2018-19` and the next run refits" in meta["note"]  # named
 
 
 def test_calibration_on_logs_that_do_not_say_who_started_says_so_and_how_to_fetch_them():
     """A season before held as the stats.nba.com file (or fetched by an earlier version) has no starter flag: the
-    fit guesses roles from minutes, which costs accuracy; the stage's meta says so and names the command."""
+    fit guesses roles from minutes, which costs accuracy; the stage's meta says so and names the command, with the
+    season to fetch (it said "--fetch SEASON --replace` (SEASON: the season before)")."""
     from projections.archive import SHIPPED
 
     logs = pd.read_parquet(SHIPPED / "player_logs" / "2018-19.parquet").assign(started=None)
@@ -83,7 +84,7 @@ def test_calibration_on_logs_that_do_not_say_who_started_says_so_and_how_to_fetc
     assert Calibration(table).scalar("starts_flagged") == 0.0
     note = PIPELINE["calibration"].meta(table)["note"]
     assert note.startswith("fitted on roles inferred from minutes") and "betting lines" not in note
-    assert "`projections ingest game-logs --fetch SEASON --replace`" in note
+    assert "`projections ingest game-logs --fetch 2018-19 --replace` fetches them" in note and "SEASON" not in note
     assert Calibration(real_calibration()).scalar("starts_flagged") == 1.0
 
 

@@ -153,6 +153,22 @@ def test_lineups_fall_back_to_the_salary_files_starters():
     assert sources == {"BOS": "salary_file", "NYK": "box_score"}
 
 
+def test_lineups_say_when_the_dates_box_scores_do_not_say_who_started():
+    """An ingested stats.nba.com season has no starter flags: the stage confirmed no team and said nothing, the
+    slate built on guessed roles, and only `projections evaluate` (lineup_modes "none") told. Its note names the
+    season's fetch that brings the flags; a flagged box score, or the salary files' starters, need none."""
+    box = _box()
+    out = _lineups(box.assign(started=pd.array([pd.NA] * len(box), dtype="boolean")))
+    meta = lineup_meta(out)
+    assert meta["roles"] == "expected" and meta["note"].startswith("starters not confirmed: the 2019-20 game logs "
+                                                                   "do not say who started")
+    assert "`projections ingest game-logs --fetch 2019-20 --replace`" in meta["note"]
+    assert "note" not in lineup_meta(_lineups(box)) and "note" not in lineup_meta(_lineups(box.iloc[:0]))
+    unflagged = box.assign(started=pd.array([pd.NA] * len(box), dtype="boolean"))
+    covered = _lineups(unflagged, archive_salaries()[["team", "player_id", "starter", "source"]])
+    assert lineup_meta(covered)["roles"] == "confirmed" and "note" not in lineup_meta(covered)
+
+
 def test_lineups_in_live_mode_come_from_the_live_box_scores_and_say_when_none_is_known():
     """Live mode fetched box scores but no stage read them: every live slate had 0 teams confirmed, its meta said
     mode "confirmed", and the minutes used expected roles with no word of it."""
