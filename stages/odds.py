@@ -60,19 +60,21 @@ def odds(archive: pd.DataFrame, schedule: pd.DataFrame, game_logs: pd.DataFrame,
         out.loc[stand_in, "total_source"] = "scores"
     for col in ("spread", "total", "implied_total"):
         out[col] = out[col].astype("float64")
-    return out[list(OUTPUT.columns)].sort_values("team").reset_index(drop=True)
+    out = out[list(OUTPUT.columns)].sort_values("team").reset_index(drop=True)
+    out.attrs["season"] = season_of(ctx.game_date)  # for the note (odds_meta); not stored
+    return out
 
 
 NO_LINES = ("no betting line for any game of the date (no live odds capture, none in the archive): spreads and "
-            "totals unknown, the models use league means; `projections ingest lines FILE` adds a season's closing "
-            "lines, live.odds.url the live ones")
+            "totals unknown, the models use league means; `projections ingest lines FILE --season {season}` adds "
+            "the season's closing lines, live.odds.url the live ones")
 
 
 def odds_meta(frame: pd.DataFrame) -> Mapping[str, Any]:
     lined = int(frame["spread"].notna().sum()) // 2  # a closing line, or a spread with a stand-in total
     meta: dict[str, Any] = {"games": len(frame) // 2, "lined_games": lined}
     if not lined:
-        meta["note"] = NO_LINES
+        meta["note"] = NO_LINES.format(season=frame.attrs.get("season", "SEASON"))
     return meta
 
 

@@ -750,6 +750,7 @@ def test_a_season_without_lines_is_projected_without_them_and_says_so(tmp_path: 
     assert first.returncode == 0, first.stdout + first.stderr
     (line,) = [t for t in first.stdout.splitlines() if " odds " in t]
     assert "built" in line and "note: no betting line for any game of the date" in line, first.stdout
+    assert "`projections ingest lines FILE --season 2023-24` adds the season's closing lines" in line  # not "a season"
     odds = built(home, "odds", dt.date(2023, 11, 1))
     assert len(odds) == 26 and not odds["has_line"].any() and odds["spread"].isna().all()
     assert run_cli(home, "ingest", "lines", str(LINES), "--season", "2023-24").returncode == 0
