@@ -8,7 +8,8 @@
 
 An object's name is the hash of its data files (names and digests); manifest.json describes the run that
 first produced it and is not part of the name, so a rerun that produces the same bytes yields the same
-object (early cutoff). Commit: write into store/tmp, fsync every file, rename into place, fsync the parent,
+object (early cutoff); it carries its own digest (`manifest_digest`), so an edit of it is found as a flipped
+byte of a data file is. Commit: write into store/tmp, fsync every file, rename into place, fsync the parent,
 drop write bits. Nothing is ever modified in place; a reader either sees a complete object or none.
 """
 
@@ -39,6 +40,7 @@ from projections.statcache import StatCache
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+SEAL = "manifest_digest"  # the manifest's own digest (of every other field), so verify sees an edited provenance
 _RO_FILE = 0o444
 _RO_DIR = 0o555
 
@@ -94,10 +96,12 @@ class LocalStore:
             for name, data in files.items():
                 _write_file(staging / name, data)
             record = {
-                **manifest,
+                **{k: v for k, v in manifest.items() if k != SEAL},
                 "object": obj,
                 "files": {n: {"digest": digests[n], "size": len(files[n])} for n in sorted(files)},
             }
+            record = json.loads(json.dumps(record))  # as a reader parses it: the seal is checked against that
+            record[SEAL] = _seal(record)
             _write_file(staging / MANIFEST, json.dumps(record, indent=1, sort_keys=True).encode())
             for name in [*files, MANIFEST]:
                 os.chmod(staging / name, _RO_FILE)
@@ -151,6 +155,10 @@ class LocalStore:
             manifest = self.manifest(obj)
         except (StoreCorrupted, ObjectNotFound) as exc:
             return [str(exc)]
+        sealed = dict(manifest)
+        if SEAL in sealed and sealed.pop(SEAL) != _seal(sealed):  # an object committed before seals has none
+            return [f"object {short(obj)}: {MANIFEST} was changed after its commit (its provenance no longer matches "
+                    "its seal); the next build of it sets it aside and writes it again"]
         listed = manifest.get("files")
         if not isinstance(listed, dict) or not listed:
             return [f"object {short(obj)}: manifest lists no files"]
@@ -375,3 +383,8 @@ def _rmtree(path: Path) -> None:
                 if not stat.S_ISLNK(st.st_mode):
                     os.chmod(d, st.st_mode | stat.S_IRWXU)
     shutil.rmtree(path)
+
+
+def _seal(record: Mapping[str, Any]) -> str:
+    """The digest of a manifest's fields (all but the seal), as they read back from manifest.json."""
+    return digest_bytes(json.dumps(record, indent=1, sort_keys=True).encode())
