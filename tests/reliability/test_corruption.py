@@ -157,7 +157,8 @@ def test_verify_names_an_action_record_whose_object_is_gone(tmp_path: Path):
     shutil.rmtree(where)
     report = verify(store)
     assert report.problems == [f"action record {store._action_path(key)} names missing object {short(obj)}; the "
-                               "next build redoes that stage"], report.problems
+                               "next build redoes that stage (if it still builds that key), the next "
+                               "`projections gc` removes the record"], report.problems
 
 
 def test_verify_names_an_action_record_whose_key_is_no_digest(tmp_path: Path):
