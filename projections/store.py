@@ -6,11 +6,10 @@
     store/unshared/<hex>      a build not yet in the shared store (only with one): pushed by the next run
     gold/<asset>/game_date=D  symlink -> ../../store/objects/ab/<hex>, swapped by rename
 
-An object's name is the hash of its data files (names and digests); manifest.json describes the run that
-first produced it and is not part of the name, so a rerun that produces the same bytes yields the same
-object (early cutoff); it carries its own digest (`manifest_digest`), so an edit of it is found as a flipped
-byte of a data file is. Commit: write into store/tmp, fsync every file, rename into place, fsync the parent,
-drop write bits. Nothing is ever modified in place; a reader either sees a complete object or none.
+An object's name is the hash of its data files (names and digests); manifest.json describes the run that first
+produced it and is not part of the name, so a rerun making the same bytes yields the same object (early cutoff);
+it carries its own digest (`manifest_digest`): an edit of it is found as a data file's. Commit: write into store/tmp,
+fsync every file, rename into place, fsync the parent, drop write bits. A reader sees a complete object or none.
 """
 
 from __future__ import annotations
@@ -233,10 +232,22 @@ class LocalStore:
                     yield candidate
 
     def delete_object(self, obj: str) -> None:
-        """Remove an object (gc only); never through a symlink (`iter_objects`)."""
+        """Remove an object (gc only), never through a symlink; moved into store/tmp first: a gc killed partway
+        leaves the whole object or a leftover there (the next gc's), never half an object."""
         where = self.object_dir(obj)
-        if where.exists() and not (where.is_symlink() or where.parent.is_symlink()):  # planted links: verify names
-            _rmtree(where)
+        if not where.exists() or where.is_symlink() or where.parent.is_symlink():  # planted links: verify names
+            return
+        doomed = self.tmp / f"{os.getpid()}-gc-{uuid.uuid4().hex[:12]}"
+        try:  # never into a store/tmp planted as a symlink; a folder moved to another parent writes its '..'
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            if self.tmp.is_symlink():
+                raise NotADirectoryError(self.tmp)
+            os.chmod(where, stat.S_IMODE(where.stat().st_mode) | stat.S_IRWXU)
+            os.rename(where, doomed)
+        except OSError:
+            doomed = where  # deleted where it is, as before
+        failpoints.hit("gc.object_moved")
+        _rmtree(doomed)
 
     # ---- action cache --------------------------------------------------------------------------------
 

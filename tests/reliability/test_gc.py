@@ -88,6 +88,25 @@ def test_a_gc_killed_between_a_record_and_its_object_leaves_nothing_verify_names
     assert rerun.returncode == 0 and "0 built" in rerun.stdout
 
 
+def test_a_gc_killed_while_deleting_an_object_leaves_no_half_object(tmp_path: Path):
+    """gc deleted an object's files in place: killed partway, the object folder stayed with some of its files, which
+    verify named as a damaged object (a file missing, or no manifest) until a gc past the grace period, an hour by
+    default. The object is now moved into store/tmp first: killed there, what is left is a leftover verify only notes
+    and the next gc removes."""
+    home = tmp_path / "home"
+    assert run_doit(home, "salaries", f"date={FIXTURE_DATE}").returncode == 0
+    store = LocalStore(home)
+    orphan = store.commit({"data.parquet": b"nobody needs this", "extra.csv": b"a\n"}, {"stage": "orphan"}).object
+    killed = run_cli(home, "gc", "--grace", "0", PROJECTIONS_FAILPOINTS="gc.object_moved=crash")
+    assert killed.returncode == 137, killed.stdout + killed.stderr
+    assert not store.object_dir(orphan).exists()
+    report = run_cli(home, "verify")
+    assert report.returncode == 0 and "1 unfinished commit(s)" in report.stdout, report.stdout
+    again = collect(store, grace_s=0)
+    assert again.deleted == [] and again.tmp_deleted == 1 and not list(store.tmp.iterdir())
+    assert run_cli(home, "verify").returncode == 0
+
+
 def test_gc_grace_period_and_unfinished_commits(tmp_path: Path):
     home = tmp_path / "home"
     assert run_doit(home, "salaries", f"date={FIXTURE_DATE}").returncode == 0
