@@ -32,14 +32,13 @@ from projections.durable import fsync_dir as _fsync_dir
 from projections.durable import write_atomic
 from projections.durable import write_file as _write_file
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
-from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
+from projections.hashing import SEAL, digest_bytes, hash_file, hash_tree, hex_of, is_digest, seal, seal_of, short
 from projections.ops.unwritable import kind_of
 from projections.statcache import StatCache
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-SEAL = "manifest_digest"  # the manifest's own digest (of every other field), so verify sees an edited provenance
 _RO_FILE = 0o444
 _RO_DIR = 0o555
 
@@ -100,7 +99,7 @@ class LocalStore:
                 "files": {n: {"digest": digests[n], "size": len(files[n])} for n in sorted(files)},
             }
             record = json.loads(json.dumps(record))  # as a reader parses it: the seal is checked against that
-            record[SEAL] = _seal(record)
+            record[SEAL] = seal(record)
             _write_file(staging / MANIFEST, json.dumps(record, indent=1, sort_keys=True).encode())
             for name in [*files, MANIFEST]:
                 os.chmod(staging / name, _RO_FILE)
@@ -154,8 +153,10 @@ class LocalStore:
             manifest = self.manifest(obj)
         except (StoreCorrupted, ObjectNotFound) as exc:
             return [str(exc)]
-        sealed = dict(manifest)
-        if SEAL in sealed and sealed.pop(SEAL) != _seal(sealed):  # an object committed before seals has none
+        path = where / MANIFEST  # an object committed before seals has none; checked once per change, as a file
+        sealed = manifest.get(SEAL) is None or manifest[SEAL] == (
+            self.stat_cache.digest(path, kind="seal", compute=seal_of) if use_cache else seal_of(path))
+        if not sealed:
             return [f"object {short(obj)}: {MANIFEST} was changed after its commit (its provenance no longer matches "
                     "its seal); the next build of it sets it aside and writes it again"]
         listed = manifest.get("files")
@@ -395,7 +396,3 @@ def _rmtree(path: Path) -> None:
                     os.chmod(d, st.st_mode | stat.S_IRWXU)
     shutil.rmtree(path)
 
-
-def _seal(record: Mapping[str, Any]) -> str:
-    """The digest of a manifest's fields (all but the seal), as they read back from manifest.json."""
-    return digest_bytes(json.dumps(record, indent=1, sort_keys=True).encode())
