@@ -120,6 +120,17 @@ def _collect_digests(value: Any, found: set[str]) -> None:
             _collect_digests(v, found)
 
 
+def _gone(where: Path) -> bool:
+    """Whether an object's folder does not exist (not merely unreadable to this user: lexists says False then)."""
+    try:
+        os.lstat(where)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _with_inputs(live: set[str], built_from: dict[str, set[str]]) -> set[str]:
     """`live` and every object its objects were built from, transitively."""
     out, todo = set(live), list(live)
@@ -194,7 +205,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             built_from[obj].update(str(v) for v in inputs.values() if is_digest(str(v)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable records are verify's business; the next build replaces them
-        if is_digest(obj) and not os.path.lexists(store.object_dir(obj)):
+        if is_digest(obj) and _gone(store.object_dir(obj)):
             dangling.append(path)  # an older key's, verify would name it for good: it goes (builds treat it as absent)
             continue
         scope = record.get("game_date") or record.get("season") or "-"

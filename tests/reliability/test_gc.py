@@ -88,6 +88,28 @@ def test_a_gc_killed_between_a_record_and_its_object_leaves_nothing_verify_names
     assert rerun.returncode == 0 and "0 built" in rerun.stdout
 
 
+def test_gc_keeps_the_record_of_an_object_it_may_not_see(tmp_path: Path):
+    """A record whose object is gone is removed by gc (see above), but an object in a shard this user may not enter
+    is not gone: its record stays (os.path.lexists said False for it, and the record was deleted before gc stopped
+    on the shard)."""
+    from tests.conftest import obeying_modes, project_env
+
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    obj = store.commit({"data.parquet": b"intact"}, {"stage": "schedule"}).object
+    key = "xxh3-128:" + "ab" * 16
+    store.put_action({"key": key, "object": obj, "stage": "schedule", "game_date": FIXTURE_DATE})
+    shard = store.object_dir(obj).parent
+    os.chmod(shard, 0o000)
+    try:
+        gc = subprocess.run(obeying_modes([sys.executable, "-m", "projections.cli", "gc", "--grace", "0"]),
+                            env=project_env(home), capture_output=True, text=True, timeout=60)
+    finally:
+        os.chmod(shard, 0o755)
+    assert gc.returncode != 0 and f"cannot write {shard}" in gc.stderr, gc.stdout + gc.stderr
+    assert store.get_action(key) is not None and store.verify_object(obj) == []
+
+
 def test_a_gc_killed_while_deleting_an_object_leaves_no_half_object(tmp_path: Path):
     """gc deleted an object's files in place: killed partway, the object folder stayed with some of its files, which
     verify named as a damaged object (a file missing, or no manifest) until a gc past the grace period, an hour by
