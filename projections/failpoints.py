@@ -32,6 +32,8 @@ POINTS = (
     "pointer.swapped",     # pointer renamed over, ledger not yet written
     "file.write",          # a store or atomically replaced file created, its bytes not yet written (=enospc)
     "ingest.part_added",   # an ingest's archive ref written, the next one (its schedule's) not yet
+    "gc.records_deleted",  # gc removed an object's action records, not yet the object itself
+    "gc.object_moved",     # gc moved an object into store/tmp, not yet deleted it
 )
 
 

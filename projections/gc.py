@@ -5,7 +5,8 @@ objects of the newest `keep` action records of each (stage, date), everything a 
 (the inputs of its action records, transitively: a gold object reused after experiments keeps the stages it
 came from, so the date stays up to date) - and, for safety, anything made or used (found up to date by a run)
 within `grace_s`: a run that found a stage up to date builds on it a moment later. Action records
-whose object is deleted go too, so the action cache never points at nothing.
+whose object is deleted go too, before it, so the action cache never points at nothing (a gc killed in between
+leaves an object no record names, the next gc's to delete); a record whose object is gone anyway goes as well.
 Unfinished commits in store/tmp are removed when their writer is dead, and damaged objects builds set aside
 (`LocalStore.quarantine`) and stat caches a run found unusable (`cache/*.broken-*`) once older than the grace
 period.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from projections import locks
+from projections import failpoints, locks
 from projections.hashing import is_digest, short
 from projections.ledger import Ledger
 from projections.locks import pid_alive
@@ -119,6 +120,17 @@ def _collect_digests(value: Any, found: set[str]) -> None:
             _collect_digests(v, found)
 
 
+def _gone(where: Path) -> bool:
+    """Whether an object's folder does not exist (not merely unreadable to this user: lexists says False then)."""
+    try:
+        os.lstat(where)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _with_inputs(live: set[str], built_from: dict[str, set[str]]) -> set[str]:
     """`live` and every object its objects were built from, transitively."""
     out, todo = set(live), list(live)
@@ -182,6 +194,7 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
     live |= _ref_objects(home)
 
     records: dict[tuple[str, str], list[tuple[str, str, Path]]] = defaultdict(list)
+    dangling: list[Path] = []  # records whose object is gone (a gc killed between the two): no build ever redoes
     built_from: dict[str, set[str]] = defaultdict(set)  # object -> the objects its records name as inputs
     newest: dict[str, str] = {}  # object -> created_at of its newest record (whose stage and date label it)
     for path in store.iter_action_paths():
@@ -192,18 +205,27 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             built_from[obj].update(str(v) for v in inputs.values() if is_digest(str(v)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable records are verify's business; the next build replaces them
+        if is_digest(obj) and _gone(store.object_dir(obj)):
+            dangling.append(path)  # an older key's, verify would name it for good: it goes (builds treat it as absent)
+            continue
         scope = record.get("game_date") or record.get("season") or "-"
         records[(str(record.get("stage")), str(scope))].append((str(record.get("created_at", "")), obj, path))
         created = str(record.get("created_at", ""))
         if created >= newest.get(obj, ""):
             newest[obj] = created
             report.labels[obj] = f"{record.get('stage')} {scope}"
-    doomed_records: list[tuple[str, Path]] = []
+    doomed_records: dict[str, list[Path]] = defaultdict(list)  # object -> its records beyond the newest `keep`
     for group in records.values():
         group.sort(key=lambda r: r[0], reverse=True)
         for _, obj, _ in group[:keep]:
             live.add(obj)
-        doomed_records.extend((obj, path) for _, obj, path in group[keep:])
+        for _, obj, path in group[keep:]:
+            doomed_records[obj].append(path)
+    for path in dangling:
+        report.records_deleted += 1
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     live = _with_inputs(live, built_from)
 
     now = time.time()
@@ -223,8 +245,13 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
             report.others[name] = report.others.get(name, 0) + 1
             continue
         size = _size(where)
+        report.records_deleted += len(doomed_records.get(obj, ()))
         if not dry_run:
-            try:
+            try:  # its records first: killed in between, an object no record names is the next gc's to delete
+                for path in doomed_records.get(obj, ()):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                failpoints.hit("gc.records_deleted")
                 store.delete_object(obj)
             except OSError as exc:  # stop deleting; what is gone still loses its records below, then it is said
                 stopped = exc
@@ -233,12 +260,6 @@ def _collect(store: LocalStore, report: GcReport, *, keep: int, grace_s: float, 
         report.bytes_freed += size
     gone = set(report.deleted)
     report.labels = {obj: label for obj, label in report.labels.items() if obj in gone}
-    for obj, path in doomed_records:
-        if obj in gone:
-            report.records_deleted += 1
-            if not dry_run:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
 
     if store.tmp.is_dir() and not store.tmp.is_symlink():
         for staging in store.tmp.iterdir():

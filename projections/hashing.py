@@ -99,3 +99,17 @@ def seed_from(digest: str) -> int:
 
 def as_path(p: str | os.PathLike[str]) -> Path:
     return p if isinstance(p, Path) else Path(p)
+
+
+SEAL = "manifest_digest"  # a manifest's own digest (of every other field): verify sees an edited provenance
+
+
+def seal(manifest: Mapping[str, Any]) -> str:
+    """The digest of a manifest's fields (all but the seal), as they read back from manifest.json."""
+    return digest_bytes(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())  # the C encoder
+
+
+def seal_of(path: str | os.PathLike[str]) -> str:
+    """The seal a manifest file's fields give (not the one it records)."""
+    manifest = json.loads(Path(path).read_bytes())
+    return seal({k: v for k, v in manifest.items() if k != SEAL}) if isinstance(manifest, dict) else ""

@@ -6,10 +6,10 @@
     store/unshared/<hex>      a build not yet in the shared store (only with one): pushed by the next run
     gold/<asset>/game_date=D  symlink -> ../../store/objects/ab/<hex>, swapped by rename
 
-An object's name is the hash of its data files (names and digests); manifest.json describes the run that
-first produced it and is not part of the name, so a rerun that produces the same bytes yields the same
-object (early cutoff). Commit: write into store/tmp, fsync every file, rename into place, fsync the parent,
-drop write bits. Nothing is ever modified in place; a reader either sees a complete object or none.
+An object's name is the hash of its data files (names and digests); manifest.json describes the run that first
+produced it and is not part of the name, so a rerun making the same bytes yields the same object (early cutoff);
+it carries its own digest (`manifest_digest`): an edit of it is found as a data file's. Commit: write into store/tmp,
+fsync every file, rename into place, fsync the parent, drop write bits. A reader sees a complete object or none.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from projections.durable import fsync_dir as _fsync_dir
 from projections.durable import write_atomic
 from projections.durable import write_file as _write_file
 from projections.errors import ObjectNotFound, StoreCorrupted, StoreError
-from projections.hashing import digest_bytes, hash_file, hash_tree, hex_of, is_digest, short
+from projections.hashing import SEAL, digest_bytes, hash_file, hash_tree, hex_of, is_digest, seal, seal_of, short
 from projections.ops.unwritable import kind_of
 from projections.statcache import StatCache
 
@@ -94,10 +94,12 @@ class LocalStore:
             for name, data in files.items():
                 _write_file(staging / name, data)
             record = {
-                **manifest,
+                **{k: v for k, v in manifest.items() if k != SEAL},
                 "object": obj,
                 "files": {n: {"digest": digests[n], "size": len(files[n])} for n in sorted(files)},
             }
+            record = json.loads(json.dumps(record))  # as a reader parses it: the seal is checked against that
+            record[SEAL] = seal(record)
             _write_file(staging / MANIFEST, json.dumps(record, indent=1, sort_keys=True).encode())
             for name in [*files, MANIFEST]:
                 os.chmod(staging / name, _RO_FILE)
@@ -151,6 +153,12 @@ class LocalStore:
             manifest = self.manifest(obj)
         except (StoreCorrupted, ObjectNotFound) as exc:
             return [str(exc)]
+        path = where / MANIFEST  # an object committed before seals has none; checked once per change, as a file
+        sealed = manifest.get(SEAL) is None or manifest[SEAL] == (
+            self.stat_cache.digest(path, kind="seal", compute=seal_of) if use_cache else seal_of(path))
+        if not sealed:
+            return [f"object {short(obj)}: {MANIFEST} was changed after its commit (its provenance no longer matches "
+                    "its seal); the next build of it sets it aside and writes it again"]
         listed = manifest.get("files")
         if not isinstance(listed, dict) or not listed:
             return [f"object {short(obj)}: manifest lists no files"]
@@ -225,10 +233,22 @@ class LocalStore:
                     yield candidate
 
     def delete_object(self, obj: str) -> None:
-        """Remove an object (gc only); never through a symlink (`iter_objects`)."""
+        """Remove an object (gc only), never through a symlink; moved into store/tmp first: a gc killed partway
+        leaves the whole object or a leftover there (the next gc's), never half an object."""
         where = self.object_dir(obj)
-        if where.exists() and not (where.is_symlink() or where.parent.is_symlink()):  # planted links: verify names
-            _rmtree(where)
+        if not where.exists() or where.is_symlink() or where.parent.is_symlink():  # planted links: verify names
+            return
+        doomed = self.tmp / f"{os.getpid()}-gc-{uuid.uuid4().hex[:12]}"
+        try:  # never into a store/tmp planted as a symlink; a folder moved to another parent writes its '..'
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            if self.tmp.is_symlink():
+                raise NotADirectoryError(self.tmp)
+            os.chmod(where, stat.S_IMODE(where.stat().st_mode) | stat.S_IRWXU)
+            os.rename(where, doomed)
+        except OSError:
+            doomed = where  # deleted where it is, as before
+        failpoints.hit("gc.object_moved")
+        _rmtree(doomed)
 
     # ---- action cache --------------------------------------------------------------------------------
 
@@ -375,3 +395,4 @@ def _rmtree(path: Path) -> None:
                 if not stat.S_ISLNK(st.st_mode):
                     os.chmod(d, st.st_mode | stat.S_IRWXU)
     shutil.rmtree(path)
+

@@ -141,7 +141,8 @@ def verify(store: LocalStore, *, publishers: Mapping[str, Collection[str]] | Non
         obj = parsed["object"]
         if not store.object_dir(obj).is_dir():
             report.problems.append(f"action record {path} names missing object {short(obj)}; the next build "
-                                   "redoes that stage")
+                                   "redoes that stage (if it still builds that key), the next `projections gc` "
+                                   "removes the record")
     report.problems.extend(_archive_refs(store, damaged))
     report.problems.extend(_snapshot_refs(store, indexed))
     if store.tmp.is_dir():

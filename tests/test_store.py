@@ -47,6 +47,29 @@ def test_verify_names_a_flipped_byte(store):
         store.check(obj)
 
 
+def test_verify_names_a_manifest_edited_after_its_commit(store):
+    """The manifest is no part of the object's name, so an edit of its provenance (the rows, the inputs, as_of:
+    valid JSON, every data file intact) passed verify: the object had changed after its commit, unseen."""
+    import json
+
+    obj = store.commit({"data.parquet": b"abcdef"}, {"stage": "sim", "rows": 367, "meta": {"nan": float("nan")},
+                                                     "inputs": {"rates": "xxh3-128:" + "1" * 32}}).object
+    assert store.verify_object(obj) == []
+    path = store.object_dir(obj) / MANIFEST
+    os.chmod(path, 0o644)
+    manifest = json.loads(path.read_bytes())
+    path.write_text(json.dumps({**manifest, "rows": 267}, indent=1, sort_keys=True))
+    assert store.verify_object(obj) == [f"object {obj[9:19]}: manifest.json was changed after its commit (its "
+                                        "provenance no longer matches its seal); the next build of it sets it "
+                                        "aside and writes it again"]
+    with pytest.raises(StoreCorrupted, match="changed after its commit"):
+        store.check(obj)
+    # an object an older version committed carries no seal: its manifest is read as before
+    del manifest["manifest_digest"]
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    assert store.verify_object(obj) == []
+
+
 def test_verify_names_a_truncated_or_missing_file(store):
     obj = store.commit({"a.parquet": b"123456", "b.csv": b"x"}, {}).object
     d = store.object_dir(obj)

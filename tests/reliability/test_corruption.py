@@ -71,6 +71,17 @@ def manifest_removed(home: Path) -> str:
     return "incomplete, no manifest.json"
 
 
+def manifest_edited(home: Path) -> str:
+    """An object's manifest rewritten as valid JSON with other provenance (a hand edit, a disk error in a digit):
+    every data file still matched, so verify said ok and builds kept using it."""
+    obj = _object_of(home, "sim")
+    path = LocalStore(home).object_dir(obj) / "manifest.json"
+    _writable(path)
+    manifest = json.loads(path.read_bytes())
+    path.write_text(json.dumps({**manifest, "rows": manifest["rows"] + 1}, indent=1, sort_keys=True))
+    return "manifest.json was changed after its commit"
+
+
 def half_written_action(home: Path) -> str:
     store = LocalStore(home)
     obj = _object_of(home, "schedule")
@@ -82,7 +93,7 @@ def half_written_action(home: Path) -> str:
 
 
 @pytest.mark.parametrize("damage", [flip_byte, truncate_parquet, dangling_pointer, pointer_to_no_object,
-                                    manifest_removed, half_written_action],
+                                    manifest_removed, manifest_edited, half_written_action],
                          ids=lambda f: f.__name__)
 def test_damage_is_named_by_verify_and_rebuilt_by_the_next_build(tmp_path: Path, damage: Callable[[Path], str]):
     home = tmp_path / "home"
@@ -146,7 +157,8 @@ def test_verify_names_an_action_record_whose_object_is_gone(tmp_path: Path):
     shutil.rmtree(where)
     report = verify(store)
     assert report.problems == [f"action record {store._action_path(key)} names missing object {short(obj)}; the "
-                               "next build redoes that stage"], report.problems
+                               "next build redoes that stage (if it still builds that key), the next "
+                               "`projections gc` removes the record"], report.problems
 
 
 def test_verify_names_an_action_record_whose_key_is_no_digest(tmp_path: Path):
