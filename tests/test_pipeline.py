@@ -90,3 +90,28 @@ def test_the_engines_logic_a_stage_imports_is_part_of_its_code_version():
         modules = [m for m, _ in code_files(PIPELINE[stage])]
         assert not [m for m in modules if any(m == f or m.startswith(f"{f}.") for f in FRAMEWORK)], stage
         assert "projections" not in modules, stage
+
+
+def test_a_season_scoped_stage_cannot_reach_what_its_key_does_not_hold():
+    """A season-scoped stage's key holds the season, not the date nor as_of (projections.plan.action_key): one
+    object serves every date of the season. So it may neither read ctx.game_date (its output would depend on the
+    first date built), nor declare as_of, nor publish a date's gold pointer; each is refused naming the fix."""
+    import datetime as dt
+
+    from projections.pipeline import StageContext
+
+    def fit(*, params, ctx):
+        return ctx.game_date
+
+    for extra in ({"uses_as_of": True}, {"publish": "calibration"}):
+        with pytest.raises(ValueError, match="a season-scoped stage cannot use as_of or publish gold"):
+            Stage(name="fit", func=fit, doc="", scope="season", **extra)
+    ctx = StageContext(stage="fit", seed=1, key="k", season="2019-20", scope="season",
+                       _game_date=dt.date(2019, 10, 30))
+    with pytest.raises(RuntimeError, match="stage fit is season-scoped: its key does not hold a date"):
+        fit(params=None, ctx=ctx)
+    dated = StageContext(stage="late", seed=1, key="k", season="2019-20", _game_date=dt.date(2019, 10, 30),
+                         _as_of=dt.datetime(2019, 10, 30, 23, tzinfo=dt.UTC))
+    assert dated.game_date == dt.date(2019, 10, 30)
+    with pytest.raises(RuntimeError, match="does not declare uses_as_of=True"):
+        _ = dated.as_of
