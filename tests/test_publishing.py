@@ -38,3 +38,24 @@ def test_a_move_onto_an_object_damaged_since_its_build_is_refused_and_gold_stays
     assert store.read_pointer("projections", DAY.isoformat()) == good
     assert not list((home / "ledger" / "publishing").glob("*.json"))
     assert [e["object"] for e in ledger.read(event="publish")] == [good]
+
+
+def test_a_note_that_cannot_be_read_is_dropped_and_records_no_move(tmp_path: Path) -> None:
+    """A note of a move (ledger/publishing/<asset>-<date>.json) that is not JSON - cut short by hand or by a tool -
+    names no move to record: it is dropped, not left for every later run to trip over, and the ledger gets no
+    publish line for it; a readable note whose object the pointer names is recorded, marked recovered."""
+    home = tmp_path / "home"
+    store, ledger, publisher = _publisher(home)
+    obj = store.commit({"data.parquet": b"a slate"}, {"stage": "gold"}).object
+    note = publisher.note("projections", DAY)
+    note.parent.mkdir(parents=True)
+    note.write_bytes(b'{"object": "xxh3-128:')
+    publisher.settle("projections", DAY, None)
+    assert not note.exists() and list(ledger.read(event="publish")) == []
+
+    store.swap_pointer("projections", DAY.isoformat(), obj)  # a run killed after its swap, before its ledger line
+    note.write_text(f'{{"object": "{obj}", "asset": "projections", "game_date": "{DAY}", "run": "r0"}}')
+    publisher.settle("projections", DAY, store.read_pointer("projections", DAY.isoformat()))
+    assert not note.exists()
+    assert [(e["object"], e["recovered"], e["moved_by_run"]) for e in ledger.read(event="publish")] == [
+        (obj, True, "r0")]
