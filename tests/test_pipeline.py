@@ -40,6 +40,19 @@ def test_logic_edits_count(tmp_path):
     assert _version(tmp_path, "m2", BASE.replace("import math", "import math, os")) != base
 
 
+def test_only_a_string_first_statement_is_a_docstring(tmp_path):
+    """Docstrings are dropped from the code version; a body (or module) that opens with any other expression - a
+    call, a number - is logic, and an edit of it must change the key (invariant 4: same key, same code)."""
+    opens_with_a_call = BASE.replace('    """Docstring."""', "    frame.check(1)")
+    base = _version(tmp_path, "m0", opens_with_a_call)
+    assert _version(tmp_path, "m1", opens_with_a_call.replace("frame.check(1)", "frame.check(2)")) != base
+    module_call = 'print("a")\n' + BASE.replace('"""A stage module."""', "")
+    assert _version(tmp_path, "m2", module_call) != _version(tmp_path, "m3", module_call.replace('"a"', '"b"'))
+    opens_with_a_number = BASE.replace('    """Docstring."""', "    1")
+    assert _version(tmp_path, "m4", opens_with_a_number) != _version(tmp_path, "m5",
+                                                                     opens_with_a_number.replace("    1", "    2"))
+
+
 def test_code_version_combines_explicit_version_and_source(tmp_path):
     path = tmp_path / "stagemod.py"
     path.write_text(BASE)
