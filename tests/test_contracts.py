@@ -126,3 +126,14 @@ def test_each_dtype_gets_its_kind_whether_or_not_it_takes_the_fast_path():
     }
     assert {kind: [_kind_of(s) for s in series] for kind, series in kinds.items()} == \
         {kind: [kind] * len(series) for kind, series in kinds.items()}
+
+
+def test_a_restricted_contract_keeps_the_checks_its_columns_still_carry():
+    """A source that loads only some columns (projections.archive) is checked by the contract restricted to them:
+    the uniqueness and non-null rules over the kept columns still hold; a rule over a dropped column goes."""
+    kept = C.restricted(("player_id", "salary"))
+    assert (kept.unique, kept.non_null, kept.min_rows) == (("player_id",), ("player_id",), 1)
+    with pytest.raises(ContractViolation, match=r"2 rows share the key \['player_id'\]"):
+        kept.check(pd.DataFrame({"player_id": ["a", "a"], "salary": [3000, 4000]}), stage="minutes",
+                   role="input 'salaries'", origin="(object 3f2a9c1e00)", fix="re-import it")
+    assert C.restricted(("salary",)).unique == ()

@@ -56,11 +56,16 @@ def test_tree_hash_ignores_order():
     assert hash_tree({"a": "1"}) != hash_tree({"a": "2"})
 
 
-def test_seed_is_a_function_of_the_key():
+def test_seed_is_a_function_of_the_key_and_pinned():
+    """Invariant 4: a stage's draws come from ctx.seed = seed_from(key), and no key holds seed_from's code
+    (projections.hashing is the engine's). An edit of seed_from would change what a stage drawing from ctx.seed
+    makes under an unchanged key, so the function is pinned: changing it is a deliberate diff."""
     k = hash_struct("action", 1)
     assert seed_from(k) == seed_from(k)
     assert 0 <= seed_from(k) < 2**63
     assert seed_from(k) != seed_from(hash_struct("action", 2))
+    assert seed_from("xxh3-128:" + "f123456789abcdef" + "0" * 16) == 0x7123456789ABCDEF  # 16 hex digits, 63 bits
+    assert seed_from(digest_bytes(b"a key")) == 4585690954604179750
 
 
 def test_hex_of_rejects_path_tricks():
@@ -131,3 +136,4 @@ def test_non_ascii_text_is_hashed_as_utf8():
     assert canonical_json("Nikola Jokić") == b'"Nikola Joki\xc4\x87"'
     assert canonical_json({"name": "Luka Dončić"}) == '{"name":"Luka Dončić"}'.encode()
     assert hash_struct("action", "Nikola Jokić") == "xxh3-128:21a583f9deb0ba68caead4f3949425e8"
+

@@ -311,3 +311,27 @@ def test_a_holder_of_another_parent_is_another_run_even_to_a_forked_worker(tmp_p
             proc.stdout.close()
     assert messages[-1].startswith("timeout: gave up after 0 s waiting for the lock on the sibling lock"), messages
     assert "worker of this run" not in " ".join(messages)
+
+
+def test_a_long_wait_still_takes_the_lock_within_a_second_of_its_release(holder):
+    """A waiter polls with a growing delay capped at one second: without the cap the delay doubles for ever, and a
+    run that waited ten minutes for another run's date would then sleep minutes more after the lock was free.
+    Here the holder goes after 3.3 s, when an uncapped waiter would sleep until 6.35 s."""
+    import threading
+
+    path, proc = holder
+    released: list[float] = []
+
+    def release() -> None:
+        proc.kill()
+        proc.wait()
+        released.append(time.monotonic())
+
+    timer = threading.Timer(3.3, release)
+    timer.start()
+    try:
+        with locks.hold(path, what="slate date 2019-10-30", timeout=30, notify=lambda m: None):
+            took = time.monotonic()
+    finally:
+        timer.join()
+    assert took - released[0] < 1.6, f"took the lock {took - released[0]:.2f} s after it was free"

@@ -40,6 +40,19 @@ def test_logic_edits_count(tmp_path):
     assert _version(tmp_path, "m2", BASE.replace("import math", "import math, os")) != base
 
 
+def test_only_a_string_first_statement_is_a_docstring(tmp_path):
+    """Docstrings are dropped from the code version; a body (or module) that opens with any other expression - a
+    call, a number - is logic, and an edit of it must change the key (invariant 4: same key, same code)."""
+    opens_with_a_call = BASE.replace('    """Docstring."""', "    frame.check(1)")
+    base = _version(tmp_path, "m0", opens_with_a_call)
+    assert _version(tmp_path, "m1", opens_with_a_call.replace("frame.check(1)", "frame.check(2)")) != base
+    module_call = 'print("a")\n' + BASE.replace('"""A stage module."""', "")
+    assert _version(tmp_path, "m2", module_call) != _version(tmp_path, "m3", module_call.replace('"a"', '"b"'))
+    opens_with_a_number = BASE.replace('    """Docstring."""', "    1")
+    assert _version(tmp_path, "m4", opens_with_a_number) != _version(tmp_path, "m5",
+                                                                     opens_with_a_number.replace("    1", "    2"))
+
+
 def test_code_version_combines_explicit_version_and_source(tmp_path):
     path = tmp_path / "stagemod.py"
     path.write_text(BASE)
@@ -90,3 +103,28 @@ def test_the_engines_logic_a_stage_imports_is_part_of_its_code_version():
         modules = [m for m, _ in code_files(PIPELINE[stage])]
         assert not [m for m in modules if any(m == f or m.startswith(f"{f}.") for f in FRAMEWORK)], stage
         assert "projections" not in modules, stage
+
+
+def test_a_season_scoped_stage_cannot_reach_what_its_key_does_not_hold():
+    """A season-scoped stage's key holds the season, not the date nor as_of (projections.plan.action_key): one
+    object serves every date of the season. So it may neither read ctx.game_date (its output would depend on the
+    first date built), nor declare as_of, nor publish a date's gold pointer; each is refused naming the fix."""
+    import datetime as dt
+
+    from projections.pipeline import StageContext
+
+    def fit(*, params, ctx):
+        return ctx.game_date
+
+    for extra in ({"uses_as_of": True}, {"publish": "calibration"}):
+        with pytest.raises(ValueError, match="a season-scoped stage cannot use as_of or publish gold"):
+            Stage(name="fit", func=fit, doc="", scope="season", **extra)
+    ctx = StageContext(stage="fit", seed=1, key="k", season="2019-20", scope="season",
+                       _game_date=dt.date(2019, 10, 30))
+    with pytest.raises(RuntimeError, match="stage fit is season-scoped: its key does not hold a date"):
+        fit(params=None, ctx=ctx)
+    dated = StageContext(stage="late", seed=1, key="k", season="2019-20", _game_date=dt.date(2019, 10, 30),
+                         _as_of=dt.datetime(2019, 10, 30, 23, tzinfo=dt.UTC))
+    assert dated.game_date == dt.date(2019, 10, 30)
+    with pytest.raises(RuntimeError, match="does not declare uses_as_of=True"):
+        _ = dated.as_of

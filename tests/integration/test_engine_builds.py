@@ -10,7 +10,7 @@
 - on a pipeline of the test's own stages (the engine takes any pipeline): each build is seeded from its key; a
   published stage's first build moves its gold pointer and says so; a build under a new key that makes the same
   bytes is recorded as not created (early cutoff) and moves nothing; a stage reading as_of without depending on
-  the clock stage is refused.
+  the clock stage, or without declaring uses_as_of, is refused.
 """
 
 from __future__ import annotations
@@ -206,3 +206,22 @@ def test_a_stage_raising_its_own_exception_is_recorded_with_its_type(settings_fo
     failures = [e for e in ledger_events(settings.home) if e["event"] == "stage_failure"]
     assert [(e["stage"], e["error"], e["error_type"]) for e in failures] == [
         ("broken", "ValueError: no rows for this date", "ValueError")]  # one line, the type named
+
+
+def test_a_stage_reading_as_of_without_declaring_it_fails_and_commits_nothing(settings_for) -> None:
+    """as_of enters only the key of a stage declaring uses_as_of (projections.plan.action_key): one that read it
+    undeclared would keep its key while the instant moved, and a later as_of would reuse an earlier answer. Its
+    read is refused, the build fails naming the stage and the fix, and nothing is committed."""
+    from projections.errors import StageError
+
+    settings = settings_for()
+    schedule = Stage(name="schedule", func=clock, doc="the clock")
+    undeclared = Stage(name="late", func=lambda schedule, *, params, ctx: late(params=params, ctx=ctx),
+                       doc="reads as_of undeclared", inputs=("schedule",))
+    engine = _own(settings, schedule, undeclared)
+    engine.build("schedule", DAY)
+    with pytest.raises(StageError, match=r"stage late reads ctx\.as_of but does not declare uses_as_of=True"):
+        engine.build("late", DAY)
+    assert [e["stage"] for e in ledger_events(settings.home) if e["event"] == "stage_success"] == ["schedule"]
+    assert [e["stage"] for e in ledger_events(settings.home) if e["event"] == "stage_failure"] == ["late"]
+    assert len(list(engine.store.iter_objects())) == 1  # the schedule's: nothing of the refused build

@@ -1,7 +1,8 @@
 """What a power cut keeps is what was fsynced. The SIGKILL tests show a killed run leaves objects and pointers
 whole, but a killed process loses nothing the kernel already holds: only the order of fsync and rename calls
 keeps an object or a gold pointer whole across a crash of the machine. So a real process commits an object,
-swaps a pointer and writes a file atomically under strace, and the calls are checked in order."""
+swaps a pointer (twice: onto a new date, then over the pointer it made) and writes a file atomically under
+strace, and the calls are checked in order."""
 
 from __future__ import annotations
 
@@ -24,15 +25,17 @@ home = Path(sys.argv[1])
 store = LocalStore(home)
 made = store.commit({"a.parquet": b"x" * 100, "b.json": b"{}"}, {"stage": "durability"})
 store.swap_pointer("projections", "2019-10-30", made.object)
+later = store.commit({"a.parquet": b"y" * 100, "b.json": b"{}"}, {"stage": "durability"})
+store.swap_pointer("projections", "2019-10-30", later.object)
 write_atomic(home / "refs" / "note.json", b"{}")
 print(made.object)
 """
-CALL = re.compile(r"^\d+\s+(fsync|rename|renameat|renameat2)\((.*)\)\s+=\s+0$")
+CALL = re.compile(r"^\d+\s+(fsync|rename|renameat|renameat2|unlink|unlinkat)\((.*)\)\s+=\s+0$")
 
 
 def _calls(trace: Path) -> list[tuple[str, tuple[str, ...]]]:
-    """(call, paths) per successful fsync or rename, in order: fsync's fd as strace -y names it, rename's two
-    paths (renameat's directory fds are AT_FDCWD here: Python passes whole paths)."""
+    """(call, paths) per successful fsync, rename or unlink, in order: fsync's fd as strace -y names it, rename's
+    two paths, unlink's one (the *at calls' directory fds are AT_FDCWD here: Python passes whole paths)."""
     out = []
     for line in trace.read_text().splitlines():
         found = CALL.match(line)
@@ -41,6 +44,8 @@ def _calls(trace: Path) -> list[tuple[str, tuple[str, ...]]]:
         name, args = found.groups()
         if name == "fsync":
             out.append(("fsync", (re.search(r"<(.*)>", args).group(1),)))  # type: ignore[union-attr]
+        elif name.startswith("unlink"):
+            out.append(("unlink", tuple(re.findall(r'"((?:[^"\\]|\\.)*)"', args)[:1])))
         else:
             paths = re.findall(r'"((?:[^"\\]|\\.)*)"', args)
             out.append(("rename", (paths[0], paths[1])))
@@ -54,8 +59,9 @@ def traced(tmp_path: Path) -> tuple[Path, str, list[tuple[str, tuple[str, ...]]]
         pytest.skip("needs strace (.ci/run installs it)")
     home = (tmp_path / "home").resolve()
     trace = tmp_path / "trace.txt"
-    result = subprocess.run([strace, "-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2", "-o",
-                             str(trace), sys.executable, "-c", CHILD, str(home)],
+    calls = "trace=fsync,rename,renameat,renameat2,unlink,unlinkat"
+    result = subprocess.run([strace, "-f", "-qq", "-y", "-e", calls, "-o", str(trace), sys.executable, "-c", CHILD,
+                             str(home)],
                             env=project_env(home), capture_output=True, text=True, timeout=120)
     if result.returncode != 0 and "ptrace" in result.stderr:
         pytest.skip(f"strace cannot trace here: {result.stderr.strip()}")
@@ -92,3 +98,13 @@ def test_a_pointer_swap_and_an_atomic_write_are_fsynced_in_their_folder_after_th
     written = _index(calls, "rename", lambda a: a[1] == f"{refs}/note.json")
     assert _index(calls, "fsync", lambda a: a[0] == calls[written][1][0]) < written  # the new bytes first
     assert ("fsync", (refs,)) in calls[written + 1:]
+
+
+def test_a_pointer_moved_again_is_replaced_by_one_rename_never_removed_first(traced):
+    """Invariant 2, the design's "never unlink-then-create": between an unlink of the pointer and the rename of
+    its successor a reader finds no gold at all (and a crash there leaves none). Both swaps are one rename onto
+    the pointer's path, and nothing ever unlinks that path."""
+    home, _, calls = traced
+    pointer = str(home / "gold" / "projections" / "game_date=2019-10-30")
+    assert [args[1] for name, args in calls if name == "rename" and args[1] == pointer] == [pointer, pointer]
+    assert [args for name, args in calls if name == "unlink" and args[:1] == (pointer,)] == []
