@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,6 @@ import pandas as pd
 from projections.archive import ArchiveTable
 from projections.contracts import Contract
 from projections.errors import NoGames
-from projections.ledger import iso
 from projections.pipeline import NoParams, Stage, StageContext
 from projections.schema import SCHEDULE
 
@@ -40,7 +40,13 @@ def lock_of(games: pd.DataFrame) -> Mapping[str, Any]:
     """The lock (first tip) of the slate, recorded in the action record: the engine's as_of; and its last tip,
     until which the captures of news fixed once a game begins (its starters) are read."""
     first, last = (pd.Timestamp(t).to_pydatetime() for t in (games["tip_time"].min(), games["tip_time"].max()))
-    return {"lock": iso(first), "last_tip": iso(last), "games": len(games)}
+    return {"lock": _iso(first), "last_tip": _iso(last), "games": len(games)}
+
+
+def _iso(ts: dt.datetime) -> str:
+    """An instant as the engine writes them (projections.ledger.iso's format), here so that no edit of the ledger
+    module is part of this stage's code version (it would rerun every date's schedule)."""
+    return ts.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 SPEC = Stage(

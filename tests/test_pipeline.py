@@ -105,6 +105,20 @@ def test_the_engines_logic_a_stage_imports_is_part_of_its_code_version():
         assert "projections" not in modules, stage
 
 
+def test_no_stage_s_code_version_holds_an_engine_module_that_does_io():
+    """The engine modules in stages' code versions are the pure logic they compute with (DK scoring, seasons, the
+    column schemas): an edit anywhere else in the engine must not rerun a stage. schedule imported the ledger for
+    its timestamp format, so any ledger edit reran every date's schedule. A new logic module a stage needs is
+    added here, deliberately, as a golden key is."""
+    from projections.pipeline import code_files
+    from stages import PIPELINE
+
+    logic = {"projections.dates", "projections.identity", "projections.schema"}
+    held = {stage: sorted({m for m, _ in code_files(PIPELINE[stage]) if m.startswith("projections.")} - logic)
+            for stage in PIPELINE.order}
+    assert not any(held.values()), held
+
+
 def test_a_season_scoped_stage_cannot_reach_what_its_key_does_not_hold():
     """A season-scoped stage's key holds the season, not the date nor as_of (projections.plan.action_key): one
     object serves every date of the season. So it may neither read ctx.game_date (its output would depend on the
