@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from projections.errors import StoreError
-from projections.hashing import digest_bytes, hash_tree, hex_of, is_digest, short
+from projections.hashing import SEAL, digest_bytes, hash_tree, hex_of, is_digest, seal, short
 from projections.ledger import iso, utc_now
 from projections.remote.bucket import PreconditionFailed, S3Bucket
 from projections.remote.lease import Lease, LeaseLocks
@@ -120,6 +120,8 @@ class ObjectStoreCache:
         if not manifest or not isinstance(listed, dict) or not listed or \
                 any(not isinstance(v, dict) or "/" in n or n == MANIFEST for n, v in listed.items()):
             return self._damaged(obj, f"unreadable manifest in {self.bucket.url}")
+        if manifest.get(SEAL) is not None and manifest[SEAL] != seal({k: v for k, v in manifest.items() if k != SEAL}):
+            return self._damaged(obj, f"its manifest was changed after its commit in {self.bucket.url}")
         data = self.bucket.cat_many(f"{where}/{name}" for name in listed)
         files: dict[str, bytes] = {}
         for name, meta in sorted(listed.items()):

@@ -90,13 +90,19 @@ def test_half_uploaded_object_is_invisible_until_completed(bucket: Bucket, tmp_p
     assert other.verify_object(record["object"]) == []
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "drop"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "drop", "provenance"])
 def test_a_damaged_shared_object_is_refused(bucket: Bucket, tmp_path: Path, damage: str):
+    """provenance: the bucket's manifest.json edited (valid JSON, another stage and date) - its seal no longer
+    matches; it was taken, and the local commit sealed the edited provenance anew."""
     store, record = built(tmp_path / "a")
     cache(bucket).push(record, store)
     b = s3(bucket)
     path = f"{object_prefix(record['object'])}/data.parquet"
-    if damage == "flip":
+    if damage == "provenance":
+        where = f"{object_prefix(record['object'])}/manifest.json"
+        manifest = json.loads(b.get(where)[0])
+        b.put(where, json.dumps({**manifest, "stage": "ownership", "game_date": "2019-11-30"}).encode())
+    elif damage == "flip":
         b.put(path, b"rowz")
     elif damage == "truncate":
         b.put(path, b"ro")
