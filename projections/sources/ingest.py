@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ def _write(home: Path, writes: list[tuple[str, list[tuple[str, bytes, int]]]], n
     sha = hashlib.sha256(content).hexdigest()
     info = {"source_file": Path(name).name, "sha256": sha, "ingested_at": iso(now)}
     committed = [(table, season, rows, store.commit({"data.parquet": data}, {
-        "kind": "ingest", "table": table, "season": season, "rows": rows, **info}).object)
+        "kind": "ingest", "table": table, "season": season, "rows": rows, **info, "host": socket.gethostname()}).object)
         for table, planned in writes for season, data, rows in planned]
     for table, season, rows, obj in committed:
         add_part(home, table, season, obj, (season,), rows=rows, **info)

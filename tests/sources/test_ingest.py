@@ -101,6 +101,17 @@ def test_seasons_the_archive_has_are_kept_unless_replaced(cli, tmp_path: Path) -
     assert "kept  odds/2019-20: the archive already has it (shipped); pass --replace" in out
     code, out, _ = cli("lines", str(path), "--season", "2019-20", "--replace")
     assert code == 0 and "wrote odds/2019-20: 11 rows" in out
+    import socket
+
+    from projections.archive import parts
+    from projections.store import LocalStore
+
+    (part,) = [p for p in parts(cli.home, "odds") if p.name == "2019-20"]
+    manifest = LocalStore(cli.home).manifest(part.object)  # its provenance: what, from which file, when, where
+    assert {k: manifest[k] for k in ("kind", "table", "season", "rows", "source_file", "host")} == {
+        "kind": "ingest", "table": "odds", "season": "2019-20", "rows": 11, "source_file": "lines.csv",
+        "host": socket.gethostname()}
+    assert manifest["ingested_at"].endswith("Z") and len(manifest["sha256"]) == 64
 
 
 def test_a_season_the_file_lacks_names_those_it_holds_and_the_form(cli, tmp_path: Path) -> None:
