@@ -1,4 +1,4 @@
-"""Four `doit slate` invocations over overlapping date ranges at once, with a gc running beside them."""
+"""Four `doit slate` invocations over overlapping date ranges at once, with gc run again and again beside them."""
 
 from __future__ import annotations
 
@@ -17,11 +17,16 @@ def test_four_overlapping_runs_and_gc_agree_with_a_serial_run(tmp_path: Path):
     procs = [subprocess.Popen(doit_argv(*(["-n", "2"] if i % 2 else []), "slate", f"date={r}"),
                               env=project_env(home), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for i, r in enumerate(RANGES)]
-    gc = subprocess.Popen([sys.executable, "-m", "projections.cli", "gc", "--grace", "0", "--keep", "1"],
-                          env=project_env(home), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    results = [p.communicate(timeout=600) for p in [*procs, gc]]
-    for proc, (out, err) in zip([*procs, gc], results, strict=True):
+    gcs = 0  # gc again and again while the runs build (one started with them could end before they wrote anything)
+    while any(p.poll() is None for p in procs):
+        gc = subprocess.run([sys.executable, "-m", "projections.cli", "gc", "--grace", "0", "--keep", "1"],
+                            env=project_env(home), cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert gc.returncode == 0, gc.stdout + gc.stderr
+        gcs += 1
+    results = [p.communicate(timeout=600) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, out + err
+    assert gcs >= 2, gcs  # at least one gc began while the runs were building
 
     serial = tmp_path / "serial"
     assert run_doit(serial, "slate", f"date={DAYS[0]}..{DAYS[-1]}").returncode == 0
