@@ -51,7 +51,7 @@ def test_a_disk_full_before_the_run_starts_is_no_traceback(small_disk: Path, web
     assert first.returncode == 0, first.stdout + first.stderr
     for month in (home / "ledger").glob("*.jsonl"):  # a new month's ledger file: its first line needs a new block
         month.rename(month.with_name("2000-01.jsonl"))
-    with open(small_disk / "fill", "wb") as sink:  # no byte left
+    with open(small_disk / "fill", "wb", buffering=0) as sink:  # no byte left (unbuffered: no flush at close to fail)
         try:
             while True:
                 sink.write(b"\0" * 65536)
