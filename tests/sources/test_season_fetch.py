@@ -69,7 +69,8 @@ def test_the_season_before_is_fetched_and_the_next_season_calibrates_without_its
     assert success["note"].startswith("fitted without the prior season's betting lines")
     (line,) = [t for t in result.stdout.splitlines() if " calibration " in t]  # said where the build is seen
     assert "built" in line and "note: fitted without the prior season's betting lines" in line
-    assert "`projections ingest lines FILE --season SEASON`" in line
+    assert "`projections ingest lines FILE --season 2022-23`" in success["note"]  # the season it names (the line
+    # on the terminal shortens two notes to fit)
     history = run_cli(home, "history", "2023-11-01")
     assert "note: fitted without the prior season's betting lines" in history.stdout, history.stdout
 
