@@ -7,27 +7,26 @@
 
 Retries follow a projections.fetch.FetchPolicy (attempts, jittered backoff, Retry-After, time budget; tests
 inject a zero-wait one). What the retry can fix - refused or dropped connections, timeouts, HTTP 429/5xx,
-SMTP 4xx - is retried; anything else fails at once. Each attempt ends at a wall-clock deadline (the policy's
-attempt_deadline_s: alerts.timeout_s), so a receiver dripping its answer a byte at a time cannot hold the run
-(per-read timeouts never fire on it). Every outcome is a Delivery; the webhook URL (its path is the secret) and
+SMTP 4xx - is retried (a recipient the mail server refused for now, beside others it accepted, alone); anything
+else fails at once. Each attempt ends at a wall-clock deadline (the policy's attempt_deadline_s:
+alerts.timeout_s), so a receiver dripping its answer a byte at a time cannot hold the run (per-read timeouts never
+fire on it). Every outcome is a Delivery; the webhook URL (its path is the secret) and
 the SMTP password never appear in one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import smtplib
-import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any, Literal
 
 import httpx
 
 from projections.fetch import FetchPolicy, make_client, retry_after_s
 from projections.fetch_send import MAX_REDIRECTS, excerpt
+from projections.ops import mail
 from projections.redaction import redact
 from projections.settings_tables import AlertSettings
 from projections.textsafe import one_line, slack, visible
@@ -209,98 +208,57 @@ def send_webhook(
         return retry.failed("webhook", target, advice, secrets)
 
 
-def _email(alerts: AlertSettings, subject: str, text: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = alerts.smtp_from
-    message["To"] = ", ".join(alerts.smtp_to)
-    message["Date"] = email.utils.formatdate(localtime=True)
-    message["Message-ID"] = email.utils.make_msgid(domain=alerts.smtp_from.rpartition("@")[2] or None)
-    message.set_content(text)
-    return message
-
-
-class _WatchedSMTP(smtplib.SMTP):
-    """An SMTP session whose socket the watchdog is shown as it opens (its greeting is the first reply read)."""
-
-    def __init__(self, alerts: AlertSettings, watchdog: Watchdog) -> None:
-        self._watchdog: Watchdog | None = watchdog
-        super().__init__(alerts.smtp_host or "", alerts.smtp_port, timeout=min(alerts.timeout_s, watchdog.seconds))
-
-    def getreply(self) -> tuple[int, bytes]:
-        if self._watchdog is not None and self.sock is not None:
-            self._watchdog.watch(self.sock)  # the TCP connection: shutting it down ends a TLS session on it too
-            self._watchdog = None
-        return super().getreply()
-
-
-def _session(alerts: AlertSettings, watchdog: Watchdog) -> smtplib.SMTP:
-    """An open, greeted (and, as configured, encrypted and logged-in) SMTP session whose socket `watchdog` cuts
-    off at its deadline; the caller closes it."""
-    assert alerts.smtp_host is not None
-    smtp = _WatchedSMTP(alerts, watchdog)
-    try:
-        smtp.ehlo()
-        if alerts.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-            smtp.ehlo()
-        if alerts.smtp_user:
-            password = alerts.smtp_password.get_secret_value() if alerts.smtp_password else ""
-            smtp.login(alerts.smtp_user, password)
-    except BaseException:
-        smtp.close()
-        raise
-    return smtp
-
-
-def _text(answer: bytes | str) -> str:
-    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
-
-
-def _smtp_error(exc: Exception) -> tuple[str, bool]:
-    """(what went wrong, whether retrying can help)."""
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"login refused ({exc.smtp_code}); fix alerts.smtp_user / smtp_password", False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # each recipient's (code, answer)
-        answers = {code for code, _ in exc.recipients.values()}
-        said = "; ".join(f"{rcpt}: {code} {one_line(_text(answer))}" for rcpt, (code, answer) in
-                         sorted(exc.recipients.items()))
-        if answers and all(400 <= code < 500 for code in answers):  # greylisting, a full queue: try again later
-            return f"every recipient was refused for now ({said})", True
-        return f"every recipient was refused ({said}); fix alerts.smtp_to", False
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", 400 <= exc.smtp_code < 500
-    if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
-        return f"{type(exc).__name__}: {exc}; check alerts.smtp_starttls and smtp_port", False
-    return f"{type(exc).__name__}: {exc}", True
-
-
 def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchPolicy) -> Delivery:
-    """Send one mail to every alerts.smtp_to until the server accepts it or the policy gives up."""
+    """Send one mail to every alerts.smtp_to until the server accepts it for each of them or the policy gives up.
+
+    A recipient refused for now (4xx: greylisting, a full mailbox) while others were accepted is sent the mail
+    again, alone, on the next attempt; one refused for good (5xx) is not. The delivery is ok only when every
+    recipient got the mail: a missing one is an alert that did not arrive, and says who and why."""
     target, secrets = email_target(alerts), _secrets(alerts)
     retry = _Retry(policy)
     if not alerts.smtp_to:
         retry.errors.append("no recipients")
         return retry.failed("email", target, "set alerts.smtp_to (PROJECTIONS_ALERTS__SMTP_TO)", secrets)
-    message = _email(alerts, subject, text)
+    message = mail.message(alerts, subject, text)
+    pending, delivered = list(alerts.smtp_to), list[str]()
+    lost: dict[str, tuple[int, bytes | str]] = {}
     while True:
         try:
             with Watchdog(retry.deadline()) as watchdog:
-                smtp = _session(alerts, watchdog)
+                smtp = mail.session(alerts, watchdog)
                 try:
-                    refused = smtp.send_message(message)
+                    refused = smtp.send_message(message, to_addrs=pending)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    if not delivered:  # nobody has it yet: the whole send failed
+                        raise
+                    refused = exc.recipients
                 finally:
                     smtp.close()
         except (smtplib.SMTPException, OSError) as exc:
-            error, retryable = _smtp_error(exc)
+            error, retryable = mail.error(exc)
             if watchdog.fired.is_set():
                 error, retryable = str(_Late(watchdog.seconds)), True
             if retry.again(error, retryable=retryable):
                 continue
+            if delivered:
+                lost.update({rcpt: (0, error) for rcpt in pending})
+                break
             return retry.failed("email", target, f"check alerts.smtp_host/smtp_port ({target}) and that the mail "
                                 "server is up and accepts mail from this host", secrets)
-        detail = "accepted" + (f"; refused for {sorted(refused)}" if refused else "")
-        return Delivery("email", target, True, len(retry.errors) + 1, detail)
+        delivered += [rcpt for rcpt in pending if rcpt not in refused]
+        later = {rcpt: answer for rcpt, answer in refused.items() if 400 <= answer[0] < 500}
+        lost.update({rcpt: answer for rcpt, answer in refused.items() if rcpt not in later})
+        pending = [rcpt for rcpt in pending if rcpt in later]
+        if later and retry.again(f"refused for now ({mail.refusals(later)})", retryable=True):
+            continue
+        lost.update(later)
+        break
+    attempts = len(retry.errors) + 1
+    if not lost:
+        return Delivery("email", target, True, attempts, "accepted")
+    detail = (f"accepted for {', '.join(delivered)} only, after {attempts} attempt{'s' * (attempts != 1)}; never "
+              f"for {mail.refusals(lost)} - fix alerts.smtp_to, or ask the mail server's admin")
+    return Delivery("email", target, False, attempts, redact(detail, secrets))
 
 
 def configured(alerts: AlertSettings) -> list[Channel]:
@@ -369,7 +327,7 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
         target = email_target(alerts)
         try:
             with Watchdog(policy.attempt_deadline_s) as watchdog:
-                smtp = _session(alerts, watchdog)
+                smtp = mail.session(alerts, watchdog)
                 try:
                     code, _ = smtp.noop()
                     smtp.quit()
@@ -377,6 +335,6 @@ def probe(alerts: AlertSettings, *, client: httpx.Client | None = None) -> list[
                     smtp.close()
             out.append(Delivery("email", target, True, 1, f"answers (NOOP {code})"))
         except (smtplib.SMTPException, OSError) as exc:
-            said = str(_Late(watchdog.seconds)) if watchdog.fired.is_set() else _smtp_error(exc)[0]
+            said = str(_Late(watchdog.seconds)) if watchdog.fired.is_set() else mail.error(exc)[0]
             out.append(Delivery("email", target, False, 1, redact(f"does not answer: {said}", secrets)))
     return out

@@ -130,6 +130,33 @@ def test_a_greylisting_mail_server_is_tried_again_and_a_refusal_for_good_is_not(
     assert "550 5.1.1 no such user" in delivery.detail and "fix alerts.smtp_to" in delivery.detail
 
 
+def test_a_recipient_refused_for_now_beside_one_accepted_gets_the_mail_on_the_next_attempt(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """With two recipients, a 450 for one and 250 for the other counted as delivered: send_message returned the
+    refused one, the delivery said "accepted; refused for [...]" and that person never got the alert. He is now
+    sent it again, alone; one refused for good (5xx) makes the delivery fail, naming him and the server's answer."""
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org", "boss@example.org"]})
+    smtp.script_rcpt("450 4.2.0 greylisted, try again later")  # the first RCPT: ops@
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 2 and fake_time.sleeps == [0.5], delivery
+    assert smtp.recipients == [["boss@example.org"], ["ops@example.org"]]
+    assert smtp.messages[0]["Message-ID"] == smtp.messages[1]["Message-ID"]  # the same mail, not a second alert
+
+    smtp.script_rcpt("550 5.1.1 no such user")
+    ledger = Ledger(settings.home, run="run0001")
+    printed: list[str] = []
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=ledger, policy=zero_wait, echo=printed.append)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [0.5], delivery
+    assert smtp.recipients[2:] == [["boss@example.org"]]
+    assert "accepted for boss@example.org only" in delivery.detail, delivery.detail
+    assert "ops@example.org: 550 5.1.1 no such user" in delivery.detail and "fix alerts.smtp_to" in delivery.detail
+    [failure] = ledger_lines(settings.home)
+    assert failure["event"] == "alert_failure" and "ops@example.org: 550" in failure["error"]
+    assert any("ALERT NOT DELIVERED via email" in line for line in printed), printed
+
+
 @pytest.mark.timeout(30)
 def test_receivers_answering_a_byte_at_a_time_are_given_up_at_the_attempt_deadline(
     make_settings: MakeSettings, fake_time: FakeTime
