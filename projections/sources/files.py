@@ -172,7 +172,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
                            "projections/identity.py")
     salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0 and within "
                             f"DraftKings' classic cap (${DK_CAP:,})")
-    dk_id = _column_values(raw, "ID", name, lambda v: int(float(v)), "ID must be DraftKings' numeric player id")
+    dk_id = _column_values(raw, "ID", name, _dk_id, "ID must be DraftKings' numeric player id")
     opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
     for row, (team, game) in enumerate(zip(teams, games, strict=True), start=2):
         if team not in game[:2]:
@@ -234,6 +234,15 @@ def _dk_table(content: bytes) -> bytes:
                 skip = line[:at].count(sep)
                 return b"\n".join(row.split(sep, skip)[-1] for row in lines[start:] if row.count(sep) >= skip) + b"\n"
     return content
+
+
+def _dk_id(value: Any) -> int:
+    """A DraftKings id: a whole number ("13663902", or "13663902.0" as a spreadsheet saves it), never a fraction cut
+    to the id of another player."""
+    number = float(value)
+    if not number.is_integer() or not 0 < number < 2**53:
+        raise ValueError("not a whole number")
+    return int(number)
 
 
 def _salary(value: Any) -> int:
