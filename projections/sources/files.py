@@ -34,8 +34,8 @@ DK_COLUMNS = ("Position", "Name", "ID", "Roster Position", "Salary", "Game Info"
 DK_POSITIONS = ("PG", "SG", "SF", "PF", "C")
 DK_ROSTER_SLOTS = (*DK_POSITIONS, "G", "F", "UTIL")
 DK_CAP = 50_000  # a classic lineup's salary cap: no one player costs more
-LINES_COLUMNS = ("date", "away", "home", "whos_favored", "spread", "total", "moneyline_away", "moneyline_home",
-                 "score_away", "score_home", "playoffs")
+LINES_COLUMNS = ("season", "date", "away", "home", "whos_favored", "spread", "total", "moneyline_away",
+                 "moneyline_home", "score_away", "score_home", "playoffs")
 REPORT_COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
 
 
@@ -309,14 +309,18 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ lines
 
-LINES_FIX = "use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game)"
+LINES_FIX = ("use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game; its season "
+             "the year the season ends, 2020 for 2019-20: a row whose date is not in it is refused)")
 
 
 def lines(content: bytes, name: str) -> pd.DataFrame:
     """odds from a closing-lines file; `spread_home` < 0 when the home team is favoured."""
     import pandas as pd
 
+    from projections.sources.log_rows import LINES_SAID_BY, misdated, season_said
+
     raw = _csv(content, name, "a closing-lines file", LINES_COLUMNS, LINES_FIX)
+    _column_values(raw, "season", name, season_said, "a season is the year it ends (2020 for 2019-20), or 2019-20")
     day = _column_values(raw, "date", name, lambda v: dt.date.fromisoformat(str(v).strip()[:10]),
                          "dates are YYYY-MM-DD")
     home = _column_values(raw, "home", name, team_code, "fix the team or add its spelling to projections/identity.py")
@@ -342,8 +346,6 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
         "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]),
         "source": Path(name).name,  # the file's name: where it lay is no fact of the data
     })
-    from projections.sources.log_rows import LINES_SAID_BY, misdated
-
     if wrong := misdated(raw, out, said_by=LINES_SAID_BY, date_column="date",
                          again="download the season's lines again"):
         raise BadFile(f"{name}: {wrong}")  # it would be filed under another season, alone
