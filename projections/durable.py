@@ -25,8 +25,14 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Create `path` (it must not exist) holding `data`, fsynced. An OSError names `path`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask (the data-root policy's) decides
+    """Create `path` (it must not exist) holding `data`, fsynced. An OSError names `path`; FileExistsError (a
+    file, or a symbolic link even to nothing, is there already: it is left as it was) also says what to do."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask (the data-root policy's) decides
+    except FileExistsError as exc:
+        exc.strerror = "File exists, left as it was: a durable write makes new files only (remove it, or replace it "
+        exc.strerror += "with write_atomic)"
+        raise
     try:
         failpoints.hit("file.write")
         view = memoryview(data)

@@ -255,11 +255,12 @@ class Engine(SlateClock):
         A stage that finds no games (`NoGames`) is recorded as a failure, or, with `no_games_ok` (a range or
         today's run, where an off day is expected), as a `no_games` event; NoGames is raised either way. A failure
         before the stage could start (its lock or lease, an input gone) is a stage_failure in the ledger too."""
+        before = self.ledger.last  # what an earlier build of the same stage recorded is not this one's ending
         try:
             with writing(self.home, name, day):  # the ledger's own writes too: a full disk is named, no traceback
                 return self._build(name, day, no_games_ok=no_games_ok)
         except ProjectionsError as exc:
-            if not self.ledger.last_ended(name, day.isoformat()):
+            if not self.ledger.last_ended(name, day.isoformat(), since=before):
                 with contextlib.suppress(OSError):  # the failure being a full disk, this may not be written either
                     self.ledger.append("stage_failure", stage=name, game_date=day.isoformat(), error=str(exc),
                                        error_type=type(exc).__name__)

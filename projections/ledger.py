@@ -59,11 +59,13 @@ class Ledger:
         self.last = record
         return record
 
-    def last_ended(self, stage: str, game_date: str) -> bool:
-        """Whether the record this process appended last ends `stage` of `game_date`: its failure, an off day or
-        an interruption (so a caller does not record it twice)."""
-        last = self.last or {}
-        return (last.get("event") in ("stage_failure", "no_games", "stage_interrupted")
+    def last_ended(self, stage: str, game_date: str, *, since: dict[str, Any] | None) -> bool:
+        """Whether the record this process appended last, after `since` (the `last` a caller noted when it began),
+        ends `stage` of `game_date` as a failure or an off day (so the caller does not record its failure twice).
+        An interruption is not asked about: a build that records one goes on up as KeyboardInterrupt or
+        SystemExit, never as the error a caller records."""
+        last = self.last
+        return (last is not None and last is not since and last.get("event") in ("stage_failure", "no_games")
                 and last.get("stage") == stage and last.get("game_date") == game_date)
 
     def files(self) -> list[Path]:

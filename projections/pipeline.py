@@ -148,6 +148,8 @@ class Stage:
     contract: Contract | None = None
     publish: str | None = None
     uses_as_of: bool = False
+    # modules whose logic the stage uses beyond what code_files finds (the imports of `stages` modules): a stage of
+    # a pipeline outside `stages` (the `pipeline` setting) names its helpers here, or an edit of one keeps its key
     code: tuple[str, ...] = ()
     main: str = "data.parquet"
     # facts about the main output kept in its record (a "note" is also said in the run's output and the ledger); it

@@ -45,11 +45,13 @@ def test_fields_left_unset_are_left_out_and_reads_filter_by_date_and_kind(tmp_pa
 
 
 def test_last_ended_is_about_the_stage_and_date_named(tmp_path: Path):
-    """A failure this process recorded for one date is not taken for another date's (it would go unrecorded)."""
+    """A failure this process recorded for one date is not taken for another date's (it would go unrecorded),
+    nor one recorded before the caller began (`since`) for its own."""
     ledger = Ledger(tmp_path)
     ledger.append("stage_failure", stage="minutes", game_date="2019-10-30")
-    assert ledger.last_ended("minutes", "2019-10-30")
-    assert not ledger.last_ended("minutes", "2019-10-31")
-    assert not ledger.last_ended("rates", "2019-10-30")
+    assert ledger.last_ended("minutes", "2019-10-30", since=None)
+    assert not ledger.last_ended("minutes", "2019-10-31", since=None)
+    assert not ledger.last_ended("rates", "2019-10-30", since=None)
+    assert not ledger.last_ended("minutes", "2019-10-30", since=ledger.last)  # an earlier build's ending
     ledger.append("stage_end", stage="minutes", game_date="2019-10-30")
-    assert not ledger.last_ended("minutes", "2019-10-30")
+    assert not ledger.last_ended("minutes", "2019-10-30", since=None)

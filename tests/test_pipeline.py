@@ -142,3 +142,33 @@ def test_a_season_scoped_stage_cannot_reach_what_its_key_does_not_hold():
     assert dated.game_date == dt.date(2019, 10, 30)
     with pytest.raises(RuntimeError, match="does not declare uses_as_of=True"):
         _ = dated.as_of
+
+
+def test_a_stage_declaring_a_module_in_code_gets_a_new_code_version_when_that_module_changes(tmp_path, monkeypatch):
+    """The pipeline is a setting (`pipeline = "module:attribute"`), so its stages may live outside `stages`, whose
+    imports alone are followed. Such a stage names in `code` the modules its logic uses: an edit of one is a new
+    code version (a new key: it reruns); left undeclared, the same edit kept the key (same key, other bytes)."""
+    package = tmp_path / "extpipe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("def scale(frame):\n    return frame * 2\n")
+    (package / "stagemod.py").write_text(
+        "from extpipe.helper import scale\n\n\ndef run(frame, *, params, ctx):\n    return scale(frame)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("extpipe", "extpipe.helper", "extpipe.stagemod"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    from extpipe import stagemod  # type: ignore[import-not-found]
+
+    declared = Stage(name="ext", func=stagemod.run, doc="d", inputs=("frame",), code=("extpipe.helper",))
+    undeclared = Stage(name="ext", func=stagemod.run, doc="d", inputs=("frame",))
+    before = code_version(declared, StatCache(None)), code_version(undeclared, StatCache(None))
+    (package / "helper.py").write_text("def scale(frame):\n    return frame * 3\n")
+    edited = code_version(declared, StatCache(None))
+    assert edited != before[0]
+    assert code_version(undeclared, StatCache(None)) == before[1]
+    (package / "helper.py").write_text('def scale(frame):\n    """Triples."""\n    # why\n    return frame * 3\n')
+    assert code_version(declared, StatCache(None)) == edited  # a comment or docstring there changes nothing
+
+    with pytest.raises(ValueError, match=r"stage ext: cannot locate module 'extpipe\.gone'"):
+        code_version(Stage(name="ext", func=stagemod.run, doc="d", inputs=("frame",), code=("extpipe.gone",)),
+                     StatCache(None))

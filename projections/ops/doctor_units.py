@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from projections.errors import ConfigError
@@ -15,7 +16,7 @@ from projections.ops import permissions
 from projections.ops.finding import Finding
 from projections.ops.inventory import Inventory, Runner
 from projections.ops.systemd import render_units, unit_names
-from projections.ops.unitfile import Scope, Unit
+from projections.ops.unitfile import Scope, Unit, UnitSet
 
 # Variables that legitimately differ between a unit and a crontab line.
 _DRIFT_IGNORED = frozenset({"PATH", "SHELL", "MAILTO", "HOME", "LOGNAME", "USER", "PYTHONUNBUFFERED", "LANG"})
@@ -31,6 +32,19 @@ def unit_findings(inv: Inventory, python: str | None, project_dir: Path | None) 
 
 def _ctl(scope: Scope | None) -> str:
     return "systemctl --user" if scope == "user" else "systemctl"
+
+
+def _pipeline_units(inv: Inventory) -> Iterator[tuple[UnitSet, Unit]]:
+    """Every unit, system then user, that belongs to the pipeline, with the set it is in (its scope, its neighbours)."""
+    for units in inv.sets:
+        for unit in units.units.values():
+            if inv.belongs(unit, units):
+                yield units, unit
+
+
+def _running(runners: list[Runner]) -> set[str]:
+    """The labels of the units that run the pipeline."""
+    return {r.unit.label for r in runners if r.unit is not None}
 
 
 # ------------------------------------------------------------------------------------------ schedulers
@@ -66,59 +80,54 @@ def _schedule(inv: Inventory, runners: list[Runner]) -> list[Finding]:
 
 def _onfailure(inv: Inventory, runners: list[Runner]) -> list[Finding]:
     out: list[Finding] = []
-    running = {r.unit.label for r in runners if r.unit is not None}
-    for units in inv.sets:
-        for unit in units.units.values():
-            if not inv.belongs(unit, units) or unit.kind not in ("service", "timer"):
-                continue
-            directives = unit.directives("Unit", "OnFailure")
-            for d in directives:
-                for raw in d.value.split():
-                    target = unit.expand(raw)
-                    if not units.exists(target):
-                        out.append(Finding(
-                            "error", "onfailure", d.where,
-                            f"{unit.label}: OnFailure={raw} names {target}, which does not exist in the {units.scope} "
-                            f"unit directories, so a failure of {unit.name} reaches nobody",
-                            f"projections systemd --{units.scope} installs a handler that exists; or point "
-                            f"OnFailure= at an installed unit"))
-            if not directives and unit.label in running:
-                out.append(Finding("warning", "onfailure", str(unit.path),
-                                   f"{unit.label} runs the pipeline with no OnFailure=: when it fails nobody hears",
-                                   f"replace it with the generated units (projections systemd --{units.scope})"))
+    running = _running(runners)
+    for units, unit in _pipeline_units(inv):
+        if unit.kind not in ("service", "timer"):
+            continue
+        directives = unit.directives("Unit", "OnFailure")
+        for d in directives:
+            for raw in d.value.split():
+                target = unit.expand(raw)
+                if not units.exists(target):
+                    out.append(Finding(
+                        "error", "onfailure", d.where,
+                        f"{unit.label}: OnFailure={raw} names {target}, which does not exist in the {units.scope} "
+                        f"unit directories, so a failure of {unit.name} reaches nobody",
+                        f"projections systemd --{units.scope} installs a handler that exists; or point "
+                        f"OnFailure= at an installed unit"))
+        if not directives and unit.label in running:
+            out.append(Finding("warning", "onfailure", str(unit.path),
+                               f"{unit.label} runs the pipeline with no OnFailure=: when it fails nobody hears",
+                               f"replace it with the generated units (projections systemd --{units.scope})"))
     return out
 
 
 def _legacy(inv: Inventory, runners: list[Runner]) -> list[Finding]:
     out: list[Finding] = []
-    running = {r.unit.label for r in runners if r.unit is not None}
-    for units in inv.sets:
-        for unit in units.units.values():
-            if inv.ours(unit) or not inv.belongs(unit, units) or inv.excluded(unit):
-                continue
-            ctl = _ctl(units.scope)
-            if unit.enabled:
-                links = ", ".join(str(p) for p in unit.enabled_by)
-                wanted_by = ", ".join(sorted({p.parent.name for p in unit.enabled_by}))
-                out.append(Finding("error", "legacy", links,
-                                   f"{unit.label} is enabled ({wanted_by}) "
-                                   f"but is not one of the generated units: {' ; '.join(unit.commands()) or unit.path}",
-                                   f"{ctl} disable --now {unit.name} && rm {unit.path}"))
-            elif unit.kind == "service" and unit.label not in running and "@." not in unit.name:
-                out.append(Finding("warning", "legacy", str(unit.path),
-                                   f"{unit.label} belongs to the pipeline but nothing starts it (a leftover)",
-                                   f"rm {unit.path} && {ctl} daemon-reload"))
+    running = _running(runners)
+    for units, unit in _pipeline_units(inv):
+        if inv.ours(unit) or inv.excluded(unit):
+            continue
+        ctl = _ctl(units.scope)
+        if unit.enabled:
+            links = ", ".join(str(p) for p in unit.enabled_by)
+            wanted_by = ", ".join(sorted({p.parent.name for p in unit.enabled_by}))
+            out.append(Finding("error", "legacy", links,
+                               f"{unit.label} is enabled ({wanted_by}) "
+                               f"but is not one of the generated units: {' ; '.join(unit.commands()) or unit.path}",
+                               f"{ctl} disable --now {unit.name} && rm {unit.path}"))
+        elif unit.kind == "service" and unit.label not in running and "@." not in unit.name:
+            out.append(Finding("warning", "legacy", str(unit.path),
+                               f"{unit.label} belongs to the pipeline but nothing starts it (a leftover)",
+                               f"rm {unit.path} && {ctl} daemon-reload"))
     return out
 
 
 def _override(inv: Inventory) -> list[Finding]:
     out: list[Finding] = []
-    for units in inv.sets:
-        for unit in units.units.values():
-            if not unit.dropins or not inv.belongs(unit, units):
-                continue
-            for index, layer in enumerate(unit.dropins, start=1):
-                out.extend(_dropin_changes(unit, index, layer.path))
+    for _, unit in _pipeline_units(inv):
+        for index, layer in enumerate(unit.dropins, start=1):
+            out.extend(_dropin_changes(unit, index, layer.path))
     return out
 
 
@@ -209,11 +218,10 @@ def _generated(inv: Inventory, python: str | None, project_dir: Path | None) -> 
 
 def _ports(inv: Inventory) -> list[Finding]:
     wanted: dict[int, list[Unit]] = {}
-    for units in inv.sets:
-        for unit in units.units.values():
-            if inv.belongs(unit, units) and "@." not in unit.name:
-                for port in unit.ports():
-                    wanted.setdefault(port, []).append(unit)
+    for _, unit in _pipeline_units(inv):
+        if "@." not in unit.name:
+            for port in unit.ports():
+                wanted.setdefault(port, []).append(unit)
     out: list[Finding] = []
     for port, users in sorted(wanted.items()):
         if len(users) > 1:

@@ -34,8 +34,8 @@ DK_COLUMNS = ("Position", "Name", "ID", "Roster Position", "Salary", "Game Info"
 DK_POSITIONS = ("PG", "SG", "SF", "PF", "C")
 DK_ROSTER_SLOTS = (*DK_POSITIONS, "G", "F", "UTIL")
 DK_CAP = 50_000  # a classic lineup's salary cap: no one player costs more
-LINES_COLUMNS = ("date", "away", "home", "whos_favored", "spread", "total", "moneyline_away", "moneyline_home",
-                 "score_away", "score_home", "playoffs")
+LINES_COLUMNS = ("season", "date", "away", "home", "whos_favored", "spread", "total", "moneyline_away",
+                 "moneyline_home", "score_away", "score_home", "playoffs")
 REPORT_COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
 
 
@@ -172,7 +172,7 @@ def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Reso
                            "projections/identity.py")
     salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0 and within "
                             f"DraftKings' classic cap (${DK_CAP:,})")
-    dk_id = _column_values(raw, "ID", name, lambda v: int(float(v)), "ID must be DraftKings' numeric player id")
+    dk_id = _column_values(raw, "ID", name, _dk_id, "ID must be DraftKings' numeric player id")
     opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
     for row, (team, game) in enumerate(zip(teams, games, strict=True), start=2):
         if team not in game[:2]:
@@ -234,6 +234,15 @@ def _dk_table(content: bytes) -> bytes:
                 skip = line[:at].count(sep)
                 return b"\n".join(row.split(sep, skip)[-1] for row in lines[start:] if row.count(sep) >= skip) + b"\n"
     return content
+
+
+def _dk_id(value: Any) -> int:
+    """A DraftKings id: a whole number ("13663902", or "13663902.0" as a spreadsheet saves it), never a fraction cut
+    to the id of another player."""
+    number = float(value)
+    if not number.is_integer() or not 0 < number < 2**53:
+        raise ValueError("not a whole number")
+    return int(number)
 
 
 def _salary(value: Any) -> int:
@@ -300,14 +309,18 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ lines
 
-LINES_FIX = "use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game)"
+LINES_FIX = ("use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game; its season "
+             "the year the season ends, 2020 for 2019-20: a row whose date is not in it is refused)")
 
 
 def lines(content: bytes, name: str) -> pd.DataFrame:
     """odds from a closing-lines file; `spread_home` < 0 when the home team is favoured."""
     import pandas as pd
 
+    from projections.sources.log_rows import LINES_SAID_BY, misdated, season_said
+
     raw = _csv(content, name, "a closing-lines file", LINES_COLUMNS, LINES_FIX)
+    _column_values(raw, "season", name, season_said, "a season is the year it ends (2020 for 2019-20), or 2019-20")
     day = _column_values(raw, "date", name, lambda v: dt.date.fromisoformat(str(v).strip()[:10]),
                          "dates are YYYY-MM-DD")
     home = _column_values(raw, "home", name, team_code, "fix the team or add its spelling to projections/identity.py")
@@ -333,8 +346,6 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
         "playoffs": raw["playoffs"].astype(str).str.strip().str.lower().isin(["true", "1"]),
         "source": Path(name).name,  # the file's name: where it lay is no fact of the data
     })
-    from projections.sources.log_rows import LINES_SAID_BY, misdated
-
     if wrong := misdated(raw, out, said_by=LINES_SAID_BY, date_column="date",
                          again="download the season's lines again"):
         raise BadFile(f"{name}: {wrong}")  # it would be filed under another season, alone

@@ -44,6 +44,14 @@ def _from_end_year(value: Any) -> str | None:
     return _label(int(match[1]) - 1) if match else _from_label(value)
 
 
+def season_said(value: Any) -> str:
+    """A lines file's season cell, which every row fills: the season it names (ValueError when it names none)."""
+    season = _from_end_year(value)
+    if season is None:
+        raise ValueError("no season")
+    return season
+
+
 def _from_game_id(value: Any) -> str | None:
     match = _GAME_ID.fullmatch(str(value).strip().zfill(10))
     if not match:

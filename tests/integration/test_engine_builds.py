@@ -4,6 +4,8 @@
   since (a gc with --grace 0) is built again;
 - a stop in the middle of a stage (Ctrl-C, or a stop whose handler exits: SystemExit) is `stage_interrupted` in
   the ledger, not a failure, and goes on up;
+- a build that fails before it starts is recorded, even after an earlier build of the same stage and date in
+  the same process ended (interrupted);
 - a stage raising an exception of its own is a `stage_failure` naming the exception's type, raised as a
   StageError naming the stage and the fix;
 - a damaged object is named (once) and its stage reads as stale for that reason;
@@ -102,6 +104,37 @@ def test_a_stop_in_the_middle_of_a_stage_is_recorded_as_interrupted(
     assert not engine.plan("schedule", DAY, fresh=True).up_to_date
     monkeypatch.setattr(failpoints, "hit", shipped)
     assert engine.build("schedule", DAY).built  # the same command finishes it
+
+
+def test_a_failure_after_an_earlier_ending_of_the_same_stage_in_the_process_is_recorded(
+        settings_for, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine asked whether the ledger's last record from this process ended the stage, and did not record a
+    failure that it had: a build of the same stage and date that failed before it started (its date's lock held
+    elsewhere), after an earlier build in the same process had been interrupted, left no trace - status said
+    "stale", not "failed"."""
+    from projections import locks
+    from projections.errors import LockTimeout
+    from projections.observe.status import collect
+
+    engine = _engine(settings_for().model_copy(update={"lock_timeout_s": 0.2}))
+    shipped = failpoints.hit
+
+    def hit(name: str) -> None:
+        if name == "commit.staged":
+            raise KeyboardInterrupt
+        shipped(name)
+
+    monkeypatch.setattr(failpoints, "hit", hit)
+    with pytest.raises(KeyboardInterrupt):
+        engine.build("schedule", DAY)
+    monkeypatch.setattr(failpoints, "hit", shipped)
+    with locks.hold(engine.home / "locks" / f"date={DAY.isoformat()}.lock", what="the test's hold"), \
+            pytest.raises(LockTimeout):
+        engine.build("schedule", DAY)
+    assert _events(engine.home, "schedule") == [
+        ("stage_start", None), ("stage_interrupted", "KeyboardInterrupt"), ("stage_failure", "LockTimeout")]
+    (row,) = [r for r in collect(engine, [DAY])[0].stages if r.stage == "schedule"]
+    assert row.state == "failed" and "lock" in (row.error or ""), row
 
 
 def test_a_damaged_object_is_named_once_and_is_why_its_stage_is_stale(settings_for) -> None:

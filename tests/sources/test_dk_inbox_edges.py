@@ -123,6 +123,9 @@ def _edit(row: int, **cells: str):  # type: ignore[no-untyped-def]
      r"a spreadsheet formula or holds a control character"),  # a terminal escape reaching every report
     (_edit(1, Salary="0"), r"line 3, column 'Salary': '?0'? \(not a salary\)"),  # a free player: every lineup's
     (_edit(0, TeamAbbrev="LAL"), r"line 2: TeamAbbrev LAL is not in its Game Info game HOU@BKN"),  # a wrong team
+    # an id that is no whole number was cut to another (13663902.7 taken as 13663902): a lineup upload names him
+    (lambda rows: [dict(r, ID=r["ID"] + ".7") if i == 2 else r for i, r in enumerate(rows)],
+     r"line 4, column 'ID': '?\d+\.7'? \(not a whole number\); ID must be DraftKings' numeric player id"),
     # the same player twice under two DraftKings ids (a row pasted twice, its id changed)
     (lambda rows: [*rows, dict(rows[5], ID=str(int(rows[5]["ID"]) + 10**6))],
      r"players \['Luka Doncic', 'Luka Doncic'\] appear twice; the export is damaged - download it again"),
@@ -130,10 +133,20 @@ def _edit(row: int, **cells: str):  # type: ignore[no-untyped-def]
 def test_a_damaged_row_is_refused_naming_it(tmp_path: Path, damage, says: str) -> None:  # type: ignore[no-untyped-def]
     """Real rows of DK_2019 edited the way a copy goes wrong. Each was taken (ingested silently) when its check
     was lost. Kills: '+', '-', '@' or control characters let through `_player_name`; a salary of 0 accepted
-    (`0 <= amount`); the TeamAbbrev-in-game check dropped; the duplicate-player check dropped."""
+    (`0 <= amount`); a fractional ID cut to a whole one (`int(float(v))`); the TeamAbbrev-in-game check dropped;
+    the duplicate-player check dropped."""
     rows = _rows(DK_2019)
     with pytest.raises(files.BadFile, match=says):
         read_dk(tmp_path, csv_bytes(damage(rows)), "DKSalaries.csv")
+
+
+def test_ids_saved_by_a_spreadsheet_as_whole_decimals_are_the_same_ids(tmp_path: Path) -> None:
+    """A DKSalaries.csv saved again by a spreadsheet may write 13663902 as "13663902.0": the same players, the same
+    ids, as Int64 (as every DraftKings file is read)."""
+    _, plain = read_dk(tmp_path, DK_2019.read_bytes(), "DKSalaries.csv")
+    _, resaved = read_dk(tmp_path, csv_bytes([dict(r, ID=f"{r['ID']}.0") for r in _rows(DK_2019)]), "DKSalaries.csv")
+    assert resaved["dk_id"].dtype == plain["dk_id"].dtype == "Int64"
+    assert resaved["dk_id"].tolist() == plain["dk_id"].tolist() and len(plain) == 268
 
 
 def test_two_days_in_one_file_are_refused_as_such(tmp_path: Path) -> None:

@@ -118,6 +118,39 @@ def test_a_lines_row_dated_in_another_season_is_refused_and_nothing_written(root
     assert tree_snapshot(rooted) == before
 
 
+@pytest.mark.parametrize("replace", [(), ("--replace",)], ids=["kept", "replace"])
+def test_a_lines_file_without_its_season_column_is_refused_naming_it(rooted: Path, tmp_path: Path,
+                                                                     replace: tuple[str, ...]) -> None:
+    """The same file as above without its `season` column: nothing said a row's season, so nothing was checked -
+    it wrote 2022-23 and odds/2019-20 of that one game (exit 0), and with --replace the shipped 2019-20 lines
+    (1,143 games) became that game. A date alone cannot say it is mistyped (a file may hold many seasons), so the
+    column is required: refused, naming it and the layout, before anything is written."""
+    rows = rows_of(LINES, lambda r: r["season"] == "2023")
+    rows[3] = dict(rows[3], date="2019-10-30")
+    path = write_csv(tmp_path / "lines.csv", rows, drop="season")
+    before = tree_snapshot(rooted)
+    result = run_cli(rooted, "ingest", "lines", str(path), *replace, timeout=120)
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: missing column(s) ['season'] of a closing-lines file (the file has "), line
+    assert line.endswith("use the closing-lines layout of shared/data/nba/odds/nba_2008-2025_raw.csv (one row a game; "
+                         "its season the year the season ends, 2020 for 2019-20: a row whose date is not in it is "
+                         "refused)"), line
+    assert tree_snapshot(rooted) == before
+
+
+def test_a_lines_row_with_a_blank_season_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """A blank `season` cell said nothing either, so that row's date went unchecked."""
+    from projections.sources import files
+    from tests.sources.payloads import csv_bytes
+
+    rows = rows_of(LINES, lambda r: r["season"] == "2023")[:50]
+    rows[3] = dict(rows[3], season=" ", date="2019-10-30")
+    with pytest.raises(files.BadFile, match=r"^lines\.csv: line 5, column 'season' is blank \(a cell left empty, or "
+                                            r"the file is cut short\); a season is the year it ends"):
+        files.lines(csv_bytes(rows), "lines.csv")
+
+
 def test_a_lines_file_of_another_season_than_asked_is_refused_naming_the_one_it_holds(rooted: Path,
                                                                                     tmp_path: Path) -> None:
     """Ingested as 2022-23, a file of 2023-24 only: refused, naming the season the file holds."""
