@@ -110,10 +110,10 @@ def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched:
             timings = plan.record.get("timings") or {}
             row.seconds = round(sum(v for v in timings.values() if isinstance(v, int | float)), 3) or None
             row.built_by_run = None
-    last = events.last(day, plan.stage, "stage_success", "stage_failure", season=season)
-    if last is not None:
+    last = events.last(day, plan.stage, "stage_success", "stage_failure", "stage_interrupted", season=season)
+    if last is not None:  # an interrupted retry of a failed stage: its failure is no longer the last word
         row.last_run = last.get("ts")
-        row.last_outcome = "failed" if last["event"] == "stage_failure" else "built"
+        row.last_outcome = {"stage_failure": "failed", "stage_interrupted": "interrupted"}.get(last["event"], "built")
         if last["event"] == "stage_failure" and not plan.up_to_date \
                 and (not last.get("key") or not plan.key or last.get("key") == plan.key):
             row.state = "failed"
@@ -289,8 +289,8 @@ def render(statuses: list[DateStatus]) -> str:
                 tail = f"  FAILED: {s.error}"
             elif s.state == "stale":
                 tail = f"  stale: {s.reason}"
-                if s.last_outcome == "failed" and s.error is None:
-                    tail += f" (its last run, {when(s.last_run)}, failed)"
+                if s.last_outcome in ("failed", "interrupted") and s.error is None:
+                    tail += f" (its last run, {when(s.last_run)}, {s.last_outcome})"
             gold = "  -> gold" if s.publishes and s.object and d.gold.get(s.publishes) == s.object else ""
             lines.append(f"  {s.mark} {s.stage:<{width}}  {short(s.object):<10}  {ran}{gold}{tail}")
     if len(statuses) > 1:

@@ -110,6 +110,31 @@ def test_a_stage_whose_run_was_killed_says_so_as_history_does(observed: Observed
     assert again["sim"]["unfinished"] is None and again["gold"]["unfinished"], again  # a later run ended it
 
 
+def test_a_failed_stage_whose_retry_was_interrupted_is_no_longer_called_failed(observed: Observed, tmp_path: Path):
+    """status read only successes and failures: a stage that failed, then was retried and interrupted (Ctrl-C,
+    systemctl stop), still said "failed" with the old error, while history said the last run was interrupted."""
+    from projections.ledger import Ledger
+
+    home, code = copy_root(observed, tmp_path)
+    key = {s["stage"]: s for s in _status(Observed(**{**observed.__dict__, "home": home, "code": code}),
+                                          DATES[1])[DATES[1]]["stages"]}["gold"]["key"]
+    Ledger(home, run="failed-run").append("stage_failure", stage="gold", game_date=DATES[1], key=key,
+                                          error="gold: broke on purpose")
+
+    def gold() -> dict:
+        return {s["stage"]: s for s in json.loads(cli(home, code, "status", DATES[1], "--json").stdout)["dates"][0]
+                ["stages"]}["gold"]
+
+    assert (gold()["state"], gold()["last_outcome"], gold()["error"]) == ("failed", "failed", "gold: broke on purpose")
+    retry = Ledger(home, run="retry-run")
+    retry.append("stage_start", stage="gold", game_date=DATES[1], key=key)
+    retry.append("stage_interrupted", stage="gold", game_date=DATES[1], key=key, error="KeyboardInterrupt")
+    now = gold()
+    assert (now["state"], now["last_outcome"], now["error"]) == ("stale", "interrupted", None), now
+    line = next(row for row in cli(home, code, "status", DATES[1]).stdout.splitlines() if " gold " in row)
+    assert "interrupted" in line and "broke on purpose" not in line, line
+
+
 CALIBRATION_BREAKS = '    raise RuntimeError("calibration broke on purpose")\n'
 
 
