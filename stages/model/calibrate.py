@@ -92,7 +92,7 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
         scores[["score_home", "score_away"]].stack().mean())
     league = rates_model.league_rates(regular)
     position = _positions(positions)
-    feats["position"] = feats["player_id"].map(position).fillna("")
+    feats["position"] = feats["player_id"].map(position).astype("object").fillna("")  # (float NaN if none known)
     prior = rates_model.prior_table(feats["position"], rates_model.position_rates(
         regular, position.rename("position").rename_axis("player_id").reset_index()), league)
     feats[[f"prior_{s}" for s in simulate.SIM_STATS]] = prior.to_numpy()
