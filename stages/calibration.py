@@ -2,7 +2,8 @@
 
 A season-scoped stage: its key holds the season, not a date, so every slate of 2019-20 reads the same
 object, fitted on 2018-19 only (no game of the season being projected can reach it): that season's box
-scores and closing lines, and the DK positions its salary files list (for the position priors of the rates). See
+scores and closing lines, and the DK positions its salary files list (for the position priors of the rates and the
+minutes' position-weighted open minutes; without them the fit goes without that feature). See
 `stages.model.calibrate` for what is fitted and how; the table's groups are listed in `stages.model.table`.
 
 The box scores are required (in live mode the run fetches them when the archive lacks them: `PriorSeasonLogs`);

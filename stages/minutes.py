@@ -3,8 +3,10 @@
 `stages.model.minutes_model` with the calibration's coefficients: a confirmed starter plays; anyone else's
 P(plays) comes from his recent appearances and role, scaled by his injury-report status (before lineups are
 confirmed that is the main news); minutes if he plays come from role-specific recent minutes, rest, returning
-from an absence, blowout risk (|spread|) and the minutes teammates who are likely out leave open; each
-team's expected minutes (sum of P(plays) x minutes) are pulled toward the budget (about 240 incl. overtime).
+from an absence, blowout risk (|spread|) and the minutes teammates who are likely out leave open (over the team,
+and weighted by how much their DK primary position overlaps his, read from the salary file's `positions` as the
+calibration's fit reads them); each team's expected minutes (sum of P(plays) x minutes) are pulled toward the
+budget (about 240 incl. overtime).
 
 proj_minutes is the median if he plays (what an evaluation on players who played should be compared with);
 exp_minutes = p_play x proj_minutes sums to about the budget per team.
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from projections.contracts import Contract
 from projections.pipeline import Stage, StageContext
-from stages.model import minutes_model, simulate
+from stages.model import minutes_model, rates_model, simulate
 from stages.model.table import Calibration
 
 
@@ -63,6 +65,7 @@ def minutes(rosters: pd.DataFrame, odds: pd.DataFrame, calibration: pd.DataFrame
     scalars = cal.group("scalar")
     frame = rosters.merge(odds[["team", "spread"]], on="team", how="left")
     frame["spread"] = frame["spread"].fillna(0.0)
+    frame["position"] = rates_model.primary_position(frame["positions"])  # as the calibration's fit reads it
     coefs = cal.coefs(("p_bench", "p_any", "min_starter", "min_bench", "min_any"))
     proj = minutes_model.project(frame, coefs, rookie=scalars["rookie_p_play"], status_play=params.status_play(),
                                  status_sit=params.status_sit(), budget=scalars["team_minutes"],

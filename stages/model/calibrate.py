@@ -73,7 +73,8 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
                shrink_minutes: float, budget_strength: float, rookie_p_play: float, rotation_minutes: float,
                sample_rows: int, draws: int, seed: int) -> pd.DataFrame:
     """The calibration table (group, name, value) fitted on `logs` and `odds` of one season; `positions`
-    (player_id, positions: the DK positions that season's salary files list) give the rate priors."""
+    (player_id, positions: the DK positions that season's salary files list) give the rate priors and the
+    position overlaps of the minutes model's `vacated_pos`."""
     cand = candidates(logs)
     feats = candidate_features(logs, cand)
     lines = team_lines(odds)
@@ -92,7 +93,7 @@ def fit_season(logs: pd.DataFrame, odds: pd.DataFrame, positions: pd.DataFrame, 
         scores[["score_home", "score_away"]].stack().mean())
     league = rates_model.league_rates(regular)
     position = _positions(positions)
-    feats["position"] = feats["player_id"].map(position).fillna("")
+    feats["position"] = feats["player_id"].map(position).astype("object").fillna("")  # (float NaN if none known)
     prior = rates_model.prior_table(feats["position"], rates_model.position_rates(
         regular, position.rename("position").rename_axis("player_id").reset_index()), league)
     feats[[f"prior_{s}" for s in simulate.SIM_STATS]] = prior.to_numpy()
@@ -155,6 +156,7 @@ def fit_minutes(frame: pd.DataFrame, fit_rows: np.ndarray, rookie: float) -> dic
         coefs["p_bench"] = coefs["p_any"]
     p = minutes_model.play_probability(frame, coefs, rookie=rookie, status_play={})
     frame["vacated"] = minutes_model.vacated(frame, p)
+    frame["vacated_pos"] = minutes_model.vacated_position(frame, p)
     context = minutes_model.team_context(frame, p)
     frame[list(context.columns)] = context
     if known:

@@ -34,10 +34,12 @@ def _named(features: Sequence[str], beta: np.ndarray) -> dict[str, float]:
 def lad_fit(frame: pd.DataFrame, features: Sequence[str], target: str, *, iterations: int = 40,
             floor: float = 0.5) -> dict[str, float]:
     """Least absolute deviations (a median regression) by iteratively reweighted least squares. A feature that
-    does not vary over the rows (a spread never known: fitted without betting lines) gets coefficient 0: it could
-    not be told from the intercept, and the weighted system would be singular."""
+    does not vary over the rows (a spread never known: fitted without betting lines), or that is a linear
+    combination of the features before it (position-weighted vacated minutes where no position is known: half the
+    team's), gets coefficient 0: it could not be told from the others, and the weighted system would be singular."""
     full = design(frame, features)
     varying = np.r_[True, np.ptp(full[:, 1:], axis=0) > 0] if len(full) else np.ones(full.shape[1], dtype=bool)
+    varying &= _independent(full)
     x = full[:, varying]
     y = frame[target].to_numpy(dtype="float64")
     beta = np.linalg.lstsq(x, y, rcond=None)[0]
@@ -47,6 +49,16 @@ def lad_fit(frame: pd.DataFrame, features: Sequence[str], target: str, *, iterat
     out = np.zeros(full.shape[1])
     out[varying] = beta
     return _named(features, out)
+
+
+def _independent(x: np.ndarray) -> np.ndarray:
+    """Which columns of `x` are not linear combinations of the columns before them (in order): in x = QR, R's
+    diagonal is the part of each column orthogonal to the ones before it, about 0 (relative to the column's length)
+    for one that adds nothing."""
+    if not len(x):
+        return np.ones(x.shape[1], dtype=bool)
+    r = np.linalg.qr(x, mode="r")
+    return np.abs(np.diag(r)) > 1e-9 * np.maximum(np.linalg.norm(x, axis=0), 1e-300)
 
 
 def ols_fit(frame: pd.DataFrame, features: Sequence[str], target: str) -> dict[str, float]:

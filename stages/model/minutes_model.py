@@ -6,7 +6,9 @@ Two cases per team, fitted separately on the prior season:
   for the bench, on role-specific recent minutes;
 - lineup unknown: one logistic and one median regression for everyone, with the expected role (the recent
   start rate) in place of the confirmed one; injury-report statuses move p_play (`play_probability`).
-Minutes a teammate is unlikely to play (`vacated`) enter the regressions; with the lineup known, so does how
+Minutes a teammate is unlikely to play enter the regressions twice: summed over the team (`vacated`) and weighted
+by how much his DK position overlaps the player's (`vacated_pos`: a guard's absence opens minutes mainly for
+guards; fitted on 2018-19 it carries nearly all of a starter's share); with the lineup known, so does how
 crowded the rotation is (`team_context`: the other starters' role minutes, the bench's expected minutes, the
 team's, how many bench players will likely play). Each team's expected minutes (sum of p_play x minutes) are
 then pulled toward the team budget (about 240, overtime included). The regressions and the budget read P(plays)
@@ -28,16 +30,18 @@ P_BENCH = ("appear_share", "start_rate0", "log_minutes", "missed_one", "missed_t
 P_ANY = P_BENCH
 TEAM_CONTEXT = ("starters_role", "bench_expected", "team_expected")
 MIN_STARTER = ("role_minutes", "min_short0", "min_long0", "last_minutes0", "min_sd0", "log_games", "returning",
-               "start_rate0", "abs_spread", "vacated", "back_to_back", "last_blowout0", *TEAM_CONTEXT)
+               "start_rate0", "abs_spread", "vacated", "vacated_pos", "back_to_back", "last_blowout0", *TEAM_CONTEXT)
 MIN_BENCH = (*MIN_STARTER, "no_history", "bench_likely")
 MIN_ANY = ("min_avg0", "min_short0", "min_long0", "last_minutes0", "min_sd0", "log_games", "role_minutes",
-           "returning", "start_rate0", "abs_spread", "vacated", "back_to_back", "last_blowout0", "no_history",
-           *TEAM_CONTEXT, "bench_likely")
+           "returning", "start_rate0", "abs_spread", "vacated", "vacated_pos", "back_to_back", "last_blowout0",
+           "no_history", *TEAM_CONTEXT, "bench_likely")
 MODELS: Mapping[str, tuple[str, ...]] = {
     "p_bench": P_BENCH, "p_any": P_ANY, "min_starter": MIN_STARTER, "min_bench": MIN_BENCH, "min_any": MIN_ANY,
 }
 ROLE_PRIOR_GAMES = 2.0  # games of prior weight on role-specific minutes
 MIN_SD_NEW = 6.0  # minutes sd assumed for a player with no logged game (a typical bench player's)
+POSITION_ORDER = ("PG", "SG", "SF", "PF", "C")  # DK primary positions, guard to center
+UNKNOWN_OVERLAP = 0.5  # position overlap where either position is unknown: halfway, no evidence either way
 ROLE_GAP = 6.0  # starters play about this many minutes more than their all-role average, bench players fewer
 
 
@@ -116,9 +120,36 @@ def team_sum(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:
 def vacated(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
     """Minutes (in tens) the player's teammates are likely to leave open: their recent share of team games
     times their minutes times P(they sit), summed over the team without the player himself."""
-    own = (frame["appear_share"] * frame["min_avg"].fillna(0) * (1 - p_play)
-           * (1 - frame["no_history"])).to_numpy(dtype="float64")
+    own = _vacating(frame, p_play)
     return (team_sum(frame, own) - own) / 10.0
+
+
+def _vacating(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
+    return (frame["appear_share"] * frame["min_avg"].fillna(0) * (1 - p_play)
+            * (1 - frame["no_history"])).to_numpy(dtype="float64")
+
+
+def position_overlap(mine: str, theirs: str) -> float:
+    """How much two DK primary positions share minutes: 1 the same, 0.5 adjacent (PG-SG, SG-SF, SF-PF, PF-C), 0
+    further apart; UNKNOWN_OVERLAP where either is unknown ("")."""
+    if mine not in POSITION_ORDER or theirs not in POSITION_ORDER:
+        return UNKNOWN_OVERLAP
+    return max(0.0, 1.0 - abs(POSITION_ORDER.index(mine) - POSITION_ORDER.index(theirs)) / 2)
+
+
+def vacated_position(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
+    """`vacated` weighted by position (minutes in tens): each teammate's likely open minutes times his position's
+    overlap with the player's (`position_overlap`: a guard's absence opens minutes mainly for guards), from the
+    frame's `position` (DK primary position, "" unknown)."""
+    own = _vacating(frame, p_play)
+    labels = (*POSITION_ORDER, "")
+    overlap = np.array([[position_overlap(mine, theirs) for theirs in labels] for mine in labels])
+    mine = frame["position"].map(dict(zip(labels, range(len(labels)), strict=True))).fillna(len(labels) - 1)
+    mine = mine.to_numpy(dtype="int64")
+    out = np.zeros(len(frame))
+    for k in range(len(labels)):  # the team's open minutes at position k, times each player's overlap with k
+        out += overlap[mine, k] * team_sum(frame, np.where(mine == k, own, 0.0))
+    return (out - overlap[mine, mine] * own) / 10.0
 
 
 def team_context(frame: pd.DataFrame, p_play: np.ndarray) -> pd.DataFrame:
@@ -172,6 +203,7 @@ def project(feats: pd.DataFrame, coefs: Mapping[str, Mapping[str, float]], *, ro
     seen = play_probability(frame.drop(columns=["status", "inactive"], errors="ignore"), coefs, rookie=rookie,
                             status_play={}) if ruled else p
     frame["vacated"] = vacated(frame, seen)
+    frame["vacated_pos"] = vacated_position(frame, seen)
     context = team_context(frame, seen)
     frame[list(context.columns)] = context
     raw = conditional_minutes(frame, coefs)

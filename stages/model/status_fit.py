@@ -66,7 +66,10 @@ def model_p(logs: pd.DataFrame, days: Sequence[dt.date]) -> pd.DataFrame:
 
 def _prepared(logs: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
     feats = candidate_features(logs, cand)
-    return minutes_model.prepare(feats.assign(spread=np.nan, status="", lineup_known=False, starter=pd.NA))
+    # no DK positions (the salary archive has no 2022-23): the fit's position-weighted open minutes go unused, and
+    # only its P(plays) is read here
+    return minutes_model.prepare(feats.assign(spread=np.nan, status="", lineup_known=False, starter=pd.NA,
+                                              position=""))
 
 
 def slate_reports(reports: pd.DataFrame, first_tip: pd.Series) -> pd.DataFrame:

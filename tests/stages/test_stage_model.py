@@ -114,6 +114,59 @@ def test_team_context_counts_the_rest_of_the_rotation_not_the_player():
     np.testing.assert_allclose(out["bench_likely"], [1.0, 1.0, 1.0, 1.0, 0.0])  # only the 0.8 bench player
 
 
+def test_vacated_position_weights_a_real_teams_open_minutes_by_position_overlap():
+    """Sacramento on 2019-11-12 (real box scores and DK positions of 2019-20): De'Aaron Fox (PG, 1628368) sat.
+    With P(plays) = whether each candidate played, `vacated_position` is the pairwise sum over teammates of the
+    minutes they leave open times the overlap of the two primary positions (1 same, 0.5 adjacent, 0 further);
+    Fox's minutes reach the other point guards in full, shooting guards by half, forwards and centers not at all."""
+    from projections.archive import SHIPPED
+    from stages.model import calibrate, minutes_model
+
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2019-20.parquet")
+    logs = logs[pd.to_datetime(logs["game_date"]) <= pd.Timestamp("2019-11-12")]
+    cand = calibrate.candidates(logs)
+    cand = cand[(pd.to_datetime(cand["game_date"]) == pd.Timestamp("2019-11-12")) & (cand["team"] == "SAC")]
+    feats = calibrate.candidate_features(logs, cand)
+    positions = calibrate._positions(pd.read_parquet(SHIPPED / "salaries" / "2019-20.parquet"))
+    feats["position"] = feats["player_id"].map(positions).fillna("")
+    frame = minutes_model.prepare(feats.assign(lineup_known=True, starter=feats["started"], spread=0.0))
+    p = frame["played"].to_numpy(dtype="float64")
+    out = minutes_model.vacated_position(frame, p)
+
+    own = (frame["appear_share"] * frame["min_avg"].fillna(0) * (1 - p) * (1 - frame["no_history"])).to_numpy()
+    pos = frame["position"].tolist()
+    order = {"PG": 0, "SG": 1, "SF": 2, "PF": 3, "C": 4}
+    pairwise = [sum(max(0.0, 1 - abs(order[pos[i]] - order[pos[j]]) / 2) * own[j]
+                    for j in range(len(frame)) if j != i) / 10 for i in range(len(frame))]
+    assert set(pos) <= set(order) and len(frame) >= 10
+    np.testing.assert_allclose(out, pairwise)
+    fox = frame.index[frame["player_id"] == "1628368"][0]
+    assert not frame.loc[fox, "played"] and own[frame.index.get_loc(fox)] > 30  # a 33-minute starter sat
+    fox_share = own[frame.index.get_loc(fox)] / 10
+    others = own.sum() / 10 - fox_share
+    mates = pd.Series(out, index=pos)[(frame.index != fox)]
+    assert (mates.loc["PG"] >= fox_share).all() and (mates.loc[["PF", "C"]] <= others).all()
+    assert mates.loc[["PF", "C"]].max() < mates.loc["SG"].min() < mates.loc["PG"].min()
+    np.testing.assert_allclose(minutes_model.vacated(frame, p), (own.sum() - own) / 10)  # the team's, unweighted
+
+
+def test_minutes_stage_weights_a_teammates_open_minutes_by_the_dk_positions(world: dict[str, Any]):
+    """The stage reads the roster's DK positions as the calibration's fit does (the primary one): in the tiny world
+    each team's bench SG/SF (primary SG, P(plays) 0.88 before statuses) is the only one who may leave minutes
+    open; with a coefficient on `vacated_pos` the SG gains all of them, the PG and SF half, the PF and C none."""
+    cal = synthetic_calibration()
+    extra = pd.DataFrame([{"group": f"coef:{m}", "name": "vacated_pos", "value": 1.0}
+                          for m in ("min_starter", "min_bench", "min_any")])
+    frames = {"rosters": world["rosters"], "odds": world["odds"]}
+    with_pos = run_stage(PIPELINE["minutes"], {**frames, "calibration": pd.concat([cal, extra], ignore_index=True)})
+    gain = (with_pos.set_index("player_id")["raw_minutes"] - world["minutes"].set_index("player_id")["raw_minutes"])
+    vacated = world["minutes"].set_index("player_id")["vacated"]
+    for team in ("BOS", "NYK"):
+        ids = [f"{team}{i}" for i in range(6)]
+        assert vacated[f"{team}0"] > 0.1
+        np.testing.assert_allclose(gain[ids] / vacated[f"{team}0"], [0.5, 1.0, 0.5, 0.0, 0.0, 0.0], atol=1e-12)
+
+
 def test_minutes_without_lineups_use_expected_roles():
     world = build_world(mode="none")
     m = world["minutes"].set_index("player_id")
