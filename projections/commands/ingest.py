@@ -32,7 +32,9 @@ def register(sub: Any) -> None:
         k = kinds.add_parser(kind, help=text, description=text)
         k.add_argument("file", type=Path, nargs="?" if kind == "game-logs" else None,
                        help="a LeagueGameLog export (CSV or JSON), or none with --fetch" if kind == "game-logs" else
-                       "a lines file (one row a game: date, teams, spread, total, moneylines, scores)")
+                       "a lines file, one row a game, in the columns of nba_2008-2025_raw.csv: season (the year it "
+                       "ends, 2020 for 2019-20), date, away, home, whos_favored, spread, total, moneyline_away, "
+                       "moneyline_home, score_away, score_home, playoffs")
         k.add_argument("--season", action="append", metavar="S",
                        help="only this season (e.g. 2022-23); repeat for more (default: every season in the file)")
         k.add_argument("--replace", action="store_true", help="replace seasons the archive already has")

@@ -211,9 +211,10 @@ def send_webhook(
 def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchPolicy) -> Delivery:
     """Send one mail to every alerts.smtp_to until the server accepts it for each of them or the policy gives up.
 
-    A recipient refused for now (4xx: greylisting, a full mailbox) while others were accepted is sent the mail
-    again, alone, on the next attempt; one refused for good (5xx) is not. The delivery is ok only when every
-    recipient got the mail: a missing one is an alert that did not arrive, and says who and why."""
+    A recipient refused for now (4xx: greylisting, a full mailbox, or not asked at all because a 421 closed the
+    session) is sent the mail again on the next attempt, without those who have it; one refused for good (5xx) is
+    not. The delivery is ok only when every recipient got the mail: a missing one is an alert that did not arrive,
+    and says who and why."""
     target, secrets = email_target(alerts), _secrets(alerts)
     retry = _Retry(policy)
     if not alerts.smtp_to:
@@ -222,16 +223,18 @@ def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchP
     message = mail.message(alerts, subject, text)
     pending, delivered = list(alerts.smtp_to), list[str]()
     lost: dict[str, tuple[int, bytes | str]] = {}
+    attempts = 0
     while True:
+        attempts += 1
         try:
             with Watchdog(retry.deadline()) as watchdog:
                 smtp = mail.session(alerts, watchdog)
                 try:
-                    refused = smtp.send_message(message, to_addrs=pending)
+                    refused, sent = smtp.send_message(message, to_addrs=pending), True
                 except smtplib.SMTPRecipientsRefused as exc:
-                    if not delivered:  # nobody has it yet: the whole send failed
-                        raise
-                    refused = exc.recipients
+                    # raised before DATA - every recipient refused, or a 421 that closed the session part way down
+                    # the list: none of `pending` has the mail, those after the 421 were not even asked
+                    refused, sent = exc.recipients, False
                 finally:
                     smtp.close()
         except (smtplib.SMTPException, OSError) as exc:
@@ -245,19 +248,21 @@ def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchP
                 break
             return retry.failed("email", target, f"check alerts.smtp_host/smtp_port ({target}) and that the mail "
                                 "server is up and accepts mail from this host", secrets)
-        delivered += [rcpt for rcpt in pending if rcpt not in refused]
-        later = {rcpt: answer for rcpt, answer in refused.items() if 400 <= answer[0] < 500}
-        lost.update({rcpt: answer for rcpt, answer in refused.items() if rcpt not in later})
-        pending = [rcpt for rcpt in pending if rcpt in later]
+        if sent:
+            delivered += [rcpt for rcpt in pending if rcpt not in refused]
+        lost.update({rcpt: answer for rcpt, answer in refused.items() if not 400 <= answer[0] < 500})
+        later = {rcpt: refused.get(rcpt, (0, "not asked: the server closed the session")) for rcpt in pending
+                 if rcpt not in delivered and rcpt not in lost}
+        pending = list(later)
         if later and retry.again(f"refused for now ({mail.refusals(later)})", retryable=True):
             continue
         lost.update(later)
         break
-    attempts = len(retry.errors) + 1
     if not lost:
         return Delivery("email", target, True, attempts, "accepted")
-    detail = (f"accepted for {', '.join(delivered)} only, after {attempts} attempt{'s' * (attempts != 1)}; never "
-              f"for {mail.refusals(lost)} - fix alerts.smtp_to, or ask the mail server's admin")
+    who = f"accepted for {', '.join(delivered)} only" if delivered else "accepted for no recipient"
+    detail = (f"{who}, after {attempts} attempt{'s' * (attempts != 1)}; never for {mail.refusals(lost)} - fix "
+              "alerts.smtp_to, or ask the mail server's admin")
     return Delivery("email", target, False, attempts, redact(detail, secrets))
 
 

@@ -240,8 +240,10 @@ def _dk_id(value: Any) -> int:
     """A DraftKings id: a whole number ("13663902", or "13663902.0" as a spreadsheet saves it), never a fraction cut
     to the id of another player."""
     number = float(value)
-    if not number.is_integer() or not 0 < number < 2**53:
+    if not number.is_integer():
         raise ValueError("not a whole number")
+    if not 0 < number < 2**53:
+        raise ValueError("not an id: DraftKings ids are above 0")
     return int(number)
 
 

@@ -141,10 +141,10 @@ class _Inbox:
         self.rcpt_answers: deque[str] = deque()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
-        if self.rcpt_answers:
-            return self.rcpt_answers.popleft()
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+        answer = self.rcpt_answers.popleft() if self.rcpt_answers else "250 OK"
+        if answer.startswith("2"):  # a scripted acceptance is one
+            envelope.rcpt_tos.append(address)
+        return answer
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
@@ -174,7 +174,7 @@ class SmtpReceiver:
         return int(self._controller.port)
 
     def script_rcpt(self, *answers: str) -> None:
-        """The next RCPT commands get these answers (e.g. "450 4.2.0 greylisted"), then 250."""
+        """The next RCPT commands get these answers (e.g. "450 4.2.0 greylisted"; a 2xx accepts), then 250."""
         self._inbox.rcpt_answers.extend(answers)
 
     @property

@@ -898,3 +898,45 @@ def test_a_feed_without_its_news_all_afternoon_is_alerted_once_a_date(
     post = webhook.posts[-1]["text"]
     assert len(webhook.posts) == 1 and "fetch injuries came without news for slate 2020-08-06" in post, post
     assert "no injury report of 2020-08-06 at http://127.0.0.1:" in post and "names its reports anew" in post
+
+
+def test_recipients_after_a_421_that_closed_the_session_are_not_counted_as_having_the_mail(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """A 421 to one RCPT closes the session before the rest are asked and before DATA: smtplib raises with that one
+    recipient alone. On a retry (someone already had the mail) the others of that attempt were counted as delivered
+    and the alert said "accepted" while b@ never got it. Now nobody of that attempt has it, and they are retried."""
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["a@example.org", "b@example.org", "c@example.org"]})
+    # 1st attempt: a@ and b@ greylisted, c@ accepted; 2nd: a@ 421 (closing), b@ never asked; 3rd: both accepted
+    smtp.script_rcpt("450 4.2.0 greylisted", "450 4.2.0 greylisted", "250 OK", "421 4.7.0 too busy, closing")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert delivery.ok and delivery.attempts == 3 and fake_time.sleeps == [0.5, 1.0], delivery
+    assert smtp.recipients == [["c@example.org"], ["a@example.org", "b@example.org"]]
+
+
+def test_a_greylisted_recipient_beside_one_refused_for_good_is_tried_again(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """450 for one recipient and 550 for the other (every recipient refused) failed at once: the greylisted one was
+    never tried again, and the alert told to check the mail server's host and port."""
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org", "boss@example.org"]})
+    smtp.script_rcpt("450 4.2.0 greylisted", "550 5.1.1 no such user")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 2 and smtp.recipients == [["ops@example.org"]], delivery
+    assert "accepted for ops@example.org only, after 2 attempts" in delivery.detail, delivery.detail
+    assert "boss@example.org: 550 5.1.1 no such user" in delivery.detail
+
+
+def test_a_recipient_refused_for_now_on_every_attempt_is_reported_after_the_attempts_made(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """One recipient accepted, the other busy (450) on all three attempts: the delivery said "after 4 attempts"
+    (one more than were made) in what was printed and recorded."""
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org", "boss@example.org"]})
+    smtp.script_rcpt("250 OK", *["450 4.2.0 mailbox busy"] * 3)  # ops@ takes it; boss@ is busy on all 3 attempts
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 3 and smtp.recipients == [["ops@example.org"]], delivery
+    assert "after 3 attempts; never for boss@example.org: 450 4.2.0 mailbox busy" in delivery.detail, delivery.detail

@@ -126,6 +126,10 @@ def _edit(row: int, **cells: str):  # type: ignore[no-untyped-def]
     # an id that is no whole number was cut to another (13663902.7 taken as 13663902): a lineup upload names him
     (lambda rows: [dict(r, ID=r["ID"] + ".7") if i == 2 else r for i, r in enumerate(rows)],
      r"line 4, column 'ID': '?\d+\.7'? \(not a whole number\); ID must be DraftKings' numeric player id"),
+    # a sign or a zero is no id either, and the refusal said "not a whole number" of -13663902
+    (_edit(2, ID="0"), r"line 4, column 'ID': '?0'? \(not an id: DraftKings ids are above 0\)"),
+    (lambda rows: [dict(r, ID="-" + r["ID"]) if i == 2 else r for i, r in enumerate(rows)],
+     r"line 4, column 'ID': '?-\d+'? \(not an id: DraftKings ids are above 0\)"),
     # the same player twice under two DraftKings ids (a row pasted twice, its id changed)
     (lambda rows: [*rows, dict(rows[5], ID=str(int(rows[5]["ID"]) + 10**6))],
      r"players \['Luka Doncic', 'Luka Doncic'\] appear twice; the export is damaged - download it again"),

@@ -139,6 +139,18 @@ def test_a_lines_file_without_its_season_column_is_refused_naming_it(rooted: Pat
     assert tree_snapshot(rooted) == before
 
 
+def test_ingest_lines_help_names_every_column_a_lines_file_needs(tmp_path: Path) -> None:
+    """`projections ingest lines --help` described FILE as "date, teams, spread, total, moneylines, scores": no
+    `season`, which every lines file now needs, so a file made from the help was refused."""
+    from projections.sources.files import LINES_COLUMNS
+
+    result = run_cli(tmp_path / "home", "ingest", "lines", "--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert [c for c in LINES_COLUMNS if not re.search(rf"\b{c}\b", said)] == [], said
+    assert "season (the year it ends, 2020 for 2019-20)" in said, said
+
+
 def test_a_lines_row_with_a_blank_season_is_refused_naming_its_line(tmp_path: Path) -> None:
     """A blank `season` cell said nothing either, so that row's date went unchecked."""
     from projections.sources import files
