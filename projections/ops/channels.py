@@ -261,8 +261,9 @@ def send_email(alerts: AlertSettings, subject: str, text: str, *, policy: FetchP
     if not lost:
         return Delivery("email", target, True, attempts, "accepted")
     who = f"accepted for {', '.join(delivered)} only" if delivered else "accepted for no recipient"
-    detail = (f"{who}, after {attempts} attempt{'s' * (attempts != 1)}; never for {mail.refusals(lost)} - fix "
-              "alerts.smtp_to, or ask the mail server's admin")
+    advice = ("fix alerts.smtp_to, or ask the mail server's admin" if any(code >= 500 for code, _ in lost.values())
+              else f"check that the mail server ({target}) is up and takes mail for them")
+    detail = f"{who}, after {attempts} attempt{'s' * (attempts != 1)}; never for {mail.refusals(lost)} - {advice}"
     return Delivery("email", target, False, attempts, redact(detail, secrets))
 
 

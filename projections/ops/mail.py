@@ -67,12 +67,6 @@ def error(exc: Exception) -> tuple[str, bool]:
     """(what went wrong, whether retrying can help)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"login refused ({exc.smtp_code}); fix alerts.smtp_user / smtp_password", False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # each recipient's (code, answer)
-        answers = {code for code, _ in exc.recipients.values()}
-        said = refusals(exc.recipients)
-        if answers and all(400 <= code < 500 for code in answers):  # greylisting, a full queue: try again later
-            return f"every recipient was refused for now ({said})", True
-        return f"every recipient was refused ({said}); fix alerts.smtp_to", False
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", 400 <= exc.smtp_code < 500
     if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):

@@ -940,3 +940,18 @@ def test_a_recipient_refused_for_now_on_every_attempt_is_reported_after_the_atte
     [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
     assert not delivery.ok and delivery.attempts == 3 and smtp.recipients == [["ops@example.org"]], delivery
     assert "after 3 attempts; never for boss@example.org: 450 4.2.0 mailbox busy" in delivery.detail, delivery.detail
+
+
+def test_a_recipient_the_server_kept_putting_off_is_not_blamed_on_the_address(
+    make_settings: MakeSettings, smtp: SmtpReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """Refused for now (4xx) to the last attempt, a recipient's address is not what is wrong: the advice said "fix
+    alerts.smtp_to" whatever kept the mail from him. It names the mail server unless a refusal was for good."""
+    settings = make_settings(alerts={"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                     "smtp_to": ["ops@example.org", "boss@example.org"]})
+    smtp.script_rcpt("450 4.2.0 greylisted", "250 OK", "421 4.7.0 too busy, closing", "421 4.7.0 too busy, closing")
+    [delivery] = alerts.send_alert(settings, FAILURE, ledger=None, policy=zero_wait, echo=lambda _m: None)
+    assert not delivery.ok and delivery.attempts == 3 and smtp.recipients == [["boss@example.org"]], delivery
+    assert "never for ops@example.org: 421 4.7.0 too busy, closing" in delivery.detail, delivery.detail
+    assert "fix alerts.smtp_to" not in delivery.detail
+    assert f"check that the mail server (smtp://127.0.0.1:{smtp.port}" in delivery.detail, delivery.detail
