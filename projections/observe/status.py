@@ -289,8 +289,9 @@ def render(statuses: list[DateStatus]) -> str:
                 tail = f"  FAILED: {s.error}"
             elif s.state == "stale":
                 tail = f"  stale: {s.reason}"
-                if s.last_outcome in ("failed", "interrupted") and s.error is None:
-                    tail += f" (its last run, {when(s.last_run)}, {s.last_outcome})"
+                if s.last_outcome in ("failed", "interrupted") and s.error is None:  # `ran` has its time unless built
+                    tail += f" (its last run, {when(s.last_run)}, {s.last_outcome})" if s.built_at else \
+                        f" (its last run {s.last_outcome})"
             gold = "  -> gold" if s.publishes and s.object and d.gold.get(s.publishes) == s.object else ""
             lines.append(f"  {s.mark} {s.stage:<{width}}  {short(s.object):<10}  {ran}{gold}{tail}")
     if len(statuses) > 1:
