@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from projections.contracts import Contract
 from projections.pipeline import Stage, StageContext
-from stages.model import minutes_model, rates_model, simulate
+from stages.model import minutes_model, simulate
 from stages.model.table import Calibration
 
 
@@ -65,7 +65,7 @@ def minutes(rosters: pd.DataFrame, odds: pd.DataFrame, calibration: pd.DataFrame
     scalars = cal.group("scalar")
     frame = rosters.merge(odds[["team", "spread"]], on="team", how="left")
     frame["spread"] = frame["spread"].fillna(0.0)
-    frame["position"] = rates_model.primary_position(frame["positions"])  # as the calibration's fit reads it
+    frame["position"] = minutes_model.primary_position(frame["positions"])  # as the calibration's fit reads it
     coefs = cal.coefs(("p_bench", "p_any", "min_starter", "min_bench", "min_any"))
     proj = minutes_model.project(frame, coefs, rookie=scalars["rookie_p_play"], status_play=params.status_play(),
                                  status_sit=params.status_sit(), budget=scalars["team_minutes"],

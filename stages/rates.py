@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from projections.contracts import Contract
 from projections.dates import season_of
 from projections.pipeline import Stage, StageContext
-from stages.model import rates_model
+from stages.model import minutes_model, rates_model
 from stages.model.simulate import SIM_STATS
 from stages.model.table import Calibration
 
@@ -65,7 +65,7 @@ def rates(rosters: pd.DataFrame, minutes: pd.DataFrame, game_logs: pd.DataFrame,
     scalars = cal.group("scalar")
     frame = rosters.merge(odds[["team", "implied_total"]], on="team", how="left").merge(
         minutes[["player_id", "p_play", "mode"]], on="player_id", how="left", validate="one_to_one")
-    frame["position"] = rates_model.primary_position(frame["positions"])
+    frame["position"] = minutes_model.primary_position(frame["positions"])
     league = {s: scalars[f"league_{s}"] for s in SIM_STATS}
     by_position = rates_model.position_rates(game_logs, frame[["player_id", "position"]])
     prior = rates_model.prior_table(frame["position"], by_position, league)

@@ -119,6 +119,17 @@ def test_no_stage_s_code_version_holds_an_engine_module_that_does_io():
     assert not any(held.values()), held
 
 
+def test_the_minutes_stage_does_not_hold_the_rates_model():
+    """The minutes stage read the DK primary position through stages.model.rates_model, so every edit of the rates
+    model (its priors, its usage factor) reran the minutes of every date too; the position helper now lives with
+    the minutes model, which the rates model already imports."""
+    from projections.pipeline import code_files
+    from stages import PIPELINE
+
+    assert "stages.model.rates_model" not in dict(code_files(PIPELINE["minutes"]))
+    assert "stages.model.minutes_model" in dict(code_files(PIPELINE["rates"]))
+
+
 def test_a_season_scoped_stage_cannot_reach_what_its_key_does_not_hold():
     """A season-scoped stage's key holds the season, not the date nor as_of (projections.plan.action_key): one
     object serves every date of the season. So it may neither read ctx.game_date (its output would depend on the

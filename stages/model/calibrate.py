@@ -174,7 +174,7 @@ def _positions(salaries: pd.DataFrame) -> pd.Series:
     """player_id -> primary DK position (the one he is listed at most often)."""
     if salaries.empty:
         return pd.Series(dtype="object")
-    primary = rates_model.primary_position(salaries["positions"])
+    primary = minutes_model.primary_position(salaries["positions"])
     listed = pd.DataFrame({"player_id": salaries["player_id"].astype(str), "position": primary})
     listed = listed[listed["position"] != ""]
     counts = listed.groupby(["player_id", "position"]).size().reset_index(name="n")

@@ -40,7 +40,7 @@ MODELS: Mapping[str, tuple[str, ...]] = {
 }
 ROLE_PRIOR_GAMES = 2.0  # games of prior weight on role-specific minutes
 MIN_SD_NEW = 6.0  # minutes sd assumed for a player with no logged game (a typical bench player's)
-POSITION_ORDER = ("PG", "SG", "SF", "PF", "C")  # DK primary positions, guard to center
+POSITIONS = ("PG", "SG", "SF", "PF", "C")  # DK primary positions, guard to center
 UNKNOWN_OVERLAP = 0.5  # position overlap where either position is unknown: halfway, no evidence either way
 ROLE_GAP = 6.0  # starters play about this many minutes more than their all-role average, bench players fewer
 
@@ -81,6 +81,12 @@ def prepare(feats: pd.DataFrame) -> pd.DataFrame:
     out["last_blowout0"] = out["last_blowout"].fillna(0.0)
     out["abs_spread"] = out["spread"].abs().fillna(0.0)
     return out
+
+
+def primary_position(positions: pd.Series) -> pd.Series:
+    """"PG/SG" -> "PG"; anything that is not a DK position -> "" (unknown)."""
+    first = positions.fillna("").astype(str).str.split("/").str[0]
+    return first.where(first.isin(POSITIONS), "")
 
 
 def appear_share(feats: pd.DataFrame) -> np.ndarray:
@@ -132,9 +138,9 @@ def _vacating(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
 def position_overlap(mine: str, theirs: str) -> float:
     """How much two DK primary positions share minutes: 1 the same, 0.5 adjacent (PG-SG, SG-SF, SF-PF, PF-C), 0
     further apart; UNKNOWN_OVERLAP where either is unknown ("")."""
-    if mine not in POSITION_ORDER or theirs not in POSITION_ORDER:
+    if mine not in POSITIONS or theirs not in POSITIONS:
         return UNKNOWN_OVERLAP
-    return max(0.0, 1.0 - abs(POSITION_ORDER.index(mine) - POSITION_ORDER.index(theirs)) / 2)
+    return max(0.0, 1.0 - abs(POSITIONS.index(mine) - POSITIONS.index(theirs)) / 2)
 
 
 def vacated_position(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
@@ -142,7 +148,7 @@ def vacated_position(frame: pd.DataFrame, p_play: np.ndarray) -> np.ndarray:
     overlap with the player's (`position_overlap`: a guard's absence opens minutes mainly for guards), from the
     frame's `position` (DK primary position, "" unknown)."""
     own = _vacating(frame, p_play)
-    labels = (*POSITION_ORDER, "")
+    labels = (*POSITIONS, "")
     overlap = np.array([[position_overlap(mine, theirs) for theirs in labels] for mine in labels])
     mine = frame["position"].map(dict(zip(labels, range(len(labels)), strict=True))).fillna(len(labels) - 1)
     mine = mine.to_numpy(dtype="int64")

@@ -19,14 +19,6 @@ import pandas as pd
 from stages.model.minutes_model import appear_share
 from stages.model.simulate import SIM_STATS
 
-POSITIONS = ("PG", "SG", "SF", "PF", "C")
-
-
-def primary_position(positions: pd.Series) -> pd.Series:
-    """"PG/SG" -> "PG"; anything that is not a DK position -> "" (unknown)."""
-    first = positions.fillna("").astype(str).str.split("/").str[0]
-    return first.where(first.isin(POSITIONS), "")
-
 
 def league_rates(logs: pd.DataFrame) -> dict[str, float]:
     """Minutes-weighted per-minute rate of every simulated stat over the logs."""
