@@ -242,8 +242,11 @@ def _dk_id(value: Any) -> int:
     number = float(value)
     if not number.is_integer():
         raise ValueError("not a whole number")
-    if not 0 < number < 2**53:
+    if number <= 0:
         raise ValueError("not an id: DraftKings ids are above 0")
+    if number >= 2**53:  # a float holds every whole number below 2**53 exactly, and not all above
+        raise ValueError(f"too large to be a DraftKings id (theirs have 8 digits; from 2**53 = {2**53:,} on a "
+                         "number cannot be held exactly, so it might name another player)")
     return int(number)
 
 
