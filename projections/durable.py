@@ -30,8 +30,8 @@ def write_file(path: Path, data: bytes) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask (the data-root policy's) decides
     except FileExistsError as exc:
-        exc.strerror = "File exists, left as it was: a durable write makes new files only (remove it, or replace it "
-        exc.strerror += "with write_atomic)"
+        exc.strerror = (f"File exists: nothing was written and {path.name} was left as it was (this write makes new "
+                        "files only, never over one); if it does not belong there, move it away and run again")
         raise
     try:
         failpoints.hit("file.write")

@@ -13,9 +13,11 @@ from projections.durable import write_atomic, write_file
 def test_a_durable_write_refuses_an_existing_file_names_it_and_leaves_it_whole(tmp_path: Path):
     path = tmp_path / "data.parquet"
     path.write_bytes(b"the committed bytes")
-    with pytest.raises(FileExistsError, match=r"left as it was.*remove it, or replace it with write_atomic") as info:
+    with pytest.raises(FileExistsError, match=r"nothing was written and data.parquet was left as it was") as info:
         write_file(path, b"other")
-    assert info.value.filename == str(path) and str(path) in str(info.value)
+    said = str(info.value)  # what a user reads: the file, and what to do - not the name of a function to call
+    assert info.value.filename == str(path) and said.endswith(f": '{path}'"), said
+    assert "if it does not belong there, move it away and run again" in said and "write_atomic" not in said, said
     assert path.read_bytes() == b"the committed bytes"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet"]  # nothing beside it either
 
@@ -32,7 +34,7 @@ def test_a_durable_write_never_follows_a_symbolic_link_even_to_nothing(tmp_path:
 
 
 def test_a_replacing_write_does_replace_the_file_a_durable_write_refuses(tmp_path: Path):
-    """The fix the refusal names works: write_atomic replaces the file and leaves no temp file."""
+    """What code that means to replace a file uses instead: write_atomic replaces it and leaves no temp file."""
     path = tmp_path / "note.json"
     path.write_bytes(b"old")
     write_atomic(path, b"new")

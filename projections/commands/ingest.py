@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from projections.errors import ConfigError, FetchError
     from projections.ops.permissions import apply_umask, ensure_tree
     from projections.settings import load_settings
-    from projections.sources import inbox, ingest
+    from projections.sources import dk_file, inbox, ingest
     from projections.sources.intake import read_file  # the inbox reads its files with the same cap
 
     settings = load_settings()
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"injury reports: {number} of {len(args.files)} read and checked", file=sys.stderr, flush=True)
     elif args.kind == "dk-salaries":
         read = [(path, content, inbox.read_dk(home, content, _name(path))) for path, content in
-                ((p, read_file(p, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)) for p in args.files)]
+                ((p, read_file(p, limit=dk_file.DK_MAX_BYTES, what=dk_file.DK_WHAT)) for p in args.files)]
         inbox.check_dk(home, [(parsed, _name(path)) for path, _, parsed in read], now)
     elif args.kind in ("game-logs", "lines"):
         seasons = set(args.season) if args.season else None
@@ -205,7 +205,7 @@ def _waiting(settings: Any) -> list[Path]:
 
 def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
     from projections.commands._edge import output_dir
-    from projections.sources import inbox, intake
+    from projections.sources import dk_file, inbox, intake
 
     folder = inbox.inbox_dir(settings)
     # a taken file moves to processed/: an inbox this user cannot change is refused before anything is recorded
@@ -215,7 +215,7 @@ def _take_inbox(settings: Any, now: dt.datetime, found: list[Path]) -> int:
     for path in found:
         name = intake.shown(path.name)
         try:
-            content = intake.read_dropped(path, limit=inbox.files.DK_MAX_BYTES, what=inbox.files.DK_WHAT)
+            content = intake.read_dropped(path, limit=dk_file.DK_MAX_BYTES, what=dk_file.DK_WHAT)
             if content is None:  # another run took it meanwhile
                 continue
             took = inbox.ingest_dk(settings.home, content, name, now)

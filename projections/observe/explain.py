@@ -278,7 +278,7 @@ class Explainer:
             mode = "stale"
             state = "failed" if failure and (not plan.key or (last or {}).get("key") in (None, plan.key)) \
                 else "stale"
-            reason = plan.reason
+            reason = status.stale_reason(plan, self.prov, self._season(stage, day))
             if last is not None and last.get("event") == "no_games":
                 reason = f"nothing to build, {first_line(last.get('error'))}"
             if plan.blocked_by:

@@ -29,6 +29,7 @@ class Provenance:
         self.pipeline = pipeline
         self._records: dict[str, Record | None] = {}
         self._scan: dict[tuple[str, str], list[str]] | None = None
+        self._scopes: set[tuple[str, str]] | None = None
 
     def record(self, key: str | None) -> Record | None:
         if not key or not is_digest(key):
@@ -145,3 +146,21 @@ class Provenance:
             if rec is not None:
                 return rec, e, passed
         return None
+
+    def ever_built(self, stage: str, day: str) -> bool:
+        """Whether `stage` was ever built for `day` (for its season, a season stage) under any key: the ledger
+        has a build, cached run or fetch of it, or - the ledger trimmed or lost - the store an action record."""
+        spec = self.pipeline.stages.get(stage)
+        scope = season_of(dt.date.fromisoformat(day)) if spec is not None and spec.scope == "season" else day
+        kinds = ("stage_success", "stage_cached", "stage_fetched")
+        if self.events.of_season(scope, stage, *kinds) if scope != day else self.events.of_stage(day, stage, *kinds):
+            return True
+        if self._scopes is None:  # read once, only when the ledger knows no build (a scan reads every record)
+            self._scopes = set()
+            for path in self.store.iter_action_paths():
+                try:
+                    rec = json.loads(path.read_bytes())
+                    self._scopes.update((str(rec["stage"]), str(rec[f])) for f in ("game_date", "season") if rec.get(f))
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                    continue
+        return (stage, scope) in self._scopes

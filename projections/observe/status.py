@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from projections.dates import season_of
 from projections.hashing import short
 from projections.observe.events import ENDINGS, Event, Events, first_line, when
+from projections.observe.provenance import Provenance
 
 if TYPE_CHECKING:
     from projections.archive_calendar import Calendar
@@ -94,12 +95,22 @@ def _fetch_failed(row: StageStatus, plan: Plan, events: Events, fetched: list[st
         row.seconds = e.get("seconds") if row.seconds is None else row.seconds
 
 
+def stale_reason(plan: Plan, prov: Provenance, season: str | None) -> str:
+    """Why `plan` is stale; a key with no object where no key of the stage ever had one for the date (its season)
+    is said plainly: never built, not "new inputs, params or code"."""
+    if plan.up_to_date or plan.record is not None or plan.key is None or plan.problem or plan.blocked_by \
+            or plan.damaged or prov.ever_built(plan.stage, plan.game_date.isoformat()):
+        return plan.reason
+    return f"never built for season {season}" if season else "never built for this date"
+
+
 def _stage_status(plan: Plan, events: Events, states: dict[str, State], fetched: list[str] | None = None,
-                  season: str | None = None) -> StageStatus:
+                  season: str | None = None, prov: Provenance | None = None) -> StageStatus:
     """`plan`'s row; `season` for a season-scoped stage, whose runs under any date of the season are its own."""
     day = plan.game_date.isoformat()
     row = StageStatus(game_date=day, stage=plan.stage, state="up to date" if plan.up_to_date else "stale",
-                      reason=plan.reason, object=plan.object, key=plan.key, publishes=plan.publish)
+                      reason=plan.reason if prov is None else stale_reason(plan, prov, season), object=plan.object,
+                      key=plan.key, publishes=plan.publish)
     if plan.record is not None:
         row.built_at = plan.record.get("created_at")
         built = events.build_of(plan.record)
@@ -220,10 +231,12 @@ def _failed_note(day: str, events: Events) -> str | None:
     return f"run {run or '-'} failed on it {when(failed[0].get('ts'))}: {first_line(failed[0].get('error'))}{more}"
 
 
-def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None = None) -> DateStatus:
+def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar | None = None,
+                prov: Provenance | None = None) -> DateStatus:
     """The status of every stage of `day`, in build order, and why runs skip it or cannot build it (`calendar`
-    is the archive's, in archive mode)."""
+    is the archive's, in archive mode; `prov` shared over the dates of one listing)."""
     iso = day.isoformat()
+    prov = prov or Provenance(engine.store, events, engine.pipeline)
     off = found_no_games(engine, events, iso)  # a fetched schedule's word: an off day, whatever the archive holds
     out = DateStatus(game_date=iso, skipped=_skip_reason(engine, day, events, calendar),
                      outside=outside_reason(calendar, day) if calendar is not None and not off else None,
@@ -234,7 +247,7 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
     states: dict[str, State] = {}
     for plan in engine.status(day):
         row = _stage_status(plan, events, states, engine.pipeline.fetched_for(plan.stage),
-                            season_of(day) if engine.pipeline[plan.stage].scope == "season" else None)
+                            season_of(day) if engine.pipeline[plan.stage].scope == "season" else None, prov)
         states[plan.stage] = row.state
         out.stages.append(row)
         if plan.publish:
@@ -252,7 +265,8 @@ def date_status(engine: Engine, day: dt.date, events: Events, calendar: Calendar
 def collect(engine: Engine, dates: list[dt.date], events: Events | None = None) -> list[DateStatus]:
     events = events or Events.read(engine.home)
     calendar = archive_calendar(engine)
-    return [date_status(engine, day, events, calendar) for day in dates]
+    prov = Provenance(engine.store, events, engine.pipeline)
+    return [date_status(engine, day, events, calendar, prov) for day in dates]
 
 
 def _seconds(value: float | None) -> str:

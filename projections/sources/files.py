@@ -1,6 +1,6 @@
 """Files people download -> canonical tables, with errors that name the file, the column and the fix.
 
-    DKSalaries.csv             DraftKings' salary export of a classic slate (Game Info names the date)
+    DKSalaries.csv             DraftKings' salary export of a classic slate: projections.sources.dk_file
     player game logs CSV       stats.nba.com LeagueGameLog, player mode (shared/data/nba/logs/nbacom/*.csv)
     lines CSV                  closing lines, one row a game (shared/data/nba/odds/nba_2008-2025_raw.csv)
     injury report table        the official report's table as CSV (shared/data/nba/injuries/2020/csv/*.csv)
@@ -12,7 +12,6 @@ started or changed) for anything it cannot take, so an ingest either writes ever
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -23,17 +22,12 @@ from projections.errors import ConfigError, ContractViolation
 from projections.identity import team_code
 from projections.sources.log_rows import blank
 from projections.sources.parsers.common import MONEYLINE_RANGE, SPREAD_RANGE, TOTAL_RANGE
-from projections.textsafe import has_control
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Resolve = Callable[[str, str | None], str]  # (name, team) -> player_id
 
-DK_COLUMNS = ("Position", "Name", "ID", "Roster Position", "Salary", "Game Info", "TeamAbbrev")
-DK_POSITIONS = ("PG", "SG", "SF", "PF", "C")
-DK_ROSTER_SLOTS = (*DK_POSITIONS, "G", "F", "UTIL")
-DK_CAP = 50_000  # a classic lineup's salary cap: no one player costs more
 LINES_COLUMNS = ("season", "date", "away", "home", "whos_favored", "spread", "total", "moneyline_away",
                  "moneyline_home", "score_away", "score_home", "playoffs")
 REPORT_COLUMNS = ("Game Date", "Game Time", "Matchup", "Team", "Player Name", "Current Status", "Reason")
@@ -43,12 +37,12 @@ class BadFile(ConfigError):
     """A file handed to ingest (or dropped into the inbox) that cannot become a table."""
 
 
-def _csv(content: bytes, name: str, what: str, required: tuple[str, ...], fix: str, **kwargs: Any) -> pd.DataFrame:
+def csv_table(content: bytes, name: str, what: str, required: tuple[str, ...], fix: str, **kwargs: Any) -> pd.DataFrame:
     import pandas as pd
 
     if not content.strip():
         raise BadFile(f"{name}: the file is empty; {fix}")
-    content = _from_utf16(content)
+    content = from_utf16(content)
     first = content.split(b"\n", 1)[0]
     if b"\t" in first and b"," not in first and "sep" not in kwargs:  # a spreadsheet's tab-separated text
         kwargs["sep"] = "\t"
@@ -82,12 +76,12 @@ def _has_columns(frame: pd.DataFrame, name: str, what: str, required: tuple[str,
         raise BadFile(f"{name}: missing column(s) {missing} of {what} (the file has {has}); {fix}")
 
 
-def _from_utf16(content: bytes) -> bytes:
+def from_utf16(content: bytes) -> bytes:
     """UTF-16 text (a spreadsheet's "Unicode text") as UTF-8; anything else as it is."""
     return content.decode("utf-16").encode() if content[:2] in (b"\xff\xfe", b"\xfe\xff") else content
 
 
-def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callable[[Any], Any], fix: str) -> list[Any]:
+def column_values(frame: pd.DataFrame, column: str, name: str, convert: Callable[[Any], Any], fix: str) -> list[Any]:
     """`convert` of every cell of a column that every row must fill; a blank cell (a truncated last line too) or
     one `convert` refuses is a BadFile naming the line."""
     out = []
@@ -102,15 +96,6 @@ def _column_values(frame: pd.DataFrame, column: str, name: str, convert: Callabl
     return out
 
 
-def _player_name(value: Any) -> str:
-    """A player's name: no spreadsheet formula (=, +, -, @ first: it would run when dk_projections.csv is opened)
-    and no control character."""
-    text = str(value).strip()
-    if text[:1] in ("=", "+", "-", "@") or has_control(text):
-        raise ValueError("a name that starts like a spreadsheet formula or holds a control character is no player's")
-    return text
-
-
 def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: float, what: str) -> pd.Series:
     """A column of numbers that may be blank (NaN); text that is not a number, or a number outside
     [low, high], is a BadFile naming the line."""
@@ -123,154 +108,6 @@ def _numbers(frame: pd.DataFrame, column: str, name: str, low: float, high: floa
         raise BadFile(f"{name}: line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {what} "
                       f"(a number from {low:g} to {high:g}, or blank); fix that row")
     return values
-
-
-# ------------------------------------------------------------------------------------------ DraftKings
-
-DK_MAX_BYTES = 4 * 2**20  # 80 times a full slate's export
-DK_MAX_ROWS = 2_000  # a 15-game slate lists about 540 players
-DK_WHAT = "any DraftKings salary export (a full slate's is under 50 KB)"
-DK_FIX = ("download the slate's salary CSV from DraftKings (a classic NBA contest -> 'Export to CSV' / "
-          "DKSalaries.csv) and pass that file unchanged")
-
-
-def dk_salaries(content: bytes, name: str, resolve_for: Callable[[dt.date], Resolve]
-                ) -> tuple[dt.date, pd.DataFrame]:
-    """(slate date, salaries table) of one DKSalaries.csv; the date comes from its Game Info column, never from
-    the file's name or time. `resolve_for(date)` gives the name -> player_id resolver for that slate."""
-    import pandas as pd
-
-    from projections.archive_build import eastern_to_utc, parse_game_info
-
-    if len(content) > DK_MAX_BYTES:  # refused before it is parsed: a 139 MB file took 46 s and 2 GB to refuse
-        raise BadFile(f"{name}: more than {DK_MAX_BYTES // 2**20} MiB, more than {DK_WHAT}; {DK_FIX}")
-    raw = _csv(_dk_table(_from_utf16(content)), name, "a DraftKings salary export", DK_COLUMNS, DK_FIX,
-               keep_default_na=False, na_values=[""])  # "N/A" in a cell is text to refuse, not a blank one
-    if len(raw) > DK_MAX_ROWS:  # before the rows are checked one by one (seconds for a few MB of them)
-        raise BadFile(f"{name}: {len(raw):,} players, more than any DraftKings slate lists (a 15-game slate has about "
-                      f"540); {DK_FIX}")
-    slots = set("/".join(raw["Roster Position"].dropna().astype(str)).split("/"))
-    if {"CPT", "FLEX"} & slots or "UTIL" not in slots:
-        raise BadFile(f"{name}: column 'Roster Position' lists {sorted(slots)[:8]}: a showdown or non-NBA-classic "
-                      "slate; only classic NBA slates (PG/SG/SF/PF/C/G/F/UTIL) are projected")
-    positions = _column_values(raw, "Position", name, _slots(DK_POSITIONS), "a player's Position is one or more of "
-                               f"{'/'.join(DK_POSITIONS)} (e.g. PG/SG); fix that row or export the file again")
-    roster = _column_values(raw, "Roster Position", name, _slots(DK_ROSTER_SLOTS), "a classic NBA Roster Position "
-                            f"is one or more of {'/'.join(DK_ROSTER_SLOTS)} (e.g. PG/G/UTIL); fix that row or export "
-                            "the file again")
-    names = _column_values(raw, "Name", name, _player_name, "every row names its player, in plain text")
-    games = _column_values(raw, "Game Info", name, parse_game_info,
-                           "every row needs 'AWY@HOM MM/DD/YYYY HH:MMPM ET'; export the file before the slate "
-                           "locks, or fix that row")
-    days = sorted({g[2] for g in games})
-    if len(days) != 1:
-        raise BadFile(f"{name}: column 'Game Info' names several dates {[str(d) for d in days]}; a classic slate "
-                      "is one date - split the file by date")
-    day = days[0]
-    resolve = resolve_for(day)
-    teams = _column_values(raw, "TeamAbbrev", name, team_code, "fix the team code or add the spelling to "
-                           "projections/identity.py")
-    salary = _column_values(raw, "Salary", name, _salary, "Salary must be a whole number of dollars above 0 and within "
-                            f"DraftKings' classic cap (${DK_CAP:,})")
-    dk_id = _column_values(raw, "ID", name, _dk_id, "ID must be DraftKings' numeric player id")
-    opp = [g[1] if t == g[0] else g[0] for t, g in zip(teams, games, strict=True)]
-    for row, (team, game) in enumerate(zip(teams, games, strict=True), start=2):
-        if team not in game[:2]:
-            raise BadFile(f"{name}: line {row}: TeamAbbrev {team} is not in its Game Info game {game[0]}@{game[1]}")
-    slate_id = f"dk-{day.isoformat()}-{hashlib.sha256(content).hexdigest()[:8]}"
-    avg = pd.to_numeric(raw["AvgPointsPerGame"], errors="coerce") if "AvgPointsPerGame" in raw else None
-    frame = pd.DataFrame({
-        "season": season_of(day), "game_date": day, "slate_id": slate_id, "source": "dk",
-        "dk_id": pd.array(dk_id, dtype="Int64"),
-        "player_id": [resolve(n, t) for n, t in zip(names, teams, strict=True)],
-        "player_name": names, "team": teams, "opp": opp, "positions": positions, "roster_positions": roster,
-        "salary": salary,
-        "starter": pd.array([None] * len(raw), dtype="boolean"),
-        "tip_time": pd.to_datetime([eastern_to_utc(g[2], g[3], g[4]) for g in games], utc=True),
-        "avg_points": avg.astype(float) if avg is not None else float("nan"),
-    })
-    dup = frame["player_id"].duplicated(keep=False)
-    if dup.any():
-        raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} appear twice; the export is "
-                      "damaged - download it again")
-    dup = frame["dk_id"].duplicated(keep=False)
-    if dup.any():
-        raise BadFile(f"{name}: players {sorted(frame.loc[dup, 'player_name'])[:6]} share DraftKings ID "
-                      f"{frame.loc[dup, 'dk_id'].iloc[0]} (a lineup upload could not tell them apart); the export is "
-                      "damaged - download it again")
-    one_sided = sorted(f"{g[0]}@{g[1]}" for g in set(games) if not {g[0], g[1]} <= set(teams))
-    if one_sided:
-        raise BadFile(f"{name}: game(s) {', '.join(one_sided[:4])} list players of one team only (a classic export "
-                      "lists both teams of every game): the file is cut short or filtered; " + DK_FIX)
-    return day, frame
-
-
-DK_FULL_TEAM = 8  # a whole export lists every rostered player: 11-18 a team in the real files
-
-
-def dk_notes(frame: pd.DataFrame) -> list[str]:
-    """What a person should know of a salary file that was taken: teams listing few players (a file cut at a
-    line, or filtered) leave the rest of their players out of the projections."""
-    sizes = frame.groupby("team").size()
-    thin = sizes[sizes < DK_FULL_TEAM]
-    if thin.empty:
-        return []
-    return [f"{', '.join(f'{t} ({n})' for t, n in thin.items())} list fewer than {DK_FULL_TEAM} players (a whole "
-            "export lists every rostered player, 11-18 a team): the file may be cut short or filtered, and the "
-            "players it leaves out are not projected"]
-
-
-def _dk_table(content: bytes) -> bytes:
-    """The salary table of a DraftKings file: the file itself, or the table inside a lineup-upload template (the
-    CSV a contest's "Upload lineups" offers: roster slots and instructions on the left, the same player table as
-    the salary export from its eighth line, eight columns in)."""
-    lines = content.splitlines()
-    if not lines or b"Instructions" not in lines[0]:
-        return content
-    for sep in (b",", b"\t"):  # the CSV, or a spreadsheet's tab-separated text of it
-        for start, line in enumerate(lines[:40]):
-            at = line.find(b"Position" + sep + b"Name + ID" + sep)
-            if at > 0 and not line[:at].strip(sep + b" \xef\xbb\xbf"):
-                skip = line[:at].count(sep)
-                return b"\n".join(row.split(sep, skip)[-1] for row in lines[start:] if row.count(sep) >= skip) + b"\n"
-    return content
-
-
-def _dk_id(value: Any) -> int:
-    """A DraftKings id: a whole number ("13663902", or "13663902.0" as a spreadsheet saves it), never a fraction cut
-    to the id of another player."""
-    number = float(value)
-    if not number.is_integer():
-        raise ValueError("not a whole number")
-    if not 0 < number < 2**53:
-        raise ValueError("not an id: DraftKings ids are above 0")
-    return int(number)
-
-
-def _salary(value: Any) -> int:
-    amount = float(value)
-    if not amount.is_integer() or not 0 < amount <= DK_CAP:
-        raise ValueError("not a salary")
-    return int(amount)
-
-
-def _slots(allowed: tuple[str, ...]) -> Callable[[Any], str]:
-    """A converter of "PG/SG" cells whose every part is one of `allowed`."""
-    def convert(value: Any) -> str:
-        text = str(value).strip()
-        unknown = [p for p in text.split("/") if p not in allowed]
-        if unknown:
-            raise ValueError(f"{'/'.join(unknown)} is no NBA classic position")
-        return text
-
-    return convert
-
-
-def dk_lock(frame: pd.DataFrame) -> dt.datetime:
-    """The first tip of a DraftKings slate, from its Game Info."""
-    import pandas as pd
-
-    return pd.Timestamp(frame["tip_time"].min()).to_pydatetime()
 
 
 # ------------------------------------------------------------------------------------------ game logs
@@ -293,8 +130,8 @@ def game_logs(content: bytes, name: str) -> pd.DataFrame:
         if body:
             raw = result_frame(load_json(content, "game_logs"), "LeagueGameLog", "game_logs")
         else:
-            raw = _csv(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
-                       dtype={"GAME_ID": str, "PLAYER_ID": str})
+            raw = csv_table(content, name, "a LeagueGameLog player export", GAMELOG_COLUMNS, LOGS_FIX,
+                            dtype={"GAME_ID": str, "PLAYER_ID": str})
             if wrong := unfilled(raw):
                 raise BadFile(f"{name}: {wrong}; {LOGS_FIX}")
         logs = player_logs_from_rows(pd.DataFrame(raw), "game_logs" if body else name)
@@ -321,12 +158,12 @@ def lines(content: bytes, name: str) -> pd.DataFrame:
 
     from projections.sources.log_rows import LINES_SAID_BY, misdated, season_said
 
-    raw = _csv(content, name, "a closing-lines file", LINES_COLUMNS, LINES_FIX)
-    _column_values(raw, "season", name, season_said, "a season is the year it ends (2020 for 2019-20), or 2019-20")
-    day = _column_values(raw, "date", name, lambda v: dt.date.fromisoformat(str(v).strip()[:10]),
-                         "dates are YYYY-MM-DD")
-    home = _column_values(raw, "home", name, team_code, "fix the team or add its spelling to projections/identity.py")
-    away = _column_values(raw, "away", name, team_code, "fix the team or add its spelling to projections/identity.py")
+    raw = csv_table(content, name, "a closing-lines file", LINES_COLUMNS, LINES_FIX)
+    column_values(raw, "season", name, season_said, "a season is the year it ends (2020 for 2019-20), or 2019-20")
+    day = column_values(raw, "date", name, lambda v: dt.date.fromisoformat(str(v).strip()[:10]),
+                        "dates are YYYY-MM-DD")
+    home = column_values(raw, "home", name, team_code, "fix the team or add its spelling to projections/identity.py")
+    away = column_values(raw, "away", name, team_code, "fix the team or add its spelling to projections/identity.py")
     favoured = raw["whos_favored"].astype(str).str.strip().str.lower()
     bad = raw.index[~favoured.isin(["home", "away"])]
     if len(bad):
@@ -377,7 +214,7 @@ def injury_report(content: bytes, name: str, report_time: dt.datetime, resolve: 
     from projections import schema
     from projections.archive_build import read_report
 
-    _csv(content, name, "an injury report table", REPORT_COLUMNS, REPORT_FIX, dtype=str)
+    csv_table(content, name, "an injury report table", REPORT_COLUMNS, REPORT_FIX, dtype=str)
     rows, _, _ = read_report(io.BytesIO(content))  # type: ignore[arg-type]
     bad = sorted(set(rows["Current Status"].dropna()) - set(schema.INJURY_STATUSES))
     if bad:
@@ -388,8 +225,8 @@ def injury_report(content: bytes, name: str, report_time: dt.datetime, resolve: 
         from projections.sources.tables import arrow_schema
 
         return arrow_schema("injuries").empty_table().to_pandas()
-    game_date = _column_values(rows, "Game Date", name, _month_day_year, "dates are MM/DD/YYYY")
-    teams = _column_values(rows, "Team", name, team_code, "fix the team name")
+    game_date = column_values(rows, "Game Date", name, _month_day_year, "dates are MM/DD/YYYY")
+    teams = column_values(rows, "Team", name, team_code, "fix the team name")
     names = [flip_last_first(str(n)) for n in rows["Player Name"]]
     return pd.DataFrame({
         "season": [season_of(d) for d in game_date],

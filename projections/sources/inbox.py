@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from projections.dates import season_of
 from projections.errors import ConfigError, SourceError
 from projections.ledger import iso
-from projections.sources import draftkings, files, intake, snapshots, tables
+from projections.sources import dk_file, draftkings, files, intake, snapshots, tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +64,7 @@ def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFram
     (an edited date, or another date's file: it would fail every run of that date)."""
     from projections.sources.people import People
 
-    day, frame = files.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
+    day, frame = dk_file.dk_salaries(content, name, lambda d: People.known_at(home, d).resolve)
     playing = _scheduled_teams(home, day)
     listed = set(frame["team"])
     absent = sorted(listed - playing) if playing is not None else []
@@ -77,7 +77,7 @@ def read_dk(home: Path, content: bytes, name: str) -> tuple[dt.date, pd.DataFram
                                 "regular-season and playoff games only)")
         raise files.BadFile(f"{name}: its Game Info dates it {day}, but {', '.join(absent)} do not play on {day} "
                             f"per the archive's schedule ({games}); the file belongs to another date or was "
-                            f"edited - {files.DK_FIX}")
+                            f"edited - {dk_file.DK_FIX}")
     return day, frame
 
 
@@ -131,7 +131,7 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     Raises files.BadFile (nothing recorded) for a file that is not a classic DraftKings NBA export."""
 
     day, frame = read or read_dk(home, content, name)
-    notes = files.dk_notes(frame)
+    notes = dk_file.dk_notes(frame)
     players = len(frame)
     slate_id = str(frame["slate_id"].iloc[0])
     previous, captured, older = _known(home, day, frame, now)
@@ -142,13 +142,13 @@ def ingest_dk(home: Path, content: bytes, name: str, now: dt.datetime, *, stat_c
     if previous is not None:
         kept = {f"raw-{s}.csv" for s in set(frame["slate_id"]) - {slate_id}}
         raw = {**{k: v for k, v in _raw_files(home, previous).items() if k in kept}, **raw}
-    tables.check(frame, TABLE, origin=f"({name})", fix=files.DK_FIX)
+    tables.check(frame, TABLE, origin=f"({name})", fix=dk_file.DK_FIX)
     recorded = snapshots.record(home, TABLE, day, files={**raw, snapshots.DATA: tables.to_parquet(frame, TABLE)},
                                 captured_at=captured, url=url or f"file:{Path(name).name}", rows=len(frame),
                                 lock=main_slate_lock(frame), meta={"slates": sorted(set(frame["slate_id"]))},
                                 stat_cache=stat_cache)
     coverage = [] if more else _coverage(home, day, frame, slate_id)  # games that left it were just named
-    lock = files.dk_lock(frame)
+    lock = dk_file.dk_lock(frame)
     if replaced and lock <= now < lock + dt.timedelta(hours=12):  # the slate's own day, already under way
         notes.append(f"taken after the slate's lock ({lock:%H:%M}Z): it counts as known before the lock, so the "
                      "locked slate's projections change with it")
@@ -180,7 +180,7 @@ def _known(home: Path, day: dt.date, frame: pd.DataFrame, now: dt.datetime
     import pyarrow.parquet as pq
 
     found = snapshots.entries(home, TABLE, day)
-    lock = files.dk_lock(frame)
+    lock = dk_file.dk_lock(frame)
     if now < lock:
         captured = now
     else:  # archival: known from the start of the slate date (and after anything already recorded for it)
@@ -260,7 +260,7 @@ def _shrink(old: pd.DataFrame, new: pd.DataFrame, name: str, old_slate: str) -> 
                 else f"leaves out {len(gone)} of its {len(before)} games")
         raise files.BadFile(f"{name}: a new export of slate {old_slate} (the same DraftKings ids) that {what} "
                             f"({len(new)} players, the slate has {len(old)}): a filtered or partial copy would "
-                            f"replace the whole slate; {files.DK_FIX}")
+                            f"replace the whole slate; {dk_file.DK_FIX}")
     return [f"{', '.join(gone)} left slate {old_slate} (postponed?): its players are no longer on it"] if gone else []
 
 
@@ -338,7 +338,7 @@ def fetch_salaries(env: SourceEnv, day: dt.date, now: dt.datetime, http: LiveHtt
     for path in intake.waiting(inbox):
         name = intake.shown(path.name)
         try:
-            content = intake.read_dropped(path, limit=files.DK_MAX_BYTES, what=files.DK_WHAT)
+            content = intake.read_dropped(path, limit=dk_file.DK_MAX_BYTES, what=dk_file.DK_WHAT)
             if content is None:  # another run took it meanwhile
                 continue
             took = ingest_dk(env.home, content, name, now, stat_cache=env.stat_cache)

@@ -122,7 +122,7 @@ def test_the_draftkings_csv_reads_back_as_the_draftkings_file_it_came_from(fixtu
     import datetime as dt
 
     from projections.archive_build import parse_game_info
-    from projections.sources.files import dk_salaries
+    from projections.sources.dk_file import dk_salaries
 
     link = fixture_home / "gold" / "projections" / f"game_date={FIXTURE_DATE}"
     day, read = dk_salaries((link / "dk_projections.csv").read_bytes(), "dk_projections.csv", lambda d: lambda n, t: n)

@@ -179,3 +179,35 @@ def test_a_season_stage_run_under_one_date_is_the_run_of_every_date_of_its_seaso
     calibration = {s["stage"]: s for s in day["stages"]}["calibration"]
     assert calibration["state"] == "up to date" and calibration["last_outcome"] == "built", calibration
     assert calibration["last_run"] and calibration["last_run"] >= calibration["built_at"]
+
+
+def test_a_stage_never_built_for_the_date_says_so_not_that_its_key_changed(tmp_path: Path):
+    """A stage with no object under any key for the date read "no object for its key (new inputs, params or
+    code)", as if something had changed since it was built; it was never built. A stage built under another key
+    keeps that reason, by the ledger or, the ledger lost, by the store's action records."""
+    import shutil
+
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    built = run_doit(home, "salaries", "date=2019-10-30")
+    assert built.returncode == 0, built.stdout + built.stderr
+
+    def reasons(**env: str) -> dict[str, str]:
+        result = run_cli(home, "status", "2019-10-30", "--json", **env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        return {s["stage"]: s["reason"] for s in json.loads(result.stdout)["dates"][0]["stages"]}
+
+    fresh = reasons()
+    assert fresh["salaries"] == "" and fresh["game_logs"] == "never built for this date", fresh
+    assert fresh["calibration"] == "never built for season 2019-20" and fresh["rosters"] == "waits for game_logs"
+    text = run_cli(home, "status", "2019-10-30").stdout
+    assert "R game_logs    -           never ran  stale: never built for this date" in text, text
+    explained = run_cli(home, "explain", "2019-10-30", "game_logs").stdout
+    assert explained.startswith("game_logs 2019-10-30: STALE - never built for this date\n"), explained
+
+    other_key = {"PROJECTIONS_PARAMS__SALARIES__PREFER": "rotoguru,dk"}
+    assert reasons(**other_key)["salaries"] == "no object for its key (new inputs, params or code)"
+    shutil.rmtree(home / "ledger")
+    assert reasons(**other_key)["salaries"] == "no object for its key (new inputs, params or code)"
+    assert reasons(**other_key)["game_logs"] == "never built for this date"

@@ -130,6 +130,10 @@ def _edit(row: int, **cells: str):  # type: ignore[no-untyped-def]
     (_edit(2, ID="0"), r"line 4, column 'ID': '?0'? \(not an id: DraftKings ids are above 0\)"),
     (lambda rows: [dict(r, ID="-" + r["ID"]) if i == 2 else r for i, r in enumerate(rows)],
      r"line 4, column 'ID': '?-\d+'? \(not an id: DraftKings ids are above 0\)"),
+    # an id of 2**53 or more was refused as "DraftKings ids are above 0": it is above 0, and too large to hold
+    *[(_edit(2, ID=big), rf"line 4, column 'ID': '?{big}'? \(too large to be a DraftKings id \(theirs have 8 "
+       r"digits; from 2\*\*53 = 9,007,199,254,740,992 on a number cannot be held exactly")
+      for big in ("9007199254740992", "9007199254740993", "123456789012345678901234")],
     # the same player twice under two DraftKings ids (a row pasted twice, its id changed)
     (lambda rows: [*rows, dict(rows[5], ID=str(int(rows[5]["ID"]) + 10**6))],
      r"players \['Luka Doncic', 'Luka Doncic'\] appear twice; the export is damaged - download it again"),
@@ -151,6 +155,14 @@ def test_ids_saved_by_a_spreadsheet_as_whole_decimals_are_the_same_ids(tmp_path:
     _, resaved = read_dk(tmp_path, csv_bytes([dict(r, ID=f"{r['ID']}.0") for r in _rows(DK_2019)]), "DKSalaries.csv")
     assert resaved["dk_id"].dtype == plain["dk_id"].dtype == "Int64"
     assert resaved["dk_id"].tolist() == plain["dk_id"].tolist() and len(plain) == 268
+
+
+def test_the_largest_id_a_float_holds_exactly_is_taken_as_it_is(tmp_path: Path) -> None:
+    """2**53 - 1 is the last whole number read through a float without loss: taken, to the digit (the refusal
+    starts at 2**53, not one below it)."""
+    rows = _rows(DK_2019)
+    _, frame = read_dk(tmp_path, csv_bytes(_edit(2, ID=str(2**53 - 1))(rows)), "DKSalaries.csv")
+    assert frame["dk_id"].iloc[2] == 2**53 - 1
 
 
 def test_two_days_in_one_file_are_refused_as_such(tmp_path: Path) -> None:
