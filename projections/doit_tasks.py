@@ -199,7 +199,8 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
     if engine.settings.source != "live":
         return
     for key, (_, readers) in engine.pipeline.fetchers().items():
-        yield {"basename": f"fetch_{key}", "name": None, "doc": f"fetch the live {key} source (every date)"}
+        yield {"basename": f"fetch_{key}", "name": None, "doc": f"fetch the live {key} source (every date)",
+               "meta": meta}
         for day in dates:
             before_clock = engine.clock in readers
             yield {
@@ -273,6 +274,8 @@ def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, a
             "name": None,
             "doc": f"{stage.doc} (every selected date)",
             "uptodate": [_checker(engine, [(name, d) for d in dates])],
+            # the run's record and summary: a stage named alone over skipped dates only (`doit schedule date=D..D`)
+            "meta": meta,
         }
         for day in dates:
             yield {
