@@ -23,7 +23,7 @@ from doit.exceptions import InvalidCommand, TaskFailed
 from projections import live_fetch
 from projections.dates import parse_dates, season_of, slate_date_today
 from projections.doit_cli import LISTINGS, check_command, check_variables, doit_command, named_tasks, task_name_dates
-from projections.doit_reporter import SLATE, SlateReporter, listed
+from projections.doit_reporter import SLATE, SLATE_DOC, SlateReporter, listed
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
 
@@ -393,7 +393,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     published = [s.name for s in engine.pipeline.published]
     yield {
         "basename": SLATE,
-        "doc": "build every stage of the selected dates and move their gold pointers",
+        "doc": SLATE_DOC,
         "actions": None,
         "task_dep": [f"{p}:{d.isoformat()}" for d in dates for p in published],
         "uptodate": [_checker(engine, [(p, d) for d in dates for p in published])],
