@@ -122,7 +122,12 @@ def run(args: argparse.Namespace) -> int:
         _check_inbox(settings)
         waiting = _waiting(settings)
         if not waiting:  # nothing to take: nothing is written, not even a lock file
-            print(f"inbox {inbox.inbox_dir(settings)}: no DKSalaries.csv waiting")
+            folder = inbox.inbox_dir(settings)
+            # the default inbox need not exist yet (a set live.inbox that does not is refused above), but a data
+            # root of a typo has none: say which folder was read
+            missing = "" if folder.is_dir() else (" (no such folder yet: nothing was ever dropped there - check "
+                                                  "PROJECTIONS_HOME, or create it and drop the files in)")
+            print(f"inbox {folder}: no DKSalaries.csv waiting{missing}")
             return 0
     # a data root (or inbox) this user may not write: one line naming the path and the fix, exit 2 - the lock
     # comes first, so that is where such a root is refused, before anything is written

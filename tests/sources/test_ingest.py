@@ -560,6 +560,9 @@ def test_an_inbox_setting_that_names_no_folder_is_refused(cli, tmp_path: Path, m
     monkeypatch.delenv("PROJECTIONS_LIVE__INBOX")
     code, out, _ = cli("inbox")  # the default inbox under the data root need not exist yet
     assert code == 0 and "no DKSalaries.csv waiting" in out
+    # ... but it says so: a PROJECTIONS_HOME with a typo read as an empty inbox, with no word that none is there
+    assert "no DKSalaries.csv waiting (no such folder yet: nothing was ever dropped there - check PROJECTIONS_HOME" \
+        in out, out
 
 
 def test_a_partial_copy_of_a_known_slate_is_refused_and_a_postponed_game_noted(cli, tmp_path: Path) -> None:
