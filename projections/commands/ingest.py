@@ -65,11 +65,17 @@ def register(sub: Any) -> None:
 def _published(text: str) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
+    forms = "give 'YYYY-MM-DD HH:MM' (US/Eastern), e.g. '2019-11-01 17:30', or ISO 8601 with an offset"
+    try:
+        dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:  # a date alone read as its midnight: a report of the afternoon stamped as known hours before it was out
+        raise argparse.ArgumentTypeError(f"{text!r} is a date without the time the report was published; {forms}")
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time; give 'YYYY-MM-DD HH:MM' (US/Eastern), e.g. "
-                                         "'2019-11-01 17:30'") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time; {forms}") from None
     return when.replace(tzinfo=ZoneInfo("America/New_York")) if when.tzinfo is None else when
 
 
