@@ -361,11 +361,12 @@ def test_a_list_parameter_is_set_from_the_environment(built_home: Path, value: s
 
 
 @pytest.mark.parametrize("argv", [["status", "2019-11-05"], ["history", "2019-11-05"],
-                                  ["explain", "2019-11-05", "minutes"], ["snapshots", "2019-11-05"]])
+                                  ["explain", "2019-11-05", "minutes"], ["snapshots", "2019-11-05"],
+                                  ["diff", "2019-11-05"]])
 def test_a_look_at_a_data_root_that_does_not_exist_says_so(tmp_path: Path, argv: list[str]):
     """Run from a shell without PROJECTIONS_HOME, status said 'never ran' and history 'nothing in the ledger',
-    neither mentioning that no data root was there (verify already did); explain ('it was never built') and
-    snapshots ('no captures') said nothing of it either."""
+    neither mentioning that no data root was there (verify already did); explain ('it was never built'),
+    snapshots ('no captures') and diff ('nothing published') said nothing of it either."""
     result = run_cli(tmp_path / "typo_home", *argv)
     assert f"note: no data root at {tmp_path / 'typo_home'} (it has no store/)" in result.stderr, result.stderr
     assert "PROJECTIONS_HOME" in result.stderr and "Traceback" not in result.stderr
