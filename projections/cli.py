@@ -37,11 +37,30 @@ class Parser(argparse.ArgumentParser):
     and with `--json` one JSON object on standard output too (`failed`), as every other error of a command."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(self, message)
+        raise UsageError(self, message + _command_hint(self, message))
+
+
+def _command_hint(parser: argparse.ArgumentParser, message: str) -> str:
+    """For a command (or ingest KIND) not known, the one probably meant: `projections stauts` -> status."""
+    import difflib
+    import re
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    found = re.match(r"argument [A-Z]+: invalid choice: '([^']*)'", message)
+    if not subs or not found:
+        return ""
+    if found[1] == "help":
+        return f"; `{parser.prog} --help` lists them, and `{parser.prog} COMMAND --help` one's options"
+    close = difflib.get_close_matches(found[1], list(subs[0].choices), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
     parser = Parser(prog="projections", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"projections {version('projections')}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

@@ -49,8 +49,10 @@ def doit_command(argv: list[str] | None = None) -> str:
 
 def check_command() -> None:
     """Refuse doit's commands for a task state this project does not keep (`doit forget`, `ignore`, `reset-dep`,
-    `clean`), naming what does that job here."""
+    `clean`), and `strace` (a task's file_deps and targets: stages have none), naming what does that job here."""
     command = doit_command()
+    if command == "strace":
+        raise InvalidCommand(STRACE)
     if command in STATELESS:
         raise InvalidCommand(f"`doit {command}` does nothing in this project, whose stages keep no doit state; "
                              f"{STATELESS[command]}")
@@ -87,6 +89,11 @@ DumpDb = refused_command("dumpdb", "this project keeps no doit state (see `proje
                          "made is in the ledger (`projections history DATE`), and what a stage's key is made of in "
                          "`projections explain DATE STAGE`")
 Forget, Ignore, ResetDep, Clean = (_stateless(n) for n in ("forget", "ignore", "reset-dep", "clean"))
+STRACE = ("`doit strace` has nothing to trace in this project: it lists a task's file_deps and targets, and stages "
+          "have none - they read their inputs from the store by hash and commit objects to it (`projections explain "
+          "DATE STAGE` names what a stage read), and it would build the stage outside a run, unrecorded; build one "
+          "stage with `doit STAGE date=...`")
+Strace = refused_command("strace", "stages read and write only the store (see `projections explain`)", STRACE)
 
 
 def check_variables() -> None:

@@ -23,6 +23,9 @@ from projections.ledger import Ledger
 from projections.textsafe import visible
 
 SLATE = "slate"
+# `doit list` and `doit help slate` show it: the one place a user typing doit's own help learns of date=
+SLATE_DOC = ("build every stage of the selected dates and move their gold pointers; date=YYYY-MM-DD, a range "
+             "date=A..B or a list date=A,B (default: today's slate date)")
 CLUSTER = "cluster"  # the Dask run's task (projections.executors.tasks)
 # settings from the environment that change what a run builds (never secrets: those live under live./alerts.)
 OVERRIDES = ("PROJECTIONS_PARAMS", "PROJECTIONS_SOURCE", "PROJECTIONS_LIVE__NOW", "PROJECTIONS_EXECUTOR")

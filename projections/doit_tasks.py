@@ -23,7 +23,7 @@ from doit.exceptions import InvalidCommand, TaskFailed
 from projections import live_fetch
 from projections.dates import parse_dates, season_of, slate_date_today
 from projections.doit_cli import LISTINGS, check_command, check_variables, doit_command, named_tasks, task_name_dates
-from projections.doit_reporter import SLATE, SlateReporter, listed
+from projections.doit_reporter import SLATE, SLATE_DOC, SlateReporter, listed
 from projections.engine import Engine
 from projections.errors import NoGames, ProjectionsError
 
@@ -199,7 +199,8 @@ def _fetch_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, 
     if engine.settings.source != "live":
         return
     for key, (_, readers) in engine.pipeline.fetchers().items():
-        yield {"basename": f"fetch_{key}", "name": None, "doc": f"fetch the live {key} source (every date)"}
+        yield {"basename": f"fetch_{key}", "name": None, "doc": f"fetch the live {key} source (every date)",
+               "meta": meta}
         for day in dates:
             before_clock = engine.clock in readers
             yield {
@@ -273,6 +274,8 @@ def stage_tasks(engine: Engine, dates: list[dt.date], meta: dict[str, Any], *, a
             "name": None,
             "doc": f"{stage.doc} (every selected date)",
             "uptodate": [_checker(engine, [(name, d) for d in dates])],
+            # the run's record and summary: a stage named alone over skipped dates only (`doit schedule date=D..D`)
+            "meta": meta,
         }
         for day in dates:
             yield {
@@ -390,7 +393,7 @@ def generate(engine: Engine, dates: list[dt.date]) -> Iterator[dict[str, Any]]:
     published = [s.name for s in engine.pipeline.published]
     yield {
         "basename": SLATE,
-        "doc": "build every stage of the selected dates and move their gold pointers",
+        "doc": SLATE_DOC,
         "actions": None,
         "task_dep": [f"{p}:{d.isoformat()}" for d in dates for p in published],
         "uptodate": [_checker(engine, [(p, d) for d in dates for p in published])],

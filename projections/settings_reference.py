@@ -116,6 +116,13 @@ def _description(model: type[BaseModel], name: str, field: FieldInfo) -> str:
     return field.description
 
 
+def _param_description(stage: str, name: str, field: FieldInfo) -> str:
+    if not field.description:
+        raise ValueError(f"stage parameter {stage}.{name} has no description: give it Field(description=...) in "
+                         f"its stage's Params")
+    return field.description
+
+
 def _rows(model: type[BaseModel], path: list[str]) -> Iterator[str]:
     for name, field in model.model_fields.items():
         if _model(field.annotation) is not None or (name == "params" and not path):
@@ -166,7 +173,7 @@ def _params() -> str:
         for field_name, field in model.model_fields.items():
             lines.append(f"| `params.{name}.{field_name}` | `{ENV_PREFIX}PARAMS__{name.upper()}__{field_name.upper()}`"
                          f" | {_cell(_type(field))} | {_cell(_default(field))} | "
-                         f"{_cell(field.description or f'see stages/{name}.py')} |")
+                         f"{_cell(_param_description(name, field_name, field))} |")
     return "\n".join(lines) + "\n"
 
 

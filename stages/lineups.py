@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from projections.archive import ArchiveTable
 from projections.contracts import Contract
@@ -39,7 +39,11 @@ from projections.sources.tables import LINEUPS
 
 class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    mode: Literal["confirmed", "none"] = "confirmed"
+    mode: Literal["confirmed", "none"] = Field(
+        default="confirmed",
+        description="confirmed: the starters known before each tip (and a live box score's inactive players) set "
+                    "who starts and who sits; none: no lineup is used, as for a slate built before lineups are "
+                    "known, and the minutes use expected roles")
 
 
 OUTPUT = Contract(

@@ -54,6 +54,29 @@ def test_a_usage_mistake_with_json_prints_json_too(capsys: pytest.CaptureFixture
             assert captured.out == "" and "unrecognized arguments: --jsn" in error
 
 
+@pytest.mark.parametrize("argv, hint", [
+    (["stauts", FIXTURE_DATE], "; did you mean status?"),
+    (["ingest", "dk-salary", "DKSalaries.csv"], "; did you mean dk-salaries?"),
+    (["help"], "; `projections --help` lists them, and `projections COMMAND --help` one's options"),
+])
+def test_an_unknown_command_names_the_one_meant(argv: list[str], hint: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`projections stauts` listed the fifteen commands and no more; doit names the task meant ("did you mean
+    minutes?"), so the other half of the project's command line does too."""
+    assert main(argv) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("error: projections") and "invalid choice" in error and error.endswith(hint), error
+
+
+def test_version_prints_the_installed_version(tmp_path: Path) -> None:
+    """`projections --version` said "the following arguments are required: COMMAND" (exit 2)."""
+    from importlib.metadata import version
+
+    result = run_cli(tmp_path / "home", "--version")
+    assert result.returncode == 0 and result.stdout == f"projections {version('projections')}\n", result
+    assert result.stderr == ""
+
+
 UNKNOWN_OPTIONS = [
     (["status", FIXTURE_DATE, "--jsno"], "projections status", "did you mean --json?"),
     (["gc", "--dryrun"], "projections gc", "did you mean --dry-run?"),

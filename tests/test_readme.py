@@ -31,3 +31,18 @@ def test_settings_reference_is_generated():
 
     committed = (REPO / "docs" / "settings.md").read_text()
     assert committed == reference(), f"docs/settings.md is out of date: run `{COMMAND}`"
+
+
+def test_every_stage_parameter_is_described_in_the_settings_reference():
+    """A user setting `params.<stage>.<field>` (the README's PROJECTIONS_PARAMS__LINEUPS__MODE=none) reads what it
+    does in docs/settings.md, not a pointer into the source: `params.lineups.mode` said only "see
+    stages/lineups.py"."""
+    from projections.settings import Settings
+    from projections.wiring import load_pipeline
+
+    pipeline = load_pipeline(Settings.model_fields["pipeline"].default)
+    undescribed = [f"{name}.{field_name}" for name in pipeline.order
+                   for field_name, field in pipeline.stages[name].params_model().model_fields.items()
+                   if not field.description]
+    assert undescribed == []
+    assert "see stages/" not in (REPO / "docs" / "settings.md").read_text()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from projections.commands._edge import at_least, failed
+from projections.commands._edge import at_least, failed, no_root
 
 
 def register(sub: Any) -> None:
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give two objects (HASH_A HASH_B) or none (the gold object against the one before it)")
     day = parse_one(args.date, ONE).isoformat()
     home = load_settings().home
+    if (missing := no_root(home)) is not None:  # "nothing published" there says nothing of the real root
+        print(f"note: {missing}", file=sys.stderr)
     old, new = [*args.objects, None, None][:2]
     try:
         d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -25,6 +26,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from projections.commands._edge import no_root
     from projections.dates import ONE, parse_one
     from projections.observe.explain import Explainer
     from projections.observe.explanation import render
@@ -33,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     day = parse_one(args.date, ONE)
     engine = make_engine()
     looking(engine)  # it only looks: no object's age refreshed, nothing recorded as a run
+    if (missing := no_root(engine.home)) is not None:  # "never built" there says nothing of the real root
+        print(f"note: {missing}", file=sys.stderr)
     expl = Explainer(engine).explain(args.stage, day)
     if args.json:
         print(json.dumps(expl.as_json(), indent=1, default=str))

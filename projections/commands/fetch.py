@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def known_table(table: str, pipeline: Pipeline) -> str:
 
 
 def run_snapshots(args: argparse.Namespace) -> int:
+    from projections.commands._edge import no_root
     from projections.dates import ONE, parse_one
     from projections.ledger import iso
     from projections.sources import ENDPOINTS, snapshots
@@ -72,6 +74,8 @@ def run_snapshots(args: argparse.Namespace) -> int:
     engine = make_engine()
     tables = [known_table(args.table, engine.pipeline)] if args.table else sorted(ENDPOINTS)
     day = parse_one(args.date, ONE)
+    if (missing := no_root(engine.home)) is not None:  # "no captures" there says nothing of the real root
+        print(f"note: {missing}", file=sys.stderr)
     as_of = engine.as_of(day)
     rows: list[dict[str, Any]] = []
     for table in tables:
@@ -94,7 +98,6 @@ def run_snapshots(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    import sys
 
     from projections import live_fetch
     from projections.commands._edge import failed, writes

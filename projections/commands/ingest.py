@@ -65,11 +65,17 @@ def register(sub: Any) -> None:
 def _published(text: str) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
+    forms = "give 'YYYY-MM-DD HH:MM' (US/Eastern), e.g. '2019-11-01 17:30', or ISO 8601 with an offset"
+    try:
+        dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:  # a date alone read as its midnight: a report of the afternoon stamped as known hours before it was out
+        raise argparse.ArgumentTypeError(f"{text!r} is a date without the time the report was published; {forms}")
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time; give 'YYYY-MM-DD HH:MM' (US/Eastern), e.g. "
-                                         "'2019-11-01 17:30'") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time; {forms}") from None
     return when.replace(tzinfo=ZoneInfo("America/New_York")) if when.tzinfo is None else when
 
 
@@ -122,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
         _check_inbox(settings)
         waiting = _waiting(settings)
         if not waiting:  # nothing to take: nothing is written, not even a lock file
-            print(f"inbox {inbox.inbox_dir(settings)}: no DKSalaries.csv waiting")
+            folder = inbox.inbox_dir(settings)
+            # the default inbox need not exist yet (a set live.inbox that does not is refused above), but a data
+            # root of a typo has none: say which folder was read
+            missing = "" if folder.is_dir() else (" (no such folder yet: nothing was ever dropped there - check "
+                                                  "PROJECTIONS_HOME, or create it and drop the files in)")
+            print(f"inbox {folder}: no DKSalaries.csv waiting{missing}")
             return 0
     # a data root (or inbox) this user may not write: one line naming the path and the fix, exit 2 - the lock
     # comes first, so that is where such a root is refused, before anything is written

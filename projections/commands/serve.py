@@ -5,6 +5,7 @@ A port already in use is refused at once with the process that holds it - no ret
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from projections.commands._edge import port, seconds
@@ -34,7 +35,7 @@ def _above_zero(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from projections.commands._edge import output_dir, writes
+    from projections.commands._edge import no_root, output_dir, writes
     from projections.errors import ConfigError
     from projections.observe import report, server
     from projections.ops.permissions import apply_umask
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     port = settings.serve_port if args.port is None else args.port  # both checked to be 1-65535 where read
     server.check_port(host, port)  # before the (slower) report build, and again at bind
     out = settings.home / "report"
+    if (missing := no_root(settings.home)) is not None:  # served all the same: the first build may be yet to come
+        print(f"note: {missing}; the dashboard shows what a build there records", file=sys.stderr, flush=True)
     refresher = None
     if not args.no_build:
         def rebuild() -> object:

@@ -20,7 +20,7 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from projections.doit_reporter import CLUSTER, SLATE
+from projections.doit_reporter import CLUSTER, SLATE, SLATE_DOC
 from projections.doit_tasks import _checker, stage_tasks
 from projections.engine import Engine
 from projections.errors import ConfigError, ProjectionsError
@@ -92,7 +92,7 @@ def dask_tasks(run: ClusterRun, meta: dict[str, Any]) -> Iterator[dict[str, Any]
                            checker=lambda name, day: _stage_checker(run, name, day), first=(CLUSTER,))
     yield {
         "basename": SLATE,
-        "doc": "build every stage of the selected dates and move their gold pointers",
+        "doc": SLATE_DOC,
         "actions": None,
         "task_dep": [f"{p}:{d.isoformat()}" for d in dates for p in published],
         "uptodate": [everything],

@@ -68,6 +68,13 @@ class Run:
         return sorted({str(e["game_date"]) for e in self.events if e.get("game_date")})
 
     @property
+    def skipped(self) -> list[str]:
+        """The dates this run selected but skipped (no games, no DraftKings salaries), as its run_start says."""
+        start = self.start or {}
+        return sorted({str(d) for key in ("no_games", "no_salaries") if isinstance(start.get(key), list)
+                       for d in start[key]})
+
+    @property
     def stages(self) -> list[str] | None:
         """The stages this run selected (its stage runs, per date), in build order; None when its run_start does
         not say - written before runs recorded them, or lost - unless it ran the whole slate (`doit slate`)."""

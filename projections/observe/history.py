@@ -40,8 +40,9 @@ class Block:
         if self.run is None:
             return f"{when(self.began)}  outside any run"
         run = self.run
-        dates = run.dates
-        span = dates[0] if len(dates) == 1 else f"{len(dates)} dates {dates[0]}..{dates[-1]}" if dates else "?"
+        # a date a backfill skipped is one it selected: a run that skipped them all names them, not "?"
+        parts = ([_span(run.dates)] if run.dates else []) + ([f"skipped {_span(run.skipped)}"] if run.skipped else [])
+        span = "; ".join(parts) or "?"
         head = f"{when(run.began)}  run {run.run}  {run.command or '(no run_start)'}  [{span}]"
         end = run.end
         if end is None:
@@ -59,8 +60,13 @@ class Block:
         run = self.run
         return {"run": run.run if run else None, "began": self.began, "command": run.command if run else None,
                 "outcome": run.outcome if run else None, "seconds": run.seconds if run else None,
-                "dates": run.dates if run else None, "end": run.end if run else None,
+                "dates": run.dates if run else None, "skipped": run.skipped if run else None,
+                "end": run.end if run else None,
                 "entries": [e.as_json() for e in self.entries]}
+
+
+def _span(dates: list[str]) -> str:
+    return dates[0] if len(dates) == 1 else f"{len(dates)} dates {dates[0]}..{dates[-1]}"
 
 
 def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:

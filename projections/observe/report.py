@@ -293,7 +293,7 @@ def _nav(ov: Overview, focus: Focus | None, *, index: bool) -> str:
         links.append(f'<a{HERE} href="{escape(ov.pages[focus.day])}">{escape(focus.day)}</a>')
         if newer:
             links.append(f'<a rel="next" href="{escape(ov.pages[newer])}">{escape(newer)} &rarr;</a>')
-    return f'<nav aria-label="published dates">{"".join(links) or "no published slate yet"}</nav>'
+    return f'<nav aria-label="published dates">{"".join(links) or "no published slate among these dates"}</nav>'
 
 
 def slate_sections(focus: Focus) -> str:

@@ -129,8 +129,10 @@ def _no_season(name: str, seasons: set[str] | None, frame: pd.DataFrame) -> str:
     held = sorted(set(frame["season"].astype(str))) if len(frame) else []
     bad = sorted(s for s in seasons or () if not re.fullmatch(r"\d{4}-\d{2}", s))
     form = f"; a season is written YYYY-YY, e.g. 2019-20 (not {', '.join(bad)})" if bad else ""
-    holds = f"the file holds {', '.join(held[:6])}{' ...' if len(held) > 6 else ''}" if held else \
-        "the file holds no row"
+    # the newest seasons are the ones asked for most: a long file shows its first and its last three
+    listed = ", ".join(held) if len(held) <= 6 else \
+        f"{', '.join(held[:3])} ... {', '.join(held[-3:])} ({len(held)} seasons)"
+    holds = f"the file holds {listed}" if held else "the file holds no row"
     return f"{name}: no rows of the season(s) asked for ({', '.join(sorted(seasons or []))}): {holds}{form}"
 
 

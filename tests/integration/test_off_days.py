@@ -46,6 +46,19 @@ def test_todays_run_on_an_off_day_in_archive_mode_skips_it(tmp_path: Path):
     assert start["no_games"] == ["2019-11-28"] and start["dates"] == []
 
 
+@pytest.mark.parametrize("args", [("schedule", "date=2019-12-24..2019-12-24"), ("minutes",)])
+def test_a_stage_named_alone_on_off_days_only_records_and_lists_them(tmp_path: Path, args: tuple[str, ...]):
+    """`doit schedule date=D..D` of an off day, or `doit minutes` on today's, said "0 stage runs: ..." and no
+    more - not that the date was skipped, as `doit slate` does - and recorded no run in the ledger (history: "never
+    selected by a run"): only the slate task carried the run's record, not a stage's task over its dates."""
+    home = tmp_path / "home"
+    day = "2019-12-24" if args[0] == "schedule" else "2019-11-28"
+    result = run_doit(home, *args, PROJECTIONS_LIVE__NOW=f"{day}T20:00:00Z")
+    _assert_quiet_off_day(home, day, result, ledger_events(home))
+    start = [e for e in ledger_events(home) if e["event"] == "run_start"][-1]
+    assert start["no_games"] == [day] and start["dates"] == [] and start["tasks"] == [args[0]], start
+
+
 def test_todays_run_on_an_off_day_in_live_mode_fetches_the_schedule_and_stops(tmp_path: Path):
     home = tmp_path / "home"
     day = "2025-07-15"

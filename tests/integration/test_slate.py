@@ -93,6 +93,15 @@ def test_list_status_of_a_date_no_run_builds_says_why_on_stderr(home: Path):
     assert plain.returncode == 0 and plain.stderr == "", plain.stderr
 
 
+def test_doits_own_help_and_list_say_how_to_name_the_dates(home: Path):
+    """`doit help slate` and `doit list` - where a user of doit looks first - described the slate task without a
+    word of date=, the one variable it needs for any date but today's."""
+    for argv in (("help", "slate"), ("list",)):
+        result = run_doit(home, *argv)
+        [line] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["slate"]]
+        assert "date=YYYY-MM-DD, a range date=A..B or a list date=A,B (default: today's slate date)" in line, line
+
+
 def test_every_stage_run_is_in_the_ledger_with_a_manifest(built_home: Path):
     events = [e for e in ledger_events(built_home) if e.get("game_date") == FIXTURE_DATE]
     successes = {e["stage"]: e for e in events if e["event"] == "stage_success"}

@@ -197,6 +197,20 @@ def test_history_says_a_backfill_skipped_the_date_and_why(tmp_path):
     assert run_doit(home, "schedule", "date=2019-12-24..2019-12-25").returncode == 0
     text = run_cli(home, "history", "2019-12-24").stdout
     assert "history of 2019-12-24: 1 run(s)" in text and "skipped: no NBA games" in text, text
+    assert "[2019-12-25; skipped 2019-12-24]" in text, text
+
+
+def test_history_names_the_dates_a_run_skipped_in_its_header(tmp_path):
+    """A run whose every date was skipped (the one-day range D..D of an off day) selected that date: its header
+    named "[?]", as if the run had selected nothing."""
+    from tests.conftest import run_cli, run_doit
+
+    home = tmp_path / "home"
+    assert run_doit(home, "schedule", "date=2019-12-24..2019-12-24").returncode == 0
+    text = run_cli(home, "history", "2019-12-24").stdout
+    assert "[skipped 2019-12-24]" in text and "[?]" not in text, text
+    (block,) = json.loads(run_cli(home, "history", "2019-12-24", "--json").stdout)["blocks"]
+    assert block["dates"] == [] and block["skipped"] == ["2019-12-24"], block
 
 
 def _wait_for(predicate, proc, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]

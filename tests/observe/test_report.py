@@ -92,6 +92,18 @@ def test_pages_of_dates_out_of_the_reports_window_are_removed(observed: Observed
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "notes.html", f"slate-{DATES[-1]}.html"]
 
 
+def test_a_report_of_dates_without_a_slate_does_not_say_none_was_ever_published(observed: Observed,
+                                                                                tmp_path: Path):
+    """`projections report 2019-11-28` (a date with no slate) in a root that published 2019-10-30 and 10-31 wrote
+    "no published slate yet" at the top of its index, as if the root had never published one."""
+    out = tmp_path / "board"
+    result = cli(observed.home, observed.code, "report", "--out", str(out), FAILED_DATE)
+    assert result.returncode == 0 and "0 slate page(s)" in result.stdout, result.stdout + result.stderr
+    html = (out / "index.html").read_text()
+    assert "no published slate yet" not in html, html
+    assert '<nav aria-label="published dates">no published slate among these dates</nav>' in html, html
+
+
 def test_pages_are_self_contained(written: Path):
     for page in written.iterdir():
         html = page.read_text()

@@ -90,6 +90,23 @@ def test_the_port_comes_from_settings_and_a_foreign_listener_is_refused(observed
     server.check_port("127.0.0.1", port)  # free again: no error
 
 
+def test_serve_on_a_root_nothing_built_says_so(tmp_path: Path):
+    """A mistyped PROJECTIONS_HOME: `projections report`, status, history and gc name it ("no data root at ...");
+    serve made the root and served an empty dashboard without a word. It still serves (a first build may be yet
+    to come), with that note on stderr."""
+    home, port = tmp_path / "typo", _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "projections.cli", "serve", "--port", str(port)],
+                            env=project_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving "), proc.stderr
+        assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert err.startswith(f"note: no data root at {home} (it has no store/): nothing was ever built there; check "
+                          "PROJECTIONS_HOME"), err
+
+
 def test_refresher_rebuilds_only_when_the_ledger_changed(tmp_path: Path):
     builds: list[float] = []
     (tmp_path / "ledger").mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,16 @@ import pytest
 from projections.archive import SHIPPED, add_part
 from projections.frames import to_parquet_bytes
 from projections.store import LocalStore
-from tests.conftest import FIXTURE_DATE, gold_object, run_cli, run_doit, tree_snapshot
+from tests.conftest import (
+    FIXTURE_DATE,
+    REPO,
+    doit_argv,
+    gold_object,
+    project_env,
+    run_cli,
+    run_doit,
+    tree_snapshot,
+)
 
 Drift = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -254,6 +264,23 @@ def test_doit_dumpdb_is_refused_in_one_line(built_home: Path):
         result.stderr, result.stderr
 
 
+def test_doit_strace_is_refused_and_builds_nothing(tmp_path: Path):
+    """`doit strace STAGE:D` built the stage under strace outside a run (no run_start or run_end: history showed
+    it "UNFINISHED ... killed, or still running" for good) and reported no file_deps or targets, which stages do
+    not have. It is refused in one line, in the checkout (pyproject's command) and from another folder."""
+    home = tmp_path / "home"
+    for cwd in (REPO, tmp_path):
+        result = subprocess.run(doit_argv("strace", f"schedule:{FIXTURE_DATE}", f"date={FIXTURE_DATE}"),
+                                env=project_env(home), capture_output=True, text=True, timeout=120, cwd=cwd)
+        assert result.returncode == 3 and len(result.stderr.splitlines()) == 1, result.stdout + result.stderr
+        assert result.stderr.startswith("ERROR: `doit strace` has nothing to trace in this project") and \
+            "doit STAGE date=..." in result.stderr, result.stderr
+        assert tree_snapshot(home) == {}, tree_snapshot(home)
+    listed = run_doit(home, "help").stdout
+    [line] = [line for line in listed.splitlines() if line.split()[1:2] == ["strace"]]
+    assert "refused: stages read and write only the store" in line, listed
+
+
 def test_doit_help_lists_the_refused_commands_as_refused(built_home: Path):
     """`doit help` described clean, forget, ignore and reset-dep with doit's own text ("clean action / remove
     targets", ...) while each is refused."""
@@ -333,10 +360,13 @@ def test_a_list_parameter_is_set_from_the_environment(built_home: Path, value: s
     assert "13 stage runs: 0 built, 13 up to date" in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("argv", [["status", "2019-11-05"], ["history", "2019-11-05"]])
+@pytest.mark.parametrize("argv", [["status", "2019-11-05"], ["history", "2019-11-05"],
+                                  ["explain", "2019-11-05", "minutes"], ["snapshots", "2019-11-05"],
+                                  ["diff", "2019-11-05"]])
 def test_a_look_at_a_data_root_that_does_not_exist_says_so(tmp_path: Path, argv: list[str]):
     """Run from a shell without PROJECTIONS_HOME, status said 'never ran' and history 'nothing in the ledger',
-    neither mentioning that no data root was there (verify already did)."""
+    neither mentioning that no data root was there (verify already did); explain ('it was never built'),
+    snapshots ('no captures') and diff ('nothing published') said nothing of it either."""
     result = run_cli(tmp_path / "typo_home", *argv)
     assert f"note: no data root at {tmp_path / 'typo_home'} (it has no store/)" in result.stderr, result.stderr
     assert "PROJECTIONS_HOME" in result.stderr and "Traceback" not in result.stderr

@@ -122,6 +122,11 @@ def test_a_season_the_file_lacks_names_those_it_holds_and_the_form(cli, tmp_path
                                               "2022-23; a season is written YYYY-YY, e.g. 2019-20 (not 2022-2023)"), err
     code, _, err = cli("lines", str(path), "--season", "2019-20")
     assert code == 2 and err.strip().endswith("(2019-20): the file holds 2022-23"), err
+    # the whole file, 18 seasons: its newest are named too - the list stopped at "2012-13 ...", so a user asking
+    # for a season past the file's last could not tell which that was
+    code, _, err = cli("lines", str(LINES), "--season", "2030-31")
+    assert code == 2 and err.strip().endswith("(2030-31): the file holds 2007-08, 2008-09, 2009-10 ... 2022-23, "
+                                              "2023-24, 2024-25 (18 seasons)"), err
 
 
 def test_verify_names_a_damaged_archive_ref(cli, tmp_path: Path) -> None:
@@ -560,6 +565,9 @@ def test_an_inbox_setting_that_names_no_folder_is_refused(cli, tmp_path: Path, m
     monkeypatch.delenv("PROJECTIONS_LIVE__INBOX")
     code, out, _ = cli("inbox")  # the default inbox under the data root need not exist yet
     assert code == 0 and "no DKSalaries.csv waiting" in out
+    # ... but it says so: a PROJECTIONS_HOME with a typo read as an empty inbox, with no word that none is there
+    assert "no DKSalaries.csv waiting (no such folder yet: nothing was ever dropped there - check PROJECTIONS_HOME" \
+        in out, out
 
 
 def test_a_partial_copy_of_a_known_slate_is_refused_and_a_postponed_game_noted(cli, tmp_path: Path) -> None:

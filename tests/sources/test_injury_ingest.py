@@ -95,6 +95,9 @@ def test_a_table_needs_the_time_it_was_published(tmp_path: Path) -> None:
      "the report lists games of 2020-08-06, 2020-08-07 only, none of 2020-08-08 or later"),
     (("--at", "2030-01-01 12:00"), "later than now"),
     (("--at", "tomorrow"), "'tomorrow' is not a time; give 'YYYY-MM-DD HH:MM' (US/Eastern)"),
+    # a date alone was taken as its midnight: the afternoon's report known from 00:00, before the slate's lock
+    (("--at", "2020-08-06"), "'2020-08-06' is a date without the time the report was published; give "
+                             "'YYYY-MM-DD HH:MM' (US/Eastern), e.g. '2019-11-01 17:30', or ISO 8601 with an offset"),
 ])
 def test_a_wrong_time_is_refused_naming_it(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
     home = tmp_path / "home"
