@@ -209,6 +209,14 @@ def test_a_body_under_the_cap_is_whole(server: FaultServer) -> None:
     assert get(server.url("/odds"), FakeTime(), max_body_bytes=len(ODDS)).content == ODDS
 
 
+def test_a_body_announced_one_byte_over_the_cap_is_refused_before_it_is_read(server: FaultServer) -> None:
+    """The announced length is held to the cap itself, not to some multiple of it (a 3 GB announcement alone
+    would not show that)."""
+    with pytest.raises(FetchError, match=rf"1\) the answer announces a body of {len(ODDS):,} bytes, over the cap "
+                                         rf"of {len(ODDS) - 1:,} bytes .*\(nothing read\)"):
+        get(server.url("/odds"), FakeTime(), max_body_bytes=len(ODDS) - 1)
+
+
 # ------------------------------------------------------------------------------------------ deadlines
 
 
