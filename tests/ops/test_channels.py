@@ -67,3 +67,18 @@ def test_a_recipient_who_has_the_mail_is_named_when_a_later_attempt_fails_for_th
     assert not delivery.ok and delivery.attempts == 2 and smtp.recipients == [["a@example.org"]], delivery
     assert delivery.detail.startswith("accepted for a@example.org only, after 2 attempts; never for b@example.org: "
                                       "SMTP 554 5.6.0 message refused"), delivery.detail
+
+
+def test_a_webhook_redirecting_in_a_loop_is_given_up_after_the_redirects_allowed(
+    make_settings: MakeSettings, webhook: WebhookReceiver, zero_wait: FetchPolicy, fake_time: FakeTime
+) -> None:
+    """307 to itself, again and again: the POST follows MAX_REDIRECTS (5) of them - 6 POSTs in all, each with the
+    alert - then fails once, not retried (the same URL would loop again), naming the loop and the fix."""
+    webhook.script(*[(307, {"Location": "/services/T0001/B0002/s3cr3tWebhookToken"})] * 20)
+    settings = make_settings(alerts={"webhook_url": webhook.url()})
+    [delivery] = channels.deliver(settings.alerts, "subject", "text", policy=zero_wait)
+    assert not delivery.ok and delivery.attempts == 1 and fake_time.sleeps == [], delivery
+    assert len(webhook.posts) == 6 and all(post["text"].startswith("*subject*") for post in webhook.posts)
+    assert "HTTP 307 redirects to http://127.0.0.1:" in delivery.detail and "(more than 5 redirects)" in delivery.detail
+    assert "set alerts.webhook_url to the URL it redirects to" in delivery.detail
+    assert "s3cr3tWebhookToken" not in delivery.detail
