@@ -119,3 +119,40 @@ def test_a_run_stopped_by_a_dead_worker_does_not_call_its_unreached_stages_up_to
     (block,) = history.timeline(events, "2019-10-30")
     assert [e.text for e in block.entries if e.kind == "quiet"] == [
         "not built (the run stopped early: up to date, or never reached)"]
+
+
+def test_what_history_says_a_task_waits_on_is_what_the_doit_tasks_wait_on(tmp_path: Path, monkeypatch):
+    """history.needs tells a stage a failure kept from running from one that was up to date; it must be what the
+    doit tasks of a live run wait on (projections.doit_tasks), followed through: a stage's inputs, its fetches, the
+    clock stage for those reading sources or as_of and for the season-scoped calibration, and, for a fetch after
+    the clock, the clock and what the clock itself waits on (its own fetch)."""
+    from projections import doit_tasks
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home", source="live"))
+    assert engine.clock and any(s.scope == "season" for s in engine.pipeline.stages.values())
+    fetchers = engine.pipeline.fetchers()
+
+    def waits_on(task: str) -> list[str]:
+        if task.startswith("fetch_"):
+            return [] if engine.clock in fetchers[task.removeprefix("fetch_")][1] else [str(engine.clock)]
+        return doit_tasks._needs(engine, task)
+
+    def closure(task: str) -> set[str]:
+        out: set[str] = set()
+        todo = waits_on(task)
+        while todo:
+            dep = todo.pop()
+            if dep not in out:
+                out.add(dep)
+                todo.extend(waits_on(dep))
+        return out
+
+    tasks = [*engine.pipeline.order, *(f"fetch_{key}" for key in fetchers)]
+    told = history.needs(engine.pipeline, engine.clock)
+    assert sorted(told) == sorted(tasks)
+    for task in tasks:
+        assert told[task] == closure(task), task
