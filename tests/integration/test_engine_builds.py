@@ -75,6 +75,19 @@ def test_a_build_plans_again_from_the_store_not_from_what_it_found_before(settin
     assert _events(engine.home, "schedule")[-2:] == [("stage_start", None), ("stage_success", None)]
 
 
+def test_a_stage_built_before_its_input_names_the_input_and_the_command(settings_for) -> None:
+    """`doit -s salaries date=D` on a root without the schedule of D: the build is refused naming the missing input
+    and the command that builds the stage with its inputs (not "cannot resolve its inputs"), and the refusal is in
+    the ledger."""
+    from projections.errors import ProjectionsError
+
+    engine = _engine(settings_for())
+    with pytest.raises(ProjectionsError, match=rf"^salaries {DAY}: its input schedule is not built; run "
+                                               rf"`doit salaries date={DAY}`$"):
+        engine.build("salaries", DAY)
+    assert _events(engine.home, "salaries") == [("stage_failure", "ProjectionsError")]
+
+
 def _exit_143(signum: int, frame: Any) -> None:
     sys.exit(143)
 
