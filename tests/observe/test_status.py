@@ -179,3 +179,21 @@ def test_a_season_stage_run_under_one_date_is_the_run_of_every_date_of_its_seaso
     calibration = {s["stage"]: s for s in day["stages"]}["calibration"]
     assert calibration["state"] == "up to date" and calibration["last_outcome"] == "built", calibration
     assert calibration["last_run"] and calibration["last_run"] >= calibration["built_at"]
+
+
+def test_a_date_with_a_failed_stage_is_failed_before_stale_and_says_the_error():
+    """One stage failed, the ones after it stale: the date is FAILED (not STALE) on its header line, and the failed
+    stage's line gives its error (the state comes from the rows, so a hand-made status shows it)."""
+    from projections.observe.status import DateStatus, StageStatus, render
+
+    day = "2019-10-30"
+    failed = StageStatus(day, "salaries", "failed", "", None, None, error="salaries: no DraftKings salaries")
+    rows = [StageStatus(day, "schedule", "up to date", "", "xxh3-128:" + "ab" * 16, None),
+            failed, StageStatus(day, "gold", "stale", "waits for salaries, which failed", None, None)]
+    status = DateStatus(day, stages=rows, gold={"projections": None})
+    assert status.state == "failed" and status.as_json()["state"] == "failed"
+    lines = render([status, DateStatus("2019-10-31", stages=rows[2:])]).splitlines()
+    assert lines[0].startswith(f"{day}  FAILED      gold: no gold  (1 up to date, 1 stale, 1 failed)"), lines
+    assert any(line.startswith("  F salaries") and line.endswith("FAILED: salaries: no DraftKings salaries")
+               for line in lines), lines
+    assert lines[-1] == "2 dates: 1 stale, 1 failed", lines
