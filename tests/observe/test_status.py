@@ -197,3 +197,46 @@ def test_a_date_with_a_failed_stage_is_failed_before_stale_and_says_the_error():
     assert any(line.startswith("  F salaries") and line.endswith("FAILED: salaries: no DraftKings salaries")
                for line in lines), lines
     assert lines[-1] == "2 dates: 1 stale, 1 failed", lines
+
+
+def _ev(ts: str, event: str, **fields: object) -> dict:
+    return {"ts": f"2026-01-02T03:04:{ts}.000Z", "event": event, "run": "r1", "game_date": "2019-10-30", **fields}
+
+
+def test_a_failure_under_an_older_key_does_not_make_the_stage_of_a_new_key_failed():
+    """gold failed under yesterday's code; the code changed since (a new key, never run): the stage is stale for
+    the new key, not "failed" with the error of a build that no longer applies. A failure under the same key (or
+    one recorded by older code without a key) is its failure."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import _stage_status
+    from projections.plan import Plan
+
+    old, new = "xxh3-128:" + "01" * 16, "xxh3-128:" + "02" * 16
+    plan = Plan(stage="gold", game_date=dt.date(2019, 10, 30), key=new)
+    broke = "gold: broke"
+    for recorded, state, error in ((old, "stale", None), (new, "failed", broke), (None, "failed", broke)):
+        failure = _ev("01", "stage_failure", stage="gold", error=broke, **({"key": recorded} if recorded else {}))
+        row = _stage_status(plan, Events([failure]), {})
+        assert (row.state, row.error, row.last_outcome) == (state, error, "failed"), recorded
+
+
+def test_a_fetch_that_failed_after_a_stage_was_built_leaves_an_up_to_date_stage_up_to_date():
+    """The injuries fetch failed after the stage reading it was built (the run went on with the last capture): the
+    stage holds its object and stays up to date; only a stage that is not up to date is FAILED with that error."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import _stage_status
+    from projections.plan import Plan
+
+    key, obj = "xxh3-128:" + "01" * 16, "xxh3-128:" + "ab" * 16
+    events = Events([_ev("01", "stage_success", stage="injuries", key=key, object=obj, seconds=1.0),
+                     _ev("02", "fetch_failure", source="injuries", error="HTTP 503 Service Unavailable\nmore")])
+    built = Plan(stage="injuries", game_date=dt.date(2019, 10, 30), key=key, record={"object": obj, "key": key})
+    row = _stage_status(built, events, {}, ["injuries"])
+    assert (row.state, row.error) == ("up to date", None), row
+    stale = Plan(stage="injuries", game_date=dt.date(2019, 10, 30), key="xxh3-128:" + "02" * 16)
+    row = _stage_status(stale, events, {}, ["injuries"])
+    assert (row.state, row.error) == ("failed", "fetch injuries failed: HTTP 503 Service Unavailable"), row
