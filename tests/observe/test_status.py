@@ -240,3 +240,19 @@ def test_a_fetch_that_failed_after_a_stage_was_built_leaves_an_up_to_date_stage_
     stale = Plan(stage="injuries", game_date=dt.date(2019, 10, 30), key="xxh3-128:" + "02" * 16)
     row = _stage_status(stale, events, {}, ["injuries"])
     assert (row.state, row.error) == ("failed", "fetch injuries failed: HTTP 503 Service Unavailable"), row
+
+
+def test_only_the_stage_whose_object_the_gold_pointer_names_is_marked_gold():
+    """"-> gold" marks the published stage whose object is the date's gold; a gold stage built since under a new
+    key (the pointer still names the old object), or not built, is not."""
+    from projections.observe.status import DateStatus, StageStatus, render
+
+    day, published, newer = "2019-10-30", "xxh3-128:" + "ab" * 16, "xxh3-128:" + "cd" * 16
+
+    def gold_line(obj: str | None, state: str) -> str:
+        row = StageStatus(day, "gold", state, "", obj, None, publishes="projections")  # type: ignore[arg-type]
+        text = render([DateStatus(day, stages=[row], gold={"projections": published})])
+        return next(line for line in text.splitlines() if line.startswith(f"  {row.mark} gold"))
+
+    assert gold_line(published, "up to date").endswith("-> gold")
+    assert "-> gold" not in gold_line(newer, "stale") and "-> gold" not in gold_line(None, "stale")
