@@ -256,3 +256,42 @@ def test_only_the_stage_whose_object_the_gold_pointer_names_is_marked_gold():
 
     assert gold_line(published, "up to date").endswith("-> gold")
     assert "-> gold" not in gold_line(newer, "stale") and "-> gold" not in gold_line(None, "stale")
+
+
+def test_the_note_of_a_skipped_date_s_failed_run_goes_once_a_later_run_skipped_the_date():
+    """An off day named alone fails by design and its status notes that run; once a later backfill skipped the
+    date (its run_start lists it under no_games), the old failure is no longer the date's last word."""
+    from projections.observe.events import Events
+    from projections.observe.status import _failed_note
+
+    failure = _ev("01", "stage_failure", stage="schedule", error="schedule: no NBA games on 2019-10-30\nmore")
+    assert _failed_note("2019-10-30", Events([failure])) == (
+        "run r1 failed on it 2026-01-02 03:04:01Z: schedule: no NBA games on 2019-10-30")
+    skipped_after = _ev("02", "run_start", run="r2", dates=["2019-10-30"], no_games=["2019-10-30"])
+    assert _failed_note("2019-10-30", Events([failure, skipped_after])) is None
+    skipped_before = {**skipped_after, "ts": "2026-01-02T03:04:00.000Z"}
+    assert _failed_note("2019-10-30", Events([skipped_before, failure])) is not None
+
+
+def test_an_off_day_with_a_published_slate_is_not_skipped(tmp_path: Path, monkeypatch) -> None:
+    """The archive knows no games on Thanksgiving 2019, so a backfill skips it - unless a slate was published for
+    it (from an inbox file, say): status then shows that slate and its stages, never "skipped"."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import collect
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    day = dt.date.fromisoformat(FAILED_DATE)
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home"))
+        engine.ensure_layout()
+        [before] = collect(engine, [day], Events([]))
+        assert before.state == "skipped" and before.skipped, before
+        commit = engine.store.commit({"projections.parquet": b"a slate"}, {"stage": "gold", "game_date": FAILED_DATE})
+        engine.store.swap_pointer("projections", FAILED_DATE, commit.object)
+        [after] = collect(engine, [day], Events([]))
+    assert after.skipped is None and after.state != "skipped", after
+    assert after.gold == {"projections": commit.object}
