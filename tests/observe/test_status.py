@@ -295,3 +295,31 @@ def test_an_off_day_with_a_published_slate_is_not_skipped(tmp_path: Path, monkey
         [after] = collect(engine, [day], Events([]))
     assert after.skipped is None and after.state != "skipped", after
     assert after.gold == {"projections": commit.object}
+
+
+def test_a_date_without_salaries_shows_its_failure_until_a_later_run_skips_it(tmp_path: Path, monkeypatch) -> None:
+    """2020-01-21 has games but no DraftKings salaries in the archive: a backfill skips it. Asked for by name it
+    fails, and that failure is the date's last word (ingesting its salaries is the fix) until a later run skips it
+    again - status must not hide the failure behind "skipped"."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import archive_calendar, date_status
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    iso = "2020-01-21"
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home"))
+        calendar = archive_calendar(engine)
+        assert calendar is not None and calendar.kind(dt.date.fromisoformat(iso)) == "no salaries"
+
+        def skipped(*events: dict) -> str | None:
+            return date_status(engine, dt.date.fromisoformat(iso), Events(list(events)), calendar).skipped
+
+        skip = {"ts": "2026-01-02T03:04:01.000Z", "event": "run_start", "run": "r1", "no_salaries": [iso]}
+        failure = _ev("02", "stage_failure", stage="salaries", game_date=iso, error="salaries: none for the date")
+        assert skipped() and skipped(skip) and "no DraftKings salaries" in str(skipped(skip))
+        assert skipped(skip, failure) is None  # asked for by name after the skip: its failure shows
+        assert skipped(failure, {**skip, "ts": "2026-01-02T03:04:03.000Z"})  # skipped again since
