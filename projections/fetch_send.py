@@ -16,7 +16,7 @@ from __future__ import annotations
 import email.utils
 import math
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -156,14 +156,39 @@ def _read(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str) 
     if declared.isdigit() and int(declared) > limit:
         raise _Stop(Failure("size", f"{shown}announces a body of {int(declared):,} bytes, over the cap of "
                                     f"{_size(limit)} (nothing read)", False))
+    assert isinstance(response.stream, httpx.SyncByteStream)
+    response.stream = _WireCap(response.stream, limit, shown)
     for chunk in response.iter_bytes():
         body += chunk
-        if len(body) > limit or response.num_bytes_downloaded > limit:
-            raise _Stop(Failure("size", f"{shown}sent a body over the cap of {_size(limit)} (stopped "
-                                        "reading there)", False))
+        if len(body) > limit:
+            raise _Stop(_over(shown, limit))
         if watchdog.fired.is_set():
             break
     return bytes(body)
+
+
+def _over(shown: str, limit: int) -> Failure:
+    return Failure("size", f"{shown}sent a body over the cap of {_size(limit)} (stopped reading there)", False)
+
+
+class _WireCap(httpx.SyncByteStream):
+    """A response's bytes as they come off the wire, stopped (_Stop) past `limit`. Checking the decoded chunks is
+    not enough: a compressed body that decodes to nothing (a gzip header whose comment never ends) yields no
+    decoded chunk at all, so a check in the loop over them never runs while the server sends on."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, shown: str) -> None:
+        self._inner, self._limit, self._shown = inner, limit, shown
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise _Stop(_over(self._shown, self._limit))
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def send(

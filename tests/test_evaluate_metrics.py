@@ -146,3 +146,20 @@ def test_the_baseline_of_many_dates_is_each_dates_own_computation_to_the_bit(tmp
     got = baseline(logs, days)
     assert len(got) > 2000 and got["game_date"].nunique() == len(days) - 2, got["game_date"].value_counts()
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_an_actual_on_a_lower_band_edge_is_inside_the_band():
+    """Bounds are inclusive at both ends: an actual equal to p10 (or p25) is inside, as one equal to p90 (p75) is."""
+    frame = _frame().iloc[[0]].assign(dk_points=[20.0], dk_p25=[20.0])  # on p10 and on p25 at once
+    got = _metrics(frame)
+    assert (got["coverage_p10_p90"], got["coverage_p25_p75"]) == (1.0, 1.0)
+    below = _metrics(frame.assign(dk_points=[19.99]))
+    assert (below["coverage_p10_p90"], below["coverage_p25_p75"]) == (0.0, 0.0)
+
+
+def test_the_error_had_the_minutes_been_right_is_none_when_no_row_was_projected_to_play():
+    """Only players ruled out (0 projected minutes) who played anyway: no rate to scale, so no figure - not NaN,
+    which the JSON would print as null only by accident and the table as "nan"."""
+    got = _metrics(_frame().assign(proj_minutes=0.0, dk_mean=0.0))
+    assert got["dk_mae_at_real_minutes"] is None
+    assert got["baseline_dk_mae_at_real_minutes"] is not None

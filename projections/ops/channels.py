@@ -137,7 +137,7 @@ def _request(client: httpx.Client, method: str, url: str, *, payload: Mapping[st
     the receiver has the message). Raises httpx.HTTPError, or _Late when the deadline cut it short."""
     body = bytearray()
     with Watchdog(deadline_s) as watchdog:
-        for hop in range(MAX_REDIRECTS + 1):
+        for _ in range(MAX_REDIRECTS + 1):
             # a connection of its own, so the watchdog knows its socket
             request = client.build_request(method, url, json=payload, timeout=timeout, headers={"Connection": "close"})
             request.extensions["trace"] = watchdog.trace
@@ -148,7 +148,7 @@ def _request(client: httpx.Client, method: str, url: str, *, payload: Mapping[st
                     raise _Late(deadline_s) from exc
                 raise
             try:
-                if response.status_code in _RESENDS and response.has_redirect_location and hop < MAX_REDIRECTS:
+                if response.status_code in _RESENDS and response.has_redirect_location:  # the range stops it
                     url = str(request.url.join(response.headers["location"]))
                     continue
                 if not response.is_success:

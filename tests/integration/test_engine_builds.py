@@ -12,7 +12,8 @@
 - on a pipeline of the test's own stages (the engine takes any pipeline): each build is seeded from its key; a
   published stage's first build moves its gold pointer and says so; a build under a new key that makes the same
   bytes is recorded as not created (early cutoff) and moves nothing; a stage reading as_of without depending on
-  the clock stage, or without declaring uses_as_of, is refused.
+  the clock stage, or without declaring uses_as_of, is refused; what a stage leaves in its frames' attrs (a note)
+  is not stored; a live engine plans afresh, so a capture landing mid-run makes its readers stale.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def test_a_build_plans_again_from_the_store_not_from_what_it_found_before(settin
     assert (again.object, again.built, again.created) == (first.object, True, True)
     assert engine.store.verify_object(first.object) == []
     assert _events(engine.home, "schedule")[-2:] == [("stage_start", None), ("stage_success", None)]
+
+
+def test_a_stage_built_before_its_input_names_the_input_and_the_command(settings_for) -> None:
+    """`doit -s salaries date=D` on a root without the schedule of D: the build is refused naming the missing input
+    and the command that builds the stage with its inputs (not "cannot resolve its inputs"), and the refusal is in
+    the ledger."""
+    from projections.errors import ProjectionsError
+
+    engine = _engine(settings_for())
+    with pytest.raises(ProjectionsError, match=rf"^salaries {DAY}: its input schedule is not built; run "
+                                               rf"`doit salaries date={DAY}`$"):
+        engine.build("salaries", DAY)
+    assert _events(engine.home, "salaries") == [("stage_failure", "ProjectionsError")]
 
 
 def _exit_143(signum: int, frame: Any) -> None:
@@ -218,6 +232,27 @@ def test_a_first_publish_is_reported_and_a_same_bytes_rebuild_is_not_created(set
     assert MANIFEST not in [p.name for p in bumped.store.tmp.iterdir()]
 
 
+def noted(*, params: Any, ctx: StageContext) -> pd.DataFrame:
+    out = pd.DataFrame({"player_id": ["a", "b"], "value": [1.0, 2.0]})
+    out.attrs["note"] = f"a note naming its build {ctx.key}"  # a word to the stage's meta, never data
+    return out
+
+
+def test_what_a_stage_leaves_in_its_frames_attrs_is_not_stored(settings_for) -> None:
+    """A stage's note rides on its frame's attrs (salaries, lineups, odds, calibration do so); pandas writes attrs
+    into the parquet file, so kept there a note would make the same rows other bytes - a new object, downstream
+    keys moved, early cutoff lost - and put words into data. Two builds under two keys with the same rows and
+    different notes make one object, and its file holds no attrs."""
+    import pyarrow.parquet as pq
+
+    settings = settings_for()
+    first = _own(settings, Stage(name="noted", func=noted, doc="two rows and a note")).build("noted", DAY)
+    again = _own(settings, Stage(name="noted", func=noted, doc="two rows and a note", version="2")).build("noted", DAY)
+    assert again.key != first.key and again.object == first.object and not again.created
+    data = Path(_own(settings, Stage(name="noted", func=noted, doc="")).store.object_dir(first.object)) / "data.parquet"
+    assert pq.read_table(data).to_pandas().attrs == {}
+
+
 def test_a_stage_reading_as_of_must_depend_on_the_clock_stage(settings_for) -> None:
     schedule = Stage(name="schedule", func=clock, doc="the clock")
     with pytest.raises(ValueError, match="stage late uses as_of but does not depend on schedule"):
@@ -258,3 +293,47 @@ def test_a_stage_reading_as_of_without_declaring_it_fails_and_commits_nothing(se
     assert [e["stage"] for e in ledger_events(settings.home) if e["event"] == "stage_success"] == ["schedule"]
     assert [e["stage"] for e in ledger_events(settings.home) if e["event"] == "stage_failure"] == ["late"]
     assert len(list(engine.store.iter_objects())) == 1  # the schedule's: nothing of the refused build
+
+
+class _Feed:
+    """A source whose newest capture the test sets: a live fetch that lands while a run is going on."""
+
+    name = "feed"
+
+    def __init__(self) -> None:
+        self.capture = "morning"
+
+    def resolve(self, env: Any, game_date: dt.date, as_of: dt.datetime | None) -> Any:
+        from projections.hashing import digest_bytes
+        from projections.pipeline import Resolved
+
+        capture = self.capture
+        return Resolved(digest=digest_bytes(capture.encode()), describe=f"the {capture} capture",
+                        load=lambda: pd.DataFrame({"capture": [capture]}))
+
+
+def fed(feed: pd.DataFrame, *, params: Any, ctx: StageContext) -> pd.DataFrame:
+    return feed
+
+
+@pytest.mark.parametrize("mode, stale_after_new_capture", [("live", True), ("archive", False)])
+def test_a_live_engine_sees_a_capture_that_lands_after_it_found_a_stage_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, stale_after_new_capture: bool
+) -> None:
+    """Live snapshots arrive mid-run (doit checks each task's uptodate on its own, after the fetch tasks ran): a
+    live engine plans afresh every time, so a stage found up to date on the morning capture is stale once the
+    evening one is there. Only archive mode, whose sources cannot change under a run, keeps an up-to-date plan
+    for the rest of the process (it spares each check planning its whole upstream chain again)."""
+    from projections.settings import load_settings
+
+    feed = _Feed()
+    with like_a_doit_child(monkeypatch):
+        settings = load_settings(home=tmp_path / "home", source=mode)
+        engine = _own(settings, Stage(name="fed", func=fed, doc="the feed as captured", sources=(feed,)))
+        morning = engine.build("fed", DAY)
+        assert engine.plan("fed", DAY).up_to_date
+        feed.capture = "evening"
+        plan = engine.plan("fed", DAY)
+    assert plan.up_to_date is not stale_after_new_capture, plan
+    if stale_after_new_capture:
+        assert plan.key != morning.key and plan.inputs["feed"] == feed.resolve(None, DAY, None).digest

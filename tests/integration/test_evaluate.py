@@ -249,3 +249,34 @@ def test_a_date_without_box_scores_is_offered_only_seasons_that_have_them(tmp_pa
     message = str(caught.value)
     assert "no box scores: 1" in message and "(2019-20 (2019-10-22..2020-10-11))" in message, message
     assert "2020-21" not in message and "projections ingest game-logs" in message, message
+
+
+def test_a_box_score_line_of_zero_minutes_is_no_game_played(built: Path, tmp_path: Path):
+    """The rows are the slate's players who played (minutes > 0). 2019-20's box scores hold 213 lines of 0
+    minutes (none on the dates built here, so nothing else pins it): such a line scored the projection against a
+    game he never played. Here one slate player's line of 2019-11-05 is made a 0-minute line in a copy of the
+    shipped archive: he leaves the scored rows and is not counted as having played off the slate."""
+    import pandas as pd
+
+    from projections.archive import SHIPPED
+
+    day = dt.date(2019, 11, 5)
+    logs = pd.read_parquet(SHIPPED / "player_logs" / "2019-20.parquet")
+    slate = pd.read_parquet(built / "gold" / "projections" / f"game_date={day}" / "projections.parquet")
+    earlier = set(logs.loc[logs["game_date"] < day, "player_id"])
+    played = logs[(logs["game_date"] == day) & (logs["minutes"] > 0) & logs["player_id"].isin(slate["player_id"])
+                  & logs["player_id"].isin(earlier)]
+    sat = played.index[0]
+    logs.loc[sat, "minutes"] = 0.0
+    shipped = tmp_path / "shipped"
+    for table in (p for p in SHIPPED.iterdir() if p.is_dir()):
+        (shipped / table.name).mkdir(parents=True)
+        for part in table.glob("*.parquet"):
+            if (table.name, part.stem) != ("player_logs", "2019-20"):
+                (shipped / table.name / part.name).symlink_to(part)
+    logs.to_parquet(shipped / "player_logs" / "2019-20.parquet")
+    before = evaluate(built, [day])
+    after = evaluate(built, [day], shipped=shipped)
+    assert after["players"] == before["players"] - 1, (before["players"], after["players"])
+    assert after["played_not_on_slate"] == before["played_not_on_slate"]
+    assert after["played_without_baseline"] == before["played_without_baseline"]

@@ -205,8 +205,34 @@ def test_a_gzip_bomb_stops_at_the_cap_on_its_decoded_size(server: FaultServer) -
         get(server.url("/bomb"), FakeTime())
 
 
+def test_a_gzip_body_that_decodes_to_nothing_stops_at_the_cap_on_its_wire_size() -> None:
+    """A gzip header whose comment never ends: zlib reads it and decodes no byte, so only the bytes on the wire
+    grow (3 MiB here, close-delimited, no Content-Length). Capped on the decoded size alone, all of it was read
+    and the fetch "succeeded" with an empty body; it stops at the cap."""
+    def serve(conn: socket.socket, stopping: threading.Event) -> None:
+        if read_request(conn, bytearray()):
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n\r\n"
+                         + b"\x1f\x8b\x08\x10\x00\x00\x00\x00\x00\x03")  # FCOMMENT set: a comment follows
+            for _ in range(48):
+                if stopping.is_set():
+                    return
+                conn.sendall(b"a" * 2**16)
+
+    with raw_server(serve) as base, pytest.raises(FetchError, match=r"1\) the answer sent a body over the cap of "
+                                                                    r"1,048,576 bytes \(1 MiB\) \(stopped reading"):
+        get(base + "/odds", FakeTime(), max_body_bytes=2**20)
+
+
 def test_a_body_under_the_cap_is_whole(server: FaultServer) -> None:
     assert get(server.url("/odds"), FakeTime(), max_body_bytes=len(ODDS)).content == ODDS
+
+
+def test_a_body_announced_one_byte_over_the_cap_is_refused_before_it_is_read(server: FaultServer) -> None:
+    """The announced length is held to the cap itself, not to some multiple of it (a 3 GB announcement alone
+    would not show that)."""
+    with pytest.raises(FetchError, match=rf"1\) the answer announces a body of {len(ODDS):,} bytes, over the cap "
+                                         rf"of {len(ODDS) - 1:,} bytes .*\(nothing read\)"):
+        get(server.url("/odds"), FakeTime(), max_body_bytes=len(ODDS) - 1)
 
 
 # ------------------------------------------------------------------------------------------ deadlines

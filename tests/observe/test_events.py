@@ -119,3 +119,92 @@ def test_a_run_stopped_by_a_dead_worker_does_not_call_its_unreached_stages_up_to
     (block,) = history.timeline(events, "2019-10-30")
     assert [e.text for e in block.entries if e.kind == "quiet"] == [
         "not built (the run stopped early: up to date, or never reached)"]
+
+
+def test_what_history_says_a_task_waits_on_is_what_the_doit_tasks_wait_on(tmp_path: Path, monkeypatch):
+    """history.needs tells a stage a failure kept from running from one that was up to date; it must be what the
+    doit tasks of a live run wait on (projections.doit_tasks), followed through: a stage's inputs, its fetches, the
+    clock stage for those reading sources or as_of and for the season-scoped calibration, and, for a fetch after
+    the clock, the clock and what the clock itself waits on (its own fetch)."""
+    from projections import doit_tasks
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home", source="live"))
+    assert engine.clock and any(s.scope == "season" for s in engine.pipeline.stages.values())
+    fetchers = engine.pipeline.fetchers()
+
+    def waits_on(task: str) -> list[str]:
+        if task.startswith("fetch_"):
+            return [] if engine.clock in fetchers[task.removeprefix("fetch_")][1] else [str(engine.clock)]
+        return doit_tasks._needs(engine, task)
+
+    def closure(task: str) -> set[str]:
+        out: set[str] = set()
+        todo = waits_on(task)
+        while todo:
+            dep = todo.pop()
+            if dep not in out:
+                out.add(dep)
+                todo.extend(waits_on(dep))
+        return out
+
+    tasks = [*engine.pipeline.order, *(f"fetch_{key}" for key in fetchers)]
+    told = history.needs(engine.pipeline, engine.clock)
+    assert sorted(told) == sorted(tasks)
+    for task in tasks:
+        assert told[task] == closure(task), task
+
+
+def test_the_timeline_is_in_the_order_things_began_and_counts_fetch_failures():
+    """An alert recorded outside any run before a run began comes first; two such events in a row are one block;
+    a failed fetch is a failure in the count on top, as a failed stage is."""
+    events = Events([
+        _ev("01", "alert_failure", channel="email", kind="test", game_date="2019-10-30", error="refused"),
+        _ev("02", "alert", channel="webhook", kind="test", game_date="2019-10-30", target="http://127.0.0.1/…"),
+        _ev("03", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"], stages=["schedule"]),
+        _ev("04", "fetch_failure", run="r1", source="injuries", game_date="2019-10-30", error="HTTP 503", seconds=2),
+        _ev("05", "run_end", run="r1", ok=False, built=0, up_to_date=1, failed=1, published=0, seconds=3.0),
+    ])
+    blocks = history.timeline(events, "2019-10-30")
+    assert [(b.run.run if b.run else None, [e.kind for e in b.entries if e.kind != "quiet"]) for b in blocks] == [
+        (None, ["alert_failure", "alert"]), ("r1", ["fetch_failure"])]
+    assert history.render("2019-10-30", blocks).splitlines()[0] == (
+        "history of 2019-10-30: 1 run(s), 0 pointer move(s), 1 failure(s), 2 alert(s)")
+
+
+def test_a_stage_run_stopped_by_systemd_says_by_what_and_a_success_without_created_claims_no_early_cutoff():
+    """A run stopped by SIGTERM (systemctl stop): its interrupted stage says SIGTERM, not Ctrl-C. A success line
+    that does not say whether it made a new object (older code) is not called early cutoff."""
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"], stages=["schedule", "sim"]),
+        _ev("02", "stage_success", run="r1", stage="schedule", game_date="2019-10-30", key=KEY, object=OBJ,
+            seconds=1.0),
+        _ev("03", "stage_start", run="r1", stage="sim", game_date="2019-10-30", key=KEY),
+        _ev("04", "stage_interrupted", run="r1", stage="sim", game_date="2019-10-30", key=KEY, seconds=2.0,
+            error="SystemExit: 143"),
+        _ev("05", "run_end", run="r1", ok=False, interrupted=True, signal="SIGTERM", built=1, up_to_date=0,
+            failed=0, published=0, seconds=3.0),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    assert block.run is not None and block.run.outcome == "interrupted", block.run
+    assert [e.text for e in block.entries] == [
+        "built ababababab in 1.00s", "interrupted (SIGTERM) after 2.00s: nothing of it was kept"]
+
+
+def test_a_run_of_older_code_that_counted_nothing_up_to_date_lists_no_stage_as_up_to_date():
+    """A run_start of older code names no stages: history takes the stages the date had seen by the run's end,
+    but not for a run that counted none up to date (it ran none of them: say, it stopped at a lock)."""
+    events = Events([
+        _ev("01", "run_start", run="r0", dates=["2019-10-30"], argv=["slate"]),
+        _ev("02", "stage_success", run="r0", stage="schedule", game_date="2019-10-30", key=KEY, object=OBJ,
+            seconds=1.0),
+        _ev("03", "run_end", run="r0", ok=True, built=1, up_to_date=0, failed=0, published=0, seconds=1.0),
+        _ev("04", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"]),
+        _ev("05", "run_end", run="r1", ok=True, built=0, up_to_date=0, failed=0, published=0, seconds=1.0),
+    ])
+    blocks = history.timeline(events, "2019-10-30")
+    assert [(b.run.run if b.run else None, [e.text for e in b.entries]) for b in blocks] == [
+        ("r0", ["built ababababab in 1.00s"]), ("r1", [])]

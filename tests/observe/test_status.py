@@ -211,3 +211,147 @@ def test_a_stage_never_built_for_the_date_says_so_not_that_its_key_changed(tmp_p
     shutil.rmtree(home / "ledger")
     assert reasons(**other_key)["salaries"] == "no object for its key (new inputs, params or code)"
     assert reasons(**other_key)["game_logs"] == "never built for this date"
+
+
+def test_a_date_with_a_failed_stage_is_failed_before_stale_and_says_the_error():
+    """One stage failed, the ones after it stale: the date is FAILED (not STALE) on its header line, and the failed
+    stage's line gives its error (the state comes from the rows, so a hand-made status shows it)."""
+    from projections.observe.status import DateStatus, StageStatus, render
+
+    day = "2019-10-30"
+    failed = StageStatus(day, "salaries", "failed", "", None, None, error="salaries: no DraftKings salaries")
+    rows = [StageStatus(day, "schedule", "up to date", "", "xxh3-128:" + "ab" * 16, None),
+            failed, StageStatus(day, "gold", "stale", "waits for salaries, which failed", None, None)]
+    status = DateStatus(day, stages=rows, gold={"projections": None})
+    assert status.state == "failed" and status.as_json()["state"] == "failed"
+    lines = render([status, DateStatus("2019-10-31", stages=rows[2:])]).splitlines()
+    assert lines[0].startswith(f"{day}  FAILED      gold: no gold  (1 up to date, 1 stale, 1 failed)"), lines
+    assert any(line.startswith("  F salaries") and line.endswith("FAILED: salaries: no DraftKings salaries")
+               for line in lines), lines
+    assert lines[-1] == "2 dates: 1 stale, 1 failed", lines
+
+
+def _ev(ts: str, event: str, **fields: object) -> dict:
+    return {"ts": f"2026-01-02T03:04:{ts}.000Z", "event": event, "run": "r1", "game_date": "2019-10-30", **fields}
+
+
+def test_a_failure_under_an_older_key_does_not_make_the_stage_of_a_new_key_failed():
+    """gold failed under yesterday's code; the code changed since (a new key, never run): the stage is stale for
+    the new key, not "failed" with the error of a build that no longer applies. A failure under the same key (or
+    one recorded by older code without a key) is its failure."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import _stage_status
+    from projections.plan import Plan
+
+    old, new = "xxh3-128:" + "01" * 16, "xxh3-128:" + "02" * 16
+    plan = Plan(stage="gold", game_date=dt.date(2019, 10, 30), key=new)
+    broke = "gold: broke"
+    for recorded, state, error in ((old, "stale", None), (new, "failed", broke), (None, "failed", broke)):
+        failure = _ev("01", "stage_failure", stage="gold", error=broke, **({"key": recorded} if recorded else {}))
+        row = _stage_status(plan, Events([failure]), {})
+        assert (row.state, row.error, row.last_outcome) == (state, error, "failed"), recorded
+
+
+def test_a_fetch_that_failed_after_a_stage_was_built_leaves_an_up_to_date_stage_up_to_date():
+    """The injuries fetch failed after the stage reading it was built (the run went on with the last capture): the
+    stage holds its object and stays up to date; only a stage that is not up to date is FAILED with that error."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import _stage_status
+    from projections.plan import Plan
+
+    key, obj = "xxh3-128:" + "01" * 16, "xxh3-128:" + "ab" * 16
+    events = Events([_ev("01", "stage_success", stage="injuries", key=key, object=obj, seconds=1.0),
+                     _ev("02", "fetch_failure", source="injuries", error="HTTP 503 Service Unavailable\nmore")])
+    built = Plan(stage="injuries", game_date=dt.date(2019, 10, 30), key=key, record={"object": obj, "key": key})
+    row = _stage_status(built, events, {}, ["injuries"])
+    assert (row.state, row.error) == ("up to date", None), row
+    stale = Plan(stage="injuries", game_date=dt.date(2019, 10, 30), key="xxh3-128:" + "02" * 16)
+    row = _stage_status(stale, events, {}, ["injuries"])
+    assert (row.state, row.error) == ("failed", "fetch injuries failed: HTTP 503 Service Unavailable"), row
+
+
+def test_only_the_stage_whose_object_the_gold_pointer_names_is_marked_gold():
+    """"-> gold" marks the published stage whose object is the date's gold; a gold stage built since under a new
+    key (the pointer still names the old object), or not built, is not."""
+    from projections.observe.status import DateStatus, StageStatus, render
+
+    day, published, newer = "2019-10-30", "xxh3-128:" + "ab" * 16, "xxh3-128:" + "cd" * 16
+
+    def gold_line(obj: str | None, state: str) -> str:
+        row = StageStatus(day, "gold", state, "", obj, None, publishes="projections")  # type: ignore[arg-type]
+        text = render([DateStatus(day, stages=[row], gold={"projections": published})])
+        return next(line for line in text.splitlines() if line.startswith(f"  {row.mark} gold"))
+
+    assert gold_line(published, "up to date").endswith("-> gold")
+    assert "-> gold" not in gold_line(newer, "stale") and "-> gold" not in gold_line(None, "stale")
+
+
+def test_the_note_of_a_skipped_date_s_failed_run_goes_once_a_later_run_skipped_the_date():
+    """An off day named alone fails by design and its status notes that run; once a later backfill skipped the
+    date (its run_start lists it under no_games), the old failure is no longer the date's last word."""
+    from projections.observe.events import Events
+    from projections.observe.status import _failed_note
+
+    failure = _ev("01", "stage_failure", stage="schedule", error="schedule: no NBA games on 2019-10-30\nmore")
+    assert _failed_note("2019-10-30", Events([failure])) == (
+        "run r1 failed on it 2026-01-02 03:04:01Z: schedule: no NBA games on 2019-10-30")
+    skipped_after = _ev("02", "run_start", run="r2", dates=["2019-10-30"], no_games=["2019-10-30"])
+    assert _failed_note("2019-10-30", Events([failure, skipped_after])) is None
+    skipped_before = {**skipped_after, "ts": "2026-01-02T03:04:00.000Z"}
+    assert _failed_note("2019-10-30", Events([skipped_before, failure])) is not None
+
+
+def test_an_off_day_with_a_published_slate_is_not_skipped(tmp_path: Path, monkeypatch) -> None:
+    """The archive knows no games on Thanksgiving 2019, so a backfill skips it - unless a slate was published for
+    it (from an inbox file, say): status then shows that slate and its stages, never "skipped"."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import collect
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    day = dt.date.fromisoformat(FAILED_DATE)
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home"))
+        engine.ensure_layout()
+        [before] = collect(engine, [day], Events([]))
+        assert before.state == "skipped" and before.skipped, before
+        commit = engine.store.commit({"projections.parquet": b"a slate"}, {"stage": "gold", "game_date": FAILED_DATE})
+        engine.store.swap_pointer("projections", FAILED_DATE, commit.object)
+        [after] = collect(engine, [day], Events([]))
+    assert after.skipped is None and after.state != "skipped", after
+    assert after.gold == {"projections": commit.object}
+
+
+def test_a_date_without_salaries_shows_its_failure_until_a_later_run_skips_it(tmp_path: Path, monkeypatch) -> None:
+    """2020-01-21 has games but no DraftKings salaries in the archive: a backfill skips it. Asked for by name it
+    fails, and that failure is the date's last word (ingesting its salaries is the fix) until a later run skips it
+    again - status must not hide the failure behind "skipped"."""
+    import datetime as dt
+
+    from projections.observe.events import Events
+    from projections.observe.status import archive_calendar, date_status
+    from projections.settings import load_settings
+    from projections.wiring import make_engine
+    from tests.conftest import like_a_doit_child
+
+    iso = "2020-01-21"
+    with like_a_doit_child(monkeypatch):
+        engine = make_engine(load_settings(home=tmp_path / "home"))
+        calendar = archive_calendar(engine)
+        assert calendar is not None and calendar.kind(dt.date.fromisoformat(iso)) == "no salaries"
+
+        def skipped(*events: dict) -> str | None:
+            return date_status(engine, dt.date.fromisoformat(iso), Events(list(events)), calendar).skipped
+
+        skip = {"ts": "2026-01-02T03:04:01.000Z", "event": "run_start", "run": "r1", "no_salaries": [iso]}
+        failure = _ev("02", "stage_failure", stage="salaries", game_date=iso, error="salaries: none for the date")
+        assert skipped() and skipped(skip) and "no DraftKings salaries" in str(skipped(skip))
+        assert skipped(skip, failure) is None  # asked for by name after the skip: its failure shows
+        assert skipped(failure, {**skip, "ts": "2026-01-02T03:04:03.000Z"})  # skipped again since

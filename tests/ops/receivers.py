@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class _Server(ThreadingHTTPServer):
@@ -126,10 +127,10 @@ class WebhookReceiver:
 class _BoundController(Controller):
     """aiosmtpd's Controller on a socket bound before start, so port 0 works (its own trigger needs the port)."""
 
-    def __init__(self, handler: Any) -> None:
+    def __init__(self, handler: Any, **options: Any) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
-        super().__init__(handler, hostname="127.0.0.1", port=self._sock.getsockname()[1])
+        super().__init__(handler, hostname="127.0.0.1", port=self._sock.getsockname()[1], **options)
 
     def _create_server(self) -> Any:
         return self.loop.create_server(self._factory_invoker, sock=self._sock)
@@ -139,6 +140,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
         self.rcpt_answers: deque[str] = deque()
+        self.data_answers: deque[str] = deque()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
         answer = self.rcpt_answers.popleft() if self.rcpt_answers else "250 OK"
@@ -147,16 +149,25 @@ class _Inbox:
         return answer
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = self.data_answers.popleft() if self.data_answers else ""
+        if answer and not answer.startswith("2"):  # a scripted refusal: the mail is not taken
+            return answer
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
 
-class SmtpReceiver:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
+def _refuse_login(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=False, handled=False)
 
-    def __init__(self) -> None:
+
+class SmtpReceiver:
+    """An SMTP server on 127.0.0.1 that keeps every message it accepts (`refuse_login`: it offers AUTH without TLS
+    and refuses every login with 535)."""
+
+    def __init__(self, *, refuse_login: bool = False) -> None:
         self._inbox = _Inbox()
-        self._controller = _BoundController(self._inbox)
+        options = {"authenticator": _refuse_login, "auth_require_tls": False} if refuse_login else {}
+        self._controller = _BoundController(self._inbox, **options)
 
     def __enter__(self) -> SmtpReceiver:
         self._controller.start()
@@ -176,6 +187,10 @@ class SmtpReceiver:
     def script_rcpt(self, *answers: str) -> None:
         """The next RCPT commands get these answers (e.g. "450 4.2.0 greylisted"; a 2xx accepts), then 250."""
         self._inbox.rcpt_answers.extend(answers)
+
+    def script_data(self, *answers: str) -> None:
+        """The next DATA commands get these answers (e.g. "554 5.6.0 refused": the mail is not kept), then 250."""
+        self._inbox.data_answers.extend(answers)
 
     @property
     def messages(self) -> list[EmailMessage]:
