@@ -30,6 +30,7 @@ from projections.watchdog import Watchdog
 MAX_REDIRECTS = 5
 EXCERPT_CHARS = 160  # of an error body, in a message
 _EXCERPT_READ = 4096  # bytes of an error body read for the excerpt (the rest is never downloaded)
+_EXCERPT_WIRE = 2**16  # at most this much of an error body comes off the wire (compressed, it may decode to none)
 
 
 def excerpt(content: bytes, limit: int = EXCERPT_CHARS) -> str:
@@ -172,18 +173,21 @@ def _over(shown: str, limit: int) -> Failure:
 
 
 class _WireCap(httpx.SyncByteStream):
-    """A response's bytes as they come off the wire, stopped (_Stop) past `limit`. Checking the decoded chunks is
-    not enough: a compressed body that decodes to nothing (a gzip header whose comment never ends) yields no
-    decoded chunk at all, so a check in the loop over them never runs while the server sends on."""
+    """A response's bytes as they come off the wire, stopped (_Stop) past `limit` - or, with `quiet`, simply ended
+    there (an error body read for its excerpt). Checking the decoded chunks is not enough: a compressed body that
+    decodes to nothing (a gzip header whose comment never ends) yields no decoded chunk at all, so a check in the
+    loop over them never runs while the server sends on."""
 
-    def __init__(self, inner: httpx.SyncByteStream, limit: int, shown: str) -> None:
-        self._inner, self._limit, self._shown = inner, limit, shown
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, shown: str, *, quiet: bool = False) -> None:
+        self._inner, self._limit, self._shown, self._quiet = inner, limit, shown, quiet
 
     def __iter__(self) -> Iterator[bytes]:
         seen = 0
         for chunk in self._inner:
             seen += len(chunk)
             if seen > self._limit:
+                if self._quiet:
+                    return
                 raise _Stop(_over(self._shown, self._limit))
             yield chunk
 
@@ -251,6 +255,8 @@ def _answer(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str
     if not 200 <= response.status_code <= 299:
         body = b""
         if not (response.status_code == 429 or response.status_code >= 500):
+            assert isinstance(response.stream, httpx.SyncByteStream)
+            response.stream = _WireCap(response.stream, _EXCERPT_WIRE, shown, quiet=True)
             for chunk in response.iter_bytes():  # a little of it, for the message
                 body += chunk
                 if len(body) >= _EXCERPT_READ or watchdog.fired.is_set():
