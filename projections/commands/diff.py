@@ -5,6 +5,7 @@ slate it replaced. Hashes may be abbreviated (at least 4 hex digits)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -35,12 +36,18 @@ def run(args: argparse.Namespace) -> int:
     if len(args.objects) not in (0, 2):
         raise ConfigError("give two objects (HASH_A HASH_B) or none (the gold object against the one before it)")
     day = parse_one(args.date, ONE).isoformat()
-    home = load_settings().home
+    settings = load_settings()
+    home = settings.home
     if (missing := no_root(home)) is not None:  # "nothing published" there says nothing of the real root
         print(f"note: {missing}", file=sys.stderr)
     old, new = [*args.objects, None, None][:2]
+    kind = None
+    if settings.source == "archive" and missing is None:  # an off day has nothing to publish: say so, not "run doit"
+        from projections.archive_calendar import Calendar
+
+        kind = Calendar.of(home).kind(dt.date.fromisoformat(day))
     try:
-        d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top)
+        d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top, kind=kind)
     except ObjectNotFound as exc:
         if args.objects:  # a hash the user named: bad usage (2)
             raise

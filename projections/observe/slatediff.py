@@ -201,14 +201,30 @@ def compare(old_frame: pd.DataFrame, new_frame: pd.DataFrame, *, game_date: str,
     return out
 
 
+def unpublished(asset: str, day: str, kind: str | None) -> str:
+    """Why `day` has no gold pointer to compare, from the archive calendar's word on it (`kind`,
+    archive_calendar.Calendar.kind; None in live mode), and the fix: an off day has none to build."""
+    head = f"no gold pointer gold/{asset}/game_date={day}: nothing published for {day}"
+    if kind == "no games":
+        return f"{head}: the archive has no games that day (an off day: there is no slate to publish)"
+    if kind == "no salaries":
+        return (f"{head}: the archive has its games but no DraftKings salaries; add them with `projections ingest "
+                f"dk-salaries FILE`, then `doit slate date={day}`")
+    if kind == "unknown":
+        from projections.archive_calendar import OUTSIDE_FIX
+
+        return f"{head}: the archive's schedule does not cover it; {OUTSIDE_FIX}"
+    return f"{head} yet (run `doit slate date={day}`), or name two objects"
+
+
 def diff_date(store: LocalStore, events: Events, day: str, asset: str = "projections", *,
-              old: str | None = None, new: str | None = None, top: int = 10) -> SlateDiff:
-    """Compare two objects of `day` (default: the gold object against the one it replaced)."""
+              old: str | None = None, new: str | None = None, top: int = 10, kind: str | None = None) -> SlateDiff:
+    """Compare two objects of `day` (default: the gold object against the one it replaced); `kind` is the archive
+    calendar's word on the day, for the message when nothing was published (None in live mode)."""
     pointer = store.read_pointer(asset, day)
     if new is None and old is None:
         if pointer is None:
-            raise ConfigError(f"no gold pointer gold/{asset}/game_date={day}: nothing published for {day} yet "
-                              "(run `doit slate date=...`), or name two objects")
+            raise ConfigError(unpublished(asset, day, kind))
         if not store.has(pointer):
             raise ObjectNotFound(f"the gold pointer of {day} names {short(pointer)}, which is not in the store (a "
                                  f"dangling pointer); `doit slate date={day}` rebuilds it, or name two objects")

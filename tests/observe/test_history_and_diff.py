@@ -84,6 +84,11 @@ def test_diff_errors_are_clear(observed: Observed):
     assert once.returncode == 2 and "there is no earlier slate" in once.stderr
     none = cli(observed.home, observed.code, "diff", FAILED_DATE)
     assert none.returncode == 2 and "nothing published for 2019-11-28" in none.stderr
+    # Thanksgiving: an off day has no slate to build (it said "run `doit slate date=...`", which fails there)
+    assert "no games that day (an off day" in none.stderr and "doit slate" not in none.stderr, none.stderr
+    unbuilt = cli(observed.home, observed.code, "diff", "2019-12-02")  # a slate day this root never built
+    assert unbuilt.returncode == 2 and "nothing published for 2019-12-02 yet (run `doit slate date=2019-12-02`)" \
+        in unbuilt.stderr, unbuilt.stderr
     bad = cli(observed.home, observed.code, "diff", RERUN_DATE, "zz", "ffff")
     assert bad.returncode == 2 and "not an object hash" in bad.stderr
     one = cli(observed.home, observed.code, "diff", RERUN_DATE, "abcd")
