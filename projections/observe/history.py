@@ -84,7 +84,7 @@ def _entry(e: Event, finished: set[tuple[Any, Any, Any]]) -> Entry | None:
         rows = f", {e['rows']} rows" if e.get("rows") is not None else ""
         same = "; same object as an earlier build (early cutoff)" if e.get("created") is False else ""
         note = f"; note: {e['note']}" if e.get("note") else ""
-        text = f"built {obj} in {secs}{rows}{same}{note}"
+        text = f"built {obj}{f' in {secs}' if secs else ''}{rows}{same}{note}"
     elif kind == "stage_cached":
         text = f"up to date {obj}"
     elif kind == "stage_fetched":

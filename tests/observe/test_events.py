@@ -208,3 +208,14 @@ def test_a_run_of_older_code_that_counted_nothing_up_to_date_lists_no_stage_as_u
     blocks = history.timeline(events, "2019-10-30")
     assert [(b.run.run if b.run else None, [e.text for e in b.entries]) for b in blocks] == [
         ("r0", ["built ababababab in 1.00s"]), ("r1", [])]
+
+
+def test_a_build_without_its_seconds_reads_whole():
+    """A stage_success without `seconds` (a ledger line of older code, or one cut short) read "built X in , 10 rows"."""
+    events = Events([
+        _ev("01", "run_start", run="r1", dates=["2019-10-30"], argv=["slate"]),
+        _ev("02", "stage_success", run="r1", stage="sim", game_date="2019-10-30", key=KEY, object=OBJ, rows=10),
+        _ev("03", "run_end", run="r1", ok=True, built=1, up_to_date=0, failed=0, published=0, seconds=4.0),
+    ])
+    (block,) = history.timeline(events, "2019-10-30")
+    assert [e.text for e in block.entries] == ["built ababababab, 10 rows"]
