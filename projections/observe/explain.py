@@ -303,8 +303,13 @@ class Explainer:
             else:
                 last_built = self.prov.last_built(stage, iso)
                 ref = self._built(last_built[0], last_built[1]) if last_built else None
-                against = _passed("its last build in the ledger", last_built[2]) if last_built \
-                    else f"it was never built for {scope}"
+                if last_built is not None:
+                    against = _passed("its last build in the ledger", last_built[2])
+                elif self.prov.ever_built(stage, iso):  # built, but no build's record is left (gc, a lost ledger)
+                    against = (f"no earlier build of it for {scope} has its record left (removed by `projections "
+                               "gc`, or the ledger lost), so there is nothing to compare with")
+                else:
+                    against = f"it was never built for {scope}"
                 if last_built is None:
                     mode = "new"
         expl = Explanation(stage=stage, game_date=iso, state=state, reason=reason, mode=mode, current=current,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from projections.store import LocalStore
 from tests.conftest import run_doit
 from tests.observe.conftest import DATES, FAILED_DATE, RERUN_DATE, Observed, cli, copy_root
 
@@ -208,6 +209,15 @@ def test_a_stage_never_built_for_the_date_says_so_not_that_its_key_changed(tmp_p
 
     other_key = {"PROJECTIONS_PARAMS__SALARIES__PREFER": "rotoguru,dk"}
     assert reasons(**other_key)["salaries"] == "no object for its key (new inputs, params or code)"
+    # its build's record removed (what `projections gc` does to a build nothing references): explain said "it was
+    # never built for 2019-10-30"; the ledger remembers the build
+    (record,) = [p for p in LocalStore(home).iter_action_paths() if json.loads(p.read_bytes())["stage"] == "salaries"]
+    kept = record.read_bytes()
+    record.unlink()
+    explained = run_cli(home, "explain", "2019-10-30", "salaries", **other_key).stdout
+    assert "never built" not in explained and "no earlier build of it for 2019-10-30 has its record left" \
+        in explained, explained
+    record.write_bytes(kept)
     shutil.rmtree(home / "ledger")
     assert reasons(**other_key)["salaries"] == "no object for its key (new inputs, params or code)"
     assert reasons(**other_key)["game_logs"] == "never built for this date"
