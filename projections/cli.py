@@ -46,12 +46,12 @@ def _command_hint(parser: argparse.ArgumentParser, message: str) -> str:
     import re
 
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    found = re.match(r"argument [A-Z]+: invalid choice: '([^']*)'", message)
+    found = re.match(r"argument ([A-Z]+): invalid choice: '([^']*)'", message)
     if not subs or not found:
         return ""
-    if found[1] == "help":
-        return f"; `{parser.prog} --help` lists them, and `{parser.prog} COMMAND --help` one's options"
-    close = difflib.get_close_matches(found[1], list(subs[0].choices), n=1)
+    if found[2] == "help":  # named as the usage line names it: COMMAND, or ingest's KIND
+        return f"; `{parser.prog} --help` lists them, and `{parser.prog} {found[1]} --help` one's options"
+    close = difflib.get_close_matches(found[2], list(subs[0].choices), n=1)
     return f"; did you mean {close[0]}?" if close else ""
 
 

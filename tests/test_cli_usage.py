@@ -58,6 +58,8 @@ def test_a_usage_mistake_with_json_prints_json_too(capsys: pytest.CaptureFixture
     (["stauts", FIXTURE_DATE], "; did you mean status?"),
     (["ingest", "dk-salary", "DKSalaries.csv"], "; did you mean dk-salaries?"),
     (["help"], "; `projections --help` lists them, and `projections COMMAND --help` one's options"),
+    (["ingest", "help"], "; `projections ingest --help` lists them, and `projections ingest KIND --help` one's "
+                         "options"),
 ])
 def test_an_unknown_command_names_the_one_meant(argv: list[str], hint: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
