@@ -179,6 +179,10 @@ class Events:
         found = self.by_stage.get((day, stage), [])
         return [e for e in found if not kinds or e.get("event") in kinds]
 
+    def has_any(self, stage: str, *kinds: str) -> bool:
+        """Whether the ledger holds an event of `stage`, under any date, of one of `kinds`."""
+        return any(e.get("event") in kinds for e in self._by_stage_name.get(stage, []))
+
     def of_season(self, season: str, stage: str, *kinds: str) -> list[Event]:
         """Events of a season-scoped `stage` under every date of `season` (one object serves them all): its
         successes name the season, its failures only the date they ran under."""

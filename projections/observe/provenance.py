@@ -30,6 +30,7 @@ class Provenance:
         self._records: dict[str, Record | None] = {}
         self._scan: dict[tuple[str, str], list[str]] | None = None
         self._scopes: set[tuple[str, str]] | None = None
+        self._ledger_built: dict[str, bool] = {}
 
     def record(self, key: str | None) -> Record | None:
         if not key or not is_digest(key):
@@ -47,15 +48,21 @@ class Provenance:
             return None
 
     def _scanned(self, stage: str, obj: str) -> list[str]:
-        if self._scan is None:
-            self._scan = {}
+        return self._read_records()[0].get((stage, obj), [])
+
+    def _read_records(self) -> tuple[dict[tuple[str, str], list[str]], set[tuple[str, str]]]:
+        """Every action record, read once: (stage, object) -> keys, and the (stage, date or season) built. It reads
+        every record file in the store, so it is only the answer when the ledger has none."""
+        if self._scan is None or self._scopes is None:
+            self._scan, self._scopes = {}, set()
             for path in self.store.iter_action_paths():
                 try:
                     rec = json.loads(path.read_bytes())
                     self._scan.setdefault((str(rec["stage"]), str(rec["object"])), []).append(str(rec["key"]))
-                except (OSError, ValueError, KeyError, TypeError):
+                    self._scopes.update((str(rec["stage"]), str(rec[f])) for f in ("game_date", "season") if rec.get(f))
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     continue
-        return self._scan.get((stage, obj), [])
+        return self._scan, self._scopes
 
     def _matches(self, rec: Record, stage: str, day: str) -> bool:
         if rec.get("stage") != stage:
@@ -149,18 +156,16 @@ class Provenance:
 
     def ever_built(self, stage: str, day: str) -> bool:
         """Whether `stage` was ever built for `day` (for its season, a season stage) under any key: the ledger
-        has a build, cached run or fetch of it, or - the ledger trimmed or lost - the store an action record."""
+        has a build, cached run or fetch of it, or - the ledger knowing no build of the stage at all (lost, or
+        never kept) - the store an action record. A ledger that knows builds of the stage on other dates is taken
+        as whole: asking the store would read every record in it on each look at a date not built yet."""
         spec = self.pipeline.stages.get(stage)
         scope = season_of(dt.date.fromisoformat(day)) if spec is not None and spec.scope == "season" else day
         kinds = ("stage_success", "stage_cached", "stage_fetched")
         if self.events.of_season(scope, stage, *kinds) if scope != day else self.events.of_stage(day, stage, *kinds):
             return True
-        if self._scopes is None:  # read once, only when the ledger knows no build (a scan reads every record)
-            self._scopes = set()
-            for path in self.store.iter_action_paths():
-                try:
-                    rec = json.loads(path.read_bytes())
-                    self._scopes.update((str(rec["stage"]), str(rec[f])) for f in ("game_date", "season") if rec.get(f))
-                except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                    continue
-        return (stage, scope) in self._scopes
+        if stage not in self._ledger_built:  # once a stage: a listing asks it for every date
+            self._ledger_built[stage] = self.events.has_any(stage, *kinds)
+        if self._ledger_built[stage]:
+            return False
+        return (stage, scope) in self._read_records()[1]

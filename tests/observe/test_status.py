@@ -365,3 +365,49 @@ def test_a_date_without_salaries_shows_its_failure_until_a_later_run_skips_it(tm
         assert skipped() and skipped(skip) and "no DraftKings salaries" in str(skipped(skip))
         assert skipped(skip, failure) is None  # asked for by name after the skip: its failure shows
         assert skipped(failure, {**skip, "ts": "2026-01-02T03:04:03.000Z"})  # skipped again since
+
+
+COUNT_OPENS = """
+import json, os, sys
+actions = os.path.join(os.environ["PROJECTIONS_HOME"], "store", "actions")
+opened = set()
+
+
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        path = os.fspath(args[0])
+        if isinstance(path, str) and path.startswith(actions) and os.path.isfile(path):
+            opened.add(path)
+
+
+sys.addaudithook(hook)
+from projections.cli import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(opened), out)
+sys.exit(code)
+"""
+
+
+def test_the_status_of_a_date_not_built_yet_reads_no_other_dates_action_records(built_home: Path, tmp_path: Path):
+    """Whether a stage was "never built" for a date is the ledger's answer when it knows builds of that stage; the
+    store was asked as well, and that reads every action record in it (a season's store: thousands of files, over
+    a second) on every look at a date not built yet - today's before its first run. Only the records of the
+    date's own keys are read; the reasons are the same."""
+    import subprocess
+    import sys
+
+    from projections.hashing import hex_of
+    from tests.conftest import REPO, project_env
+
+    opened_file = tmp_path / "opened.json"
+    result = subprocess.run([sys.executable, "-c", COUNT_OPENS, str(opened_file), "status", "2019-10-31", "--json"],
+                            env=project_env(built_home), capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 1, result.stdout + result.stderr
+    stages = {s["stage"]: s for s in json.loads(result.stdout)["dates"][0]["stages"]}
+    assert stages["schedule"]["reason"] == "never built for this date", stages["schedule"]
+    own = {str(built_home / "store" / "actions" / hex_of(s["key"])[:2] / f"{hex_of(s['key'])[2:]}.json")
+           for s in stages.values() if s["key"]}
+    others = set(json.loads(opened_file.read_text())) - own
+    assert len(list((built_home / "store" / "actions").glob("*/*.json"))) > len(own)  # there are others to read
+    assert not others, sorted(others)
