@@ -89,6 +89,15 @@ def test_diff_errors_are_clear(observed: Observed):
     unbuilt = cli(observed.home, observed.code, "diff", "2019-12-02")  # a slate day this root never built
     assert unbuilt.returncode == 2 and "nothing published for 2019-12-02 yet (run `doit slate date=2019-12-02`)" \
         in unbuilt.stderr, unbuilt.stderr
+    # games but no DraftKings salaries in the archive: `doit slate` would fail there too; the fix is the salaries
+    unpriced = cli(observed.home, observed.code, "diff", "2020-01-21")
+    assert unpriced.returncode == 2 and "nothing published for 2020-01-21: the archive has its games but no " \
+        "DraftKings salaries; add them with `projections ingest dk-salaries FILE`, then `doit slate " \
+        "date=2020-01-21`" in unpriced.stderr, unpriced.stderr
+    # a season the archive does not hold: not an off day, not a date to build; the fix is adding the season
+    outside = cli(observed.home, observed.code, "diff", "2030-01-05")
+    assert outside.returncode == 2 and "nothing published for 2030-01-05: the archive's schedule does not cover " \
+        "it; add that season with `projections ingest game-logs FILE`" in outside.stderr, outside.stderr
     bad = cli(observed.home, observed.code, "diff", RERUN_DATE, "zz", "ffff")
     assert bad.returncode == 2 and "not an object hash" in bad.stderr
     one = cli(observed.home, observed.code, "diff", RERUN_DATE, "abcd")
