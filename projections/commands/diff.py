@@ -41,13 +41,14 @@ def run(args: argparse.Namespace) -> int:
     if (missing := no_root(home)) is not None:  # "nothing published" there says nothing of the real root
         print(f"note: {missing}", file=sys.stderr)
     old, new = [*args.objects, None, None][:2]
-    kind = None
-    if settings.source == "archive" and missing is None:  # an off day has nothing to publish: say so, not "run doit"
+    store, kind = LocalStore(home), None
+    if settings.source == "archive" and missing is None and not args.objects \
+            and store.read_pointer("projections", day) is None:  # an off day has nothing to publish: say so
         from projections.archive_calendar import Calendar
 
         kind = Calendar.of(home).kind(dt.date.fromisoformat(day))
     try:
-        d = slatediff.diff_date(LocalStore(home), Events.read(home), day, old=old, new=new, top=args.top, kind=kind)
+        d = slatediff.diff_date(store, Events.read(home), day, old=old, new=new, top=args.top, kind=kind)
     except ObjectNotFound as exc:
         if args.objects:  # a hash the user named: bad usage (2)
             raise

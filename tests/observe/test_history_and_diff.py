@@ -295,3 +295,35 @@ def test_a_publish_line_edited_to_name_no_object_is_no_publish():
                      {"event": "publish", "game_date": "2019-10-30", "object": "notadigest", "previous": gold}])
     assert previous_published(events, "2019-10-30", gold) == before
     assert previous_published(events, "2019-10-30", "xxh3-128:" + "3" * 32) == gold
+
+
+NO_CALENDAR = """
+import sys
+from projections import archive_calendar
+
+
+def refuse(cls, home):
+    raise SystemExit("the archive calendar was read")
+
+
+archive_calendar.Calendar.of = classmethod(refuse)
+from projections.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_diff_of_a_published_slate_does_not_read_the_archive_calendar(observed: Observed):
+    """The calendar (every part of the archive, on a cold cache) only words the answer for a date without a slate;
+    read for every diff, a damaged part failed the diff of a published one."""
+    import subprocess
+    import sys
+
+    from tests.conftest import project_env
+
+    result = subprocess.run([sys.executable, "-c", NO_CALENDAR, "diff", RERUN_DATE, "--json"],
+                            env=project_env(observed.home), capture_output=True, text=True, timeout=120,
+                            cwd=observed.code)
+    assert result.returncode == 0 and json.loads(result.stdout)["new"], result.stdout + result.stderr
+    off_day = subprocess.run([sys.executable, "-c", NO_CALENDAR, "diff", FAILED_DATE], env=project_env(observed.home),
+                             capture_output=True, text=True, timeout=120, cwd=observed.code)
+    assert "the archive calendar was read" in off_day.stderr  # the guard works: an unpublished date reads it
