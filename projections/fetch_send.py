@@ -157,8 +157,7 @@ def _read(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str) 
     if declared.isdigit() and int(declared) > limit:
         raise _Stop(Failure("size", f"{shown}announces a body of {int(declared):,} bytes, over the cap of "
                                     f"{_size(limit)} (nothing read)", False))
-    assert isinstance(response.stream, httpx.SyncByteStream)
-    response.stream = _WireCap(response.stream, limit, shown)
+    _WireCap.wrap(response, limit, shown)
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > limit:
@@ -180,6 +179,12 @@ class _WireCap(httpx.SyncByteStream):
 
     def __init__(self, inner: httpx.SyncByteStream, limit: int, shown: str, *, quiet: bool = False) -> None:
         self._inner, self._limit, self._shown, self._quiet = inner, limit, shown, quiet
+
+    @classmethod
+    def wrap(cls, response: httpx.Response, limit: int, shown: str, *, quiet: bool = False) -> None:
+        """Put the cap between `response` and its stream (httpx's public Response.stream), before it is read."""
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = cls(response.stream, limit, shown, quiet=quiet)
 
     def __iter__(self) -> Iterator[bytes]:
         seen = 0
@@ -255,8 +260,7 @@ def _answer(response: httpx.Response, limit: int, watchdog: Watchdog, shown: str
     if not 200 <= response.status_code <= 299:
         body = b""
         if not (response.status_code == 429 or response.status_code >= 500):
-            assert isinstance(response.stream, httpx.SyncByteStream)
-            response.stream = _WireCap(response.stream, _EXCERPT_WIRE, shown, quiet=True)
+            _WireCap.wrap(response, _EXCERPT_WIRE, shown, quiet=True)
             for chunk in response.iter_bytes():  # a little of it, for the message
                 body += chunk
                 if len(body) >= _EXCERPT_READ or watchdog.fired.is_set():
